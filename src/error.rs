@@ -1,0 +1,63 @@
+//! The one error type of the library. Every variant names the file (and, where there is one,
+//! the field) at fault, because the people who read these messages fix YAML by hand; the
+//! binary maps each variant to an exit code.
+
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file or folder could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A configuration file (site config, keyring, policy) is malformed or unsafe.
+    #[error("{file}: {field}: {message}")]
+    Config {
+        file: String,
+        field: String,
+        message: String,
+    },
+    /// A command was asked for something it must refuse (unknown page, step or key ...).
+    #[error("{0}")]
+    Refused(String),
+    /// Bad command-line usage that the argument parser could not catch.
+    #[error("{0}")]
+    Usage(String),
+    /// A theme could not be loaded or a template failed to render.
+    #[error(transparent)]
+    Theme(#[from] crate::theme::ThemeError),
+}
+
+impl Error {
+    pub fn io(path: impl AsRef<Path>, source: std::io::Error) -> Error {
+        Error::Io {
+            path: path.as_ref().to_path_buf(),
+            source,
+        }
+    }
+
+    pub fn config(
+        file: impl Into<String>,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Error {
+        Error::Config {
+            file: file.into(),
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// The process exit code SPEC §8 assigns to this error.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Usage(_) => 2,
+            _ => 1,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

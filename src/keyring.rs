@@ -1,0 +1,295 @@
+//! The keyring (`approvals/keyring.yaml`, SPEC §3): who the reviewers are, their groups, and
+//! which public keys speak for them and when. A keyring with a malformed, weak or repeated key
+//! is refused whole: a build that trusted part of it could not say whom it trusted.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use base64::Engine as _;
+use ed25519_dalek::VerifyingKey;
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::time::{self, Instant};
+
+const FILE: &str = "approvals/keyring.yaml";
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawKeyring {
+    reviewers: Vec<RawReviewer>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawReviewer {
+    id: String,
+    name: String,
+    email: Option<String>,
+    #[serde(default)]
+    groups: Vec<String>,
+    #[serde(default)]
+    keys: Vec<RawKey>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawKey {
+    id: String,
+    public_key: String,
+    not_before: Option<String>,
+    not_after: Option<String>,
+    revoked_at: Option<String>,
+    #[serde(default)]
+    compromised: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Reviewer {
+    pub id: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub groups: BTreeSet<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Key {
+    pub id: String,
+    pub reviewer: String,
+    pub public_key: VerifyingKey,
+    pub not_before: Option<Instant>,
+    pub not_after: Option<Instant>,
+    pub revoked_at: Option<Instant>,
+    pub compromised: bool,
+}
+
+impl Key {
+    /// Why a signature made by this key at `signed_at` can't count, if it can't.
+    pub fn unusable_at(&self, signed_at: &Instant) -> Option<String> {
+        if self.compromised {
+            return Some(format!("key '{}' is marked compromised", self.id));
+        }
+        if let Some(t) = &self.not_before {
+            if signed_at < t {
+                return Some(format!(
+                    "key '{}' is not valid before {}",
+                    self.id,
+                    time::format_utc(t)
+                ));
+            }
+        }
+        if let Some(t) = &self.not_after {
+            if signed_at >= t {
+                return Some(format!(
+                    "key '{}' expired at {}",
+                    self.id,
+                    time::format_utc(t)
+                ));
+            }
+        }
+        if let Some(t) = &self.revoked_at {
+            if signed_at >= t {
+                return Some(format!(
+                    "key '{}' was revoked at {}",
+                    self.id,
+                    time::format_utc(t)
+                ));
+            }
+        }
+        None
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Keyring {
+    pub reviewers: BTreeMap<String, Reviewer>,
+    pub keys: BTreeMap<String, Key>,
+}
+
+impl Keyring {
+    pub fn load(path: &Path) -> Result<Keyring> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        Keyring::parse(&text)
+    }
+
+    pub fn parse(text: &str) -> Result<Keyring> {
+        let raw: RawKeyring = serde_yaml::from_str(text)
+            .map_err(|e| Error::config(FILE, crate::config::yaml_field(&e), e.to_string()))?;
+        let mut keyring = Keyring::default();
+        let mut seen_public: BTreeMap<[u8; 32], String> = BTreeMap::new();
+        for (i, r) in raw.reviewers.into_iter().enumerate() {
+            let at = format!("reviewers[{i}]");
+            if !is_reviewer_id(&r.id) {
+                return Err(Error::config(
+                    FILE,
+                    format!("{at}.id"),
+                    format!("'{}' must match [a-z0-9._-]+", r.id),
+                ));
+            }
+            if keyring.reviewers.contains_key(&r.id) {
+                return Err(Error::config(
+                    FILE,
+                    format!("{at}.id"),
+                    format!("reviewer id '{}' appears twice", r.id),
+                ));
+            }
+            for (j, k) in r.keys.into_iter().enumerate() {
+                let kat = format!("{at}.keys[{j}] ({})", k.id);
+                if k.id.is_empty() {
+                    return Err(Error::config(
+                        FILE,
+                        format!("{at}.keys[{j}].id"),
+                        "must not be empty",
+                    ));
+                }
+                if keyring.keys.contains_key(&k.id) {
+                    return Err(Error::config(
+                        FILE,
+                        format!("{kat}.id"),
+                        format!("key id '{}' appears twice", k.id),
+                    ));
+                }
+                let public_key = decode_public_key(&k.public_key)
+                    .map_err(|m| Error::config(FILE, format!("{kat}.public_key"), m))?;
+                if let Some(other) = seen_public.insert(public_key.to_bytes(), k.id.clone()) {
+                    return Err(Error::config(
+                        FILE,
+                        format!("{kat}.public_key"),
+                        format!("the same public key is already listed as key '{other}'"),
+                    ));
+                }
+                let instant = |field: &str, v: Option<String>| -> Result<Option<Instant>> {
+                    v.map(|v| {
+                        time::parse_rfc3339(&v).ok_or_else(|| {
+                            Error::config(
+                                FILE,
+                                format!("{kat}.{field}"),
+                                format!("'{v}' is not an RFC 3339 time"),
+                            )
+                        })
+                    })
+                    .transpose()
+                };
+                let key = Key {
+                    not_before: instant("not_before", k.not_before)?,
+                    not_after: instant("not_after", k.not_after)?,
+                    revoked_at: instant("revoked_at", k.revoked_at)?,
+                    id: k.id.clone(),
+                    reviewer: r.id.clone(),
+                    public_key,
+                    compromised: k.compromised,
+                };
+                keyring.keys.insert(k.id, key);
+            }
+            keyring.reviewers.insert(
+                r.id.clone(),
+                Reviewer {
+                    id: r.id,
+                    name: r.name,
+                    email: r.email,
+                    groups: r.groups.into_iter().collect(),
+                },
+            );
+        }
+        Ok(keyring)
+    }
+
+    pub fn group_exists(&self, group: &str) -> bool {
+        self.reviewers.values().any(|r| r.groups.contains(group))
+    }
+
+    /// The keyring entry whose public key is `public_key` (how signing commands find who signs).
+    pub fn key_for_public(&self, public_key: &VerifyingKey) -> Option<&Key> {
+        self.keys.values().find(|k| k.public_key == *public_key)
+    }
+
+    pub fn name_of(&self, reviewer: &str) -> String {
+        self.reviewers
+            .get(reviewer)
+            .map(|r| r.name.clone())
+            .unwrap_or_else(|| reviewer.to_string())
+    }
+}
+
+fn is_reviewer_id(id: &str) -> bool {
+    !id.is_empty()
+        && id
+            .bytes()
+            .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'.' | b'_' | b'-'))
+}
+
+/// base64 → a 32-byte ed25519 point that is a valid encoding and not of small order.
+pub fn decode_public_key(text: &str) -> std::result::Result<VerifyingKey, String> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .map_err(|e| format!("not valid base64: {e}"))?;
+    let bytes: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
+        format!(
+            "an ed25519 public key is 32 bytes, this one is {}",
+            bytes.len()
+        )
+    })?;
+    let key =
+        VerifyingKey::from_bytes(&bytes).map_err(|_| "not a valid ed25519 point".to_string())?;
+    if key.is_weak() {
+        return Err("a weak (small-order) ed25519 point: it would verify forged signatures".into());
+    }
+    Ok(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALICE: &str = "ebVWLo/mVPlAeLES6KmLp5AfhTrmlb7X4OORC60ElmQ=";
+
+    fn keyring(body: &str) -> Result<Keyring> {
+        Keyring::parse(body)
+    }
+
+    #[test]
+    fn a_good_keyring_loads() {
+        let k = keyring(&format!(
+            "reviewers:\n  - id: alice\n    name: Alice\n    groups: [eng]\n    keys:\n      - id: alice-2026\n        public_key: {ALICE}\n        revoked_at: 2026-06-01T00:00:00Z\n"
+        ))
+        .unwrap();
+        assert!(k.group_exists("eng"));
+        let key = &k.keys["alice-2026"];
+        assert_eq!(key.reviewer, "alice");
+        let before = time::parse_rfc3339("2026-05-01T00:00:00Z").unwrap();
+        let after = time::parse_rfc3339("2026-06-01T00:00:00Z").unwrap();
+        assert!(key.unusable_at(&before).is_none());
+        assert!(key.unusable_at(&after).unwrap().contains("revoked"));
+    }
+
+    #[test]
+    fn bad_keyrings_are_refused_naming_the_entry() {
+        // the identity point (small order) encoded: 0x01 followed by zeros
+        let weak = base64::engine::general_purpose::STANDARD.encode({
+            let mut b = [0u8; 32];
+            b[0] = 1;
+            b
+        });
+        let short = base64::engine::general_purpose::STANDARD.encode([7u8; 31]);
+        let cases = [
+            (format!("reviewers:\n  - {{id: a, name: A, keys: [{{id: k1, public_key: '{short}'}}]}}\n"), "32 bytes"),
+            (format!("reviewers:\n  - {{id: a, name: A, keys: [{{id: k1, public_key: '{weak}'}}]}}\n"), "weak"),
+            (
+                format!("reviewers:\n  - {{id: a, name: A, keys: [{{id: k1, public_key: '{ALICE}'}}]}}\n  - {{id: b, name: B, keys: [{{id: k2, public_key: '{ALICE}'}}]}}\n"),
+                "already listed as key 'k1'",
+            ),
+            (
+                format!("reviewers:\n  - {{id: a, name: A, keys: [{{id: k1, public_key: '{ALICE}'}}, {{id: k1, public_key: '{weak}'}}]}}\n"),
+                "appears twice",
+            ),
+            ("reviewers:\n  - {id: a, name: A}\n  - {id: a, name: B}\n".into(), "reviewer id 'a' appears twice"),
+            ("reviewers:\n  - {id: Alice, name: A}\n".into(), "[a-z0-9._-]+"),
+            ("reviewers:\n  - {id: a, name: A, group: [x]}\n".into(), "unknown field"),
+        ];
+        for (yaml, needle) in cases {
+            let err = keyring(&yaml).unwrap_err().to_string();
+            assert!(err.starts_with("approvals/keyring.yaml: "), "{err}");
+            assert!(err.contains(needle), "{needle}: {err}");
+        }
+    }
+}

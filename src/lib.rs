@@ -1,0 +1,21 @@
+//! imprimatur decides what may be printed: it verifies signed reviews of docs-as-code pages
+//! against each space's policy and publishes only approved versions.
+//!
+//! The modules follow the data, one way: `config` → `content` (pages, `version`s, `store`) →
+//! `keyring` + `policy` → `record` (verify) → `review` (each page's state and live version)
+//! → `site` (all of it at one `now`) → render → write → reports.
+
+pub mod config;
+pub mod content;
+pub mod error;
+pub mod keyring;
+pub mod markdown;
+pub mod policy;
+pub mod record;
+pub mod review;
+pub mod store;
+pub mod theme;
+pub mod time;
+pub mod version;
+
+pub use error::{Error, Result};

@@ -1,0 +1,1086 @@
+//! One named scenario per rule of SPEC §5. Each scenario is a story: a policy, the records
+//! reviewers signed, the page's current bytes and the build's `now`; and what a reader of the
+//! status report must see.
+
+use super::*;
+use crate::keyring::{Keyring, Reviewer};
+use crate::time::parse_signed_at;
+
+fn keyring() -> Keyring {
+    let mut k = Keyring::default();
+    for (id, groups) in [
+        ("walt", &["writers"][..]),
+        ("wendy", &["writers"]),
+        ("alice", &["engineering"]),
+        ("bob", &["engineering"]),
+        ("erin", &["engineering"]),
+        ("dave", &["legal"]),
+        ("mia", &["marketing"]),
+        ("lena", &["leads"]),
+        ("carol", &["managers"]),
+    ] {
+        k.reviewers.insert(
+            id.into(),
+            Reviewer {
+                id: id.into(),
+                name: id.into(),
+                email: None,
+                groups: groups.iter().map(|g| g.to_string()).collect(),
+            },
+        );
+    }
+    k
+}
+
+const BASE: &str = "contributors: [group:writers]\nexempt: [group:leads]\nmanagers: [carol]\npublishers: [group:leads]\n";
+const TWO_STEPS: &str = "steps:\n  - {name: technical, approvers: [group:engineering], min_approvals: 2}\n  - {name: legal, approvers: [group:legal], min_approvals: 1}\n";
+
+fn policy(extra: &str, steps: &str) -> Policy {
+    Policy::parse(
+        &format!("{BASE}{extra}{steps}"),
+        "kb",
+        "approvals/policies/kb.yaml",
+        &keyring(),
+    )
+    .unwrap()
+}
+
+fn v(label: &str) -> Version {
+    Version::of_bytes(label.as_bytes())
+}
+
+/// Day `d` of November 2026 at `h` o'clock.
+fn t(d: u32, h: u32) -> Instant {
+    parse_signed_at(&format!("2026-11-{d:02}T{h:02}:00:00Z")).unwrap()
+}
+
+#[derive(Clone)]
+struct R(Record);
+
+fn rec(kind: Kind, ver: &str, who: &str, step: Option<&str>, at: Instant) -> R {
+    R(Record {
+        kind,
+        space: "kb".into(),
+        content: "kb/install".into(),
+        version: v(ver),
+        step: step.map(String::from),
+        reviewer: who.into(),
+        key: format!("{who}-key"),
+        signed_at: at,
+        role: None,
+        comment: None,
+        discard: false,
+        publish: false,
+        override_: false,
+    })
+}
+fn submit(ver: &str, who: &str, at: Instant) -> R {
+    rec(Kind::Submit, ver, who, None, at)
+}
+fn approve(ver: &str, who: &str, step: &str, at: Instant) -> R {
+    rec(Kind::Approve, ver, who, Some(step), at)
+}
+fn reject(ver: &str, who: &str, step: &str, at: Instant) -> R {
+    let mut r = rec(Kind::Reject, ver, who, Some(step), at);
+    r.0.comment = Some("needs work".into());
+    r
+}
+fn publish(ver: &str, who: &str, at: Instant) -> R {
+    rec(Kind::Publish, ver, who, None, at)
+}
+fn retract(ver: &str, who: &str, at: Instant) -> R {
+    rec(Kind::Retract, ver, who, None, at)
+}
+impl R {
+    fn with_publish(mut self) -> R {
+        self.0.publish = true;
+        self
+    }
+    fn with_override(mut self) -> R {
+        self.0.override_ = true;
+        self
+    }
+    fn with_discard(mut self) -> R {
+        self.0.discard = true;
+        self
+    }
+    fn with_key(mut self, key: &str) -> R {
+        self.0.key = key.into();
+        self
+    }
+    fn without_comment(mut self) -> R {
+        self.0.comment = None;
+        self
+    }
+}
+
+struct Scenario {
+    name: &'static str,
+    policy: Policy,
+    records: Vec<R>,
+    current: &'static str,
+    now: Instant,
+    meta: Vec<(&'static str, VersionMeta)>,
+    audience: &'static str,
+}
+
+impl Scenario {
+    fn new(name: &'static str, policy: Policy, current: &'static str, records: Vec<R>) -> Scenario {
+        Scenario {
+            name,
+            policy,
+            records,
+            current,
+            now: t(20, 12),
+            meta: Vec::new(),
+            audience: "public",
+        }
+    }
+    fn at(mut self, now: Instant) -> Scenario {
+        self.now = now;
+        self
+    }
+    fn meta(mut self, ver: &'static str, meta: VersionMeta) -> Scenario {
+        self.meta.push((ver, meta));
+        self
+    }
+    fn audience(mut self, a: &'static str) -> Scenario {
+        self.audience = a;
+        self
+    }
+    fn run(&self) -> PageReview {
+        let records: Vec<VerifiedRecord> = self
+            .records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| VerifiedRecord {
+                file: format!("approvals/records/{i:03}.yaml"),
+                record: r.0.clone(),
+            })
+            .collect();
+        let metas: BTreeMap<Version, VersionMeta> =
+            self.meta.iter().map(|(l, m)| (v(l), m.clone())).collect();
+        let lookup = |ver: &Version| Some(metas.get(ver).cloned().unwrap_or_default());
+        let current = v(self.current);
+        evaluate(&PageInput {
+            current: &current,
+            records: &records,
+            policy: &self.policy,
+            now: self.now,
+            audience: self.audience,
+            meta: &lookup,
+        })
+    }
+}
+
+/// What a scenario must produce. `None` fields are not checked.
+struct Expect {
+    status: Status,
+    state: ReviewState,
+    live: Option<&'static str>,
+    step: Option<&'static str>,
+    waiting_on: Option<&'static [&'static str]>,
+    findings: &'static [FindingKind],
+}
+
+const fn expect(status: Status, state: ReviewState, live: Option<&'static str>) -> Expect {
+    Expect {
+        status,
+        state,
+        live,
+        step: None,
+        waiting_on: None,
+        findings: &[],
+    }
+}
+impl Expect {
+    const fn step(mut self, step: &'static str, waiting_on: &'static [&'static str]) -> Expect {
+        self.step = Some(step);
+        self.waiting_on = Some(waiting_on);
+        self
+    }
+    const fn findings(mut self, f: &'static [FindingKind]) -> Expect {
+        self.findings = f;
+        self
+    }
+}
+
+fn check(s: Scenario, e: Expect) {
+    let out = s.run();
+    let name = s.name;
+    let notes: Vec<String> = out
+        .notes
+        .iter()
+        .map(|n| format!("#{} {}: {}", n.index, n.counted, n.note))
+        .collect();
+    assert_eq!(out.status, e.status, "{name}: status; notes: {notes:#?}");
+    assert_eq!(
+        out.current_state, e.state,
+        "{name}: current state; notes: {notes:#?}"
+    );
+    assert_eq!(
+        out.live.as_ref().map(|l| l.version.clone()),
+        e.live.map(v),
+        "{name}: live version; notes: {notes:#?}"
+    );
+    if let Some(step) = e.step {
+        let r = out
+            .in_review
+            .as_ref()
+            .unwrap_or_else(|| panic!("{name}: nothing in review"));
+        assert_eq!(r.step, step, "{name}: step");
+        assert_eq!(r.waiting_on, e.waiting_on.unwrap(), "{name}: waiting_on");
+    }
+    let findings: Vec<FindingKind> = out.notes.iter().filter_map(|n| n.finding).collect();
+    assert_eq!(findings, e.findings, "{name}: findings; notes: {notes:#?}");
+}
+
+use FindingKind::{InvalidRecord, OutOfTurn};
+use ReviewState as S;
+use Status as St;
+
+#[test]
+fn thresholds_and_distinct_reviewers() {
+    let p = || policy("", TWO_STEPS);
+    let cases = [
+        (
+            Scenario::new(
+                "threshold met in both steps: published",
+                p(),
+                "v1",
+                vec![
+                    submit("v1", "walt", t(1, 9)),
+                    approve("v1", "alice", "technical", t(1, 10)),
+                    approve("v1", "bob", "technical", t(1, 11)),
+                    approve("v1", "dave", "legal", t(2, 9)),
+                ],
+            ),
+            expect(St::Published, S::Published, Some("v1")),
+        ),
+        (
+            Scenario::new(
+                "one approval of two: pending at technical",
+                p(),
+                "v1",
+                vec![
+                    submit("v1", "walt", t(1, 9)),
+                    approve("v1", "alice", "technical", t(1, 10)),
+                ],
+            ),
+            expect(St::Pending, S::Pending, None).step("technical", &["bob", "erin"]),
+        ),
+        (
+            Scenario::new(
+                "one reviewer approving twice counts once",
+                p(),
+                "v1",
+                vec![
+                    submit("v1", "walt", t(1, 9)),
+                    approve("v1", "alice", "technical", t(1, 10)),
+                    approve("v1", "alice", "technical", t(1, 11)),
+                ],
+            ),
+            expect(St::Pending, S::Pending, None).step("technical", &["bob", "erin"]),
+        ),
+        (
+            Scenario::new(
+                "one reviewer with two keys counts once",
+                p(),
+                "v1",
+                vec![
+                    submit("v1", "walt", t(1, 9)),
+                    approve("v1", "alice", "technical", t(1, 10)),
+                    approve("v1", "alice", "technical", t(1, 11)).with_key("alice-laptop"),
+                ],
+            ),
+            expect(St::Pending, S::Pending, None).step("technical", &["bob", "erin"]),
+        ),
+        (
+            Scenario::new(
+                "a later decision replaces a reviewer's earlier one",
+                p(),
+                "v1",
+                vec![
+                    submit("v1", "walt", t(1, 9)),
+                    approve("v1", "alice", "technical", t(1, 10)),
+                    approve("v1", "bob", "technical", t(1, 8 + 3)).with_key("bob-key"),
+                    approve("v1", "dave", "legal", t(1, 12)),
+                ],
+            ),
+            expect(St::Published, S::Published, Some("v1")),
+        ),
+        (
+            Scenario::new(
+                "the step passed: a later reject changes nothing",
+                p(),
+                "v1",
+                vec![
+                    submit("v1", "walt", t(1, 9)),
+                    approve("v1", "alice", "technical", t(1, 10)),
+                    approve("v1", "bob", "technical", t(1, 11)),
+                    reject("v1", "erin", "technical", t(1, 12)),
+                ],
+            ),
+            expect(St::Pending, S::Pending, None).step("legal", &["dave"]),
+        ),
+    ];
+    for (s, e) in cases {
+        check(s, e);
+    }
+}
+
+#[test]
+fn required_reviewers_and_rejection_thresholds() {
+    let required = || {
+        policy(
+            "",
+            "steps:\n  - {name: technical, approvers: [group:engineering], min_approvals: 1, required: [alice], rejections_to_fail: 2}\n",
+        )
+    };
+    let cases = [
+        (
+            Scenario::new(
+                "required reviewer missing: not passed, waiting on her",
+                required(),
+                "v1",
+                vec![
+                    submit("v1", "walt", t(1, 9)),
+                    approve("v1", "bob", "technical", t(1, 10)),
+                    approve("v1", "erin", "technical", t(1, 11)),
+                ],
+            ),
+            expect(St::Pending, S::Pending, None).step("technical", &["alice"]),
+        ),
+        (
+            Scenario::new(
+                "required reviewer approves: published",
+                required(),
+                "v1",
+                vec![
+                    submit("v1", "walt", t(1, 9)),
+                    approve("v1", "alice", "technical", t(1, 10)),
+                ],
+            ),
+            expect(St::Published, S::Published, Some("v1")),
+        ),
+        (
+            Scenario::new(
+                "one rejection of two needed: still pending",
+                required(),
+                "v1",
+                vec![
+                    submit("v1", "walt", t(1, 9)),
+                    reject("v1", "bob", "technical", t(1, 10)),
+                ],
+            ),
+            expect(St::Pending, S::Pending, None).step("technical", &["alice"]),
+        ),
+        (
+            Scenario::new(
+                "rejections_to_fail reached: rejected",
+                required(),
+                "v1",
+                vec![
+                    submit("v1", "walt", t(1, 9)),
+                    reject("v1", "bob", "technical", t(1, 10)),
+                    reject("v1", "erin", "technical", t(1, 11)),
+                    approve("v1", "alice", "technical", t(1, 12)),
+                ],
+            ),
+            expect(St::Rejected, S::Rejected, None),
+        ),
+        (
+            Scenario::new(
+                "a rejection without the comment the policy needs does not count",
+                required(),
+                "v1",
+                vec![
+                    submit("v1", "walt", t(1, 9)),
+                    reject("v1", "bob", "technical", t(1, 10)).without_comment(),
+                    reject("v1", "erin", "technical", t(1, 11)),
+                ],
+            ),
+            expect(St::Pending, S::Pending, None)
+                .step("technical", &["alice"])
+                .findings(&[InvalidRecord]),
+        ),
+    ];
+    for (s, e) in cases {
+        check(s, e);
+    }
+}
+
+#[test]
+fn stages_turns_and_authority() {
+    let p = || policy("", TWO_STEPS);
+    let parallel = || {
+        policy(
+            "",
+            "steps:\n  - {name: technical, approvers: [group:engineering], min_approvals: 1}\n  - {name: legal, approvers: [group:legal], min_approvals: 1}\n  - {name: brand, approvers: [group:marketing], min_approvals: 1, parallel: true}\n",
+        )
+    };
+    let cases = [
+        (
+            Scenario::new(
+                "legal approving before technical passed is out of turn",
+                p(),
+                "v1",
+                vec![
+                    submit("v1", "walt", t(1, 9)),
+                    approve("v1", "dave", "legal", t(1, 10)),
+                    approve("v1", "alice", "technical", t(1, 11)),
+                    approve("v1", "bob", "technical", t(1, 12)),
+                ],
+            ),
+            expect(St::Pending, S::Pending, None)
+                .step("legal", &["dave"])
+                .findings(&[OutOfTurn]),
+        ),
+        (
+            Scenario::new(
+                "an approval signed before the submit is out of turn",
+                p(),
+                "v1",
+                vec![
+                    approve("v1", "alice", "technical", t(1, 8)),
+                    submit("v1", "walt", t(1, 9)),
+                    approve("v1", "bob", "technical", t(1, 10)),
+                ],
+            ),
+            expect(St::Pending, S::Pending, None)
+                .step("technical", &["alice", "erin"])
+                .findings(&[OutOfTurn]),
+        ),
+        (
+            Scenario::new(
+                "a reviewer outside the step cannot move it",
+                p(),
+                "v1",
+                vec![
+                    submit("v1", "walt", t(1, 9)),
+                    approve("v1", "dave", "technical", t(1, 10)),
+                    approve("v1", "mia", "technical", t(1, 11)),
+                    approve("v1", "alice", "technical", t(1, 12)),
+                ],
+            ),
+            expect(St::Pending, S::Pending, None)
+                .step("technical", &["bob", "erin"])
+                .findings(&[InvalidRecord, InvalidRecord]),
+        ),
+        (
+            Scenario::new(
+                "an approval naming no step of the policy is invalid",
+                p(),
+                "v1",
+                vec![
+                    submit("v1", "walt", t(1, 9)),
+                    approve("v1", "alice", "security", t(1, 10)),
+                ],
+            ),
+            expect(St::Pending, S::Pending, None).findings(&[InvalidRecord]),
+        ),
+        (
+            Scenario::new(
+                "a submit by a non-contributor does not count",
+                p(),
+                "v1",
+                vec![
+                    submit("v1", "mia", t(1, 9)),
+                    approve("v1", "alice", "technical", t(1, 10)),
+                ],
+            ),
+            expect(St::Draft, S::Draft, None).findings(&[InvalidRecord, OutOfTurn]),
+        ),
+        (
+            Scenario::new(
+                "managers may act in every step",
+                p(),
+                "v1",
+                vec![
+                    submit("v1", "walt", t(1, 9)),
+                    approve("v1", "alice", "technical", t(1, 10)),
+                    approve("v1", "carol", "technical", t(1, 11)),
+                    approve("v1", "carol", "legal", t(1, 12)),
+                ],
+            ),
+            expect(St::Published, S::Published, Some("v1")),
+        ),
+        (
+            Scenario::new(
+                "parallel steps: both open at once, waiting on both groups",
+                parallel(),
+                "v1",
+                vec![
+                    submit("v1", "walt", t(1, 9)),
+                    approve("v1", "alice", "technical", t(1, 10)),
+                ],
+            ),
+            expect(St::Pending, S::Pending, None).step("legal", &["dave", "mia"]),
+        ),
+        (
+            Scenario::new(
+                "parallel steps: brand passes first, legal still open",
+                parallel(),
+                "v1",
+                vec![
+                    submit("v1", "walt", t(1, 9)),
+                    approve("v1", "alice", "technical", t(1, 10)),
+                    approve("v1", "mia", "brand", t(1, 11)),
+                ],
+            ),
+            expect(St::Pending, S::Pending, None).step("legal", &["dave"]),
+        ),
+        (
+            Scenario::new(
+                "parallel steps: the stage completes when both pass",
+                parallel(),
+                "v1",
+                vec![
+                    submit("v1", "walt", t(1, 9)),
+                    approve("v1", "alice", "technical", t(1, 10)),
+                    approve("v1", "mia", "brand", t(1, 11)),
+                    approve("v1", "dave", "legal", t(1, 12)),
+                ],
+            ),
+            expect(St::Published, S::Published, Some("v1")),
+        ),
+        (
+            Scenario::new(
+                "parallel steps: brand before technical passed is out of turn",
+                parallel(),
+                "v1",
+                vec![
+                    submit("v1", "walt", t(1, 9)),
+                    approve("v1", "mia", "brand", t(1, 10)),
+                    approve("v1", "alice", "technical", t(1, 11)),
+                ],
+            ),
+            expect(St::Pending, S::Pending, None)
+                .step("legal", &["dave", "mia"])
+                .findings(&[OutOfTurn]),
+        ),
+    ];
+    for (s, e) in cases {
+        check(s, e);
+    }
+}
+
+#[test]
+fn self_approval_exemption_override_and_publishing() {
+    let one_step = "steps:\n  - {name: technical, approvers: [group:engineering, group:writers], min_approvals: 1}\n";
+    let cases = [
+        (
+            Scenario::new(
+                "self-approval refused",
+                policy("", one_step),
+                "v1",
+                vec![
+                    submit("v1", "walt", t(1, 9)),
+                    approve("v1", "walt", "technical", t(1, 10)),
+                ],
+            ),
+            expect(St::Pending, S::Pending, None)
+                .step("technical", &["alice", "bob", "erin", "wendy"])
+                .findings(&[InvalidRecord]),
+        ),
+        (
+            Scenario::new(
+                "self-approval allowed by policy",
+                policy("allow_self_approval: true\n", one_step),
+                "v1",
+                vec![
+                    submit("v1", "walt", t(1, 9)),
+                    approve("v1", "walt", "technical", t(1, 10)),
+                ],
+            ),
+            expect(St::Published, S::Published, Some("v1")),
+        ),
+        (
+            Scenario::new(
+                "exempt submitter: approved and published on submit",
+                policy("", TWO_STEPS),
+                "v1",
+                vec![submit("v1", "lena", t(1, 9))],
+            ),
+            expect(St::Published, S::Published, Some("v1")),
+        ),
+        (
+            Scenario::new(
+                "manager override approves all remaining steps",
+                policy("", TWO_STEPS),
+                "v1",
+                vec![
+                    submit("v1", "walt", t(1, 9)),
+                    approve("v1", "carol", "technical", t(1, 10)).with_override(),
+                ],
+            ),
+            expect(St::Published, S::Published, Some("v1")),
+        ),
+        (
+            Scenario::new(
+                "override by a non-manager counts for nothing",
+                policy("", TWO_STEPS),
+                "v1",
+                vec![
+                    submit("v1", "walt", t(1, 9)),
+                    approve("v1", "alice", "technical", t(1, 10)).with_override(),
+                ],
+            ),
+            expect(St::Pending, S::Pending, None)
+                .step("technical", &["alice", "bob", "erin"])
+                .findings(&[InvalidRecord]),
+        ),
+        (
+            Scenario::new(
+                "auto_publish false: approved, waiting for a publish record",
+                policy("auto_publish: false\n", TWO_STEPS),
+                "v1",
+                vec![
+                    submit("v1", "walt", t(1, 9)),
+                    approve("v1", "alice", "technical", t(1, 10)),
+                    approve("v1", "bob", "technical", t(1, 11)),
+                    approve("v1", "dave", "legal", t(1, 12)),
+                ],
+            ),
+            expect(St::Approved, S::Approved, None),
+        ),
+        (
+            Scenario::new(
+                "auto_publish false: a publish record by a publisher publishes",
+                policy("auto_publish: false\n", TWO_STEPS),
+                "v1",
+                vec![
+                    submit("v1", "walt", t(1, 9)),
+                    approve("v1", "alice", "technical", t(1, 10)),
+                    approve("v1", "bob", "technical", t(1, 11)),
+                    approve("v1", "dave", "legal", t(1, 12)),
+                    publish("v1", "lena", t(1, 13)),
+                ],
+            ),
+            expect(St::Published, S::Published, Some("v1")),
+        ),
+        (
+            Scenario::new(
+                "a publish record before approval is out of turn and skips nothing",
+                policy("auto_publish: false\n", TWO_STEPS),
+                "v1",
+                vec![
+                    submit("v1", "walt", t(1, 9)),
+                    publish("v1", "lena", t(1, 10)),
+                    approve("v1", "alice", "technical", t(1, 11)),
+                    approve("v1", "bob", "technical", t(1, 12)),
+                    approve("v1", "dave", "legal", t(1, 13)),
+                ],
+            ),
+            expect(St::Approved, S::Approved, None).findings(&[OutOfTurn]),
+        ),
+        (
+            Scenario::new(
+                "a publish record by a non-publisher is invalid",
+                policy("auto_publish: false\n", TWO_STEPS),
+                "v1",
+                vec![
+                    submit("v1", "walt", t(1, 9)),
+                    approve("v1", "alice", "technical", t(1, 10)),
+                    approve("v1", "bob", "technical", t(1, 11)),
+                    approve("v1", "dave", "legal", t(1, 12)),
+                    publish("v1", "alice", t(1, 13)),
+                ],
+            ),
+            expect(St::Approved, S::Approved, None).findings(&[InvalidRecord]),
+        ),
+        (
+            Scenario::new(
+                "publish: true on the completing approve publishes in one action",
+                policy("auto_publish: false\n", TWO_STEPS),
+                "v1",
+                vec![
+                    submit("v1", "walt", t(1, 9)),
+                    approve("v1", "alice", "technical", t(1, 10)),
+                    approve("v1", "bob", "technical", t(1, 11)),
+                    approve("v1", "carol", "legal", t(1, 12)).with_publish(),
+                ],
+            ),
+            expect(St::Published, S::Published, Some("v1")),
+        ),
+        (
+            Scenario::new(
+                "publish: true never skips a threshold",
+                policy("auto_publish: false\n", TWO_STEPS),
+                "v1",
+                vec![
+                    submit("v1", "walt", t(1, 9)),
+                    approve("v1", "carol", "technical", t(1, 10)).with_publish(),
+                ],
+            ),
+            expect(St::Pending, S::Pending, None).step("technical", &["alice", "bob", "erin"]),
+        ),
+    ];
+    for (s, e) in cases {
+        check(s, e);
+    }
+}
+
+#[test]
+fn rejection_resume_discard_and_retract() {
+    let resume = || policy("resume_after_reject: true\n", TWO_STEPS);
+    let restart = || policy("resume_after_reject: false\n", TWO_STEPS);
+    let through_technical = |ver: &'static str| {
+        vec![
+            submit(ver, "walt", t(1, 9)),
+            approve(ver, "alice", "technical", t(1, 10)),
+            approve(ver, "bob", "technical", t(1, 11)),
+        ]
+    };
+    let cases = [
+        (
+            Scenario::new("rejected with a comment: rejected", resume(), "v1", {
+                let mut r = through_technical("v1");
+                r.push(reject("v1", "dave", "legal", t(1, 12)));
+                r
+            }),
+            expect(St::Rejected, S::Rejected, None),
+        ),
+        (
+            Scenario::new(
+                "resubmission after a rejection resumes at the rejecting stage",
+                resume(),
+                "v2",
+                {
+                    let mut r = through_technical("v1");
+                    r.push(reject("v1", "dave", "legal", t(1, 12)));
+                    r.push(submit("v2", "walt", t(2, 9)));
+                    r
+                },
+            ),
+            expect(St::Pending, S::Pending, None).step("legal", &["dave"]),
+        ),
+        (
+            Scenario::new(
+                "without resume_after_reject a resubmission starts over",
+                restart(),
+                "v2",
+                {
+                    let mut r = through_technical("v1");
+                    r.push(reject("v1", "dave", "legal", t(1, 12)));
+                    r.push(submit("v2", "walt", t(2, 9)));
+                    r
+                },
+            ),
+            expect(St::Pending, S::Pending, None).step("technical", &["alice", "bob", "erin"]),
+        ),
+        (
+            Scenario::new("a discard is not resumed", resume(), "v2", {
+                let mut r = through_technical("v1");
+                r.push(reject("v1", "dave", "legal", t(1, 12)).with_discard());
+                r.push(submit("v2", "walt", t(2, 9)));
+                r
+            }),
+            expect(St::Pending, S::Pending, None).step("technical", &["alice", "bob", "erin"]),
+        ),
+        (
+            Scenario::new("a discarded version shows as discarded", resume(), "v1", {
+                let mut r = through_technical("v1");
+                r.push(reject("v1", "dave", "legal", t(1, 12)).with_discard());
+                r
+            }),
+            expect(St::Rejected, S::Discarded, None),
+        ),
+        (
+            Scenario::new(
+                "retract by the submitter cancels the review",
+                resume(),
+                "v1",
+                vec![
+                    submit("v1", "walt", t(1, 9)),
+                    approve("v1", "alice", "technical", t(1, 10)),
+                    retract("v1", "walt", t(1, 11)),
+                    approve("v1", "bob", "technical", t(1, 12)),
+                ],
+            ),
+            expect(St::Draft, S::Retracted, None),
+        ),
+        (
+            Scenario::new(
+                "retract by someone else does not count",
+                resume(),
+                "v1",
+                vec![
+                    submit("v1", "walt", t(1, 9)),
+                    retract("v1", "alice", t(1, 10)),
+                ],
+            ),
+            expect(St::Pending, S::Pending, None).findings(&[InvalidRecord]),
+        ),
+        (
+            Scenario::new(
+                "a retracted version is not resumed by the next submit",
+                resume(),
+                "v2",
+                {
+                    let mut r = through_technical("v1");
+                    r.push(reject("v1", "dave", "legal", t(1, 12)));
+                    r.push(submit("v2", "walt", t(2, 9)));
+                    r.push(retract("v2", "carol", t(2, 10)));
+                    r.push(submit("v3", "walt", t(2, 11)));
+                    r
+                },
+            )
+            .at(t(20, 12)),
+            expect(St::Draft, S::Retracted, None),
+        ),
+    ];
+    for (s, e) in cases {
+        check(s, e);
+    }
+}
+
+#[test]
+fn live_versions_scheduling_audience_and_expiry() {
+    let one_step =
+        "steps:\n  - {name: technical, approvers: [group:engineering], min_approvals: 1}\n";
+    let approved = |ver: &'static str, day: u32| {
+        vec![
+            submit(ver, "walt", t(day, 9)),
+            approve(ver, "alice", "technical", t(day, 10)),
+        ]
+    };
+    let cases = [
+        (
+            Scenario::new(
+                "an older version stays live while a newer one is pending",
+                policy("", one_step),
+                "v2",
+                {
+                    let mut r = approved("v1", 1);
+                    r.push(submit("v2", "walt", t(2, 9)));
+                    r
+                },
+            ),
+            expect(St::Outdated, S::Pending, Some("v1"))
+                .step("technical", &["alice", "bob", "erin"]),
+        ),
+        (
+            Scenario::new(
+                "an older version stays live while a newer one is rejected",
+                policy("", one_step),
+                "v2",
+                {
+                    let mut r = approved("v1", 1);
+                    r.push(submit("v2", "walt", t(2, 9)));
+                    r.push(reject("v2", "bob", "technical", t(2, 10)));
+                    r
+                },
+            ),
+            expect(St::Outdated, S::Rejected, Some("v1")),
+        ),
+        (
+            Scenario::new(
+                "edited after approval and never resubmitted: outdated draft",
+                policy("", one_step),
+                "v2",
+                approved("v1", 1),
+            ),
+            expect(St::Outdated, S::Draft, Some("v1")),
+        ),
+        (
+            Scenario::new(
+                "the newest approved version replaces the older one",
+                policy("", one_step),
+                "v2",
+                {
+                    let mut r = approved("v1", 1);
+                    r.extend(approved("v2", 2));
+                    r
+                },
+            ),
+            expect(St::Published, S::Published, Some("v2")),
+        ),
+        (
+            Scenario::new(
+                "scheduled: approved but publish_at is tomorrow",
+                policy("", one_step),
+                "v1",
+                approved("v1", 1),
+            )
+            .meta(
+                "v1",
+                VersionMeta {
+                    publish_at: Some(t(21, 9)),
+                    ..Default::default()
+                },
+            ),
+            expect(St::Scheduled, S::Scheduled, None),
+        ),
+        (
+            Scenario::new(
+                "scheduled: live once publish_at has come",
+                policy("", one_step),
+                "v1",
+                approved("v1", 1),
+            )
+            .meta(
+                "v1",
+                VersionMeta {
+                    publish_at: Some(t(21, 9)),
+                    ..Default::default()
+                },
+            )
+            .at(t(21, 9)),
+            expect(St::Published, S::Published, Some("v1")),
+        ),
+        (
+            Scenario::new(
+                "an older version stays live while a newer one is scheduled",
+                policy("", one_step),
+                "v2",
+                {
+                    let mut r = approved("v1", 1);
+                    r.extend(approved("v2", 2));
+                    r
+                },
+            )
+            .meta(
+                "v2",
+                VersionMeta {
+                    publish_at: Some(t(25, 0)),
+                    ..Default::default()
+                },
+            ),
+            expect(St::Outdated, S::Scheduled, Some("v1")),
+        ),
+        (
+            Scenario::new(
+                "expires_at passed: offline and expired",
+                policy("", one_step),
+                "v1",
+                approved("v1", 1),
+            )
+            .meta(
+                "v1",
+                VersionMeta {
+                    expires_at: Some(t(10, 0)),
+                    ..Default::default()
+                },
+            ),
+            expect(St::Expired, S::Published, None),
+        ),
+        (
+            Scenario::new(
+                "a page for another audience is not live in this build",
+                policy("", one_step),
+                "v1",
+                approved("v1", 1),
+            )
+            .meta(
+                "v1",
+                VersionMeta {
+                    audience: Some(vec!["internal".into()]),
+                    ..Default::default()
+                },
+            ),
+            expect(St::Approved, S::Published, None),
+        ),
+        (
+            Scenario::new(
+                "…and is live in a build for its audience",
+                policy("", one_step),
+                "v1",
+                approved("v1", 1),
+            )
+            .meta(
+                "v1",
+                VersionMeta {
+                    audience: Some(vec!["internal".into()]),
+                    ..Default::default()
+                },
+            )
+            .audience("internal"),
+            expect(St::Published, S::Published, Some("v1")),
+        ),
+        (
+            Scenario::new(
+                "approval expiry with on_expiry flag stays live, flagged",
+                policy("approval_expires_days: 10\non_expiry: flag\n", one_step),
+                "v1",
+                approved("v1", 1),
+            ),
+            expect(St::Expired, S::Published, Some("v1")),
+        ),
+        (
+            Scenario::new(
+                "approval expiry with on_expiry unpublish goes offline",
+                policy(
+                    "approval_expires_days: 10\non_expiry: unpublish\n",
+                    one_step,
+                ),
+                "v1",
+                approved("v1", 1),
+            ),
+            expect(St::Expired, S::Published, None),
+        ),
+        (
+            Scenario::new(
+                "approval not yet expired",
+                policy(
+                    "approval_expires_days: 30\non_expiry: unpublish\n",
+                    one_step,
+                ),
+                "v1",
+                approved("v1", 1),
+            ),
+            expect(St::Published, S::Published, Some("v1")),
+        ),
+    ];
+    for (s, e) in cases {
+        check(s, e);
+    }
+}
+
+#[test]
+fn a_replaced_version_stops_counting_and_records_for_it_change_nothing() {
+    let s = Scenario::new(
+        "v2 replaces v1 in review",
+        policy("", TWO_STEPS),
+        "v2",
+        vec![
+            submit("v1", "walt", t(1, 9)),
+            approve("v1", "alice", "technical", t(1, 10)),
+            submit("v2", "walt", t(1, 11)),
+            approve("v1", "bob", "technical", t(1, 12)),
+            approve("v2", "bob", "technical", t(1, 13)),
+        ],
+    );
+    let out = s.run();
+    assert_eq!(out.status, Status::Pending);
+    let r = out.in_review.unwrap();
+    assert_eq!(r.version, v("v2"));
+    assert_eq!(
+        r.waiting_on,
+        vec!["alice", "erin"],
+        "alice's approval of v1 does not carry over"
+    );
+    assert_eq!(out.versions[&v("v1")].outcome, Outcome::Replaced);
+    assert!(!out.notes.iter().find(|n| n.index == 3).unwrap().counted);
+}
+
+#[test]
+fn the_live_version_history_lists_its_counted_records_in_order() {
+    let s = Scenario::new(
+        "history",
+        policy("", TWO_STEPS),
+        "v1",
+        vec![
+            approve("v1", "dave", "legal", t(1, 9)),
+            submit("v1", "walt", t(1, 8)),
+            approve("v1", "alice", "technical", t(1, 10)),
+            approve("v1", "bob", "technical", t(1, 11)),
+            approve("v1", "dave", "legal", t(1, 12)),
+        ],
+    );
+    let out = s.run();
+    let live = out.live.unwrap();
+    assert_eq!(live.history, vec![1, 2, 3, 4]);
+    assert_eq!(live.approved_at, t(1, 12));
+    assert_eq!(out.order, vec![1, 0, 2, 3, 4]);
+}

@@ -1,0 +1,80 @@
+//! The build's clock. SPEC §8: one fixed instant per build (`--now`, else `SOURCE_DATE_EPOCH`,
+//! else the clock read once), so every page is judged at the same moment and output is
+//! reproducible. Record times are RFC 3339 UTC with whole seconds and a `Z`.
+
+use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
+
+pub type Instant = DateTime<Utc>;
+
+/// Parses `--now` and front-matter times: any RFC 3339 instant, normalised to UTC.
+pub fn parse_rfc3339(text: &str) -> Option<Instant> {
+    DateTime::parse_from_rfc3339(text.trim())
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// Parses a record's `signed_at`, which the signing rule fixes to `YYYY-MM-DDTHH:MM:SSZ`
+/// exactly, so that one instant has one spelling in signed bytes.
+pub fn parse_signed_at(text: &str) -> Option<Instant> {
+    let t = parse_rfc3339(text)?;
+    (format_utc(&t) == text).then_some(t)
+}
+
+/// `2026-11-20T10:00:00Z`
+pub fn format_utc(t: &Instant) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// `2026-11-20 10:00 UTC`, for people.
+pub fn format_human(t: &Instant) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// The build's `now`: `--now` if given, else `SOURCE_DATE_EPOCH`, else the clock, read once.
+pub fn resolve_now(flag: Option<&str>) -> Result<Instant, String> {
+    if let Some(text) = flag {
+        return parse_rfc3339(text).map(truncate_to_seconds).ok_or_else(|| {
+            format!("--now: '{text}' is not an RFC 3339 time (e.g. 2026-11-20T10:00:00Z)")
+        });
+    }
+    if let Ok(epoch) = std::env::var("SOURCE_DATE_EPOCH") {
+        let secs: i64 = epoch.trim().parse().map_err(|_| {
+            format!("SOURCE_DATE_EPOCH: '{epoch}' is not a whole number of seconds")
+        })?;
+        return Utc
+            .timestamp_opt(secs, 0)
+            .single()
+            .ok_or_else(|| format!("SOURCE_DATE_EPOCH: '{epoch}' is out of range"));
+    }
+    Ok(truncate_to_seconds(Utc::now()))
+}
+
+fn truncate_to_seconds(t: Instant) -> Instant {
+    Utc.timestamp_opt(t.timestamp(), 0).single().unwrap_or(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signed_at_accepts_only_the_canonical_spelling() {
+        assert!(parse_signed_at("2026-11-20T10:00:00Z").is_some());
+        for bad in [
+            "2026-11-20T10:00:00+00:00",
+            "2026-11-20T10:00:00.5Z",
+            "2026-11-20 10:00:00Z",
+            "2026-11-20T11:00:00+01:00",
+            "yesterday",
+        ] {
+            assert!(parse_signed_at(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn now_flag_is_normalised_to_utc_seconds() {
+        let t = resolve_now(Some("2026-11-20T11:00:00.9+01:00")).unwrap();
+        assert_eq!(format_utc(&t), "2026-11-20T10:00:00Z");
+        assert!(resolve_now(Some("soon")).is_err());
+    }
+}

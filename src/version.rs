@@ -1,0 +1,171 @@
+//! Version names (SPEC §2): a version is the SHA-256 of a page's exact bytes, or of its bundle
+//! manifest. Reviewers sign versions, so this module is the single place where bytes become
+//! names; the store and the build both check bytes against these names before use.
+
+use std::fmt;
+
+use serde::{Serialize, Serializer};
+use sha2::{Digest, Sha256};
+
+pub const MANIFEST_HEADER: &str = "imprimatur-bundle-v1\n";
+
+/// `sha256:<64 lowercase hex>`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Version(String);
+
+impl Version {
+    /// Parses `sha256:` + 64 lowercase hex digits; nothing else names a version.
+    pub fn parse(text: &str) -> Option<Version> {
+        let hex = text.strip_prefix("sha256:")?;
+        is_hex64(hex).then(|| Version(text.to_string()))
+    }
+
+    pub fn of_bytes(bytes: &[u8]) -> Version {
+        Version(format!("sha256:{}", sha256_hex(bytes)))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The 64 hex digits, which are also the store address of the version's first blob.
+    pub fn hex(&self) -> &str {
+        &self.0["sha256:".len()..]
+    }
+
+    /// The first 12 hex digits, for badges and tables.
+    pub fn short(&self) -> &str {
+        &self.hex()[..12]
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Serialize for Version {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let mut out = String::with_capacity(64);
+    for b in digest.iter() {
+        out.push(char::from(b"0123456789abcdef"[(b >> 4) as usize]));
+        out.push(char::from(b"0123456789abcdef"[(b & 15) as usize]));
+    }
+    out
+}
+
+pub fn is_hex64(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// One line of a bundle manifest: a file of the bundle and the hash of its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestEntry {
+    pub path: String,
+    pub hex: String,
+}
+
+/// The manifest text of a bundle. `entries` must be sorted by path in byte order (the caller
+/// sorts once); this is checked so that a bug can never sign a different ordering.
+pub fn manifest_text(entries: &[ManifestEntry]) -> String {
+    debug_assert!(entries
+        .windows(2)
+        .all(|w| w[0].path.as_bytes() < w[1].path.as_bytes()));
+    let mut text = String::from(MANIFEST_HEADER);
+    for e in entries {
+        text.push_str(&e.hex);
+        text.push(' ');
+        text.push_str(&e.path);
+        text.push('\n');
+    }
+    text
+}
+
+/// Parses a manifest read back from the store. `None` when it is not one (wrong header, a
+/// malformed line, unsafe or unsorted paths), so a crafted blob can't write outside a bundle.
+pub fn parse_manifest(bytes: &[u8]) -> Option<Vec<ManifestEntry>> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let body = text.strip_prefix(MANIFEST_HEADER)?;
+    let mut entries = Vec::new();
+    for line in body.split_terminator('\n') {
+        let (hex, path) = line.split_once(' ')?;
+        if !is_hex64(hex) || !is_safe_relative_path(path) {
+            return None;
+        }
+        entries.push(ManifestEntry {
+            path: path.to_string(),
+            hex: hex.to_string(),
+        });
+    }
+    if !body.is_empty() && !body.ends_with('\n') {
+        return None;
+    }
+    let sorted = entries
+        .windows(2)
+        .all(|w| w[0].path.as_bytes() < w[1].path.as_bytes());
+    sorted.then_some(entries)
+}
+
+/// A relative `/`-separated path with no empty, `.`, `..` or dot-file components.
+pub fn is_safe_relative_path(path: &str) -> bool {
+    !path.is_empty()
+        && !path.contains('\\')
+        && path
+            .split('/')
+            .all(|c| !c.is_empty() && c != "." && c != ".." && !c.starts_with('.'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_names_only_sha256_in_lowercase_hex() {
+        let v = Version::of_bytes(b"abc");
+        assert_eq!(
+            v.as_str(),
+            "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(v.short(), "ba7816bf8f01");
+        assert_eq!(Version::parse(v.as_str()), Some(v.clone()));
+        assert!(Version::parse(&v.as_str().to_uppercase()).is_none());
+        assert!(Version::parse("sha1:abc").is_none());
+        assert!(Version::parse("sha256:abc").is_none());
+    }
+
+    #[test]
+    fn manifests_round_trip_and_refuse_unsafe_paths() {
+        let entries = vec![
+            ManifestEntry {
+                path: "a/b.png".into(),
+                hex: "0".repeat(64),
+            },
+            ManifestEntry {
+                path: "index.md".into(),
+                hex: "1".repeat(64),
+            },
+        ];
+        let text = manifest_text(&entries);
+        assert_eq!(parse_manifest(text.as_bytes()), Some(entries));
+        for bad in [
+            format!("{MANIFEST_HEADER}{} ../x\n", "0".repeat(64)),
+            format!("{MANIFEST_HEADER}{} /etc/passwd\n", "0".repeat(64)),
+            format!(
+                "{MANIFEST_HEADER}{} b\n{} a\n",
+                "0".repeat(64),
+                "0".repeat(64)
+            ),
+            format!("{MANIFEST_HEADER}{} a", "0".repeat(64)),
+            "not a manifest".to_string(),
+        ] {
+            assert!(parse_manifest(bad.as_bytes()).is_none(), "{bad}");
+        }
+    }
+}
