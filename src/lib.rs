@@ -5,14 +5,21 @@
 //! `keyring` + `policy` → `record` (verify) → `review` (each page's state and live version)
 //! → `site` (all of it at one `now`) → render → write → reports.
 
+pub mod atomic;
+pub mod audit;
+pub mod commands;
 pub mod config;
 pub mod content;
 pub mod error;
+pub mod keyfile;
 pub mod keyring;
 pub mod markdown;
 pub mod policy;
 pub mod record;
+pub mod report;
 pub mod review;
+pub mod signing;
+pub mod site;
 pub mod store;
 pub mod theme;
 pub mod time;

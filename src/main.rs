@@ -1,1 +1,328 @@
-fn main() {}
+//! The `imprimatur` binary: parses the command line (SPEC §8) and maps the library's results
+//! to exit codes. Everything it does is in the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use imprimatur::commands::{self, Format};
+use imprimatur::record::Kind;
+use imprimatur::signing::SignRequest;
+
+#[derive(Parser)]
+#[command(
+    name = "imprimatur",
+    version,
+    about = "Publish only approved versions of a docs-as-code help center"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args)]
+struct SiteArgs {
+    /// The site folder (holding imprimatur.yaml)
+    #[arg(long, default_value = ".", global = true)]
+    site: PathBuf,
+}
+
+#[derive(Args)]
+struct NowArg {
+    /// The build's time (RFC 3339); default: SOURCE_DATE_EPOCH, else the clock
+    #[arg(long)]
+    now: Option<String>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FormatArg {
+    Text,
+    Json,
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Format {
+        match f {
+            FormatArg::Text => Format::Text,
+            FormatArg::Json => Format::Json,
+        }
+    }
+}
+
+#[derive(Args)]
+struct SignArgs {
+    /// The page: its path (content/kb/install.md) or id (kb/install)
+    page: String,
+    /// Your secret key file (from `imprimatur keygen`)
+    #[arg(long)]
+    key: PathBuf,
+    /// Sign this version instead of the page's current one
+    #[arg(long)]
+    version: Option<String>,
+    #[command(flatten)]
+    now: NowArg,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Verify every record, render the approved versions into output/, write reports/
+    Build {
+        #[command(flatten)]
+        site: SiteArgs,
+        #[command(flatten)]
+        now: NowArg,
+        /// Publish for this audience instead of imprimatur.yaml's `audiences`
+        #[arg(long)]
+        audience: Option<String>,
+        /// Exit 3 when there are findings (after writing output and reports)
+        #[arg(long)]
+        strict: bool,
+        #[arg(long, value_enum, default_value = "text")]
+        format: FormatArg,
+    },
+    /// Show every page's status and who it waits on; writes reports/status.json
+    Status {
+        #[command(flatten)]
+        site: SiteArgs,
+        #[command(flatten)]
+        now: NowArg,
+        #[arg(long, value_enum, default_value = "text")]
+        format: FormatArg,
+        /// Only these pages (paths or ids)
+        pages: Vec<String>,
+    },
+    /// Check keyring, policies and every record without rendering; exit 3 on findings
+    Verify {
+        #[command(flatten)]
+        site: SiteArgs,
+        #[command(flatten)]
+        now: NowArg,
+        #[arg(long, value_enum, default_value = "text")]
+        format: FormatArg,
+    },
+    /// Write a new secret key (PKCS#8 PEM, mode 0600); prints the public key last
+    Keygen {
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        site: SiteArgs,
+    },
+    /// Submit the page's current version for review
+    Submit {
+        #[command(flatten)]
+        site: SiteArgs,
+        #[command(flatten)]
+        sign: SignArgs,
+        #[arg(long)]
+        comment: Option<String>,
+    },
+    /// Approve the page's current version in a step
+    Approve {
+        #[command(flatten)]
+        site: SiteArgs,
+        #[command(flatten)]
+        sign: SignArgs,
+        #[arg(long)]
+        step: String,
+        /// Your role, shown in the approval history
+        #[arg(long)]
+        role: Option<String>,
+        #[arg(long)]
+        comment: Option<String>,
+        /// Approve and publish in one action (publishers and managers)
+        #[arg(long)]
+        publish: bool,
+        /// Approve all remaining steps (managers only)
+        #[arg(long = "override")]
+        override_: bool,
+    },
+    /// Reject the page's current version in a step
+    Reject {
+        #[command(flatten)]
+        site: SiteArgs,
+        #[command(flatten)]
+        sign: SignArgs,
+        #[arg(long)]
+        step: String,
+        #[arg(long)]
+        role: Option<String>,
+        /// Why (required where the policy says reject_comment_required)
+        #[arg(long)]
+        comment: Option<String>,
+        /// Reject and discard: a resubmission starts over
+        #[arg(long)]
+        discard: bool,
+    },
+    /// Withdraw the version in review (its submitter or a manager)
+    Retract {
+        #[command(flatten)]
+        site: SiteArgs,
+        #[command(flatten)]
+        sign: SignArgs,
+    },
+    /// Publish an approved version (publishers and managers; with auto_publish: false)
+    Publish {
+        #[command(flatten)]
+        site: SiteArgs,
+        #[command(flatten)]
+        sign: SignArgs,
+    },
+    /// Print a page's full history: every record, counted or not and why
+    Log {
+        #[command(flatten)]
+        site: SiteArgs,
+        #[command(flatten)]
+        now: NowArg,
+        #[arg(long, value_enum, default_value = "text")]
+        format: FormatArg,
+        page: String,
+    },
+    /// Create a working example site in DIR
+    Init { dir: PathBuf },
+}
+
+struct Flags<'a> {
+    kind: Kind,
+    step: Option<&'a str>,
+    role: Option<&'a str>,
+    comment: Option<&'a str>,
+    discard: bool,
+    publish: bool,
+    override_: bool,
+}
+
+fn sign(site: &SiteArgs, args: &SignArgs, f: Flags) -> imprimatur::Result<i32> {
+    let now = commands::resolve_now(args.now.now.as_deref())?;
+    let req = SignRequest {
+        site_root: &site.site,
+        kind: f.kind,
+        page: &args.page,
+        key_file: &args.key,
+        step: f.step,
+        role: f.role,
+        comment: f.comment,
+        discard: f.discard,
+        publish: f.publish,
+        override_: f.override_,
+        version: args.version.as_deref(),
+        now,
+    };
+    commands::sign(&req, &mut std::io::stdout())
+}
+
+fn run(cli: Cli) -> imprimatur::Result<i32> {
+    let out = &mut std::io::stdout();
+    let plain = |kind| Flags {
+        kind,
+        step: None,
+        role: None,
+        comment: None,
+        discard: false,
+        publish: false,
+        override_: false,
+    };
+    match &cli.command {
+        Command::Build {
+            site,
+            now,
+            audience,
+            strict,
+            format,
+        } => {
+            let now = commands::resolve_now(now.now.as_deref())?;
+            let opts = commands::BuildOptions {
+                audience: audience.clone(),
+                strict: *strict,
+                format: (*format).into(),
+            };
+            commands::build(&site.site, now, &opts, out)
+        }
+        Command::Status {
+            site,
+            now,
+            format,
+            pages,
+        } => {
+            let now = commands::resolve_now(now.now.as_deref())?;
+            commands::status(&site.site, now, (*format).into(), pages, out)
+        }
+        Command::Verify { site, now, format } => {
+            let now = commands::resolve_now(now.now.as_deref())?;
+            commands::verify(&site.site, now, (*format).into(), out)
+        }
+        Command::Keygen { out: file, .. } => commands::keygen(file, out),
+        Command::Submit {
+            site,
+            sign: args,
+            comment,
+        } => sign(
+            site,
+            args,
+            Flags {
+                comment: comment.as_deref(),
+                ..plain(Kind::Submit)
+            },
+        ),
+        Command::Approve {
+            site,
+            sign: args,
+            step,
+            role,
+            comment,
+            publish,
+            override_,
+        } => sign(
+            site,
+            args,
+            Flags {
+                step: Some(step),
+                role: role.as_deref(),
+                comment: comment.as_deref(),
+                publish: *publish,
+                override_: *override_,
+                ..plain(Kind::Approve)
+            },
+        ),
+        Command::Reject {
+            site,
+            sign: args,
+            step,
+            role,
+            comment,
+            discard,
+        } => sign(
+            site,
+            args,
+            Flags {
+                step: Some(step),
+                role: role.as_deref(),
+                comment: comment.as_deref(),
+                discard: *discard,
+                ..plain(Kind::Reject)
+            },
+        ),
+        Command::Retract { site, sign: args } => sign(site, args, plain(Kind::Retract)),
+        Command::Publish { site, sign: args } => sign(site, args, plain(Kind::Publish)),
+        Command::Log {
+            site,
+            now,
+            format,
+            page,
+        } => {
+            let now = commands::resolve_now(now.now.as_deref())?;
+            commands::log(&site.site, now, (*format).into(), page, out)
+        }
+        Command::Init { dir } => commands::init(dir, out),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => ExitCode::from(code as u8),
+        Err(e) => {
+            eprintln!("imprimatur: {e}");
+            ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}

@@ -197,7 +197,8 @@ pub struct PageInput<'a> {
     pub records: &'a [VerifiedRecord],
     pub policy: &'a Policy,
     pub now: Instant,
-    pub audience: &'a str,
+    /// The audiences this build publishes; a version is live if it is meant for any of them.
+    pub audiences: &'a [String],
     /// The schedule and audience of a version's bytes; `None` when they can't be read.
     pub meta: &'a dyn Fn(&Version) -> Option<VersionMeta>,
 }
@@ -264,7 +265,7 @@ pub fn evaluate(input: &PageInput) -> PageReview {
             continue;
         };
         let approval_expired = approval_expired(policy, &approved_at, &now);
-        if !is_live(&meta, policy, input.audience, &now)
+        if !is_live(&meta, policy, input.audiences, &now)
             || (approval_expired && policy.on_expiry == OnExpiry::Unpublish)
         {
             continue;
@@ -338,11 +339,11 @@ pub fn evaluate(input: &PageInput) -> PageReview {
     }
 }
 
-fn is_live(meta: &VersionMeta, policy: &Policy, audience: &str, now: &Instant) -> bool {
+fn is_live(meta: &VersionMeta, policy: &Policy, build_audiences: &[String], now: &Instant) -> bool {
     let audiences = meta.audience.as_ref().unwrap_or(&policy.audience);
     meta.publish_at.is_none_or(|p| p <= *now)
         && meta.expires_at.is_none_or(|e| e > *now)
-        && audiences.iter().any(|a| a == audience)
+        && audiences.iter().any(|a| build_audiences.contains(a))
 }
 
 fn approval_expired(policy: &Policy, approved_at: &Instant, now: &Instant) -> bool {

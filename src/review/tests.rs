@@ -162,12 +162,13 @@ impl Scenario {
             self.meta.iter().map(|(l, m)| (v(l), m.clone())).collect();
         let lookup = |ver: &Version| Some(metas.get(ver).cloned().unwrap_or_default());
         let current = v(self.current);
+        let audiences = vec![self.audience.to_string()];
         evaluate(&PageInput {
             current: &current,
             records: &records,
             policy: &self.policy,
             now: self.now,
-            audience: self.audience,
+            audiences: &audiences,
             meta: &lookup,
         })
     }

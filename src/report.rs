@@ -1,0 +1,252 @@
+//! The status report (SPEC §9 `status.json`) and its text table. Reports live in `reports/`,
+//! never in `output/`: they name pages that are not published.
+
+use serde::Serialize;
+
+use crate::review::Status;
+use crate::site::{Evaluation, Finding};
+use crate::time;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusReport {
+    pub now: String,
+    pub pages: Vec<PageStatus>,
+    pub invalid_records: Vec<InvalidRecord>,
+    pub findings: Vec<Finding>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PageStatus {
+    pub id: String,
+    pub space: String,
+    pub status: Status,
+    pub title: Option<String>,
+    pub current_version: String,
+    pub current_state: crate::review::ReviewState,
+    pub published_version: Option<String>,
+    pub step: Option<String>,
+    pub waiting_on: Vec<String>,
+    pub pending_since: Option<String>,
+    pub url: Option<String>,
+    /// The version in review when it is not the current draft (the draft changed after submit).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub review_version: Option<String>,
+    /// `step N of M` of the version in review.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step_number: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step_count: Option<usize>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InvalidRecord {
+    pub file: String,
+    pub reason: String,
+}
+
+impl StatusReport {
+    pub fn from_evaluation(eval: &Evaluation, extra_findings: &[Finding]) -> StatusReport {
+        let pages = eval
+            .pages
+            .iter()
+            .map(|p| {
+                let review = p.review.as_ref();
+                let in_review = review.and_then(|r| r.in_review.as_ref());
+                PageStatus {
+                    id: p.page.id.clone(),
+                    space: p.page.space.clone(),
+                    status: review.map_or(Status::Draft, |r| r.status),
+                    title: p.front.as_ref().ok().map(|f| f.title.clone()),
+                    current_version: p.page.version.to_string(),
+                    current_state: review
+                        .map_or(crate::review::ReviewState::Draft, |r| r.current_state),
+                    published_version: p
+                        .url
+                        .as_ref()
+                        .and(review.and_then(|r| r.live.as_ref()))
+                        .map(|l| l.version.to_string()),
+                    step: in_review.map(|r| r.step.clone()),
+                    waiting_on: in_review.map(|r| r.waiting_on.clone()).unwrap_or_default(),
+                    pending_since: in_review.map(|r| time::format_utc(&r.submitted_at)),
+                    url: p.url.clone(),
+                    review_version: in_review
+                        .filter(|r| r.version != p.page.version)
+                        .map(|r| r.version.to_string()),
+                    step_number: in_review.map(|r| r.step_number),
+                    step_count: in_review.map(|r| r.step_count),
+                }
+            })
+            .collect();
+        let mut findings: Vec<Finding> = eval
+            .findings
+            .iter()
+            .chain(extra_findings)
+            .cloned()
+            .collect();
+        findings.sort();
+        StatusReport {
+            now: time::format_utc(&eval.now),
+            pages,
+            invalid_records: eval
+                .invalid_records
+                .iter()
+                .map(|(file, reason)| InvalidRecord {
+                    file: file.clone(),
+                    reason: reason.clone(),
+                })
+                .collect(),
+            findings,
+        }
+    }
+
+    pub fn has_defects(&self) -> bool {
+        self.findings.iter().any(Finding::is_defect)
+    }
+
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).expect("reports serialize");
+        s.push('\n');
+        s
+    }
+
+    /// An aligned table, one page a row, then the findings. `only` limits the rows.
+    pub fn to_text(&self, only: &[String], style: &Style) -> String {
+        let rows: Vec<[String; 6]> = self
+            .pages
+            .iter()
+            .filter(|p| only.is_empty() || only.contains(&p.id))
+            .map(|p| {
+                let step = match (&p.step, p.step_number, p.step_count) {
+                    (Some(s), Some(n), Some(m)) => format!("{s} ({n}/{m})"),
+                    _ => "-".into(),
+                };
+                [
+                    p.id.clone(),
+                    p.status.to_string(),
+                    p.current_state.to_string(),
+                    step,
+                    if p.waiting_on.is_empty() {
+                        "-".into()
+                    } else {
+                        p.waiting_on.join(", ")
+                    },
+                    p.url.clone().unwrap_or_else(|| "-".into()),
+                ]
+            })
+            .collect();
+        let header = ["PAGE", "STATUS", "STATE", "STEP", "WAITING ON", "LIVE AT"].map(String::from);
+        let mut out = table(&header, &rows, |col, cell| {
+            if col == 1 {
+                style.status(cell)
+            } else {
+                cell.to_string()
+            }
+        });
+        let findings: Vec<&Finding> = self
+            .findings
+            .iter()
+            .filter(|f| only.is_empty() || f.page.as_ref().is_some_and(|p| only.contains(p)))
+            .collect();
+        if !findings.is_empty() {
+            out.push_str(&format!("\n{} finding(s):\n", findings.len()));
+            for f in findings {
+                out.push_str(&format_finding(f, style));
+            }
+        }
+        out
+    }
+}
+
+pub fn format_finding(f: &Finding, style: &Style) -> String {
+    let kind = if f.is_defect() {
+        style.red(f.kind.as_str())
+    } else {
+        style.yellow(f.kind.as_str())
+    };
+    let mut line = format!("  {kind}");
+    if let Some(p) = &f.page {
+        line.push_str(&format!(" {p}"));
+    }
+    if let Some(file) = &f.file {
+        line.push_str(&format!(" ({file})"));
+    }
+    line.push_str(&format!(": {}\n", f.detail));
+    line
+}
+
+/// Left-aligned columns separated by two spaces; `paint` may colour a cell (the padding is
+/// computed on the plain text so colours don't break alignment).
+pub fn table(
+    header: &[String],
+    rows: &[[String; 6]],
+    paint: impl Fn(usize, &str) -> String,
+) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row.iter()) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: &[String], painted: bool| {
+        let mut text = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            let shown = if painted {
+                paint(i, cell)
+            } else {
+                cell.clone()
+            };
+            text.push_str(&shown);
+            if i + 1 < cells.len() {
+                text.push_str(&" ".repeat(widths[i] - cell.chars().count() + 2));
+            }
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    };
+    line(header, false);
+    for row in rows {
+        line(row, true);
+    }
+    out
+}
+
+/// Colours for terminals only: off when stdout is not a terminal or `NO_COLOR` is set.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    pub fn detect() -> Style {
+        use std::io::IsTerminal;
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        Style {
+            color: !no_color && std::io::stdout().is_terminal(),
+        }
+    }
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+    pub fn red(&self, t: &str) -> String {
+        self.paint("31", t)
+    }
+    pub fn yellow(&self, t: &str) -> String {
+        self.paint("33", t)
+    }
+    pub fn green(&self, t: &str) -> String {
+        self.paint("32", t)
+    }
+    pub fn status(&self, status: &str) -> String {
+        match status {
+            "published" => self.green(status),
+            "outdated" | "pending" | "scheduled" | "approved" => self.yellow(status),
+            "rejected" | "expired" => self.red(status),
+            _ => status.to_string(),
+        }
+    }
+}

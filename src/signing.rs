@@ -1,0 +1,166 @@
+//! The signing commands (`submit`, `approve`, `reject`, `retract`, `publish`, SPEC §8): find
+//! who signs from the key's public half, refuse what the policy would never count, sign the
+//! page's exact version with the one signing rule in `record`, and write the record (and, for
+//! `submit`, the version's bytes into the store) without ever overwriting a file.
+
+use std::path::{Path, PathBuf};
+
+use crate::content::page_id_from_arg;
+use crate::error::{Error, Result};
+use crate::keyfile;
+use crate::record::{Kind, Record};
+use crate::site::Site;
+use crate::store::Store;
+use crate::time::{self, Instant};
+use crate::version::Version;
+
+pub struct SignRequest<'a> {
+    pub site_root: &'a Path,
+    pub kind: Kind,
+    pub page: &'a str,
+    pub key_file: &'a Path,
+    pub step: Option<&'a str>,
+    pub role: Option<&'a str>,
+    pub comment: Option<&'a str>,
+    pub discard: bool,
+    pub publish: bool,
+    pub override_: bool,
+    /// Sign this version instead of the page's current one (e.g. the version in review).
+    pub version: Option<&'a str>,
+    pub now: Instant,
+}
+
+/// Signs and writes one record; returns its path relative to the site root.
+pub fn sign(req: &SignRequest) -> Result<String> {
+    let site = Site::load(req.site_root)?;
+    let id = page_id_from_arg(req.page);
+    let page = site.page(&id).ok_or_else(|| {
+        Error::Refused(format!(
+            "no page '{id}' in content/ (looked for content/{id}.md and content/{id}/index.md)"
+        ))
+    })?;
+    let policy = site.policies.get(&page.space).ok_or_else(|| {
+        Error::Refused(format!(
+            "space '{}' has no policy (approvals/policies/{}.yaml)",
+            page.space, page.space
+        ))
+    })?;
+    let secret = keyfile::load(req.key_file)?;
+    let public = secret.verifying_key();
+    let key = site.keyring.key_for_public(&public).ok_or_else(|| {
+        Error::Refused(format!(
+            "{}: this key is not in approvals/keyring.yaml (its public key is {})",
+            req.key_file.display(),
+            keyfile::public_base64(&secret)
+        ))
+    })?;
+    if let Some(why) = key.unusable_at(&req.now) {
+        return Err(Error::Refused(format!("{}: {why}", req.key_file.display())));
+    }
+    let who = key.reviewer.as_str();
+    let version = match req.version {
+        Some(text) => Version::parse(text).ok_or_else(|| {
+            Error::Usage(format!(
+                "--version: '{text}' is not sha256: followed by 64 hex digits"
+            ))
+        })?,
+        None => page.version.clone(),
+    };
+
+    // Refuse what the build would not count, with the reason, rather than write a dud.
+    match req.kind {
+        Kind::Submit if !policy.may_submit(who) => {
+            return Err(Error::Refused(format!(
+                "'{who}' may not submit in space '{}' (not a contributor, exempt contributor or manager in {})",
+                policy.space, policy.file
+            )))
+        }
+        Kind::Approve | Kind::Reject => {
+            let step = req.step.unwrap_or_default();
+            let names: Vec<&str> = policy.steps.iter().map(|s| s.name.as_str()).collect();
+            let (index, _) = policy.step(step).ok_or_else(|| {
+                Error::Refused(format!("step '{step}' does not exist in {} (steps: {})", policy.file, names.join(", ")))
+            })?;
+            if !policy.may_act_in(index, who) {
+                return Err(Error::Refused(format!(
+                    "'{who}' may not act in step '{step}' of {} (not an approver of it or a manager)",
+                    policy.file
+                )));
+            }
+            if req.override_ && !policy.managers.contains(who) {
+                return Err(Error::Refused(format!("--override: '{who}' is not a manager in {}", policy.file)));
+            }
+            if req.publish && !policy.may_publish(who) {
+                return Err(Error::Refused(format!("--publish: '{who}' is not a publisher or manager in {}", policy.file)));
+            }
+            if req.kind == Kind::Reject
+                && policy.reject_comment_required
+                && req.comment.is_none_or(|c| c.trim().is_empty())
+            {
+                return Err(Error::Refused(format!(
+                    "a rejection needs --comment in space '{}' (reject_comment_required)",
+                    policy.space
+                )));
+            }
+        }
+        Kind::Publish if !policy.may_publish(who) => {
+            return Err(Error::Refused(format!("'{who}' is not a publisher or manager in {}", policy.file)))
+        }
+        _ => {}
+    }
+
+    if req.kind == Kind::Submit {
+        let stored =
+            Store::new(site.config.store_dir()).put_version(&page.store_files(), page.bundle)?;
+        debug_assert_eq!(stored, page.version);
+    }
+    let record = Record {
+        kind: req.kind,
+        space: page.space.clone(),
+        content: page.id.clone(),
+        version,
+        step: req
+            .step
+            .filter(|_| matches!(req.kind, Kind::Approve | Kind::Reject))
+            .map(String::from),
+        reviewer: who.to_string(),
+        key: key.id.clone(),
+        signed_at: req.now,
+        role: req.role.map(String::from),
+        comment: req.comment.map(String::from),
+        discard: req.discard,
+        publish: req.publish,
+        override_: req.override_,
+    };
+    let text = record.to_yaml(&record.sign(&secret));
+    let dir = site.config.records_dir().join(&page.id);
+    let stem = format!(
+        "{}-{}-{}",
+        time::format_utc(&req.now).replace([':', '-'], ""),
+        req.kind,
+        who
+    );
+    let path = write_new(&dir, &stem, text.as_bytes())?;
+    Ok(site.config.display_path(&path))
+}
+
+/// Writes `<dir>/<stem>.yaml` (or `<stem>-2.yaml`, ...) without replacing any existing file.
+fn write_new(dir: &Path, stem: &str, bytes: &[u8]) -> Result<PathBuf> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
+    std::io::Write::write_all(&mut tmp, bytes).map_err(|e| Error::io(dir, e))?;
+    for n in 1.. {
+        let name = if n == 1 {
+            format!("{stem}.yaml")
+        } else {
+            format!("{stem}-{n}.yaml")
+        };
+        let path = dir.join(name);
+        match tmp.persist_noclobber(&path) {
+            Ok(_) => return Ok(path),
+            Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => tmp = e.file,
+            Err(e) => return Err(Error::io(&path, e.error)),
+        }
+    }
+    unreachable!("the loop returns")
+}
