@@ -139,13 +139,44 @@ pub struct BuildOptions {
     pub format: Format,
 }
 
+/// `imprimatur build`: publish, write reports, print a summary (or status.json).
 pub fn build(
-    _site_root: &Path,
-    _now: Instant,
-    _opts: &BuildOptions,
-    _out: &mut dyn Write,
+    site_root: &Path,
+    now: Instant,
+    opts: &BuildOptions,
+    out: &mut dyn Write,
 ) -> Result<i32> {
-    Err(Error::Usage("WIP".into()))
+    let request = crate::build::BuildRequest {
+        site_root,
+        now,
+        audience: opts.audience.as_deref(),
+    };
+    let summary = crate::build::build(&request)?;
+    let report = &summary.report;
+    match opts.format {
+        Format::Json => print(out, &report.to_json())?,
+        Format::Text => {
+            let style = Style::detect();
+            let mut text = format!(
+                "published {} page(s) in {} space(s) to {}/ ({} files); reports in {}/\n",
+                summary.pages_published,
+                summary.spaces_published,
+                summary.output_dir,
+                summary.files_written,
+                summary.reports_dir
+            );
+            text.push_str(&crate::report::status_counts(report));
+            for f in &report.findings {
+                text.push_str(&crate::report::format_finding(f, &style));
+            }
+            print(out, &text)?;
+        }
+    }
+    Ok(if opts.strict && report.has_defects() {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    })
 }
 
 pub fn init(_dir: &Path, _out: &mut dyn Write) -> Result<i32> {

@@ -26,9 +26,16 @@ pub enum Error {
     /// Bad command-line usage that the argument parser could not catch.
     #[error("{0}")]
     Usage(String),
-    /// A theme could not be loaded or a template failed to render.
+    /// A theme could not be loaded.
     #[error(transparent)]
     Theme(#[from] crate::theme::ThemeError),
+    /// A template failed while rendering one page: nothing of the build was published.
+    #[error("{page}: {source}")]
+    Render {
+        page: String,
+        #[source]
+        source: crate::theme::ThemeError,
+    },
 }
 
 impl Error {

@@ -7,15 +7,19 @@
 
 pub mod atomic;
 pub mod audit;
+pub mod build;
 pub mod commands;
 pub mod config;
 pub mod content;
 pub mod error;
 pub mod keyfile;
 pub mod keyring;
+pub mod links;
 pub mod markdown;
+pub mod output;
 pub mod policy;
 pub mod record;
+pub mod render;
 pub mod report;
 pub mod review;
 pub mod signing;

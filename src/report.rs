@@ -157,6 +157,21 @@ impl StatusReport {
     }
 }
 
+/// `3 published, 1 outdated, 2 pending; 1 finding(s)`.
+pub fn status_counts(report: &StatusReport) -> String {
+    let mut counts: std::collections::BTreeMap<Status, usize> = std::collections::BTreeMap::new();
+    for p in &report.pages {
+        *counts.entry(p.status).or_default() += 1;
+    }
+    let parts: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
+    let parts = if parts.is_empty() {
+        "no pages".to_string()
+    } else {
+        parts.join(", ")
+    };
+    format!("{parts}; {} finding(s)\n", report.findings.len())
+}
+
 pub fn format_finding(f: &Finding, style: &Style) -> String {
     let kind = if f.is_defect() {
         style.red(f.kind.as_str())

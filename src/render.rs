@@ -1,0 +1,496 @@
+//! Rendering the live versions into the public site (SPEC §7): Markdown to HTML, the template
+//! contexts (site, space, navigation, page with its badge and approval history), search index
+//! and sitemap. Only pages with a live version ever reach this module, so everything it
+//! writes is about published versions only. Pages render in parallel; output is sorted.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::config::SiteConfig;
+use crate::keyring::Keyring;
+use crate::links::{LinkSource, PublishedLinks};
+use crate::markdown::{self, MarkdownOptions, TocEntry};
+use crate::policy::Policy;
+use crate::review::{LiveVersion, Status};
+use crate::site::{Evaluation, PageEvaluation};
+use crate::time;
+
+/// One published page, with what navigation and indexes need of it.
+pub struct PublishedPage<'a> {
+    pub eval: &'a PageEvaluation,
+    pub live: &'a LiveVersion,
+    pub url: &'a str,
+    pub title: &'a str,
+    pub description: Option<&'a str>,
+    pub weight: i64,
+    pub tags: &'a [String],
+    /// The folder of the page inside its space ("" for pages at the space's top).
+    pub section: String,
+}
+
+/// The published part of a site, grouped by space, in navigation order.
+pub struct PublishedSite<'a> {
+    pub spaces: Vec<PublishedSpace<'a>>,
+    pub links: PublishedLinks,
+}
+
+pub struct PublishedSpace<'a> {
+    pub policy: &'a Policy,
+    pub url: String,
+    pub sections: Vec<Section<'a>>,
+    pub page_count: usize,
+}
+
+pub struct Section<'a> {
+    pub folder: String,
+    pub title: String,
+    pub anchor: String,
+    pub pages: Vec<PublishedPage<'a>>,
+}
+
+impl<'a> PublishedSite<'a> {
+    pub fn collect(
+        eval: &'a Evaluation,
+        policies: &'a BTreeMap<String, Policy>,
+    ) -> PublishedSite<'a> {
+        let mut links = PublishedLinks::default();
+        let mut by_space: BTreeMap<&str, BTreeMap<String, Vec<PublishedPage<'a>>>> =
+            BTreeMap::new();
+        for p in &eval.pages {
+            let (Some(live), Some(content), Some(url), Some(review)) = (
+                p.review.as_ref().and_then(|r| r.live.as_ref()),
+                &p.live,
+                &p.url,
+                &p.review,
+            ) else {
+                continue;
+            };
+            let _ = review;
+            links.pages.insert(p.page.id.clone(), url.clone());
+            if p.page.bundle {
+                links.assets.insert(
+                    p.page.id.clone(),
+                    content
+                        .files
+                        .assets
+                        .iter()
+                        .map(|(path, _)| path.clone())
+                        .collect(),
+                );
+            }
+            let section = p
+                .page
+                .path
+                .rsplit_once('/')
+                .map_or(String::new(), |(d, _)| d.to_string());
+            by_space
+                .entry(p.page.space.as_str())
+                .or_default()
+                .entry(section.clone())
+                .or_default()
+                .push(PublishedPage {
+                    eval: p,
+                    live,
+                    url,
+                    title: &content.front.title,
+                    description: content.front.description.as_deref(),
+                    weight: content.front.weight,
+                    tags: &content.front.tags,
+                    section,
+                });
+        }
+        let mut spaces = Vec::new();
+        for (space, sections) in by_space {
+            let policy = &policies[space];
+            let mut sections: Vec<Section> = sections
+                .into_iter()
+                .map(|(folder, mut pages)| {
+                    pages.sort_by(|a, b| {
+                        (a.weight, a.title, a.url).cmp(&(b.weight, b.title, b.url))
+                    });
+                    let title = if folder.is_empty() {
+                        policy.title.clone()
+                    } else {
+                        folder_title(&folder)
+                    };
+                    let anchor = if folder.is_empty() {
+                        "overview".to_string()
+                    } else {
+                        markdown::slugify(&folder)
+                    };
+                    Section {
+                        folder,
+                        title,
+                        anchor,
+                        pages,
+                    }
+                })
+                .collect();
+            // The space's own top-level pages first, then folders by their lightest page.
+            sections.sort_by(|a, b| {
+                let key = |s: &Section| {
+                    (
+                        !s.folder.is_empty(),
+                        s.pages.iter().map(|p| p.weight).min(),
+                        s.folder.clone(),
+                    )
+                };
+                key(a).cmp(&key(b))
+            });
+            let page_count = sections.iter().map(|s| s.pages.len()).sum();
+            spaces.push(PublishedSpace {
+                policy,
+                url: format!("{}/", policy.publish_to),
+                sections,
+                page_count,
+            });
+        }
+        spaces.sort_by(|a, b| (&a.policy.title, &a.url).cmp(&(&b.policy.title, &b.url)));
+        PublishedSite { spaces, links }
+    }
+}
+
+/// `getting-started/first-steps` → `First steps` (the last folder, words capitalised once).
+fn folder_title(folder: &str) -> String {
+    let last = folder.rsplit('/').next().unwrap_or(folder);
+    let words = last.replace(['-', '_'], " ");
+    let mut chars = words.chars();
+    match chars.next() {
+        Some(c) => c.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// `../` once per URL segment: from a page's folder back to the output root.
+pub fn root_prefix(url: &str) -> String {
+    "../".repeat(url.split('/').filter(|s| !s.is_empty()).count())
+}
+
+#[derive(Serialize)]
+pub struct SiteContext<'a> {
+    pub title: &'a str,
+    pub base_url: &'a str,
+    pub root: String,
+    pub spaces: &'a [SpaceSummary],
+}
+
+#[derive(Serialize, Clone)]
+pub struct SpaceSummary {
+    pub id: String,
+    pub title: String,
+    pub url: String,
+    pub page_count: usize,
+}
+
+#[derive(Serialize)]
+pub struct SpaceContext {
+    pub id: String,
+    pub title: String,
+    pub url: String,
+    pub page_count: usize,
+    pub groups: Vec<GroupContext>,
+}
+
+#[derive(Serialize)]
+pub struct GroupContext {
+    pub title: String,
+    pub anchor: String,
+    pub pages: Vec<GroupPage>,
+}
+
+#[derive(Serialize)]
+pub struct GroupPage {
+    pub title: String,
+    pub url: String,
+    pub description: Option<String>,
+    pub tags: Vec<String>,
+}
+
+#[derive(Serialize)]
+pub struct NavSection {
+    pub title: String,
+    pub url: String,
+    pub current: bool,
+    pub pages: Vec<NavPage>,
+}
+
+#[derive(Serialize)]
+pub struct NavPage {
+    pub title: String,
+    pub url: String,
+    pub current: bool,
+}
+
+#[derive(Serialize)]
+pub struct Badge {
+    pub label: &'static str,
+    pub class: &'static str,
+}
+
+#[derive(Serialize)]
+pub struct Crumb {
+    pub title: String,
+    pub url: String,
+}
+
+#[derive(Serialize)]
+pub struct HistoryEntry {
+    pub kind: &'static str,
+    pub reviewer: String,
+    pub reviewer_name: String,
+    pub role: Option<String>,
+    pub step: Option<String>,
+    pub comment: Option<String>,
+    pub signed_at: String,
+    pub key: String,
+}
+
+#[derive(Serialize)]
+pub struct PageContext<'a> {
+    pub title: &'a str,
+    pub description: Option<&'a str>,
+    pub html: String,
+    pub toc: Vec<TocEntry>,
+    pub status: Status,
+    pub badge: Badge,
+    pub version: String,
+    pub short_version: String,
+    pub approved_at: String,
+    pub published_at: String,
+    pub url: &'a str,
+    pub tags: &'a [String],
+    pub extra: &'a BTreeMap<String, serde_json::Value>,
+    pub breadcrumbs: Vec<Crumb>,
+    pub history: Vec<HistoryEntry>,
+}
+
+/// A rendered page body, with what the search index and reports need.
+pub struct RenderedBody {
+    pub html: String,
+    pub toc: Vec<TocEntry>,
+    pub text: String,
+    pub unpublished_links: Vec<String>,
+}
+
+pub fn render_body(
+    page: &PublishedPage,
+    links: &PublishedLinks,
+    config: &SiteConfig,
+) -> RenderedBody {
+    let content = page
+        .eval
+        .live
+        .as_ref()
+        .expect("published pages have live content");
+    let root = root_prefix(page.url);
+    let source = LinkSource {
+        id: &page.eval.page.id,
+        bundle: page.eval.page.bundle,
+        root: &root,
+    };
+    let resolve = |dest: &str| links.resolve(&source, dest);
+    let options = MarkdownOptions {
+        raw_html_allowed: config.raw_html_allowed,
+    };
+    let r = markdown::render(&content.body, &options, &resolve);
+    RenderedBody {
+        html: r.html,
+        toc: r.toc,
+        text: r.text,
+        unpublished_links: r.unpublished_links,
+    }
+}
+
+pub fn badge(status: Status) -> Badge {
+    match status {
+        Status::Outdated => Badge {
+            label: "Outdated",
+            class: "outdated",
+        },
+        Status::Expired => Badge {
+            label: "Expired",
+            class: "expired",
+        },
+        _ => Badge {
+            label: "Published",
+            class: "published",
+        },
+    }
+}
+
+pub fn history(page: &PublishedPage, keyring: &Keyring) -> Vec<HistoryEntry> {
+    page.live
+        .history
+        .iter()
+        .map(|&i| {
+            let r = &page.eval.records[i].record;
+            HistoryEntry {
+                kind: r.kind.as_str(),
+                reviewer: r.reviewer.clone(),
+                reviewer_name: keyring.name_of(&r.reviewer),
+                role: r.role.clone(),
+                step: r.step.clone(),
+                comment: r.comment.clone(),
+                signed_at: time::format_human(&r.signed_at),
+                key: r.key.clone(),
+            }
+        })
+        .collect()
+}
+
+pub fn space_context(space: &PublishedSpace) -> SpaceContext {
+    SpaceContext {
+        id: space.policy.space.clone(),
+        title: space.policy.title.clone(),
+        url: space.url.clone(),
+        page_count: space.page_count,
+        groups: space
+            .sections
+            .iter()
+            .map(|s| GroupContext {
+                title: s.title.clone(),
+                anchor: s.anchor.clone(),
+                pages: s
+                    .pages
+                    .iter()
+                    .map(|p| GroupPage {
+                        title: p.title.to_string(),
+                        url: p.url.to_string(),
+                        description: p.description.map(String::from),
+                        tags: p.tags.to_vec(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+/// The sidebar of one page: every section of its space, only the current one expanded, so a
+/// page's size does not grow with the size of its space.
+pub fn nav(space: &PublishedSpace, current: &PublishedPage) -> Vec<NavSection> {
+    space
+        .sections
+        .iter()
+        .map(|s| {
+            let is_current = s.folder == current.section;
+            NavSection {
+                title: s.title.clone(),
+                url: format!("{}#{}", space.url, s.anchor),
+                current: is_current,
+                pages: if is_current {
+                    s.pages
+                        .iter()
+                        .map(|p| NavPage {
+                            title: p.title.to_string(),
+                            url: p.url.to_string(),
+                            current: p.url == current.url,
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                },
+            }
+        })
+        .collect()
+}
+
+pub fn breadcrumbs(space: &PublishedSpace, page: &PublishedPage) -> Vec<Crumb> {
+    let mut crumbs = vec![
+        Crumb {
+            title: "Home".into(),
+            url: String::new(),
+        },
+        Crumb {
+            title: space.policy.title.clone(),
+            url: space.url.clone(),
+        },
+    ];
+    if let Some(s) = space
+        .sections
+        .iter()
+        .find(|s| s.folder == page.section && !s.folder.is_empty())
+    {
+        crumbs.push(Crumb {
+            title: s.title.clone(),
+            url: format!("{}#{}", space.url, s.anchor),
+        });
+    }
+    crumbs
+}
+
+#[derive(Serialize)]
+pub struct SearchEntry<'a> {
+    pub title: &'a str,
+    pub url: &'a str,
+    pub space: &'a str,
+    pub description: Option<&'a str>,
+    pub tags: &'a [String],
+    pub text: String,
+}
+
+#[derive(Serialize)]
+pub struct SearchIndex<'a> {
+    pub pages: Vec<SearchEntry<'a>>,
+}
+
+/// How much of a page's text goes into the search index: enough to find it by its opening,
+/// small enough that the index of a 10,000-page site still loads in a browser.
+pub const SEARCH_TEXT_CHARS: usize = 1500;
+
+pub fn search_text(text: &str) -> String {
+    match text.char_indices().nth(SEARCH_TEXT_CHARS) {
+        Some((cut, _)) => text[..cut].to_string(),
+        None => text.to_string(),
+    }
+}
+
+/// `sitemap.xml` with absolute URLs; `entries` are (URL relative to the root, last change).
+pub fn sitemap(base_url: &str, entries: &[(String, Option<String>)]) -> String {
+    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n");
+    for (url, lastmod) in entries {
+        xml.push_str("  <url><loc>");
+        xml.push_str(&escape_xml(&format!("{base_url}{url}")));
+        xml.push_str("</loc>");
+        if let Some(m) = lastmod {
+            xml.push_str("<lastmod>");
+            xml.push_str(m);
+            xml.push_str("</lastmod>");
+        }
+        xml.push_str("</url>\n");
+    }
+    xml.push_str("</urlset>\n");
+    xml
+}
+
+fn escape_xml(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&apos;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roots_titles_and_sitemaps() {
+        assert_eq!(root_prefix(""), "");
+        assert_eq!(root_prefix("kb/"), "../");
+        assert_eq!(root_prefix("kb/guide/install/"), "../../../");
+        assert_eq!(folder_title("guides/getting-started"), "Getting started");
+        let xml = sitemap(
+            "https://h.example/",
+            &[("kb/a&b/".into(), Some("2026-11-20".into()))],
+        );
+        assert!(
+            xml.contains("<loc>https://h.example/kb/a&amp;b/</loc><lastmod>2026-11-20</lastmod>")
+        );
+        assert_eq!(
+            search_text(&"é".repeat(2000)).chars().count(),
+            SEARCH_TEXT_CHARS
+        );
+    }
+}
