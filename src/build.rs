@@ -149,6 +149,7 @@ pub fn build(req: &BuildRequest) -> Result<BuildSummary> {
     staging.commit(&config.output_dir, &manifest_file)?;
 
     let report = StatusReport::from_evaluation(&eval, &extra_findings);
+    crate::report::write_build_reports(&site, &eval, &report)?;
     Ok(BuildSummary {
         pages_published: jobs.len(),
         spaces_published: published.spaces.len(),

@@ -179,6 +179,20 @@ pub fn build(
     })
 }
 
-pub fn init(_dir: &Path, _out: &mut dyn Write) -> Result<i32> {
-    Err(Error::Usage("WIP".into()))
+/// `imprimatur init DIR`.
+pub fn init(dir: &Path, now: Instant, out: &mut dyn Write) -> Result<i32> {
+    let records = crate::init::init(dir, now)?;
+    let d = dir.display();
+    print(
+        out,
+        &format!(
+            "created a site in {d}: 2 pages, a policy, a keyring, and your key in {d}/keys/me.pem (git-ignored)\n\
+             signed: {}\n\
+             next:\n  cd {d}\n  imprimatur build           # publishes the welcome page into output/\n  \
+             imprimatur status          # writing-a-page is a draft\n  \
+             imprimatur submit content/docs/writing-a-page.md --key keys/me.pem\n",
+            records.join(", ")
+        ),
+    )?;
+    Ok(EXIT_OK)
 }

@@ -12,6 +12,7 @@ pub mod commands;
 pub mod config;
 pub mod content;
 pub mod error;
+pub mod init;
 pub mod keyfile;
 pub mod keyring;
 pub mod links;

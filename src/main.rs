@@ -178,7 +178,11 @@ enum Command {
         page: String,
     },
     /// Create a working example site in DIR
-    Init { dir: PathBuf },
+    Init {
+        dir: PathBuf,
+        #[command(flatten)]
+        now: NowArg,
+    },
 }
 
 struct Flags<'a> {
@@ -312,7 +316,9 @@ fn run(cli: Cli) -> imprimatur::Result<i32> {
             let now = commands::resolve_now(now.now.as_deref())?;
             commands::log(&site.site, now, (*format).into(), page, out)
         }
-        Command::Init { dir } => commands::init(dir, out),
+        Command::Init { dir, now } => {
+            commands::init(dir, commands::resolve_now(now.now.as_deref())?, out)
+        }
     }
 }
 

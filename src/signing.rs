@@ -134,8 +134,11 @@ pub fn sign(req: &SignRequest) -> Result<String> {
     };
     let text = record.to_yaml(&record.sign(&secret));
     let dir = site.config.records_dir().join(&page.id);
+    // Records signed in the same second are replayed in file-path order (SPEC §5), so the
+    // name carries a sequence number after the time: creation order survives a tie.
+    let sequence = std::fs::read_dir(&dir).map(|d| d.count()).unwrap_or(0) + 1;
     let stem = format!(
-        "{}-{}-{}",
+        "{}-{sequence:04}-{}-{}",
         time::format_utc(&req.now).replace([':', '-'], ""),
         req.kind,
         who

@@ -1,11 +1,62 @@
-//! The status report (SPEC §9 `status.json`) and its text table. Reports live in `reports/`,
+//! Reports (SPEC §9): `status.json` and its text table here; the outdated list, the
+//! notification outbox and the human dashboard in submodules. Reports live in `reports/`,
 //! never in `output/`: they name pages that are not published.
+
+pub mod dashboard;
+pub mod notifications;
+pub mod outdated;
 
 use serde::Serialize;
 
+use crate::error::Result;
 use crate::review::Status;
-use crate::site::{Evaluation, Finding};
+use crate::site::{Evaluation, Finding, Site};
 use crate::time;
+
+/// `desync.json`: every defect finding — what is wrong or out of sync, not who is late.
+#[derive(Debug, Clone, Serialize)]
+pub struct DesyncReport<'a> {
+    pub now: &'a str,
+    pub findings: Vec<&'a Finding>,
+}
+
+fn json<T: Serialize>(value: &T) -> String {
+    let mut s = serde_json::to_string_pretty(value).expect("reports serialize");
+    s.push('\n');
+    s
+}
+
+/// Writes every report of a build into `reports/` (each file replaced atomically).
+pub fn write_build_reports(site: &Site, eval: &Evaluation, status: &StatusReport) -> Result<()> {
+    let dir = &site.config.reports_dir;
+    let write =
+        |name: &str, text: &str| crate::atomic::write_file(&dir.join(name), text.as_bytes());
+    write("status.json", &status.to_json())?;
+    let desync = DesyncReport {
+        now: &status.now,
+        findings: status.findings.iter().filter(|f| f.is_defect()).collect(),
+    };
+    write("desync.json", &json(&desync))?;
+    let outdated = outdated::outdated(eval);
+    write("outdated.json", &json(&outdated))?;
+    let outbox = notifications::outbox(site, eval);
+    write("notifications.json", &json(&outbox))?;
+    let titles = site
+        .policies
+        .iter()
+        .map(|(k, p)| (k.clone(), p.title.clone()))
+        .collect();
+    let board = dashboard::Dashboard::new(
+        &site.config.title,
+        eval,
+        status,
+        &outdated,
+        &titles,
+        outbox.notifications.len(),
+    );
+    write("index.html", &board.to_html())?;
+    write("summary.md", &board.to_markdown())
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct StatusReport {

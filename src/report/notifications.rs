@@ -1,0 +1,240 @@
+//! The notification outbox (`reports/notifications.json`, SPEC §9): who must hear what now.
+//! The build only writes the outbox; a sender run after every scheduled build delivers it.
+//! Each id is a hash of what the notification is about (event, page, version, step), so it
+//! stays the same across builds while nothing changes, and the sender can skip what it sent.
+
+use std::collections::BTreeSet;
+
+use chrono::Duration;
+use serde::Serialize;
+
+use crate::keyring::Keyring;
+use crate::policy::Policy;
+use crate::record::Kind;
+use crate::review::{Outcome, PageReview, ReviewState};
+use crate::site::{Evaluation, PageEvaluation, Site};
+use crate::time::{self, Instant};
+use crate::version::sha256_hex;
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Recipient {
+    pub reviewer: String,
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Notification {
+    pub id: String,
+    pub event: &'static str,
+    pub page: String,
+    pub version: String,
+    pub step: Option<String>,
+    pub to: Vec<Recipient>,
+    pub reason: String,
+    pub since: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Outbox {
+    pub notifications: Vec<Notification>,
+}
+
+pub fn outbox(site: &Site, eval: &Evaluation) -> Outbox {
+    let mut notifications = Vec::new();
+    for p in &eval.pages {
+        let (Some(review), Some(policy)) = (
+            &p.review,
+            p.policy.as_ref().and_then(|s| site.policies.get(s)),
+        ) else {
+            continue;
+        };
+        page_notifications(
+            p,
+            review,
+            policy,
+            &site.keyring,
+            &eval.now,
+            &mut notifications,
+        );
+    }
+    notifications.sort_by(|a, b| {
+        (&a.page, &a.since, a.event, &a.id).cmp(&(&b.page, &b.since, b.event, &b.id))
+    });
+    Outbox { notifications }
+}
+
+fn page_notifications(
+    p: &PageEvaluation,
+    review: &PageReview,
+    policy: &Policy,
+    keyring: &Keyring,
+    now: &Instant,
+    out: &mut Vec<Notification>,
+) {
+    let page = &p.page.id;
+    let to = |ids: &mut dyn Iterator<Item = &String>| -> Vec<Recipient> {
+        let set: BTreeSet<&String> = ids.collect();
+        set.into_iter()
+            .map(|id| Recipient {
+                reviewer: id.clone(),
+                email: keyring.reviewers.get(id).and_then(|r| r.email.clone()),
+            })
+            .collect()
+    };
+    let mut push = |event: &'static str,
+                    version: &str,
+                    step: Option<&str>,
+                    to: Vec<Recipient>,
+                    reason: String,
+                    since: &Instant| {
+        if to.is_empty() {
+            return;
+        }
+        let id =
+            &sha256_hex(format!("{event}\n{page}\n{version}\n{}", step.unwrap_or("")).as_bytes())
+                [..24];
+        out.push(Notification {
+            id: id.to_string(),
+            event,
+            page: page.clone(),
+            version: version.to_string(),
+            step: step.map(String::from),
+            to,
+            reason,
+            since: time::format_utc(since),
+        });
+    };
+
+    if let Some(r) = &review.in_review {
+        let v = r.version.as_str();
+        push(
+            "review_requested",
+            v,
+            Some(&r.step),
+            to(&mut r.waiting_on.iter()),
+            format!(
+                "'{}' waits on your decision in step {} of {} ({})",
+                page,
+                r.step_number,
+                r.step_count,
+                r.open_steps.join(" + ")
+            ),
+            &r.stage_since,
+        );
+        if let Some(days) = policy.escalate_after_days {
+            if r.stage_since + Duration::days(i64::from(days)) <= *now {
+                // Escalate upwards: the approvers of the stage after this one, and the managers.
+                let stage = policy.step(&r.step).map_or(0, |(_, s)| s.stage);
+                let next: Vec<&String> = policy
+                    .stage_steps(stage + 1)
+                    .flat_map(|i| policy.steps[i].approvers.reviewers.iter())
+                    .collect();
+                push(
+                    "escalation",
+                    v,
+                    Some(&r.step),
+                    to(&mut next.into_iter().chain(policy.managers.reviewers.iter())),
+                    format!(
+                        "step '{}' of '{page}' has waited more than {days} days on {}",
+                        r.step,
+                        r.waiting_on.join(", ")
+                    ),
+                    &(r.stage_since + Duration::days(i64::from(days))),
+                );
+            }
+        }
+        if let Some(days) = policy.stale_after_days {
+            if r.submitted_at + Duration::days(i64::from(days)) <= *now {
+                push(
+                    "stale",
+                    v,
+                    None,
+                    to(&mut policy.managers.reviewers.iter()),
+                    format!(
+                        "'{page}' has been pending for more than {days} days (submitted by {})",
+                        r.submitter
+                    ),
+                    &(r.submitted_at + Duration::days(i64::from(days))),
+                );
+            }
+        }
+    }
+
+    if let Some(current) = review.versions.get(&p.page.version) {
+        let v = current.version.as_str();
+        let submitter = std::iter::once(&current.submitter);
+        match (&current.outcome, review.current_state) {
+            (Outcome::Rejected { step, .. }, ReviewState::Rejected | ReviewState::Discarded) => {
+                let last_reject = current
+                    .history
+                    .iter()
+                    .rev()
+                    .map(|&i| &p.records[i].record)
+                    .find(|r| r.kind == Kind::Reject);
+                let (who, comment, at) = last_reject.map_or(("", "", current.submitted_at), |r| {
+                    (
+                        r.reviewer.as_str(),
+                        r.comment.as_deref().unwrap_or(""),
+                        r.signed_at,
+                    )
+                });
+                let what = if review.current_state == ReviewState::Discarded {
+                    "discarded"
+                } else {
+                    "rejected"
+                };
+                push(
+                    "rejected",
+                    v,
+                    Some(step),
+                    to(&mut submitter.clone()),
+                    format!("'{page}' was {what} by {who} in step '{step}': {comment}"),
+                    &at,
+                );
+            }
+            (Outcome::Approved { approved_at }, _) => push(
+                "approved",
+                v,
+                None,
+                to(&mut submitter
+                    .clone()
+                    .chain(policy.publishers.reviewers.iter())
+                    .chain(policy.managers.reviewers.iter())),
+                format!("'{page}' is approved and waits for a publish record"),
+                approved_at,
+            ),
+            (Outcome::Published { approved_at, .. }, ReviewState::Scheduled) => push(
+                "approved",
+                v,
+                None,
+                to(&mut submitter.clone()),
+                format!("'{page}' is approved and scheduled"),
+                approved_at,
+            ),
+            _ => {}
+        }
+    }
+    if let Some(live) = &review.live {
+        if let Some(r) = review.versions.get(&live.version) {
+            push(
+                "published",
+                live.version.as_str(),
+                None,
+                to(&mut std::iter::once(&r.submitter)),
+                format!("'{page}' is live at {}", p.url.as_deref().unwrap_or("")),
+                &live.published_at,
+            );
+        }
+        if live.approval_expired {
+            let days = policy.approval_expires_days.unwrap_or_default();
+            push(
+                "review_due",
+                live.version.as_str(),
+                None,
+                to(&mut policy.managers.reviewers.iter().chain(review.versions.get(&live.version).map(|r| &r.submitter))),
+                format!("the live version of '{page}' was approved more than {days} days ago: review it again"),
+                &(live.approved_at + Duration::days(i64::from(days))),
+            );
+        }
+    }
+}
