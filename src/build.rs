@@ -21,7 +21,12 @@ pub struct BuildRequest<'a> {
     pub now: Instant,
     /// Publish for this audience instead of `imprimatur.yaml`'s `audiences`.
     pub audience: Option<&'a str>,
+    /// Show a progress bar on stderr (the caller decides: only on a terminal).
+    pub progress: bool,
 }
+
+/// Builds with fewer pages finish before a bar would be worth drawing.
+const PROGRESS_MIN_PAGES: usize = 500;
 
 /// What a build did: counts for people, and the full report.
 pub struct BuildSummary {

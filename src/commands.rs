@@ -146,10 +146,13 @@ pub fn build(
     opts: &BuildOptions,
     out: &mut dyn Write,
 ) -> Result<i32> {
+    let progress =
+        opts.format == Format::Text && std::io::IsTerminal::is_terminal(&std::io::stderr());
     let request = crate::build::BuildRequest {
         site_root,
         now,
         audience: opts.audience.as_deref(),
+        progress,
     };
     let summary = crate::build::build(&request)?;
     let report = &summary.report;
