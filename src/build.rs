@@ -89,10 +89,24 @@ pub fn build(req: &BuildRequest) -> Result<BuildSummary> {
                 .flat_map(move |s| s.pages.iter().map(move |p| (space, p)))
         })
         .collect();
+    let bar = if req.progress && jobs.len() >= PROGRESS_MIN_PAGES {
+        let bar = indicatif::ProgressBar::new(jobs.len() as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{msg} [{bar:40}] {pos}/{len} pages ({per_sec}, {eta} left)",
+            )
+            .expect("a valid progress template")
+            .progress_chars("=> "),
+        );
+        bar.set_message("rendering");
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
     let results: Vec<PageResult> = jobs
         .par_iter()
         .map(|(space, page)| {
-            render_page(
+            let result = render_page(
                 &site,
                 &theme,
                 &staging,
@@ -100,9 +114,12 @@ pub fn build(req: &BuildRequest) -> Result<BuildSummary> {
                 space,
                 page,
                 &site_context,
-            )
+            );
+            bar.inc(1);
+            result
         })
         .collect::<Result<_>>()?;
+    bar.finish_and_clear();
 
     let mut files_written = results.iter().map(|r| r.files).sum::<usize>();
     let mut write = |rel: &str, bytes: &[u8]| -> Result<()> {
