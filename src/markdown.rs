@@ -377,6 +377,20 @@ fn is_inline(tag: &TagEnd) -> bool {
     )
 }
 
+fn names_markdown_source(url: &str) -> bool {
+    let path = url.split(['#', '?']).next().unwrap_or("").trim();
+    let has_scheme = path.split_once(':').is_some_and(|(scheme, _)| {
+        scheme
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic())
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c))
+    });
+    !has_scheme && !path.starts_with("//") && path.to_ascii_lowercase().ends_with(".md")
+}
+
 fn collapse_whitespace(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
@@ -409,6 +423,10 @@ fn sanitizer() -> &'static ammonia::Builder<'static> {
                 ("code", "class") => (value.starts_with("language-")
                     && !value.contains(char::is_whitespace))
                 .then(|| value.into()),
+                // Raw HTML links never pass through `resolve`; one that still names a `.md`
+                // source would expose a page path that may not be published. Our own links
+                // are already rewritten to page URLs, which never end in `.md`.
+                (_, "href" | "src") if names_markdown_source(value) => None,
                 _ => Some(value.into()),
             });
         for heading in ["h1", "h2", "h3", "h4", "h5", "h6"] {
@@ -594,8 +612,8 @@ mod tests {
         let cases: &[(&str, &str, &str, &[&str])] = &[
             (
                 "inline keep",
-                "[Guide](guide.md \"The guide\")",
-                "<p><a href=\"guide.md\" title=\"The guide\">Guide</a></p>\n",
+                "[Guide](guide.pdf \"The guide\")",
+                "<p><a href=\"guide.pdf\" title=\"The guide\">Guide</a></p>\n",
                 &[],
             ),
             (
@@ -655,7 +673,7 @@ mod tests {
             (
                 "absolute and anchor links untouched",
                 "[a](#top) [b](/root.md) [c](https://x.test/secret.md) [d](//cdn.test/x) <https://auto.test/p> <me@x.test>",
-                "<p><a href=\"#top\">a</a> <a href=\"/root.md\">b</a> \
+                "<p><a href=\"#top\">a</a> <a>b</a> \
                  <a href=\"https://x.test/secret.md\">c</a> <a href=\"//cdn.test/x\">d</a> \
                  <a href=\"https://auto.test/p\">https://auto.test/p</a> \
                  <a href=\"mailto:me@x.test\">me@x.test</a></p>\n",
@@ -819,5 +837,14 @@ mod tests {
             assert_eq!(again.toc, first.toc);
             assert_eq!(again.text, first.text);
         }
+    }
+
+    #[test]
+    fn raw_html_links_to_markdown_sources_are_dropped_when_sanitizing() {
+        let r = sanitized("<a href=\"../secret-plans.md#x\">plans</a> <img src=\"drafts/x.md\"> <a href=\"https://e.example/a.md\">ok?</a>\n");
+        assert!(!r.html.contains("secret-plans"), "{}", r.html);
+        assert!(!r.html.contains("drafts/x.md"), "{}", r.html);
+        assert!(r.html.contains("plans</a>"), "{}", r.html);
+        assert!(r.html.contains("https://e.example/a.md"), "{}", r.html);
     }
 }
