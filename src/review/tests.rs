@@ -619,6 +619,18 @@ fn self_approval_exemption_override_and_publishing() {
         ),
         (
             Scenario::new(
+                "an override naming a later step still approves at once",
+                policy("", TWO_STEPS),
+                "v1",
+                vec![
+                    submit("v1", "walt", t(1, 9)),
+                    approve("v1", "carol", "legal", t(1, 10)).with_override(),
+                ],
+            ),
+            expect(St::Published, S::Published, Some("v1")),
+        ),
+        (
+            Scenario::new(
                 "override by a non-manager counts for nothing",
                 policy("", TWO_STEPS),
                 "v1",
