@@ -249,16 +249,7 @@ fn render_page<'a>(
             files += 1;
         }
     }
-    let broken = body
-        .unpublished_links
-        .into_iter()
-        .map(|dest| Finding {
-            kind: FindingKind::BrokenLink,
-            page: Some(id.clone()),
-            detail: format!("link to '{dest}' points at nothing published in this build; rendered as plain text"),
-            file: Some(page.eval.page.source.clone()),
-        })
-        .collect();
+    let broken = broken_links(page, body.unpublished_links);
     Ok(PageResult {
         search: SearchEntry {
             title: page.title,
@@ -275,4 +266,47 @@ fn render_page<'a>(
         broken,
         files,
     })
+}
+
+fn broken_links(page: &PublishedPage, unpublished: Vec<String>) -> Vec<Finding> {
+    unpublished
+        .into_iter()
+        .map(|dest| Finding {
+            kind: FindingKind::BrokenLink,
+            page: Some(page.eval.page.id.clone()),
+            detail: format!("link to '{dest}' points at nothing published in this build; rendered as plain text"),
+            file: Some(page.eval.page.source.clone()),
+        })
+        .collect()
+}
+
+/// The findings a build adds to the review's, without building: links to pages that are not
+/// published (from the Markdown alone, no templates) and hand edits of `output/`. `verify`
+/// and `status` report them, so they agree with what `build` would say.
+pub fn check_without_building(site: &Site, eval: &crate::site::Evaluation) -> Vec<Finding> {
+    let config = &site.config;
+    let manifest_file = config.reports_dir.join("output-manifest.json");
+    let mut findings = output::drift(
+        &config.output_dir,
+        &manifest_file,
+        &config.display_path(&config.output_dir),
+    );
+    let published = PublishedSite::collect(eval, &site.policies);
+    let pages: Vec<&PublishedPage> = published
+        .spaces
+        .iter()
+        .flat_map(|s| s.sections.iter())
+        .flat_map(|s| s.pages.iter())
+        .collect();
+    let broken: Vec<Vec<Finding>> = pages
+        .par_iter()
+        .map(|page| {
+            broken_links(
+                page,
+                render::render_body(page, &published.links, config).unpublished_links,
+            )
+        })
+        .collect();
+    findings.extend(broken.into_iter().flatten());
+    findings
 }

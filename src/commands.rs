@@ -38,7 +38,8 @@ pub fn status(
 ) -> Result<i32> {
     let site = Site::load(site_root)?;
     let eval = site.evaluate(now, &site.config.audiences);
-    let report = StatusReport::from_evaluation(&eval, &[]);
+    let extra = crate::build::check_without_building(&site, &eval);
+    let report = StatusReport::from_evaluation(&eval, &extra);
     let json = report.to_json();
     crate::atomic::write_file(
         &site.config.reports_dir.join("status.json"),
@@ -65,7 +66,8 @@ pub fn status(
 pub fn verify(site_root: &Path, now: Instant, format: Format, out: &mut dyn Write) -> Result<i32> {
     let site = Site::load(site_root)?;
     let eval = site.evaluate(now, &site.config.audiences);
-    let report = StatusReport::from_evaluation(&eval, &[]);
+    let extra = crate::build::check_without_building(&site, &eval);
+    let report = StatusReport::from_evaluation(&eval, &extra);
     match format {
         Format::Json => print(out, &report.to_json())?,
         Format::Text => {

@@ -71,9 +71,11 @@ pub struct Record {
     pub signed_at: Instant,
     pub role: Option<String>,
     pub comment: Option<String>,
-    pub discard: bool,
-    pub publish: bool,
-    pub override_: bool,
+    /// The three flags keep whether the file wrote them: a flag written as `false` is a
+    /// field of the record like any other, and so part of the signed bytes.
+    pub discard: Option<bool>,
+    pub publish: Option<bool>,
+    pub override_: Option<bool>,
 }
 
 /// The order-preserving YAML layout of a record file, as `write_yaml` emits it.
@@ -93,16 +95,26 @@ struct RecordFile<'a> {
     role: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     comment: Option<&'a str>,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    discard: bool,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    publish: bool,
-    #[serde(rename = "override", skip_serializing_if = "std::ops::Not::not")]
-    override_: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    discard: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    publish: Option<bool>,
+    #[serde(rename = "override", skip_serializing_if = "Option::is_none")]
+    override_: Option<bool>,
     signature: String,
 }
 
 impl Record {
+    pub fn discards(&self) -> bool {
+        self.discard == Some(true)
+    }
+    pub fn publishes(&self) -> bool {
+        self.publish == Some(true)
+    }
+    pub fn overrides(&self) -> bool {
+        self.override_ == Some(true)
+    }
+
     /// The signing rule: prefix + RFC 8785 canonical JSON of every field but `signature`.
     /// Our values are strings, one small integer and booleans, for which serde_json's compact
     /// output of a key-sorted map is exactly JCS (same escapes, UTF-8 kept, no spaces).
@@ -131,8 +143,8 @@ impl Record {
             ("publish", self.publish),
             ("override", self.override_),
         ] {
-            if value {
-                fields.insert(name, J::from(true));
+            if let Some(v) = value {
+                fields.insert(name, J::from(v));
             }
         }
         let mut bytes = SIGNING_PREFIX.to_vec();
@@ -235,10 +247,10 @@ pub fn parse(text: &str) -> Result<RecordFileParsed, String> {
             .filter(|s| !s.is_empty())
             .ok_or_else(|| format!("{name}: missing"))
     };
-    let flag = |name: &str| -> Result<bool, String> {
+    let flag = |name: &str| -> Result<Option<bool>, String> {
         match fields.get(name) {
-            None => Ok(false),
-            Some(Yaml::Bool(b)) => Ok(*b),
+            None => Ok(None),
+            Some(Yaml::Bool(b)) => Ok(Some(*b)),
             Some(other) => Err(format!(
                 "{name}: must be true or false, found {}",
                 yaml_brief(other)
@@ -277,24 +289,13 @@ pub fn parse(text: &str) -> Result<RecordFileParsed, String> {
         override_: flag("override")?,
     };
     // The flags are signed, so their presence is part of the record: only where SPEC allows them.
-    for (name, present, allowed) in [
-        (
-            "discard",
-            fields.contains_key("discard"),
-            kind == Kind::Reject,
-        ),
-        (
-            "publish",
-            fields.contains_key("publish"),
-            kind == Kind::Approve,
-        ),
-        (
-            "override",
-            fields.contains_key("override"),
-            kind == Kind::Approve,
-        ),
+    // A flag may be written as `false` anywhere; set to true, only where SPEC gives it meaning.
+    for (name, set, allowed) in [
+        ("discard", record.discards(), kind == Kind::Reject),
+        ("publish", record.publishes(), kind == Kind::Approve),
+        ("override", record.overrides(), kind == Kind::Approve),
     ] {
-        if present && !allowed {
+        if set && !allowed {
             return Err(format!("{name}: not allowed on a {kind} record"));
         }
     }
@@ -308,8 +309,6 @@ pub fn parse(text: &str) -> Result<RecordFileParsed, String> {
             signature_bytes.len()
         )
     })?;
-    // Defaults must not hide a difference between file and signed bytes: a flag written as
-    // `false` is absent from the signed bytes, so it is absent from the record too.
     Ok(RecordFileParsed { record, signature })
 }
 
@@ -394,9 +393,9 @@ mod tests {
             signed_at: time::parse_signed_at("2026-11-20T10:00:00Z").unwrap(),
             role: None,
             comment: Some("a \"quote\"\nline".into()),
-            discard: false,
-            publish: true,
-            override_: false,
+            discard: None,
+            publish: Some(true),
+            override_: None,
         }
     }
 

@@ -522,7 +522,7 @@ impl Replay<'_> {
                 ),
             );
         }
-        if r.override_ && !p.managers.contains(&r.reviewer) {
+        if r.overrides() && !p.managers.contains(&r.reviewer) {
             return self.invalid(
                 i,
                 format!(
@@ -531,7 +531,7 @@ impl Replay<'_> {
                 ),
             );
         }
-        if r.publish && !p.may_publish(&r.reviewer) {
+        if r.publishes() && !p.may_publish(&r.reviewer) {
             return self.invalid(
                 i,
                 format!(
@@ -571,9 +571,9 @@ impl Replay<'_> {
         }
         let review = self.versions.get_mut(&r.version).expect("checked above");
         // A manager's override approves whatever steps remain, whichever step it names.
-        if r.override_ && r.kind == Kind::Approve {
+        if r.overrides() && r.kind == Kind::Approve {
             review.history.push(i);
-            let note = approve_version(review, p, r.signed_at, r.publish);
+            let note = approve_version(review, p, r.signed_at, r.publishes());
             self.active = None;
             self.resume = None;
             return self.note(i, true, None, format!("manager override: {note}"));
@@ -621,14 +621,18 @@ impl Replay<'_> {
         if rejections >= step.rejections_to_fail {
             review.outcome = Outcome::Rejected {
                 step: step.name.clone(),
-                discard: r.discard,
+                discard: r.discards(),
             };
-            self.resume = (!r.discard).then(|| Resume {
+            self.resume = (!r.discards()).then(|| Resume {
                 passed: review.passed.clone(),
                 stage: step.stage,
             });
             self.active = None;
-            let what = if r.discard { "discarded" } else { "rejected" };
+            let what = if r.discards() {
+                "discarded"
+            } else {
+                "rejected"
+            };
             return self.note(
                 i,
                 true,
@@ -651,7 +655,7 @@ impl Replay<'_> {
                     review.stage += 1;
                 }
                 if review.stage >= p.stage_count {
-                    let note = approve_version(review, p, at, r.publish);
+                    let note = approve_version(review, p, at, r.publishes());
                     self.active = None;
                     self.resume = None;
                     return self.note(

@@ -109,6 +109,18 @@ pub fn sign(req: &SignRequest) -> Result<String> {
         _ => {}
     }
 
+    if matches!(req.kind, Kind::Approve | Kind::Reject) && !policy.allow_self_approval {
+        let submitter = site
+            .evaluate_one(&page.id, req.now)
+            .and_then(|e| e.review)
+            .and_then(|r| r.versions.get(&version).map(|v| v.submitter.clone()));
+        if submitter.as_deref() == Some(who) {
+            return Err(Error::Refused(format!(
+                "'{who}' submitted this version of {} and may not review it (allow_self_approval is false in {})",
+                page.id, policy.file
+            )));
+        }
+    }
     if req.kind == Kind::Submit {
         let stored =
             Store::new(site.config.store_dir()).put_version(&page.store_files(), page.bundle)?;
@@ -128,9 +140,9 @@ pub fn sign(req: &SignRequest) -> Result<String> {
         signed_at: req.now,
         role: req.role.map(String::from),
         comment: req.comment.map(String::from),
-        discard: req.discard,
-        publish: req.publish,
-        override_: req.override_,
+        discard: req.discard.then_some(true),
+        publish: req.publish.then_some(true),
+        override_: req.override_.then_some(true),
     };
     let text = record.to_yaml(&record.sign(&secret));
     let dir = site.config.records_dir().join(&page.id);

@@ -227,6 +227,27 @@ impl Site {
         }
     }
 
+    /// Judges one page alone (what the signing commands check before they sign).
+    pub fn evaluate_one(&self, id: &str, now: Instant) -> Option<PageEvaluation> {
+        let page = self.page(id)?.clone();
+        let records = self
+            .records
+            .iter()
+            .filter_map(|f| f.parsed.as_ref().ok().map(|p| (f, p)))
+            .filter(|(_, p)| {
+                p.record.content == id && record::check(p, &self.keyring, &now).is_ok()
+            })
+            .map(|(f, p)| VerifiedRecord {
+                file: f.file.clone(),
+                record: p.record.clone(),
+            })
+            .collect();
+        Some(
+            self.evaluate_page(page, records, now, &self.config.audiences)
+                .0,
+        )
+    }
+
     fn evaluate_page(
         &self,
         page: Page,

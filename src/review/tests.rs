@@ -69,9 +69,9 @@ fn rec(kind: Kind, ver: &str, who: &str, step: Option<&str>, at: Instant) -> R {
         signed_at: at,
         role: None,
         comment: None,
-        discard: false,
-        publish: false,
-        override_: false,
+        discard: None,
+        publish: None,
+        override_: None,
     })
 }
 fn submit(ver: &str, who: &str, at: Instant) -> R {
@@ -93,15 +93,15 @@ fn retract(ver: &str, who: &str, at: Instant) -> R {
 }
 impl R {
     fn with_publish(mut self) -> R {
-        self.0.publish = true;
+        self.0.publish = Some(true);
         self
     }
     fn with_override(mut self) -> R {
-        self.0.override_ = true;
+        self.0.override_ = Some(true);
         self
     }
     fn with_discard(mut self) -> R {
-        self.0.discard = true;
+        self.0.discard = Some(true);
         self
     }
     fn with_key(mut self, key: &str) -> R {

@@ -1,0 +1,9 @@
+//! The integration tests: one binary (as ripgrep does), one module per feature, all built on
+//! the `util::TestSite` fixture that runs the real `imprimatur` binary in a temp folder.
+
+mod util;
+
+mod build;
+mod reports;
+mod trust;
+mod vectors;

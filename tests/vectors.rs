@@ -1,0 +1,280 @@
+//! The conformance vectors of `shared/testdata/vectors.json`, made by an independent
+//! implementation, reproduced exactly: the signed bytes and signature of a record, the secret
+//! key file, and the versions of a page and of a bundle. Signing bots and auditors are written
+//! against these values, so a difference in one byte is a broken contract.
+
+use base64::Engine as _;
+use ed25519_dalek::{Signature, SigningKey, VerifyingKey};
+use imprimatur::record;
+use imprimatur::version::{self, ManifestEntry, Version};
+use serde_json::Value;
+
+use crate::util::TestSite;
+
+const VECTORS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../shared/testdata/vectors.json"
+);
+
+fn vectors() -> Value {
+    let text = std::fs::read_to_string(VECTORS)
+        .unwrap_or_else(|e| panic!("{VECTORS}: {e} (shared/ must sit beside the crate)"));
+    serde_json::from_str(&text).unwrap()
+}
+
+fn signing() -> Value {
+    vectors()["signing"].clone()
+}
+
+fn text(v: &Value) -> &str {
+    v.as_str().unwrap_or_else(|| panic!("not a string: {v}"))
+}
+
+fn hex_decode(hex: &str) -> Vec<u8> {
+    assert!(hex.len() % 2 == 0, "odd hex");
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+fn b64(text: &str) -> Vec<u8> {
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .unwrap()
+}
+
+/// The vector's record, written as a record file (YAML) and parsed by the library.
+fn vector_record() -> record::RecordFileParsed {
+    let yaml = serde_yaml::to_string(&signing()["record"]).unwrap();
+    record::parse(&yaml).unwrap_or_else(|e| panic!("{e}\n{yaml}"))
+}
+
+fn vector_public_key() -> VerifyingKey {
+    let bytes: [u8; 32] = b64(text(&signing()["public_key"])).try_into().unwrap();
+    VerifyingKey::from_bytes(&bytes).unwrap()
+}
+
+const NOW: &str = "2026-11-21T00:00:00Z";
+
+#[test]
+fn the_signed_bytes_of_the_record_are_reproduced_exactly() {
+    let v = signing();
+    let signed = vector_record().record.signed_bytes();
+    assert_eq!(
+        String::from_utf8_lossy(&signed),
+        text(&v["signed_bytes_text"])
+    );
+    assert_eq!(signed, text(&v["signed_bytes_text"]).as_bytes());
+    assert_eq!(signed, hex_decode(text(&v["signed_bytes_hex"])));
+}
+
+#[test]
+fn the_record_parses_to_the_vector_fields() {
+    let v = signing();
+    let r = &v["record"];
+    let parsed = vector_record();
+    let rec = &parsed.record;
+    assert_eq!(rec.kind, record::Kind::Approve);
+    assert_eq!(rec.space, text(&r["space"]));
+    assert_eq!(rec.content, text(&r["content"]));
+    assert_eq!(rec.version.as_str(), text(&r["version"]));
+    assert_eq!(rec.step.as_deref(), Some(text(&r["step"])));
+    assert_eq!(rec.reviewer, text(&r["reviewer"]));
+    assert_eq!(rec.key, text(&r["key"]));
+    assert_eq!(
+        imprimatur::time::format_utc(&rec.signed_at),
+        text(&r["signed_at"])
+    );
+    assert_eq!(rec.role.as_deref(), Some(text(&r["role"])));
+    assert_eq!(rec.comment.as_deref(), Some(text(&r["comment"])));
+    assert!(rec.publishes() && !rec.discards() && !rec.overrides());
+    assert_eq!(parsed.signature.to_vec(), b64(text(&r["signature"])));
+}
+
+#[test]
+fn the_signature_verifies_strictly_and_signing_reproduces_it() {
+    let v = signing();
+    let parsed = vector_record();
+    let signature = Signature::from_bytes(&parsed.signature);
+    vector_public_key()
+        .verify_strict(&parsed.record.signed_bytes(), &signature)
+        .expect("the vector signature verifies strictly");
+
+    // ed25519 is deterministic: the seed signs the same bytes into the same signature.
+    let seed: [u8; 32] = hex_decode(text(&v["secret_seed_hex"])).try_into().unwrap();
+    let key = SigningKey::from_bytes(&seed);
+    assert_eq!(key.verifying_key(), vector_public_key());
+    assert_eq!(
+        parsed.record.sign(&key).to_bytes().to_vec(),
+        b64(text(&v["record"]["signature"]))
+    );
+}
+
+#[test]
+fn the_record_counts_against_a_keyring_holding_the_vector_key() {
+    let keyring = imprimatur::keyring::Keyring::parse(&format!(
+        "reviewers:\n  - id: alice\n    name: Alice Example\n    keys:\n      - id: alice-2026\n        public_key: {}\n",
+        text(&signing()["public_key"])
+    ))
+    .unwrap();
+    let now = imprimatur::time::parse_rfc3339(NOW).unwrap();
+    let parsed = vector_record();
+    assert_eq!(record::check(&parsed, &keyring, &now), Ok(()));
+
+    // One changed byte anywhere in the signed fields and it no longer verifies.
+    let mut changed = parsed.clone();
+    changed.record.comment = Some(changed.record.comment.unwrap().replace('✓', "✔"));
+    let why = record::check(&changed, &keyring, &now).unwrap_err();
+    assert!(why.contains("signature does not verify"), "{why}");
+}
+
+#[test]
+fn the_record_file_written_by_the_library_round_trips() {
+    let parsed = vector_record();
+    let signature = Signature::from_bytes(&parsed.signature);
+    let yaml = parsed.record.to_yaml(&signature);
+    assert!(
+        yaml.contains(text(&signing()["record"]["signature"])),
+        "{yaml}"
+    );
+    let again = record::parse(&yaml).unwrap();
+    assert_eq!(again.record, parsed.record);
+    assert_eq!(again.signature, parsed.signature);
+}
+
+#[test]
+fn the_secret_key_pem_loads_and_its_public_half_is_the_public_key() {
+    let v = signing();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("alice.pem");
+    std::fs::write(&path, text(&v["secret_key_pem"])).unwrap();
+    let key = imprimatur::keyfile::load(&path).unwrap();
+    assert_eq!(
+        imprimatur::keyfile::public_base64(&key),
+        text(&v["public_key"])
+    );
+    assert_eq!(
+        key.to_bytes().to_vec(),
+        hex_decode(text(&v["secret_seed_hex"]))
+    );
+}
+
+#[test]
+fn the_page_version_is_the_sha256_of_its_bytes() {
+    let v = signing();
+    let version = Version::of_bytes(text(&v["page_bytes"]).as_bytes());
+    assert_eq!(version.as_str(), text(&v["page_version"]));
+    assert_eq!(Version::parse(text(&v["page_version"])), Some(version));
+}
+
+/// The vector bundle's files, `.DS_Store` included (it must be left out of the manifest).
+fn write_vector_bundle(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let b = &vectors()["bundle"]["files"];
+    let files: Vec<(String, Vec<u8>)> = vec![
+        ("img/shot.png".into(), (0u8..=255).collect()),
+        ("index.md".into(), text(&b["index.md"]).as_bytes().to_vec()),
+        (
+            "notes.txt".into(),
+            text(&b["notes.txt"]).as_bytes().to_vec(),
+        ),
+    ];
+    std::fs::create_dir_all(dir.join("img")).unwrap();
+    for (path, bytes) in &files {
+        std::fs::write(dir.join(path), bytes).unwrap();
+    }
+    std::fs::write(dir.join(".DS_Store"), b"ignored (leading dot)").unwrap();
+    std::fs::create_dir_all(dir.join(".git")).unwrap();
+    std::fs::write(dir.join(".git/HEAD"), b"hidden folders too").unwrap();
+    files
+}
+
+#[test]
+fn the_bundle_version_is_the_hash_of_its_manifest() {
+    let b = &vectors()["bundle"];
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("screens");
+    let files = write_vector_bundle(&bundle);
+
+    let (version, read) = imprimatur::content::read_bundle(&bundle).unwrap();
+    assert_eq!(version.as_str(), text(&b["version"]));
+    assert_eq!(read.markdown, files[1].1);
+    assert_eq!(read.assets, vec![files[0].clone(), files[2].clone()]);
+
+    let entries: Vec<ManifestEntry> = files
+        .iter()
+        .map(|(path, bytes)| ManifestEntry {
+            path: path.clone(),
+            hex: version::sha256_hex(bytes),
+        })
+        .collect();
+    let manifest = version::manifest_text(&entries);
+    assert_eq!(manifest, text(&b["manifest_text"]));
+    assert_eq!(Version::of_bytes(manifest.as_bytes()), version);
+}
+
+#[test]
+fn the_store_keeps_the_bundle_manifest_under_the_bundle_version() {
+    let b = &vectors()["bundle"];
+    let dir = tempfile::tempdir().unwrap();
+    let files = write_vector_bundle(&dir.path().join("screens"));
+    let store = imprimatur::store::Store::new(dir.path().join("store"));
+    let version = store.put_version(&files, true).unwrap();
+    assert_eq!(version.as_str(), text(&b["version"]));
+    assert_eq!(
+        store.get_blob(version.hex()).unwrap(),
+        text(&b["manifest_text"]).as_bytes()
+    );
+    let back = store.get_version(&version).unwrap();
+    assert_eq!(back.markdown, files[1].1);
+    assert_eq!(back.assets, vec![files[0].clone(), files[2].clone()]);
+}
+
+#[test]
+fn the_binary_verifies_the_vector_record_in_a_site() {
+    let v = signing();
+    let mut site = TestSite::new();
+    site.file(
+        "approvals/keyring.yaml",
+        format!(
+            "reviewers:\n  - id: alice\n    name: Alice Example\n    groups: [engineering]\n    keys:\n      - id: alice-2026\n        public_key: {}\n",
+            text(&v["public_key"])
+        ),
+    )
+    .policy(
+        "kb",
+        "contributors: [alice]\npublishers: [alice]\nsteps:\n  - {name: technical, approvers: [group:engineering], min_approvals: 1}\n",
+    )
+    .file("content/kb/install.md", text(&v["page_bytes"]))
+    .file(
+        "approvals/records/vector.yaml",
+        serde_yaml::to_string(&v["record"]).unwrap(),
+    );
+    assert_eq!(
+        site.version_of("kb/install").as_str(),
+        text(&v["page_version"])
+    );
+
+    let out = site
+        .cmd(&["log", "kb/install", "--format", "json", "--now", NOW])
+        .success();
+    let log: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let entries = log["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{log:#}");
+    let e = &entries[0];
+    assert_eq!(e["file"], "approvals/records/vector.yaml");
+    assert_eq!(e["reviewer"], "alice");
+    assert_eq!(e["key"], "alice-2026");
+    assert_eq!(e["comment"], v["record"]["comment"]);
+    assert_eq!(e["counted"], false, "nothing was submitted");
+    // Its signature verified: it is out of turn, not invalid.
+    assert_eq!(e["finding"], "out_of_turn", "{e:#}");
+
+    let status = site.status_json(NOW);
+    assert_eq!(
+        status["invalid_records"],
+        serde_json::json!([]),
+        "{status:#}"
+    );
+    assert_eq!(status["pages"][0]["current_version"], v["page_version"]);
+}
