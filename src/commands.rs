@@ -73,13 +73,15 @@ pub fn verify(site_root: &Path, now: Instant, format: Format, out: &mut dyn Writ
         Format::Text => {
             let style = Style::detect();
             let defects = report.findings.iter().filter(|f| f.is_defect()).count();
+            let reminders = report.findings.len() - defects;
             let mut text = format!(
-                "verified {} record file(s) against {} reviewer(s) and {} policy(ies): {} invalid, {} finding(s)\n",
+                "verified {} record file(s) against {} reviewer(s) and {} policy(ies): {} invalid record(s), {} defect(s), {} reminder(s)\n",
                 site.records.len(),
                 site.keyring.reviewers.len(),
                 site.policies.len(),
                 report.invalid_records.len(),
-                defects
+                defects,
+                reminders
             );
             for f in &report.findings {
                 text.push_str(&crate::report::format_finding(f, &style));

@@ -29,7 +29,8 @@ struct SiteArgs {
 
 #[derive(Args)]
 struct NowArg {
-    /// The build's time (RFC 3339); default: SOURCE_DATE_EPOCH, else the clock
+    /// The time to judge (or, for signing commands, to sign) at, RFC 3339; default:
+    /// SOURCE_DATE_EPOCH, else the clock, read once
     #[arg(long)]
     now: Option<String>,
 }
@@ -113,6 +114,7 @@ enum Command {
         site: SiteArgs,
         #[command(flatten)]
         sign: SignArgs,
+        /// A note for the reviewers
         #[arg(long)]
         comment: Option<String>,
     },
@@ -122,11 +124,13 @@ enum Command {
         site: SiteArgs,
         #[command(flatten)]
         sign: SignArgs,
+        /// The policy step you approve in
         #[arg(long)]
         step: String,
         /// Your role, shown in the approval history
         #[arg(long)]
         role: Option<String>,
+        /// Shown in the approval history
         #[arg(long)]
         comment: Option<String>,
         /// Approve and publish in one action (publishers and managers)
@@ -142,8 +146,10 @@ enum Command {
         site: SiteArgs,
         #[command(flatten)]
         sign: SignArgs,
+        /// The policy step you reject in
         #[arg(long)]
         step: String,
+        /// Your role, shown in the approval history
         #[arg(long)]
         role: Option<String>,
         /// Why (required where the policy says reject_comment_required)
@@ -175,6 +181,7 @@ enum Command {
         now: NowArg,
         #[arg(long, value_enum, default_value = "text")]
         format: FormatArg,
+        /// The page: its path or id
         page: String,
     },
     /// Create a working example site in DIR

@@ -394,6 +394,10 @@ fn describe_in_review(r: &VersionReview, policy: &Policy) -> InReview {
 struct Resume {
     passed: BTreeSet<usize>,
     stage: usize,
+    /// The approvals of the passed steps: they count for the resubmitted version, so they
+    /// belong in its history. (Not the rejected version's submit or rejection: a rejection
+    /// comment may quote text that was never published.)
+    history: Vec<usize>,
 }
 
 struct Replay<'a> {
@@ -459,13 +463,16 @@ impl Replay<'_> {
             }
         }
         let resume = self.resume.take().filter(|_| p.resume_after_reject);
-        let (passed, stage) = resume.map_or((BTreeSet::new(), 0), |r| (r.passed, r.stage));
+        let (passed, stage, mut history) = resume.map_or((BTreeSet::new(), 0, Vec::new()), |r| {
+            (r.passed, r.stage, r.history)
+        });
+        history.push(i);
         let mut review = VersionReview {
             version: r.version.clone(),
             submitter: r.reviewer.clone(),
             submitted_at: r.signed_at,
             outcome: Outcome::Pending,
-            history: vec![i],
+            history,
             passed,
             stage,
             stage_since: r.signed_at,
@@ -623,9 +630,25 @@ impl Replay<'_> {
                 step: step.name.clone(),
                 discard: r.discards(),
             };
+            let records = self.records;
+            let carried = review
+                .history
+                .iter()
+                .copied()
+                .filter(|&h| {
+                    let rec = &records[h].record;
+                    rec.kind == Kind::Approve
+                        && rec
+                            .step
+                            .as_deref()
+                            .and_then(|n| p.step(n))
+                            .is_some_and(|(s, _)| review.passed.contains(&s))
+                })
+                .collect();
             self.resume = (!r.discards()).then(|| Resume {
                 passed: review.passed.clone(),
                 stage: step.stage,
+                history: carried,
             });
             self.active = None;
             let what = if r.discards() {

@@ -121,6 +121,12 @@ pub fn sign(req: &SignRequest) -> Result<String> {
             )));
         }
     }
+    if req.kind == Kind::Submit && version != page.version {
+        return Err(Error::Refused(format!(
+            "--version: a submit stores the page's current bytes, which are version {}, not {version}",
+            page.version
+        )));
+    }
     if req.kind == Kind::Submit {
         let stored =
             Store::new(site.config.store_dir()).put_version(&page.store_files(), page.bundle)?;

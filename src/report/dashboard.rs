@@ -249,7 +249,7 @@ impl Dashboard {
         ));
         for o in &self.outdated {
             md.push_str(&format!(
-                "- `{}` live since {}, draft {}\n",
+                "- `{}`: live since {}; its draft is {}\n",
                 o.id, o.live_since, o.state
             ));
         }

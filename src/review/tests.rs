@@ -1097,3 +1097,27 @@ fn the_live_version_history_lists_its_counted_records_in_order() {
     assert_eq!(live.approved_at, t(1, 12));
     assert_eq!(out.order, vec![1, 0, 2, 3, 4]);
 }
+
+#[test]
+fn a_resumed_version_keeps_the_approvals_that_count_for_it_in_its_history() {
+    let s = Scenario::new(
+        "resume history",
+        policy("resume_after_reject: true\n", TWO_STEPS),
+        "v2",
+        vec![
+            submit("v1", "walt", t(1, 9)),
+            approve("v1", "alice", "technical", t(1, 10)),
+            approve("v1", "bob", "technical", t(1, 11)),
+            reject("v1", "dave", "legal", t(1, 12)),
+            submit("v2", "walt", t(2, 9)),
+            approve("v2", "dave", "legal", t(2, 10)),
+        ],
+    );
+    let out = s.run();
+    assert_eq!(out.status, Status::Published);
+    assert_eq!(
+        out.live.unwrap().history,
+        vec![1, 2, 4, 5],
+        "the approvals that carried over, then v2's own records"
+    );
+}
