@@ -300,12 +300,7 @@ pub fn check_without_building(site: &Site, eval: &crate::site::Evaluation) -> Ve
         .collect();
     let broken: Vec<Vec<Finding>> = pages
         .par_iter()
-        .map(|page| {
-            broken_links(
-                page,
-                render::render_body(page, &published.links, config).unpublished_links,
-            )
-        })
+        .map(|page| broken_links(page, render::unpublished_links(page, &published.links)))
         .collect();
     findings.extend(broken.into_iter().flatten());
     findings

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rayon::prelude::*;
 use serde::Deserialize;
@@ -25,7 +26,8 @@ pub struct Page {
     pub source: String,
     pub bundle: bool,
     pub version: Version,
-    pub files: VersionFiles,
+    /// Shared, not copied: the evaluation and the renderer read the same bytes.
+    pub files: Arc<VersionFiles>,
 }
 
 impl Page {
@@ -70,9 +72,9 @@ struct RawFrontMatter {
     extra: BTreeMap<String, serde_yaml::Value>,
 }
 
-/// Splits a page into its front matter and its Markdown body. The error says which field
-/// is wrong; the caller adds the file.
-pub fn parse_page(bytes: &[u8]) -> std::result::Result<(FrontMatter, String), String> {
+/// Splits a page into its front matter and its Markdown body (a slice of `bytes`). The
+/// error says which field is wrong; the caller adds the file.
+pub fn parse_page(bytes: &[u8]) -> std::result::Result<(FrontMatter, &str), String> {
     let text = std::str::from_utf8(bytes).map_err(|_| "is not UTF-8 text".to_string())?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let after_open = text
@@ -130,7 +132,7 @@ pub fn parse_page(bytes: &[u8]) -> std::result::Result<(FrontMatter, String), St
             expires_at: instant("expires_at", raw.expires_at)?,
             extra,
         },
-        body.to_string(),
+        body,
     ))
 }
 
@@ -251,7 +253,7 @@ fn read_page(content_dir: &Path, site_root: &Path, path: &Path, bundle: bool) ->
         source,
         bundle,
         version,
-        files,
+        files: Arc::new(files),
     })
 }
 

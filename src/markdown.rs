@@ -53,10 +53,15 @@ pub fn render(
     let (events, toc) = assign_heading_ids(events);
     let (events, unpublished_links) = resolve_links(events, resolve);
     let text = plain_text(&events);
+    // pulldown-cmark escapes text and attribute values itself; what it passes through
+    // unescaped is raw HTML, and what a browser may run is a link with a script scheme or a
+    // heading attribute. A page with none of those needs no HTML re-parse (the costly part of
+    // a build); any other page goes through ammonia.
+    let needs_sanitizer = !options.raw_html_allowed && !is_inherently_safe(&events);
 
     let mut html = String::with_capacity(markdown.len() + markdown.len() / 2);
     pulldown_cmark::html::push_html(&mut html, events.into_iter());
-    if !options.raw_html_allowed {
+    if needs_sanitizer {
         html = sanitizer().clean(&html).to_string();
     }
 
@@ -66,6 +71,41 @@ pub fn render(
         text,
         unpublished_links,
     }
+}
+
+/// The destinations of links and images that `resolve` answers `Unpublished` for, without
+/// rendering any HTML: what `verify` and `status` need to report broken links.
+pub fn unpublished_links(markdown: &str, resolve: &dyn Fn(&str) -> LinkResolution) -> Vec<String> {
+    let events: Vec<Event<'_>> = Parser::new_ext(markdown, parser_options()).collect();
+    resolve_links(events, resolve).1
+}
+
+/// URL schemes a rendered link may keep without the sanitizer looking at the page.
+const SAFE_SCHEMES: &[&str] = &["http", "https", "mailto", "tel", "ftp", "ftps"];
+
+/// True when pulldown-cmark's own output for these events is safe as it is: no raw HTML,
+/// no link or image with a scheme outside `SAFE_SCHEMES`, no heading attribute but id/class.
+fn is_inherently_safe(events: &[Event<'_>]) -> bool {
+    events.iter().all(|event| match event {
+        Event::Html(_) | Event::InlineHtml(_) => false,
+        Event::Start(Tag::Link { dest_url, .. }) | Event::Start(Tag::Image { dest_url, .. }) => {
+            let cleaned: String = dest_url
+                .trim_start_matches(|c: char| c == ' ' || c.is_ascii_control())
+                .chars()
+                .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
+                .collect();
+            if names_markdown_source(&cleaned) {
+                return false;
+            }
+            if !has_scheme(&cleaned) {
+                return true;
+            }
+            let scheme = cleaned.split(':').next().unwrap_or("").to_ascii_lowercase();
+            SAFE_SCHEMES.contains(&scheme.as_str())
+        }
+        Event::Start(Tag::Heading { attrs, .. }) => attrs.is_empty(),
+        _ => true,
+    })
 }
 
 /// Heading-id slug: lowercase, letters and ASCII digits kept, everything else collapsed
@@ -498,8 +538,8 @@ mod tests {
                 "task list",
                 "- [x] done\n- [ ] todo\n",
                 "<ul>\n\
-                 <li><input disabled=\"\" type=\"checkbox\" checked=\"\">\ndone</li>\n\
-                 <li><input disabled=\"\" type=\"checkbox\">\ntodo</li>\n\
+                 <li><input disabled=\"\" type=\"checkbox\" checked=\"\"/>\ndone</li>\n\
+                 <li><input disabled=\"\" type=\"checkbox\"/>\ntodo</li>\n\
                  </ul>\n",
             ),
             (
@@ -643,7 +683,7 @@ mod tests {
             (
                 "image rewrite",
                 "![Screen](shot.png \"Shot\")",
-                "<p><img src=\"../assets/shot.png\" alt=\"Screen\" title=\"Shot\"></p>\n",
+                "<p><img src=\"../assets/shot.png\" alt=\"Screen\" title=\"Shot\" /></p>\n",
                 &[],
             ),
             (
@@ -661,7 +701,7 @@ mod tests {
             (
                 "image inside unpublished link survives",
                 "[![Screen](shot.png)](secret.md)",
-                "<p><img src=\"../assets/shot.png\" alt=\"Screen\"></p>\n",
+                "<p><img src=\"../assets/shot.png\" alt=\"Screen\" /></p>\n",
                 &["secret.md"],
             ),
             (
@@ -846,5 +886,45 @@ mod tests {
         assert!(!r.html.contains("drafts/x.md"), "{}", r.html);
         assert!(r.html.contains("plans</a>"), "{}", r.html);
         assert!(r.html.contains("https://e.example/a.md"), "{}", r.html);
+    }
+
+    #[test]
+    fn pages_without_raw_html_skip_the_sanitizer_only_when_nothing_could_run() {
+        for (markdown, forbidden) in [
+            ("[x](javascript:alert(1))", "javascript"),
+            ("[x](JaVaScRiPt:alert(1))", "alert"),
+            // pulldown-cmark percent-encodes the tab: a relative URL, not a script.
+            ("[x](<java\tscript:alert(1)>)", "href=\"javascript"),
+            ("![x](data:text/html;base64,PHNjcmlwdD4=)", "data:"),
+            ("# Title {onclick=alert(1)}", "onclick"),
+            ("[x](vbscript:msgbox)", "vbscript"),
+        ] {
+            let html = sanitized(markdown).html;
+            assert!(
+                !html.to_ascii_lowercase().contains(forbidden),
+                "{markdown}: {html}"
+            );
+        }
+        // The common case: plain Markdown renders exactly as pulldown-cmark writes it.
+        let html = sanitized(
+            "# T {#t .c}\n\n[a](https://e.example) [m](mailto:x@e.example) ![i](img/a.png)\n",
+        )
+        .html;
+        assert_eq!(
+            html,
+            "<h1 id=\"t\" class=\"c\">T</h1>\n<p><a href=\"https://e.example\">a</a> <a href=\"mailto:x@e.example\">m</a> <img src=\"img/a.png\" alt=\"i\" /></p>\n"
+        );
+    }
+
+    #[test]
+    fn unpublished_links_are_found_without_rendering() {
+        let found = unpublished_links("[a](gone.md) [b](here.md) ![c](gone.png)", &|d: &str| {
+            if d.starts_with("gone") {
+                LinkResolution::Unpublished
+            } else {
+                LinkResolution::Keep
+            }
+        });
+        assert_eq!(found, vec!["gone.md", "gone.png"]);
     }
 }

@@ -293,13 +293,29 @@ pub fn render_body(
     let options = MarkdownOptions {
         raw_html_allowed: config.raw_html_allowed,
     };
-    let r = markdown::render(&content.body, &options, &resolve);
+    let r = markdown::render(content.body(), &options, &resolve);
     RenderedBody {
         html: r.html,
         toc: r.toc,
         text: r.text,
         unpublished_links: r.unpublished_links,
     }
+}
+
+/// The links of a published page whose targets are not published, without rendering HTML.
+pub fn unpublished_links(page: &PublishedPage, links: &PublishedLinks) -> Vec<String> {
+    let content = page
+        .eval
+        .live
+        .as_ref()
+        .expect("published pages have live content");
+    let root = root_prefix(page.url);
+    let source = LinkSource {
+        id: &page.eval.page.id,
+        bundle: page.eval.page.bundle,
+        root: &root,
+    };
+    markdown::unpublished_links(content.body(), &|dest| links.resolve(&source, dest))
 }
 
 pub fn badge(status: Status) -> Badge {

@@ -6,6 +6,7 @@
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use chrono::Duration;
 use rayon::prelude::*;
@@ -62,9 +63,28 @@ impl Finding {
 /// The bytes of a live version, with its parsed front matter and body.
 #[derive(Debug, Clone)]
 pub struct LiveContent {
-    pub files: VersionFiles,
+    pub files: Arc<VersionFiles>,
     pub front: FrontMatter,
-    pub body: String,
+    /// Where the Markdown body starts in `files.markdown`, after the front matter.
+    body_start: usize,
+}
+
+impl LiveContent {
+    fn parse(files: Arc<VersionFiles>) -> std::result::Result<LiveContent, String> {
+        let (front, body) = content::parse_page(&files.markdown)?;
+        let body_start = files.markdown.len() - body.len();
+        Ok(LiveContent {
+            front,
+            body_start,
+            files,
+        })
+    }
+
+    /// The Markdown body (front matter removed).
+    pub fn body(&self) -> &str {
+        std::str::from_utf8(&self.files.markdown[self.body_start..])
+            .expect("parse_page checked UTF-8")
+    }
 }
 
 /// One page, judged.
@@ -178,13 +198,15 @@ impl Site {
             });
         }
 
-        let evaluated: Vec<(PageEvaluation, Vec<Finding>)> = self
+        // Each page takes its own records (moved, not copied).
+        let per_page: Vec<(&Page, Vec<VerifiedRecord>)> = self
             .pages
-            .par_iter()
-            .map(|page| {
-                let records = by_page.get(&page.id).cloned().unwrap_or_default();
-                self.evaluate_page(page.clone(), records, now, audiences)
-            })
+            .iter()
+            .map(|p| (p, by_page.remove(&p.id).unwrap_or_default()))
+            .collect();
+        let evaluated: Vec<(PageEvaluation, Vec<Finding>)> = per_page
+            .into_par_iter()
+            .map(|(page, records)| self.evaluate_page(page.clone(), records, now, audiences))
             .collect();
         let mut pages = Vec::with_capacity(evaluated.len());
         for (p, f) in evaluated {
@@ -279,24 +301,22 @@ impl Site {
         };
         // Each version's bytes are fetched at most once: from the draft when it is that
         // version, else from the store, checked against the version hash.
-        type Fetched = std::result::Result<(VersionFiles, FrontMatter, String), FetchError>;
+        type Fetched = std::result::Result<LiveContent, FetchError>;
         let fetched: RefCell<BTreeMap<Version, Fetched>> = RefCell::new(BTreeMap::new());
         let fetch = |v: &Version| -> Option<VersionMeta> {
             let mut cache = fetched.borrow_mut();
             let entry = cache.entry(v.clone()).or_insert_with(|| {
                 let files = if *v == page.version {
-                    page.files.clone()
+                    Arc::clone(&page.files)
                 } else {
-                    self.store.get_version(v).map_err(FetchError::Store)?
+                    Arc::new(self.store.get_version(v).map_err(FetchError::Store)?)
                 };
-                let (front, body) =
-                    content::parse_page(&files.markdown).map_err(FetchError::Page)?;
-                Ok((files, front, body))
+                LiveContent::parse(files).map_err(FetchError::Page)
             });
-            entry.as_ref().ok().map(|(_, f, _)| VersionMeta {
-                publish_at: f.publish_at,
-                expires_at: f.expires_at,
-                audience: f.audience.clone(),
+            entry.as_ref().ok().map(|c| VersionMeta {
+                publish_at: c.front.publish_at,
+                expires_at: c.front.expires_at,
+                audience: c.front.audience.clone(),
             })
         };
         let review = review::evaluate(&PageInput {
@@ -338,8 +358,7 @@ impl Site {
             .live
             .as_ref()
             .and_then(|l| cache.remove(&l.version))
-            .and_then(|r| r.ok())
-            .map(|(files, front, body)| LiveContent { files, front, body });
+            .and_then(|r| r.ok());
         let url = live
             .as_ref()
             .map(|l| page_url(policy, &page.path, l.front.slug.as_deref()));
