@@ -186,7 +186,10 @@ enum Command {
     },
     /// Create a working example site in DIR
     Init {
-        dir: PathBuf,
+        /// Where to create it (default: --site)
+        dir: Option<PathBuf>,
+        #[command(flatten)]
+        site: SiteArgs,
         #[command(flatten)]
         now: NowArg,
     },
@@ -323,7 +326,8 @@ fn run(cli: Cli) -> imprimatur::Result<i32> {
             let now = commands::resolve_now(now.now.as_deref())?;
             commands::log(&site.site, now, (*format).into(), page, out)
         }
-        Command::Init { dir, now } => {
+        Command::Init { dir, site, now } => {
+            let dir = dir.as_ref().unwrap_or(&site.site);
             commands::init(dir, commands::resolve_now(now.now.as_deref())?, out)
         }
     }

@@ -4,6 +4,7 @@
 mod util;
 
 mod build;
+mod init;
 mod reports;
 mod trust;
 mod vectors;
