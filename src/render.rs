@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::config::SiteConfig;
 use crate::keyring::Keyring;
 use crate::links::{LinkSource, PublishedLinks};
-use crate::markdown::{self, MarkdownOptions, TocEntry};
+use crate::markdown::{self, LinkResolution, MarkdownOptions, TocEntry};
 use crate::policy::Policy;
 use crate::review::{LiveVersion, Status};
 use crate::site::{Evaluation, PageEvaluation};
@@ -273,11 +273,13 @@ pub struct RenderedBody {
     pub unpublished_links: Vec<String>,
 }
 
-pub fn render_body(
+/// Calls `f` with the page's Markdown body and its link resolver: links resolve relative to
+/// the page's source file, and point from the page's URL back to the output root.
+fn with_body_and_links<T>(
     page: &PublishedPage,
     links: &PublishedLinks,
-    config: &SiteConfig,
-) -> RenderedBody {
+    f: impl FnOnce(&str, &dyn Fn(&str) -> LinkResolution) -> T,
+) -> T {
     let content = page
         .eval
         .live
@@ -289,11 +291,20 @@ pub fn render_body(
         bundle: page.eval.page.bundle,
         root: &root,
     };
-    let resolve = |dest: &str| links.resolve(&source, dest);
+    f(content.body(), &|dest| links.resolve(&source, dest))
+}
+
+pub fn render_body(
+    page: &PublishedPage,
+    links: &PublishedLinks,
+    config: &SiteConfig,
+) -> RenderedBody {
     let options = MarkdownOptions {
         raw_html_allowed: config.raw_html_allowed,
     };
-    let r = markdown::render(content.body(), &options, &resolve);
+    let r = with_body_and_links(page, links, |body, resolve| {
+        markdown::render(body, &options, resolve)
+    });
     RenderedBody {
         html: r.html,
         toc: r.toc,
@@ -304,18 +315,7 @@ pub fn render_body(
 
 /// The links of a published page whose targets are not published, without rendering HTML.
 pub fn unpublished_links(page: &PublishedPage, links: &PublishedLinks) -> Vec<String> {
-    let content = page
-        .eval
-        .live
-        .as_ref()
-        .expect("published pages have live content");
-    let root = root_prefix(page.url);
-    let source = LinkSource {
-        id: &page.eval.page.id,
-        bundle: page.eval.page.bundle,
-        root: &root,
-    };
-    markdown::unpublished_links(content.body(), &|dest| links.resolve(&source, dest))
+    with_body_and_links(page, links, markdown::unpublished_links)
 }
 
 pub fn badge(status: Status) -> Badge {
