@@ -130,7 +130,13 @@ pub fn sign(req: &SignRequest) -> Result<String> {
     if req.kind == Kind::Submit {
         let stored =
             Store::new(site.config.store_dir()).put_version(&page.store_files(), page.bundle)?;
-        debug_assert_eq!(stored, page.version);
+        // The record names `page.version`; what the store now holds must be exactly that.
+        if stored != page.version {
+            return Err(Error::Refused(format!(
+                "{}: the stored bytes hash to {stored}, not to the page's version {}; nothing signed",
+                page.source, page.version
+            )));
+        }
     }
     let record = Record {
         kind: req.kind,
