@@ -36,15 +36,10 @@ pub struct PageLog {
 
 pub fn page_log(site: &Site, now: Instant, page_arg: &str) -> Result<PageLog> {
     let id = crate::content::page_id_from_arg(page_arg);
-    if site.page(&id).is_none() {
-        return Err(Error::Refused(format!("no page '{id}' in content/")));
-    }
-    let eval = site.evaluate(now, &site.config.audiences);
-    let p = eval
-        .pages
-        .iter()
-        .find(|p| p.page.id == id)
-        .expect("the page exists");
+    // Only this page is judged: its log does not depend on any other page.
+    let p = site
+        .evaluate_one(&id, now)
+        .ok_or_else(|| Error::Refused(format!("no page '{id}' in content/")))?;
     let mut entries = Vec::new();
     let entry = |r: &crate::record::Record,
                  file: &str,
@@ -86,18 +81,18 @@ pub fn page_log(site: &Site, now: Instant, page_arg: &str) -> Result<PageLog> {
             ));
         }
     }
-    for (file, reason) in &eval.invalid_records {
-        let parsed = site
-            .records
-            .iter()
-            .find(|f| &f.file == file)
-            .and_then(|f| f.parsed.as_ref().ok());
-        if let Some(parsed) = parsed.filter(|r| r.record.content == id) {
+    // Records about this page that failed verification (`evaluate_one` left them out).
+    for f in &site.records {
+        let Ok(parsed) = &f.parsed else { continue };
+        if parsed.record.content != id {
+            continue;
+        }
+        if let Err(reason) = crate::record::check(parsed, &site.keyring, &now) {
             entries.push(entry(
                 &parsed.record,
-                file,
+                &f.file,
                 false,
-                reason.clone(),
+                reason,
                 Some("invalid_record".into()),
             ));
         }

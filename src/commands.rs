@@ -28,6 +28,16 @@ fn print(out: &mut dyn Write, text: &str) -> Result<()> {
         .map_err(|e| Error::io("<stdout>", e))
 }
 
+/// What `status` and `verify` both report: the site judged at `now`, with the findings a
+/// build would add (broken links, output drift), without building.
+fn judge(site_root: &Path, now: Instant) -> Result<(Site, StatusReport)> {
+    let site = Site::load(site_root)?;
+    let eval = site.evaluate(now, &site.config.audiences);
+    let extra = crate::build::check_without_building(&site, &eval);
+    let report = StatusReport::from_evaluation(&eval, &extra);
+    Ok((site, report))
+}
+
 /// `imprimatur status`: judge every page, write `reports/status.json`, print the table.
 pub fn status(
     site_root: &Path,
@@ -36,10 +46,7 @@ pub fn status(
     pages: &[String],
     out: &mut dyn Write,
 ) -> Result<i32> {
-    let site = Site::load(site_root)?;
-    let eval = site.evaluate(now, &site.config.audiences);
-    let extra = crate::build::check_without_building(&site, &eval);
-    let report = StatusReport::from_evaluation(&eval, &extra);
+    let (site, report) = judge(site_root, now)?;
     let json = report.to_json();
     crate::atomic::write_file(
         &site.config.reports_dir.join("status.json"),
@@ -64,10 +71,7 @@ pub fn status(
 /// `imprimatur verify`: keyring, policies and every record, without rendering. Exit 3 on
 /// any defect finding.
 pub fn verify(site_root: &Path, now: Instant, format: Format, out: &mut dyn Write) -> Result<i32> {
-    let site = Site::load(site_root)?;
-    let eval = site.evaluate(now, &site.config.audiences);
-    let extra = crate::build::check_without_building(&site, &eval);
-    let report = StatusReport::from_evaluation(&eval, &extra);
+    let (site, report) = judge(site_root, now)?;
     match format {
         Format::Json => print(out, &report.to_json())?,
         Format::Text => {

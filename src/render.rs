@@ -58,15 +58,13 @@ impl<'a> PublishedSite<'a> {
         let mut by_space: BTreeMap<&str, BTreeMap<String, Vec<PublishedPage<'a>>>> =
             BTreeMap::new();
         for p in &eval.pages {
-            let (Some(live), Some(content), Some(url), Some(review)) = (
+            let (Some(live), Some(content), Some(url)) = (
                 p.review.as_ref().and_then(|r| r.live.as_ref()),
                 &p.live,
                 &p.url,
-                &p.review,
             ) else {
                 continue;
             };
-            let _ = review;
             links.pages.insert(p.page.id.clone(), url.clone());
             if p.page.bundle {
                 links.assets.insert(

@@ -129,6 +129,10 @@ pub struct InReview {
     pub waiting_on: Vec<String>,
     /// When the current stage began (the submit, or the completion of the stage before).
     pub stage_since: Instant,
+    /// When the stage became overdue (`escalate_after_days`), if it is by `now`.
+    pub escalated_at: Option<Instant>,
+    /// When the version became stale (`stale_after_days`), if it is by `now`.
+    pub stale_at: Option<Instant>,
 }
 
 /// The version chosen to be live, and when it went (or goes) live.
@@ -137,8 +141,9 @@ pub struct LiveVersion {
     pub version: Version,
     pub approved_at: Instant,
     pub published_at: Instant,
-    /// `approval_expires_days` has passed (with `on_expiry: flag` it stays live).
-    pub approval_expired: bool,
+    /// When the approval expired (`approval_expires_days`), if it has by `now`; with
+    /// `on_expiry: flag` the version stays live.
+    pub review_due_at: Option<Instant>,
     /// Indices into the sorted records: the counted records of this version.
     pub history: Vec<usize>,
 }
@@ -235,7 +240,7 @@ pub fn evaluate(input: &PageInput) -> PageReview {
 
     let in_review = active
         .and_then(|v| versions.get(&v))
-        .map(|r| describe_in_review(r, policy));
+        .map(|r| describe_in_review(r, policy, &now));
 
     // The live version: the newest approved (and published) one whose time has come, whose
     // expiry hasn't, and that is meant for this build's audience.
@@ -264,9 +269,9 @@ pub fn evaluate(input: &PageInput) -> PageReview {
             unavailable.push(r.version.clone());
             continue;
         };
-        let approval_expired = approval_expired(policy, &approved_at, &now);
+        let review_due_at = overdue(approved_at, policy.approval_expires_days, &now);
         if !is_live(&meta, policy, input.audiences, &now)
-            || (approval_expired && policy.on_expiry == OnExpiry::Unpublish)
+            || (review_due_at.is_some() && policy.on_expiry == OnExpiry::Unpublish)
         {
             continue;
         }
@@ -277,7 +282,7 @@ pub fn evaluate(input: &PageInput) -> PageReview {
             version: r.version.clone(),
             approved_at,
             published_at: went_live,
-            approval_expired,
+            review_due_at,
             history: r.history.clone(),
         });
         break;
@@ -301,7 +306,7 @@ pub fn evaluate(input: &PageInput) -> PageReview {
         }
     };
     let status = match &live {
-        Some(l) if l.approval_expired => Status::Expired,
+        Some(l) if l.approval_expired() => Status::Expired,
         Some(l) if &l.version == input.current => Status::Published,
         Some(_) => Status::Outdated,
         None => match current_state {
@@ -317,7 +322,8 @@ pub fn evaluate(input: &PageInput) -> PageReview {
                     _ => None,
                 };
                 let expired = meta.expires_at.is_some_and(|e| e <= now)
-                    || approved_at.is_some_and(|a| approval_expired(policy, &a, &now));
+                    || approved_at
+                        .is_some_and(|a| overdue(a, policy.approval_expires_days, &now).is_some());
                 if expired {
                     Status::Expired
                 } else {
@@ -346,13 +352,20 @@ fn is_live(meta: &VersionMeta, policy: &Policy, build_audiences: &[String], now:
         && audiences.iter().any(|a| build_audiences.contains(a))
 }
 
-fn approval_expired(policy: &Policy, approved_at: &Instant, now: &Instant) -> bool {
-    policy
-        .approval_expires_days
-        .is_some_and(|days| *approved_at + Duration::days(i64::from(days)) <= *now)
+impl LiveVersion {
+    pub fn approval_expired(&self) -> bool {
+        self.review_due_at.is_some()
+    }
 }
 
-fn describe_in_review(r: &VersionReview, policy: &Policy) -> InReview {
+/// `since + days`, if that instant has come by `now`: the one rule behind approval expiry,
+/// escalation and staleness.
+fn overdue(since: Instant, days: Option<u32>, now: &Instant) -> Option<Instant> {
+    days.map(|d| since + Duration::days(i64::from(d)))
+        .filter(|due| due <= now)
+}
+
+fn describe_in_review(r: &VersionReview, policy: &Policy, now: &Instant) -> InReview {
     let open: Vec<usize> = policy
         .stage_steps(r.stage)
         .filter(|i| !r.passed.contains(i))
@@ -387,6 +400,8 @@ fn describe_in_review(r: &VersionReview, policy: &Policy) -> InReview {
         open_steps: open.iter().map(|&i| policy.steps[i].name.clone()).collect(),
         waiting_on: waiting.into_iter().collect(),
         stage_since: r.stage_since,
+        escalated_at: overdue(r.stage_since, policy.escalate_after_days, now),
+        stale_at: overdue(r.submitted_at, policy.stale_after_days, now),
     }
 }
 

@@ -8,7 +8,6 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use chrono::Duration;
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -235,7 +234,7 @@ impl Site {
                 &p.review,
                 p.policy.as_ref().and_then(|s| self.policies.get(s)),
             ) {
-                findings.extend(reminders(&p.page.id, review, policy, &now));
+                findings.extend(reminders(&p.page.id, review, policy));
             }
         }
         findings.sort();
@@ -395,41 +394,37 @@ enum FetchError {
 }
 
 /// `stale`, `escalation` and `review_due` (SPEC §5): reminders that only notify and report.
-fn reminders(page: &str, review: &PageReview, policy: &Policy, now: &Instant) -> Vec<Finding> {
+fn reminders(page: &str, review: &PageReview, policy: &Policy) -> Vec<Finding> {
     let mut out = Vec::new();
     if let Some(r) = &review.in_review {
-        if let Some(days) = policy.escalate_after_days {
-            if r.stage_since + Duration::days(i64::from(days)) <= *now {
-                out.push(Finding {
-                    kind: FindingKind::Escalation,
-                    page: Some(page.to_string()),
-                    detail: format!(
-                        "step '{}' has waited since {} (more than {days} days) on {}",
-                        r.step,
-                        time::format_utc(&r.stage_since),
-                        r.waiting_on.join(", ")
-                    ),
-                    file: None,
-                });
-            }
+        if let (Some(_), Some(days)) = (r.escalated_at, policy.escalate_after_days) {
+            out.push(Finding {
+                kind: FindingKind::Escalation,
+                page: Some(page.to_string()),
+                detail: format!(
+                    "step '{}' has waited since {} (more than {days} days) on {}",
+                    r.step,
+                    time::format_utc(&r.stage_since),
+                    r.waiting_on.join(", ")
+                ),
+                file: None,
+            });
         }
-        if let Some(days) = policy.stale_after_days {
-            if r.submitted_at + Duration::days(i64::from(days)) <= *now {
-                out.push(Finding {
-                    kind: FindingKind::Stale,
-                    page: Some(page.to_string()),
-                    detail: format!(
-                        "version {} has been pending since {} (more than {days} days)",
-                        r.version.short(),
-                        time::format_utc(&r.submitted_at)
-                    ),
-                    file: None,
-                });
-            }
+        if let (Some(_), Some(days)) = (r.stale_at, policy.stale_after_days) {
+            out.push(Finding {
+                kind: FindingKind::Stale,
+                page: Some(page.to_string()),
+                detail: format!(
+                    "version {} has been pending since {} (more than {days} days)",
+                    r.version.short(),
+                    time::format_utc(&r.submitted_at)
+                ),
+                file: None,
+            });
         }
     }
     if let (Some(live), Some(days)) = (&review.live, policy.approval_expires_days) {
-        if live.approval_expired {
+        if live.approval_expired() {
             out.push(Finding {
                 kind: FindingKind::ReviewDue,
                 page: Some(page.to_string()),

@@ -5,7 +5,6 @@
 
 use std::collections::BTreeSet;
 
-use chrono::Duration;
 use serde::Serialize;
 
 use crate::keyring::Keyring;
@@ -48,14 +47,7 @@ pub fn outbox(site: &Site, eval: &Evaluation) -> Outbox {
         ) else {
             continue;
         };
-        page_notifications(
-            p,
-            review,
-            policy,
-            &site.keyring,
-            &eval.now,
-            &mut notifications,
-        );
+        page_notifications(p, review, policy, &site.keyring, &mut notifications);
     }
     notifications.sort_by(|a, b| {
         (&a.page, &a.since, a.event, &a.id).cmp(&(&b.page, &b.since, b.event, &b.id))
@@ -68,7 +60,6 @@ fn page_notifications(
     review: &PageReview,
     policy: &Policy,
     keyring: &Keyring,
-    now: &Instant,
     out: &mut Vec<Notification>,
 ) {
     let page = &p.page.id;
@@ -121,42 +112,38 @@ fn page_notifications(
             ),
             &r.stage_since,
         );
-        if let Some(days) = policy.escalate_after_days {
-            if r.stage_since + Duration::days(i64::from(days)) <= *now {
-                // Escalate upwards: the approvers of the stage after this one, and the managers.
-                let stage = policy.step(&r.step).map_or(0, |(_, s)| s.stage);
-                let next: Vec<&String> = policy
-                    .stage_steps(stage + 1)
-                    .flat_map(|i| policy.steps[i].approvers.reviewers.iter())
-                    .collect();
-                push(
-                    "escalation",
-                    v,
-                    Some(&r.step),
-                    to(&mut next.into_iter().chain(policy.managers.reviewers.iter())),
-                    format!(
-                        "step '{}' of '{page}' has waited more than {days} days on {}",
-                        r.step,
-                        r.waiting_on.join(", ")
-                    ),
-                    &(r.stage_since + Duration::days(i64::from(days))),
-                );
-            }
+        if let (Some(due), Some(days)) = (r.escalated_at, policy.escalate_after_days) {
+            // Escalate upwards: the approvers of the stage after this one, and the managers.
+            let stage = policy.step(&r.step).map_or(0, |(_, s)| s.stage);
+            let next: Vec<&String> = policy
+                .stage_steps(stage + 1)
+                .flat_map(|i| policy.steps[i].approvers.reviewers.iter())
+                .collect();
+            push(
+                "escalation",
+                v,
+                Some(&r.step),
+                to(&mut next.into_iter().chain(policy.managers.reviewers.iter())),
+                format!(
+                    "step '{}' of '{page}' has waited more than {days} days on {}",
+                    r.step,
+                    r.waiting_on.join(", ")
+                ),
+                &due,
+            );
         }
-        if let Some(days) = policy.stale_after_days {
-            if r.submitted_at + Duration::days(i64::from(days)) <= *now {
-                push(
-                    "stale",
-                    v,
-                    None,
-                    to(&mut policy.managers.reviewers.iter()),
-                    format!(
-                        "'{page}' has been pending for more than {days} days (submitted by {})",
-                        r.submitter
-                    ),
-                    &(r.submitted_at + Duration::days(i64::from(days))),
-                );
-            }
+        if let (Some(due), Some(days)) = (r.stale_at, policy.stale_after_days) {
+            push(
+                "stale",
+                v,
+                None,
+                to(&mut policy.managers.reviewers.iter()),
+                format!(
+                    "'{page}' has been pending for more than {days} days (submitted by {})",
+                    r.submitter
+                ),
+                &due,
+            );
         }
     }
 
@@ -225,7 +212,7 @@ fn page_notifications(
                 &live.published_at,
             );
         }
-        if live.approval_expired {
+        if let Some(due) = live.review_due_at {
             let days = policy.approval_expires_days.unwrap_or_default();
             push(
                 "review_due",
@@ -233,7 +220,7 @@ fn page_notifications(
                 None,
                 to(&mut policy.managers.reviewers.iter().chain(review.versions.get(&live.version).map(|r| &r.submitter))),
                 format!("the live version of '{page}' was approved more than {days} days ago: review it again"),
-                &(live.approved_at + Duration::days(i64::from(days))),
+                &due,
             );
         }
     }
