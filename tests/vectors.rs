@@ -1,4 +1,5 @@
-//! The conformance vectors of `shared/testdata/vectors.json`, made by an independent
+//! The conformance vectors of `tests/data/vectors.json` (a copy of the contract's
+//! `shared/testdata/vectors.json`; `.ci/run` checks the copy still matches), made by an independent
 //! implementation, reproduced exactly: the signed bytes and signature of a record, the secret
 //! key file, and the versions of a page and of a bundle. Signing bots and auditors are written
 //! against these values, so a difference in one byte is a broken contract.
@@ -13,12 +14,12 @@ use crate::util::TestSite;
 
 const VECTORS: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../shared/testdata/vectors.json"
+    "/tests/data/vectors.json"
 );
 
 fn vectors() -> Value {
     let text = std::fs::read_to_string(VECTORS)
-        .unwrap_or_else(|e| panic!("{VECTORS}: {e} (shared/ must sit beside the crate)"));
+        .unwrap_or_else(|e| panic!("{VECTORS}: {e} (the repository's copy of the contract's vectors)"));
     serde_json::from_str(&text).unwrap()
 }
 
