@@ -38,7 +38,7 @@ pub fn page_log(site: &Site, now: Instant, page_arg: &str) -> Result<PageLog> {
     let id = crate::content::page_id_from_arg(page_arg);
     // Only this page is judged: its log does not depend on any other page.
     let p = site
-        .evaluate_one(&id, now)
+        .evaluate_one(&id, now, None)
         .ok_or_else(|| Error::Refused(format!("no page '{id}' in content/")))?;
     let mut entries = Vec::new();
     let entry = |r: &crate::record::Record,
@@ -59,7 +59,7 @@ pub fn page_log(site: &Site, now: Instant, page_arg: &str) -> Result<PageLog> {
         note,
         finding,
     };
-    if let Some(review) = &p.review {
+    if let Some(review) = p.review() {
         for note in &review.notes {
             let r = &p.records[note.index];
             entries.push(entry(
@@ -104,10 +104,7 @@ pub fn page_log(site: &Site, now: Instant, page_arg: &str) -> Result<PageLog> {
     });
     Ok(PageLog {
         page: id,
-        status: p
-            .review
-            .as_ref()
-            .map_or("draft".into(), |r| r.status.to_string()),
+        status: p.status().to_string(),
         current_version: p.page.version.to_string(),
         entries,
     })

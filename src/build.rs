@@ -193,13 +193,9 @@ fn render_page<'a>(
 ) -> Result<PageResult<'a>> {
     let id = &page.eval.page.id;
     let body = render::render_body(page, &published.links, &site.config);
-    let status = page
-        .eval
-        .review
-        .as_ref()
-        .map(|r| r.status)
-        .expect("published pages were reviewed");
+    let status = page.eval.status();
     let live = page.live;
+    let content = page.content;
     let ctx_page = render::PageContext {
         title: page.title,
         description: page.description,
@@ -213,13 +209,7 @@ fn render_page<'a>(
         published_at: crate::time::format_human(&live.published_at),
         url: page.url,
         tags: page.tags,
-        extra: &page
-            .eval
-            .live
-            .as_ref()
-            .expect("published pages have content")
-            .front
-            .extra,
+        extra: &content.front.extra,
         breadcrumbs: render::breadcrumbs(space, page),
         history: render::history(page, &site.keyring),
     };
@@ -238,11 +228,6 @@ fn render_page<'a>(
     // Only the live version's bytes are written: its HTML and its own assets, beside it.
     staging.write(&format!("{}index.html", page.url), html.as_bytes())?;
     let mut files = 1;
-    let content = page
-        .eval
-        .live
-        .as_ref()
-        .expect("published pages have content");
     for (asset, bytes) in &content.files.assets {
         if asset != "index.html" {
             staging.write(&format!("{}{asset}", page.url), bytes)?;

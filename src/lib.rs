@@ -7,6 +7,7 @@
 
 pub mod atomic;
 pub mod audit;
+pub mod authority;
 pub mod build;
 pub mod commands;
 pub mod config;

@@ -57,7 +57,8 @@ struct SignArgs {
     /// Your secret key file (from `imprimatur keygen`)
     #[arg(long)]
     key: PathBuf,
-    /// Sign this version instead of the page's current one
+    /// Sign this version: the version in review when the page has changed since its submit,
+    /// or an earlier approved version to re-publish (rollback)
     #[arg(long)]
     version: Option<String>,
     #[command(flatten)]
@@ -118,7 +119,7 @@ enum Command {
         #[arg(long)]
         comment: Option<String>,
     },
-    /// Approve the page's current version in a step
+    /// Approve the version in review in a step
     Approve {
         #[command(flatten)]
         site: SiteArgs,
@@ -140,7 +141,7 @@ enum Command {
         #[arg(long = "override")]
         override_: bool,
     },
-    /// Reject the page's current version in a step
+    /// Reject the version in review in a step
     Reject {
         #[command(flatten)]
         site: SiteArgs,
@@ -166,12 +167,22 @@ enum Command {
         #[command(flatten)]
         sign: SignArgs,
     },
-    /// Publish an approved version (publishers and managers; with auto_publish: false)
+    /// Publish an approved version, or re-publish an earlier one (rollback; publishers and managers)
     Publish {
         #[command(flatten)]
         site: SiteArgs,
         #[command(flatten)]
         sign: SignArgs,
+    },
+    /// Take a page offline until a version is published again (publishers and managers)
+    Unpublish {
+        #[command(flatten)]
+        site: SiteArgs,
+        #[command(flatten)]
+        sign: SignArgs,
+        /// Why (shown in the log)
+        #[arg(long)]
+        comment: Option<String>,
     },
     /// Print a page's full history: every record, counted or not and why
     Log {
@@ -317,6 +328,18 @@ fn run(cli: Cli) -> imprimatur::Result<i32> {
         ),
         Command::Retract { site, sign: args } => sign(site, args, plain(Kind::Retract)),
         Command::Publish { site, sign: args } => sign(site, args, plain(Kind::Publish)),
+        Command::Unpublish {
+            site,
+            sign: args,
+            comment,
+        } => sign(
+            site,
+            args,
+            Flags {
+                comment: comment.as_deref(),
+                ..plain(Kind::Unpublish)
+            },
+        ),
         Command::Log {
             site,
             now,

@@ -157,22 +157,6 @@ impl Policy {
             .map(|(i, _)| i)
     }
 
-    /// May `reviewer` act (approve or reject) in step `index`? Managers may act in every step.
-    pub fn may_act_in(&self, index: usize, reviewer: &str) -> bool {
-        self.steps[index].approvers.contains(reviewer) || self.managers.contains(reviewer)
-    }
-
-    /// Who may submit: contributors, exempt contributors and managers.
-    pub fn may_submit(&self, reviewer: &str) -> bool {
-        self.contributors.contains(reviewer)
-            || self.exempt.contains(reviewer)
-            || self.managers.contains(reviewer)
-    }
-
-    pub fn may_publish(&self, reviewer: &str) -> bool {
-        self.publishers.contains(reviewer) || self.managers.contains(reviewer)
-    }
-
     pub fn load(path: &Path, space: &str, keyring: &Keyring) -> Result<Policy> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         Policy::parse(
@@ -440,8 +424,19 @@ mod tests {
             vec![0, 1, 1]
         );
         assert_eq!(p.stage_count, 2);
-        assert!(p.may_act_in(0, "carol"), "managers act in every step");
-        assert!(!p.may_act_in(1, "alice"));
+        let decide = |step| crate::authority::Act::Decide {
+            step,
+            reject: false,
+            comment: None,
+            override_: false,
+            publish: false,
+            submitter: None,
+        };
+        assert!(
+            p.authorize("carol", &decide("technical")).is_ok(),
+            "managers act in every step"
+        );
+        assert!(p.authorize("alice", &decide("legal")).is_err());
         assert_eq!(p.contributors.reviewers.len(), 4);
         assert_eq!(p.publish_to, "kb");
     }

@@ -27,6 +27,7 @@ pub enum Kind {
     Reject,
     Retract,
     Publish,
+    Unpublish,
 }
 
 impl Kind {
@@ -37,6 +38,7 @@ impl Kind {
             "reject" => Kind::Reject,
             "retract" => Kind::Retract,
             "publish" => Kind::Publish,
+            "unpublish" => Kind::Unpublish,
             _ => return None,
         })
     }
@@ -47,6 +49,7 @@ impl Kind {
             Kind::Reject => "reject",
             Kind::Retract => "retract",
             Kind::Publish => "publish",
+            Kind::Unpublish => "unpublish",
         }
     }
 }

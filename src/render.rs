@@ -20,6 +20,8 @@ use crate::time;
 pub struct PublishedPage<'a> {
     pub eval: &'a PageEvaluation,
     pub live: &'a LiveVersion,
+    /// The live version's checked bytes.
+    pub content: &'a crate::site::LiveContent,
     pub url: &'a str,
     pub title: &'a str,
     pub description: Option<&'a str>,
@@ -58,11 +60,12 @@ impl<'a> PublishedSite<'a> {
         let mut by_space: BTreeMap<&str, BTreeMap<String, Vec<PublishedPage<'a>>>> =
             BTreeMap::new();
         for p in &eval.pages {
-            let (Some(live), Some(content), Some(url)) = (
-                p.review.as_ref().and_then(|r| r.live.as_ref()),
-                &p.live,
-                &p.url,
-            ) else {
+            let Some(crate::site::Live {
+                version: live,
+                content,
+                url,
+            }) = p.live()
+            else {
                 continue;
             };
             links.pages.insert(p.page.id.clone(), url.clone());
@@ -90,6 +93,7 @@ impl<'a> PublishedSite<'a> {
                 .push(PublishedPage {
                     eval: p,
                     live,
+                    content,
                     url,
                     title: &content.front.title,
                     description: content.front.description.as_deref(),
@@ -278,11 +282,7 @@ fn with_body_and_links<T>(
     links: &PublishedLinks,
     f: impl FnOnce(&str, &dyn Fn(&str) -> LinkResolution) -> T,
 ) -> T {
-    let content = page
-        .eval
-        .live
-        .as_ref()
-        .expect("published pages have live content");
+    let content = page.content;
     let root = root_prefix(page.url);
     let source = LinkSource {
         id: &page.eval.page.id,

@@ -1,13 +1,16 @@
 //! The review engine (SPEC §5, §6): replays one page's verified records against its space's
-//! policy at the build's `now`, and decides each version's outcome, the page's status, who it
-//! waits on and which version (if any) is live. It is pure — no files, no clock, no printing —
-//! so every rule is pinned down by table-driven tests below.
+//! policy at the build's `now`, and decides each version's outcome, who the page waits on and
+//! what is live: one `Liveness` value, from which the page's status is derived. It is pure —
+//! no files, no clock, no printing; what it must know of a version's bytes (schedule,
+//! audience, expiry) it asks through `PageInput::meta` — so every rule is pinned down by
+//! table-driven tests below.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::Duration;
 use serde::Serialize;
 
+use crate::authority::{Act, Refusal};
 use crate::policy::{OnExpiry, Policy};
 use crate::record::{Kind, Record};
 use crate::time::Instant;
@@ -41,6 +44,7 @@ pub enum Status {
     Published,
     Outdated,
     Expired,
+    Unpublished,
 }
 
 /// A version's own review state (SPEC §6).
@@ -68,7 +72,8 @@ macro_rules! as_str_impl {
     };
 }
 as_str_impl!(Status { Draft => "draft", Pending => "pending", Rejected => "rejected", Scheduled => "scheduled",
-    Approved => "approved", Published => "published", Outdated => "outdated", Expired => "expired" });
+    Approved => "approved", Published => "published", Outdated => "outdated", Expired => "expired",
+    Unpublished => "unpublished" });
 as_str_impl!(ReviewState { Draft => "draft", Pending => "pending", Rejected => "rejected", Discarded => "discarded",
     Retracted => "retracted", Approved => "approved", Scheduled => "scheduled", Published => "published" });
 
@@ -88,6 +93,7 @@ pub enum Outcome {
     },
     Published {
         approved_at: Instant,
+        /// When it was last published (a rollback re-publishes an older version).
         published_at: Instant,
     },
 }
@@ -101,10 +107,30 @@ pub struct VersionReview {
     pub outcome: Outcome,
     /// Indices into the (sorted) records of every record that counted for this version.
     pub history: Vec<usize>,
+    /// During a re-certification (a new review of an approved version whose approval
+    /// expired), the approval it had: it stands until the new review passes, and is restored
+    /// if that review is rejected, retracted or replaced.
+    standing: Option<Outcome>,
     passed: BTreeSet<usize>,
     stage: usize,
     stage_since: Instant,
     decisions: BTreeMap<usize, BTreeMap<String, Decision>>,
+}
+
+impl VersionReview {
+    /// When the version was approved and, if it was, last published — counting the approval
+    /// that stands while a re-certification is under way.
+    pub fn approval(&self) -> Option<(Instant, Option<Instant>)> {
+        let of = |o: &Outcome| match *o {
+            Outcome::Approved { approved_at } => Some((approved_at, None)),
+            Outcome::Published {
+                approved_at,
+                published_at,
+            } => Some((approved_at, Some(published_at))),
+            _ => None,
+        };
+        of(&self.outcome).or_else(|| self.standing.as_ref().and_then(of))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,6 +174,72 @@ pub struct LiveVersion {
     pub history: Vec<usize>,
 }
 
+impl LiveVersion {
+    pub fn approval_expired(&self) -> bool {
+        self.review_due_at.is_some()
+    }
+}
+
+impl AsRef<LiveVersion> for LiveVersion {
+    fn as_ref(&self) -> &LiveVersion {
+        self
+    }
+}
+
+/// Why nothing of a page that was published is live. The engine decides the first three; the
+/// site adds the ones only the whole site can see (URLs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Offline {
+    /// An `unpublish` record took the page down, and nothing was published after it.
+    TakenDown { at: Instant, by: String },
+    /// The newest published version's `expires_at` passed, or its approval expired with
+    /// `on_expiry: unpublish`. An older version does not come back.
+    Expired {
+        version: Version,
+        at: Instant,
+        approval: bool,
+    },
+    /// The newest published version's bytes can't be read or checked (store missing or
+    /// corrupt, a page that no longer parses). Fail closed: an older version does not come back.
+    Unavailable { version: Version },
+    /// Another page keeps this page's URL (`url_conflict`).
+    UrlConflict { url: String, owner: String },
+    /// The page's URL can't be written (`invalid_page`): a reserved name or a bad character.
+    BadUrl { url: String, why: String },
+}
+
+impl Offline {
+    /// Offline because something is broken, not because someone signed it so.
+    pub fn is_defect(&self) -> bool {
+        !matches!(self, Offline::TakenDown { .. } | Offline::Expired { .. })
+    }
+}
+
+/// What is live of a page: the one value its status, its output and its reports come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Liveness<L = LiveVersion> {
+    Live(L),
+    /// Something was published, and none of it is live now, for this reason.
+    Offline(Offline),
+    /// Nothing was ever published (for this build's audience, or its time has not come).
+    Never,
+}
+
+impl<L> Liveness<L> {
+    pub fn live(&self) -> Option<&L> {
+        match self {
+            Liveness::Live(l) => Some(l),
+            _ => None,
+        }
+    }
+    pub fn offline(&self) -> Option<&Offline> {
+        match self {
+            Liveness::Offline(o) => Some(o),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FindingKind {
@@ -163,12 +255,15 @@ pub enum FindingKind {
     Escalation,
     ReviewDue,
     InvalidPage,
+    UrlConflict,
+    WentOffline,
 }
 
 as_str_impl!(FindingKind { InvalidRecord => "invalid_record", OutOfTurn => "out_of_turn", BrokenLink => "broken_link",
     StoreMissing => "store_missing", StoreCorrupt => "store_corrupt", OutputDrift => "output_drift",
     OrphanRecord => "orphan_record", NoPolicy => "no_policy", Stale => "stale", Escalation => "escalation",
-    ReviewDue => "review_due", InvalidPage => "invalid_page" });
+    ReviewDue => "review_due", InvalidPage => "invalid_page", UrlConflict => "url_conflict",
+    WentOffline => "went_offline" });
 
 /// Whether each record counted, and if not, why: the audit trail of `imprimatur log`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -182,18 +277,64 @@ pub struct RecordNote {
 }
 
 #[derive(Debug, Clone)]
-pub struct PageReview {
-    pub status: Status,
+pub struct PageReview<L = LiveVersion> {
+    /// The page's current version (its bytes in `content/`).
+    pub current: Version,
     pub current_state: ReviewState,
     pub in_review: Option<InReview>,
-    pub live: Option<LiveVersion>,
+    pub live: Liveness<L>,
     /// Every version that was ever submitted (counted), by version.
     pub versions: BTreeMap<Version, VersionReview>,
     /// The records in replay order, as the engine saw them.
     pub order: Vec<usize>,
     pub notes: Vec<RecordNote>,
-    /// Approved versions that could have been live but whose bytes could not be read.
-    pub unavailable: Vec<Version>,
+}
+
+impl<L: AsRef<LiveVersion>> PageReview<L> {
+    /// The page's status (SPEC §6), derived from what is live and the current version's state.
+    pub fn status(&self) -> Status {
+        if let Liveness::Live(l) = &self.live {
+            let l = l.as_ref();
+            return if l.approval_expired() {
+                Status::Expired
+            } else if l.version == self.current {
+                Status::Published
+            } else {
+                Status::Outdated
+            };
+        }
+        match self.current_state {
+            ReviewState::Pending => Status::Pending,
+            ReviewState::Rejected | ReviewState::Discarded => Status::Rejected,
+            ReviewState::Approved => Status::Approved,
+            ReviewState::Scheduled => Status::Scheduled,
+            ReviewState::Draft | ReviewState::Retracted | ReviewState::Published => {
+                match &self.live {
+                    Liveness::Offline(Offline::Expired { .. }) => Status::Expired,
+                    Liveness::Offline(Offline::TakenDown { .. }) => Status::Unpublished,
+                    // Approved and published, but not live: meant for another audience, or
+                    // kept offline by a defect (reported as a finding).
+                    _ if self.current_state == ReviewState::Published => Status::Approved,
+                    _ => Status::Draft,
+                }
+            }
+        }
+    }
+}
+
+impl<L> PageReview<L> {
+    /// The same review with what is live decided further (by the site, which sees URLs).
+    pub fn map_live<M>(self, f: impl FnOnce(Liveness<L>) -> Liveness<M>) -> PageReview<M> {
+        PageReview {
+            current: self.current,
+            current_state: self.current_state,
+            in_review: self.in_review,
+            live: f(self.live),
+            versions: self.versions,
+            order: self.order,
+            notes: self.notes,
+        }
+    }
 }
 
 pub struct PageInput<'a> {
@@ -225,71 +366,25 @@ pub fn evaluate(input: &PageInput) -> PageReview {
         resume: None,
         versions: BTreeMap::new(),
         notes: Vec::new(),
+        publications: Vec::new(),
     };
     for &i in &order {
         replay.apply(i);
     }
+    let policy = input.policy;
+    let now = input.now;
+    let live = choose_live(&replay, input);
     let Replay {
         versions,
         active,
         notes,
         ..
     } = replay;
-    let policy = input.policy;
-    let now = input.now;
 
     let in_review = active
         .and_then(|v| versions.get(&v))
         .map(|r| describe_in_review(r, policy, &now));
-
-    // The live version: the newest approved (and published) one whose time has come, whose
-    // expiry hasn't, and that is meant for this build's audience.
-    let mut published: Vec<&VersionReview> = versions
-        .values()
-        .filter(|r| matches!(r.outcome, Outcome::Published { .. }))
-        .collect();
-    published.sort_by_key(|r| match r.outcome {
-        Outcome::Published {
-            approved_at,
-            published_at,
-        } => std::cmp::Reverse((approved_at, published_at)),
-        _ => unreachable!("filtered to published"),
-    });
-    let mut live = None;
-    let mut unavailable = Vec::new();
-    for r in published {
-        let Outcome::Published {
-            approved_at,
-            published_at,
-        } = r.outcome
-        else {
-            continue;
-        };
-        let Some(meta) = (input.meta)(&r.version) else {
-            unavailable.push(r.version.clone());
-            continue;
-        };
-        let review_due_at = overdue(approved_at, policy.approval_expires_days, &now);
-        if !is_live(&meta, policy, input.audiences, &now)
-            || (review_due_at.is_some() && policy.on_expiry == OnExpiry::Unpublish)
-        {
-            continue;
-        }
-        let went_live = meta
-            .publish_at
-            .map_or(published_at, |p| p.max(published_at));
-        live = Some(LiveVersion {
-            version: r.version.clone(),
-            approved_at,
-            published_at: went_live,
-            review_due_at,
-            history: r.history.clone(),
-        });
-        break;
-    }
-
     let current_review = versions.get(input.current);
-    let current_meta = || (input.meta)(input.current).unwrap_or_default();
     let current_state = match current_review.map(|r| &r.outcome) {
         None | Some(Outcome::Replaced) => ReviewState::Draft,
         Some(Outcome::Pending) => ReviewState::Pending,
@@ -298,70 +393,96 @@ pub fn evaluate(input: &PageInput) -> PageReview {
         Some(Outcome::Retracted) => ReviewState::Retracted,
         Some(Outcome::Approved { .. }) => ReviewState::Approved,
         Some(Outcome::Published { .. }) => {
-            if current_meta().publish_at.is_some_and(|p| p > now) {
+            let scheduled = (input.meta)(input.current)
+                .and_then(|m| m.publish_at)
+                .is_some_and(|p| p > now);
+            if scheduled {
                 ReviewState::Scheduled
             } else {
                 ReviewState::Published
             }
         }
     };
-    let status = match &live {
-        Some(l) if l.approval_expired() => Status::Expired,
-        Some(l) if &l.version == input.current => Status::Published,
-        Some(_) => Status::Outdated,
-        None => match current_state {
-            ReviewState::Draft | ReviewState::Retracted => Status::Draft,
-            ReviewState::Pending => Status::Pending,
-            ReviewState::Rejected | ReviewState::Discarded => Status::Rejected,
-            ReviewState::Approved => Status::Approved,
-            ReviewState::Scheduled => Status::Scheduled,
-            ReviewState::Published => {
-                let meta = current_meta();
-                let approved_at = match current_review.map(|r| &r.outcome) {
-                    Some(Outcome::Published { approved_at, .. }) => Some(*approved_at),
-                    _ => None,
-                };
-                let expired = meta.expires_at.is_some_and(|e| e <= now)
-                    || approved_at
-                        .is_some_and(|a| overdue(a, policy.approval_expires_days, &now).is_some());
-                if expired {
-                    Status::Expired
-                } else {
-                    // Approved and published, but not for this build's audience.
-                    Status::Approved
-                }
-            }
-        },
-    };
     PageReview {
-        status,
+        current: input.current.clone(),
         current_state,
         in_review,
         live,
         versions,
         order,
         notes,
-        unavailable,
     }
 }
 
-fn is_live(meta: &VersionMeta, policy: &Policy, build_audiences: &[String], now: &Instant) -> bool {
-    let audiences = meta.audience.as_ref().unwrap_or(&policy.audience);
-    meta.publish_at.is_none_or(|p| p <= *now)
-        && meta.expires_at.is_none_or(|e| e > *now)
-        && audiences.iter().any(|a| build_audiences.contains(a))
-}
-
-impl LiveVersion {
-    pub fn approval_expired(&self) -> bool {
-        self.review_due_at.is_some()
+/// What is live (SPEC §5, "The published version"): the newest publication whose time has
+/// come and whose audience is this build's, unless a takedown came after it. When that
+/// version has expired or its bytes can't be read, the page is offline: an older version
+/// never comes back by itself.
+fn choose_live(replay: &Replay, input: &PageInput) -> Liveness {
+    let (policy, now) = (input.policy, input.now);
+    let mut seen = BTreeSet::new();
+    for publication in replay.publications.iter().rev() {
+        let version = match publication {
+            Publication::TakeDown { at, by } => {
+                return Liveness::Offline(Offline::TakenDown {
+                    at: *at,
+                    by: by.clone(),
+                })
+            }
+            Publication::Publish { version } => version,
+        };
+        if !seen.insert(version) {
+            continue;
+        }
+        let review = &replay.versions[version];
+        let Some((approved_at, Some(published_at))) = review.approval() else {
+            continue;
+        };
+        let Some(meta) = (input.meta)(version) else {
+            return Liveness::Offline(Offline::Unavailable {
+                version: version.clone(),
+            });
+        };
+        let audiences = meta.audience.as_ref().unwrap_or(&policy.audience);
+        let for_this_build = audiences.iter().any(|a| input.audiences.contains(a));
+        if !for_this_build || meta.publish_at.is_some_and(|p| p > now) {
+            // Not for this build, or scheduled: an older publication may stand meanwhile.
+            continue;
+        }
+        let review_due_at = overdue(approved_at, policy.approval_expires_days, &now);
+        if let Some(at) = meta.expires_at.filter(|e| *e <= now) {
+            return Liveness::Offline(Offline::Expired {
+                version: version.clone(),
+                at,
+                approval: false,
+            });
+        }
+        if let (Some(at), OnExpiry::Unpublish) = (review_due_at, policy.on_expiry) {
+            return Liveness::Offline(Offline::Expired {
+                version: version.clone(),
+                at,
+                approval: true,
+            });
+        }
+        let went_live = meta
+            .publish_at
+            .map_or(published_at, |p| p.max(published_at));
+        return Liveness::Live(LiveVersion {
+            version: version.clone(),
+            approved_at,
+            published_at: went_live,
+            review_due_at,
+            history: review.history.clone(),
+        });
     }
+    Liveness::Never
 }
 
 /// `since + days`, if that instant has come by `now`: the one rule behind approval expiry,
-/// escalation and staleness.
+/// escalation and staleness. Day counts are bounded when the policy loads; an instant past
+/// the calendar's end is never due.
 fn overdue(since: Instant, days: Option<u32>, now: &Instant) -> Option<Instant> {
-    days.map(|d| since + Duration::days(i64::from(d)))
+    days.and_then(|d| since.checked_add_signed(Duration::days(i64::from(d))))
         .filter(|due| due <= now)
 }
 
@@ -415,6 +536,15 @@ struct Resume {
     history: Vec<usize>,
 }
 
+/// One event of the page's publication timeline, in replay order.
+enum Publication {
+    /// A version was published: approved with auto-publish, by `publish: true`, by a publish
+    /// record, by an exempt submit, or re-published (rollback).
+    Publish { version: Version },
+    /// An `unpublish` record.
+    TakeDown { at: Instant, by: String },
+}
+
 struct Replay<'a> {
     policy: &'a Policy,
     records: &'a [VerifiedRecord],
@@ -422,6 +552,7 @@ struct Replay<'a> {
     resume: Option<Resume>,
     versions: BTreeMap<Version, VersionReview>,
     notes: Vec<RecordNote>,
+    publications: Vec<Publication>,
 }
 
 impl Replay<'_> {
@@ -433,8 +564,14 @@ impl Replay<'_> {
             finding,
         });
     }
+    fn counted(&mut self, index: usize, note: String) {
+        self.note(index, true, None, note);
+    }
     fn invalid(&mut self, index: usize, why: String) {
         self.note(index, false, Some(FindingKind::InvalidRecord), why);
+    }
+    fn refused(&mut self, index: usize, why: Refusal) {
+        self.invalid(index, why.to_string());
     }
     fn out_of_turn(&mut self, index: usize, why: String) {
         self.note(index, false, Some(FindingKind::OutOfTurn), why);
@@ -449,134 +586,140 @@ impl Replay<'_> {
             Kind::Submit => self.submit(i, r),
             Kind::Approve | Kind::Reject => self.decide(i, r),
             Kind::Publish => self.publish(i, r),
+            Kind::Unpublish => self.unpublish(i, r),
             Kind::Retract => self.retract(i, r),
         }
     }
 
+    /// Is `version` the newest publication, with no takedown after it?
+    fn is_newest_publication(&self, version: &Version) -> bool {
+        matches!(self.publications.last(), Some(Publication::Publish { version: v }) if v == version)
+    }
+
     fn submit(&mut self, i: usize, r: &Record) {
         let p = self.policy;
-        if !p.may_submit(&r.reviewer) {
-            return self.invalid(
-                i,
-                format!("'{}' may not submit in space '{}' (not a contributor, exempt contributor or manager)", r.reviewer, p.space),
-            );
+        if let Err(why) = p.authorize(&r.reviewer, &Act::Submit) {
+            return self.refused(i, why);
         }
         if self.active.as_ref() == Some(&r.version) {
             return self.ignored(i, "this version is already in review".into());
         }
+        // A submit of an approved version changes nothing, unless its approval has expired:
+        // then it starts a re-certification of the same bytes.
+        let mut standing = None;
         if let Some(prev) = self.versions.get(&r.version) {
-            if matches!(
-                prev.outcome,
-                Outcome::Approved { .. } | Outcome::Published { .. }
-            ) {
-                return self.ignored(i, "this version is already approved".into());
+            if let Some((approved_at, _)) = prev.approval() {
+                if overdue(approved_at, p.approval_expires_days, &r.signed_at).is_none() {
+                    return self.ignored(i, "this version is already approved".into());
+                }
+                standing = Some(prev.outcome.clone());
             }
         }
-        if let Some(prev) = self.active.take() {
-            if let Some(prev) = self.versions.get_mut(&prev) {
-                prev.outcome = Outcome::Replaced;
-            }
-        }
-        let resume = self.resume.take().filter(|_| p.resume_after_reject);
+        self.end_active(Outcome::Replaced);
+        let recertifying = standing.is_some();
+        // A re-certification reviews from the first step: it is a new review of old bytes.
+        let resume = self
+            .resume
+            .take()
+            .filter(|_| p.resume_after_reject && !recertifying);
         let (passed, stage, mut history) = resume.map_or((BTreeSet::new(), 0, Vec::new()), |r| {
             (r.passed, r.stage, r.history)
         });
+        if let Some(prev) = self.versions.get(&r.version).filter(|_| recertifying) {
+            history = prev.history.clone();
+        }
         history.push(i);
-        let mut review = VersionReview {
+        let review = VersionReview {
             version: r.version.clone(),
             submitter: r.reviewer.clone(),
             submitted_at: r.signed_at,
             outcome: Outcome::Pending,
             history,
+            standing,
             passed,
             stage,
             stage_since: r.signed_at,
             decisions: BTreeMap::new(),
         };
-        if p.exempt.contains(&r.reviewer) {
-            review.outcome = Outcome::Published {
-                approved_at: r.signed_at,
-                published_at: r.signed_at,
-            };
-            self.note(
-                i,
-                true,
-                None,
+        let exempt = p.exempt.contains(&r.reviewer);
+        if !exempt {
+            let mut note = if recertifying {
                 format!(
-                    "submitted by exempt contributor '{}': approved and published",
+                    "submitted for re-certification by '{}' (the approval expired)",
                     r.reviewer
-                ),
-            );
-        } else {
-            self.note(
-                i,
-                true,
-                None,
-                format!("submitted for review by '{}'", r.reviewer),
-            );
+                )
+            } else {
+                format!("submitted for review by '{}'", r.reviewer)
+            };
             self.active = Some(r.version.clone());
-            let resumed_at =
-                (review.stage > 0 || !review.passed.is_empty()).then_some(review.stage);
-            if let Some(stage) = resumed_at {
+            if review.stage > 0 || !review.passed.is_empty() {
                 let names: Vec<&str> = p
-                    .stage_steps(stage)
+                    .stage_steps(review.stage)
                     .map(|s| p.steps[s].name.as_str())
                     .collect();
-                self.notes.last_mut().expect("just noted").note +=
-                    &format!("; resumes at {}", names.join(" + "));
+                note += &format!("; resumes at {}", names.join(" + "));
             }
+            self.counted(i, note);
         }
         self.versions.insert(r.version.clone(), review);
+        if exempt {
+            let note = self.complete(&r.version, r.signed_at, true);
+            self.counted(
+                i,
+                format!("submitted by exempt contributor '{}': {note}", r.reviewer),
+            );
+        }
+    }
+
+    /// Ends the review of the version in review, if any: it gets `outcome`, or, when it was a
+    /// re-certification, the approval it had.
+    fn end_active(&mut self, outcome: Outcome) {
+        if let Some(prev) = self.active.take() {
+            if let Some(prev) = self.versions.get_mut(&prev) {
+                prev.outcome = prev.standing.take().unwrap_or(outcome);
+            }
+        }
+    }
+
+    /// The version in review passed: it is approved (and maybe published), and review ends.
+    fn complete(&mut self, version: &Version, at: Instant, publish_flag: bool) -> &'static str {
+        let review = self
+            .versions
+            .get_mut(version)
+            .expect("the version in review");
+        let (note, published) = approve_version(review, self.policy, at, publish_flag);
+        if published {
+            self.publications.push(Publication::Publish {
+                version: version.clone(),
+            });
+        }
+        self.active = None;
+        self.resume = None;
+        note
     }
 
     fn decide(&mut self, i: usize, r: &Record) {
         let p = self.policy;
         let step_name = r.step.as_deref().unwrap_or_default();
-        let Some((step_index, step)) = p.step(step_name) else {
-            return self.invalid(i, format!("step '{step_name}' is not a step of {}", p.file));
+        let reject = r.kind == Kind::Reject;
+        let submitter = self.versions.get(&r.version).map(|v| v.submitter.clone());
+        let act = Act::Decide {
+            step: step_name,
+            reject,
+            comment: r.comment.as_deref(),
+            override_: r.overrides(),
+            publish: r.publishes(),
+            submitter: submitter.as_deref(),
         };
-        if !p.may_act_in(step_index, &r.reviewer) {
-            return self.invalid(
-                i,
-                format!(
-                    "'{}' may not act in step '{step_name}' (not an approver of it or a manager)",
-                    r.reviewer
-                ),
-            );
+        if let Err(why) = p.authorize(&r.reviewer, &act) {
+            return self.refused(i, why);
         }
-        if r.overrides() && !p.managers.contains(&r.reviewer) {
-            return self.invalid(
-                i,
-                format!(
-                    "override: '{}' is not a manager of space '{}'",
-                    r.reviewer, p.space
-                ),
-            );
-        }
-        if r.publishes() && !p.may_publish(&r.reviewer) {
-            return self.invalid(
-                i,
-                format!(
-                    "publish: '{}' is not a publisher or manager of space '{}'",
-                    r.reviewer, p.space
-                ),
-            );
-        }
-        if r.kind == Kind::Reject
-            && p.reject_comment_required
-            && r.comment.as_deref().unwrap_or("").trim().is_empty()
-        {
-            return self.invalid(
-                i,
-                format!("a rejection needs a comment in space '{}'", p.space),
-            );
-        }
+        let Some((step_index, step)) = p.step(step_name) else {
+            unreachable!("authorize refuses unknown steps")
+        };
         let Some(review) = self.versions.get(&r.version) else {
             return self.out_of_turn(i, "signed before any counted submit of this version".into());
         };
-        if review.submitter == r.reviewer && !p.allow_self_approval {
-            return self.invalid(i, format!("'{}' submitted this version and may not review it (allow_self_approval is false)", r.reviewer));
-        }
         if self.active.as_ref() != Some(&r.version) {
             let why = match &review.outcome {
                 Outcome::Approved { .. } | Outcome::Published { .. } => {
@@ -593,12 +736,10 @@ impl Replay<'_> {
         }
         let review = self.versions.get_mut(&r.version).expect("checked above");
         // A manager's override approves whatever steps remain, whichever step it names.
-        if r.overrides() && r.kind == Kind::Approve {
+        if r.overrides() && !reject {
             review.history.push(i);
-            let note = approve_version(review, p, r.signed_at, r.publishes());
-            self.active = None;
-            self.resume = None;
-            return self.note(i, true, None, format!("manager override: {note}"));
+            let note = self.complete(&r.version, r.signed_at, r.publishes());
+            return self.counted(i, format!("manager override: {note}"));
         }
         if step.stage > review.stage {
             let waiting: Vec<&str> = p
@@ -622,12 +763,13 @@ impl Replay<'_> {
         }
         review.history.push(i);
         let at = r.signed_at;
-        let decision = if r.kind == Kind::Approve {
-            Decision::Approve
-        } else {
+        let decision = if reject {
             Decision::Reject
+        } else {
+            Decision::Approve
         };
         let tally = review.decisions.entry(step_index).or_default();
+        // A reviewer counts once: their latest decision replaces an earlier one.
         tally.insert(r.reviewer.clone(), decision);
         let approvals = tally.values().filter(|d| **d == Decision::Approve).count() as u32;
         let rejections = tally.values().filter(|d| **d == Decision::Reject).count() as u32;
@@ -635,16 +777,9 @@ impl Replay<'_> {
             .required
             .iter()
             .all(|w| tally.get(w) == Some(&Decision::Approve));
-        let verb = if decision == Decision::Approve {
-            "approved"
-        } else {
-            "rejected"
-        };
+        let verb = if reject { "rejected" } else { "approved" };
         if rejections >= step.rejections_to_fail {
-            review.outcome = Outcome::Rejected {
-                step: step.name.clone(),
-                discard: r.discards(),
-            };
+            let recertifying = review.standing.is_some();
             let records = self.records;
             let carried = review
                 .history
@@ -660,23 +795,22 @@ impl Replay<'_> {
                             .is_some_and(|(s, _)| review.passed.contains(&s))
                 })
                 .collect();
-            self.resume = (!r.discards()).then(|| Resume {
+            let resume = Resume {
                 passed: review.passed.clone(),
                 stage: step.stage,
                 history: carried,
-            });
-            self.active = None;
-            let what = if r.discards() {
-                "discarded"
-            } else {
-                "rejected"
             };
-            return self.note(
-                i,
-                true,
-                None,
-                format!("{verb} in step '{step_name}': the version is {what}"),
-            );
+            self.resume = (!r.discards() && !recertifying).then_some(resume);
+            self.end_active(Outcome::Rejected {
+                step: step.name.clone(),
+                discard: r.discards(),
+            });
+            let what = match (recertifying, r.discards()) {
+                (true, _) => "the re-certification ends and the version keeps its old approval",
+                (false, true) => "the version is discarded",
+                (false, false) => "the version is rejected",
+            };
+            return self.counted(i, format!("{verb} in step '{step_name}': {what}"));
         }
         if approvals >= step.min_approvals && required_ok {
             review.passed.insert(step_index);
@@ -693,28 +827,14 @@ impl Replay<'_> {
                     review.stage += 1;
                 }
                 if review.stage >= p.stage_count {
-                    let note = approve_version(review, p, at, r.publishes());
-                    self.active = None;
-                    self.resume = None;
-                    return self.note(
-                        i,
-                        true,
-                        None,
-                        format!("{verb} in step '{step_name}': {note}"),
-                    );
+                    let note = self.complete(&r.version, at, r.publishes());
+                    return self.counted(i, format!("{verb} in step '{step_name}': {note}"));
                 }
             }
-            return self.note(
-                i,
-                true,
-                None,
-                format!("{verb} in step '{step_name}': the step passed"),
-            );
+            return self.counted(i, format!("{verb} in step '{step_name}': the step passed"));
         }
-        self.note(
+        self.counted(
             i,
-            true,
-            None,
             format!(
                 "{verb} in step '{step_name}' ({approvals} of {} approvals)",
                 step.min_approvals
@@ -723,54 +843,77 @@ impl Replay<'_> {
     }
 
     fn publish(&mut self, i: usize, r: &Record) {
-        let p = self.policy;
-        if !p.may_publish(&r.reviewer) {
-            return self.invalid(
-                i,
-                format!(
-                    "'{}' is not a publisher or manager of space '{}'",
-                    r.reviewer, p.space
-                ),
-            );
+        if let Err(why) = self.policy.authorize(&r.reviewer, &Act::Publish) {
+            return self.refused(i, why);
         }
-        match self.versions.get_mut(&r.version) {
-            Some(review) => match review.outcome {
-                Outcome::Approved { approved_at } => {
-                    review.outcome = Outcome::Published {
-                        approved_at,
-                        published_at: r.signed_at,
-                    };
-                    review.history.push(i);
-                    self.note(i, true, None, format!("published by '{}'", r.reviewer));
-                }
-                Outcome::Published { .. } => {
-                    self.ignored(i, "the version is already published".into())
-                }
-                _ => self.out_of_turn(
-                    i,
-                    "the version is not approved (yet); a publish record can't skip review".into(),
-                ),
-            },
-            None => self.out_of_turn(
+        let newest = self.is_newest_publication(&r.version);
+        let Some(review) = self.versions.get_mut(&r.version) else {
+            return self.out_of_turn(
                 i,
                 "the version is not approved (yet); a publish record can't skip review".into(),
-            ),
+            );
+        };
+        let Some((approved_at, published)) = review.approval() else {
+            return self.out_of_turn(
+                i,
+                "the version is not approved (yet); a publish record can't skip review".into(),
+            );
+        };
+        if newest {
+            return self.ignored(i, "the version is already the newest published".into());
         }
+        let published_now = Outcome::Published {
+            approved_at,
+            published_at: r.signed_at,
+        };
+        match &mut review.standing {
+            Some(standing) => *standing = published_now,
+            None => review.outcome = published_now,
+        }
+        review.history.push(i);
+        self.publications.push(Publication::Publish {
+            version: r.version.clone(),
+        });
+        let note = if published.is_some() {
+            format!("re-published by '{}' (rollback)", r.reviewer)
+        } else {
+            format!("published by '{}'", r.reviewer)
+        };
+        self.counted(i, note);
+    }
+
+    fn unpublish(&mut self, i: usize, r: &Record) {
+        if let Err(why) = self.policy.authorize(&r.reviewer, &Act::Unpublish) {
+            return self.refused(i, why);
+        }
+        if !matches!(self.publications.last(), Some(Publication::Publish { .. })) {
+            return self.ignored(
+                i,
+                "nothing is published since the last takedown; changes nothing".into(),
+            );
+        }
+        self.publications.push(Publication::TakeDown {
+            at: r.signed_at,
+            by: r.reviewer.clone(),
+        });
+        self.counted(
+            i,
+            format!(
+                "taken offline by '{}' until a version is published again",
+                r.reviewer
+            ),
+        );
     }
 
     fn retract(&mut self, i: usize, r: &Record) {
-        let p = self.policy;
         let Some(submitter) = self.versions.get(&r.version).map(|v| v.submitter.clone()) else {
             return self.out_of_turn(i, "signed before any counted submit of this version".into());
         };
-        if submitter != r.reviewer && !p.managers.contains(&r.reviewer) {
-            return self.invalid(
-                i,
-                format!(
-                    "only the submitter ('{submitter}') or a manager may retract; '{}' is neither",
-                    r.reviewer
-                ),
-            );
+        let act = Act::Retract {
+            submitter: &submitter,
+        };
+        if let Err(why) = self.policy.authorize(&r.reviewer, &act) {
+            return self.refused(i, why);
         }
         if self.active.as_ref() != Some(&r.version) {
             return self.out_of_turn(
@@ -778,30 +921,52 @@ impl Replay<'_> {
                 "the version is not in review, so there is nothing to retract".into(),
             );
         }
-        let review = self.versions.get_mut(&r.version).expect("checked above");
-        review.outcome = Outcome::Retracted;
-        review.history.push(i);
-        self.active = None;
+        self.versions
+            .get_mut(&r.version)
+            .expect("checked above")
+            .history
+            .push(i);
+        self.end_active(Outcome::Retracted);
         self.resume = None;
-        self.note(i, true, None, format!("retracted by '{}'", r.reviewer));
+        self.counted(i, format!("retracted by '{}'", r.reviewer));
     }
 }
 
+/// The version passed its last stage (or was overridden, or submitted by an exempt
+/// contributor). A re-certification renews the approval time and keeps the publication.
+/// Returns what happened, and whether the version was published by it.
 fn approve_version(
     review: &mut VersionReview,
     p: &Policy,
     at: Instant,
     publish_flag: bool,
-) -> &'static str {
+) -> (&'static str, bool) {
+    let published_before = match review.standing.take() {
+        Some(Outcome::Published { published_at, .. }) => Some(published_at),
+        _ => None,
+    };
+    if let Some(published_at) = published_before {
+        review.outcome = Outcome::Published {
+            approved_at: at,
+            published_at,
+        };
+        return (
+            "the version is re-certified: its approval is renewed",
+            false,
+        );
+    }
     if p.auto_publish || publish_flag {
         review.outcome = Outcome::Published {
             approved_at: at,
             published_at: at,
         };
-        "the version is approved and published"
+        ("the version is approved and published", true)
     } else {
         review.outcome = Outcome::Approved { approved_at: at };
-        "the version is approved and waits for a publish record"
+        (
+            "the version is approved and waits for a publish record",
+            false,
+        )
     }
 }
 

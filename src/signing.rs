@@ -1,15 +1,17 @@
-//! The signing commands (`submit`, `approve`, `reject`, `retract`, `publish`, SPEC §8): find
-//! who signs from the key's public half, refuse what the policy would never count, sign the
-//! page's exact version with the one signing rule in `record`, and write the record (and, for
+//! The signing commands (`submit`, `approve`, `reject`, `retract`, `publish`, `unpublish`,
+//! SPEC §8): find who signs from the key's public half, refuse what the build would not count
+//! (by replaying the page with the record through the review engine), sign the
+//! exact version with the one signing rule in `record`, and write the record (and, for
 //! `submit`, the version's bytes into the store) without ever overwriting a file.
 
 use std::path::{Path, PathBuf};
 
-use crate::content::page_id_from_arg;
+use crate::content::{page_id_from_arg, Page};
 use crate::error::{Error, Result};
 use crate::keyfile;
 use crate::record::{Kind, Record};
-use crate::site::Site;
+use crate::review::{PageReview, VerifiedRecord};
+use crate::site::{Live, Site};
 use crate::store::Store;
 use crate::time::{self, Instant};
 use crate::version::Version;
@@ -39,12 +41,12 @@ pub fn sign(req: &SignRequest) -> Result<String> {
             "no page '{id}' in content/ (looked for content/{id}.md and content/{id}/index.md)"
         ))
     })?;
-    let policy = site.policies.get(&page.space).ok_or_else(|| {
-        Error::Refused(format!(
+    if !site.policies.contains_key(&page.space) {
+        return Err(Error::Refused(format!(
             "space '{}' has no policy (approvals/policies/{}.yaml)",
             page.space, page.space
-        ))
-    })?;
+        )));
+    }
     let secret = keyfile::load(req.key_file)?;
     let public = secret.verifying_key();
     let key = site.keyring.key_for_public(&public).ok_or_else(|| {
@@ -57,76 +59,65 @@ pub fn sign(req: &SignRequest) -> Result<String> {
     if let Some(why) = key.unusable_at(&req.now) {
         return Err(Error::Refused(format!("{}: {why}", req.key_file.display())));
     }
-    let who = key.reviewer.as_str();
-    let version = match req.version {
-        Some(text) => Version::parse(text).ok_or_else(|| {
-            Error::Usage(format!(
-                "--version: '{text}' is not sha256: followed by 64 hex digits"
-            ))
-        })?,
-        None => page.version.clone(),
+    let judged = site
+        .evaluate_one(&page.id, req.now, None)
+        .expect("the page exists");
+    let review = judged.review().expect("the space has a policy");
+    let version = version_to_sign(req, page, review)?;
+
+    let record = Record {
+        kind: req.kind,
+        space: page.space.clone(),
+        content: page.id.clone(),
+        version,
+        step: req
+            .step
+            .filter(|_| matches!(req.kind, Kind::Approve | Kind::Reject))
+            .map(String::from),
+        reviewer: key.reviewer.clone(),
+        key: key.id.clone(),
+        signed_at: req.now,
+        role: req.role.map(String::from),
+        comment: req.comment.map(String::from),
+        discard: req.discard.then_some(true),
+        publish: req.publish.then_some(true),
+        override_: req.override_.then_some(true),
     };
+    let dir = site.config.records_dir().join(&page.id);
+    // Records signed in the same second are replayed in file-path order (SPEC §5), so the
+    // name carries a sequence number after the time: creation order survives a tie.
+    let sequence = std::fs::read_dir(&dir).map(|d| d.count()).unwrap_or(0) + 1;
+    let stem = format!(
+        "{}-{sequence:04}-{}-{}",
+        time::format_utc(&req.now).replace([':', '-'], ""),
+        req.kind,
+        record.reviewer
+    );
 
-    // Refuse what the build would not count, with the reason, rather than write a dud.
-    match req.kind {
-        Kind::Submit if !policy.may_submit(who) => {
-            return Err(Error::Refused(format!(
-                "'{who}' may not submit in space '{}' (not a contributor, exempt contributor or manager in {})",
-                policy.space, policy.file
-            )))
-        }
-        Kind::Approve | Kind::Reject => {
-            let step = req.step.unwrap_or_default();
-            let names: Vec<&str> = policy.steps.iter().map(|s| s.name.as_str()).collect();
-            let (index, _) = policy.step(step).ok_or_else(|| {
-                Error::Refused(format!("step '{step}' does not exist in {} (steps: {})", policy.file, names.join(", ")))
-            })?;
-            if !policy.may_act_in(index, who) {
-                return Err(Error::Refused(format!(
-                    "'{who}' may not act in step '{step}' of {} (not an approver of it or a manager)",
-                    policy.file
-                )));
-            }
-            if req.override_ && !policy.managers.contains(who) {
-                return Err(Error::Refused(format!("--override: '{who}' is not a manager in {}", policy.file)));
-            }
-            if req.publish && !policy.may_publish(who) {
-                return Err(Error::Refused(format!("--publish: '{who}' is not a publisher or manager in {}", policy.file)));
-            }
-            if req.kind == Kind::Reject
-                && policy.reject_comment_required
-                && req.comment.is_none_or(|c| c.trim().is_empty())
-            {
-                return Err(Error::Refused(format!(
-                    "a rejection needs --comment in space '{}' (reject_comment_required)",
-                    policy.space
-                )));
-            }
-        }
-        Kind::Publish if !policy.may_publish(who) => {
-            return Err(Error::Refused(format!("'{who}' is not a publisher or manager in {}", policy.file)))
-        }
-        _ => {}
-    }
-
-    if matches!(req.kind, Kind::Approve | Kind::Reject) && !policy.allow_self_approval {
-        let submitter = site
-            .evaluate_one(&page.id, req.now)
-            .and_then(|e| e.review)
-            .and_then(|r| r.versions.get(&version).map(|v| v.submitter.clone()));
-        if submitter.as_deref() == Some(who) {
-            return Err(Error::Refused(format!(
-                "'{who}' submitted this version of {} and may not review it (allow_self_approval is false in {})",
-                page.id, policy.file
-            )));
-        }
-    }
-    if req.kind == Kind::Submit && version != page.version {
+    // The build's verdict before the record exists: the page replayed with it, through the
+    // same engine and the same `Policy::authorize`. Refuse what would not count.
+    let candidate = VerifiedRecord {
+        file: site.config.display_path(&dir.join(format!("{stem}.yaml"))),
+        record: record.clone(),
+    };
+    let replayed = site
+        .evaluate_one(&page.id, req.now, Some(candidate))
+        .expect("the page exists");
+    let index = replayed.records.len() - 1;
+    let verdict = replayed
+        .review()
+        .and_then(|r| r.notes.iter().find(|n| n.index == index))
+        .expect("the engine notes every record");
+    if !verdict.counted {
         return Err(Error::Refused(format!(
-            "--version: a submit stores the page's current bytes, which are version {}, not {version}",
-            page.version
+            "{}: the build would not count this {} of version {}: {}",
+            page.id,
+            req.kind,
+            record.version.short(),
+            verdict.note
         )));
     }
+
     if req.kind == Kind::Submit {
         let stored =
             Store::new(site.config.store_dir()).put_version(&page.store_files(), page.bundle)?;
@@ -138,37 +129,50 @@ pub fn sign(req: &SignRequest) -> Result<String> {
             )));
         }
     }
-    let record = Record {
-        kind: req.kind,
-        space: page.space.clone(),
-        content: page.id.clone(),
-        version,
-        step: req
-            .step
-            .filter(|_| matches!(req.kind, Kind::Approve | Kind::Reject))
-            .map(String::from),
-        reviewer: who.to_string(),
-        key: key.id.clone(),
-        signed_at: req.now,
-        role: req.role.map(String::from),
-        comment: req.comment.map(String::from),
-        discard: req.discard.then_some(true),
-        publish: req.publish.then_some(true),
-        override_: req.override_.then_some(true),
-    };
     let text = record.to_yaml(&record.sign(&secret));
-    let dir = site.config.records_dir().join(&page.id);
-    // Records signed in the same second are replayed in file-path order (SPEC §5), so the
-    // name carries a sequence number after the time: creation order survives a tie.
-    let sequence = std::fs::read_dir(&dir).map(|d| d.count()).unwrap_or(0) + 1;
-    let stem = format!(
-        "{}-{sequence:04}-{}-{}",
-        time::format_utc(&req.now).replace([':', '-'], ""),
-        req.kind,
-        who
-    );
     let path = write_new(&dir, &stem, text.as_bytes())?;
     Ok(site.config.display_path(&path))
+}
+
+/// Which version a record is about. `submit` signs the page's bytes; `approve`, `reject` and
+/// `retract` act on the version in review, and refuse when the page has changed since it was
+/// submitted, unless `--version` names the version meant; `unpublish` names what is live.
+fn version_to_sign(req: &SignRequest, page: &Page, review: &PageReview<Live>) -> Result<Version> {
+    if let Some(text) = req.version {
+        let v = Version::parse(text).ok_or_else(|| {
+            Error::Usage(format!(
+                "--version: '{text}' is not sha256: followed by 64 hex digits"
+            ))
+        })?;
+        if req.kind == Kind::Submit && v != page.version {
+            return Err(Error::Refused(format!(
+                "--version: a submit stores the page's current bytes, which are version {}, not {v}",
+                page.version
+            )));
+        }
+        return Ok(v);
+    }
+    match (req.kind, &review.in_review) {
+        (Kind::Approve | Kind::Reject | Kind::Retract, Some(r)) if r.version != page.version => {
+            Err(Error::Refused(format!(
+                "{}: the version in review is {} (submitted by '{}' at {}), but {} has changed since: its bytes are now version {}.\n\
+                 To {} the version in review, pass --version {}; to have the edit reviewed, submit it first.",
+                page.id,
+                r.version,
+                r.submitter,
+                time::format_utc(&r.submitted_at),
+                page.source,
+                page.version,
+                req.kind,
+                r.version
+            )))
+        }
+        (Kind::Unpublish, _) => Ok(review
+            .live
+            .live()
+            .map_or_else(|| page.version.clone(), |l| l.version.version.clone())),
+        _ => Ok(page.version.clone()),
+    }
 }
 
 /// Writes `<dir>/<stem>.yaml` (or `<stem>-2.yaml`, ...) without replacing any existing file.

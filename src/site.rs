@@ -17,7 +17,10 @@ use crate::error::{Error, Result};
 use crate::keyring::Keyring;
 use crate::policy::{self, Policy};
 use crate::record::{self, RecordFileParsed};
-use crate::review::{self, FindingKind, PageInput, PageReview, VerifiedRecord, VersionMeta};
+use crate::review::{
+    self, FindingKind, LiveVersion, Liveness, Offline, PageInput, PageReview, Status,
+    VerifiedRecord, VersionMeta,
+};
 use crate::store::{Store, StoreError, VersionFiles};
 use crate::time::{self, Instant};
 use crate::version::Version;
@@ -86,18 +89,63 @@ impl LiveContent {
     }
 }
 
+/// A page's live version, ready to publish: its review, its checked bytes, and its URL.
+#[derive(Debug, Clone)]
+pub struct Live {
+    pub version: LiveVersion,
+    pub content: LiveContent,
+    /// Where it is published, relative to the output root (`kb/install/`).
+    pub url: String,
+}
+
+impl AsRef<LiveVersion> for Live {
+    fn as_ref(&self) -> &LiveVersion {
+        &self.version
+    }
+}
+
+/// What the build decided about one page: the one value its status, its output, its reports
+/// and its notifications are all derived from.
+#[derive(Debug, Clone)]
+pub enum Judgement {
+    /// Its space has no policy: nothing of it is published (`no_policy`).
+    NoPolicy,
+    /// Replayed against its space's policy; `review.live` says what is published.
+    Reviewed(Box<PageReview<Live>>),
+}
+
 /// One page, judged.
 pub struct PageEvaluation {
     pub page: Page,
-    pub policy: Option<String>,
     /// Front matter of the current draft (its error, if it has none usable).
     pub front: std::result::Result<FrontMatter, String>,
-    /// The page's verified records; `review` indices point into this.
+    /// The page's verified records; the review's indices point into this.
     pub records: Vec<VerifiedRecord>,
-    pub review: Option<PageReview>,
-    pub live: Option<LiveContent>,
-    /// Where the live version is published, relative to the output root (`kb/install/`).
-    pub url: Option<String>,
+    pub judgement: Judgement,
+}
+
+impl PageEvaluation {
+    pub fn review(&self) -> Option<&PageReview<Live>> {
+        match &self.judgement {
+            Judgement::Reviewed(r) => Some(r),
+            Judgement::NoPolicy => None,
+        }
+    }
+
+    /// What is published of the page in this build, if anything.
+    pub fn live(&self) -> Option<&Live> {
+        self.review().and_then(|r| r.live.live())
+    }
+
+    pub fn status(&self) -> Status {
+        self.review().map_or(Status::Draft, PageReview::status)
+    }
+
+    fn take_offline(&mut self, why: Offline) {
+        if let Judgement::Reviewed(r) = &mut self.judgement {
+            r.live = Liveness::Offline(why);
+        }
+    }
 }
 
 pub struct Evaluation {
@@ -108,11 +156,68 @@ pub struct Evaluation {
     pub findings: Vec<Finding>,
 }
 
+impl Evaluation {
+    pub fn page(&self, id: &str) -> Option<&PageEvaluation> {
+        self.pages
+            .binary_search_by(|p| p.page.id.as_str().cmp(id))
+            .ok()
+            .map(|i| &self.pages[i])
+    }
+
+    /// Pages that were live in the previous build (`previous`: page id → URL) and are
+    /// offline now for a reason nobody signed: a defect, a missing policy, a deleted source,
+    /// deleted records. A takedown or an expiry is not one. Each is a `went_offline` finding,
+    /// which fails `--strict`, so a space can't be emptied quietly.
+    pub fn went_offline(&self, previous: &BTreeMap<String, String>) -> Vec<Finding> {
+        let mut findings = Vec::new();
+        for (id, url) in previous {
+            let why = match self.page(id) {
+                None => "its source is gone from content/ (take a page down with `imprimatur unpublish` before deleting it)".to_string(),
+                Some(p) => match &p.judgement {
+                    Judgement::NoPolicy => format!("space '{}' has no policy", p.page.space),
+                    Judgement::Reviewed(r) => match &r.live {
+                        Liveness::Live(_) => continue,
+                        Liveness::Offline(o) if !o.is_defect() => continue,
+                        Liveness::Offline(o) => offline_reason(o),
+                        Liveness::Never => {
+                            "none of its counted records publishes a version any more".into()
+                        }
+                    },
+                },
+            };
+            findings.push(Finding {
+                kind: FindingKind::WentOffline,
+                page: Some(id.clone()),
+                detail: format!(
+                    "was live at {url} in the previous build and is offline now: {why}"
+                ),
+                file: self.page(id).map(|p| p.page.source.clone()),
+            });
+        }
+        findings
+    }
+}
+
+fn offline_reason(o: &Offline) -> String {
+    match o {
+        Offline::TakenDown { by, at } => {
+            format!("taken down by '{by}' at {}", time::format_utc(at))
+        }
+        Offline::Expired { version, .. } => format!("version {} expired", version.short()),
+        Offline::Unavailable { version } => {
+            format!("the bytes of version {} can't be served", version.short())
+        }
+        Offline::UrlConflict { url, owner } => format!("its URL {url} belongs to {owner}"),
+        Offline::BadUrl { url, why } => format!("its URL {url} can't be used: {why}"),
+    }
+}
+
 impl Site {
     pub fn load(root: &std::path::Path) -> Result<Site> {
         let config = SiteConfig::load(root)?;
         let keyring = Keyring::load(&config.keyring_file())?;
         let policies = policy::load_all(&config.policies_dir(), &keyring)?;
+        check_spaces_publish_apart(&policies)?;
         let pages = content::scan(&config.content_dir(), &config.root)?;
         let records = load_records(&config)?;
         let store = Store::new(config.store_dir());
@@ -133,10 +238,54 @@ impl Site {
             .map(|i| &self.pages[i])
     }
 
-    /// Judges every page at `now` for `audience`. Pure apart from reading the store.
+    /// Judges every page at `now` for `audiences`, in named stages: verify records → judge
+    /// pages (in parallel) → resolve URLs → reminders. Pure apart from reading the store.
     pub fn evaluate(&self, now: Instant, audiences: &[String]) -> Evaluation {
-        let mut invalid_records = Vec::new();
         let mut findings = Vec::new();
+        let (mut by_page, mut invalid_records) = self.verify_records(now, &mut findings);
+        findings.extend(self.orphans(&by_page));
+        findings.extend(self.spaces_without_policy());
+
+        // Each page takes its own records (moved, not copied).
+        let per_page: Vec<(&Page, Vec<VerifiedRecord>)> = self
+            .pages
+            .iter()
+            .map(|p| (p, by_page.remove(&p.id).unwrap_or_default()))
+            .collect();
+        let judged: Vec<(PageEvaluation, Vec<Finding>)> = per_page
+            .into_par_iter()
+            .map(|(page, records)| self.judge_page(page.clone(), records, now, audiences))
+            .collect();
+        let mut pages = Vec::with_capacity(judged.len());
+        for (p, f) in judged {
+            pages.push(p);
+            findings.extend(f);
+        }
+        findings.extend(resolve_urls(&mut pages, &self.policies));
+        for p in &pages {
+            if let (Some(review), Some(policy)) = (p.review(), self.policies.get(&p.page.space)) {
+                findings.extend(reminders(&p.page.id, review, policy));
+            }
+        }
+        findings.sort();
+        invalid_records.sort();
+        Evaluation {
+            now,
+            audiences: audiences.to_vec(),
+            pages,
+            invalid_records,
+            findings,
+        }
+    }
+
+    /// Stage one: every record checked against SPEC §4, grouped by page. Records that fail
+    /// are findings (and the `invalid_records` list of the status report).
+    #[allow(clippy::type_complexity)]
+    fn verify_records(
+        &self,
+        now: Instant,
+        findings: &mut Vec<Finding>,
+    ) -> (BTreeMap<String, Vec<VerifiedRecord>>, Vec<(String, String)>) {
         let checked: Vec<std::result::Result<VerifiedRecord, (String, String)>> = self
             .records
             .par_iter()
@@ -152,6 +301,7 @@ impl Site {
             })
             .collect();
         let mut by_page: BTreeMap<String, Vec<VerifiedRecord>> = BTreeMap::new();
+        let mut invalid = Vec::new();
         for c in checked {
             match c {
                 Ok(v) => by_page.entry(v.record.content.clone()).or_default().push(v),
@@ -162,94 +312,58 @@ impl Site {
                         detail: why.clone(),
                         file: Some(file.clone()),
                     });
-                    invalid_records.push((file, why));
+                    invalid.push((file, why));
                 }
             }
         }
+        (by_page, invalid)
+    }
+
+    fn orphans(&self, by_page: &BTreeMap<String, Vec<VerifiedRecord>>) -> Vec<Finding> {
         let page_ids: BTreeSet<&str> = self.pages.iter().map(|p| p.id.as_str()).collect();
-        for (id, records) in &by_page {
-            if !page_ids.contains(id.as_str()) {
-                for r in records {
-                    findings.push(Finding {
-                        kind: FindingKind::OrphanRecord,
-                        page: Some(id.clone()),
-                        detail: format!(
-                            "a {} record about a page that is not in content/",
-                            r.record.kind
-                        ),
-                        file: Some(r.file.clone()),
-                    });
-                }
-            }
-        }
-        let spaces_without_policy: BTreeSet<&str> = self
+        by_page
+            .iter()
+            .filter(|(id, _)| !page_ids.contains(id.as_str()))
+            .flat_map(|(id, records)| {
+                records.iter().map(move |r| Finding {
+                    kind: FindingKind::OrphanRecord,
+                    page: Some(id.clone()),
+                    detail: format!(
+                        "a {} record about a page that is not in content/",
+                        r.record.kind
+                    ),
+                    file: Some(r.file.clone()),
+                })
+            })
+            .collect()
+    }
+
+    fn spaces_without_policy(&self) -> Vec<Finding> {
+        let spaces: BTreeSet<&str> = self
             .pages
             .iter()
             .map(|p| p.space.as_str())
             .filter(|s| !self.policies.contains_key(*s))
             .collect();
-        for space in spaces_without_policy {
-            findings.push(Finding {
+        spaces
+            .into_iter()
+            .map(|space| Finding {
                 kind: FindingKind::NoPolicy,
                 page: None,
                 detail: format!("space '{space}' has no approvals/policies/{space}.yaml: none of its pages is published"),
                 file: None,
-            });
-        }
-
-        // Each page takes its own records (moved, not copied).
-        let per_page: Vec<(&Page, Vec<VerifiedRecord>)> = self
-            .pages
-            .iter()
-            .map(|p| (p, by_page.remove(&p.id).unwrap_or_default()))
-            .collect();
-        let evaluated: Vec<(PageEvaluation, Vec<Finding>)> = per_page
-            .into_par_iter()
-            .map(|(page, records)| self.evaluate_page(page.clone(), records, now, audiences))
-            .collect();
-        let mut pages = Vec::with_capacity(evaluated.len());
-        for (p, f) in evaluated {
-            pages.push(p);
-            findings.extend(f);
-        }
-        // Two live pages may not share a URL: the one with the greater id stays offline.
-        let mut taken: BTreeMap<String, String> = BTreeMap::new();
-        for p in &mut pages {
-            let Some(url) = p.url.clone() else { continue };
-            if let Some(owner) = taken.get(&url) {
-                findings.push(Finding {
-                    kind: FindingKind::InvalidPage,
-                    page: Some(p.page.id.clone()),
-                    detail: format!("its URL {url} is already taken by page {owner}; not published (change its slug)"),
-                    file: Some(p.page.source.clone()),
-                });
-                p.url = None;
-                p.live = None;
-            } else {
-                taken.insert(url, p.page.id.clone());
-            }
-        }
-        for p in &pages {
-            if let (Some(review), Some(policy)) = (
-                &p.review,
-                p.policy.as_ref().and_then(|s| self.policies.get(s)),
-            ) {
-                findings.extend(reminders(&p.page.id, review, policy));
-            }
-        }
-        findings.sort();
-        invalid_records.sort();
-        Evaluation {
-            now,
-            audiences: audiences.to_vec(),
-            pages,
-            invalid_records,
-            findings,
-        }
+            })
+            .collect()
     }
 
-    /// Judges one page alone (what the signing commands check before they sign).
-    pub fn evaluate_one(&self, id: &str, now: Instant) -> Option<PageEvaluation> {
+    /// Judges one page alone (`log`, and the signing commands' check of the record they are
+    /// about to write, passed as `extra`). URL conflicts with other pages are not judged.
+    pub fn evaluate_one(
+        &self,
+        id: &str,
+        now: Instant,
+        extra: Option<VerifiedRecord>,
+    ) -> Option<PageEvaluation> {
         let page = self.page(id)?.clone();
         let records = self
             .records
@@ -262,14 +376,15 @@ impl Site {
                 file: f.file.clone(),
                 record: p.record.clone(),
             })
+            .chain(extra)
             .collect();
         Some(
-            self.evaluate_page(page, records, now, &self.config.audiences)
+            self.judge_page(page, records, now, &self.config.audiences)
                 .0,
         )
     }
 
-    fn evaluate_page(
+    fn judge_page(
         &self,
         page: Page,
         records: Vec<VerifiedRecord>,
@@ -289,12 +404,9 @@ impl Site {
         let Some(policy) = self.policies.get(&page.space) else {
             let eval = PageEvaluation {
                 page,
-                policy: None,
                 front,
                 records,
-                review: None,
-                live: None,
-                url: None,
+                judgement: Judgement::NoPolicy,
             };
             return (eval, findings);
         };
@@ -337,54 +449,183 @@ impl Site {
             }
         }
         let mut cache = fetched.into_inner();
-        for v in &review.unavailable {
-            let (kind, why) = match cache.get(v) {
-                Some(Err(FetchError::Store(e @ StoreError::Missing { .. }))) => {
-                    (FindingKind::StoreMissing, e.to_string())
+        let review = review.map_live(|live| match live {
+            Liveness::Live(version) => {
+                let Some(Ok(content)) = cache.remove(&version.version) else {
+                    unreachable!("the engine chose a version whose bytes it read")
+                };
+                match page_url(policy, &page.path, content.front.slug.as_deref()) {
+                    Ok(url) => Liveness::Live(Live {
+                        version,
+                        content,
+                        url,
+                    }),
+                    Err((url, why)) => {
+                        findings.push(Finding {
+                            kind: FindingKind::InvalidPage,
+                            page: Some(page.id.clone()),
+                            detail: format!("its URL {url} can't be used: {why}; not published"),
+                            file: Some(page.source.clone()),
+                        });
+                        Liveness::Offline(Offline::BadUrl { url, why })
+                    }
                 }
-                Some(Err(FetchError::Store(e))) => (FindingKind::StoreCorrupt, e.to_string()),
-                Some(Err(FetchError::Page(why))) => (FindingKind::InvalidPage, why.clone()),
-                _ => (FindingKind::StoreMissing, "unavailable".into()),
-            };
-            findings.push(Finding {
-                kind,
-                page: Some(page.id.clone()),
-                detail: format!("approved version {} can't be published: {why}", v.short()),
-                file: None,
-            });
-        }
-        let live = review
-            .live
-            .as_ref()
-            .and_then(|l| cache.remove(&l.version))
-            .and_then(|r| r.ok());
-        let url = live
-            .as_ref()
-            .map(|l| page_url(policy, &page.path, l.front.slug.as_deref()));
+            }
+            Liveness::Offline(Offline::Unavailable { version }) => {
+                let (kind, why) = match cache.get(&version) {
+                    Some(Err(FetchError::Store(e @ StoreError::Missing { .. }))) => {
+                        (FindingKind::StoreMissing, e.to_string())
+                    }
+                    Some(Err(FetchError::Store(e))) => (FindingKind::StoreCorrupt, e.to_string()),
+                    Some(Err(FetchError::Page(why))) => (FindingKind::InvalidPage, why.clone()),
+                    _ => (FindingKind::StoreMissing, "unavailable".into()),
+                };
+                findings.push(Finding {
+                    kind,
+                    page: Some(page.id.clone()),
+                    detail: format!(
+                        "the published version {} can't be served: {why}; the page is offline (an older version does not come back)",
+                        version.short()
+                    ),
+                    file: None,
+                });
+                Liveness::Offline(Offline::Unavailable { version })
+            }
+            Liveness::Offline(why) => Liveness::Offline(why),
+            Liveness::Never => Liveness::Never,
+        });
         let eval = PageEvaluation {
             page,
-            policy: Some(policy.space.clone()),
             front,
             records,
-            review: Some(review),
-            live,
-            url,
+            judgement: Judgement::Reviewed(Box::new(review)),
         };
         (eval, findings)
     }
 }
 
-/// `<publish_to>/<folders of the page>/<slug or last segment>/`.
-pub fn page_url(policy: &Policy, page_path: &str, slug: Option<&str>) -> String {
+/// Names a page's URL may not use: they are the site's own files and folders at the root,
+/// or would be replaced by the page's `index.html`.
+const RESERVED_AT_ROOT: &[&str] = &[
+    "index.html",
+    "sitemap.xml",
+    "search-index.json",
+    "static",
+    "robots.txt",
+    "404.html",
+    "_drafts",
+    "_review",
+];
+
+/// `<publish_to>/<folders of the page>/<slug or last segment>/`, or why it can't be used:
+/// every segment must be a plain name (no control characters, no `.`/`..`, no hidden
+/// names, not `index.html`), and the first one none of the site's own root names.
+pub fn page_url(
+    policy: &Policy,
+    page_path: &str,
+    slug: Option<&str>,
+) -> std::result::Result<String, (String, String)> {
     let (dirs, last) = match page_path.rsplit_once('/') {
         Some((d, l)) => (Some(d), l),
         None => (None, page_path),
     };
     let last = slug.unwrap_or(last);
-    match dirs {
+    let url = match dirs {
         Some(d) => format!("{}/{d}/{last}/", policy.publish_to),
         None => format!("{}/{last}/", policy.publish_to),
+    };
+    let segments: Vec<&str> = url.trim_end_matches('/').split('/').collect();
+    for (i, segment) in segments.iter().enumerate() {
+        let why = if segment.is_empty() || *segment == "." || *segment == ".." {
+            Some("an empty, '.' or '..' segment".to_string())
+        } else if segment.chars().any(|c| c.is_control()) {
+            Some("a control character".into())
+        } else if segment.starts_with('.') || segment.contains('\\') {
+            Some(format!(
+                "'{}' is hidden or holds a backslash",
+                segment.escape_debug()
+            ))
+        } else if *segment == "index.html" || (i == 0 && RESERVED_AT_ROOT.contains(segment)) {
+            Some(format!("'{segment}' is reserved for the site's own files"))
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            return Err((url.escape_debug().to_string(), why));
+        }
     }
+    Ok(url)
+}
+
+/// Two live pages may not share a URL (SPEC §7): the page whose own path gives the URL keeps
+/// it, pages that claim it through `slug` go offline (`url_conflict`). Where no page owns it
+/// by its path, or a space's index is there, every claimant goes offline: nobody chose a winner.
+fn resolve_urls(pages: &mut [PageEvaluation], policies: &BTreeMap<String, Policy>) -> Vec<Finding> {
+    let mut claims: BTreeMap<String, Vec<(usize, bool)>> = BTreeMap::new();
+    for (i, p) in pages.iter().enumerate() {
+        if let Some(live) = p.live() {
+            let own =
+                page_url(&policies[&p.page.space], &p.page.path, None).is_ok_and(|u| u == live.url);
+            claims.entry(live.url.clone()).or_default().push((i, own));
+        }
+    }
+    let space_index: BTreeMap<String, &str> = policies
+        .values()
+        .map(|p| (format!("{}/", p.publish_to), p.space.as_str()))
+        .collect();
+    let mut findings = Vec::new();
+    for (url, claimants) in claims {
+        let owners: Vec<usize> = claimants.iter().filter(|c| c.1).map(|c| c.0).collect();
+        let (keeper, owner) = if let Some(space) = space_index.get(&url) {
+            (None, format!("the index of space '{space}'"))
+        } else if claimants.len() == 1 {
+            continue;
+        } else if owners.len() == 1 {
+            (
+                Some(owners[0]),
+                format!("page {}", pages[owners[0]].page.id),
+            )
+        } else {
+            (
+                None,
+                "no page by its own path (several claim it)".to_string(),
+            )
+        };
+        for (i, _) in claimants.into_iter().filter(|c| Some(c.0) != keeper) {
+            let p = &mut pages[i];
+            findings.push(Finding {
+                kind: FindingKind::UrlConflict,
+                page: Some(p.page.id.clone()),
+                detail: format!(
+                    "its URL {url} belongs to {owner}; not published (change its slug)"
+                ),
+                file: Some(p.page.source.clone()),
+            });
+            p.take_offline(Offline::UrlConflict {
+                url: url.clone(),
+                owner: owner.clone(),
+            });
+        }
+    }
+    findings
+}
+
+/// Two spaces published to one folder would write one index twice: refused at load.
+fn check_spaces_publish_apart(policies: &BTreeMap<String, Policy>) -> Result<()> {
+    let mut seen: BTreeMap<&str, &Policy> = BTreeMap::new();
+    for p in policies.values() {
+        if let Some(other) = seen.insert(p.publish_to.as_str(), p) {
+            return Err(Error::config(
+                &p.file,
+                "publish_to",
+                format!(
+                    "'{}' is also the publish_to of {}",
+                    p.publish_to, other.file
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Why an approved version's bytes can't be used.
@@ -394,7 +635,7 @@ enum FetchError {
 }
 
 /// `stale`, `escalation` and `review_due` (SPEC §5): reminders that only notify and report.
-fn reminders(page: &str, review: &PageReview, policy: &Policy) -> Vec<Finding> {
+fn reminders(page: &str, review: &PageReview<Live>, policy: &Policy) -> Vec<Finding> {
     let mut out = Vec::new();
     if let Some(r) = &review.in_review {
         if let (Some(_), Some(days)) = (r.escalated_at, policy.escalate_after_days) {
@@ -423,29 +664,27 @@ fn reminders(page: &str, review: &PageReview, policy: &Policy) -> Vec<Finding> {
             });
         }
     }
-    if let (Some(live), Some(days)) = (&review.live, policy.approval_expires_days) {
-        if live.approval_expired() {
-            out.push(Finding {
-                kind: FindingKind::ReviewDue,
-                page: Some(page.to_string()),
-                detail: format!(
-                    "the live version {} was approved {} (more than {days} days ago): review it again",
-                    live.version.short(),
-                    time::format_utc(&live.approved_at)
-                ),
-                file: None,
-            });
-        }
-    }
-    if let Some(days) = policy.approval_expires_days {
-        if review.live.is_none() && review.status == review::Status::Expired {
-            out.push(Finding {
-                kind: FindingKind::ReviewDue,
-                page: Some(page.to_string()),
-                detail: format!("the approval expired (approval_expires_days: {days}) or expires_at passed; the page is offline"),
-                file: None,
-            });
-        }
+    let Some(days) = policy.approval_expires_days else {
+        return out;
+    };
+    match &review.live {
+        Liveness::Live(live) if live.version.approval_expired() => out.push(Finding {
+            kind: FindingKind::ReviewDue,
+            page: Some(page.to_string()),
+            detail: format!(
+                "the live version {} was approved {} (more than {days} days ago): review it again",
+                live.version.version.short(),
+                time::format_utc(&live.version.approved_at)
+            ),
+            file: None,
+        }),
+        Liveness::Offline(Offline::Expired { .. }) => out.push(Finding {
+            kind: FindingKind::ReviewDue,
+            page: Some(page.to_string()),
+            detail: format!("the approval expired (approval_expires_days: {days}) or expires_at passed; the page is offline"),
+            file: None,
+        }),
+        _ => {}
     }
     out
 }

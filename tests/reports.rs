@@ -213,12 +213,20 @@ fn make_everything() -> Everything {
     // Published, with an out-of-turn approval, one by a reviewer outside the step, and a
     // forged one.
     submit(&site, "wanda", "kb/published", "2026-11-18T09:00:00Z");
-    approve(
-        &site,
+    // Signed by hand: `approve` refuses to write a record the build would not count.
+    let early = Record {
+        step: Some("legal".into()),
+        ..site.record_for(
+            "dave",
+            Kind::Approve,
+            "kb/published",
+            "2026-11-18T09:30:00Z",
+        )
+    };
+    site.write_record_signed_by(
+        "kb/published/20261118T093000Z-0002-approve-dave",
+        &early,
         "dave",
-        "kb/published",
-        "legal",
-        "2026-11-18T09:30:00Z",
     );
     let by_dave = Record {
         step: Some("technical".into()),

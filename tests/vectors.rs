@@ -12,14 +12,12 @@ use serde_json::Value;
 
 use crate::util::TestSite;
 
-const VECTORS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/data/vectors.json"
-);
+const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/vectors.json");
 
 fn vectors() -> Value {
-    let text = std::fs::read_to_string(VECTORS)
-        .unwrap_or_else(|e| panic!("{VECTORS}: {e} (the repository's copy of the contract's vectors)"));
+    let text = std::fs::read_to_string(VECTORS).unwrap_or_else(|e| {
+        panic!("{VECTORS}: {e} (the repository's copy of the contract's vectors)")
+    });
     serde_json::from_str(&text).unwrap()
 }
 
@@ -32,7 +30,7 @@ fn text(v: &Value) -> &str {
 }
 
 fn hex_decode(hex: &str) -> Vec<u8> {
-    assert!(hex.len() % 2 == 0, "odd hex");
+    assert!(hex.len().is_multiple_of(2), "odd hex");
     (0..hex.len())
         .step_by(2)
         .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())

@@ -134,7 +134,7 @@ impl Dashboard {
             .pages
             .iter()
             .filter_map(|p| {
-                let r = p.review.as_ref()?.in_review.as_ref()?;
+                let r = p.review()?.in_review.as_ref()?;
                 Some(QueueRow {
                     id: p.page.id.clone(),
                     title: p

@@ -101,25 +101,22 @@ impl StatusReport {
             .pages
             .iter()
             .map(|p| {
-                let review = p.review.as_ref();
+                let review = p.review();
                 let in_review = review.and_then(|r| r.in_review.as_ref());
+                let live = p.live();
                 PageStatus {
                     id: p.page.id.clone(),
                     space: p.page.space.clone(),
-                    status: review.map_or(Status::Draft, |r| r.status),
+                    status: p.status(),
                     title: p.front.as_ref().ok().map(|f| f.title.clone()),
                     current_version: p.page.version.to_string(),
                     current_state: review
                         .map_or(crate::review::ReviewState::Draft, |r| r.current_state),
-                    published_version: p
-                        .url
-                        .as_ref()
-                        .and(review.and_then(|r| r.live.as_ref()))
-                        .map(|l| l.version.to_string()),
+                    published_version: live.map(|l| l.version.version.to_string()),
                     step: in_review.map(|r| r.step.clone()),
                     waiting_on: in_review.map(|r| r.waiting_on.clone()).unwrap_or_default(),
                     pending_since: in_review.map(|r| time::format_utc(&r.submitted_at)),
-                    url: p.url.clone(),
+                    url: live.map(|l| l.url.clone()),
                     review_version: in_review
                         .filter(|r| r.version != p.page.version)
                         .map(|r| r.version.to_string()),

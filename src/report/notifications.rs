@@ -11,7 +11,7 @@ use crate::keyring::Keyring;
 use crate::policy::Policy;
 use crate::record::Kind;
 use crate::review::{Outcome, PageReview, ReviewState};
-use crate::site::{Evaluation, PageEvaluation, Site};
+use crate::site::{Evaluation, Live, PageEvaluation, Site};
 use crate::time::{self, Instant};
 use crate::version::sha256_hex;
 
@@ -41,10 +41,7 @@ pub struct Outbox {
 pub fn outbox(site: &Site, eval: &Evaluation) -> Outbox {
     let mut notifications = Vec::new();
     for p in &eval.pages {
-        let (Some(review), Some(policy)) = (
-            &p.review,
-            p.policy.as_ref().and_then(|s| site.policies.get(s)),
-        ) else {
+        let (Some(review), Some(policy)) = (p.review(), site.policies.get(&p.page.space)) else {
             continue;
         };
         page_notifications(p, review, policy, &site.keyring, &mut notifications);
@@ -57,7 +54,7 @@ pub fn outbox(site: &Site, eval: &Evaluation) -> Outbox {
 
 fn page_notifications(
     p: &PageEvaluation,
-    review: &PageReview,
+    review: &PageReview<Live>,
     policy: &Policy,
     keyring: &Keyring,
     out: &mut Vec<Notification>,
@@ -201,14 +198,17 @@ fn page_notifications(
             _ => {}
         }
     }
-    if let Some(live) = &review.live {
+    if let Some(Live {
+        version: live, url, ..
+    }) = review.live.live()
+    {
         if let Some(r) = review.versions.get(&live.version) {
             push(
                 "published",
                 live.version.as_str(),
                 None,
                 to(&mut std::iter::once(&r.submitter)),
-                format!("'{page}' is live at {}", p.url.as_deref().unwrap_or("")),
+                format!("'{page}' is live at {url}"),
                 &live.published_at,
             );
         }

@@ -37,8 +37,9 @@ pub fn outdated(eval: &Evaluation) -> OutdatedReport {
         .pages
         .iter()
         .filter_map(|p| {
-            let review = p.review.as_ref()?;
-            let live = review.live.as_ref()?;
+            let review = p.review()?;
+            let live = p.live()?;
+            let (url, live) = (&live.url, &live.version);
             if live.version == p.page.version {
                 return None;
             }
@@ -47,7 +48,7 @@ pub fn outdated(eval: &Evaluation) -> OutdatedReport {
                 id: p.page.id.clone(),
                 space: p.page.space.clone(),
                 title: p.front.as_ref().ok().map(|f| f.title.clone()),
-                url: p.url.clone(),
+                url: Some(url.clone()),
                 published_version: live.version.to_string(),
                 live_since: time::format_utc(&live.published_at),
                 current_version: p.page.version.to_string(),
