@@ -88,6 +88,9 @@ fn reject(ver: &str, who: &str, step: &str, at: Instant) -> R {
 fn publish(ver: &str, who: &str, at: Instant) -> R {
     rec(Kind::Publish, ver, who, None, at)
 }
+fn unpublish(ver: &str, who: &str, at: Instant) -> R {
+    rec(Kind::Unpublish, ver, who, None, at)
+}
 fn retract(ver: &str, who: &str, at: Instant) -> R {
     rec(Kind::Retract, ver, who, None, at)
 }
@@ -121,6 +124,8 @@ struct Scenario {
     current: &'static str,
     now: Instant,
     meta: Vec<(&'static str, VersionMeta)>,
+    /// Versions whose bytes can't be read (store missing or corrupt).
+    unavailable: Vec<&'static str>,
     audience: &'static str,
 }
 
@@ -133,6 +138,7 @@ impl Scenario {
             current,
             now: t(20, 12),
             meta: Vec::new(),
+            unavailable: Vec::new(),
             audience: "public",
         }
     }
@@ -142,6 +148,10 @@ impl Scenario {
     }
     fn meta(mut self, ver: &'static str, meta: VersionMeta) -> Scenario {
         self.meta.push((ver, meta));
+        self
+    }
+    fn unavailable(mut self, ver: &'static str) -> Scenario {
+        self.unavailable.push(ver);
         self
     }
     fn audience(mut self, a: &'static str) -> Scenario {
@@ -160,7 +170,10 @@ impl Scenario {
             .collect();
         let metas: BTreeMap<Version, VersionMeta> =
             self.meta.iter().map(|(l, m)| (v(l), m.clone())).collect();
-        let lookup = |ver: &Version| Some(metas.get(ver).cloned().unwrap_or_default());
+        let unavailable: Vec<Version> = self.unavailable.iter().map(|l| v(l)).collect();
+        let lookup = |ver: &Version| {
+            (!unavailable.contains(ver)).then(|| metas.get(ver).cloned().unwrap_or_default())
+        };
         let current = v(self.current);
         let audiences = vec![self.audience.to_string()];
         evaluate(&PageInput {
@@ -1120,4 +1133,542 @@ fn a_resumed_version_keeps_the_approvals_that_count_for_it_in_its_history() {
         vec![1, 2, 4, 5],
         "the approvals that carried over, then v2's own records"
     );
+}
+
+const ONE_STEP: &str =
+    "steps:\n  - {name: technical, approvers: [group:engineering], min_approvals: 1}\n";
+
+/// `ver` submitted by walt and approved by alice on day `day`.
+fn approved(ver: &'static str, day: u32) -> Vec<R> {
+    vec![
+        submit(ver, "walt", t(day, 9)),
+        approve(ver, "alice", "technical", t(day, 10)),
+    ]
+}
+
+fn concat(parts: Vec<Vec<R>>) -> Vec<R> {
+    parts.into_iter().flatten().collect()
+}
+
+#[test]
+fn rollback_and_takedown_are_signed_acts() {
+    let p = || policy("", ONE_STEP);
+    let cases = [
+        (
+            Scenario::new(
+                "a publish record of an earlier approved version makes it live again (rollback)",
+                p(),
+                "v2",
+                concat(vec![
+                    approved("v1", 1),
+                    approved("v2", 2),
+                    vec![publish("v1", "lena", t(3, 9))],
+                ]),
+            ),
+            expect(St::Outdated, S::Published, Some("v1")),
+        ),
+        (
+            Scenario::new(
+                "a rollback by someone who is not a publisher does not count",
+                p(),
+                "v2",
+                concat(vec![
+                    approved("v1", 1),
+                    approved("v2", 2),
+                    vec![publish("v1", "bob", t(3, 9))],
+                ]),
+            ),
+            expect(St::Published, S::Published, Some("v2")).findings(&[InvalidRecord]),
+        ),
+        (
+            Scenario::new(
+                "re-publishing the version that is already newest changes nothing",
+                p(),
+                "v1",
+                concat(vec![
+                    approved("v1", 1),
+                    vec![publish("v1", "lena", t(3, 9))],
+                ]),
+            ),
+            expect(St::Published, S::Published, Some("v1")),
+        ),
+        (
+            Scenario::new(
+                "a publish record can't publish a version nobody approved",
+                p(),
+                "v2",
+                concat(vec![
+                    approved("v1", 1),
+                    vec![
+                        submit("v2", "walt", t(2, 9)),
+                        publish("v2", "carol", t(2, 10)),
+                    ],
+                ]),
+            ),
+            expect(St::Outdated, S::Pending, Some("v1"))
+                .step("technical", &["alice", "bob", "erin"])
+                .findings(&[OutOfTurn]),
+        ),
+        (
+            Scenario::new(
+                "an unpublish record takes the page offline",
+                p(),
+                "v1",
+                concat(vec![
+                    approved("v1", 1),
+                    vec![unpublish("v1", "lena", t(3, 9))],
+                ]),
+            ),
+            expect(St::Unpublished, S::Published, None),
+        ),
+        (
+            Scenario::new(
+                "an unpublish by someone who is not a publisher or manager does not count",
+                p(),
+                "v1",
+                concat(vec![
+                    approved("v1", 1),
+                    vec![unpublish("v1", "walt", t(3, 9))],
+                ]),
+            ),
+            expect(St::Published, S::Published, Some("v1")).findings(&[InvalidRecord]),
+        ),
+        (
+            Scenario::new(
+                "after a takedown an older version does not come back by itself",
+                p(),
+                "v2",
+                concat(vec![
+                    approved("v1", 1),
+                    approved("v2", 2),
+                    vec![unpublish("v2", "carol", t(3, 9))],
+                ]),
+            ),
+            expect(St::Unpublished, S::Published, None),
+        ),
+        (
+            Scenario::new(
+                "a version published after the takedown is live",
+                p(),
+                "v2",
+                concat(vec![
+                    approved("v1", 1),
+                    vec![unpublish("v1", "carol", t(2, 8))],
+                    approved("v2", 2),
+                ]),
+            ),
+            expect(St::Published, S::Published, Some("v2")),
+        ),
+        (
+            Scenario::new(
+                "a rollback after a takedown re-publishes the older version",
+                p(),
+                "v2",
+                concat(vec![
+                    approved("v1", 1),
+                    approved("v2", 2),
+                    vec![
+                        unpublish("v2", "carol", t(3, 9)),
+                        publish("v1", "carol", t(4, 9)),
+                    ],
+                ]),
+            ),
+            expect(St::Outdated, S::Published, Some("v1")),
+        ),
+        (
+            Scenario::new(
+                "an unpublish with nothing published changes nothing",
+                p(),
+                "v1",
+                vec![unpublish("v1", "carol", t(1, 9))],
+            ),
+            expect(St::Draft, S::Draft, None),
+        ),
+        (
+            Scenario::new(
+                "a version scheduled after a takedown keeps the page offline until its time",
+                p(),
+                "v2",
+                concat(vec![
+                    approved("v1", 1),
+                    vec![unpublish("v1", "carol", t(2, 8))],
+                    approved("v2", 2),
+                ]),
+            )
+            .meta(
+                "v2",
+                VersionMeta {
+                    publish_at: Some(t(25, 0)),
+                    ..Default::default()
+                },
+            ),
+            expect(St::Scheduled, S::Scheduled, None),
+        ),
+        (
+            Scenario::new(
+                "a takedown leaves a newer version in review pending",
+                p(),
+                "v2",
+                concat(vec![
+                    approved("v1", 1),
+                    vec![
+                        unpublish("v1", "carol", t(2, 8)),
+                        submit("v2", "walt", t(2, 9)),
+                    ],
+                ]),
+            ),
+            expect(St::Pending, S::Pending, None).step("technical", &["alice", "bob", "erin"]),
+        ),
+    ];
+    for (s, e) in cases {
+        check(s, e);
+    }
+}
+
+#[test]
+fn the_newest_publication_fails_closed() {
+    let p = || policy("", ONE_STEP);
+    let two = || concat(vec![approved("v1", 1), approved("v2", 2)]);
+    let cases = [
+        (
+            Scenario::new(
+                "the newest published version can't be read: offline, the older one does not come back",
+                p(),
+                "v3",
+                two(),
+            )
+            .unavailable("v2"),
+            expect(St::Draft, S::Draft, None),
+        ),
+        (
+            Scenario::new(
+                "an older version that can't be read does not matter while the newest is live",
+                p(),
+                "v2",
+                two(),
+            )
+            .unavailable("v1"),
+            expect(St::Published, S::Published, Some("v2")),
+        ),
+        (
+            Scenario::new(
+                "expires_at of the newest passed: offline, the older one does not come back",
+                p(),
+                "v2",
+                two(),
+            )
+            .meta(
+                "v2",
+                VersionMeta {
+                    expires_at: Some(t(15, 0)),
+                    ..Default::default()
+                },
+            ),
+            expect(St::Expired, S::Published, None),
+        ),
+        (
+            Scenario::new(
+                "approval of the newest expired with on_expiry unpublish: offline, no fallback",
+                policy("approval_expires_days: 10\non_expiry: unpublish\n", ONE_STEP),
+                "v2",
+                concat(vec![approved("v1", 9), approved("v2", 2)]),
+            ),
+            expect(St::Expired, S::Published, None),
+        ),
+    ];
+    for (s, e) in cases {
+        check(s, e);
+    }
+    // What is offline says why, so reports and `went_offline` can tell a defect from a
+    // signed or scheduled end.
+    let out = Scenario::new("", p(), "v3", two()).unavailable("v2").run();
+    assert_eq!(
+        out.live,
+        Liveness::Offline(Offline::Unavailable { version: v("v2") })
+    );
+    assert!(out.live.offline().unwrap().is_defect());
+    let out = Scenario::new(
+        "",
+        p(),
+        "v1",
+        concat(vec![
+            approved("v1", 1),
+            vec![unpublish("v1", "lena", t(3, 9))],
+        ]),
+    )
+    .run();
+    assert!(!out.live.offline().unwrap().is_defect());
+}
+
+#[test]
+fn an_expired_approval_is_renewed_by_re_certifying_the_same_bytes() {
+    let p = || {
+        policy(
+            "approval_expires_days: 10\non_expiry: unpublish\n",
+            ONE_STEP,
+        )
+    };
+    let cases = [
+        (
+            Scenario::new(
+                "a submit of the approved version before it expires changes nothing",
+                p(),
+                "v1",
+                concat(vec![approved("v1", 1), vec![submit("v1", "walt", t(5, 9))]]),
+            )
+            .at(t(6, 0)),
+            expect(St::Published, S::Published, Some("v1")),
+        ),
+        (
+            Scenario::new(
+                "a submit after the approval expired starts a re-certification",
+                p(),
+                "v1",
+                concat(vec![
+                    approved("v1", 1),
+                    vec![submit("v1", "walt", t(12, 9))],
+                ]),
+            ),
+            // Offline (on_expiry: unpublish) and in review again: pending.
+            expect(St::Pending, S::Pending, None).step("technical", &["alice", "bob", "erin"]),
+        ),
+        (
+            Scenario::new(
+                "the re-certification passes: the approval is renewed and the page is live",
+                p(),
+                "v1",
+                concat(vec![
+                    approved("v1", 1),
+                    vec![
+                        submit("v1", "walt", t(12, 9)),
+                        approve("v1", "bob", "technical", t(13, 9)),
+                    ],
+                ]),
+            ),
+            expect(St::Published, S::Published, Some("v1")),
+        ),
+        (
+            Scenario::new(
+                "a rejected re-certification leaves the version as it was: expired",
+                p(),
+                "v1",
+                concat(vec![
+                    approved("v1", 1),
+                    vec![
+                        submit("v1", "walt", t(12, 9)),
+                        reject("v1", "bob", "technical", t(13, 9)),
+                    ],
+                ]),
+            ),
+            expect(St::Expired, S::Published, None),
+        ),
+        (
+            Scenario::new(
+                "a retracted re-certification leaves the version as it was: expired",
+                p(),
+                "v1",
+                concat(vec![
+                    approved("v1", 1),
+                    vec![
+                        submit("v1", "walt", t(12, 9)),
+                        retract("v1", "walt", t(13, 9)),
+                    ],
+                ]),
+            ),
+            expect(St::Expired, S::Published, None),
+        ),
+        (
+            Scenario::new(
+                "with on_expiry flag the page stays live, flagged, while it is re-certified",
+                policy("approval_expires_days: 10\non_expiry: flag\n", ONE_STEP),
+                "v1",
+                concat(vec![
+                    approved("v1", 1),
+                    vec![submit("v1", "walt", t(12, 9))],
+                ]),
+            ),
+            expect(St::Expired, S::Pending, Some("v1"))
+                .step("technical", &["alice", "bob", "erin"]),
+        ),
+    ];
+    for (s, e) in cases {
+        check(s, e);
+    }
+    let renewed = Scenario::new(
+        "",
+        p(),
+        "v1",
+        concat(vec![
+            approved("v1", 1),
+            vec![
+                submit("v1", "walt", t(12, 9)),
+                approve("v1", "bob", "technical", t(13, 9)),
+            ],
+        ]),
+    )
+    .run();
+    let live = renewed.live.live().unwrap();
+    assert_eq!(live.approved_at, t(13, 9), "the approval time is renewed");
+    assert_eq!(
+        live.published_at,
+        t(1, 10),
+        "it went live when it first did"
+    );
+}
+
+#[test]
+fn a_reviewer_s_latest_decision_replaces_their_earlier_one() {
+    let two_of_three = "steps:\n  - {name: technical, approvers: [group:engineering], min_approvals: 2, rejections_to_fail: 2}\n";
+    let cases = [
+        (
+            Scenario::new(
+                "approve, then reject: the rejection is what counts",
+                policy("", two_of_three),
+                "v1",
+                vec![
+                    submit("v1", "walt", t(1, 9)),
+                    approve("v1", "alice", "technical", t(1, 10)),
+                    reject("v1", "alice", "technical", t(1, 11)),
+                    approve("v1", "bob", "technical", t(1, 12)),
+                ],
+            ),
+            // alice's approval was replaced: one approval (bob), one rejection (alice).
+            expect(St::Pending, S::Pending, None).step("technical", &["erin"]),
+        ),
+        (
+            Scenario::new(
+                "reject, then approve: the approval is what counts",
+                policy("", two_of_three),
+                "v1",
+                vec![
+                    submit("v1", "walt", t(1, 9)),
+                    reject("v1", "alice", "technical", t(1, 10)),
+                    approve("v1", "alice", "technical", t(1, 11)),
+                    approve("v1", "bob", "technical", t(1, 12)),
+                ],
+            ),
+            expect(St::Published, S::Published, Some("v1")),
+        ),
+        (
+            Scenario::new(
+                "two rejections by one reviewer count once",
+                policy("", two_of_three),
+                "v1",
+                vec![
+                    submit("v1", "walt", t(1, 9)),
+                    reject("v1", "alice", "technical", t(1, 10)),
+                    reject("v1", "alice", "technical", t(1, 11)),
+                ],
+            ),
+            expect(St::Pending, S::Pending, None).step("technical", &["bob", "erin"]),
+        ),
+    ];
+    for (s, e) in cases {
+        check(s, e);
+    }
+}
+
+#[test]
+fn a_passed_step_of_a_parallel_stage_ignores_later_records() {
+    let parallel = policy(
+        "",
+        "steps:\n  - {name: legal, approvers: [group:legal], min_approvals: 1}\n  - {name: brand, approvers: [group:marketing, carol], min_approvals: 1, parallel: true}\n",
+    );
+    let out = Scenario::new(
+        "brand passed; a later brand rejection changes nothing while legal is open",
+        parallel,
+        "v1",
+        vec![
+            submit("v1", "walt", t(1, 9)),
+            approve("v1", "mia", "brand", t(1, 10)),
+            reject("v1", "carol", "brand", t(1, 11)),
+        ],
+    )
+    .run();
+    assert_eq!(out.status(), Status::Pending);
+    let r = out.in_review.as_ref().unwrap();
+    assert_eq!(r.open_steps, vec!["legal".to_string()]);
+    let note = out.notes.iter().find(|n| n.index == 2).unwrap();
+    assert!(!note.counted, "{note:?}");
+    assert!(note.note.contains("already passed"), "{note:?}");
+}
+
+#[test]
+fn expiry_boundaries_are_exact() {
+    let p = |extra: &str| policy(extra, ONE_STEP);
+    let expiring = |at: Instant| VersionMeta {
+        expires_at: Some(at),
+        ..Default::default()
+    };
+    let cases = [
+        (
+            Scenario::new(
+                "expires_at one second after now: live",
+                p(""),
+                "v1",
+                approved("v1", 1),
+            )
+            .meta("v1", expiring(t(20, 12) + Duration::seconds(1))),
+            expect(St::Published, S::Published, Some("v1")),
+        ),
+        (
+            Scenario::new(
+                "expires_at exactly now: offline",
+                p(""),
+                "v1",
+                approved("v1", 1),
+            )
+            .meta("v1", expiring(t(20, 12))),
+            expect(St::Expired, S::Published, None),
+        ),
+        (
+            Scenario::new(
+                "approved 10 days minus a second ago: not expired",
+                p("approval_expires_days: 10\non_expiry: unpublish\n"),
+                "v1",
+                approved("v1", 1),
+            )
+            .at(t(11, 10) - Duration::seconds(1)),
+            expect(St::Published, S::Published, Some("v1")),
+        ),
+        (
+            Scenario::new(
+                "approved exactly 10 days ago: expired",
+                p("approval_expires_days: 10\non_expiry: unpublish\n"),
+                "v1",
+                approved("v1", 1),
+            )
+            .at(t(11, 10)),
+            expect(St::Expired, S::Published, None),
+        ),
+        (
+            Scenario::new(
+                "approved exactly 10 days ago with on_expiry flag: live and expired",
+                p("approval_expires_days: 10\non_expiry: flag\n"),
+                "v1",
+                approved("v1", 1),
+            )
+            .at(t(11, 10)),
+            expect(St::Expired, S::Published, Some("v1")),
+        ),
+        (
+            Scenario::new(
+                "publish_at exactly now: live",
+                p(""),
+                "v1",
+                approved("v1", 1),
+            )
+            .meta(
+                "v1",
+                VersionMeta {
+                    publish_at: Some(t(20, 12)),
+                    ..Default::default()
+                },
+            ),
+            expect(St::Published, S::Published, Some("v1")),
+        ),
+    ];
+    for (s, e) in cases {
+        check(s, e);
+    }
 }
