@@ -4,6 +4,7 @@
 mod util;
 
 mod build;
+mod gate;
 mod init;
 mod reports;
 mod trust;
