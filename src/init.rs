@@ -6,8 +6,7 @@
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::record::Kind;
-use crate::signing::{self, SignRequest};
+use crate::signing::{self, Action, SignRequest};
 use crate::time::Instant;
 
 const CONFIG: &str = "title: My Help Center\nbase_url: https://help.example.com/\ntheme: default\naudiences: [public]\n";
@@ -49,24 +48,24 @@ pub fn init(dir: &Path, now: Instant) -> Result<Vec<String>> {
         "approvals/keyring.yaml",
         &format!("reviewers:\n  - id: me\n    name: Me\n    groups: [writers]\n    keys:\n      - id: me-1\n        public_key: {public}\n"),
     )?;
-    let sign = |kind: Kind, step: Option<&str>| -> Result<String> {
+    let sign = |action: Action| -> Result<String> {
         signing::sign(&SignRequest {
             site_root: dir,
-            kind,
+            action,
             page: "docs/welcome",
             key_file: &key_file,
-            step,
-            role: Some("Author"),
-            comment: None,
-            discard: false,
-            publish: false,
-            override_: false,
             version: None,
             now,
         })
     };
     Ok(vec![
-        sign(Kind::Submit, None)?,
-        sign(Kind::Approve, Some("review"))?,
+        sign(Action::Submit { comment: None })?,
+        sign(Action::Approve {
+            step: "review".into(),
+            role: Some("Author".into()),
+            comment: None,
+            publish: false,
+            override_: false,
+        })?,
     ])
 }

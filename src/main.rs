@@ -6,8 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use imprimatur::commands::{self, Format};
-use imprimatur::record::Kind;
-use imprimatur::signing::SignRequest;
+use imprimatur::signing::{Action, SignRequest};
 
 #[derive(Parser)]
 #[command(
@@ -206,29 +205,13 @@ enum Command {
     },
 }
 
-struct Flags<'a> {
-    kind: Kind,
-    step: Option<&'a str>,
-    role: Option<&'a str>,
-    comment: Option<&'a str>,
-    discard: bool,
-    publish: bool,
-    override_: bool,
-}
-
-fn sign(site: &SiteArgs, args: &SignArgs, f: Flags) -> imprimatur::Result<i32> {
+fn sign(site: &SiteArgs, args: &SignArgs, action: Action) -> imprimatur::Result<i32> {
     let now = commands::resolve_now(args.now.now.as_deref())?;
     let req = SignRequest {
         site_root: &site.site,
-        kind: f.kind,
+        action,
         page: &args.page,
         key_file: &args.key,
-        step: f.step,
-        role: f.role,
-        comment: f.comment,
-        discard: f.discard,
-        publish: f.publish,
-        override_: f.override_,
         version: args.version.as_deref(),
         now,
     };
@@ -237,15 +220,6 @@ fn sign(site: &SiteArgs, args: &SignArgs, f: Flags) -> imprimatur::Result<i32> {
 
 fn run(cli: Cli) -> imprimatur::Result<i32> {
     let out = &mut std::io::stdout();
-    let plain = |kind| Flags {
-        kind,
-        step: None,
-        role: None,
-        comment: None,
-        discard: false,
-        publish: false,
-        override_: false,
-    };
     match &cli.command {
         Command::Build {
             site,
@@ -283,9 +257,8 @@ fn run(cli: Cli) -> imprimatur::Result<i32> {
         } => sign(
             site,
             args,
-            Flags {
-                comment: comment.as_deref(),
-                ..plain(Kind::Submit)
+            Action::Submit {
+                comment: comment.clone(),
             },
         ),
         Command::Approve {
@@ -299,13 +272,12 @@ fn run(cli: Cli) -> imprimatur::Result<i32> {
         } => sign(
             site,
             args,
-            Flags {
-                step: Some(step),
-                role: role.as_deref(),
-                comment: comment.as_deref(),
+            Action::Approve {
+                step: step.clone(),
+                role: role.clone(),
+                comment: comment.clone(),
                 publish: *publish,
                 override_: *override_,
-                ..plain(Kind::Approve)
             },
         ),
         Command::Reject {
@@ -318,16 +290,15 @@ fn run(cli: Cli) -> imprimatur::Result<i32> {
         } => sign(
             site,
             args,
-            Flags {
-                step: Some(step),
-                role: role.as_deref(),
-                comment: comment.as_deref(),
+            Action::Reject {
+                step: step.clone(),
+                role: role.clone(),
+                comment: comment.clone(),
                 discard: *discard,
-                ..plain(Kind::Reject)
             },
         ),
-        Command::Retract { site, sign: args } => sign(site, args, plain(Kind::Retract)),
-        Command::Publish { site, sign: args } => sign(site, args, plain(Kind::Publish)),
+        Command::Retract { site, sign: args } => sign(site, args, Action::Retract),
+        Command::Publish { site, sign: args } => sign(site, args, Action::Publish),
         Command::Unpublish {
             site,
             sign: args,
@@ -335,9 +306,8 @@ fn run(cli: Cli) -> imprimatur::Result<i32> {
         } => sign(
             site,
             args,
-            Flags {
-                comment: comment.as_deref(),
-                ..plain(Kind::Unpublish)
+            Action::Unpublish {
+                comment: comment.clone(),
             },
         ),
         Command::Log {

@@ -16,18 +16,112 @@ use crate::store::Store;
 use crate::time::{self, Instant};
 use crate::version::Version;
 
+/// What a reviewer asks a signing command to sign: parsed once from the command line, with
+/// exactly the options each kind of record has (ripgrep's low-args → high-args).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Submit {
+        comment: Option<String>,
+    },
+    Approve {
+        step: String,
+        role: Option<String>,
+        comment: Option<String>,
+        /// Approve and publish in one action.
+        publish: bool,
+        /// A manager's approval of every remaining step.
+        override_: bool,
+    },
+    Reject {
+        step: String,
+        role: Option<String>,
+        comment: Option<String>,
+        /// Reject and discard: a resubmission starts over.
+        discard: bool,
+    },
+    Retract,
+    Publish,
+    Unpublish {
+        comment: Option<String>,
+    },
+}
+
+impl Action {
+    pub fn kind(&self) -> Kind {
+        match self {
+            Action::Submit { .. } => Kind::Submit,
+            Action::Approve { .. } => Kind::Approve,
+            Action::Reject { .. } => Kind::Reject,
+            Action::Retract => Kind::Retract,
+            Action::Publish => Kind::Publish,
+            Action::Unpublish { .. } => Kind::Unpublish,
+        }
+    }
+
+    /// The record this action signs, about `version` of `page`, by `reviewer` with `key`.
+    fn record(
+        &self,
+        page: &Page,
+        version: Version,
+        reviewer: &str,
+        key: &str,
+        now: Instant,
+    ) -> Record {
+        let mut record = Record {
+            kind: self.kind(),
+            space: page.space.clone(),
+            content: page.id.clone(),
+            version,
+            step: None,
+            reviewer: reviewer.to_string(),
+            key: key.to_string(),
+            signed_at: now,
+            role: None,
+            comment: None,
+            discard: None,
+            publish: None,
+            override_: None,
+        };
+        match self {
+            Action::Submit { comment } | Action::Unpublish { comment } => {
+                record.comment = comment.clone();
+            }
+            Action::Approve {
+                step,
+                role,
+                comment,
+                publish,
+                override_,
+            } => {
+                record.step = Some(step.clone());
+                record.role = role.clone();
+                record.comment = comment.clone();
+                record.publish = publish.then_some(true);
+                record.override_ = override_.then_some(true);
+            }
+            Action::Reject {
+                step,
+                role,
+                comment,
+                discard,
+            } => {
+                record.step = Some(step.clone());
+                record.role = role.clone();
+                record.comment = comment.clone();
+                record.discard = discard.then_some(true);
+            }
+            Action::Retract | Action::Publish => {}
+        }
+        record
+    }
+}
+
 pub struct SignRequest<'a> {
     pub site_root: &'a Path,
-    pub kind: Kind,
+    pub action: Action,
     pub page: &'a str,
     pub key_file: &'a Path,
-    pub step: Option<&'a str>,
-    pub role: Option<&'a str>,
-    pub comment: Option<&'a str>,
-    pub discard: bool,
-    pub publish: bool,
-    pub override_: bool,
-    /// Sign this version instead of the page's current one (e.g. the version in review).
+    /// Sign this version instead of the one the action defaults to.
     pub version: Option<&'a str>,
     pub now: Instant,
 }
@@ -65,24 +159,10 @@ pub fn sign(req: &SignRequest) -> Result<String> {
     let review = judged.review().expect("the space has a policy");
     let version = version_to_sign(req, page, review)?;
 
-    let record = Record {
-        kind: req.kind,
-        space: page.space.clone(),
-        content: page.id.clone(),
-        version,
-        step: req
-            .step
-            .filter(|_| matches!(req.kind, Kind::Approve | Kind::Reject))
-            .map(String::from),
-        reviewer: key.reviewer.clone(),
-        key: key.id.clone(),
-        signed_at: req.now,
-        role: req.role.map(String::from),
-        comment: req.comment.map(String::from),
-        discard: req.discard.then_some(true),
-        publish: req.publish.then_some(true),
-        override_: req.override_.then_some(true),
-    };
+    let kind = req.action.kind();
+    let record = req
+        .action
+        .record(page, version, &key.reviewer, &key.id, req.now);
     let dir = site.config.records_dir().join(&page.id);
     // Records signed in the same second are replayed in file-path order (SPEC §5), so the
     // name carries a sequence number after the time: creation order survives a tie.
@@ -90,7 +170,7 @@ pub fn sign(req: &SignRequest) -> Result<String> {
     let stem = format!(
         "{}-{sequence:04}-{}-{}",
         time::format_utc(&req.now).replace([':', '-'], ""),
-        req.kind,
+        kind,
         record.reviewer
     );
 
@@ -112,13 +192,13 @@ pub fn sign(req: &SignRequest) -> Result<String> {
         return Err(Error::Refused(format!(
             "{}: the build would not count this {} of version {}: {}",
             page.id,
-            req.kind,
+            kind,
             record.version.short(),
             verdict.note
         )));
     }
 
-    if req.kind == Kind::Submit {
+    if kind == Kind::Submit {
         let stored =
             Store::new(site.config.store_dir()).put_version(&page.store_files(), page.bundle)?;
         // The record names `page.version`; what the store now holds must be exactly that.
@@ -138,13 +218,14 @@ pub fn sign(req: &SignRequest) -> Result<String> {
 /// `retract` act on the version in review, and refuse when the page has changed since it was
 /// submitted, unless `--version` names the version meant; `unpublish` names what is live.
 fn version_to_sign(req: &SignRequest, page: &Page, review: &PageReview<Live>) -> Result<Version> {
+    let kind = req.action.kind();
     if let Some(text) = req.version {
         let v = Version::parse(text).ok_or_else(|| {
             Error::Usage(format!(
                 "--version: '{text}' is not sha256: followed by 64 hex digits"
             ))
         })?;
-        if req.kind == Kind::Submit && v != page.version {
+        if kind == Kind::Submit && v != page.version {
             return Err(Error::Refused(format!(
                 "--version: a submit stores the page's current bytes, which are version {}, not {v}",
                 page.version
@@ -152,7 +233,7 @@ fn version_to_sign(req: &SignRequest, page: &Page, review: &PageReview<Live>) ->
         }
         return Ok(v);
     }
-    match (req.kind, &review.in_review) {
+    match (kind, &review.in_review) {
         (Kind::Approve | Kind::Reject | Kind::Retract, Some(r)) if r.version != page.version => {
             Err(Error::Refused(format!(
                 "{}: the version in review is {} (submitted by '{}' at {}), but {} has changed since: its bytes are now version {}.\n\
@@ -163,7 +244,7 @@ fn version_to_sign(req: &SignRequest, page: &Page, review: &PageReview<Live>) ->
                 time::format_utc(&r.submitted_at),
                 page.source,
                 page.version,
-                req.kind,
+                kind,
                 r.version
             )))
         }
