@@ -111,13 +111,13 @@ impl Policy {
                         file: self.file.clone(),
                     });
                 }
-                if override_ && !reject && !self.managers.contains(who) {
+                if override_ && !self.managers.contains(who) {
                     return Err(Refusal::NotManager {
                         who: who_s(),
                         space: space(),
                     });
                 }
-                if publish && !reject && !self.may_publish(who) {
+                if publish && !self.may_publish(who) {
                     return Err(Refusal::NotPublisher {
                         who: who_s(),
                         space: space(),

@@ -243,8 +243,18 @@ fn check(s: Scenario, e: Expect) {
             .as_ref()
             .unwrap_or_else(|| panic!("{name}: nothing in review"));
         assert_eq!(r.step, step, "{name}: step");
+        let position = s.policy.steps.iter().position(|x| x.name == step).unwrap();
+        assert_eq!(r.step_number, position + 1, "{name}: step number");
+        assert_eq!(r.step_count, s.policy.steps.len(), "{name}: step count");
         assert_eq!(r.waiting_on, e.waiting_on.unwrap(), "{name}: waiting_on");
     }
+    let mut noted: Vec<usize> = out.notes.iter().map(|n| n.index).collect();
+    noted.sort_unstable();
+    assert_eq!(
+        noted,
+        (0..s.records.len()).collect::<Vec<_>>(),
+        "{name}: every record gets exactly one note; notes: {notes:#?}"
+    );
     let findings: Vec<FindingKind> = out.notes.iter().filter_map(|n| n.finding).collect();
     assert_eq!(findings, e.findings, "{name}: findings; notes: {notes:#?}");
 }
@@ -1671,4 +1681,40 @@ fn expiry_boundaries_are_exact() {
     for (s, e) in cases {
         check(s, e);
     }
+}
+
+#[test]
+fn re_publishing_the_newest_publication_does_not_count_but_after_a_takedown_it_does() {
+    let p = || policy("", ONE_STEP);
+    let out = Scenario::new(
+        "",
+        p(),
+        "v1",
+        concat(vec![
+            approved("v1", 1),
+            vec![publish("v1", "lena", t(3, 9))],
+        ]),
+    )
+    .run();
+    let note = out.notes.iter().find(|n| n.index == 2).unwrap();
+    assert!(!note.counted, "{note:?}");
+    assert!(note.note.contains("already the newest"), "{note:?}");
+
+    let out = Scenario::new(
+        "",
+        p(),
+        "v1",
+        concat(vec![
+            approved("v1", 1),
+            vec![
+                unpublish("v1", "lena", t(3, 9)),
+                publish("v1", "lena", t(4, 9)),
+            ],
+        ]),
+    )
+    .run();
+    let note = out.notes.iter().find(|n| n.index == 3).unwrap();
+    assert!(note.counted, "{note:?}");
+    assert_eq!(out.status(), Status::Published);
+    assert_eq!(out.live.live().unwrap().published_at, t(4, 9));
 }
