@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::config::SiteConfig;
-use crate::content::{self, FrontMatter, Page};
+use crate::content::{self, FrontMatter, InvalidPage, Page};
 use crate::error::{Error, Result};
 use crate::keyring::Keyring;
 use crate::policy::{self, Policy};
@@ -27,6 +27,8 @@ pub struct Site {
     pub keyring: Keyring,
     pub policies: BTreeMap<String, Policy>,
     pub pages: Vec<Page>,
+    /// What stands in `content/` where a page would, but has no version: never published.
+    pub invalid_pages: Vec<InvalidPage>,
     pub records: Vec<RecordFile>,
     pub store: Store,
 }
@@ -113,7 +115,10 @@ impl Site {
         let config = SiteConfig::load(root)?;
         let keyring = Keyring::load(&config.keyring_file())?;
         let policies = policy::load_all(&config.policies_dir(), &keyring)?;
-        let pages = content::scan(&config.content_dir(), &config.root)?;
+        let content::Scan {
+            pages,
+            invalid: invalid_pages,
+        } = content::scan(&config.content_dir(), &config.root)?;
         let records = load_records(&config)?;
         let store = Store::new(config.store_dir());
         Ok(Site {
@@ -121,6 +126,7 @@ impl Site {
             keyring,
             policies,
             pages,
+            invalid_pages,
             records,
             store,
         })
@@ -165,6 +171,14 @@ impl Site {
                     invalid_records.push((file, why));
                 }
             }
+        }
+        for p in &self.invalid_pages {
+            findings.push(Finding {
+                kind: FindingKind::InvalidPage,
+                page: Some(p.id.clone()),
+                detail: p.why.clone(),
+                file: Some(p.source.clone()),
+            });
         }
         let page_ids: BTreeSet<&str> = self.pages.iter().map(|p| p.id.as_str()).collect();
         for (id, records) in &by_page {

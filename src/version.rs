@@ -9,6 +9,16 @@ use sha2::{Digest, Sha256};
 
 pub const MANIFEST_HEADER: &str = "imprimatur-bundle-v1\n";
 
+/// The largest file a version may hold (a page, a bundle file, any blob of the store): 64 MiB.
+/// Bigger files are refused before they are read: an invalid page in `content/`, a corrupt
+/// blob in the store. The same limit on both sides, so whatever `submit` stored can be served.
+pub const MAX_FILE_BYTES: u64 = 64 << 20;
+/// The most files a bundle may hold. With paths of at most 4096 bytes its manifest stays
+/// under `MAX_FILE_BYTES` (about 41 MB at worst).
+pub const MAX_BUNDLE_FILES: usize = 10_000;
+/// The most bytes all the files of one bundle may hold together: 256 MiB.
+pub const MAX_BUNDLE_BYTES: u64 = 256 << 20;
+
 /// `sha256:<64 lowercase hex>`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Version(String);
@@ -113,10 +123,18 @@ pub fn parse_manifest(bytes: &[u8]) -> Option<Vec<ManifestEntry>> {
     sorted.then_some(entries)
 }
 
-/// A relative `/`-separated path with no empty, `.`, `..` or dot-file components.
+/// The control characters U+0000–U+001F and U+007F: never part of a page id or a bundle path
+/// (a newline in a file name would forge a manifest line).
+pub fn is_control(c: char) -> bool {
+    c <= '\u{1f}' || c == '\u{7f}'
+}
+
+/// A relative `/`-separated path with no empty, `.`, `..` or dot-file components, and no
+/// backslash or control character.
 pub fn is_safe_relative_path(path: &str) -> bool {
     !path.is_empty()
         && !path.contains('\\')
+        && !path.chars().any(is_control)
         && path
             .split('/')
             .all(|c| !c.is_empty() && c != "." && c != ".." && !c.starts_with('.'))

@@ -1,0 +1,414 @@
+//! The gate against a malicious pull request, told through the real binary: whatever an
+//! attacker writes under `content/`, `approvals/records/` and `approvals/store/` (symlinks,
+//! FIFOs, odd file names, huge files), no byte of an unapproved version is published, the page
+//! goes offline with a finding, and the build neither panics, hangs nor deletes a folder.
+#![cfg(unix)]
+
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use imprimatur::record::{Kind, Record};
+use imprimatur::version::Version;
+use serde_json::Value;
+
+use crate::util::{sha256_hex, stderr, TestSite};
+
+const SUBMITTED: &str = "2026-11-20T09:00:00Z";
+const NOW: &str = "2026-11-20T12:00:00Z";
+
+/// Wanda's submissions are approved and published at once (she is exempt): one `submit`
+/// makes a page live, which keeps these stories short.
+const KB_POLICY: &str = "\
+title: Knowledge Base
+contributors: [group:writers]
+exempt: [group:writers]
+steps:
+  - name: technical
+    approvers: [group:engineering]
+    min_approvals: 1
+";
+
+/// Generous for a debug build on two busy cores; a hang never ends.
+const NO_HANG_SECONDS: u64 = 60;
+
+fn kb_site() -> TestSite {
+    let mut site = TestSite::new();
+    site.reviewer("wanda", &["writers"])
+        .reviewer("alice", &["engineering"])
+        .policy("kb", KB_POLICY);
+    site
+}
+
+/// Submitted by the exempt wanda through the real `submit`: live, its bytes in the store.
+fn publish(site: &TestSite, page: &str) {
+    site.sign("wanda", Kind::Submit, page, &[], SUBMITTED);
+}
+
+/// `build --now NOW` (which must succeed, and not hang), then `reports/status.json`.
+fn build(site: &TestSite) -> Value {
+    site.cmd_within(NO_HANG_SECONDS, &["build", "--now", NOW])
+        .success();
+    serde_json::from_str(&site.read("reports/status.json")).expect("status.json is JSON")
+}
+
+fn findings<'a>(status: &'a Value, kind: &str) -> Vec<&'a Value> {
+    status["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == kind)
+        .collect()
+}
+
+/// The `invalid_page` finding about `page`, which must exist.
+fn invalid_page<'a>(status: &'a Value, page: &str) -> &'a Value {
+    findings(status, "invalid_page")
+        .into_iter()
+        .find(|f| f["page"] == page)
+        .unwrap_or_else(|| panic!("no invalid_page finding about {page}: {status:#}"))
+}
+
+fn page_ids(status: &Value) -> Vec<String> {
+    status["pages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Every file under `output/`, by path relative to it (symlinks and FIFOs are never read).
+fn output_paths(site: &TestSite) -> Vec<String> {
+    let out = site.path().join("output");
+    let mut paths = Vec::new();
+    for entry in walk(&out) {
+        let rel = entry.strip_prefix(&out).unwrap();
+        paths.push(String::from_utf8_lossy(rel.as_os_str().as_bytes()).into_owned());
+    }
+    paths.sort();
+    paths
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return found;
+    };
+    for entry in entries {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_dir() {
+            found.extend(walk(&entry.path()));
+        } else {
+            found.push(entry.path());
+        }
+    }
+    found
+}
+
+/// The version of a bundle holding `files` (SPEC §2), computed here from the bytes.
+fn bundle_version(files: &[(&str, &[u8])]) -> Version {
+    let mut files = files.to_vec();
+    files.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    let mut manifest = String::from("imprimatur-bundle-v1\n");
+    for (path, bytes) in files {
+        manifest.push_str(&format!("{} {path}\n", sha256_hex(bytes)));
+    }
+    Version::of_bytes(manifest.as_bytes())
+}
+
+/// A `submit` record of `version` by wanda, signed here: it publishes `version` at once.
+fn submit_by_hand(site: &TestSite, page: &str, version: Version) -> String {
+    let record = Record {
+        kind: Kind::Submit,
+        space: page.split('/').next().unwrap().to_string(),
+        content: page.to_string(),
+        version,
+        step: None,
+        reviewer: "wanda".into(),
+        key: site.key_id("wanda"),
+        signed_at: imprimatur::time::parse_signed_at(SUBMITTED).unwrap(),
+        role: None,
+        comment: None,
+        discard: None,
+        publish: None,
+        override_: None,
+    };
+    let name = format!("by-hand-{}", page.replace('/', "-"));
+    site.write_record_signed_by(&name, &record, "wanda")
+}
+
+/// A bundle `kb/guide` (index.md and two images), published and built.
+fn published_bundle() -> TestSite {
+    let mut site = kb_site();
+    site.page(
+        "kb/guide/index.md",
+        "Guide",
+        "![one](z1.png) ![two](z2.png)\n",
+    )
+    .file("content/kb/guide/z1.png", b"PNG one")
+    .file("content/kb/guide/z2.png", b"PNG two")
+    .page("kb/other.md", "Other", "Still here.\n");
+    publish(&site, "kb/guide");
+    publish(&site, "kb/other");
+    let status = build(&site);
+    assert!(site.exists("output/kb/guide/z2.png"), "{status:#}");
+    site
+}
+
+// --- 1. a bundle's version pins exactly what is published ------------------------------------
+
+#[test]
+fn a_bundle_file_name_with_a_newline_can_not_forge_a_manifest_line() {
+    let site = published_bundle();
+    let approved = site.version_of("kb/guide");
+    // The attacker's folder: no z2.png, but a file whose *name* carries the z2.png manifest
+    // line. Its manifest text was byte for byte the approved one, so it had the same version.
+    let forged_name = format!("z1.png\n{} z2.png", sha256_hex(b"PNG two"));
+    std::fs::remove_file(site.path().join("content/kb/guide/z2.png")).unwrap();
+    std::fs::rename(
+        site.path().join("content/kb/guide/z1.png"),
+        site.path().join("content/kb/guide").join(&forged_name),
+    )
+    .unwrap();
+    let forged = imprimatur::content::read_bundle(&site.path().join("content/kb/guide"));
+    assert!(
+        forged.as_ref().map(|(v, _)| v != &approved).unwrap_or(true),
+        "two different folders must never share a version"
+    );
+
+    let status = build(&site);
+    let finding = invalid_page(&status, "kb/guide");
+    assert_eq!(finding["file"], "content/kb/guide");
+    let detail = finding["detail"].as_str().unwrap();
+    assert!(detail.contains("control character"), "{detail}");
+    assert!(detail.contains("z1.png"), "names the file: {detail}");
+    assert!(!page_ids(&status).contains(&"kb/guide".to_string()));
+    let files = output_paths(&site);
+    assert!(
+        !files.iter().any(|f| f.starts_with("kb/guide")),
+        "{files:?}"
+    );
+    assert!(
+        files.contains(&"kb/other/index.html".to_string()),
+        "{files:?}"
+    );
+}
+
+#[test]
+fn a_bundle_whose_index_md_is_a_symlink_is_an_invalid_page_and_goes_offline() {
+    let mut site = published_bundle();
+    // The same text, one hop away: the reviewer could read one file, the build another.
+    site.page(
+        "kb/_private/guide.md",
+        "Guide",
+        "![one](z1.png) ![two](z2.png)\n",
+    );
+    std::fs::remove_file(site.path().join("content/kb/guide/index.md")).unwrap();
+    site.symlink("../_private/guide.md", "content/kb/guide/index.md");
+
+    let status = build(&site);
+    let detail = invalid_page(&status, "kb/guide")["detail"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(detail.contains("content/kb/guide/index.md"), "{detail}");
+    assert!(detail.contains("symbolic link"), "{detail}");
+    let files = output_paths(&site);
+    assert!(
+        !files.iter().any(|f| f.starts_with("kb/guide")),
+        "{files:?}"
+    );
+    assert!(
+        files.contains(&"kb/other/index.html".to_string()),
+        "{files:?}"
+    );
+}
+
+#[test]
+fn a_symlink_anywhere_inside_a_bundle_takes_the_page_offline_with_a_finding() {
+    let mut site = published_bundle();
+    site.file("content/kb/_shared/logo.png", b"PNG shared");
+    site.symlink(
+        "../../../_shared/logo.png",
+        "content/kb/guide/img/brand/logo.png",
+    );
+
+    let status = build(&site);
+    let detail = invalid_page(&status, "kb/guide")["detail"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        detail.contains("content/kb/guide/img/brand/logo.png"),
+        "{detail}"
+    );
+    assert!(detail.contains("symbolic link"), "{detail}");
+    assert!(!output_paths(&site)
+        .iter()
+        .any(|f| f.starts_with("kb/guide")));
+}
+
+#[test]
+fn a_dangling_index_md_symlink_still_makes_a_bundle_so_its_files_never_become_pages() {
+    let mut site = kb_site();
+    site.page("kb/guide/part.md", "Part", "Inside a bundle, not a page.\n");
+    site.symlink("/nonexistent/index.md", "content/kb/guide/index.md");
+
+    let status = build(&site);
+    assert!(!page_ids(&status).contains(&"kb/guide/part".to_string()));
+    let detail = invalid_page(&status, "kb/guide")["detail"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(detail.contains("symbolic link"), "{detail}");
+}
+
+#[test]
+fn a_single_file_page_that_is_a_symlink_is_not_a_page_and_is_reported() {
+    let mut site = kb_site();
+    site.page("kb/_drafts/secret.md", "Secret", "SECRET-TEXT\n")
+        .page("kb/other.md", "Other", "Still here.\n");
+    site.symlink("_drafts/secret.md", "content/kb/linked.md");
+    publish(&site, "kb/other");
+
+    let status = build(&site);
+    assert!(!page_ids(&status).contains(&"kb/linked".to_string()));
+    let finding = invalid_page(&status, "kb/linked");
+    assert_eq!(finding["file"], "content/kb/linked.md");
+    assert!(finding["detail"]
+        .as_str()
+        .unwrap()
+        .contains("symbolic link"));
+    // Signing commands don't see it either.
+    let refused = site
+        .cmd(&["submit", "kb/linked", "--key", &site.key_file("wanda")])
+        .code(1);
+    assert!(
+        stderr(&refused).contains("kb/linked"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(output_paths(&site).contains(&"kb/other/index.html".to_string()));
+}
+
+// --- 2. one bad page never stops the build ----------------------------------------------------
+
+#[test]
+fn a_page_id_used_by_a_file_and_a_bundle_takes_both_offline_and_the_rest_still_builds() {
+    let mut site = kb_site();
+    site.page("kb/x.md", "X as a file", "File.\n")
+        .page("kb/ok.md", "OK", "Fine.\n");
+    publish(&site, "kb/x");
+    publish(&site, "kb/ok");
+    build(&site);
+    assert!(site.exists("output/kb/x/index.html"));
+    // The attacker adds a bundle with the same id.
+    site.page("kb/x/index.md", "X as a bundle", "Bundle.\n");
+
+    let status = build(&site);
+    let mut collisions: Vec<&str> = findings(&status, "invalid_page")
+        .into_iter()
+        .filter(|f| f["page"] == "kb/x")
+        .map(|f| f["file"].as_str().unwrap())
+        .collect();
+    collisions.sort();
+    assert_eq!(collisions, ["content/kb/x", "content/kb/x.md"]);
+    assert!(!site.exists("output/kb/x/index.html"));
+    assert!(site.exists("output/kb/ok/index.html"));
+}
+
+#[test]
+fn file_names_that_are_not_utf8_or_hold_control_characters_are_invalid_pages() {
+    let mut site = kb_site();
+    site.page("kb/ok.md", "OK", "Fine.\n");
+    publish(&site, "kb/ok");
+    let kb = site.path().join("content/kb");
+    let page = b"---\ntitle: Odd\n---\n\nOdd.\n";
+    std::fs::write(kb.join(std::ffi::OsStr::from_bytes(b"caf\xe9.md")), page).unwrap();
+    std::fs::write(kb.join(std::ffi::OsStr::from_bytes(b"caf\xe8.md")), page).unwrap();
+    std::fs::write(kb.join("tab\there.md"), page).unwrap();
+    std::fs::create_dir_all(kb.join("del\x7fdir")).unwrap();
+    std::fs::write(kb.join("del\x7fdir/index.md"), page).unwrap();
+
+    let status = build(&site);
+    let mut files: Vec<String> = findings(&status, "invalid_page")
+        .iter()
+        .map(|f| f["file"].as_str().unwrap().to_string())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 4, "one finding each: {status:#}");
+    assert!(
+        files.iter().all(|f| !f.chars().any(char::is_control)),
+        "{files:?}"
+    );
+    assert_eq!(page_ids(&status), ["kb/ok"]);
+    assert!(site.exists("output/kb/ok/index.html"));
+}
+
+#[test]
+fn a_bundle_file_name_with_a_backslash_is_an_invalid_page_not_a_failed_build() {
+    let mut site = kb_site();
+    site.page("kb/shots/index.md", "Shots", "Images.\n")
+        .file("content/kb/shots/img\\a.png", b"PNG")
+        .page("kb/ok.md", "OK", "Fine.\n");
+    publish(&site, "kb/ok");
+    // Submitted by a tool that hashed the folder as it was (`submit` itself refuses it).
+    let version = bundle_version(&[
+        ("img\\a.png", b"PNG"),
+        ("index.md", &site.read_bytes("content/kb/shots/index.md")),
+    ]);
+    submit_by_hand(&site, "kb/shots", version);
+
+    let status = build(&site);
+    assert!(invalid_page(&status, "kb/shots")["detail"]
+        .as_str()
+        .unwrap()
+        .contains("img\\a.png"));
+    assert!(site.exists("output/kb/ok/index.html"));
+    assert!(!site.exists("output/kb/shots"));
+}
+
+#[test]
+fn a_page_or_bundle_file_over_the_size_limit_is_an_invalid_page() {
+    let mut site = kb_site();
+    site.page("kb/big.md", "Big", "Then a lot of zeros.\n")
+        .page("kb/shots/index.md", "Shots", "Images.\n")
+        .file("content/kb/shots/huge.bin", b"")
+        .page("kb/ok.md", "OK", "Fine.\n");
+    publish(&site, "kb/ok");
+    // Sparse: 65 MiB that take no disk and no time to make.
+    for rel in ["content/kb/big.md", "content/kb/shots/huge.bin"] {
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(site.path().join(rel))
+            .unwrap();
+        file.set_len(65 << 20).unwrap();
+    }
+
+    let status = build(&site);
+    for page in ["kb/big", "kb/shots"] {
+        let detail = invalid_page(&status, page)["detail"].as_str().unwrap();
+        assert!(detail.contains("larger than"), "{detail}");
+    }
+    assert_eq!(page_ids(&status), ["kb/ok"]);
+}
+
+// --- 4. content is read without following links, regular files only --------------------------
+
+#[test]
+fn a_fifo_named_like_a_page_or_inside_a_bundle_is_reported_and_never_hangs_the_build() {
+    let mut site = kb_site();
+    site.page("kb/ok.md", "OK", "Fine.\n")
+        .page("kb/shots/index.md", "Shots", "Images.\n");
+    publish(&site, "kb/ok");
+    site.fifo("content/kb/pipe.md")
+        .fifo("content/kb/shots/img/pipe.png")
+        .fifo("content/kb/piped/index.md");
+
+    let status = build(&site);
+    for page in ["kb/pipe", "kb/shots", "kb/piped"] {
+        let detail = invalid_page(&status, page)["detail"].as_str().unwrap();
+        assert!(detail.contains("not a regular file"), "{detail}");
+    }
+    assert_eq!(page_ids(&status), ["kb/ok"]);
+}
