@@ -412,3 +412,164 @@ fn a_fifo_named_like_a_page_or_inside_a_bundle_is_reported_and_never_hangs_the_b
     }
     assert_eq!(page_ids(&status), ["kb/ok"]);
 }
+
+// --- 3. the store is read safely -------------------------------------------------------------
+
+/// Writes `bytes` into the store at its hash, as `submit` would; returns the hex.
+fn store_blob(site: &TestSite, bytes: &[u8]) -> String {
+    let hex = sha256_hex(bytes);
+    let path = site.path().join(blob_path(&hex));
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, bytes).unwrap();
+    hex
+}
+
+fn blob_path(hex: &str) -> String {
+    format!("approvals/store/{}/{}", &hex[..2], &hex[2..])
+}
+
+/// The `store_corrupt` finding about `page`, which must exist.
+fn store_corrupt<'a>(status: &'a Value, page: &str) -> &'a Value {
+    findings(status, "store_corrupt")
+        .into_iter()
+        .find(|f| f["page"] == page)
+        .unwrap_or_else(|| panic!("no store_corrupt finding about {page}: {status:#}"))
+}
+
+#[test]
+fn a_stored_bundle_manifest_that_is_not_canonical_is_store_corrupt_and_never_published() {
+    let mut site = kb_site();
+    site.page("kb/ok.md", "OK", "Fine.\n");
+    publish(&site, "kb/ok");
+    let index = b"---\ntitle: Stored\n---\n\nSTORED-TEXT\n";
+    let index_hex = store_blob(&site, index);
+    let png_hex = store_blob(&site, b"PNG");
+    let line = |hex: &str, path: &str| format!("{hex} {path}\n");
+    let header = "imprimatur-bundle-v1\n";
+    let manifests = [
+        // unsorted
+        format!(
+            "{header}{}{}",
+            line(&png_hex, "z.png"),
+            line(&index_hex, "index.md")
+        ),
+        // a path listed twice
+        format!(
+            "{header}{}{}{}",
+            line(&index_hex, "index.md"),
+            line(&png_hex, "z.png"),
+            line(&png_hex, "z.png")
+        ),
+        // no index.md
+        format!("{header}{}", line(&png_hex, "z.png")),
+        // a control character in a path
+        format!(
+            "{header}{}{}",
+            line(&index_hex, "index.md"),
+            line(&png_hex, "z\r.png")
+        ),
+        // a file and a folder of one name
+        format!(
+            "{header}{}{}{}",
+            line(&png_hex, "img"),
+            line(&png_hex, "img/a.png"),
+            line(&index_hex, "index.md")
+        ),
+        // upper-case hex
+        format!("{header}{}", line(&index_hex.to_uppercase(), "index.md")),
+        // no final newline
+        format!("{header}{index_hex} index.md"),
+    ];
+    for (i, manifest) in manifests.iter().enumerate() {
+        let page = format!("kb/m{i}");
+        // The draft moved on: the approved version can only come from the store.
+        site.page(&format!("{page}/index.md"), "Draft", "DRAFT\n");
+        let hex = store_blob(&site, manifest.as_bytes());
+        submit_by_hand(
+            &site,
+            &page,
+            Version::parse(&format!("sha256:{hex}")).unwrap(),
+        );
+    }
+
+    let status = build(&site);
+    for i in 0..manifests.len() {
+        let detail = store_corrupt(&status, &format!("kb/m{i}"))["detail"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(detail.contains("manifest"), "{detail}");
+    }
+    let files = output_paths(&site);
+    assert!(!files.iter().any(|f| f.starts_with("kb/m")), "{files:?}");
+    assert!(files.contains(&"kb/ok/index.html".to_string()));
+}
+
+/// `kb/guide` published through `submit` (its bytes in the store), then edited, so the live
+/// version can only be served from the store. Returns the site and that version's blob.
+fn live_from_the_store() -> (TestSite, String) {
+    let mut site = kb_site();
+    site.page("kb/guide.md", "Guide", "APPROVED-TEXT\n");
+    publish(&site, "kb/guide");
+    let hex = site.version_of("kb/guide").hex().to_string();
+    site.page("kb/guide.md", "Guide", "EDITED-TEXT, not approved\n");
+    let status = build(&site);
+    assert!(
+        site.read("output/kb/guide/index.html")
+            .contains("APPROVED-TEXT"),
+        "{status:#}"
+    );
+    (site, hex)
+}
+
+#[test]
+fn a_blob_reached_through_a_symlink_at_any_component_is_never_read() {
+    // The link may be the blob, its fan-out folder or approvals/store itself; each points at
+    // an exact copy of the approved bytes, so only the link itself is wrong.
+    for link in ["blob", "fan-out folder", "store folder"] {
+        let (site, hex) = live_from_the_store();
+        let elsewhere = tempfile::tempdir().unwrap();
+        let (moved, target) = match link {
+            "blob" => (blob_path(&hex), elsewhere.path().join("blob")),
+            "fan-out folder" => (
+                format!("approvals/store/{}", &hex[..2]),
+                elsewhere.path().join("fan"),
+            ),
+            _ => (
+                "approvals/store".to_string(),
+                elsewhere.path().join("store"),
+            ),
+        };
+        std::fs::rename(site.path().join(&moved), &target).unwrap();
+        site.symlink(&target, &moved);
+
+        let status = build(&site);
+        let detail = store_corrupt(&status, "kb/guide")["detail"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(detail.contains("symbolic link"), "{link}: {detail}");
+        assert!(!site.exists("output/kb/guide"), "{link}");
+    }
+}
+
+#[test]
+fn a_fifo_or_a_folder_in_place_of_a_blob_is_store_corrupt_and_never_hangs_the_build() {
+    for what in ["fifo", "folder"] {
+        let (site, hex) = live_from_the_store();
+        std::fs::remove_file(site.path().join(blob_path(&hex))).unwrap();
+        if what == "fifo" {
+            site.fifo(blob_path(&hex));
+        } else {
+            std::fs::create_dir(site.path().join(blob_path(&hex))).unwrap();
+        }
+
+        let status = build(&site);
+        let detail = store_corrupt(&status, "kb/guide")["detail"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(detail.contains("not a regular file"), "{what}: {detail}");
+        assert!(!site.exists("output/kb/guide"), "{what}");
+    }
+}
