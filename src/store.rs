@@ -50,15 +50,17 @@ impl Store {
 
     /// Stores `bytes` under their hash; an existing good copy is left alone, a corrupt one
     /// is replaced. Written through a temporary file and a rename, so a reader never sees half.
+    /// Refuses when `approvals/store` or the fan-out folder is a symbolic link.
     pub fn put(&self, bytes: &[u8]) -> Result<String> {
         let hex = version::sha256_hex(bytes);
         if self.get_blob(&hex).is_ok() {
             return Ok(hex);
         }
         let path = self.blob_path(&hex);
-        let parent = path.parent().expect("blob paths have a parent");
-        std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-        let mut tmp = tempfile::NamedTempFile::new_in(parent).map_err(|e| Error::io(parent, e))?;
+        let (base, rel) = self.blob_beneath(&hex);
+        let parent = atomic::real_dir(&base, rel.parent().unwrap_or(Path::new("")))?;
+        let mut tmp =
+            tempfile::NamedTempFile::new_in(&parent).map_err(|e| Error::io(&parent, e))?;
         std::io::Write::write_all(&mut tmp, bytes).map_err(|e| Error::io(&path, e))?;
         tmp.persist(&path).map_err(|e| Error::io(&path, e.error))?;
         Ok(hex)

@@ -573,3 +573,65 @@ fn a_fifo_or_a_folder_in_place_of_a_blob_is_store_corrupt_and_never_hangs_the_bu
         assert!(!site.exists("output/kb/guide"), "{what}");
     }
 }
+
+// --- 8. signing commands never write through a link ------------------------------------------
+
+#[test]
+fn submit_refuses_to_write_a_record_through_a_symlinked_records_folder() {
+    for link in ["approvals/records/kb", "approvals/records/kb/guide"] {
+        let mut site = kb_site();
+        site.page("kb/guide/install.md", "Install", "Text.\n");
+        let elsewhere = tempfile::tempdir().unwrap();
+        site.symlink(elsewhere.path(), link);
+
+        let refused = site
+            .cmd(&[
+                "submit",
+                "kb/guide/install",
+                "--key",
+                &site.key_file("wanda"),
+                "--now",
+                SUBMITTED,
+            ])
+            .code(1);
+        let err = stderr(&refused);
+        assert!(err.contains(link), "names {link}: {err}");
+        assert!(err.contains("symbolic link"), "{err}");
+        assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
+    }
+}
+
+#[test]
+fn submit_refuses_to_store_a_version_through_a_symlinked_store_folder() {
+    for which in ["store", "fan-out"] {
+        let mut site = kb_site();
+        site.page("kb/install.md", "Install", "Text.\n");
+        let hex = site.version_of("kb/install").hex().to_string();
+        let link = match which {
+            "store" => "approvals/store".to_string(),
+            _ => format!("approvals/store/{}", &hex[..2]),
+        };
+        let elsewhere = tempfile::tempdir().unwrap();
+        site.symlink(elsewhere.path(), &link);
+
+        let refused = site
+            .cmd(&[
+                "submit",
+                "kb/install",
+                "--key",
+                &site.key_file("wanda"),
+                "--now",
+                SUBMITTED,
+            ])
+            .code(1);
+        let err = stderr(&refused);
+        assert!(err.contains(&link), "{which}: names {link}: {err}");
+        assert!(err.contains("symbolic link"), "{which}: {err}");
+        assert_eq!(
+            std::fs::read_dir(elsewhere.path()).unwrap().count(),
+            0,
+            "{which}"
+        );
+        assert!(site.files_under("approvals/records").is_empty(), "{which}");
+    }
+}
