@@ -635,3 +635,66 @@ fn submit_refuses_to_store_a_version_through_a_symlinked_store_folder() {
         assert!(site.files_under("approvals/records").is_empty(), "{which}");
     }
 }
+
+// --- 5. themes and reports --------------------------------------------------------------------
+
+#[test]
+fn a_theme_file_or_folder_that_is_a_symlink_or_a_fifo_fails_the_build_naming_it() {
+    for (what, path) in [
+        ("a linked template", "themes/default/templates/page.html"),
+        ("a linked theme folder", "themes/default"),
+        ("a linked static folder", "themes/default/static"),
+        ("a FIFO static file", "themes/default/static/x.css"),
+    ] {
+        let mut site = kb_site();
+        site.page("kb/ok.md", "OK", "Fine.\n");
+        publish(&site, "kb/ok");
+        build(&site);
+        let before = site.read("output/kb/ok/index.html");
+        let elsewhere = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(elsewhere.path().join("templates")).unwrap();
+        std::fs::write(
+            elsewhere.path().join("page.html"),
+            "LINKED {{ page.title }}",
+        )
+        .unwrap();
+        match what {
+            "a FIFO static file" => {
+                site.fifo(path);
+            }
+            "a linked template" => {
+                site.symlink(elsewhere.path().join("page.html"), path);
+            }
+            _ => {
+                site.symlink(elsewhere.path(), path);
+            }
+        }
+
+        let failed = site
+            .cmd_within(NO_HANG_SECONDS, &["build", "--now", NOW])
+            .code(1);
+        let err = stderr(&failed);
+        assert!(err.contains(path), "{what}: names {path}: {err}");
+        assert_eq!(site.read("output/kb/ok/index.html"), before, "{what}");
+    }
+}
+
+#[test]
+fn report_files_are_never_written_through_a_symlink() {
+    let mut site = kb_site();
+    site.page("kb/ok.md", "OK", "Fine.\n");
+    publish(&site, "kb/ok");
+    let elsewhere = tempfile::tempdir().unwrap();
+    let victim = elsewhere.path().join("victim.txt");
+    std::fs::write(&victim, "KEEP ME").unwrap();
+    site.symlink(&victim, "reports/status.json");
+    site.symlink(&victim, "reports/summary.md");
+
+    build(&site);
+    site.cmd(&["status", "--now", NOW]).success();
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "KEEP ME");
+    for report in ["reports/status.json", "reports/summary.md"] {
+        let meta = std::fs::symlink_metadata(site.path().join(report)).unwrap();
+        assert!(meta.is_file(), "{report} is a regular file now");
+    }
+}
