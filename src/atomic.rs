@@ -242,7 +242,7 @@ fn read_open_file(file: std::fs::File, at: PathBuf, limit: u64) -> Result<Vec<u8
         });
     }
     let mut bytes = Vec::with_capacity(meta.len() as usize);
-    if let Err(e) = file.take(limit + 1).read_to_end(&mut bytes) {
+    if let Err(e) = file.take(limit.saturating_add(1)).read_to_end(&mut bytes) {
         return Err(io_failure(&at, e));
     }
     if bytes.len() as u64 > limit {

@@ -698,3 +698,99 @@ fn report_files_are_never_written_through_a_symlink() {
         assert!(meta.is_file(), "{report} is a regular file now");
     }
 }
+
+// --- 6. output and reports are safe targets ---------------------------------------------------
+
+/// A site with one published page, then the given extra lines in `imprimatur.yaml`.
+fn site_with_config(extra: &str) -> TestSite {
+    let mut site = kb_site();
+    site.page("kb/ok.md", "OK", "Fine.\n");
+    publish(&site, "kb/ok");
+    site.file(
+        "imprimatur.yaml",
+        format!("title: Example Help Center\nbase_url: https://help.example.com/\n{extra}"),
+    );
+    site
+}
+
+#[test]
+fn output_set_to_git_is_refused_and_git_is_kept() {
+    let mut site = site_with_config("output: .git\n");
+    site.file(".git/HEAD", "ref: refs/heads/main\n")
+        .file(".git/config", "[core]\n");
+    let failed = site.cmd(&["build", "--now", NOW]).code(1);
+    let err = stderr(&failed);
+    assert!(err.contains("imprimatur.yaml: output"), "{err}");
+    assert_eq!(site.read(".git/HEAD"), "ref: refs/heads/main\n");
+    assert_eq!(site.read(".git/config"), "[core]\n");
+}
+
+#[test]
+fn output_or_reports_that_resolve_onto_site_input_or_outside_the_site_are_refused() {
+    let outside = tempfile::tempdir().unwrap();
+    // (lines of imprimatur.yaml, the field refused, a link made in the site and its target)
+    type Case<'a> = (&'a str, &'a str, Option<(&'a str, std::path::PathBuf)>);
+    let cases: Vec<Case> = vec![
+        ("output: imprimatur.yaml\n", "output", None),
+        ("output: www\n", "output", Some(("www", "content".into()))),
+        ("output: www\n", "output", Some(("www", ".".into()))),
+        (
+            "output: www\n",
+            "output",
+            Some(("www", "approvals/records".into())),
+        ),
+        (
+            "output: www\n",
+            "output",
+            Some(("www", outside.path().to_path_buf())),
+        ),
+        ("reports: r\n", "reports", Some(("r", "approvals".into()))),
+        (
+            "reports: r\n",
+            "reports",
+            Some(("r", "themes/default".into())),
+        ),
+        ("reports: r\n", "reports", Some(("r", "output/r".into()))),
+        (
+            "output: pub\nreports: r\n",
+            "reports",
+            Some(("r", "pub".into())),
+        ),
+        ("output: o/site\nreports: o\n", "reports", None),
+    ];
+    for (config, field, link) in cases {
+        let site = site_with_config(config);
+        std::fs::create_dir_all(site.path().join("themes/default")).unwrap();
+        std::fs::create_dir_all(site.path().join("output/r")).unwrap();
+        std::fs::create_dir_all(site.path().join("pub")).unwrap();
+        if let Some((name, target)) = &link {
+            site.symlink(target, name);
+        }
+        let before = site.files_under("content").len() + site.files_under("approvals").len();
+        let failed = site.cmd(&["build", "--now", NOW]).code(1);
+        let err = stderr(&failed);
+        assert!(
+            err.contains(&format!("imprimatur.yaml: {field}")),
+            "{config} {link:?}: {err}"
+        );
+        assert_eq!(
+            site.files_under("content").len() + site.files_under("approvals").len(),
+            before,
+            "{config} {link:?}"
+        );
+        assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
+        assert!(site.exists("imprimatur.yaml"));
+    }
+}
+
+#[test]
+fn an_output_folder_linked_inside_the_site_is_built_where_it_points() {
+    let site = site_with_config("");
+    std::fs::create_dir_all(site.path().join("public")).unwrap();
+    site.symlink("public", "output");
+    build(&site);
+    build(&site);
+    let meta = std::fs::symlink_metadata(site.path().join("output")).unwrap();
+    assert!(meta.file_type().is_symlink(), "the link is kept");
+    assert!(site.exists("public/kb/ok/index.html"));
+}
