@@ -794,3 +794,168 @@ fn an_output_folder_linked_inside_the_site_is_built_where_it_points() {
     assert!(meta.file_type().is_symlink(), "the link is kept");
     assert!(site.exists("public/kb/ok/index.html"));
 }
+
+#[test]
+fn a_non_empty_folder_that_no_build_wrote_is_never_replaced() {
+    for (config, folder) in [("", "output"), ("output: keys\n", "keys")] {
+        let mut site = site_with_config(config);
+        site.file(&format!("{folder}/mine.txt"), "MINE");
+        let failed = site.cmd(&["build", "--now", NOW]).code(1);
+        let err = stderr(&failed);
+        assert!(err.contains(folder), "names {folder}: {err}");
+        assert!(err.contains("no imprimatur build wrote"), "{err}");
+        assert_eq!(site.read(&format!("{folder}/mine.txt")), "MINE");
+    }
+    // An empty folder is fine, and so is a folder an earlier build wrote.
+    let site = site_with_config("");
+    std::fs::create_dir_all(site.path().join("output")).unwrap();
+    build(&site);
+    build(&site);
+    assert!(site.exists("output/kb/ok/index.html"));
+}
+
+#[test]
+fn the_build_manifest_travels_inside_output_so_a_kill_after_the_swap_is_no_drift() {
+    let mut site = site_with_config("");
+    build(&site);
+    let reports_before = site.files_under("reports");
+    site.page("kb/new.md", "New", "New page.\n");
+    publish(&site, "kb/new");
+    build(&site);
+    assert!(site.exists("output/kb/new/index.html"));
+    // A kill right after the swap: output/ is the new site, reports/ still the old ones.
+    std::fs::remove_dir_all(site.path().join("reports")).unwrap();
+    for (rel, bytes) in &reports_before {
+        site.file(rel, bytes);
+    }
+    let status = site.status_json(NOW);
+    assert!(findings(&status, "output_drift").is_empty(), "{status:#}");
+    let status = build(&site);
+    assert!(findings(&status, "output_drift").is_empty(), "{status:#}");
+
+    // The manifest inside output/ names what was written and which pages were live.
+    let manifest: Value =
+        serde_json::from_str(&site.read("output/.imprimatur-build.json")).unwrap();
+    assert_eq!(manifest["pages"]["kb/new"], "kb/new/");
+    assert_eq!(manifest["pages"]["kb/ok"], "kb/ok/");
+    assert_eq!(
+        manifest["files"]["kb/new/index.html"],
+        sha256_hex(&site.read_bytes("output/kb/new/index.html"))
+    );
+    assert!(manifest["files"].get(".imprimatur-build.json").is_none());
+}
+
+// --- 7. leftovers of a killed build -----------------------------------------------------------
+
+#[test]
+fn staging_folders_left_by_a_killed_build_are_removed_by_the_next_build() {
+    let mut site = site_with_config("");
+    build(&site);
+    site.file(".imprimatur-build-Ab12Cd/kb/ok/index.html", "half a site")
+        .file(".imprimatur-old-output-4242/index.html", "an old site")
+        .file("keep/.imprimatur-build-x/index.html", "not beside output");
+    build(&site);
+    assert!(!site.exists(".imprimatur-build-Ab12Cd"));
+    assert!(!site.exists(".imprimatur-old-output-4242"));
+    assert!(site.exists("keep/.imprimatur-build-x/index.html"));
+    let leftovers: Vec<String> = std::fs::read_dir(site.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".imprimatur"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// The files under `output/` with their hashes, and the manifest the build put inside it:
+/// a whole site is exactly what its manifest lists.
+fn output_and_its_manifest(site: &TestSite) -> (Vec<(String, String)>, Value) {
+    let out = site.path().join("output");
+    let mut files: Vec<(String, String)> = walk(&out)
+        .into_iter()
+        .map(|p| {
+            let rel = p.strip_prefix(&out).unwrap().to_string_lossy().into_owned();
+            (rel, sha256_hex(&std::fs::read(&p).unwrap()))
+        })
+        .filter(|(rel, _)| rel != ".imprimatur-build.json")
+        .collect();
+    files.sort();
+    let manifest: Value =
+        serde_json::from_str(&site.read("output/.imprimatur-build.json")).unwrap();
+    (files, manifest)
+}
+
+#[test]
+fn a_build_killed_at_any_moment_leaves_a_whole_site_and_the_next_build_cleans_up() {
+    let mut site = site_with_config("");
+    // Enough pages for a build to take a while (checking signatures is slow in debug
+    // builds); submitted by hand-signed records, which is fast.
+    for i in 0..60 {
+        let id = format!("kb/many/p{i:03}");
+        site.page(&format!("{id}.md"), &format!("Page {i}"), "Some text.\n");
+        let record = site.record_for("wanda", Kind::Submit, &id, SUBMITTED);
+        site.write_record_signed_by(&format!("many-{i:03}"), &record, "wanda");
+    }
+    let started = std::time::Instant::now();
+    build(&site);
+    let took = started.elapsed();
+    let (old_files, _) = output_and_its_manifest(&site);
+    site.page("kb/new.md", "New", "New page.\n");
+    publish(&site, "kb/new");
+
+    // Kills spread over a build's duration on this machine, the last ones around the swap.
+    let mut saw_old = false;
+    for percent in [0, 20, 50, 80, 92, 98, 104] {
+        let mut child = site.spawn(&["build", "--now", NOW]);
+        std::thread::sleep(took * percent / 100);
+        let _ = child.kill();
+        let _ = child.wait();
+        let delay_ms = (took * percent / 100).as_millis();
+        let (files, manifest) = output_and_its_manifest(&site);
+        let listed: Vec<(String, String)> = manifest["files"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+            .collect();
+        assert_eq!(files, listed, "killed after {delay_ms} ms: a whole site");
+        let new_live = manifest["pages"].get("kb/new").is_some();
+        assert_eq!(site.exists("output/kb/new/index.html"), new_live);
+        if !new_live {
+            assert_eq!(files, old_files, "killed after {delay_ms} ms: the old site");
+            saw_old = true;
+        }
+    }
+    assert!(saw_old, "at least the kill at 0 ms came before the swap");
+
+    let status = build(&site);
+    assert!(findings(&status, "output_drift").is_empty(), "{status:#}");
+    assert!(site.exists("output/kb/new/index.html"));
+    let leftovers: Vec<String> = std::fs::read_dir(site.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".imprimatur"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn a_second_build_waits_until_the_first_releases_the_lock_beside_output() {
+    let site = site_with_config("");
+    build(&site);
+    let lock = imprimatur::output::BuildLock::acquire(&site.path().join("output")).unwrap();
+    let mut second = site.spawn(&["build", "--now", NOW]);
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(
+        second.try_wait().unwrap().is_none(),
+        "the second build waits for the lock"
+    );
+    drop(lock);
+    assert!(second.wait().unwrap().success());
+    assert!(site.exists("output/kb/ok/index.html"));
+    let leftovers: Vec<String> = std::fs::read_dir(site.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".imprimatur"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
