@@ -174,7 +174,17 @@ pub fn build(req: &BuildRequest) -> Result<BuildSummary> {
         .iter()
         .map(|(_, page)| (page.eval.page.id.clone(), page.url.to_string()))
         .collect();
-    staging.commit(&config.output_dir, live)?;
+    let written = staging.commit(&config.output_dir, live)?;
+    // Kept in its old shape for tools that read it (README); drift is judged from the
+    // manifest inside output/, which can't fall out of step with the site.
+    let mut files_json =
+        serde_json::to_string_pretty(&serde_json::json!({ "files": written.files }))
+            .expect("a manifest serializes");
+    files_json.push('\n');
+    crate::atomic::write_file(
+        &config.reports_dir.join("output-manifest.json"),
+        files_json.as_bytes(),
+    )?;
 
     let report = StatusReport::from_evaluation(&eval, &extra_findings);
     crate::report::write_build_reports(&site, &eval, &report)?;

@@ -242,7 +242,12 @@ impl<'lock> Staging<'lock> {
 
     /// Writes the build manifest ([`MARKER`]: what was written, and `pages`, the live pages
     /// by id → URL) into the staged site, then puts it in place of `output_dir` in one step.
-    pub fn commit(self, output_dir: &Path, pages: BTreeMap<String, String>) -> Result<()> {
+    /// Returns that manifest.
+    pub fn commit(
+        self,
+        output_dir: &Path,
+        pages: BTreeMap<String, String>,
+    ) -> Result<BuildManifest> {
         let files = self.written.into_inner().expect("no writer panicked");
         let manifest = BuildManifest { files, pages };
         let mut json = serde_json::to_string_pretty(&manifest).expect("a manifest serializes");
@@ -254,7 +259,7 @@ impl<'lock> Staging<'lock> {
             let _ = std::fs::remove_dir_all(&staged);
             return Err(e);
         }
-        Ok(())
+        Ok(manifest)
     }
 }
 
