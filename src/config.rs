@@ -211,7 +211,7 @@ fn resolve_targets(root: &Path, output: &Path, reports: &Path) -> Result<(PathBu
                 rel.display()
             )));
         }
-        let path = resolve_below(&real_root, rel).map_err(|why| refuse(why.to_string()))?;
+        let path = resolve_below(&real_root, rel).map_err(refuse)?;
         let inside = path
             .strip_prefix(&real_root)
             .ok()
@@ -331,6 +331,15 @@ mod tests {
             ),
             (
                 "title: T\nbase_url: https://x/\nreports: output/r\n",
+                "reports",
+            ),
+            ("title: T\nbase_url: https://x/\noutput: .git\n", "output"),
+            (
+                "title: T\nbase_url: https://x/\noutput: imprimatur.yaml\n",
+                "output",
+            ),
+            (
+                "title: T\nbase_url: https://x/\nreports: .imprimatur-old-x\n",
                 "reports",
             ),
             ("title: T\nbase_url: x.example\n", "base_url"),

@@ -603,4 +603,45 @@ mod tests {
         assert_eq!(shots.files.assets.len(), 2);
         assert_eq!(pages[0].version, Version::of_bytes(b"---\ntitle: A\n---\n"));
     }
+
+    #[cfg(unix)]
+    #[test]
+    fn scan_reports_what_can_not_be_a_page_and_keeps_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = dir.path().join("content");
+        let write = |p: &str, b: &[u8]| {
+            let path = c.join(p);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, b).unwrap();
+        };
+        write("kb/ok.md", b"ok");
+        write("kb/x.md", b"file");
+        write("kb/x/index.md", b"bundle");
+        write("kb/line\nbreak.md", b"x");
+        write("kb/shots/index.md", b"x");
+        std::os::unix::fs::symlink("../ok.md", c.join("kb/shots/linked.png")).unwrap();
+        std::os::unix::fs::symlink("ok.md", c.join("kb/alias.md")).unwrap();
+        let found = scan(&c, dir.path()).unwrap();
+        let ids: Vec<_> = found.pages.iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(ids, ["kb/ok"]);
+        let invalid: Vec<(&str, &str)> = found
+            .invalid
+            .iter()
+            .map(|p| (p.id.as_str(), p.source.as_str()))
+            .collect();
+        assert_eq!(
+            invalid,
+            [
+                ("kb/alias", "content/kb/alias.md"),
+                ("kb/line\\nbreak", "content/kb/line\\nbreak.md"),
+                ("kb/shots", "content/kb/shots"),
+                ("kb/x", "content/kb/x"),
+                ("kb/x", "content/kb/x.md"),
+            ]
+        );
+        assert!(found.invalid[2]
+            .why
+            .contains("linked.png is a symbolic link"));
+        assert!(read_bundle(&c.join("kb/shots")).is_err());
+    }
 }
