@@ -68,6 +68,33 @@ fn invalid_page<'a>(status: &'a Value, page: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no invalid_page finding about {page}: {status:#}"))
 }
 
+/// The detail of the `invalid_page` finding about `page`, which must exist.
+fn invalid_detail(status: &Value, page: &str) -> String {
+    invalid_page(status, page)["detail"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Nothing under `output/<prefix>`, and `kb/other` (published beside it) still there.
+fn assert_offline_and_the_rest_built(site: &TestSite, prefix: &str) {
+    let files = output_paths(site);
+    assert!(!files.iter().any(|f| f.starts_with(prefix)), "{files:?}");
+    assert!(
+        files.contains(&"kb/other/index.html".to_string()),
+        "{files:?}"
+    );
+}
+
+/// Entries of the site root named like the build's own (`.imprimatur-*`): none may stay.
+fn leftovers(site: &TestSite) -> Vec<String> {
+    std::fs::read_dir(site.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".imprimatur"))
+        .collect()
+}
+
 fn page_ids(status: &Value) -> Vec<String> {
     status["pages"]
         .as_array()
@@ -183,15 +210,7 @@ fn a_bundle_file_name_with_a_newline_can_not_forge_a_manifest_line() {
     assert!(detail.contains("control character"), "{detail}");
     assert!(detail.contains("z1.png"), "names the file: {detail}");
     assert!(!page_ids(&status).contains(&"kb/guide".to_string()));
-    let files = output_paths(&site);
-    assert!(
-        !files.iter().any(|f| f.starts_with("kb/guide")),
-        "{files:?}"
-    );
-    assert!(
-        files.contains(&"kb/other/index.html".to_string()),
-        "{files:?}"
-    );
+    assert_offline_and_the_rest_built(&site, "kb/guide");
 }
 
 #[test]
@@ -207,21 +226,10 @@ fn a_bundle_whose_index_md_is_a_symlink_is_an_invalid_page_and_goes_offline() {
     site.symlink("../_private/guide.md", "content/kb/guide/index.md");
 
     let status = build(&site);
-    let detail = invalid_page(&status, "kb/guide")["detail"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let detail = invalid_detail(&status, "kb/guide");
     assert!(detail.contains("content/kb/guide/index.md"), "{detail}");
     assert!(detail.contains("symbolic link"), "{detail}");
-    let files = output_paths(&site);
-    assert!(
-        !files.iter().any(|f| f.starts_with("kb/guide")),
-        "{files:?}"
-    );
-    assert!(
-        files.contains(&"kb/other/index.html".to_string()),
-        "{files:?}"
-    );
+    assert_offline_and_the_rest_built(&site, "kb/guide");
 }
 
 #[test]
@@ -234,18 +242,13 @@ fn a_symlink_anywhere_inside_a_bundle_takes_the_page_offline_with_a_finding() {
     );
 
     let status = build(&site);
-    let detail = invalid_page(&status, "kb/guide")["detail"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let detail = invalid_detail(&status, "kb/guide");
     assert!(
         detail.contains("content/kb/guide/img/brand/logo.png"),
         "{detail}"
     );
     assert!(detail.contains("symbolic link"), "{detail}");
-    assert!(!output_paths(&site)
-        .iter()
-        .any(|f| f.starts_with("kb/guide")));
+    assert_offline_and_the_rest_built(&site, "kb/guide");
 }
 
 #[test]
@@ -256,10 +259,7 @@ fn a_dangling_index_md_symlink_still_makes_a_bundle_so_its_files_never_become_pa
 
     let status = build(&site);
     assert!(!page_ids(&status).contains(&"kb/guide/part".to_string()));
-    let detail = invalid_page(&status, "kb/guide")["detail"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let detail = invalid_detail(&status, "kb/guide");
     assert!(detail.contains("symbolic link"), "{detail}");
 }
 
@@ -360,10 +360,7 @@ fn a_bundle_file_name_with_a_backslash_is_an_invalid_page_not_a_failed_build() {
     submit_by_hand(&site, "kb/shots", version);
 
     let status = build(&site);
-    assert!(invalid_page(&status, "kb/shots")["detail"]
-        .as_str()
-        .unwrap()
-        .contains("img\\a.png"));
+    assert!(invalid_detail(&status, "kb/shots").contains("img\\a.png"));
     assert!(site.exists("output/kb/ok/index.html"));
     assert!(!site.exists("output/kb/shots"));
 }
@@ -387,7 +384,7 @@ fn a_page_or_bundle_file_over_the_size_limit_is_an_invalid_page() {
 
     let status = build(&site);
     for page in ["kb/big", "kb/shots"] {
-        let detail = invalid_page(&status, page)["detail"].as_str().unwrap();
+        let detail = invalid_detail(&status, page);
         assert!(detail.contains("larger than"), "{detail}");
     }
     assert_eq!(page_ids(&status), ["kb/ok"]);
@@ -407,7 +404,7 @@ fn a_fifo_named_like_a_page_or_inside_a_bundle_is_reported_and_never_hangs_the_b
 
     let status = build(&site);
     for page in ["kb/pipe", "kb/shots", "kb/piped"] {
-        let detail = invalid_page(&status, page)["detail"].as_str().unwrap();
+        let detail = invalid_detail(&status, page);
         assert!(detail.contains("not a regular file"), "{detail}");
     }
     assert_eq!(page_ids(&status), ["kb/ok"]);
@@ -428,12 +425,15 @@ fn blob_path(hex: &str) -> String {
     format!("approvals/store/{}/{}", &hex[..2], &hex[2..])
 }
 
-/// The `store_corrupt` finding about `page`, which must exist.
-fn store_corrupt<'a>(status: &'a Value, page: &str) -> &'a Value {
+/// The detail of the `store_corrupt` finding about `page`, which must exist.
+fn store_corrupt(status: &Value, page: &str) -> String {
     findings(status, "store_corrupt")
         .into_iter()
         .find(|f| f["page"] == page)
-        .unwrap_or_else(|| panic!("no store_corrupt finding about {page}: {status:#}"))
+        .unwrap_or_else(|| panic!("no store_corrupt finding about {page}: {status:#}"))["detail"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 #[test]
@@ -494,10 +494,7 @@ fn a_stored_bundle_manifest_that_is_not_canonical_is_store_corrupt_and_never_pub
 
     let status = build(&site);
     for i in 0..manifests.len() {
-        let detail = store_corrupt(&status, &format!("kb/m{i}"))["detail"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let detail = store_corrupt(&status, &format!("kb/m{i}"));
         assert!(detail.contains("manifest"), "{detail}");
     }
     let files = output_paths(&site);
@@ -544,10 +541,7 @@ fn a_blob_reached_through_a_symlink_at_any_component_is_never_read() {
         site.symlink(&target, &moved);
 
         let status = build(&site);
-        let detail = store_corrupt(&status, "kb/guide")["detail"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let detail = store_corrupt(&status, "kb/guide");
         assert!(detail.contains("symbolic link"), "{link}: {detail}");
         assert!(!site.exists("output/kb/guide"), "{link}");
     }
@@ -565,10 +559,7 @@ fn a_fifo_or_a_folder_in_place_of_a_blob_is_store_corrupt_and_never_hangs_the_bu
         }
 
         let status = build(&site);
-        let detail = store_corrupt(&status, "kb/guide")["detail"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let detail = store_corrupt(&status, "kb/guide");
         assert!(detail.contains("not a regular file"), "{what}: {detail}");
         assert!(!site.exists("output/kb/guide"), "{what}");
     }
@@ -858,12 +849,7 @@ fn staging_folders_left_by_a_killed_build_are_removed_by_the_next_build() {
     assert!(!site.exists(".imprimatur-build-Ab12Cd"));
     assert!(!site.exists(".imprimatur-old-output-4242"));
     assert!(site.exists("keep/.imprimatur-build-x/index.html"));
-    let leftovers: Vec<String> = std::fs::read_dir(site.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with(".imprimatur"))
-        .collect();
-    assert!(leftovers.is_empty(), "{leftovers:?}");
+    assert_eq!(leftovers(&site), Vec::<String>::new());
 }
 
 /// The files under `output/` with their hashes, and the manifest the build put inside it:
@@ -930,12 +916,7 @@ fn a_build_killed_at_any_moment_leaves_a_whole_site_and_the_next_build_cleans_up
     let status = build(&site);
     assert!(findings(&status, "output_drift").is_empty(), "{status:#}");
     assert!(site.exists("output/kb/new/index.html"));
-    let leftovers: Vec<String> = std::fs::read_dir(site.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with(".imprimatur"))
-        .collect();
-    assert!(leftovers.is_empty(), "{leftovers:?}");
+    assert_eq!(leftovers(&site), Vec::<String>::new());
 }
 
 #[test]
@@ -952,10 +933,5 @@ fn a_second_build_waits_until_the_first_releases_the_lock_beside_output() {
     drop(lock);
     assert!(second.wait().unwrap().success());
     assert!(site.exists("output/kb/ok/index.html"));
-    let leftovers: Vec<String> = std::fs::read_dir(site.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with(".imprimatur"))
-        .collect();
-    assert!(leftovers.is_empty(), "{leftovers:?}");
+    assert_eq!(leftovers(&site), Vec::<String>::new());
 }
