@@ -1,7 +1,13 @@
-//! Writing without half-written states: a file is written beside its target and renamed over
-//! it, so a killed process leaves either the old file or the new one, never a mix.
+//! Touching files so that what is checked is what is used. Reads below a trusted folder never
+//! follow a symbolic link (at any component), take regular files only, and refuse a file over
+//! its size limit before reading it: a link can't swap the bytes a reviewer saw, a FIFO can't
+//! hang a build, a huge file can't exhaust memory. Writes go to a file beside their target that
+//! is renamed over it, so a killed process leaves the old file or the new one, never a mix, and
+//! a symbolic link at the target is replaced, never written through.
 
-use std::path::Path;
+use std::fmt;
+use std::io::Read;
+use std::path::{Component, Path, PathBuf};
 
 use crate::error::{Error, Result};
 
@@ -13,6 +19,353 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
         .tempfile_in(parent)
         .map_err(|e| Error::io(parent, e))?;
     std::io::Write::write_all(&mut tmp, bytes).map_err(|e| Error::io(path, e))?;
+    // rename(2) replaces whatever is at `path`, a symbolic link included, without following it.
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
     Ok(())
+}
+
+/// Why [`read_beneath`] did not return a file's bytes. `at` is the path at fault: the file, or
+/// the folder on the way that is a link or no folder.
+#[derive(Debug)]
+pub struct ReadError {
+    pub at: PathBuf,
+    pub kind: ReadErrorKind,
+}
+
+#[derive(Debug)]
+pub enum ReadErrorKind {
+    Missing,
+    Symlink,
+    NotFolder,
+    /// A FIFO, socket, device or folder where a file was expected.
+    NotRegular,
+    TooLarge {
+        limit: u64,
+    },
+    Io(std::io::Error),
+}
+
+impl ReadError {
+    /// `<at relative to root> <what is wrong>`, e.g. `content/kb/x.md is a symbolic link ...`.
+    pub fn describe(&self, root: &Path) -> String {
+        format!(
+            "{} {}",
+            printable(&crate::config::display_relative(root, &self.at)),
+            self.kind
+        )
+    }
+}
+
+impl fmt::Display for ReadErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReadErrorKind::Missing => f.write_str("does not exist"),
+            ReadErrorKind::Symlink => {
+                f.write_str("is a symbolic link (never followed: it could point anywhere)")
+            }
+            ReadErrorKind::NotFolder => f.write_str("is not a folder"),
+            ReadErrorKind::NotRegular => {
+                f.write_str("is not a regular file (a FIFO, socket, device or folder)")
+            }
+            ReadErrorKind::TooLarge { limit } => {
+                write!(f, "is larger than the limit of {} MiB", limit >> 20)
+            }
+            ReadErrorKind::Io(e) => write!(f, "can't be read: {e}"),
+        }
+    }
+}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", printable(&self.at.to_string_lossy()), self.kind)
+    }
+}
+
+/// `text` with its control characters escaped (`\n`, `\u{7f}`), for ids and paths in reports.
+pub fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if crate::version::is_control(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Reads the regular file `base/rel` without following a symbolic link at any component of
+/// `rel` (`base` itself is trusted and may be reached through links), refusing it before
+/// reading when it holds more than `limit` bytes. A FIFO is opened without blocking and refused.
+pub fn read_beneath(base: &Path, rel: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
+    #[cfg(target_os = "linux")]
+    {
+        read_beneath_linux(base, rel, limit)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        read_beneath_portable(base, rel, limit)
+    }
+}
+
+/// `rel`'s components, which must all be plain names (no `/`, `.`, `..`).
+fn plain_components<'a>(base: &Path, rel: &'a Path) -> Result<Vec<&'a std::ffi::OsStr>, ReadError> {
+    let mut names = Vec::new();
+    for c in rel.components() {
+        match c {
+            Component::Normal(name) => names.push(name),
+            _ => {
+                return Err(ReadError {
+                    at: base.join(rel),
+                    kind: ReadErrorKind::Io(std::io::Error::new(
+                        std::io::ErrorKind::InvalidInput,
+                        "not a plain relative path",
+                    )),
+                })
+            }
+        }
+    }
+    if names.is_empty() {
+        return Err(ReadError {
+            at: base.to_path_buf(),
+            kind: ReadErrorKind::NotRegular,
+        });
+    }
+    Ok(names)
+}
+
+/// Each folder is opened relative to the one before with `O_NOFOLLOW`, so nothing can be
+/// swapped for a link between a check and the read; the file itself with `O_NONBLOCK`, so a
+/// FIFO opens at once (and is then refused by `fstat`).
+#[cfg(target_os = "linux")]
+fn read_beneath_linux(base: &Path, rel: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
+    use rustix::fs::{openat, statat, AtFlags, FileType, Mode, OFlags, CWD};
+    use rustix::io::Errno;
+
+    let names = plain_components(base, rel)?;
+    let fail = |at: &Path, e: Errno| {
+        let kind = match e {
+            Errno::NOENT => ReadErrorKind::Missing,
+            Errno::LOOP => ReadErrorKind::Symlink,
+            Errno::NOTDIR => ReadErrorKind::NotFolder,
+            // What open(2) says of a socket.
+            Errno::NXIO => ReadErrorKind::NotRegular,
+            e => ReadErrorKind::Io(e.into()),
+        };
+        ReadError {
+            at: at.to_path_buf(),
+            kind,
+        }
+    };
+    let folder = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let mut at = base.to_path_buf();
+    let mut dir = openat(CWD, base, folder, Mode::empty()).map_err(|e| fail(&at, e))?;
+    let (file_name, folders) = names.split_last().expect("plain_components is never empty");
+    for name in folders {
+        at.push(name);
+        dir = match openat(&dir, *name, folder | OFlags::NOFOLLOW, Mode::empty()) {
+            Ok(next) => next,
+            // With O_DIRECTORY, Linux says ENOTDIR of a link too: look, to name it right.
+            Err(Errno::NOTDIR)
+                if statat(&dir, *name, AtFlags::SYMLINK_NOFOLLOW)
+                    .is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::Symlink) =>
+            {
+                return Err(fail(&at, Errno::LOOP))
+            }
+            Err(e) => return Err(fail(&at, e)),
+        };
+    }
+    at.push(file_name);
+    let flags =
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
+    let fd = openat(&dir, *file_name, flags, Mode::empty()).map_err(|e| fail(&at, e))?;
+    read_open_file(std::fs::File::from(fd), at, limit)
+}
+
+/// Where there is no `openat`: every component is checked with `symlink_metadata` first.
+/// A link or FIFO put in place between the check and the open is not caught here.
+#[cfg_attr(target_os = "linux", allow(dead_code))]
+fn read_beneath_portable(base: &Path, rel: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
+    let names = plain_components(base, rel)?;
+    let mut at = base.to_path_buf();
+    for (i, name) in names.iter().enumerate() {
+        at.push(name);
+        let meta = std::fs::symlink_metadata(&at).map_err(|e| io_failure(&at, e))?;
+        let last = i + 1 == names.len();
+        let kind = if meta.file_type().is_symlink() {
+            Some(ReadErrorKind::Symlink)
+        } else if !last && !meta.is_dir() {
+            Some(ReadErrorKind::NotFolder)
+        } else if last && !meta.is_file() {
+            Some(ReadErrorKind::NotRegular)
+        } else {
+            None
+        };
+        if let Some(kind) = kind {
+            return Err(ReadError { at, kind });
+        }
+    }
+    let file = std::fs::File::open(&at).map_err(|e| io_failure(&at, e))?;
+    read_open_file(file, at, limit)
+}
+
+fn io_failure(at: &Path, e: std::io::Error) -> ReadError {
+    let kind = if e.kind() == std::io::ErrorKind::NotFound {
+        ReadErrorKind::Missing
+    } else {
+        ReadErrorKind::Io(e)
+    };
+    ReadError {
+        at: at.to_path_buf(),
+        kind,
+    }
+}
+
+/// Checks the open file itself (`fstat`): regular, at most `limit` bytes; then reads at most
+/// `limit` bytes, in case it grows meanwhile.
+fn read_open_file(file: std::fs::File, at: PathBuf, limit: u64) -> Result<Vec<u8>, ReadError> {
+    let meta = match file.metadata() {
+        Ok(meta) => meta,
+        Err(e) => return Err(io_failure(&at, e)),
+    };
+    let too_large = ReadErrorKind::TooLarge { limit };
+    if !meta.is_file() {
+        return Err(ReadError {
+            at,
+            kind: ReadErrorKind::NotRegular,
+        });
+    }
+    if meta.len() > limit {
+        return Err(ReadError {
+            at,
+            kind: too_large,
+        });
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    if let Err(e) = file.take(limit.saturating_add(1)).read_to_end(&mut bytes) {
+        return Err(io_failure(&at, e));
+    }
+    if bytes.len() as u64 > limit {
+        return Err(ReadError {
+            at,
+            kind: too_large,
+        });
+    }
+    Ok(bytes)
+}
+
+/// Makes sure `base/rel` is a folder reached without any symbolic link below `base`, creating
+/// the folders that are missing; returns its path. For writers: a record or a blob is never
+/// written through a link an attacker placed under `approvals/`.
+pub fn real_dir(base: &Path, rel: &Path) -> Result<PathBuf> {
+    let mut at = base.to_path_buf();
+    for c in rel.components() {
+        let Component::Normal(name) = c else {
+            return Err(Error::UnsafePath {
+                path: base.join(rel),
+                why: "is not a plain relative path".into(),
+            });
+        };
+        at.push(name);
+        loop {
+            match std::fs::symlink_metadata(&at) {
+                Ok(meta) if meta.file_type().is_symlink() => {
+                    return Err(Error::UnsafePath {
+                        path: at,
+                        why: "is a symbolic link; refusing to write through it".into(),
+                    })
+                }
+                Ok(meta) if meta.is_dir() => break,
+                Ok(_) => {
+                    return Err(Error::UnsafePath {
+                        path: at,
+                        why: "is not a folder".into(),
+                    })
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    // mkdir(2) never follows a link; if one appeared meanwhile, look again.
+                    match std::fs::create_dir(&at) {
+                        Ok(()) => break,
+                        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                        Err(e) => return Err(Error::io(&at, e)),
+                    }
+                }
+                Err(e) => return Err(Error::io(&at, e)),
+            }
+        }
+    }
+    Ok(at)
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    type Reader = fn(&Path, &Path, u64) -> Result<Vec<u8>, ReadError>;
+
+    /// Both implementations are held to the same rules (the portable one is only used off Linux).
+    const READERS: &[Reader] = &[read_beneath, read_beneath_portable];
+
+    fn kind(reader: Reader, base: &Path, rel: &str, limit: u64) -> String {
+        match reader(base, Path::new(rel), limit) {
+            Ok(bytes) => format!("ok {}", String::from_utf8_lossy(&bytes)),
+            Err(e) => format!("{:?}", e.kind)
+                .split(['(', ' ', '{'])
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+        }
+    }
+
+    #[test]
+    fn reads_refuse_links_at_any_component_fifos_and_large_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path();
+        std::fs::create_dir_all(base.join("real/sub")).unwrap();
+        std::fs::write(base.join("real/sub/f"), b"bytes").unwrap();
+        std::os::unix::fs::symlink("real", base.join("linked")).unwrap();
+        std::os::unix::fs::symlink("sub/f", base.join("real/link")).unwrap();
+        let fifo = std::process::Command::new("mkfifo")
+            .arg(base.join("real/fifo"))
+            .status()
+            .unwrap();
+        assert!(fifo.success());
+        for reader in READERS {
+            assert_eq!(kind(*reader, base, "real/sub/f", 5), "ok bytes");
+            assert_eq!(kind(*reader, base, "real/sub/f", 4), "TooLarge");
+            assert_eq!(kind(*reader, base, "linked/sub/f", 5), "Symlink");
+            assert_eq!(kind(*reader, base, "real/link", 5), "Symlink");
+            assert_eq!(kind(*reader, base, "real/fifo", 5), "NotRegular");
+            assert_eq!(kind(*reader, base, "real/sub", 5), "NotRegular");
+            assert_eq!(kind(*reader, base, "real/sub/f/x", 5), "NotFolder");
+            assert_eq!(kind(*reader, base, "real/none", 5), "Missing");
+            assert_eq!(kind(*reader, base, "real/../real/sub/f", 5), "Io");
+        }
+        // The trusted base itself may be reached through a link.
+        assert_eq!(
+            kind(read_beneath, &base.join("linked"), "sub/f", 5),
+            "ok bytes"
+        );
+    }
+
+    #[test]
+    fn real_dir_makes_missing_folders_and_refuses_links() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path();
+        let made = real_dir(base, Path::new("a/b/c")).unwrap();
+        assert!(made.is_dir());
+        std::os::unix::fs::symlink(base.join("a"), base.join("l")).unwrap();
+        let err = real_dir(base, Path::new("l/b")).unwrap_err().to_string();
+        assert!(err.contains("symbolic link"), "{err}");
+        std::fs::write(base.join("a/file"), b"").unwrap();
+        let err = real_dir(base, Path::new("a/file/x"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not a folder"), "{err}");
+    }
+
+    #[test]
+    fn printable_escapes_control_characters_only() {
+        assert_eq!(printable("kb/a\nb\u{7f}é"), "kb/a\\nb\\u{7f}é");
+    }
 }

@@ -1,7 +1,8 @@
 //! `imprimatur build` (SPEC §7, §8), top to bottom: load the site → judge every page at one
 //! `now` → collect what is live → render pages in parallel into a staging folder → home,
 //! space indexes, search index, sitemap, theme files → swap the staging folder in for
-//! `output/` → reports. Any error before the swap leaves the previous `output/` untouched.
+//! `output/` → reports. Any error before the swap leaves the previous `output/` untouched;
+//! the whole build holds the lock beside `output/`.
 
 use rayon::prelude::*;
 
@@ -49,6 +50,8 @@ struct PageResult<'a> {
 pub fn build(req: &BuildRequest) -> Result<BuildSummary> {
     let site = Site::load(req.site_root)?;
     let config = &site.config;
+    // One build at a time writes beside output/; leftovers of killed builds go first.
+    let lock = output::BuildLock::acquire(&config.output_dir)?;
     let audiences = match req.audience {
         Some(a) => vec![a.to_string()],
         None => config.audiences.clone(),
@@ -58,10 +61,13 @@ pub fn build(req: &BuildRequest) -> Result<BuildSummary> {
     let published = PublishedSite::collect(&eval, &site.policies);
 
     let output_name = config.display_path(&config.output_dir);
-    let manifest_file = config.reports_dir.join("output-manifest.json");
-    let mut extra_findings = output::drift(&config.output_dir, &manifest_file, &output_name);
+    let mut extra_findings = output::drift(&config.output_dir, &output_name);
+    if req.audience.is_none() {
+        // A build for another audience publishes other pages on purpose.
+        extra_findings.extend(went_offline(config, &eval));
+    }
 
-    let staging = Staging::new(&config.output_dir)?;
+    let staging = Staging::new(&config.output_dir, &lock)?;
     let summaries: Vec<SpaceSummary> = published
         .spaces
         .iter()
@@ -168,10 +174,25 @@ pub fn build(req: &BuildRequest) -> Result<BuildSummary> {
     for (rel, bytes) in theme.static_files() {
         write(&format!("static/{rel}"), bytes)?;
     }
-    staging.commit(&config.output_dir, &manifest_file)?;
+    let live = jobs
+        .iter()
+        .map(|(_, page)| (page.eval.page.id.clone(), page.url.to_string()))
+        .collect();
+    let written = staging.commit(&config.output_dir, live)?;
+    // Kept in its old shape for tools that read it (README); drift is judged from the
+    // manifest inside output/, which can't fall out of step with the site.
+    let mut files_json =
+        serde_json::to_string_pretty(&serde_json::json!({ "files": written.files }))
+            .expect("a manifest serializes");
+    files_json.push('\n');
+    crate::atomic::write_file(
+        &config.reports_dir.join("output-manifest.json"),
+        files_json.as_bytes(),
+    )?;
 
     let report = StatusReport::from_evaluation(&eval, &extra_findings);
     crate::report::write_build_reports(&site, &eval, &report)?;
+    drop(lock);
     Ok(BuildSummary {
         pages_published: jobs.len(),
         spaces_published: published.spaces.len(),
@@ -185,7 +206,7 @@ pub fn build(req: &BuildRequest) -> Result<BuildSummary> {
 fn render_page<'a>(
     site: &Site,
     theme: &Theme,
-    staging: &Staging,
+    staging: &Staging<'_>,
     published: &PublishedSite,
     space: &'a PublishedSpace<'a>,
     page: &'a PublishedPage<'a>,
@@ -265,17 +286,24 @@ fn broken_links(page: &PublishedPage, unpublished: Vec<String>) -> Vec<Finding> 
         .collect()
 }
 
+/// Pages the build in `output/` published that this judgement leaves offline for a reason
+/// nobody signed (`went_offline`).
+fn went_offline(
+    config: &crate::config::SiteConfig,
+    eval: &crate::site::Evaluation,
+) -> Vec<Finding> {
+    output::previous_build(&config.output_dir)
+        .map(|previous| eval.went_offline(&previous.pages))
+        .unwrap_or_default()
+}
+
 /// The findings a build adds to the review's, without building: links to pages that are not
 /// published (from the Markdown alone, no templates) and hand edits of `output/`. `verify`
 /// and `status` report them, so they agree with what `build` would say.
 pub fn check_without_building(site: &Site, eval: &crate::site::Evaluation) -> Vec<Finding> {
     let config = &site.config;
-    let manifest_file = config.reports_dir.join("output-manifest.json");
-    let mut findings = output::drift(
-        &config.output_dir,
-        &manifest_file,
-        &config.display_path(&config.output_dir),
-    );
+    let mut findings = output::drift(&config.output_dir, &config.display_path(&config.output_dir));
+    findings.extend(went_offline(config, eval));
     let published = PublishedSite::collect(eval, &site.policies);
     let pages: Vec<&PublishedPage> = published
         .spaces

@@ -124,6 +124,7 @@ impl SiteConfig {
                 ))
             }
         };
+        let (output, reports) = resolve_targets(root, &output, &reports)?;
         Ok(SiteConfig {
             root: root.to_path_buf(),
             title: raw.title,
@@ -187,6 +188,102 @@ fn relative_dir(value: &str, field: &str) -> Result<PathBuf> {
     Ok(path.to_path_buf())
 }
 
+/// Site input that `output` and `reports` may not be, hold, or be inside of: they are
+/// written on every build (`output` replaced whole).
+const SITE_INPUT: &[&str] = &["content", "approvals", "themes", ".git", CONFIG_FILE];
+
+/// Resolves `output` and `reports` (relative, plain names) following symbolic links, and
+/// checks where they land: distinct folders inside the site root, neither inside the other,
+/// neither the root, a piece of site input, inside one or an ancestor of one, and not named
+/// like the build's own staging folders. Returns both as paths relative to the root with
+/// every link resolved, so the build replaces the real folder, never a link to it.
+fn resolve_targets(root: &Path, output: &Path, reports: &Path) -> Result<(PathBuf, PathBuf)> {
+    let real_root = root.canonicalize().map_err(|e| Error::io(root, e))?;
+    let mut resolved = Vec::new();
+    for (field, rel) in [("output", output), ("reports", reports)] {
+        let refuse = |why: String| Error::config(CONFIG_FILE, field, why);
+        if rel
+            .components()
+            .any(|c| c.as_os_str().as_encoded_bytes().starts_with(b".imprimatur"))
+        {
+            return Err(refuse(format!(
+                "'{}': names starting with '.imprimatur' are the build's own",
+                rel.display()
+            )));
+        }
+        let path = resolve_below(&real_root, rel).map_err(refuse)?;
+        let inside = path
+            .strip_prefix(&real_root)
+            .ok()
+            .filter(|r| !r.as_os_str().is_empty())
+            .map(Path::to_path_buf)
+            .ok_or_else(|| {
+                refuse(format!(
+                    "'{}' resolves to {}, which is not a folder inside the site",
+                    rel.display(),
+                    path.display()
+                ))
+            })?;
+        for input in SITE_INPUT {
+            let input_path = resolve_below(&real_root, Path::new(input))
+                .unwrap_or_else(|_| real_root.join(input));
+            let relation = if path == input_path {
+                "is"
+            } else if path.starts_with(&input_path) {
+                "is inside"
+            } else if input_path.starts_with(&path) {
+                "holds"
+            } else {
+                continue;
+            };
+            return Err(refuse(format!(
+                "'{}' resolves to {}, which {relation} site input ({input}); it must be a folder of its own, written on every build",
+                rel.display(),
+                inside.display()
+            )));
+        }
+        resolved.push((path, inside));
+    }
+    let (out, out_rel) = resolved.remove(0);
+    let (rep, rep_rel) = resolved.remove(0);
+    if out.starts_with(&rep) || rep.starts_with(&out) {
+        return Err(Error::config(
+            CONFIG_FILE,
+            "reports",
+            format!(
+                "reports ({}) and output ({}) must be distinct folders, neither inside the other (reports name unpublished pages)",
+                rep_rel.display(),
+                out_rel.display()
+            ),
+        ));
+    }
+    Ok((out_rel, rep_rel))
+}
+
+/// `real_root/rel` with every symbolic link on the way resolved (as far as the path exists;
+/// the rest, to be created, is taken as written).
+fn resolve_below(real_root: &Path, rel: &Path) -> std::result::Result<PathBuf, String> {
+    let mut path = real_root.to_path_buf();
+    let mut parts = rel.components();
+    for part in parts.by_ref() {
+        let next = path.join(part);
+        match std::fs::symlink_metadata(&next) {
+            Ok(_) => {
+                path = next
+                    .canonicalize()
+                    .map_err(|e| format!("{} can't be resolved: {e}", next.display()))?;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                path = next;
+                break;
+            }
+            Err(e) => return Err(format!("{}: {e}", next.display())),
+        }
+    }
+    path.extend(parts);
+    Ok(path)
+}
+
 /// The field a serde_yaml error is about, when its message says (`missing field `x``, `unknown field `x``).
 pub fn yaml_field(e: &serde_yaml::Error) -> String {
     let msg = e.to_string();
@@ -234,6 +331,15 @@ mod tests {
             ),
             (
                 "title: T\nbase_url: https://x/\nreports: output/r\n",
+                "reports",
+            ),
+            ("title: T\nbase_url: https://x/\noutput: .git\n", "output"),
+            (
+                "title: T\nbase_url: https://x/\noutput: imprimatur.yaml\n",
+                "output",
+            ),
+            (
+                "title: T\nbase_url: https://x/\nreports: .imprimatur-old-x\n",
                 "reports",
             ),
             ("title: T\nbase_url: x.example\n", "base_url"),

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 use serde::Deserialize;
 
+use crate::atomic;
 use crate::error::{Error, Result};
 use crate::store::VersionFiles;
 use crate::time::{self, Instant};
@@ -147,10 +148,12 @@ fn split_at_closing_fence(text: &str) -> Option<(&str, &str)> {
     None
 }
 
-/// A page id is `<space>/<path>` with no empty, `.` or `..` components and no leading `/`.
+/// A page id is `<space>/<path>` with no empty, `.` or `..` components, no leading `/`, no
+/// backslash and no control character.
 pub fn is_valid_page_id(id: &str) -> bool {
     !id.starts_with('/')
         && !id.contains('\\')
+        && !id.chars().any(crate::version::is_control)
         && id.split('/').count() >= 2
         && id
             .split('/')
@@ -172,72 +175,235 @@ pub fn page_id_from_arg(arg: &str) -> String {
     id.strip_suffix(".md").unwrap_or(id).to_string()
 }
 
+/// What `scan` found in `content/`: the pages, and what stands where a page would but can't
+/// be one (never published; each is an `invalid_page` finding).
+#[derive(Debug, Default)]
+pub struct Scan {
+    /// Sorted by id.
+    pub pages: Vec<Page>,
+    /// Sorted by source.
+    pub invalid: Vec<InvalidPage>,
+}
+
+/// A page that has no version (SPEC §2): a symbolic link, a FIFO or device, a file over the
+/// size limit, a name that is not UTF-8 or holds a control character, an id used twice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidPage {
+    /// The id it would have: best effort (lossy UTF-8, control characters escaped).
+    pub id: String,
+    /// The page file or bundle folder, relative to the site root (made printable like `id`).
+    pub source: String,
+    /// Why, naming the file at fault.
+    pub why: String,
+}
+
+/// Where a page would be: a `.md` file or a bundle folder, relative to `content/`.
+struct Candidate {
+    rel: PathBuf,
+    bundle: bool,
+}
+
 /// Scans `content/`: every `.md` file and every bundle folder under a space folder, read and
-/// hashed in parallel. Sorted by id.
-pub fn scan(content_dir: &Path, site_root: &Path) -> Result<Vec<Page>> {
-    let mut found: Vec<(PathBuf, bool)> = Vec::new();
+/// hashed in parallel, without following a symbolic link. A problem with one page makes it an
+/// [`InvalidPage`] and the scan goes on; only a `content/` that can't be listed is an error.
+pub fn scan(content_dir: &Path, site_root: &Path) -> Result<Scan> {
+    let mut scan = Scan::default();
     if !content_dir.is_dir() {
-        return Ok(Vec::new());
+        return Ok(scan);
     }
+    let show = |path: &Path| atomic::printable(&crate::config::display_relative(site_root, path));
+    let invalid_at = |path: &Path, why: String| {
+        let rel = path.strip_prefix(content_dir).unwrap_or(path);
+        InvalidPage {
+            id: lossy_id(rel),
+            source: show(path),
+            why,
+        }
+    };
+    let mut candidates: Vec<Candidate> = Vec::new();
     let mut walker = walkdir::WalkDir::new(content_dir)
         .min_depth(1)
         .sort_by_file_name()
         .into_iter();
     while let Some(entry) = walker.next() {
-        let entry = entry.map_err(|e| {
-            let path = e.path().unwrap_or(content_dir).to_path_buf();
-            Error::io(&path, e.into())
-        })?;
-        let name = entry.file_name().to_string_lossy();
-        if name.starts_with('_') || name.starts_with('.') {
-            if entry.file_type().is_dir() {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) => {
+                // A folder that can't be listed: the pages it may hold can't be found.
+                let path = e.path().unwrap_or(content_dir).to_path_buf();
+                if path == content_dir {
+                    return Err(Error::io(&path, e.into()));
+                }
+                let why = format!("{} can't be read: {e}", show(&path));
+                scan.invalid.push(invalid_at(&path, why));
+                continue;
+            }
+        };
+        let name = entry.file_name().as_encoded_bytes();
+        let kind = entry.file_type();
+        if name.starts_with(b"_") || name.starts_with(b".") {
+            if kind.is_dir() {
                 walker.skip_current_dir();
             }
             continue;
         }
-        if entry.file_type().is_dir() {
-            // A space folder is never a bundle; below it, a folder holding index.md is one.
-            if entry.depth() >= 2 && entry.path().join("index.md").is_file() {
-                found.push((entry.path().to_path_buf(), true));
-                walker.skip_current_dir();
+        let path = entry.path();
+        let rel = path.strip_prefix(content_dir).unwrap_or(path).to_path_buf();
+        let markdown = entry.depth() >= 2 && name.ends_with(b".md");
+        if kind.is_dir() {
+            if entry.depth() < 2 {
+                continue; // a space folder is never a bundle
             }
-        } else if entry.file_type().is_file() && entry.depth() >= 2 && name.ends_with(".md") {
-            found.push((entry.path().to_path_buf(), false));
+            // Below it, a folder holding anything named index.md is a bundle, whatever that
+            // is: a link or a FIFO there makes an invalid bundle, never a folder of pages.
+            match std::fs::symlink_metadata(path.join("index.md")) {
+                Ok(_) => {
+                    candidates.push(Candidate { rel, bundle: true });
+                    walker.skip_current_dir();
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    let why = format!("{}/index.md can't be read: {e}", show(path));
+                    scan.invalid.push(invalid_at(path, why));
+                    walker.skip_current_dir();
+                }
+            }
+        } else if kind.is_symlink() {
+            // Never followed. Reported where it stands for a page or a folder of pages.
+            let to_folder = std::fs::metadata(path).is_ok_and(|m| m.is_dir());
+            if markdown || to_folder {
+                let why = format!("{} {}", show(path), atomic::ReadErrorKind::Symlink);
+                scan.invalid.push(invalid_at(path, why));
+            }
+        } else if markdown {
+            if kind.is_file() {
+                candidates.push(Candidate { rel, bundle: false });
+            } else {
+                let why = format!("{} {}", show(path), atomic::ReadErrorKind::NotRegular);
+                scan.invalid.push(invalid_at(path, why));
+            }
         }
     }
-    let mut pages = found
+
+    // Ids first: a name that makes no id, or an id two candidates share, is never read.
+    let mut named: Vec<(Candidate, String)> = Vec::with_capacity(candidates.len());
+    for c in candidates {
+        match page_id(&c.rel, c.bundle) {
+            Ok(id) => named.push((c, id)),
+            Err(why) => {
+                let path = content_dir.join(&c.rel);
+                let why = format!("{} {why}", show(&path));
+                scan.invalid.push(invalid_at(&path, why));
+            }
+        }
+    }
+    let mut sources: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for (c, id) in &named {
+        sources
+            .entry(id.as_str())
+            .or_default()
+            .push(show(&content_dir.join(&c.rel)));
+    }
+    let shared: BTreeMap<String, Vec<String>> = sources
+        .into_iter()
+        .filter(|(_, s)| s.len() > 1)
+        .map(|(id, s)| (id.to_string(), s))
+        .collect();
+    let (named, twice): (Vec<_>, Vec<_>) = named
+        .into_iter()
+        .partition(|(_, id)| !shared.contains_key(id));
+    for (c, id) in twice {
+        let source = show(&content_dir.join(&c.rel));
+        let others: Vec<&str> = shared[&id]
+            .iter()
+            .map(String::as_str)
+            .filter(|s| *s != source)
+            .collect();
+        scan.invalid.push(InvalidPage {
+            why: format!(
+                "{source} has page id '{id}', which {} also has: neither is published",
+                others.join(" and ")
+            ),
+            id,
+            source,
+        });
+    }
+
+    let read: Vec<std::result::Result<Page, InvalidPage>> = named
         .par_iter()
-        .map(|(path, bundle)| read_page(content_dir, site_root, path, *bundle))
-        .collect::<Result<Vec<_>>>()?;
-    pages.sort_by(|a, b| a.id.cmp(&b.id));
-    for pair in pages.windows(2) {
-        if pair[0].id == pair[1].id {
-            return Err(Error::config(
-                &pair[1].source,
-                "id",
-                format!(
-                    "page id '{}' is also used by {}",
-                    pair[1].id, pair[0].source
-                ),
-            ));
+        .map(|(c, id)| {
+            read_page(content_dir, site_root, c, id).map_err(|why| InvalidPage {
+                id: id.clone(),
+                source: show(&content_dir.join(&c.rel)),
+                why,
+            })
+        })
+        .collect();
+    for r in read {
+        match r {
+            Ok(page) => scan.pages.push(page),
+            Err(invalid) => scan.invalid.push(invalid),
         }
     }
-    Ok(pages)
+    scan.pages.sort_by(|a, b| a.id.cmp(&b.id));
+    scan.invalid
+        .sort_by(|a, b| (&a.source, &a.why).cmp(&(&b.source, &b.why)));
+    Ok(scan)
 }
 
-fn read_page(content_dir: &Path, site_root: &Path, path: &Path, bundle: bool) -> Result<Page> {
-    let rel = crate::config::display_relative(content_dir, path);
+/// The id of a page at `rel` (relative to `content/`), or why it has none.
+fn page_id(rel: &Path, bundle: bool) -> std::result::Result<String, String> {
+    let text = slash_path(rel)?;
     let id = if bundle {
-        rel.clone()
+        text.as_str()
     } else {
-        rel.strip_suffix(".md").unwrap_or(&rel).to_string()
+        text.strip_suffix(".md").unwrap_or(&text)
     };
-    let (space, page_path) = id.split_once('/').expect("pages are at depth >= 2");
-    let source = crate::config::display_relative(site_root, path);
-    let (version, files) = if bundle {
-        read_bundle(path)?
+    if !is_valid_page_id(id) {
+        return Err(format!(
+            "does not make a well-formed page id ('{}')",
+            atomic::printable(id)
+        ));
+    }
+    Ok(id.to_string())
+}
+
+/// `rel` with `/` separators, or why it can't be part of a version: a name that is not UTF-8
+/// or holds a control character (which would forge a manifest line).
+fn slash_path(rel: &Path) -> std::result::Result<String, String> {
+    let mut parts = Vec::new();
+    for c in rel.components() {
+        let part = c
+            .as_os_str()
+            .to_str()
+            .ok_or("has a name that is not UTF-8")?;
+        if part.chars().any(version::is_control) {
+            return Err("has a control character in its name".into());
+        }
+        parts.push(part);
+    }
+    Ok(parts.join("/"))
+}
+
+/// The id a page at `rel` would have, for reports about a page that has none.
+fn lossy_id(rel: &Path) -> String {
+    let text = crate::config::display_relative(Path::new(""), rel);
+    let text = text.strip_suffix(".md").unwrap_or(&text);
+    atomic::printable(text)
+}
+
+fn read_page(
+    content_dir: &Path,
+    site_root: &Path,
+    candidate: &Candidate,
+    id: &str,
+) -> std::result::Result<Page, String> {
+    let (space, page_path) = id.split_once('/').ok_or("an id has a space and a path")?;
+    let (version, files) = if candidate.bundle {
+        read_bundle_beneath(content_dir, &candidate.rel, site_root)?
     } else {
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let bytes = atomic::read_beneath(content_dir, &candidate.rel, version::MAX_FILE_BYTES)
+            .map_err(|e| e.describe(site_root))?;
         (
             Version::of_bytes(&bytes),
             VersionFiles {
@@ -247,35 +413,99 @@ fn read_page(content_dir: &Path, site_root: &Path, path: &Path, bundle: bool) ->
         )
     };
     Ok(Page {
-        id: id.clone(),
+        id: id.to_string(),
         space: space.to_string(),
         path: page_path.to_string(),
-        source,
-        bundle,
+        source: crate::config::display_relative(site_root, &content_dir.join(&candidate.rel)),
+        bundle: candidate.bundle,
         version,
         files: Arc::new(files),
     })
 }
 
-/// Reads a bundle and names it by its manifest (SPEC §2).
+/// Reads a bundle and names it by its manifest (SPEC §2). An error (naming the file) when the
+/// bundle has no version: it holds a symbolic link, something that is not a regular file or
+/// folder, a path with a control character, or more than the size limits allow.
 pub fn read_bundle(dir: &Path) -> Result<(Version, VersionFiles)> {
+    let base = dir.parent().unwrap_or(Path::new("."));
+    let base = if base.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        base
+    };
+    let name = dir.file_name().map(PathBuf::from).unwrap_or_default();
+    read_bundle_beneath(base, &name, base).map_err(|why| Error::InvalidPage { why })
+}
+
+/// Reads the bundle `base/rel`, every file opened below `base` without following links.
+/// Errors name files relative to `shown_from`.
+fn read_bundle_beneath(
+    base: &Path,
+    rel: &Path,
+    shown_from: &Path,
+) -> std::result::Result<(Version, VersionFiles), String> {
+    let dir = base.join(rel);
+    let show = |path: &Path| atomic::printable(&crate::config::display_relative(shown_from, path));
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
-    let walker = walkdir::WalkDir::new(dir)
+    let mut total: u64 = 0;
+    let walker = walkdir::WalkDir::new(&dir)
         .min_depth(1)
+        .sort_by_file_name()
         .into_iter()
-        .filter_entry(|e| !e.file_name().to_string_lossy().starts_with('.'));
+        .filter_entry(|e| !e.file_name().as_encoded_bytes().starts_with(b"."));
     for entry in walker {
-        let entry = entry.map_err(|e| {
-            let path = e.path().unwrap_or(dir).to_path_buf();
-            Error::io(&path, e.into())
-        })?;
-        if entry.file_type().is_file() {
-            let rel = crate::config::display_relative(dir, entry.path());
-            let bytes = std::fs::read(entry.path()).map_err(|e| Error::io(entry.path(), e))?;
-            files.push((rel, bytes));
+        let entry =
+            entry.map_err(|e| format!("{} can't be read: {e}", show(e.path().unwrap_or(&dir))))?;
+        let kind = entry.file_type();
+        if kind.is_dir() {
+            continue;
         }
+        let path = entry.path();
+        if kind.is_symlink() {
+            return Err(format!("{} {}", show(path), atomic::ReadErrorKind::Symlink));
+        }
+        if !kind.is_file() {
+            return Err(format!(
+                "{} {}",
+                show(path),
+                atomic::ReadErrorKind::NotRegular
+            ));
+        }
+        let inner = path.strip_prefix(&dir).unwrap_or(path);
+        let name = slash_path(inner).map_err(|why| format!("{} {why}", show(path)))?;
+        if !version::is_safe_relative_path(&name) {
+            return Err(format!(
+                "{} has a name no bundle may hold (a backslash)",
+                show(path)
+            ));
+        }
+        if files.len() == version::MAX_BUNDLE_FILES {
+            return Err(format!(
+                "{} holds more than {} files",
+                show(&dir),
+                version::MAX_BUNDLE_FILES
+            ));
+        }
+        let bytes = atomic::read_beneath(base, &rel.join(inner), version::MAX_FILE_BYTES)
+            .map_err(|e| e.describe(shown_from))?;
+        total += bytes.len() as u64;
+        if total > version::MAX_BUNDLE_BYTES {
+            return Err(format!(
+                "{} holds more than the limit of {} MiB",
+                show(&dir),
+                version::MAX_BUNDLE_BYTES >> 20
+            ));
+        }
+        files.push((name, bytes));
     }
     files.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    if !files.iter().any(|(path, _)| path == "index.md") {
+        return Err(format!(
+            "{}/index.md {}",
+            show(&dir),
+            atomic::ReadErrorKind::NotRegular
+        ));
+    }
     let entries: Vec<ManifestEntry> = files
         .iter()
         .map(|(path, bytes)| ManifestEntry {
@@ -362,7 +592,9 @@ mod tests {
         write("kb/shots/img/p.png", b"png");
         write("kb/shots/nested/index.md", b"belongs to the bundle");
         write("top.md", b"not in a space");
-        let pages = scan(&c, dir.path()).unwrap();
+        let found = scan(&c, dir.path()).unwrap();
+        assert!(found.invalid.is_empty(), "{:?}", found.invalid);
+        let pages = found.pages;
         let ids: Vec<_> = pages.iter().map(|p| p.id.as_str()).collect();
         assert_eq!(ids, vec!["kb/a", "kb/guide/c", "kb/shots"]);
         let shots = &pages[2];
@@ -370,5 +602,46 @@ mod tests {
         assert_eq!(shots.source, "content/kb/shots");
         assert_eq!(shots.files.assets.len(), 2);
         assert_eq!(pages[0].version, Version::of_bytes(b"---\ntitle: A\n---\n"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn scan_reports_what_can_not_be_a_page_and_keeps_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = dir.path().join("content");
+        let write = |p: &str, b: &[u8]| {
+            let path = c.join(p);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, b).unwrap();
+        };
+        write("kb/ok.md", b"ok");
+        write("kb/x.md", b"file");
+        write("kb/x/index.md", b"bundle");
+        write("kb/line\nbreak.md", b"x");
+        write("kb/shots/index.md", b"x");
+        std::os::unix::fs::symlink("../ok.md", c.join("kb/shots/linked.png")).unwrap();
+        std::os::unix::fs::symlink("ok.md", c.join("kb/alias.md")).unwrap();
+        let found = scan(&c, dir.path()).unwrap();
+        let ids: Vec<_> = found.pages.iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(ids, ["kb/ok"]);
+        let invalid: Vec<(&str, &str)> = found
+            .invalid
+            .iter()
+            .map(|p| (p.id.as_str(), p.source.as_str()))
+            .collect();
+        assert_eq!(
+            invalid,
+            [
+                ("kb/alias", "content/kb/alias.md"),
+                ("kb/line\\nbreak", "content/kb/line\\nbreak.md"),
+                ("kb/shots", "content/kb/shots"),
+                ("kb/x", "content/kb/x"),
+                ("kb/x", "content/kb/x.md"),
+            ]
+        );
+        assert!(found.invalid[2]
+            .why
+            .contains("linked.png is a symbolic link"));
+        assert!(read_bundle(&c.join("kb/shots")).is_err());
     }
 }

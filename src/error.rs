@@ -36,6 +36,13 @@ pub enum Error {
         #[source]
         source: crate::theme::ThemeError,
     },
+    /// A path the command must not write through or replace (a symbolic link an attacker may
+    /// have placed, a folder that holds something else).
+    #[error("{}: {why}", path.display())]
+    UnsafePath { path: PathBuf, why: String },
+    /// Something in `content/` that can't be a page (`why` names the file at fault).
+    #[error("{why}")]
+    InvalidPage { why: String },
 }
 
 impl Error {

@@ -257,8 +257,36 @@ fn version_to_sign(req: &SignRequest, page: &Page, review: &PageReview<Live>) ->
 }
 
 /// Writes `<dir>/<stem>.yaml` (or `<stem>-2.yaml`, ...) without replacing any existing file.
+///
+/// `dir` is `<site>/approvals/records/<page id>`, and a pull request may have put a symbolic
+/// link anywhere under `approvals/records/`: every folder from `records` down is checked (and
+/// made when missing), and a link refuses the write. The site root is the first folder on the
+/// way that holds `imprimatur.yaml` and `approvals/records`, so folders of the page id (which
+/// come from content/ names) can never pose as it.
 fn write_new(dir: &Path, stem: &str, bytes: &[u8]) -> Result<PathBuf> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let parts: Vec<std::path::Component> = dir.components().collect();
+    let is_root = |i: usize| {
+        parts.get(i).map(|c| c.as_os_str()) == Some("approvals".as_ref())
+            && parts.get(i + 1).map(|c| c.as_os_str()) == Some("records".as_ref())
+            && parts[..i]
+                .iter()
+                .collect::<PathBuf>()
+                .join(crate::config::CONFIG_FILE)
+                .is_file()
+    };
+    let dir = match (0..parts.len()).find(|&i| is_root(i)) {
+        Some(i) => {
+            let approvals: PathBuf = parts[..=i].iter().collect();
+            let below: PathBuf = parts[i + 1..].iter().collect();
+            crate::atomic::real_dir(&approvals, &below)?
+        }
+        None => {
+            let parent = dir.parent().unwrap_or(Path::new("."));
+            let name = dir.file_name().map(PathBuf::from).unwrap_or_default();
+            crate::atomic::real_dir(parent, &name)?
+        }
+    };
+    let dir = dir.as_path();
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
     std::io::Write::write_all(&mut tmp, bytes).map_err(|e| Error::io(dir, e))?;
     for n in 1.. {

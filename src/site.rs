@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::config::SiteConfig;
-use crate::content::{self, FrontMatter, Page};
+use crate::content::{self, FrontMatter, InvalidPage, Page};
 use crate::error::{Error, Result};
 use crate::keyring::Keyring;
 use crate::policy::{self, Policy};
@@ -30,6 +30,8 @@ pub struct Site {
     pub keyring: Keyring,
     pub policies: BTreeMap<String, Policy>,
     pub pages: Vec<Page>,
+    /// What stands in `content/` where a page would, but has no version: never published.
+    pub invalid_pages: Vec<InvalidPage>,
     pub records: Vec<RecordFile>,
     pub store: Store,
 }
@@ -171,9 +173,14 @@ impl Evaluation {
     pub fn went_offline(&self, previous: &BTreeMap<String, String>) -> Vec<Finding> {
         let mut findings = Vec::new();
         for (id, url) in previous {
-            let why = match self.page(id) {
-                None => "its source is gone from content/ (take a page down with `imprimatur unpublish` before deleting it)".to_string(),
-                Some(p) => match &p.judgement {
+            let invalid = self
+                .findings
+                .iter()
+                .find(|f| f.kind == FindingKind::InvalidPage && f.page.as_deref() == Some(id));
+            let why = match (self.page(id), invalid) {
+                (None, Some(f)) => format!("the page is invalid: {}", f.detail),
+                (None, None) => "its source is gone from content/ (take a page down with `imprimatur unpublish` before deleting it)".to_string(),
+                (Some(p), _) => match &p.judgement {
                     Judgement::NoPolicy => format!("space '{}' has no policy", p.page.space),
                     Judgement::Reviewed(r) => match &r.live {
                         Liveness::Live(_) => continue,
@@ -218,7 +225,10 @@ impl Site {
         let keyring = Keyring::load(&config.keyring_file())?;
         let policies = policy::load_all(&config.policies_dir(), &keyring)?;
         check_spaces_publish_apart(&policies)?;
-        let pages = content::scan(&config.content_dir(), &config.root)?;
+        let content::Scan {
+            pages,
+            invalid: invalid_pages,
+        } = content::scan(&config.content_dir(), &config.root)?;
         let records = load_records(&config)?;
         let store = Store::new(config.store_dir());
         Ok(Site {
@@ -226,6 +236,7 @@ impl Site {
             keyring,
             policies,
             pages,
+            invalid_pages,
             records,
             store,
         })
@@ -243,6 +254,7 @@ impl Site {
     pub fn evaluate(&self, now: Instant, audiences: &[String]) -> Evaluation {
         let mut findings = Vec::new();
         let (mut by_page, mut invalid_records) = self.verify_records(now, &mut findings);
+        findings.extend(self.invalid_pages());
         findings.extend(self.orphans(&by_page));
         findings.extend(self.spaces_without_policy());
 
@@ -319,8 +331,25 @@ impl Site {
         (by_page, invalid)
     }
 
+    /// Pages in `content/` whose bytes no version can pin (SPEC §2): offline, reported.
+    fn invalid_pages(&self) -> impl Iterator<Item = Finding> + '_ {
+        self.invalid_pages.iter().map(|p| Finding {
+            kind: FindingKind::InvalidPage,
+            page: Some(p.id.clone()),
+            detail: p.why.clone(),
+            file: Some(p.source.clone()),
+        })
+    }
+
+    /// Records about pages that are not in `content/` (an invalid page is there: its records
+    /// are not orphans).
     fn orphans(&self, by_page: &BTreeMap<String, Vec<VerifiedRecord>>) -> Vec<Finding> {
-        let page_ids: BTreeSet<&str> = self.pages.iter().map(|p| p.id.as_str()).collect();
+        let page_ids: BTreeSet<&str> = self
+            .pages
+            .iter()
+            .map(|p| p.id.as_str())
+            .chain(self.invalid_pages.iter().map(|p| p.id.as_str()))
+            .collect();
         by_page
             .iter()
             .filter(|(id, _)| !page_ids.contains(id.as_str()))

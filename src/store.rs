@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::atomic::{self, ReadErrorKind};
 use crate::error::{Error, Result};
 use crate::version::{self, ManifestEntry, Version};
 
@@ -17,8 +18,10 @@ pub struct Store {
 pub enum StoreError {
     #[error("{path}: blob missing from the store")]
     Missing { path: String },
-    #[error("{path}: blob does not match its hash (corrupt or tampered)")]
-    Corrupt { path: String },
+    /// The blob does not match its hash, is not a canonical manifest, is over a size limit,
+    /// or is reached through a symbolic link or is no regular file: `why` says which.
+    #[error("{path}: {why}")]
+    Corrupt { path: String, why: String },
     #[error("{path}: cannot read blob: {message}")]
     Unreadable { path: String, message: String },
 }
@@ -47,15 +50,17 @@ impl Store {
 
     /// Stores `bytes` under their hash; an existing good copy is left alone, a corrupt one
     /// is replaced. Written through a temporary file and a rename, so a reader never sees half.
+    /// Refuses when `approvals/store` or the fan-out folder is a symbolic link.
     pub fn put(&self, bytes: &[u8]) -> Result<String> {
         let hex = version::sha256_hex(bytes);
         if self.get_blob(&hex).is_ok() {
             return Ok(hex);
         }
         let path = self.blob_path(&hex);
-        let parent = path.parent().expect("blob paths have a parent");
-        std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-        let mut tmp = tempfile::NamedTempFile::new_in(parent).map_err(|e| Error::io(parent, e))?;
+        let (base, rel) = self.blob_beneath(&hex);
+        let parent = atomic::real_dir(&base, rel.parent().unwrap_or(Path::new("")))?;
+        let mut tmp =
+            tempfile::NamedTempFile::new_in(&parent).map_err(|e| Error::io(&parent, e))?;
         std::io::Write::write_all(&mut tmp, bytes).map_err(|e| Error::io(&path, e))?;
         tmp.persist(&path).map_err(|e| Error::io(&path, e.error))?;
         Ok(hex)
@@ -79,55 +84,101 @@ impl Store {
         Ok(Version::parse(&format!("sha256:{hex}")).expect("hex from sha256"))
     }
 
-    /// Reads one blob and checks it against its address.
+    /// Reads one blob and checks it against its address. Nothing is read through a symbolic
+    /// link (not even `approvals/store` itself or its fan-out folder), nor from anything but a
+    /// regular file, nor beyond [`version::MAX_FILE_BYTES`]: such a blob is corrupt.
     pub fn get_blob(&self, hex: &str) -> Result<Vec<u8>, StoreError> {
-        let path = self.blob_path(hex);
-        let bytes = match std::fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(StoreError::Missing {
-                    path: self.display(hex),
-                })
-            }
+        if !version::is_hex64(hex) {
+            return Err(StoreError::Corrupt {
+                path: format!("approvals/store/{hex}"),
+                why: "is not a blob address (64 lowercase hex digits)".into(),
+            });
+        }
+        let (base, rel) = self.blob_beneath(hex);
+        let bytes = match atomic::read_beneath(&base, &rel, version::MAX_FILE_BYTES) {
+            Ok(bytes) => bytes,
             Err(e) => {
-                return Err(StoreError::Unreadable {
-                    path: self.display(hex),
-                    message: e.to_string(),
-                })
+                let path = self.display(hex);
+                return Err(match e.kind {
+                    ReadErrorKind::Missing => StoreError::Missing { path },
+                    ReadErrorKind::Io(source) => StoreError::Unreadable {
+                        path,
+                        message: source.to_string(),
+                    },
+                    kind => StoreError::Corrupt {
+                        why: format!("{} {kind}", self.shown(&e.at)),
+                        path,
+                    },
+                });
             }
         };
         if version::sha256_hex(&bytes) != hex {
             return Err(StoreError::Corrupt {
                 path: self.display(hex),
+                why: "does not match its hash (corrupt or tampered)".into(),
             });
         }
         Ok(bytes)
     }
 
-    /// Reads a whole version. A blob that parses as a bundle manifest is a bundle; every
-    /// file it lists is read and hash-checked too.
+    /// Reads a whole version. A blob that starts with the manifest header is a bundle, and its
+    /// manifest must be canonical; every file it lists is read and hash-checked too.
     pub fn get_version(&self, version: &Version) -> Result<VersionFiles, StoreError> {
         let first = self.get_blob(version.hex())?;
-        let Some(entries) = version::parse_manifest(&first) else {
+        if !version::is_manifest(&first) {
             return Ok(VersionFiles {
                 markdown: first,
                 assets: Vec::new(),
             });
+        }
+        let corrupt = |why: String| StoreError::Corrupt {
+            path: self.display(version.hex()),
+            why,
         };
-        let mut markdown = None;
+        let entries = version::parse_manifest(&first)
+            .map_err(|why| corrupt(format!("is not a canonical bundle manifest: {why}")))?;
+        let mut markdown = Vec::new();
         let mut assets = Vec::new();
+        let mut total: u64 = 0;
         for entry in entries {
             let bytes = self.get_blob(&entry.hex)?;
+            total += bytes.len() as u64;
+            if total > version::MAX_BUNDLE_BYTES {
+                return Err(corrupt(format!(
+                    "its bundle manifest lists more than the limit of {} MiB",
+                    version::MAX_BUNDLE_BYTES >> 20
+                )));
+            }
             if entry.path == "index.md" {
-                markdown = Some(bytes);
+                markdown = bytes;
             } else {
                 assets.push((entry.path, bytes));
             }
         }
-        let markdown = markdown.ok_or_else(|| StoreError::Corrupt {
-            path: self.display(version.hex()),
-        })?;
         Ok(VersionFiles { markdown, assets })
+    }
+
+    /// A blob as (the folder holding the store, the blob's path below it): reads start from
+    /// there, so `approvals/store` itself is opened without following a link.
+    fn blob_beneath(&self, hex: &str) -> (PathBuf, PathBuf) {
+        let base = match self.dir.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let name = self.dir.file_name().unwrap_or(std::ffi::OsStr::new("."));
+        (base, Path::new(name).join(&hex[..2]).join(&hex[2..]))
+    }
+
+    /// A path inside the store as people see it (`approvals/store/ab`).
+    fn shown(&self, at: &Path) -> String {
+        match at.strip_prefix(&self.dir) {
+            Ok(rel) if rel.as_os_str().is_empty() => "approvals/store".into(),
+            Ok(rel) => format!(
+                "approvals/store/{}",
+                atomic::printable(&crate::config::display_relative(Path::new(""), rel))
+            ),
+            Err(_) => atomic::printable(&at.to_string_lossy()),
+        }
     }
 
     pub fn dir(&self) -> &Path {
@@ -169,5 +220,21 @@ mod tests {
             store.get_version(&missing),
             Err(StoreError::Missing { .. })
         ));
+    }
+
+    #[test]
+    fn a_blob_over_the_size_limit_is_refused_before_it_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().join("store"));
+        let hex = store.put(b"small").unwrap();
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(store.blob_path(&hex))
+            .unwrap();
+        file.set_len(version::MAX_FILE_BYTES + 1).unwrap();
+        match store.get_blob(&hex) {
+            Err(StoreError::Corrupt { why, .. }) => assert!(why.contains("larger"), "{why}"),
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 
 use tera::{Context, ErrorKind, Tera};
 
+use crate::atomic::{self, ReadErrorKind};
+
 /// What the built-in templates are called in error messages.
 const BUILT_IN: &str = "built-in default theme";
 
@@ -143,13 +145,15 @@ impl Theme {
 
         if has_folder {
             for (rel, path) in files_under(&theme_dir.join("templates"))? {
-                let text =
-                    std::fs::read_to_string(&path).map_err(|source| io_error(&path, source))?;
+                let text = String::from_utf8(read_theme_file(site_root, &path)?).map_err(|_| {
+                    let source =
+                        std::io::Error::new(std::io::ErrorKind::InvalidData, "is not UTF-8 text");
+                    io_error(&path, source)
+                })?;
                 sources.insert(rel, (text, path.display().to_string()));
             }
             for (rel, path) in files_under(&theme_dir.join("static"))? {
-                let bytes = std::fs::read(&path).map_err(|source| io_error(&path, source))?;
-                static_files.insert(rel, bytes);
+                static_files.insert(rel, read_theme_file(site_root, &path)?);
             }
         }
 
@@ -222,7 +226,15 @@ fn theme_folder_exists(theme_dir: &Path, name: &str) -> Result<bool, ThemeError>
         );
         return Err(io_error(theme_dir, source));
     }
-    match std::fs::metadata(theme_dir) {
+    // Theme files are read without following links: `themes/` and the theme folder alike.
+    let themes = theme_dir.parent().unwrap_or(theme_dir);
+    if std::fs::symlink_metadata(themes).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(io_error(themes, refused(ReadErrorKind::Symlink)));
+    }
+    match std::fs::symlink_metadata(theme_dir) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            Err(io_error(theme_dir, refused(ReadErrorKind::Symlink)))
+        }
         Ok(meta) if meta.is_dir() => Ok(true),
         Ok(_) => {
             let source = std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a folder");
@@ -244,13 +256,38 @@ fn theme_folder_exists(theme_dir: &Path, name: &str) -> Result<bool, ThemeError>
 
 /// Every file below `dir` as (relative path with `/` separators, full path), sorted.
 /// A missing `dir` has no files: a theme may override only templates, or only static files.
+/// A symbolic link, or anything that is neither a regular file nor a folder, is an error.
 fn files_under(dir: &Path) -> Result<Vec<(String, PathBuf)>, ThemeError> {
     let mut files = Vec::new();
-    if dir.is_dir() {
-        collect_files(dir, "", &mut files)?;
+    match std::fs::symlink_metadata(dir) {
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(files),
+        Err(source) => return Err(io_error(dir, source)),
+        Ok(meta) if meta.file_type().is_symlink() => {
+            return Err(io_error(dir, refused(ReadErrorKind::Symlink)))
+        }
+        Ok(meta) if !meta.is_dir() => return Err(io_error(dir, refused(ReadErrorKind::NotFolder))),
+        Ok(_) => collect_files(dir, "", &mut files)?,
     }
     files.sort();
     Ok(files)
+}
+
+/// A theme file's bytes, read below the site root without following a link, regular files
+/// only, at most `version::MAX_FILE_BYTES`.
+fn read_theme_file(site_root: &Path, path: &Path) -> Result<Vec<u8>, ThemeError> {
+    let rel = path.strip_prefix(site_root).unwrap_or(path);
+    atomic::read_beneath(site_root, rel, crate::version::MAX_FILE_BYTES).map_err(|e| {
+        let source = match e.kind {
+            ReadErrorKind::Io(source) => source,
+            kind => refused(kind),
+        };
+        io_error(&e.at, source)
+    })
+}
+
+/// An I/O error saying what is wrong with a theme path (a link, not a regular file...).
+fn refused(kind: ReadErrorKind) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidInput, kind.to_string())
 }
 
 fn collect_files(
@@ -271,12 +308,18 @@ fn collect_files(
             continue;
         }
         let rel = format!("{prefix}{file_name}");
-        // `metadata` follows symlinks, so a linked file or folder counts like a real one.
-        let meta = std::fs::metadata(&path).map_err(|source| io_error(&path, source))?;
-        if meta.is_dir() {
+        // Links are never followed: the site's admin sees what is published in the folder.
+        let kind = entry
+            .file_type()
+            .map_err(|source| io_error(&path, source))?;
+        if kind.is_symlink() {
+            return Err(io_error(&path, refused(ReadErrorKind::Symlink)));
+        } else if kind.is_dir() {
             collect_files(&path, &format!("{rel}/"), files)?;
-        } else {
+        } else if kind.is_file() {
             files.push((rel, path));
+        } else {
+            return Err(io_error(&path, refused(ReadErrorKind::NotRegular)));
         }
     }
     Ok(())

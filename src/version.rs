@@ -9,6 +9,16 @@ use sha2::{Digest, Sha256};
 
 pub const MANIFEST_HEADER: &str = "imprimatur-bundle-v1\n";
 
+/// The largest file a version may hold (a page, a bundle file, any blob of the store): 64 MiB.
+/// Bigger files are refused before they are read: an invalid page in `content/`, a corrupt
+/// blob in the store. The same limit on both sides, so whatever `submit` stored can be served.
+pub const MAX_FILE_BYTES: u64 = 64 << 20;
+/// The most files a bundle may hold. With paths of at most 4096 bytes its manifest stays
+/// under `MAX_FILE_BYTES` (about 41 MB at worst).
+pub const MAX_BUNDLE_FILES: usize = 10_000;
+/// The most bytes all the files of one bundle may hold together: 256 MiB.
+pub const MAX_BUNDLE_BYTES: u64 = 256 << 20;
+
 /// `sha256:<64 lowercase hex>`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Version(String);
@@ -88,35 +98,89 @@ pub fn manifest_text(entries: &[ManifestEntry]) -> String {
     text
 }
 
-/// Parses a manifest read back from the store. `None` when it is not one (wrong header, a
-/// malformed line, unsafe or unsorted paths), so a crafted blob can't write outside a bundle.
-pub fn parse_manifest(bytes: &[u8]) -> Option<Vec<ManifestEntry>> {
-    let text = std::str::from_utf8(bytes).ok()?;
-    let body = text.strip_prefix(MANIFEST_HEADER)?;
-    let mut entries = Vec::new();
-    for line in body.split_terminator('\n') {
-        let (hex, path) = line.split_once(' ')?;
-        if !is_hex64(hex) || !is_safe_relative_path(path) {
-            return None;
+/// Whether `bytes` claim to be a bundle manifest (they start with its header). A page file
+/// can't (its first line is `---`), so such a blob must be a canonical manifest or nothing.
+pub fn is_manifest(bytes: &[u8]) -> bool {
+    bytes.starts_with(MANIFEST_HEADER.as_bytes())
+}
+
+/// Parses a manifest read back from the store, which must be canonical: exactly the text
+/// [`manifest_text`] writes for some real bundle. Lines `<64 lowercase hex> <path>\n`, paths
+/// safe ([`is_safe_relative_path`]), sorted in byte order and unique, none both a file and a
+/// folder, `index.md` among them, at most [`MAX_BUNDLE_FILES`]. Else why not, so a crafted
+/// blob can't write outside a bundle, or be read two ways.
+pub fn parse_manifest(bytes: &[u8]) -> Result<Vec<ManifestEntry>, String> {
+    let text = std::str::from_utf8(bytes).map_err(|_| "not UTF-8 text")?;
+    let body = text
+        .strip_prefix(MANIFEST_HEADER)
+        .ok_or("no 'imprimatur-bundle-v1' header line")?;
+    if !body.is_empty() && !body.ends_with('\n') {
+        return Err("the last line does not end with a newline".into());
+    }
+    let mut entries: Vec<ManifestEntry> = Vec::new();
+    for (n, line) in body.split_terminator('\n').enumerate() {
+        let line_no = n + 2;
+        let (hex, path) = line
+            .split_once(' ')
+            .ok_or(format!("line {line_no} is not '<hash> <path>'"))?;
+        if !is_hex64(hex) {
+            return Err(format!(
+                "line {line_no}: the hash is not 64 lowercase hex digits"
+            ));
+        }
+        if !is_safe_relative_path(path) {
+            return Err(format!(
+                "line {line_no}: '{}' is not a safe relative path",
+                path.escape_default()
+            ));
+        }
+        if let Some(before) = entries.last() {
+            if before.path.as_bytes() >= path.as_bytes() {
+                return Err(format!(
+                    "line {line_no}: '{path}' is not after '{}' (paths sorted, each once)",
+                    before.path
+                ));
+            }
         }
         entries.push(ManifestEntry {
             path: path.to_string(),
             hex: hex.to_string(),
         });
+        if entries.len() > MAX_BUNDLE_FILES {
+            return Err(format!("more than {MAX_BUNDLE_FILES} files"));
+        }
     }
-    if !body.is_empty() && !body.ends_with('\n') {
-        return None;
+    let paths: std::collections::BTreeSet<&str> = entries.iter().map(|e| e.path.as_str()).collect();
+    for e in &entries {
+        let mut folder = e.path.as_str();
+        while let Some((parent, _)) = folder.rsplit_once('/') {
+            if paths.contains(parent) {
+                return Err(format!(
+                    "'{parent}' is both a file and the folder of '{}'",
+                    e.path
+                ));
+            }
+            folder = parent;
+        }
     }
-    let sorted = entries
-        .windows(2)
-        .all(|w| w[0].path.as_bytes() < w[1].path.as_bytes());
-    sorted.then_some(entries)
+    if !paths.contains("index.md") {
+        return Err("it lists no index.md".into());
+    }
+    Ok(entries)
 }
 
-/// A relative `/`-separated path with no empty, `.`, `..` or dot-file components.
+/// The control characters U+0000–U+001F and U+007F: never part of a page id or a bundle path
+/// (a newline in a file name would forge a manifest line).
+pub fn is_control(c: char) -> bool {
+    c <= '\u{1f}' || c == '\u{7f}'
+}
+
+/// A relative `/`-separated path with no empty, `.`, `..` or dot-file components, and no
+/// backslash or control character.
 pub fn is_safe_relative_path(path: &str) -> bool {
     !path.is_empty()
         && !path.contains('\\')
+        && !path.chars().any(is_control)
         && path
             .split('/')
             .all(|c| !c.is_empty() && c != "." && c != ".." && !c.starts_with('.'))
@@ -153,8 +217,19 @@ mod tests {
             },
         ];
         let text = manifest_text(&entries);
-        assert_eq!(parse_manifest(text.as_bytes()), Some(entries));
+        assert_eq!(parse_manifest(text.as_bytes()), Ok(entries));
+        assert!(is_manifest(text.as_bytes()));
+        assert!(!is_manifest(b"---\ntitle: T\n---\n"));
+        let h = "0".repeat(64);
         for bad in [
+            format!("{MANIFEST_HEADER}{h} b\n"),
+            format!("{MANIFEST_HEADER}{h} index.md\n{h} index.md\n"),
+            format!("{MANIFEST_HEADER}{h} a\n{h} a/b\n{h} index.md\n"),
+            format!("{MANIFEST_HEADER}{h} index.md\n{h} x\ty\n"),
+            format!("{MANIFEST_HEADER}{h} index.md\n{h} a\\b\n"),
+            format!("{MANIFEST_HEADER}{} index.md\n", "A".repeat(64)),
+            format!("{MANIFEST_HEADER}{h}  index.md\n"),
+            MANIFEST_HEADER.to_string(),
             format!("{MANIFEST_HEADER}{} ../x\n", "0".repeat(64)),
             format!("{MANIFEST_HEADER}{} /etc/passwd\n", "0".repeat(64)),
             format!(
@@ -165,7 +240,7 @@ mod tests {
             format!("{MANIFEST_HEADER}{} a", "0".repeat(64)),
             "not a manifest".to_string(),
         ] {
-            assert!(parse_manifest(bad.as_bytes()).is_none(), "{bad}");
+            assert!(parse_manifest(bad.as_bytes()).is_err(), "{bad}");
         }
     }
 }

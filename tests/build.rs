@@ -884,6 +884,7 @@ fn a_bundle_publishes_its_approved_assets_beside_it_and_links_reach_them() {
     assert_eq!(
         files,
         [
+            "output/.imprimatur-build.json",
             "output/index.html",
             "output/kb/guide/index.html",
             "output/kb/index.html",
@@ -932,6 +933,7 @@ fn output_has_home_space_index_pages_sitemap_search_index_and_theme_files() {
     assert_eq!(
         files,
         [
+            "output/.imprimatur-build.json",
             "output/docs/faq/index.html",
             "output/docs/getting-started/install/index.html",
             "output/docs/index.html",

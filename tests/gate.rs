@@ -478,3 +478,60 @@ fn an_expired_approval_is_renewed_by_submitting_the_same_bytes_again() {
     assert_eq!(entry(&status, PAGE)["published_version"], version.as_str());
     assert!(!output_with(&site, "a yearly look").is_empty());
 }
+
+#[test]
+fn a_renamed_policy_file_can_not_quietly_empty_a_space() {
+    let mut site = kb_site(POLICY);
+    approved_version(&mut site, "Live words.", DAY1, DAY1_LATER);
+    site.cmd(&["build", "--strict", "--now", NOW]).success();
+
+    std::fs::rename(
+        site.path().join("approvals/policies/kb.yaml"),
+        site.path().join("approvals/policies/kb.yaml.bak"),
+    )
+    .unwrap();
+    site.cmd(&["build", "--strict", "--now", NOW]).code(3);
+    let status: Value = serde_json::from_str(&site.read("reports/status.json")).unwrap();
+    let gone = findings(&status, "went_offline");
+    assert_eq!(gone.len(), 1, "{status:#}");
+    assert_eq!(gone[0]["page"], PAGE);
+    assert!(gone[0]["detail"].as_str().unwrap().contains("no policy"));
+    assert_eq!(output_with(&site, "Live words."), Vec::<String>::new());
+    // verify says the same without building.
+    site.cmd(&["verify", "--now", NOW]).code(3);
+}
+
+#[test]
+fn deleting_a_live_page_is_reported_unless_it_was_taken_down_first() {
+    let mut site = kb_site(POLICY);
+    approved_version(&mut site, "Live words.", DAY1, DAY1_LATER);
+    site.page("kb/other.md", "Other", "Other words.\n");
+    site.sign("wanda", Kind::Submit, "kb/other", &[], DAY1);
+    site.sign(
+        "alice",
+        Kind::Approve,
+        "kb/other",
+        &["--step", "technical"],
+        DAY1_LATER,
+    );
+    build(&site, NOW);
+
+    // Deleted without a signed takedown: went_offline, which fails --strict.
+    std::fs::remove_file(site.path().join(SOURCE)).unwrap();
+    site.cmd(&["build", "--strict", "--now", NOW]).code(3);
+    let status: Value = serde_json::from_str(&site.read("reports/status.json")).unwrap();
+    let gone = findings(&status, "went_offline");
+    assert_eq!(gone.len(), 1, "{status:#}");
+    assert_eq!(gone[0]["page"], PAGE);
+    // Reported once: the build after it starts from what is live now.
+    let status = build(&site, NOW);
+    assert!(findings(&status, "went_offline").is_empty(), "{status:#}");
+
+    // Taken down first, then deleted: nothing to report.
+    site.sign("carol", Kind::Unpublish, "kb/other", &[], DAY2);
+    let status = build(&site, NOW);
+    assert!(findings(&status, "went_offline").is_empty(), "{status:#}");
+    std::fs::remove_file(site.path().join("content/kb/other.md")).unwrap();
+    let status = build(&site, NOW);
+    assert!(findings(&status, "went_offline").is_empty(), "{status:#}");
+}

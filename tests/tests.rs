@@ -5,6 +5,7 @@ mod util;
 
 mod build;
 mod gate;
+mod hardening_fs;
 mod init;
 mod reports;
 mod trust;

@@ -197,6 +197,60 @@ impl TestSite {
         self.path().join(rel).exists()
     }
 
+    /// Makes `rel` a symbolic link to `target` (taken as is: relative to the link's folder,
+    /// or absolute), creating the folders on the way.
+    #[cfg(unix)]
+    pub fn symlink(&self, target: impl AsRef<Path>, rel: impl AsRef<Path>) -> &Self {
+        let link = self.path().join(rel);
+        std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink(target.as_ref(), &link)
+            .unwrap_or_else(|e| panic!("{}: {e}", link.display()));
+        self
+    }
+
+    /// Makes `rel` a named pipe (FIFO): reading it blocks until someone writes.
+    #[cfg(unix)]
+    pub fn fifo(&self, rel: impl AsRef<Path>) -> &Self {
+        let path = self.path().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let made = std::process::Command::new("mkfifo")
+            .arg(&path)
+            .status()
+            .expect("mkfifo runs");
+        assert!(made.success(), "mkfifo {}", path.display());
+        self
+    }
+
+    /// `cmd`, but the binary is killed (and the assertion fails) after `seconds`: for inputs
+    /// that could make a build hang.
+    pub fn cmd_within(&self, seconds: u64, args: &[&str]) -> Assert {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_imprimatur"));
+        cmd.current_dir(self.path())
+            .env("NO_COLOR", "1")
+            .env_remove("SOURCE_DATE_EPOCH")
+            .timeout(std::time::Duration::from_secs(seconds))
+            .args(args)
+            .arg("--site")
+            .arg(self.path());
+        cmd.assert()
+    }
+
+    /// Starts the real binary (with `--site`) without waiting for it, output discarded: for
+    /// tests that kill a build or run two at once.
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        std::process::Command::new(env!("CARGO_BIN_EXE_imprimatur"))
+            .current_dir(self.path())
+            .env("NO_COLOR", "1")
+            .env_remove("SOURCE_DATE_EPOCH")
+            .args(args)
+            .arg("--site")
+            .arg(self.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the binary starts")
+    }
+
     /// Every file under `rel` (recursively), by `/`-separated path relative to the site,
     /// sorted. Empty when the folder does not exist.
     pub fn files_under(&self, rel: &str) -> Vec<(String, Vec<u8>)> {
