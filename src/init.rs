@@ -37,7 +37,10 @@ pub fn init(dir: &Path, now: Instant) -> Result<Vec<String>> {
         std::fs::write(&path, text).map_err(|e| Error::io(&path, e))
     };
     write("imprimatur.yaml", CONFIG)?;
-    write(".gitignore", "/output/\n/reports/\n/keys/\n")?;
+    write(
+        ".gitignore",
+        "/output/\n/reports/\n/keys/\n/.imprimatur-*\n",
+    )?;
     write("content/docs/welcome.md", WELCOME)?;
     write("content/docs/writing-a-page.md", DRAFT)?;
     write("approvals/policies/docs.yaml", POLICY)?;

@@ -130,11 +130,17 @@ pub struct SignRequest<'a> {
 pub fn sign(req: &SignRequest) -> Result<String> {
     let site = Site::load(req.site_root)?;
     let id = page_id_from_arg(req.page);
-    let page = site.page(&id).ok_or_else(|| {
-        Error::Refused(format!(
+    let page =
+        site.page(&id)
+            .ok_or_else(|| match site.invalid_pages.iter().find(|p| p.id == id) {
+                Some(invalid) => Error::Refused(format!(
+                    "{}: the page is invalid, so it has no version to sign: {}",
+                    invalid.source, invalid.why
+                )),
+                None => Error::Refused(format!(
             "no page '{id}' in content/ (looked for content/{id}.md and content/{id}/index.md)"
-        ))
-    })?;
+        )),
+            })?;
     if !site.policies.contains_key(&page.space) {
         return Err(Error::Refused(format!(
             "space '{}' has no policy (approvals/policies/{}.yaml)",

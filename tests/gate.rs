@@ -535,3 +535,30 @@ fn deleting_a_live_page_is_reported_unless_it_was_taken_down_first() {
     let status = build(&site, NOW);
     assert!(findings(&status, "went_offline").is_empty(), "{status:#}");
 }
+
+#[test]
+fn submitting_an_invalid_page_says_why_it_is_invalid() {
+    let mut site = kb_site(POLICY);
+    site.file(
+        "content/kb/guide/index.md",
+        "---\ntitle: Guide\n---\n\nText.\n",
+    );
+    std::os::unix::fs::symlink(
+        "/etc/hostname",
+        site.path().join("content/kb/guide/img.png"),
+    )
+    .unwrap();
+    let refused = site
+        .cmd(&[
+            "submit",
+            "kb/guide",
+            "--key",
+            "keys/wanda.pem",
+            "--now",
+            DAY1,
+        ])
+        .code(1);
+    let err = stderr(&refused);
+    assert!(err.contains("invalid") && err.contains("img.png"), "{err}");
+    assert_eq!(record_count(&site), 0);
+}
