@@ -755,7 +755,8 @@ impl Replay<'_> {
                 ),
             );
         }
-        if step.stage < review.stage || review.passed.contains(&step_index) {
+        // Every step of an earlier stage has passed.
+        if review.passed.contains(&step_index) {
             return self.ignored(
                 i,
                 format!("step '{step_name}' had already passed; changes nothing"),
@@ -818,15 +819,11 @@ impl Replay<'_> {
                 .stage_steps(review.stage)
                 .all(|s| review.passed.contains(&s));
             if stage_done {
+                // No later stage can have passed already: a resumed review starts at the
+                // stage that rejected, with only that stage's and earlier steps passed.
                 review.stage += 1;
                 review.stage_since = at;
-                while review.stage < p.stage_count
-                    && p.stage_steps(review.stage)
-                        .all(|s| review.passed.contains(&s))
-                {
-                    review.stage += 1;
-                }
-                if review.stage >= p.stage_count {
+                if review.stage == p.stage_count {
                     let note = self.complete(&r.version, at, r.publishes());
                     return self.counted(i, format!("{verb} in step '{step_name}': {note}"));
                 }

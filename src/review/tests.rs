@@ -1718,3 +1718,60 @@ fn re_publishing_the_newest_publication_does_not_count_but_after_a_takedown_it_d
     assert_eq!(out.status(), Status::Published);
     assert_eq!(out.live.live().unwrap().published_at, t(4, 9));
 }
+
+#[test]
+fn a_resumed_review_carries_only_approvals_of_passed_steps_and_says_where_it_resumes() {
+    let s = Scenario::new(
+        "approval in the rejecting step is not carried",
+        policy(
+            "resume_after_reject: true\n",
+            "steps:\n  - {name: technical, approvers: [group:engineering], min_approvals: 2}\n  - {name: legal, approvers: [group:legal], min_approvals: 2}\n",
+        ),
+        "v2",
+        vec![
+            submit("v1", "walt", t(1, 9)),
+            approve("v1", "alice", "technical", t(1, 10)),
+            approve("v1", "bob", "technical", t(1, 11)),
+            approve("v1", "carol", "legal", t(1, 12)),
+            reject("v1", "dave", "legal", t(1, 13)),
+            submit("v2", "walt", t(2, 9)),
+        ],
+    );
+    let out = s.run();
+    assert_eq!(out.status(), Status::Pending);
+    assert_eq!(
+        out.versions[&v("v2")].history,
+        vec![1, 2, 5],
+        "technical's approvals carry over; carol's approval in the rejecting legal step does not"
+    );
+    let resumed = out.notes.iter().find(|n| n.index == 5).unwrap();
+    assert!(resumed.note.ends_with("; resumes at legal"), "{resumed:?}");
+    let fresh = out.notes.iter().find(|n| n.index == 0).unwrap();
+    assert!(!fresh.note.contains("resumes"), "{fresh:?}");
+}
+
+#[test]
+fn an_out_of_turn_decision_names_the_steps_it_had_to_wait_for() {
+    let parallel = policy(
+        "",
+        "steps:\n  - {name: technical, approvers: [group:engineering], min_approvals: 1}\n  - {name: legal, approvers: [group:legal], min_approvals: 1}\n  - {name: brand, approvers: [group:marketing], min_approvals: 1, parallel: true}\n  - {name: final, approvers: [carol], min_approvals: 1}\n",
+    );
+    let out = Scenario::new(
+        "",
+        parallel,
+        "v1",
+        vec![
+            submit("v1", "walt", t(1, 9)),
+            approve("v1", "alice", "technical", t(1, 10)),
+            approve("v1", "mia", "brand", t(1, 11)),
+            approve("v1", "carol", "final", t(1, 12)),
+        ],
+    )
+    .run();
+    let note = out.notes.iter().find(|n| n.index == 3).unwrap();
+    assert_eq!(note.finding, Some(FindingKind::OutOfTurn));
+    assert_eq!(
+        note.note, "step 'final' acts only after legal passed; signed before that",
+        "brand has passed, so only legal is named"
+    );
+}
