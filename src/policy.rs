@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 use crate::keyring::Keyring;
+use crate::yaml;
 
 /// `alice`, `group:legal` or `anyone` (every reviewer in the keyring).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -174,7 +175,7 @@ impl Policy {
     }
 
     pub fn load(path: &Path, space: &str, keyring: &Keyring) -> Result<Policy> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let text = yaml::read_file(path, &yaml::ADMIN).map_err(|e| Error::io(path, e))?;
         Policy::parse(
             &text,
             space,
@@ -185,8 +186,8 @@ impl Policy {
 
     pub fn parse(text: &str, space: &str, file: &str, keyring: &Keyring) -> Result<Policy> {
         let err = |field: &str, msg: String| Error::config(file, field, msg);
-        let raw: RawPolicy = serde_yaml::from_str(text)
-            .map_err(|e| err(&crate::config::yaml_field(&e), e.to_string()))?;
+        let raw: RawPolicy =
+            yaml::from_str(text, &yaml::ADMIN).map_err(|e| err(&e.field, e.message))?;
         let members = |field: &str, list: &[String]| -> Result<Members> {
             resolve(list, keyring, file, field)
         };

@@ -4,6 +4,7 @@
 mod util;
 
 mod build;
+mod hardening_parse;
 mod init;
 mod reports;
 mod trust;

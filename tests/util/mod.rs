@@ -237,6 +237,20 @@ impl TestSite {
         cmd.assert()
     }
 
+    /// `cmd`, but the binary is killed (and the assertion fails) after `seconds`: for input
+    /// that once made the tool hang.
+    pub fn cmd_within(&self, seconds: u64, args: &[&str]) -> Assert {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_imprimatur"));
+        cmd.current_dir(self.path())
+            .env("NO_COLOR", "1")
+            .env_remove("SOURCE_DATE_EPOCH")
+            .timeout(std::time::Duration::from_secs(seconds))
+            .args(args)
+            .arg("--site")
+            .arg(self.path());
+        cmd.assert()
+    }
+
     /// `imprimatur <kind> <page> --key keys/<reviewer>.pem --now <now> <extra...>`: must
     /// succeed; returns the record path it printed.
     pub fn sign(

@@ -1,0 +1,177 @@
+//! Hostile input, told through the real binary. Anyone who can open a pull request writes
+//! records and front matter; admins make mistakes in the keyring and policies. Whatever they
+//! write, the build answers at once: a finding for the one bad record or page while the rest
+//! of the site is still built, or exit 1 naming the admin file and field — never a panic,
+//! never a hang. Records the tool writes double-quote every string, so no YAML reader can
+//! take a comment of `no` for a boolean.
+
+use imprimatur::record::Kind;
+use serde_json::Value;
+
+use crate::util::{stderr, TestSite};
+
+const SUBMITTED: &str = "2026-11-20T09:00:00Z";
+const SIGNED: &str = "2026-11-20T10:00:00Z";
+const NOW: &str = "2026-11-20T12:00:00Z";
+/// Generous: every attack here is answered in milliseconds; before the fix some took hours.
+const SECONDS: u64 = 20;
+
+const ONE_STEP: &str = "\
+contributors: [group:writers]
+steps:
+  - name: technical
+    approvers: [group:engineering]
+    min_approvals: 1
+";
+
+fn cast(site: &mut TestSite) -> &mut TestSite {
+    site.reviewer("wanda", &["writers"])
+        .reviewer("alice", &["engineering"])
+        .reviewer("dave", &["legal"])
+        .reviewer("carol", &["leads"])
+}
+
+/// `kb/install` approved and live: the page every attack must leave published.
+fn published_site() -> TestSite {
+    let mut site = TestSite::new();
+    cast(&mut site)
+        .policy("kb", ONE_STEP)
+        .page("kb/install.md", "Install the agent", "Run it.\n");
+    site.sign("wanda", Kind::Submit, "kb/install", &[], SUBMITTED);
+    site.sign(
+        "alice",
+        Kind::Approve,
+        "kb/install",
+        &["--step", "technical"],
+        SIGNED,
+    );
+    site
+}
+
+/// `build --format json` within the time limit: must succeed; the status object it prints.
+fn build(site: &TestSite) -> Value {
+    let out = site
+        .cmd_within(SECONDS, &["build", "--format", "json", "--now", NOW])
+        .success();
+    serde_json::from_slice(&out.get_output().stdout).expect("build prints JSON")
+}
+
+fn assert_still_published(site: &TestSite, status: &Value) {
+    let install = status["pages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "kb/install")
+        .unwrap_or_else(|| panic!("kb/install in {status:#}"));
+    assert_eq!(install["status"], "published", "{status:#}");
+    assert!(site.exists("output/kb/install/index.html"));
+}
+
+/// The detail of the one finding of `kind` about `page`.
+fn finding_detail(status: &Value, kind: &str, page: &str) -> String {
+    status["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == kind && f["page"] == page)
+        .unwrap_or_else(|| panic!("no {kind} finding about {page}: {status:#}"))["detail"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// `key:` nested `levels` deep by indentation, with `leaf` at the bottom.
+fn indented_mappings(key: &str, levels: usize, leaf: &str) -> String {
+    let mut yaml = String::new();
+    for level in 0..levels {
+        yaml.push_str(&"  ".repeat(level));
+        yaml.push_str(key);
+        yaml.push_str(":\n");
+    }
+    yaml.push_str(&"  ".repeat(levels));
+    yaml.push_str(leaf);
+    yaml.push('\n');
+    yaml
+}
+
+/// Nine anchors of ten aliases each: 10^9 values once expanded.
+fn billion_laughs(key: &str) -> String {
+    let mut yaml = format!("{key}: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+    let names = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
+    for pair in names.windows(2) {
+        let aliases = vec![format!("*{}", pair[0]); 10].join(", ");
+        yaml.push_str(&format!("{}: &{} [{aliases}]\n", pair[1], pair[1]));
+    }
+    yaml
+}
+
+// --- front matter --------------------------------------------------------------------------
+
+#[test]
+fn a_megabyte_of_nested_front_matter_is_an_invalid_page_and_the_rest_is_published() {
+    let mut site = published_site();
+    let pages = [
+        (
+            "kb/flow",
+            format!("title: x\nextra: {}\n", "[".repeat(1_000_000)),
+            "bytes",
+        ),
+        ("kb/block", indented_mappings("extra", 1_000, "x"), "bytes"),
+        (
+            "kb/shallower",
+            format!("title: x\nextra: {}\n", "[".repeat(60_000)),
+            "nested",
+        ),
+        ("kb/deep", indented_mappings("extra", 200, "x"), "nested"),
+        (
+            "kb/laughs",
+            format!("title: x\n{}", billion_laughs("extra")),
+            "alias",
+        ),
+    ];
+    for (id, front_matter, _) in &pages {
+        site.file(
+            &format!("content/{id}.md"),
+            format!("---\n{front_matter}---\n\nBody\n"),
+        );
+    }
+    let status = build(&site);
+    for (id, _, because) in &pages {
+        let detail = finding_detail(&status, "invalid_page", id);
+        assert!(detail.contains("front matter"), "{id}: {detail}");
+        assert!(detail.contains(because), "{id}: {detail}");
+    }
+    assert_still_published(&site, &status);
+}
+
+// --- admin files ---------------------------------------------------------------------------
+
+#[test]
+fn an_oversized_or_deeply_nested_admin_file_is_an_error_naming_the_file() {
+    let padding = format!("# {}\n", "padding ".repeat(200_000));
+    let cases = [
+        ("approvals/keyring.yaml", padding.clone(), "bytes"),
+        ("imprimatur.yaml", padding, "bytes"),
+        // A typed field refuses a mapping where it expects a list, at the first level; deep
+        // flow nesting is refused by the parser as it reads ahead.
+        (
+            "approvals/policies/kb.yaml",
+            indented_mappings("audience", 300, "x"),
+            "audience",
+        ),
+        (
+            "approvals/policies/kb.yaml",
+            format!("audience: {}\n", "[".repeat(500_000)),
+            "nested",
+        ),
+    ];
+    for (file, appended, because) in cases {
+        let mut site = published_site();
+        let text = site.read(file) + &appended;
+        site.file(file, &text);
+        let failed = site.cmd_within(SECONDS, &["build", "--now", NOW]).code(1);
+        let message = stderr(&failed);
+        assert!(message.contains(file), "{file}: {message}");
+        assert!(message.contains(because), "{file}: {message}");
+    }
+}
