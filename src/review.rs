@@ -450,6 +450,7 @@ impl Replay<'_> {
             Kind::Approve | Kind::Reject => self.decide(i, r),
             Kind::Publish => self.publish(i, r),
             Kind::Retract => self.retract(i, r),
+            Kind::Unpublish => self.invalid(i, "unpublish records are not supported yet".into()),
         }
     }
 

@@ -30,6 +30,9 @@ pub struct Limits {
     /// Values that all aliases together may replay: this, not the alias count, is what stops
     /// a "billion laughs" document, whose few aliases expand exponentially.
     pub max_alias_replay: usize,
+    /// Refuse tags (`!custom value`) other than YAML's own. Front matter may carry tags for
+    /// templates; records and admin files have no use for them.
+    pub reject_tags: bool,
 }
 
 /// Records: a flat mapping of about fifteen short fields (SPEC §4). A comment of a few pages
@@ -41,6 +44,7 @@ pub const RECORD: Limits = Limits {
     max_nodes: 1_000,
     max_aliases: 16,
     max_alias_replay: 256,
+    reject_tags: true,
 };
 
 /// Front matter: a page's title and settings, plus the keys it hands to templates.
@@ -51,6 +55,7 @@ pub const FRONT_MATTER: Limits = Limits {
     max_nodes: 20_000,
     max_aliases: 256,
     max_alias_replay: 5_000,
+    reject_tags: false,
 };
 
 /// `imprimatur.yaml`, the keyring and the policies: written by admins and trusted, but still
@@ -62,6 +67,7 @@ pub const ADMIN: Limits = Limits {
     max_nodes: 250_000,
     max_aliases: 1_000,
     max_alias_replay: 10_000,
+    reject_tags: true,
 };
 
 /// Why a YAML document was refused: the field at fault and what is wrong with it.
@@ -150,7 +156,6 @@ fn options(limits: &Limits) -> serde_saphyr::Options {
             max_total_scalar_bytes: limits.max_bytes,
             max_recorded_anchor_events: limits.max_alias_replay,
             max_recorded_anchor_bytes: limits.max_bytes,
-            max_merge_keys: limits.max_aliases,
             max_documents: 1,
         },
         alias_limits: serde_saphyr::alias_limits! {
@@ -159,6 +164,10 @@ fn options(limits: &Limits) -> serde_saphyr::Options {
         },
         // YAML 1.2: only `true` and `false` are booleans. `no` is a string, never a silent false.
         strict_booleans: true,
+        // `<<` is a key like any other (as YAML 1.2 and serde_yaml had it): a record's fields
+        // are the ones written in it, never merged in from elsewhere.
+        merge_keys: serde_saphyr::MergeKeyPolicy::AsOrdinary,
+        reject_unsupported_tags: limits.reject_tags,
         // Messages are one line: they end up in reports, beside the file's name.
         with_snippet: false,
     }

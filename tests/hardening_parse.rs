@@ -67,6 +67,19 @@ fn assert_still_published(site: &TestSite, status: &Value) {
     assert!(site.exists("output/kb/install/index.html"));
 }
 
+/// The reason given for one invalid record file.
+fn invalid_record_reason(status: &Value, file: &str) -> String {
+    status["invalid_records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["file"] == file)
+        .unwrap_or_else(|| panic!("{file} is not reported invalid: {status:#}"))["reason"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 /// The detail of the one finding of `kind` about `page`.
 fn finding_detail(status: &Value, kind: &str, page: &str) -> String {
     status["findings"]
@@ -94,15 +107,66 @@ fn indented_mappings(key: &str, levels: usize, leaf: &str) -> String {
     yaml
 }
 
-/// Nine anchors of ten aliases each: 10^9 values once expanded.
+/// `key:` a list of nine anchored lists, each of ten aliases of the one before: 10^9 values
+/// once expanded, in a few hundred bytes.
 fn billion_laughs(key: &str) -> String {
-    let mut yaml = format!("{key}: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+    let mut lists = vec!["&a [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]".to_string()];
     let names = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
     for pair in names.windows(2) {
         let aliases = vec![format!("*{}", pair[0]); 10].join(", ");
-        yaml.push_str(&format!("{}: &{} [{aliases}]\n", pair[1], pair[1]));
+        lists.push(format!("&{} [{aliases}]", pair[1]));
     }
-    yaml
+    format!("{key}: [{}]\n", lists.join(", "))
+}
+
+// --- records -------------------------------------------------------------------------------
+
+#[test]
+fn a_megabyte_of_nested_yaml_in_a_record_is_refused_at_once_and_the_build_goes_on() {
+    let mut site = published_site();
+    let flow = format!("imprimatur: 1\ncomment: {}", "[".repeat(1_000_000));
+    let block = indented_mappings("comment", 1_000, "x");
+    assert!(block.len() > 1_000_000);
+    site.file("approvals/records/flow.yaml", &flow)
+        .file("approvals/records/block.yaml", &block);
+    let status = build(&site);
+    for file in [
+        "approvals/records/flow.yaml",
+        "approvals/records/block.yaml",
+    ] {
+        let reason = invalid_record_reason(&status, file);
+        assert!(reason.contains("bytes"), "{file}: {reason}");
+    }
+    assert_still_published(&site, &status);
+}
+
+#[test]
+fn nesting_that_fits_the_size_limit_of_a_record_is_refused_by_depth() {
+    let mut site = published_site();
+    let flow = format!("imprimatur: 1\ncomment: {}", "[".repeat(60_000));
+    let block = indented_mappings("comment", 240, "x");
+    assert!(block.len() < 64 * 1024);
+    site.file("approvals/records/flow.yaml", &flow)
+        .file("approvals/records/block.yaml", &block);
+    let status = build(&site);
+    for file in [
+        "approvals/records/flow.yaml",
+        "approvals/records/block.yaml",
+    ] {
+        let reason = invalid_record_reason(&status, file);
+        assert!(reason.contains("nested"), "{file}: {reason}");
+    }
+    assert_still_published(&site, &status);
+}
+
+#[test]
+fn a_billion_laughs_record_is_refused_and_the_build_goes_on() {
+    let mut site = published_site();
+    site.file("approvals/records/laughs.yaml", billion_laughs("comment"));
+    let status = build(&site);
+    let reason = invalid_record_reason(&status, "approvals/records/laughs.yaml");
+    assert!(reason.contains("alias"), "{reason}");
+    assert_still_published(&site, &status);
 }
 
 // --- front matter --------------------------------------------------------------------------
@@ -174,4 +238,26 @@ fn an_oversized_or_deeply_nested_admin_file_is_an_error_naming_the_file() {
         assert!(message.contains(file), "{file}: {message}");
         assert!(message.contains(because), "{file}: {message}");
     }
+}
+
+// --- strict records ------------------------------------------------------------------------
+
+#[test]
+fn an_unpublish_record_is_reported_as_not_supported_yet() {
+    let site = published_site();
+    let record = site.record_for("carol", Kind::Unpublish, "kb/install", SIGNED);
+    let file = site.write_record_signed_by("takedown", &record, "carol");
+    let status = build(&site);
+    let finding = status["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "invalid_record" && f["file"] == file.as_str())
+        .unwrap_or_else(|| panic!("{file} is not reported: {status:#}"));
+    let detail = finding["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("unpublish records are not supported yet"),
+        "{detail}"
+    );
+    assert_still_published(&site, &status);
 }
