@@ -9,6 +9,7 @@ use base64::Engine as _;
 use ed25519_dalek::{Signature, Signer as _, SigningKey};
 use serde::de::{self, DeserializeSeed, IntoDeserializer as _, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_saphyr::DoubleQuoted;
 
 use crate::content::is_valid_page_id;
 use crate::keyring::Keyring;
@@ -87,34 +88,38 @@ impl<'de> Deserialize<'de> for Kind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Record {
+    #[serde(serialize_with = "quoted")]
     pub kind: Kind,
-    #[serde(deserialize_with = "required_text")]
+    #[serde(serialize_with = "quoted", deserialize_with = "required_text")]
     pub space: String,
-    #[serde(deserialize_with = "required_text")]
+    #[serde(serialize_with = "quoted", deserialize_with = "required_text")]
     pub content: String,
-    #[serde(deserialize_with = "version")]
+    #[serde(serialize_with = "quoted", deserialize_with = "version")]
     pub version: Version,
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
+        serialize_with = "quoted_some",
         deserialize_with = "optional_text"
     )]
     pub step: Option<String>,
-    #[serde(deserialize_with = "required_text")]
+    #[serde(serialize_with = "quoted", deserialize_with = "required_text")]
     pub reviewer: String,
-    #[serde(deserialize_with = "required_text")]
+    #[serde(serialize_with = "quoted", deserialize_with = "required_text")]
     pub key: String,
     #[serde(serialize_with = "signed_at_text", deserialize_with = "signed_at")]
     pub signed_at: Instant,
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
+        serialize_with = "quoted_some",
         deserialize_with = "optional_text"
     )]
     pub role: Option<String>,
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
+        serialize_with = "quoted_some",
         deserialize_with = "optional_text"
     )]
     pub comment: Option<String>,
@@ -139,32 +144,6 @@ pub struct Record {
         deserialize_with = "flag"
     )]
     pub override_: Option<bool>,
-}
-
-/// The order-preserving YAML layout of a record file, as `write_yaml` emits it.
-#[derive(Serialize)]
-struct RecordFile<'a> {
-    imprimatur: u32,
-    kind: &'a str,
-    space: &'a str,
-    content: &'a str,
-    version: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    step: Option<&'a str>,
-    reviewer: &'a str,
-    key: &'a str,
-    signed_at: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    role: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    comment: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    discard: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    publish: Option<bool>,
-    #[serde(rename = "override", skip_serializing_if = "Option::is_none")]
-    override_: Option<bool>,
-    signature: String,
 }
 
 impl Record {
@@ -199,26 +178,24 @@ impl Record {
         key.sign(&self.signed_bytes())
     }
 
-    /// The record file's text, signature included.
+    /// The record file's text: the record's fields between `imprimatur` and `signature`, in
+    /// the order declared above, every string double-quoted (SPEC §4) so that no YAML reader
+    /// takes `no`, `123` or a timestamp for anything but the text that was signed.
     pub fn to_yaml(&self, signature: &Signature) -> String {
+        #[derive(Serialize)]
+        struct RecordFile<'a> {
+            imprimatur: u64,
+            #[serde(flatten)]
+            record: &'a Record,
+            #[serde(serialize_with = "quoted")]
+            signature: String,
+        }
         let file = RecordFile {
-            imprimatur: 1,
-            kind: self.kind.as_str(),
-            space: &self.space,
-            content: &self.content,
-            version: self.version.as_str(),
-            step: self.step.as_deref(),
-            reviewer: &self.reviewer,
-            key: &self.key,
-            signed_at: time::format_utc(&self.signed_at),
-            role: self.role.as_deref(),
-            comment: self.comment.as_deref(),
-            discard: self.discard,
-            publish: self.publish,
-            override_: self.override_,
+            imprimatur: FORMAT_VERSION,
+            record: self,
             signature: base64::engine::general_purpose::STANDARD.encode(signature.to_bytes()),
         };
-        serde_yaml::to_string(&file).expect("a record serializes")
+        yaml::to_string(&file).expect("a record's fields are strings and booleans")
     }
 }
 
@@ -491,8 +468,20 @@ fn signed_at<'de, D: Deserializer<'de>>(d: D) -> Result<Instant, D::Error> {
     })
 }
 
+/// A string written double-quoted in YAML; a plain string everywhere else (the signed JSON).
+fn quoted<S: Serializer>(value: &impl fmt::Display, s: S) -> Result<S::Ok, S::Error> {
+    DoubleQuoted(value.to_string()).serialize(s)
+}
+
+fn quoted_some<S: Serializer>(value: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(text) => quoted(text, s),
+        None => s.serialize_none(),
+    }
+}
+
 fn signed_at_text<S: Serializer>(t: &Instant, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&time::format_utc(t))
+    quoted(&time::format_utc(t), s)
 }
 
 /// Conditions 2–5 of §4 for a parsed record. `Ok` means the record counts (subject to the
@@ -577,7 +566,10 @@ mod tests {
         let yaml = r.to_yaml(&r.sign(&key));
         let parsed = parse(&yaml).unwrap();
         assert_eq!(parsed.record, r);
-        assert!(yaml.starts_with("imprimatur: 1\nkind: approve\n"), "{yaml}");
+        assert!(
+            yaml.starts_with("imprimatur: 1\nkind: \"approve\"\n"),
+            "{yaml}"
+        );
     }
 
     #[test]
@@ -587,16 +579,16 @@ mod tests {
         let good = r.to_yaml(&r.sign(&key));
         for (from, to, needle) in [
             ("imprimatur: 1", "imprimatur: 2", "format version 2"),
-            ("kind: approve", "kind: bless", "kind: 'bless'"),
-            ("step: technical\n", "", "step: missing"),
+            ("kind: \"approve\"", "kind: bless", "kind: 'bless'"),
+            ("step: \"technical\"\n", "", "step: missing"),
             (
-                "signed_at: 2026-11-20T10:00:00Z",
+                "signed_at: \"2026-11-20T10:00:00Z\"",
                 "signed_at: 2026-11-20T11:00:00+01:00",
                 "signed_at",
             ),
-            ("version: sha256:", "version: md5:", "version:"),
+            ("version: \"sha256:", "version: \"md5:", "version:"),
             (
-                "reviewer: alice",
+                "reviewer: \"alice\"",
                 "reviewer: 42",
                 "reviewer: must be a string",
             ),
@@ -606,16 +598,16 @@ mod tests {
                 "publish: must be true or false",
             ),
             (
-                "kind: approve",
+                "kind: \"approve\"",
                 "kind: submit",
                 "publish: not allowed on a submit",
             ),
             (
-                "key: alice-2026",
-                "key: alice-2026\nextra: 1",
+                "key: \"alice-2026\"",
+                "key: \"alice-2026\"\nextra: 1",
                 "unknown field 'extra'",
             ),
-            ("signature: ", "signature: AAAA", "64 bytes"),
+            ("signature: \"", "signature: \"AAAA", "64 bytes"),
         ] {
             let bad = if to.is_empty() {
                 good.replace(from, "")

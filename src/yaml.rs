@@ -164,8 +164,8 @@ fn options(limits: &Limits) -> serde_saphyr::Options {
         },
         // YAML 1.2: only `true` and `false` are booleans. `no` is a string, never a silent false.
         strict_booleans: true,
-        // `<<` is a key like any other (as YAML 1.2 and serde_yaml had it): a record's fields
-        // are the ones written in it, never merged in from elsewhere.
+        // `<<` is a key like any other, as YAML 1.2 has it (and as the tool always read it):
+        // a record's fields are the ones written in it, never merged in from elsewhere.
         merge_keys: serde_saphyr::MergeKeyPolicy::AsOrdinary,
         reject_unsupported_tags: limits.reject_tags,
         // Messages are one line: they end up in reports, beside the file's name.

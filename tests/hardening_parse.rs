@@ -5,7 +5,8 @@
 //! never a hang. Records the tool writes double-quote every string, so no YAML reader can
 //! take a comment of `no` for a boolean.
 
-use imprimatur::record::Kind;
+use base64::Engine as _;
+use imprimatur::record::{Kind, Record};
 use serde_json::Value;
 
 use crate::util::{stderr, TestSite};
@@ -21,6 +22,18 @@ contributors: [group:writers]
 steps:
   - name: technical
     approvers: [group:engineering]
+    min_approvals: 1
+";
+
+const TWO_STEPS: &str = "\
+contributors: [group:writers]
+managers: [carol]
+steps:
+  - name: technical
+    approvers: [group:engineering]
+    min_approvals: 1
+  - name: legal
+    approvers: [group:legal]
     min_approvals: 1
 ";
 
@@ -238,6 +251,140 @@ fn an_oversized_or_deeply_nested_admin_file_is_an_error_naming_the_file() {
         assert!(message.contains(file), "{file}: {message}");
         assert!(message.contains(because), "{file}: {message}");
     }
+}
+
+// --- records the tool writes ---------------------------------------------------------------
+
+#[test]
+fn records_written_by_the_tool_double_quote_every_string_value() {
+    let mut site = TestSite::new();
+    cast(&mut site)
+        .policy("kb", ONE_STEP)
+        .page("kb/install.md", "Install the agent", "Run it.\n");
+    site.sign("wanda", Kind::Submit, "kb/install", &[], SUBMITTED);
+    let file = site.sign(
+        "alice",
+        Kind::Approve,
+        "kb/install",
+        &[
+            "--step",
+            "technical",
+            "--role",
+            "Technical reviewer",
+            "--comment",
+            "no",
+        ],
+        SIGNED,
+    );
+    let text = site.read(&file);
+    assert!(
+        text.contains("signed_at: \"2026-11-20T10:00:00Z\"\n"),
+        "{text}"
+    );
+    assert!(text.contains("comment: \"no\"\n"), "{text}");
+    for line in text.lines() {
+        let (field, value) = line.split_once(": ").unwrap_or_else(|| panic!("{line}"));
+        match field {
+            "imprimatur" => assert_eq!(value, "1"),
+            "discard" | "publish" | "override" => assert!(value == "true" || value == "false"),
+            _ => assert!(
+                value.starts_with('"') && value.ends_with('"'),
+                "{field} is not double-quoted: {text}"
+            ),
+        }
+    }
+    assert_eq!(site.page_status(NOW, "kb/install")["status"], "published");
+}
+
+#[test]
+fn awkward_comments_come_back_exactly_as_signed_and_the_records_count() {
+    let comments = [
+        "no",
+        "yes",
+        "null",
+        "~",
+        "123",
+        "0x1F",
+        "1e3",
+        "2026-11-20",
+        "\"quoted\"",
+        "'single'",
+        "two\nlines\n\nand a blank one",
+        "key: value",
+        "# not a comment",
+        "a #hash and a : colon",
+        " leading and trailing ",
+        "back\\slash and \\n not a newline",
+        "tab\there",
+        "bell\u{7} escape\u{1b} delete\u{7f}",
+        "Geprüft ✓ — 日本語 🚀",
+        "next line\u{85}line separator\u{2028}paragraph separator\u{2029}end",
+        "bom\u{feff}inside",
+        "- a list?",
+        "{not: a mapping}",
+        "&anchor *alias !tag",
+        "",
+    ];
+    let mut site = TestSite::new();
+    cast(&mut site)
+        .policy("kb", TWO_STEPS)
+        .page("kb/install.md", "Install the agent", "Run it.\n");
+    site.sign("wanda", Kind::Submit, "kb/install", &[], SUBMITTED);
+    let mut files = Vec::new();
+    for (i, comment) in comments.iter().enumerate() {
+        let at = format!("2026-11-20T10:{i:02}:00Z");
+        let file = site.sign(
+            "alice",
+            Kind::Approve,
+            "kb/install",
+            &["--step", "technical", &format!("--comment={comment}")],
+            &at,
+        );
+        let parsed = imprimatur::record::parse(&site.read(&file))
+            .unwrap_or_else(|e| panic!("{comment:?}: {e}\n{}", site.read(&file)));
+        assert_eq!(parsed.record.comment.as_deref(), Some(*comment));
+        files.push(file);
+    }
+    let log = site
+        .cmd(&["log", "kb/install", "--format", "json", "--now", NOW])
+        .success();
+    let log: Value = serde_json::from_slice(&log.get_output().stdout).unwrap();
+    let entries = log["entries"].as_array().unwrap();
+    for (file, comment) in files.iter().zip(comments) {
+        let entry = entries
+            .iter()
+            .find(|e| e["file"] == file.as_str())
+            .unwrap_or_else(|| panic!("{file} in {log:#}"));
+        assert_eq!(entry["comment"], comment, "{entry:#}");
+        assert_eq!(entry["finding"], Value::Null, "{comment:?}: {entry:#}");
+    }
+    assert_eq!(
+        site.status_json(NOW)["invalid_records"],
+        serde_json::json!([])
+    );
+}
+
+#[test]
+fn a_record_written_by_hand_with_unquoted_values_still_counts() {
+    let mut site = TestSite::new();
+    cast(&mut site)
+        .policy("kb", ONE_STEP)
+        .page("kb/install.md", "Install the agent", "Run it.\n");
+    site.sign("wanda", Kind::Submit, "kb/install", &[], SUBMITTED);
+    let record = Record {
+        step: Some("technical".into()),
+        comment: Some("Looks right".into()),
+        ..site.record_for("alice", Kind::Approve, "kb/install", SIGNED)
+    };
+    let signature = base64::engine::general_purpose::STANDARD
+        .encode(record.sign(site.signing_key("alice")).to_bytes());
+    let plain = format!(
+        "imprimatur: 1\nkind: approve\nspace: kb\ncontent: kb/install\nversion: {}\nstep: technical\nreviewer: alice\nkey: {}\nsigned_at: {SIGNED}\ncomment: Looks right\nsignature: {signature}\n",
+        record.version,
+        site.key_id("alice"),
+    );
+    site.file("approvals/records/by-hand.yaml", &plain);
+    assert_eq!(site.page_status(NOW, "kb/install")["status"], "published");
 }
 
 // --- strict records ------------------------------------------------------------------------
