@@ -408,3 +408,77 @@ fn an_unpublish_record_is_reported_as_not_supported_yet() {
     );
     assert_still_published(&site, &status);
 }
+
+// --- policies ------------------------------------------------------------------------------
+
+#[test]
+fn a_second_policy_file_for_one_space_is_an_error_naming_both_files() {
+    let mut site = published_site();
+    site.file("approvals/policies/kb.yml", ONE_STEP);
+    let failed = site.cmd_within(SECONDS, &["build", "--now", NOW]).code(1);
+    let message = stderr(&failed);
+    for file in ["approvals/policies/kb.yaml", "approvals/policies/kb.yml"] {
+        assert!(message.contains(file), "{message}");
+    }
+}
+
+#[test]
+fn a_huge_day_count_in_a_policy_is_refused_at_load_naming_the_field() {
+    for field in [
+        "approval_expires_days",
+        "escalate_after_days",
+        "stale_after_days",
+    ] {
+        for days in ["36501", "4000000000", "99999999999999999999", "-1", "1.5"] {
+            let mut site = published_site();
+            // A page in review too, so escalation and staleness would be computed.
+            site.page("kb/draft.md", "Draft", "Soon.\n");
+            site.sign("wanda", Kind::Submit, "kb/draft", &[], SUBMITTED);
+            site.policy("kb", &format!("{ONE_STEP}{field}: {days}\n"));
+            let failed = site.cmd_within(SECONDS, &["build", "--now", NOW]).code(1);
+            let message = stderr(&failed);
+            assert!(
+                message.contains("approvals/policies/kb.yaml") && message.contains(field),
+                "{field}: {days}: {message}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_resubmission_after_a_rejection_resumes_at_the_rejecting_step_by_default() {
+    let mut site = TestSite::new();
+    cast(&mut site)
+        .policy("kb", TWO_STEPS)
+        .page("kb/install.md", "Install the agent", "Run it.\n");
+    site.sign("wanda", Kind::Submit, "kb/install", &[], SUBMITTED);
+    site.sign(
+        "alice",
+        Kind::Approve,
+        "kb/install",
+        &["--step", "technical"],
+        SIGNED,
+    );
+    site.sign(
+        "dave",
+        Kind::Reject,
+        "kb/install",
+        &["--step", "legal", "--comment", "Needs a disclaimer"],
+        "2026-11-20T10:30:00Z",
+    );
+    site.page(
+        "kb/install.md",
+        "Install the agent",
+        "Run it. No warranty.\n",
+    );
+    site.sign(
+        "wanda",
+        Kind::Submit,
+        "kb/install",
+        &[],
+        "2026-11-20T11:00:00Z",
+    );
+    let page = site.page_status(NOW, "kb/install");
+    assert_eq!(page["status"], "pending", "{page:#}");
+    assert_eq!(page["step"], "legal", "{page:#}");
+}
