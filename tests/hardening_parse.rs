@@ -5,6 +5,8 @@
 //! never a hang. Records the tool writes double-quote every string, so no YAML reader can
 //! take a comment of `no` for a boolean.
 
+use std::collections::BTreeSet;
+
 use base64::Engine as _;
 use imprimatur::record::{Kind, Record};
 use serde_json::Value;
@@ -481,4 +483,36 @@ fn a_resubmission_after_a_rejection_resumes_at_the_rejecting_step_by_default() {
     let page = site.page_status(NOW, "kb/install");
     assert_eq!(page["status"], "pending", "{page:#}");
     assert_eq!(page["step"], "legal", "{page:#}");
+}
+
+// --- rendering -----------------------------------------------------------------------------
+
+#[test]
+fn twenty_thousand_headings_with_the_same_text_get_unique_ids_at_once() {
+    let mut site = TestSite::new();
+    cast(&mut site).policy("kb", ONE_STEP);
+    // "Same", then text whose slug is the suffix the next "Same" would take.
+    let mut body = String::new();
+    for _ in 0..10_000 {
+        body.push_str("## Same\n\n## Same 1\n\n");
+    }
+    site.page("kb/long.md", "Long", &body);
+    site.sign("wanda", Kind::Submit, "kb/long", &[], SUBMITTED);
+    site.sign(
+        "alice",
+        Kind::Approve,
+        "kb/long",
+        &["--step", "technical"],
+        SIGNED,
+    );
+    site.cmd_within(SECONDS, &["build", "--now", NOW]).success();
+    let html = site.read("output/kb/long/index.html");
+    let ids: Vec<&str> = html
+        .split("<h2 id=\"")
+        .skip(1)
+        .map(|rest| rest.split('"').next().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 20_000);
+    assert_eq!(ids.iter().collect::<BTreeSet<_>>().len(), 20_000);
+    assert_eq!(&ids[..4], ["same", "same-1", "same-2", "same-1-1"]);
 }
