@@ -516,3 +516,80 @@ fn twenty_thousand_headings_with_the_same_text_get_unique_ids_at_once() {
     assert_eq!(ids.iter().collect::<BTreeSet<_>>().len(), 20_000);
     assert_eq!(&ids[..4], ["same", "same-1", "same-2", "same-1-1"]);
 }
+
+// --- reports -------------------------------------------------------------------------------
+
+const HOSTILE: &str =
+    "<script>alert(1)</script> | `tick` [link](javascript:alert(1)) <img src=x onerror=alert(2)>";
+
+#[test]
+fn the_summary_escapes_page_and_record_text_so_it_cannot_break_a_table_or_inject_markup() {
+    let mut site = published_site();
+    // A page whose file name, title and front matter carry markup, waiting in the queue.
+    let id = "kb/x|y`z<b>#h";
+    site.file(
+        &format!("content/{id}.md"),
+        format!(
+            "---\ntitle: \"{}\"\n---\n\nBody\n",
+            HOSTILE.replace('"', "\\\"")
+        ),
+    );
+    site.sign("wanda", Kind::Submit, id, &[], SUBMITTED);
+    // A page whose front matter error quotes the attacker's text, across lines.
+    site.file(
+        "content/kb/bad.md",
+        format!("---\ntitle: Bad\npublish_at: \"{HOSTILE}\\n# Heading\\n\\n| a | b |\"\n---\n"),
+    );
+    // A record whose refusal quotes the attacker's text.
+    site.file(
+        "approvals/records/evil|`[x](javascript:y)`.yaml",
+        format!("imprimatur: 1\nkind: \"{HOSTILE}\\n\\n# Heading\"\n"),
+    );
+    site.cmd_within(SECONDS, &["build", "--now", NOW]).success();
+
+    let summary = site.read("reports/summary.md");
+    assert!(
+        summary.contains("x|y") || summary.contains("x\\|y"),
+        "{summary}"
+    );
+    let mut html = String::new();
+    let options = pulldown_cmark::Options::ENABLE_TABLES;
+    pulldown_cmark::html::push_html(
+        &mut html,
+        pulldown_cmark::Parser::new_ext(&summary, options),
+    );
+    for injected in [
+        "<script",
+        "<img",
+        "href=\"javascript",
+        "<h1>Heading",
+        "<b>",
+        "<a ",
+    ] {
+        assert!(
+            !html.contains(injected),
+            "summary.md renders {injected}:\n{summary}\n{html}"
+        );
+    }
+    assert_eq!(
+        html.matches("<h1>").count(),
+        1,
+        "one title only:\n{summary}"
+    );
+    // Every row of every table has as many cells as its header.
+    for table in html.split("<table>").skip(1) {
+        let table = table.split("</table>").next().unwrap();
+        let header = table.matches("<th>").count() + table.matches("<th ").count();
+        for row in table.split("<tr>").skip(2) {
+            assert_eq!(row.matches("<td").count(), header, "{row}\n{summary}");
+        }
+    }
+    // The text is still there, shown as text.
+    assert!(html.contains("&lt;script&gt;"), "{html}");
+
+    let dashboard = site.read("reports/index.html");
+    for injected in ["<script>alert", "<img src=x", "<b>#h"] {
+        assert!(!dashboard.contains(injected), "index.html has {injected}");
+    }
+    assert!(dashboard.contains("&lt;script&gt;"), "{dashboard}");
+}
