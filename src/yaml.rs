@@ -102,11 +102,10 @@ pub fn from_str<T: DeserializeOwned>(text: &str, limits: &Limits) -> Result<T, Y
     if text.len() > limits.max_bytes {
         return Err(YamlError {
             field: "document".into(),
+            // Not the size: `read_file` stops reading just past the limit.
             message: format!(
-                "{} bytes is more than {} may hold ({} bytes)",
-                text.len(),
-                limits.what,
-                limits.max_bytes
+                "larger than {} bytes, the limit for {}",
+                limits.max_bytes, limits.what
             ),
             problem: Problem::TooLarge,
         });
