@@ -245,10 +245,8 @@ fn over_budget(breach: &BudgetBreach, l: &Limits) -> String {
         BudgetBreach::Nodes { .. } | BudgetBreach::Events { .. } => {
             format!("more than {} values, the limit for {what}", l.max_nodes)
         }
-        BudgetBreach::Aliases { .. }
-        | BudgetBreach::Anchors { .. }
-        | BudgetBreach::MergeKeys { .. } => format!(
-            "more than {} anchors, aliases or merge keys, the limit for {what}",
+        BudgetBreach::Aliases { .. } | BudgetBreach::Anchors { .. } => format!(
+            "more than {} anchors or aliases, the limit for {what}",
             l.max_aliases
         ),
         BudgetBreach::AliasAnchorRatio { .. }
