@@ -51,8 +51,12 @@ pub enum Refusal {
     },
     #[error("override: '{who}' is not a manager of space '{space}'")]
     NotManager { who: String, space: String },
-    #[error("publish: '{who}' is not a publisher or manager of space '{space}'")]
-    NotPublisher { who: String, space: String },
+    #[error("'{who}' may not {what}: not a publisher or manager of space '{space}'")]
+    NotPublisher {
+        who: String,
+        space: String,
+        what: &'static str,
+    },
     #[error("'{who}' submitted this version and may not review it (allow_self_approval is false in {file})")]
     SelfApproval { who: String, file: String },
     #[error(
@@ -121,6 +125,7 @@ impl Policy {
                     return Err(Refusal::NotPublisher {
                         who: who_s(),
                         space: space(),
+                        what: "approve and publish (--publish)",
                     });
                 }
                 if reject && self.reject_comment_required && comment.unwrap_or("").trim().is_empty()
@@ -142,6 +147,11 @@ impl Policy {
                     Err(Refusal::NotPublisher {
                         who: who_s(),
                         space: space(),
+                        what: if *act == Act::Publish {
+                            "publish"
+                        } else {
+                            "unpublish"
+                        },
                     })
                 }
             }

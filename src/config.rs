@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+use crate::yaml;
 
 pub const CONFIG_FILE: &str = "imprimatur.yaml";
 
@@ -64,9 +65,9 @@ pub struct SiteConfig {
 impl SiteConfig {
     pub fn load(root: &Path) -> Result<SiteConfig> {
         let file = root.join(CONFIG_FILE);
-        let text = std::fs::read_to_string(&file).map_err(|e| Error::io(&file, e))?;
-        let raw: RawConfig = serde_yaml::from_str(&text)
-            .map_err(|e| Error::config(CONFIG_FILE, yaml_field(&e), e.to_string()))?;
+        let text = yaml::read_file(&file, &yaml::ADMIN).map_err(|e| Error::io(&file, e))?;
+        let raw: RawConfig = yaml::from_str(&text, &yaml::ADMIN)
+            .map_err(|e| Error::config(CONFIG_FILE, e.field, e.message))?;
         let output = relative_dir(&raw.output, "output")?;
         let reports = relative_dir(&raw.reports, "reports")?;
         if output == reports || reports.starts_with(&output) {
@@ -282,23 +283,6 @@ fn resolve_below(real_root: &Path, rel: &Path) -> std::result::Result<PathBuf, S
     }
     path.extend(parts);
     Ok(path)
-}
-
-/// The field a serde_yaml error is about, when its message says (`missing field `x``, `unknown field `x``).
-pub fn yaml_field(e: &serde_yaml::Error) -> String {
-    let msg = e.to_string();
-    for marker in ["missing field `", "unknown field `", "duplicate field `"] {
-        if let Some(start) = msg.find(marker) {
-            let rest = &msg[start + marker.len()..];
-            if let Some(end) = rest.find('`') {
-                return rest[..end].to_string();
-            }
-        }
-    }
-    match e.location() {
-        Some(loc) => format!("line {}", loc.line()),
-        None => "document".into(),
-    }
 }
 
 #[cfg(test)]

@@ -70,7 +70,7 @@ struct RawFrontMatter {
     publish_at: Option<String>,
     expires_at: Option<String>,
     #[serde(flatten)]
-    extra: BTreeMap<String, serde_yaml::Value>,
+    extra: BTreeMap<String, serde_json::Value>,
 }
 
 /// Splits a page into its front matter and its Markdown body (a slice of `bytes`). The
@@ -87,8 +87,8 @@ pub fn parse_page(bytes: &[u8]) -> std::result::Result<(FrontMatter, &str), Stri
     let raw: RawFrontMatter = if yaml.trim().is_empty() {
         return Err("front matter: title: missing".into());
     } else {
-        serde_yaml::from_str(yaml)
-            .map_err(|e| format!("front matter: {}: {e}", crate::config::yaml_field(&e)))?
+        crate::yaml::from_str(yaml, &crate::yaml::FRONT_MATTER)
+            .map_err(|e| format!("front matter: {e}"))?
     };
     let title = raw
         .title
@@ -111,16 +111,6 @@ pub fn parse_page(bytes: &[u8]) -> std::result::Result<(FrontMatter, &str), Stri
             ));
         }
     }
-    let extra = raw
-        .extra
-        .into_iter()
-        .map(|(k, v)| {
-            (
-                k,
-                serde_json::to_value(v).unwrap_or(serde_json::Value::Null),
-            )
-        })
-        .collect();
     Ok((
         FrontMatter {
             title,
@@ -131,7 +121,7 @@ pub fn parse_page(bytes: &[u8]) -> std::result::Result<(FrontMatter, &str), Stri
             audience: raw.audience,
             publish_at: instant("publish_at", raw.publish_at)?,
             expires_at: instant("expires_at", raw.expires_at)?,
-            extra,
+            extra: raw.extra,
         },
         body,
     ))

@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 use crate::time::{self, Instant};
+use crate::yaml;
 
 const FILE: &str = "approvals/keyring.yaml";
 
@@ -108,13 +109,13 @@ pub struct Keyring {
 
 impl Keyring {
     pub fn load(path: &Path) -> Result<Keyring> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let text = yaml::read_file(path, &yaml::ADMIN).map_err(|e| Error::io(path, e))?;
         Keyring::parse(&text)
     }
 
     pub fn parse(text: &str) -> Result<Keyring> {
-        let raw: RawKeyring = serde_yaml::from_str(text)
-            .map_err(|e| Error::config(FILE, crate::config::yaml_field(&e), e.to_string()))?;
+        let raw: RawKeyring = yaml::from_str(text, &yaml::ADMIN)
+            .map_err(|e| Error::config(FILE, e.field, e.message))?;
         let mut keyring = Keyring::default();
         let mut seen_public: BTreeMap<[u8; 32], String> = BTreeMap::new();
         for (i, r) in raw.reviewers.into_iter().enumerate() {

@@ -30,5 +30,6 @@ pub mod store;
 pub mod theme;
 pub mod time;
 pub mod version;
+pub mod yaml;
 
 pub use error::{Error, Result};

@@ -3,7 +3,7 @@
 //! and every relative link is resolved by the caller so a published page never links to,
 //! or even names, a page that is not published.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
 use pulldown_cmark::{CowStr, Event, LinkType, Options, Parser, Tag, TagEnd};
@@ -158,7 +158,11 @@ fn assign_heading_ids(mut events: Vec<Event<'_>>) -> (Vec<Event<'_>>, Vec<TocEnt
         }
     }
 
-    let mut used: HashSet<String> = HashSet::new();
+    let mut ids = HeadingIds {
+        used: HashSet::new(),
+        reserved,
+        next_suffix: HashMap::new(),
+    };
     let mut toc = Vec::new();
     let mut i = 0;
     while i < events.len() {
@@ -176,11 +180,11 @@ fn assign_heading_ids(mut events: Vec<Event<'_>>) -> (Vec<Event<'_>>, Vec<TocEnt
         if let Event::Start(Tag::Heading { id, attrs, .. }) = &mut events[i] {
             let custom = id.as_deref().filter(|c| !c.is_empty()).map(str::to_owned);
             let chosen = match custom {
-                Some(c) if !used.contains(&c) => c,
-                Some(c) => unique_id(&c, &used, &reserved),
-                None => unique_id(&slugify(&title), &used, &reserved),
+                Some(c) if !ids.used.contains(&c) => c,
+                Some(c) => ids.unique(c),
+                None => ids.unique(slugify(&title)),
             };
-            used.insert(chosen.clone());
+            ids.used.insert(chosen.clone());
             *id = Some(CowStr::from(chosen.clone()));
             // An `{id=…}` attribute would emit a second id attribute and defeat uniqueness.
             attrs.retain(|(name, _)| !name.eq_ignore_ascii_case("id"));
@@ -198,15 +202,35 @@ fn assign_heading_ids(mut events: Vec<Event<'_>>) -> (Vec<Event<'_>>, Vec<TocEnt
     (events, toc)
 }
 
-fn unique_id(base: &str, used: &HashSet<String>, reserved: &HashSet<String>) -> String {
-    let free = |candidate: &str| !used.contains(candidate) && !reserved.contains(candidate);
-    if free(base) {
-        return base.to_owned();
+/// The heading ids of one page: those taken, those reserved, and for each base the next
+/// suffix to try. Suffixes below it are known to be taken (ids are only ever added), so a
+/// page repeating one heading 20,000 times takes 20,000 steps, not 200 million.
+struct HeadingIds {
+    used: HashSet<String>,
+    reserved: HashSet<String>,
+    next_suffix: HashMap<String, usize>,
+}
+
+impl HeadingIds {
+    /// `base` if it is free, else `base-N` with the smallest free N.
+    fn unique(&mut self, base: String) -> String {
+        let free = |ids: &Self, candidate: &str| {
+            !ids.used.contains(candidate) && !ids.reserved.contains(candidate)
+        };
+        if free(self, &base) {
+            return base;
+        }
+        let mut n = self.next_suffix.get(&base).copied().unwrap_or(1);
+        let chosen = loop {
+            let candidate = format!("{base}-{n}");
+            n += 1;
+            if free(self, &candidate) {
+                break candidate;
+            }
+        };
+        self.next_suffix.insert(base, n);
+        chosen
     }
-    (1..)
-        .map(|n| format!("{base}-{n}"))
-        .find(|candidate| free(candidate))
-        .expect("an unbounded counter always finds a free suffix")
 }
 
 /// Applies the caller's decisions to link and image destinations.
@@ -599,6 +623,41 @@ mod tests {
         for (name, markdown, expected) in cases {
             assert_eq!(sanitized(markdown).html, *expected, "case: {name}");
         }
+    }
+
+    #[test]
+    fn repeated_headings_get_the_smallest_free_suffix_in_one_pass() {
+        // The ids the original quadratic search gave: the smallest free suffix, every time.
+        fn by_search(bases: &[&str]) -> Vec<String> {
+            let mut used = HashSet::new();
+            bases
+                .iter()
+                .map(|base| {
+                    let id = std::iter::once(base.to_string())
+                        .chain((1..).map(|n| format!("{base}-{n}")))
+                        .find(|c| !used.contains(c))
+                        .unwrap();
+                    used.insert(id.clone());
+                    id
+                })
+                .collect()
+        }
+        let headings = [
+            "Same", "Same 1", "Same", "Same 2", "Same", "Same 1", "Same", "Same-1-1", "Same 1",
+            "Other", "Same",
+        ];
+        let markdown: String = headings.iter().map(|h| format!("## {h}\n")).collect();
+        let toc = sanitized(&markdown).toc;
+        let slugs: Vec<String> = headings.iter().map(|h| slugify(h)).collect();
+        let slugs: Vec<&str> = slugs.iter().map(String::as_str).collect();
+        let ids: Vec<String> = toc.into_iter().map(|t| t.id).collect();
+        assert_eq!(ids, by_search(&slugs));
+
+        let many = "## Same\n\n## Same 1\n\n".repeat(10_000);
+        let ids: Vec<String> = sanitized(&many).toc.into_iter().map(|t| t.id).collect();
+        assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 20_000);
+        assert_eq!(ids[19_998], "same-10000");
+        assert_eq!(ids[19_999], "same-1-9999");
     }
 
     #[test]

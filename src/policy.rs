@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 use crate::keyring::Keyring;
+use crate::yaml;
 
 /// `alice`, `group:legal` or `anyone` (every reviewer in the keyring).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -65,7 +66,7 @@ struct RawPolicy {
     allow_self_approval: bool,
     #[serde(default = "yes")]
     reject_comment_required: bool,
-    #[serde(default)]
+    #[serde(default = "yes")]
     resume_after_reject: bool,
     approval_expires_days: Option<u32>,
     #[serde(default)]
@@ -88,6 +89,10 @@ struct RawStep {
     #[serde(default)]
     parallel: bool,
 }
+
+/// The longest a policy's day counts may be: a hundred years. Longer is a typo, and times
+/// that far out overflow date arithmetic.
+pub const MAX_DAYS: u32 = 36_500;
 
 fn default_audience() -> Vec<String> {
     vec!["public".into()]
@@ -158,19 +163,14 @@ impl Policy {
     }
 
     pub fn load(path: &Path, space: &str, keyring: &Keyring) -> Result<Policy> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        Policy::parse(
-            &text,
-            space,
-            &format!("approvals/policies/{space}.yaml"),
-            keyring,
-        )
+        let text = yaml::read_file(path, &yaml::ADMIN).map_err(|e| Error::io(path, e))?;
+        Policy::parse(&text, space, &display_name(path), keyring)
     }
 
     pub fn parse(text: &str, space: &str, file: &str, keyring: &Keyring) -> Result<Policy> {
         let err = |field: &str, msg: String| Error::config(file, field, msg);
-        let raw: RawPolicy = serde_yaml::from_str(text)
-            .map_err(|e| err(&crate::config::yaml_field(&e), e.to_string()))?;
+        let raw: RawPolicy =
+            yaml::from_str(text, &yaml::ADMIN).map_err(|e| err(&e.field, e.message))?;
         let members = |field: &str, list: &[String]| -> Result<Members> {
             resolve(list, keyring, file, field)
         };
@@ -264,8 +264,15 @@ impl Policy {
             ("approval_expires_days", raw.approval_expires_days),
             ("escalate_after_days", raw.escalate_after_days),
         ] {
-            if value == Some(0) {
-                return Err(err(field, "must be at least 1 day".into()));
+            match value {
+                Some(0) => return Err(err(field, "must be at least 1 day".into())),
+                Some(days) if days > MAX_DAYS => {
+                    return Err(err(
+                        field,
+                        format!("{days} days is more than {MAX_DAYS} (a hundred years)"),
+                    ))
+                }
+                _ => {}
             }
         }
         let publish_to = raw.publish_to.unwrap_or_else(|| space.to_string());
@@ -342,7 +349,14 @@ fn resolve(list: &[String], keyring: &Keyring, file: &str, field: &str) -> Resul
     Ok(m)
 }
 
-/// Loads every `approvals/policies/*.yaml`, keyed by space.
+/// `approvals/policies/<file name>`, as messages name a policy file.
+fn display_name(path: &Path) -> String {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    format!("approvals/policies/{name}")
+}
+
+/// Loads every `approvals/policies/*.yaml` (or `.yml`), keyed by space. Two files for one
+/// space are refused: which of them governs would depend on the order files are read in.
 pub fn load_all(dir: &Path, keyring: &Keyring) -> Result<BTreeMap<String, Policy>> {
     let mut policies = BTreeMap::new();
     let entries = match std::fs::read_dir(dir) {
@@ -363,6 +377,16 @@ pub fn load_all(dir: &Path, keyring: &Keyring) -> Result<BTreeMap<String, Policy
             .to_string();
         if space.starts_with('.') || space.starts_with('_') {
             continue;
+        }
+        if let Some(other) = policies.get(&space) {
+            return Err(Error::config(
+                display_name(&path),
+                "space",
+                format!(
+                    "space '{space}' already has a policy in {}: keep one of the two files",
+                    other.file
+                ),
+            ));
         }
         let policy = Policy::load(&path, &space, keyring)?;
         policies.insert(space, policy);
@@ -442,6 +466,41 @@ mod tests {
     }
 
     #[test]
+    fn defaults_are_the_ones_spec_gives() {
+        let p = Policy::parse(
+            "contributors: [alice]\nsteps:\n  - {name: t, approvers: [alice], min_approvals: 1}\n",
+            "kb",
+            "approvals/policies/kb.yaml",
+            &keyring(),
+        )
+        .unwrap();
+        assert!(p.auto_publish);
+        assert!(!p.allow_self_approval);
+        assert!(p.reject_comment_required);
+        assert!(p.resume_after_reject);
+        assert_eq!(p.on_expiry, OnExpiry::Flag);
+        assert!(p.exempt.reviewers.is_empty() && p.managers.reviewers.is_empty());
+        assert!(p.publishers.reviewers.is_empty());
+        assert_eq!(p.audience, vec!["public"]);
+        assert_eq!(p.publish_to, "kb");
+        assert_eq!(p.steps[0].rejections_to_fail, 1);
+    }
+
+    #[test]
+    fn two_policy_files_for_one_space_are_refused_naming_both() {
+        let dir = tempfile::tempdir().unwrap();
+        let policy =
+            "contributors: [alice]\nsteps:\n  - {name: t, approvers: [alice], min_approvals: 1}\n";
+        std::fs::write(dir.path().join("kb.yaml"), policy).unwrap();
+        std::fs::write(dir.path().join("docs.yml"), policy).unwrap();
+        assert_eq!(load_all(dir.path(), &keyring()).unwrap().len(), 2);
+        std::fs::write(dir.path().join("kb.yml"), policy).unwrap();
+        let err = load_all(dir.path(), &keyring()).unwrap_err().to_string();
+        assert!(err.contains("approvals/policies/kb.yaml"), "{err}");
+        assert!(err.contains("approvals/policies/kb.yml"), "{err}");
+    }
+
+    #[test]
     fn unsatisfiable_or_unknown_policies_are_refused_naming_the_field() {
         let cases = [
             ("steps: []\n", "steps"),
@@ -455,6 +514,11 @@ mod tests {
             ("stale_after_days: 10\nsteps:\n  - {name: t, approvers: [alice], min_approvals: 1}\n", "stale_after_days"),
             ("steps:\n  - {name: t, approvers: [alice], min_approval: 1}\n", "min_approval"),
             ("publish_to: ../x\nsteps:\n  - {name: t, approvers: [alice], min_approvals: 1}\n", "publish_to"),
+            ("approval_expires_days: 36501\nsteps:\n  - {name: t, approvers: [alice], min_approvals: 1}\n", "approval_expires_days: 36501 days is more than 36500"),
+            ("escalate_after_days: 4000000000\nsteps:\n  - {name: t, approvers: [alice], min_approvals: 1}\n", "escalate_after_days"),
+            ("escalate_after_days: 99999999999999999999\nsteps:\n  - {name: t, approvers: [alice], min_approvals: 1}\n", "escalate_after_days"),
+            ("approval_expires_days: -1\nsteps:\n  - {name: t, approvers: [alice], min_approvals: 1}\n", "approval_expires_days"),
+            ("stale_after_days: 36501\nsteps:\n  - {name: t, approvers: [alice], min_approvals: 1}\n", "stale_after_days"),
         ];
         for (yaml, needle) in cases {
             let err = Policy::parse(yaml, "kb", "approvals/policies/kb.yaml", &keyring())

@@ -1,56 +1,63 @@
-//! Signed records (SPEC §4) and the signing rule, written once: the build's verification and
-//! the signing commands both use `signed_bytes`. A record counts only if every condition of
-//! §4 holds; otherwise `check` says why in words a reviewer understands.
+//! Signed records (SPEC §4): their fields, declared once, and the signing rule, written once —
+//! the build's verification and the signing commands both use `signed_bytes`. A record counts
+//! only if every condition of §4 holds; otherwise `parse` or `check` says why in words a
+//! reviewer understands. How a record file is read and written is in `file`.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use base64::Engine as _;
 use ed25519_dalek::{Signature, Signer as _, SigningKey};
-use serde::Serialize;
-use serde_yaml::Value as Yaml;
+use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::content::is_valid_page_id;
 use crate::keyring::Keyring;
 use crate::time::{self, Instant};
 use crate::version::Version;
+use crate::yaml::{self, Problem};
+
+mod file;
 
 pub const SIGNING_PREFIX: &[u8] = b"imprimatur-record-v1\n";
+/// The only format version there is: the value of a record's `imprimatur` field.
+pub const FORMAT_VERSION: u64 = 1;
 /// How far in the future a `signed_at` may be (clock skew between a reviewer and the build).
 pub const FUTURE_TOLERANCE_SECS: i64 = 5 * 60;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Kind {
-    Submit,
-    Approve,
-    Reject,
-    Retract,
-    Publish,
-    Unpublish,
+/// Declares the record kinds with their names in record files: adding a kind is one line of
+/// `kinds!` below. Parsing, writing and the error that lists the kinds all read `Kind::ALL`.
+macro_rules! kinds {
+    ($($variant:ident => $name:literal,)+) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+        pub enum Kind {
+            $($variant,)+
+        }
+
+        impl Kind {
+            /// Every kind, in the order SPEC §4 lists them.
+            pub const ALL: &'static [Kind] = &[$(Kind::$variant,)+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Kind::$variant => $name,)+
+                }
+            }
+        }
+    };
+}
+
+kinds! {
+    Submit => "submit",
+    Approve => "approve",
+    Reject => "reject",
+    Retract => "retract",
+    Publish => "publish",
+    Unpublish => "unpublish",
 }
 
 impl Kind {
     pub fn parse(text: &str) -> Option<Kind> {
-        Some(match text {
-            "submit" => Kind::Submit,
-            "approve" => Kind::Approve,
-            "reject" => Kind::Reject,
-            "retract" => Kind::Retract,
-            "publish" => Kind::Publish,
-            "unpublish" => Kind::Unpublish,
-            _ => return None,
-        })
-    }
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Submit => "submit",
-            Kind::Approve => "approve",
-            Kind::Reject => "reject",
-            Kind::Retract => "retract",
-            Kind::Publish => "publish",
-            Kind::Unpublish => "unpublish",
-        }
+        Kind::ALL.iter().copied().find(|k| k.as_str() == text)
     }
 }
 
@@ -60,51 +67,99 @@ impl fmt::Display for Kind {
     }
 }
 
-/// A record's fields, as signed. `signed_at` keeps its exact text (it is part of the signed
-/// bytes) beside its parsed instant.
-#[derive(Debug, Clone, PartialEq, Eq)]
+impl Serialize for Kind {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Kind {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Kind, D::Error> {
+        let text = file::text(d)?;
+        Kind::parse(&text).ok_or_else(|| {
+            let names: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+            de::Error::custom(format!("'{text}' is not one of {}", names.join(", ")))
+        })
+    }
+}
+
+/// A record's fields, as signed: declared once, here. Reading (strict: every value has its
+/// type, nothing else is present), writing and the signed bytes all follow this declaration.
+/// `signed_at` is part of the signed bytes in its one canonical spelling.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Record {
+    #[serde(serialize_with = "file::quoted")]
     pub kind: Kind,
+    #[serde(
+        serialize_with = "file::quoted",
+        deserialize_with = "file::required_text"
+    )]
     pub space: String,
+    #[serde(
+        serialize_with = "file::quoted",
+        deserialize_with = "file::required_text"
+    )]
     pub content: String,
+    #[serde(serialize_with = "file::quoted", deserialize_with = "file::version")]
     pub version: Version,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "file::quoted_some",
+        deserialize_with = "file::optional_text"
+    )]
     pub step: Option<String>,
+    #[serde(
+        serialize_with = "file::quoted",
+        deserialize_with = "file::required_text"
+    )]
     pub reviewer: String,
+    #[serde(
+        serialize_with = "file::quoted",
+        deserialize_with = "file::required_text"
+    )]
     pub key: String,
+    #[serde(
+        serialize_with = "file::signed_at_text",
+        deserialize_with = "file::signed_at"
+    )]
     pub signed_at: Instant,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "file::quoted_some",
+        deserialize_with = "file::optional_text"
+    )]
     pub role: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "file::quoted_some",
+        deserialize_with = "file::optional_text"
+    )]
     pub comment: Option<String>,
     /// The three flags keep whether the file wrote them: a flag written as `false` is a
     /// field of the record like any other, and so part of the signed bytes.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "file::flag"
+    )]
     pub discard: Option<bool>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "file::flag"
+    )]
     pub publish: Option<bool>,
+    #[serde(
+        rename = "override",
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "file::flag"
+    )]
     pub override_: Option<bool>,
-}
-
-/// The order-preserving YAML layout of a record file, as `write_yaml` emits it.
-#[derive(Serialize)]
-struct RecordFile<'a> {
-    imprimatur: u32,
-    kind: &'a str,
-    space: &'a str,
-    content: &'a str,
-    version: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    step: Option<&'a str>,
-    reviewer: &'a str,
-    key: &'a str,
-    signed_at: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    role: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    comment: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    discard: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    publish: Option<bool>,
-    #[serde(rename = "override", skip_serializing_if = "Option::is_none")]
-    override_: Option<bool>,
-    signature: String,
 }
 
 impl Record {
@@ -122,34 +177,14 @@ impl Record {
     /// Our values are strings, one small integer and booleans, for which serde_json's compact
     /// output of a key-sorted map is exactly JCS (same escapes, UTF-8 kept, no spaces).
     pub fn signed_bytes(&self) -> Vec<u8> {
-        use serde_json::Value as J;
-        let mut fields: BTreeMap<&str, J> = BTreeMap::new();
-        fields.insert("imprimatur", J::from(1));
-        fields.insert("kind", J::from(self.kind.as_str()));
-        fields.insert("space", J::from(self.space.as_str()));
-        fields.insert("content", J::from(self.content.as_str()));
-        fields.insert("version", J::from(self.version.as_str()));
-        fields.insert("reviewer", J::from(self.reviewer.as_str()));
-        fields.insert("key", J::from(self.key.as_str()));
-        fields.insert("signed_at", J::from(time::format_utc(&self.signed_at)));
-        for (name, value) in [
-            ("step", &self.step),
-            ("role", &self.role),
-            ("comment", &self.comment),
-        ] {
-            if let Some(v) = value {
-                fields.insert(name, J::from(v.as_str()));
-            }
-        }
-        for (name, value) in [
-            ("discard", self.discard),
-            ("publish", self.publish),
-            ("override", self.override_),
-        ] {
-            if let Some(v) = value {
-                fields.insert(name, J::from(v));
-            }
-        }
+        let serde_json::Value::Object(fields) =
+            serde_json::to_value(self).expect("a record's fields are strings and booleans")
+        else {
+            unreachable!("a struct serializes to a JSON object")
+        };
+        // Sorted here, whatever order serde_json's map keeps.
+        let mut fields: BTreeMap<String, serde_json::Value> = fields.into_iter().collect();
+        fields.insert("imprimatur".into(), FORMAT_VERSION.into());
         let mut bytes = SIGNING_PREFIX.to_vec();
         serde_json::to_writer(&mut bytes, &fields).expect("a map of strings serializes");
         bytes
@@ -159,30 +194,28 @@ impl Record {
         key.sign(&self.signed_bytes())
     }
 
-    /// The record file's text, signature included.
+    /// The record file's text: the record's fields between `imprimatur` and `signature`, in
+    /// the order declared above, every string double-quoted (SPEC §4) so that no YAML reader
+    /// takes `no`, `123` or a timestamp for anything but the text that was signed.
     pub fn to_yaml(&self, signature: &Signature) -> String {
+        #[derive(Serialize)]
+        struct RecordFile<'a> {
+            imprimatur: u64,
+            #[serde(flatten)]
+            record: &'a Record,
+            #[serde(serialize_with = "file::quoted")]
+            signature: String,
+        }
         let file = RecordFile {
-            imprimatur: 1,
-            kind: self.kind.as_str(),
-            space: &self.space,
-            content: &self.content,
-            version: self.version.as_str(),
-            step: self.step.as_deref(),
-            reviewer: &self.reviewer,
-            key: &self.key,
-            signed_at: time::format_utc(&self.signed_at),
-            role: self.role.as_deref(),
-            comment: self.comment.as_deref(),
-            discard: self.discard,
-            publish: self.publish,
-            override_: self.override_,
+            imprimatur: FORMAT_VERSION,
+            record: self,
             signature: base64::engine::general_purpose::STANDARD.encode(signature.to_bytes()),
         };
-        serde_yaml::to_string(&file).expect("a record serializes")
+        yaml::to_string(&file).expect("a record's fields are strings and booleans")
     }
 }
 
-/// A record file as read: its fields, or why it does not even parse.
+/// A record file as read: its fields and its signature.
 #[derive(Debug, Clone)]
 pub struct RecordFileParsed {
     pub record: Record,
@@ -191,106 +224,24 @@ pub struct RecordFileParsed {
 
 /// Parses a record file's YAML with condition 1 of §4: the format version is 1, the kind is
 /// known, required fields are there, every value has its type and nothing else is present.
+/// The error names the field at fault.
 pub fn parse(text: &str) -> Result<RecordFileParsed, String> {
-    let doc: Yaml = serde_yaml::from_str(text).map_err(|e| format!("not valid YAML: {e}"))?;
-    let Yaml::Mapping(map) = doc else {
-        return Err("not a YAML mapping of record fields".into());
-    };
-    let mut fields: BTreeMap<String, Yaml> = BTreeMap::new();
-    for (k, v) in map {
-        let Yaml::String(k) = k else {
-            return Err("a field name is not a string".into());
-        };
-        fields.insert(k, v);
-    }
-    const KNOWN: &[&str] = &[
-        "imprimatur",
-        "kind",
-        "space",
-        "content",
-        "version",
-        "step",
-        "reviewer",
-        "key",
-        "signed_at",
-        "role",
-        "comment",
-        "discard",
-        "publish",
-        "override",
-        "signature",
-    ];
-    if let Some(unknown) = fields.keys().find(|k| !KNOWN.contains(&k.as_str())) {
-        return Err(format!(
-            "unknown field '{unknown}' (format version 1 has no such field)"
-        ));
-    }
-    match fields.get("imprimatur") {
-        Some(Yaml::Number(n)) if n.as_u64() == Some(1) => {}
-        Some(other) => {
-            return Err(format!(
-                "imprimatur: format version {} is not supported (expected 1)",
-                yaml_brief(other)
-            ))
-        }
-        None => return Err("imprimatur: missing (the format version, 1)".into()),
-    }
-    let string = |name: &str| -> Result<Option<String>, String> {
-        match fields.get(name) {
-            None => Ok(None),
-            Some(Yaml::String(s)) => Ok(Some(s.clone())),
-            Some(other) => Err(format!(
-                "{name}: must be a string, found {}",
-                yaml_brief(other)
-            )),
-        }
-    };
-    let required = |name: &str| -> Result<String, String> {
-        string(name)?
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| format!("{name}: missing"))
-    };
-    let flag = |name: &str| -> Result<Option<bool>, String> {
-        match fields.get(name) {
-            None => Ok(None),
-            Some(Yaml::Bool(b)) => Ok(Some(*b)),
-            Some(other) => Err(format!(
-                "{name}: must be true or false, found {}",
-                yaml_brief(other)
-            )),
-        }
-    };
-    let kind_text = required("kind")?;
-    let kind = Kind::parse(&kind_text).ok_or_else(|| {
-        format!("kind: '{kind_text}' is not one of submit, approve, reject, retract, publish")
-    })?;
-    let version_text = required("version")?;
-    let version = Version::parse(&version_text).ok_or_else(|| {
-        format!("version: '{version_text}' is not sha256: followed by 64 lowercase hex digits")
-    })?;
-    let signed_at_text = required("signed_at")?;
-    let signed_at = time::parse_signed_at(&signed_at_text).ok_or_else(|| {
-        format!("signed_at: '{signed_at_text}' is not RFC 3339 UTC with whole seconds and 'Z' (e.g. 2026-11-20T10:00:00Z)")
-    })?;
-    let step = string("step")?;
-    if matches!(kind, Kind::Approve | Kind::Reject) && step.as_deref().unwrap_or("").is_empty() {
+    let parsed: RecordFileParsed =
+        yaml::from_str(text, &yaml::RECORD).map_err(|e| match e.problem {
+            Problem::UnknownField => format!(
+                "unknown field '{}' (format version {FORMAT_VERSION} has no such field)",
+                e.field
+            ),
+            Problem::Syntax => format!("not valid YAML: {e}"),
+            _ => e.to_string(),
+        })?;
+    let record = &parsed.record;
+    let kind = record.kind;
+    if matches!(kind, Kind::Approve | Kind::Reject)
+        && record.step.as_deref().unwrap_or("").is_empty()
+    {
         return Err(format!("step: missing (required for {kind})"));
     }
-    let record = Record {
-        kind,
-        space: required("space")?,
-        content: required("content")?,
-        version,
-        step,
-        reviewer: required("reviewer")?,
-        key: required("key")?,
-        signed_at,
-        role: string("role")?,
-        comment: string("comment")?,
-        discard: flag("discard")?,
-        publish: flag("publish")?,
-        override_: flag("override")?,
-    };
     // The flags are signed, so their presence is part of the record: only where SPEC allows them.
     // A flag may be written as `false` anywhere; set to true, only where SPEC gives it meaning.
     for (name, set, allowed) in [
@@ -302,29 +253,7 @@ pub fn parse(text: &str) -> Result<RecordFileParsed, String> {
             return Err(format!("{name}: not allowed on a {kind} record"));
         }
     }
-    let signature_text = required("signature")?;
-    let signature_bytes = base64::engine::general_purpose::STANDARD
-        .decode(signature_text.trim())
-        .map_err(|_| "signature: not valid base64".to_string())?;
-    let signature: [u8; 64] = signature_bytes.as_slice().try_into().map_err(|_| {
-        format!(
-            "signature: an ed25519 signature is 64 bytes, this one is {}",
-            signature_bytes.len()
-        )
-    })?;
-    Ok(RecordFileParsed { record, signature })
-}
-
-fn yaml_brief(v: &Yaml) -> String {
-    match v {
-        Yaml::Null => "nothing".into(),
-        Yaml::Bool(b) => b.to_string(),
-        Yaml::Number(n) => n.to_string(),
-        Yaml::String(s) => format!("'{s}'"),
-        Yaml::Sequence(_) => "a list".into(),
-        Yaml::Mapping(_) => "a mapping".into(),
-        Yaml::Tagged(_) => "a tagged value".into(),
-    }
+    Ok(parsed)
 }
 
 /// Conditions 2–5 of §4 for a parsed record. `Ok` means the record counts (subject to the
@@ -409,7 +338,10 @@ mod tests {
         let yaml = r.to_yaml(&r.sign(&key));
         let parsed = parse(&yaml).unwrap();
         assert_eq!(parsed.record, r);
-        assert!(yaml.starts_with("imprimatur: 1\nkind: approve\n"), "{yaml}");
+        assert!(
+            yaml.starts_with("imprimatur: 1\nkind: \"approve\"\n"),
+            "{yaml}"
+        );
     }
 
     #[test]
@@ -419,16 +351,16 @@ mod tests {
         let good = r.to_yaml(&r.sign(&key));
         for (from, to, needle) in [
             ("imprimatur: 1", "imprimatur: 2", "format version 2"),
-            ("kind: approve", "kind: bless", "kind: 'bless'"),
-            ("step: technical\n", "", "step: missing"),
+            ("kind: \"approve\"", "kind: bless", "kind: 'bless'"),
+            ("step: \"technical\"\n", "", "step: missing"),
             (
-                "signed_at: 2026-11-20T10:00:00Z",
+                "signed_at: \"2026-11-20T10:00:00Z\"",
                 "signed_at: 2026-11-20T11:00:00+01:00",
                 "signed_at",
             ),
-            ("version: sha256:", "version: md5:", "version:"),
+            ("version: \"sha256:", "version: \"md5:", "version:"),
             (
-                "reviewer: alice",
+                "reviewer: \"alice\"",
                 "reviewer: 42",
                 "reviewer: must be a string",
             ),
@@ -438,16 +370,16 @@ mod tests {
                 "publish: must be true or false",
             ),
             (
-                "kind: approve",
+                "kind: \"approve\"",
                 "kind: submit",
                 "publish: not allowed on a submit",
             ),
             (
-                "key: alice-2026",
-                "key: alice-2026\nextra: 1",
+                "key: \"alice-2026\"",
+                "key: \"alice-2026\"\nextra: 1",
                 "unknown field 'extra'",
             ),
-            ("signature: ", "signature: AAAA", "64 bytes"),
+            ("signature: \"", "signature: \"AAAA", "64 bytes"),
         ] {
             let bad = if to.is_empty() {
                 good.replace(from, "")
@@ -456,6 +388,126 @@ mod tests {
             };
             let err = parse(&bad).unwrap_err();
             assert!(err.contains(needle), "{needle}: {err}");
+        }
+    }
+
+    #[test]
+    fn every_kind_parses_from_its_name_and_unknown_names_list_them_all() {
+        for kind in Kind::ALL {
+            assert_eq!(Kind::parse(kind.as_str()), Some(*kind));
+        }
+        assert_eq!(Kind::parse("unpublish"), Some(Kind::Unpublish));
+        let key = SigningKey::from_bytes(&[9u8; 32]);
+        let r = sample();
+        let bad = r.to_yaml(&r.sign(&key)).replacen("approve", "bless", 1);
+        let err = parse(&bad).unwrap_err();
+        let names = Kind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>();
+        assert!(err.contains(&names.join(", ")), "{err}");
+    }
+
+    #[test]
+    fn record_parsing_refuses_what_the_format_does_not_have() {
+        let key = SigningKey::from_bytes(&[9u8; 32]);
+        let r = Record {
+            comment: Some("fine".into()),
+            ..sample()
+        };
+        let good = r.to_yaml(&r.sign(&key));
+        let line = |field: &str| {
+            good.lines()
+                .find(|l| l.starts_with(&format!("{field}: ")))
+                .unwrap_or_else(|| panic!("{field} in {good}"))
+                .to_string()
+        };
+        let with = |field: &str, replacement: &str| good.replacen(&line(field), replacement, 1);
+        let without = |field: &str| good.replacen(&format!("{}\n", line(field)), "", 1);
+        for (bad, needle) in [
+            (
+                with("imprimatur", "imprimatur: \"1\""),
+                "format version '1'",
+            ),
+            (with("imprimatur", "imprimatur: 1.0"), "format version 1"),
+            (without("imprimatur"), "imprimatur: missing"),
+            (without("signature"), "signature: missing"),
+            (without("kind"), "kind: missing"),
+            (without("signed_at"), "signed_at: missing"),
+            (with("space", "space: \"\""), "space: missing"),
+            (
+                with("comment", "comment: ~"),
+                "comment: must be a string, found nothing",
+            ),
+            (
+                with("comment", "comment:"),
+                "comment: must be a string, found nothing",
+            ),
+            (
+                with("comment", "comment: [a, b]"),
+                "comment: must be a string, found a list",
+            ),
+            (
+                with("comment", "comment: {a: b}"),
+                "comment: must be a string, found a mapping",
+            ),
+            (
+                with("comment", "comment: 1.5"),
+                "comment: must be a string, found 1.5",
+            ),
+            (
+                with("comment", "comment: true"),
+                "comment: must be a string, found true",
+            ),
+            (
+                with("publish", "publish: yes"),
+                "publish: must be true or false, found 'yes'",
+            ),
+            (
+                with("publish", "publish: 1"),
+                "publish: must be true or false, found 1",
+            ),
+            (with("kind", "kind: !custom approve"), "unsupported tag"),
+            (
+                with("comment", "comment: fine\ncomment: other"),
+                "duplicate",
+            ),
+            (
+                with("comment", "<<: {comment: merged}"),
+                "unknown field '<<'",
+            ),
+            (
+                with("signature", "signature: \"not base64!\""),
+                "signature: not valid base64",
+            ),
+            (format!("{good}---\n{good}"), "more than one YAML document"),
+            ("- kind: approve\n".into(), "mapping"),
+            ("kind: [approve\n".into(), "YAML"),
+            ("just text\n".into(), "mapping"),
+        ] {
+            assert_ne!(bad, good, "{needle}");
+            let err = parse(&bad).unwrap_err();
+            assert!(err.contains(needle), "{needle}: {err}\n{bad}");
+        }
+    }
+
+    #[test]
+    fn readers_accept_quoted_and_unquoted_values_alike() {
+        let key = SigningKey::from_bytes(&[9u8; 32]);
+        let r = Record {
+            comment: Some("Looks right: no".into()),
+            ..sample()
+        };
+        let signature = base64::engine::general_purpose::STANDARD.encode(r.sign(&key).to_bytes());
+        let plain = format!(
+            "imprimatur: 1\nkind: approve\nspace: kb\ncontent: kb/install\nversion: {}\nstep: technical\nreviewer: alice\nkey: alice-2026\nsigned_at: 2026-11-20T10:00:00Z\ncomment: 'Looks right: no'\npublish: true\nsignature: {signature}\n",
+            r.version
+        );
+        let quoted = format!(
+            "\"imprimatur\": 1\n\"kind\": \"approve\"\n\"space\": \"kb\"\n\"content\": \"kb/install\"\n\"version\": \"{}\"\n\"step\": \"technical\"\n\"reviewer\": \"alice\"\n\"key\": \"alice-2026\"\n\"signed_at\": \"2026-11-20T10:00:00Z\"\n\"comment\": \"Looks right: no\"\n\"publish\": true\n\"signature\": \"{signature}\"\n",
+            r.version
+        );
+        for text in [plain, quoted] {
+            let parsed = parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+            assert_eq!(parsed.record, r, "{text}");
+            assert_eq!(parsed.record.signed_bytes(), r.signed_bytes());
         }
     }
 }

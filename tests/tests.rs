@@ -6,6 +6,7 @@ mod util;
 mod build;
 mod gate;
 mod hardening_fs;
+mod hardening_parse;
 mod init;
 mod reports;
 mod trust;

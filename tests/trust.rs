@@ -863,14 +863,14 @@ fn a_malformed_record_file_is_reported_and_ignored() {
     assert_invalid_and_ignored(&site, "approvals/records/list.yaml", &["mapping"]);
 
     for (name, from, to, because) in [
-        ("unknown-kind", "kind: approve", "kind: bless", "kind"),
+        ("unknown-kind", "kind: \"approve\"", "kind: bless", "kind"),
         ("version-2", "imprimatur: 1", "imprimatur: 2", "imprimatur"),
-        ("no-reviewer", "reviewer: alice\n", "", "reviewer"),
-        ("no-step", "step: technical\n", "", "step"),
+        ("no-reviewer", "reviewer: \"alice\"\n", "", "reviewer"),
+        ("no-step", "step: \"technical\"\n", "", "step"),
         (
             "extra-field",
-            "key: alice-key\n",
-            "key: alice-key\nnote: hi\n",
+            "key: \"alice-key\"\n",
+            "key: \"alice-key\"\nnote: hi\n",
             "note",
         ),
     ] {
@@ -1328,7 +1328,9 @@ fn log_lists_every_record_of_a_page_counted_or_not_and_why() {
             ..approve_technical(&site, "bob", "2026-11-20T10:30:00Z")
         };
         let file = site.write_record_signed_by("bob-tampered", &record, "bob");
-        let text = site.read(&file).replace("comment: ok", "comment: okay");
+        let text = site
+            .read(&file)
+            .replace("comment: \"ok\"", "comment: \"okay\"");
         site.file(&file, text);
         file
     };

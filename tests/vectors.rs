@@ -45,7 +45,7 @@ fn b64(text: &str) -> Vec<u8> {
 
 /// The vector's record, written as a record file (YAML) and parsed by the library.
 fn vector_record() -> record::RecordFileParsed {
-    let yaml = serde_yaml::to_string(&signing()["record"]).unwrap();
+    let yaml = serde_saphyr::to_string(&signing()["record"]).unwrap();
     record::parse(&yaml).unwrap_or_else(|e| panic!("{e}\n{yaml}"))
 }
 
@@ -247,7 +247,7 @@ fn the_binary_verifies_the_vector_record_in_a_site() {
     .file("content/kb/install.md", text(&v["page_bytes"]))
     .file(
         "approvals/records/vector.yaml",
-        serde_yaml::to_string(&v["record"]).unwrap(),
+        serde_saphyr::to_string(&v["record"]).unwrap(),
     );
     assert_eq!(
         site.version_of("kb/install").as_str(),

@@ -197,10 +197,16 @@ impl Dashboard {
             .expect("the built-in dashboard template renders")
     }
 
+    /// The summary in Markdown. Page ids, file names, titles and finding details come from
+    /// pages and records that anyone may write, so every one of them goes through `text` or
+    /// `code` (and `cell` inside a table): none can end a table row, start a heading, or
+    /// become a link or HTML where GitHub or a CI log renders the summary.
     pub fn to_markdown(&self) -> String {
         let mut md = format!(
             "# Review summary — {}\n\nAs of {}: {} pages",
-            self.title, self.now, self.page_count
+            text(&self.title),
+            self.now,
+            self.page_count
         );
         for c in &self.totals {
             md.push_str(&format!(", {} {}", c.count, c.status));
@@ -217,7 +223,7 @@ impl Dashboard {
         md.push_str(&"---:|".repeat(self.statuses.len() + 1));
         md.push('\n');
         for s in &self.spaces {
-            md.push_str(&format!("| {} (`{}`) |", cell(&s.title), s.id));
+            md.push_str(&format!("| {} ({}) |", text(&s.title), cell(&code(&s.id))));
             for n in &s.counts {
                 md.push_str(&format!(" {n} |"));
             }
@@ -230,15 +236,15 @@ impl Dashboard {
             md.push_str("| Page | Step | Waiting on | Submitted | Age |\n|---|---|---|---|---:|\n");
             for q in &self.queue {
                 md.push_str(&format!(
-                    "| `{}` | {} ({}/{}){} | {} | {} by {} | {} d |\n",
-                    q.id,
-                    cell(&q.step),
+                    "| {} | {} ({}/{}){} | {} | {} by {} | {} d |\n",
+                    cell(&code(&q.id)),
+                    text(&q.step),
                     q.step_number,
                     q.step_count,
                     if q.escalated { " **escalated**" } else { "" },
-                    q.waiting_on.join(", "),
+                    text(&q.waiting_on.join(", ")),
                     q.pending_since,
-                    q.submitter,
+                    text(&q.submitter),
                     q.age_days
                 ));
             }
@@ -249,8 +255,10 @@ impl Dashboard {
         ));
         for o in &self.outdated {
             md.push_str(&format!(
-                "- `{}`: live since {}; its draft is {}\n",
-                o.id, o.live_since, o.state
+                "- {}: live since {}; its draft is {}\n",
+                code(&o.id),
+                o.live_since,
+                o.state
             ));
         }
         md.push_str(&format!("\n## Findings ({})\n\n", self.findings.len()));
@@ -261,23 +269,104 @@ impl Dashboard {
             let page = f
                 .page
                 .as_ref()
-                .map(|p| format!(" `{p}`"))
+                .map(|p| format!(" {}", code(p)))
                 .unwrap_or_default();
             let file = f
                 .file
                 .as_ref()
-                .map(|p| format!(" ({p})"))
+                .map(|p| format!(" ({})", code(p)))
                 .unwrap_or_default();
             md.push_str(&format!(
                 "- **{}**{page}{file}: {}\n",
                 f.kind,
-                f.detail.replace('\n', " ")
+                text(&f.detail)
             ));
         }
         md
     }
 }
 
-fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
+/// Characters Markdown or HTML could read as syntax in running text. CommonMark lets any of
+/// them be escaped with a backslash; the rest of ASCII punctuation stays readable in a CI log.
+const MARKDOWN_SYNTAX: &[char] = &[
+    '\\', '`', '*', '_', '[', ']', '<', '>', '&', '|', '#', '~', '!',
+];
+
+/// Line breaks and other control characters: they would end a table row or a list item.
+fn breaks_a_line(c: char) -> bool {
+    c.is_control() || c == '\u{2028}' || c == '\u{2029}'
+}
+
+/// Untrusted text as plain Markdown text: syntax characters escaped, one line.
+fn text(untrusted: &str) -> String {
+    let mut out = String::with_capacity(untrusted.len());
+    for c in untrusted.chars() {
+        if breaks_a_line(c) {
+            out.push(' ');
+        } else {
+            if MARKDOWN_SYNTAX.contains(&c) {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Untrusted text as a code span: fenced with one more backtick than the longest run of
+/// them inside, so a backtick in a file name can't close the span early; one line.
+fn code(untrusted: &str) -> String {
+    let one_line: String = untrusted
+        .chars()
+        .map(|c| if breaks_a_line(c) { ' ' } else { c })
+        .collect();
+    if one_line.trim().is_empty() {
+        return text(&one_line);
+    }
+    let mut longest = 0;
+    let mut run = 0;
+    for c in one_line.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let fence = "`".repeat(longest + 1);
+    // A span that starts or ends with a backtick needs a space inside its fence, which
+    // CommonMark strips again.
+    let pad = if one_line.starts_with('`') || one_line.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{one_line}{pad}{fence}")
+}
+
+/// Markdown (already one line) inside a table cell: a `|` would start the next cell. GFM
+/// reads `\|` as a pipe even inside a code span.
+fn cell(markdown: &str) -> String {
+    markdown.replace('|', "\\|")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn untrusted_text_is_escaped_and_kept_on_one_line() {
+        assert_eq!(text("kb/install, alice"), "kb/install, alice");
+        assert_eq!(
+            text("<b>|[x](javascript:y)\n# h `c` *e* a_b & ~s~ !"),
+            "\\<b\\>\\|\\[x\\](javascript:y) \\# h \\`c\\` \\*e\\* a\\_b \\& \\~s\\~ \\!"
+        );
+        assert_eq!(text("back\\slash\r\u{2028}"), "back\\\\slash  ");
+    }
+
+    #[test]
+    fn code_spans_outlast_the_backticks_inside_them() {
+        assert_eq!(code("kb/install"), "`kb/install`");
+        assert_eq!(code("a`b"), "``a`b``");
+        assert_eq!(code("``x"), "``` ``x ```");
+        assert_eq!(code("a\nb"), "`a b`");
+        assert_eq!(cell(&code("x|y")), "`x\\|y`");
+        assert_eq!(code(""), "");
+    }
 }
