@@ -67,8 +67,11 @@ impl fmt::Display for ReadErrorKind {
             ReadErrorKind::NotRegular => {
                 f.write_str("is not a regular file (a FIFO, socket, device or folder)")
             }
-            ReadErrorKind::TooLarge { limit } => {
+            ReadErrorKind::TooLarge { limit } if *limit >= 1 << 20 => {
                 write!(f, "is larger than the limit of {} MiB", limit >> 20)
+            }
+            ReadErrorKind::TooLarge { limit } => {
+                write!(f, "is larger than the limit of {} KiB", limit >> 10)
             }
             ReadErrorKind::Io(e) => write!(f, "can't be read: {e}"),
         }

@@ -718,11 +718,25 @@ fn reminders(page: &str, review: &PageReview<Live>, policy: &Policy) -> Vec<Find
     out
 }
 
-/// Reads every `*.yaml`/`*.yml` under `approvals/records/`, in parallel, sorted by path.
+/// Reads every `*.yaml`/`*.yml` under `approvals/records/`, in parallel, sorted by path. A
+/// record is read only from a regular file reached without following a link, and only up to
+/// the record size limit: anything else is a record that does not parse, with the reason (an
+/// `invalid_record` finding), never a hang, a file read whole, or a stopped build.
 fn load_records(config: &SiteConfig) -> Result<Vec<RecordFile>> {
     let dir = config.records_dir();
-    if !dir.is_dir() {
-        return Ok(Vec::new());
+    let unreadable = |path: &std::path::Path, why: String| RecordFile {
+        file: config.display_path(path),
+        parsed: Err(why),
+    };
+    match std::fs::symlink_metadata(&dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io(&dir, e)),
+        Ok(meta) if meta.file_type().is_symlink() => {
+            let why = "is a symbolic link: no record is read through a link".to_string();
+            return Ok(vec![unreadable(&dir, why)]);
+        }
+        Ok(meta) if !meta.is_dir() => return Ok(vec![unreadable(&dir, "is not a folder".into())]),
+        Ok(_) => {}
     }
     let mut paths = Vec::new();
     for entry in walkdir::WalkDir::new(&dir).sort_by_file_name() {
@@ -731,25 +745,29 @@ fn load_records(config: &SiteConfig) -> Result<Vec<RecordFile>> {
             Error::io(path, e.into())
         })?;
         let name = entry.file_name().to_string_lossy();
-        if entry.file_type().is_file()
+        if !entry.file_type().is_dir()
             && !name.starts_with('.')
             && (name.ends_with(".yaml") || name.ends_with(".yml"))
         {
             paths.push(entry.into_path());
         }
     }
-    paths
+    let limit = crate::yaml::RECORD.max_bytes as u64;
+    Ok(paths
         .par_iter()
         .map(|path| {
-            let file = config.display_path(path);
-            let parsed = match std::fs::read(path) {
+            let rel = path.strip_prefix(&config.root).unwrap_or(path);
+            let parsed = match crate::atomic::read_beneath(&config.root, rel, limit) {
                 Ok(bytes) => match String::from_utf8(bytes) {
                     Ok(text) => record::parse(&text),
                     Err(_) => Err("not UTF-8 text".into()),
                 },
-                Err(e) => return Err(Error::io(path, e)),
+                Err(e) => Err(format!("the file {}", e.kind)),
             };
-            Ok(RecordFile { file, parsed })
+            RecordFile {
+                file: config.display_path(path),
+                parsed,
+            }
         })
-        .collect()
+        .collect())
 }

@@ -562,3 +562,40 @@ fn submitting_an_invalid_page_says_why_it_is_invalid() {
     assert!(err.contains("invalid") && err.contains("img.png"), "{err}");
     assert_eq!(record_count(&site), 0);
 }
+
+#[test]
+fn record_files_are_never_read_through_links_from_fifos_or_whole_when_huge() {
+    let mut site = kb_site(POLICY);
+    approved_version(&mut site, "Live words.", DAY1, DAY1_LATER);
+    let records = site.path().join("approvals/records");
+    // A link to a record elsewhere (here: to a real one, so only the link itself is wrong).
+    let real = site.files_under("approvals/records")[0].0.clone();
+    std::os::unix::fs::symlink(site.path().join(&real), records.join("linked.yaml")).unwrap();
+    // A FIFO: reading it would wait forever.
+    site.fifo("approvals/records/pipe.yaml");
+    // A sparse 2 GiB file: reading it whole would exhaust memory.
+    let huge = std::fs::File::create(records.join("huge.yaml")).unwrap();
+    huge.set_len(2 << 30).unwrap();
+
+    site.cmd_within(60, &["build", "--now", NOW]).success();
+    let status: Value = serde_json::from_str(&site.read("reports/status.json")).unwrap();
+    let reason = |name: &str| -> String {
+        status["invalid_records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["file"] == format!("approvals/records/{name}"))
+            .unwrap_or_else(|| panic!("{name} not reported: {status:#}"))["reason"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert!(reason("linked.yaml").contains("symbolic link"));
+    assert!(reason("pipe.yaml").contains("not a regular file"));
+    assert!(reason("huge.yaml").contains("larger than the limit of 64 KiB"));
+    assert_eq!(
+        entry(&status, PAGE)["status"],
+        "published",
+        "the rest builds"
+    );
+}
