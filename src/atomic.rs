@@ -68,10 +68,18 @@ impl fmt::Display for ReadErrorKind {
                 f.write_str("is not a regular file (a FIFO, socket, device or folder)")
             }
             ReadErrorKind::TooLarge { limit } if *limit >= 1 << 20 => {
-                write!(f, "is larger than the limit of {} MiB", limit >> 20)
+                write!(
+                    f,
+                    "is larger than the limit of {limit} bytes ({} MiB)",
+                    limit >> 20
+                )
             }
             ReadErrorKind::TooLarge { limit } => {
-                write!(f, "is larger than the limit of {} KiB", limit >> 10)
+                write!(
+                    f,
+                    "is larger than the limit of {limit} bytes ({} KiB)",
+                    limit >> 10
+                )
             }
             ReadErrorKind::Io(e) => write!(f, "can't be read: {e}"),
         }
