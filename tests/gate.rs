@@ -592,7 +592,7 @@ fn record_files_are_never_read_through_links_from_fifos_or_whole_when_huge() {
     };
     assert!(reason("linked.yaml").contains("symbolic link"));
     assert!(reason("pipe.yaml").contains("not a regular file"));
-    assert!(reason("huge.yaml").contains("larger than the limit of 64 KiB"));
+    assert!(reason("huge.yaml").contains("larger than the limit of 65536 bytes (64 KiB)"));
     assert_eq!(
         entry(&status, PAGE)["status"],
         "published",
