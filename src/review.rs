@@ -652,7 +652,8 @@ impl Replay<'_> {
                 format!("submitted for review by '{}'", r.reviewer)
             };
             self.active = Some(r.version.clone());
-            if review.stage > 0 || !review.passed.is_empty() {
+            // A review resumes past its start only with steps passed before the rejection.
+            if !review.passed.is_empty() {
                 let names: Vec<&str> = p
                     .stage_steps(review.stage)
                     .map(|s| p.steps[s].name.as_str())
