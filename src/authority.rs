@@ -173,3 +173,131 @@ impl Policy {
         self.publishers.contains(who) || self.managers.contains(who)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keyring::{Keyring, Reviewer};
+
+    fn policy() -> Policy {
+        let mut k = Keyring::default();
+        for (id, groups) in [
+            ("wanda", "writers"),
+            ("lena", "leads"),
+            ("alice", "eng"),
+            ("dave", "legal"),
+            ("carol", "managers"),
+            ("pat", "publishing"),
+        ] {
+            k.reviewers.insert(
+                id.into(),
+                Reviewer {
+                    id: id.into(),
+                    name: id.into(),
+                    email: None,
+                    groups: [groups.to_string()].into(),
+                },
+            );
+        }
+        let yaml = "contributors: [group:writers]\nexempt: [group:leads]\nmanagers: [carol]\npublishers: [pat]\nreject_comment_required: true\nsteps:\n  - {name: technical, approvers: [group:eng], min_approvals: 1}\n  - {name: legal, approvers: [group:legal], min_approvals: 1}\n";
+        Policy::parse(yaml, "kb", "approvals/policies/kb.yaml", &k).unwrap()
+    }
+
+    fn decide(step: &str) -> Act<'_> {
+        Act::Decide {
+            step,
+            reject: false,
+            comment: None,
+            override_: false,
+            publish: false,
+            submitter: Some("wanda"),
+        }
+    }
+
+    /// Who may do what, one row a rule: `Ok` or the start of the refusal's words.
+    #[test]
+    fn who_may_do_what() {
+        let p = policy();
+        let with = |act: Act<'static>, f: &dyn Fn(&mut Act<'static>)| {
+            let mut act = act;
+            f(&mut act);
+            act
+        };
+        let reject_without_comment = with(decide("technical"), &|a| {
+            if let Act::Decide { reject, .. } = a {
+                *reject = true;
+            }
+        });
+        let override_ = with(decide("technical"), &|a| {
+            if let Act::Decide { override_, .. } = a {
+                *override_ = true;
+            }
+        });
+        let publish_flag = with(decide("technical"), &|a| {
+            if let Act::Decide { publish, .. } = a {
+                *publish = true;
+            }
+        });
+        let own = with(decide("technical"), &|a| {
+            if let Act::Decide { submitter, .. } = a {
+                *submitter = Some("alice");
+            }
+        });
+        let rows: Vec<(&str, Act, Result<(), &str>)> = vec![
+            ("wanda", Act::Submit, Ok(())),
+            ("lena", Act::Submit, Ok(())),
+            ("carol", Act::Submit, Ok(())),
+            ("alice", Act::Submit, Err("'alice' may not submit")),
+            ("alice", decide("technical"), Ok(())),
+            ("carol", decide("legal"), Ok(())),
+            (
+                "dave",
+                decide("technical"),
+                Err("'dave' may not act in step 'technical'"),
+            ),
+            (
+                "alice",
+                decide("security"),
+                Err("step 'security' is not a step"),
+            ),
+            (
+                "alice",
+                reject_without_comment,
+                Err("a rejection needs a comment"),
+            ),
+            (
+                "alice",
+                override_,
+                Err("override: 'alice' is not a manager"),
+            ),
+            ("carol", override_, Ok(())),
+            (
+                "alice",
+                publish_flag,
+                Err("'alice' may not approve and publish"),
+            ),
+            ("pat", publish_flag, Err("'pat' may not act in step")),
+            ("alice", own, Err("'alice' submitted this version")),
+            ("pat", Act::Publish, Ok(())),
+            ("carol", Act::Publish, Ok(())),
+            ("wanda", Act::Publish, Err("'wanda' may not publish:")),
+            ("pat", Act::Unpublish, Ok(())),
+            ("wanda", Act::Unpublish, Err("'wanda' may not unpublish:")),
+            ("wanda", Act::Retract { submitter: "wanda" }, Ok(())),
+            ("carol", Act::Retract { submitter: "wanda" }, Ok(())),
+            (
+                "alice",
+                Act::Retract { submitter: "wanda" },
+                Err("only the submitter ('wanda') or a manager may retract"),
+            ),
+        ];
+        for (who, act, expected) in rows {
+            let got = p.authorize(who, &act).map_err(|e| e.to_string());
+            match (expected, &got) {
+                (Ok(()), Ok(())) => {}
+                (Err(start), Err(message)) if message.starts_with(start) => {}
+                _ => panic!("{who} {act:?}: expected {expected:?}, got {got:?}"),
+            }
+        }
+    }
+}
