@@ -6,7 +6,7 @@
 use imprimatur::record::Kind;
 use serde_json::Value;
 
-use crate::util::{stderr, strings, TestSite};
+use crate::util::{findings_of, page_entry, stderr, strings, TestSite};
 
 const SUBMITTED: &str = "2026-11-20T09:00:00Z";
 const APPROVED: &str = "2026-11-20T10:00:00Z";
@@ -72,24 +72,6 @@ fn build(site: &TestSite, now: &str) {
 
 fn status_file(site: &TestSite) -> Value {
     serde_json::from_str(&site.read("reports/status.json")).expect("status.json is JSON")
-}
-
-fn page_entry<'a>(status: &'a Value, id: &str) -> &'a Value {
-    status["pages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["id"] == id)
-        .unwrap_or_else(|| panic!("no page {id} in {status:#}"))
-}
-
-fn findings_of<'a>(status: &'a Value, kind: &str) -> Vec<&'a Value> {
-    status["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["kind"] == kind)
-        .collect()
 }
 
 /// Every file under `output/` whose path or bytes contain `needle` (case-insensitive).

@@ -7,7 +7,7 @@
 use imprimatur::record::Kind;
 use serde_json::Value;
 
-use crate::util::{stderr, TestSite};
+use crate::util::{findings_of, page_entry, stderr, TestSite};
 
 const DAY1: &str = "2026-11-01T09:00:00Z";
 const DAY1_LATER: &str = "2026-11-01T10:00:00Z";
@@ -66,24 +66,6 @@ fn build(site: &TestSite, now: &str) -> Value {
     serde_json::from_str(&site.read("reports/status.json")).unwrap()
 }
 
-fn entry<'a>(status: &'a Value, id: &str) -> &'a Value {
-    status["pages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["id"] == id)
-        .unwrap_or_else(|| panic!("no {id} in {status:#}"))
-}
-
-fn findings<'a>(status: &'a Value, kind: &str) -> Vec<&'a Value> {
-    status["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["kind"] == kind)
-        .collect()
-}
-
 /// Every output file whose bytes contain `needle`.
 fn output_with(site: &TestSite, needle: &str) -> Vec<String> {
     site.all_output_files()
@@ -132,8 +114,11 @@ fn a_reviewer_approves_the_version_in_review_not_an_edit_made_after_the_submit()
         DAY2,
     );
     let status = build(&site, NOW);
-    assert_eq!(entry(&status, PAGE)["published_version"], reviewed.as_str());
-    assert_eq!(entry(&status, PAGE)["status"], "outdated");
+    assert_eq!(
+        page_entry(&status, PAGE)["published_version"],
+        reviewed.as_str()
+    );
+    assert_eq!(page_entry(&status, PAGE)["status"], "outdated");
     assert!(!output_with(&site, "The reviewed words.").is_empty());
     assert_eq!(
         output_with(&site, "Words nobody reviewed."),
@@ -148,7 +133,10 @@ fn a_newest_version_that_can_not_be_served_takes_the_page_offline_instead_of_an_
     let newest = approved_version(&mut site, "The newest words.", DAY2, DAY2_LATER);
     write_page(&mut site, "A draft after both.");
     let status = build(&site, NOW);
-    assert_eq!(entry(&status, PAGE)["published_version"], newest.as_str());
+    assert_eq!(
+        page_entry(&status, PAGE)["published_version"],
+        newest.as_str()
+    );
 
     // The newest approved blob disappears from the store (a bad merge, or on purpose).
     let hex = newest.strip_prefix("sha256:").unwrap();
@@ -158,12 +146,12 @@ fn a_newest_version_that_can_not_be_served_takes_the_page_offline_instead_of_an_
     )
     .unwrap();
     let status = build(&site, NOW);
-    let page = entry(&status, PAGE);
+    let page = page_entry(&status, PAGE);
     assert_eq!(page["published_version"], Value::Null);
     assert_eq!(page["url"], Value::Null);
     assert_ne!(page["status"], "published");
     assert_ne!(page["status"], "outdated");
-    assert_eq!(findings(&status, "store_missing").len(), 1, "{status:#}");
+    assert_eq!(findings_of(&status, "store_missing").len(), 1, "{status:#}");
     assert_eq!(output_with(&site, "The old words."), Vec::<String>::new());
     assert_eq!(
         output_with(&site, "The newest words."),
@@ -188,11 +176,11 @@ fn an_expired_newest_version_does_not_bring_back_the_older_one() {
         DAY2_LATER,
     );
     let status = build(&site, DAY3);
-    assert_eq!(entry(&status, PAGE)["status"], "published");
+    assert_eq!(page_entry(&status, PAGE)["status"], "published");
 
     let status = build(&site, NOW);
-    assert_eq!(entry(&status, PAGE)["status"], "expired");
-    assert_eq!(entry(&status, PAGE)["published_version"], Value::Null);
+    assert_eq!(page_entry(&status, PAGE)["status"], "expired");
+    assert_eq!(page_entry(&status, PAGE)["published_version"], Value::Null);
     assert_eq!(output_with(&site, "The old words."), Vec::<String>::new());
     assert_eq!(
         output_with(&site, "The limited offer."),
@@ -316,15 +304,18 @@ fn a_publisher_rolls_back_and_takes_a_page_down_with_signed_records() {
     let first = approved_version(&mut site, "The first words.", DAY1, DAY1_LATER);
     let second = approved_version(&mut site, "The second words.", DAY2, DAY2_LATER);
     assert_eq!(
-        entry(&build(&site, NOW), PAGE)["published_version"],
+        page_entry(&build(&site, NOW), PAGE)["published_version"],
         second.as_str()
     );
 
     // Rollback: lena re-publishes the first version.
     site.sign("lena", Kind::Publish, PAGE, &["--version", &first], DAY3);
     let status = build(&site, NOW);
-    assert_eq!(entry(&status, PAGE)["published_version"], first.as_str());
-    assert_eq!(entry(&status, PAGE)["status"], "outdated");
+    assert_eq!(
+        page_entry(&status, PAGE)["published_version"],
+        first.as_str()
+    );
+    assert_eq!(page_entry(&status, PAGE)["status"], "outdated");
     assert!(!output_with(&site, "The first words.").is_empty());
     assert_eq!(
         output_with(&site, "The second words."),
@@ -340,15 +331,15 @@ fn a_publisher_rolls_back_and_takes_a_page_down_with_signed_records() {
         DAY4,
     );
     let status = build(&site, NOW);
-    assert_eq!(entry(&status, PAGE)["status"], "unpublished");
-    assert_eq!(entry(&status, PAGE)["published_version"], Value::Null);
+    assert_eq!(page_entry(&status, PAGE)["status"], "unpublished");
+    assert_eq!(page_entry(&status, PAGE)["published_version"], Value::Null);
     assert_eq!(output_with(&site, "The first words."), Vec::<String>::new());
     assert_eq!(
         output_with(&site, "Install the agent"),
         Vec::<String>::new()
     );
     assert!(
-        findings(&status, "went_offline").is_empty(),
+        findings_of(&status, "went_offline").is_empty(),
         "a signed takedown is not a defect"
     );
 
@@ -366,8 +357,11 @@ fn a_publisher_rolls_back_and_takes_a_page_down_with_signed_records() {
         "2026-11-05T09:00:00Z",
     );
     let status = build(&site, NOW);
-    assert_eq!(entry(&status, PAGE)["published_version"], second.as_str());
-    assert_eq!(entry(&status, PAGE)["status"], "published");
+    assert_eq!(
+        page_entry(&status, PAGE)["published_version"],
+        second.as_str()
+    );
+    assert_eq!(page_entry(&status, PAGE)["status"], "published");
 }
 
 #[test]
@@ -390,12 +384,12 @@ fn of_two_pages_claiming_one_url_the_page_whose_own_path_gives_it_keeps_it() {
     }
     site.cmd(&["build", "--strict", "--now", NOW]).code(3);
     let status: Value = serde_json::from_str(&site.read("reports/status.json")).unwrap();
-    assert_eq!(entry(&status, "kb/setup")["url"], "kb/setup/");
-    let loser = entry(&status, PAGE);
+    assert_eq!(page_entry(&status, "kb/setup")["url"], "kb/setup/");
+    let loser = page_entry(&status, PAGE);
     assert_eq!(loser["url"], Value::Null);
     assert_eq!(loser["published_version"], Value::Null);
     assert_ne!(loser["status"], "published", "status agrees with output/");
-    let conflicts = findings(&status, "url_conflict");
+    let conflicts = findings_of(&status, "url_conflict");
     assert_eq!(conflicts.len(), 1, "{status:#}");
     assert_eq!(conflicts[0]["page"], PAGE);
 
@@ -436,9 +430,9 @@ fn a_slug_naming_a_file_of_the_site_itself_is_a_finding_and_the_rest_builds() {
         );
     }
     let status = build(&site, NOW);
-    assert_eq!(entry(&status, "kb/fine")["url"], "kb/fine/");
-    assert_eq!(entry(&status, PAGE)["url"], Value::Null);
-    let invalid = findings(&status, "invalid_page");
+    assert_eq!(page_entry(&status, "kb/fine")["url"], "kb/fine/");
+    assert_eq!(page_entry(&status, PAGE)["url"], Value::Null);
+    let invalid = findings_of(&status, "invalid_page");
     assert!(invalid.iter().any(|f| f["page"] == PAGE), "{status:#}");
     assert_eq!(
         output_with(&site, "Hijack the index."),
@@ -459,13 +453,13 @@ fn an_expired_approval_is_renewed_by_submitting_the_same_bytes_again() {
     );
     let day12 = "2026-11-12T09:00:00Z";
     let status = build(&site, day12);
-    assert_eq!(entry(&status, PAGE)["status"], "expired");
+    assert_eq!(page_entry(&status, PAGE)["status"], "expired");
     assert_eq!(output_with(&site, "a yearly look"), Vec::<String>::new());
 
     // Nothing in the page changed: the writer submits the same bytes again.
     site.sign("wanda", Kind::Submit, PAGE, &[], day12);
     let status = build(&site, "2026-11-12T10:00:00Z");
-    assert_eq!(entry(&status, PAGE)["current_state"], "pending");
+    assert_eq!(page_entry(&status, PAGE)["current_state"], "pending");
     site.sign(
         "bob",
         Kind::Approve,
@@ -474,8 +468,11 @@ fn an_expired_approval_is_renewed_by_submitting_the_same_bytes_again() {
         "2026-11-12T11:00:00Z",
     );
     let status = build(&site, "2026-11-12T12:00:00Z");
-    assert_eq!(entry(&status, PAGE)["status"], "published");
-    assert_eq!(entry(&status, PAGE)["published_version"], version.as_str());
+    assert_eq!(page_entry(&status, PAGE)["status"], "published");
+    assert_eq!(
+        page_entry(&status, PAGE)["published_version"],
+        version.as_str()
+    );
     assert!(!output_with(&site, "a yearly look").is_empty());
 }
 
@@ -492,7 +489,7 @@ fn a_renamed_policy_file_can_not_quietly_empty_a_space() {
     .unwrap();
     site.cmd(&["build", "--strict", "--now", NOW]).code(3);
     let status: Value = serde_json::from_str(&site.read("reports/status.json")).unwrap();
-    let gone = findings(&status, "went_offline");
+    let gone = findings_of(&status, "went_offline");
     assert_eq!(gone.len(), 1, "{status:#}");
     assert_eq!(gone[0]["page"], PAGE);
     assert!(gone[0]["detail"].as_str().unwrap().contains("no policy"));
@@ -520,20 +517,29 @@ fn deleting_a_live_page_is_reported_unless_it_was_taken_down_first() {
     std::fs::remove_file(site.path().join(SOURCE)).unwrap();
     site.cmd(&["build", "--strict", "--now", NOW]).code(3);
     let status: Value = serde_json::from_str(&site.read("reports/status.json")).unwrap();
-    let gone = findings(&status, "went_offline");
+    let gone = findings_of(&status, "went_offline");
     assert_eq!(gone.len(), 1, "{status:#}");
     assert_eq!(gone[0]["page"], PAGE);
     // Reported once: the build after it starts from what is live now.
     let status = build(&site, NOW);
-    assert!(findings(&status, "went_offline").is_empty(), "{status:#}");
+    assert!(
+        findings_of(&status, "went_offline").is_empty(),
+        "{status:#}"
+    );
 
     // Taken down first, then deleted: nothing to report.
     site.sign("carol", Kind::Unpublish, "kb/other", &[], DAY2);
     let status = build(&site, NOW);
-    assert!(findings(&status, "went_offline").is_empty(), "{status:#}");
+    assert!(
+        findings_of(&status, "went_offline").is_empty(),
+        "{status:#}"
+    );
     std::fs::remove_file(site.path().join("content/kb/other.md")).unwrap();
     let status = build(&site, NOW);
-    assert!(findings(&status, "went_offline").is_empty(), "{status:#}");
+    assert!(
+        findings_of(&status, "went_offline").is_empty(),
+        "{status:#}"
+    );
 }
 
 #[test]
@@ -594,7 +600,7 @@ fn record_files_are_never_read_through_links_from_fifos_or_whole_when_huge() {
     assert!(reason("pipe.yaml").contains("not a regular file"));
     assert!(reason("huge.yaml").contains("larger than the limit of 65536 bytes (64 KiB)"));
     assert_eq!(
-        entry(&status, PAGE)["status"],
+        page_entry(&status, PAGE)["status"],
         "published",
         "the rest builds"
     );

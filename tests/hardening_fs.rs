@@ -11,7 +11,7 @@ use imprimatur::record::{Kind, Record};
 use imprimatur::version::Version;
 use serde_json::Value;
 
-use crate::util::{sha256_hex, stderr, TestSite};
+use crate::util::{findings_of, sha256_hex, stderr, TestSite};
 
 const SUBMITTED: &str = "2026-11-20T09:00:00Z";
 const NOW: &str = "2026-11-20T12:00:00Z";
@@ -51,18 +51,9 @@ fn build(site: &TestSite) -> Value {
     serde_json::from_str(&site.read("reports/status.json")).expect("status.json is JSON")
 }
 
-fn findings<'a>(status: &'a Value, kind: &str) -> Vec<&'a Value> {
-    status["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["kind"] == kind)
-        .collect()
-}
-
 /// The `invalid_page` finding about `page`, which must exist.
 fn invalid_page<'a>(status: &'a Value, page: &str) -> &'a Value {
-    findings(status, "invalid_page")
+    findings_of(status, "invalid_page")
         .into_iter()
         .find(|f| f["page"] == page)
         .unwrap_or_else(|| panic!("no invalid_page finding about {page}: {status:#}"))
@@ -306,7 +297,7 @@ fn a_page_id_used_by_a_file_and_a_bundle_takes_both_offline_and_the_rest_still_b
     site.page("kb/x/index.md", "X as a bundle", "Bundle.\n");
 
     let status = build(&site);
-    let mut collisions: Vec<&str> = findings(&status, "invalid_page")
+    let mut collisions: Vec<&str> = findings_of(&status, "invalid_page")
         .into_iter()
         .filter(|f| f["page"] == "kb/x")
         .map(|f| f["file"].as_str().unwrap())
@@ -331,7 +322,7 @@ fn file_names_that_are_not_utf8_or_hold_control_characters_are_invalid_pages() {
     std::fs::write(kb.join("del\x7fdir/index.md"), page).unwrap();
 
     let status = build(&site);
-    let mut files: Vec<String> = findings(&status, "invalid_page")
+    let mut files: Vec<String> = findings_of(&status, "invalid_page")
         .iter()
         .map(|f| f["file"].as_str().unwrap().to_string())
         .collect();
@@ -427,7 +418,7 @@ fn blob_path(hex: &str) -> String {
 
 /// The detail of the `store_corrupt` finding about `page`, which must exist.
 fn store_corrupt(status: &Value, page: &str) -> String {
-    findings(status, "store_corrupt")
+    findings_of(status, "store_corrupt")
         .into_iter()
         .find(|f| f["page"] == page)
         .unwrap_or_else(|| panic!("no store_corrupt finding about {page}: {status:#}"))["detail"]
@@ -820,9 +811,15 @@ fn the_build_manifest_travels_inside_output_so_a_kill_after_the_swap_is_no_drift
         site.file(rel, bytes);
     }
     let status = site.status_json(NOW);
-    assert!(findings(&status, "output_drift").is_empty(), "{status:#}");
+    assert!(
+        findings_of(&status, "output_drift").is_empty(),
+        "{status:#}"
+    );
     let status = build(&site);
-    assert!(findings(&status, "output_drift").is_empty(), "{status:#}");
+    assert!(
+        findings_of(&status, "output_drift").is_empty(),
+        "{status:#}"
+    );
 
     // The manifest inside output/ names what was written and which pages were live.
     let manifest: Value =
@@ -914,7 +911,10 @@ fn a_build_killed_at_any_moment_leaves_a_whole_site_and_the_next_build_cleans_up
     assert!(saw_old, "at least the kill at 0 ms came before the swap");
 
     let status = build(&site);
-    assert!(findings(&status, "output_drift").is_empty(), "{status:#}");
+    assert!(
+        findings_of(&status, "output_drift").is_empty(),
+        "{status:#}"
+    );
     assert!(site.exists("output/kb/new/index.html"));
     assert_eq!(leftovers(&site), Vec::<String>::new());
 }

@@ -432,3 +432,23 @@ pub fn stderr(assert: &Assert) -> String {
 pub fn stdout(assert: &Assert) -> String {
     String::from_utf8_lossy(&assert.get_output().stdout).into_owned()
 }
+
+/// The entry of page `id` in a `status.json` object.
+pub fn page_entry<'a>(status: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    status["pages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == id)
+        .unwrap_or_else(|| panic!("no page {id} in {status:#}"))
+}
+
+/// The findings of one kind in a `status.json` object.
+pub fn findings_of<'a>(status: &'a serde_json::Value, kind: &str) -> Vec<&'a serde_json::Value> {
+    status["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == kind)
+        .collect()
+}
