@@ -171,14 +171,16 @@ impl Evaluation {
     /// deleted records. A takedown or an expiry is not one. Each is a `went_offline` finding,
     /// which fails `--strict`, so a space can't be emptied quietly.
     pub fn went_offline(&self, previous: &BTreeMap<String, String>) -> Vec<Finding> {
+        let invalid: BTreeMap<&str, &str> = self
+            .findings
+            .iter()
+            .filter(|f| f.kind == FindingKind::InvalidPage)
+            .filter_map(|f| Some((f.page.as_deref()?, f.detail.as_str())))
+            .collect();
         let mut findings = Vec::new();
         for (id, url) in previous {
-            let invalid = self
-                .findings
-                .iter()
-                .find(|f| f.kind == FindingKind::InvalidPage && f.page.as_deref() == Some(id));
-            let why = match (self.page(id), invalid) {
-                (None, Some(f)) => format!("the page is invalid: {}", f.detail),
+            let why = match (self.page(id), invalid.get(id.as_str())) {
+                (None, Some(detail)) => format!("the page is invalid: {detail}"),
                 (None, None) => "its source is gone from content/ (take a page down with `imprimatur unpublish` before deleting it)".to_string(),
                 (Some(p), _) => match &p.judgement {
                     Judgement::NoPolicy => format!("space '{}' has no policy", p.page.space),
@@ -707,10 +709,12 @@ fn reminders(page: &str, review: &PageReview<Live>, policy: &Policy) -> Vec<Find
             ),
             file: None,
         }),
-        Liveness::Offline(Offline::Expired { .. }) => out.push(Finding {
+        // Only an expired approval is a review that is due; a passed `expires_at` is the end
+        // the writer chose.
+        Liveness::Offline(Offline::Expired { approval: true, .. }) => out.push(Finding {
             kind: FindingKind::ReviewDue,
             page: Some(page.to_string()),
-            detail: format!("the approval expired (approval_expires_days: {days}) or expires_at passed; the page is offline"),
+            detail: format!("the approval expired (approval_expires_days: {days}, on_expiry: unpublish); the page is offline until it is re-certified"),
             file: None,
         }),
         _ => {}

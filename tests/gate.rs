@@ -161,7 +161,8 @@ fn a_newest_version_that_can_not_be_served_takes_the_page_offline_instead_of_an_
 
 #[test]
 fn an_expired_newest_version_does_not_bring_back_the_older_one() {
-    let mut site = kb_site(POLICY);
+    // Approvals expire after a year: well after this story ends.
+    let mut site = kb_site(&format!("{POLICY}approval_expires_days: 365\n"));
     approved_version(&mut site, "The old words.", DAY1, DAY1_LATER);
     site.file(
         SOURCE,
@@ -181,6 +182,10 @@ fn an_expired_newest_version_does_not_bring_back_the_older_one() {
     let status = build(&site, NOW);
     assert_eq!(page_entry(&status, PAGE)["status"], "expired");
     assert_eq!(page_entry(&status, PAGE)["published_version"], Value::Null);
+    assert!(
+        findings_of(&status, "review_due").is_empty(),
+        "an end the writer chose is not a review that is due"
+    );
     assert_eq!(output_with(&site, "The old words."), Vec::<String>::new());
     assert_eq!(
         output_with(&site, "The limited offer."),
@@ -454,6 +459,9 @@ fn an_expired_approval_is_renewed_by_submitting_the_same_bytes_again() {
     let day12 = "2026-11-12T09:00:00Z";
     let status = build(&site, day12);
     assert_eq!(page_entry(&status, PAGE)["status"], "expired");
+    let due = findings_of(&status, "review_due");
+    assert_eq!(due.len(), 1, "{status:#}");
+    assert!(due[0]["detail"].as_str().unwrap().contains("re-certified"));
     assert_eq!(output_with(&site, "a yearly look"), Vec::<String>::new());
 
     // Nothing in the page changed: the writer submits the same bytes again.
