@@ -18,10 +18,10 @@ use std::time::Instant as Clock;
 
 use base64::Engine as _;
 use ed25519_dalek::SigningKey;
-use imprimatur::record::{Kind, Record};
-use imprimatur::store::Store;
 use imprimatur::time::{self, Instant};
-use imprimatur::version::{sha256_hex, Version};
+use imprimatur::trust::record::{Kind, Record};
+use imprimatur::trust::store::Store;
+use imprimatur::trust::version::{sha256_hex, Version};
 
 const USAGE: &str =
     "usage: gen_bench_site --pages N --out DIR [--spaces S]   (also writes DIR-hugo/)";

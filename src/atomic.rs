@@ -50,7 +50,7 @@ impl ReadError {
     pub fn describe(&self, root: &Path) -> String {
         format!(
             "{} {}",
-            printable(&crate::config::display_relative(root, &self.at)),
+            printable(&crate::site::config::display_relative(root, &self.at)),
             self.kind
         )
     }
@@ -96,7 +96,7 @@ impl fmt::Display for ReadError {
 pub fn printable(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        if crate::version::is_control(c) {
+        if crate::trust::version::is_control(c) {
             out.extend(c.escape_default());
         } else {
             out.push(c);

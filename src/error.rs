@@ -28,13 +28,13 @@ pub enum Error {
     Usage(String),
     /// A theme could not be loaded.
     #[error(transparent)]
-    Theme(#[from] crate::theme::ThemeError),
+    Theme(#[from] crate::publish::theme::ThemeError),
     /// A template failed while rendering one page: nothing of the build was published.
     #[error("{page}: {source}")]
     Render {
         page: String,
         #[source]
-        source: crate::theme::ThemeError,
+        source: crate::publish::theme::ThemeError,
     },
     /// A path the command must not write through or replace (a symbolic link an attacker may
     /// have placed, a folder that holds something else).

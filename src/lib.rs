@@ -1,35 +1,32 @@
 //! imprimatur decides what may be printed: it verifies signed reviews of docs-as-code pages
 //! against each space's policy and publishes only approved versions.
 //!
-//! The modules follow the data, one way: `config` → `content` (pages, `version`s, `store`) →
-//! `keyring` + `policy` → `record` (verify) → `review` (each page's state and live version)
-//! → `site` (all of it at one `now`) → render → write → reports.
+//! The folders follow the data, one way:
+//!
+//! - `trust/` — what a version is (`version`, `store`), who signs (`keyring`, `keyfile`),
+//!   what they signed (`record`), the rules (`policy`, `authority`), and the pure review
+//!   engine that replays records into each page's state and live version (`review`); the
+//!   signing commands (`signing`) write records through the same rules.
+//! - `site/` — a site on disk (`config`, `content`) judged at one `now`: every page's
+//!   `Judgement`, with URLs resolved.
+//! - `publish/` — render the live versions (`markdown`, `links`, `theme`, `render`) and
+//!   replace `output/` atomically (`output`), in `build`.
+//! - `report/` — status, findings, dashboard, outdated list, notifications outbox, page log.
+//! - `cli/` — one small file per subcommand; `main.rs` only parses arguments.
+//!
+//! `yaml`, `atomic` (safe file reads and writes) and `time` serve all of them.
 
-pub mod atomic;
-pub mod audit;
-pub mod authority;
-pub mod build;
-pub mod commands;
-pub mod config;
-pub mod content;
+pub(crate) mod atomic;
+pub mod cli;
 pub mod error;
-pub mod init;
-pub mod keyfile;
-pub mod keyring;
-pub mod links;
-pub mod markdown;
-pub mod output;
-pub mod policy;
-pub mod record;
-pub mod render;
-pub mod report;
-pub mod review;
-pub mod signing;
+pub(crate) mod publish;
+pub(crate) mod report;
 pub mod site;
-pub mod store;
-pub mod theme;
 pub mod time;
-pub mod version;
-pub mod yaml;
+pub mod trust;
+pub(crate) mod yaml;
 
 pub use error::{Error, Result};
+
+/// What integration tests and outside tools build on: the formats and the build lock.
+pub use publish::output::BuildLock;

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use imprimatur::commands::{self, Format};
-use imprimatur::signing::{Action, SignRequest};
+use imprimatur::cli::{self, Format};
+use imprimatur::trust::signing::{Action, SignRequest};
 
 #[derive(Parser)]
 #[command(
@@ -206,7 +206,7 @@ enum Command {
 }
 
 fn sign(site: &SiteArgs, args: &SignArgs, action: Action) -> imprimatur::Result<i32> {
-    let now = commands::resolve_now(args.now.now.as_deref())?;
+    let now = cli::resolve_now(args.now.now.as_deref())?;
     let req = SignRequest {
         site_root: &site.site,
         action,
@@ -215,7 +215,7 @@ fn sign(site: &SiteArgs, args: &SignArgs, action: Action) -> imprimatur::Result<
         version: args.version.as_deref(),
         now,
     };
-    commands::sign(&req, &mut std::io::stdout())
+    cli::sign(&req, &mut std::io::stdout())
 }
 
 fn run(cli: Cli) -> imprimatur::Result<i32> {
@@ -228,13 +228,13 @@ fn run(cli: Cli) -> imprimatur::Result<i32> {
             strict,
             format,
         } => {
-            let now = commands::resolve_now(now.now.as_deref())?;
-            let opts = commands::BuildOptions {
+            let now = cli::resolve_now(now.now.as_deref())?;
+            let opts = cli::BuildOptions {
                 audience: audience.clone(),
                 strict: *strict,
                 format: (*format).into(),
             };
-            commands::build(&site.site, now, &opts, out)
+            cli::build(&site.site, now, &opts, out)
         }
         Command::Status {
             site,
@@ -242,14 +242,14 @@ fn run(cli: Cli) -> imprimatur::Result<i32> {
             format,
             pages,
         } => {
-            let now = commands::resolve_now(now.now.as_deref())?;
-            commands::status(&site.site, now, (*format).into(), pages, out)
+            let now = cli::resolve_now(now.now.as_deref())?;
+            cli::status(&site.site, now, (*format).into(), pages, out)
         }
         Command::Verify { site, now, format } => {
-            let now = commands::resolve_now(now.now.as_deref())?;
-            commands::verify(&site.site, now, (*format).into(), out)
+            let now = cli::resolve_now(now.now.as_deref())?;
+            cli::verify(&site.site, now, (*format).into(), out)
         }
-        Command::Keygen { out: file, .. } => commands::keygen(file, out),
+        Command::Keygen { out: file, .. } => cli::keygen(file, out),
         Command::Submit {
             site,
             sign: args,
@@ -316,12 +316,12 @@ fn run(cli: Cli) -> imprimatur::Result<i32> {
             format,
             page,
         } => {
-            let now = commands::resolve_now(now.now.as_deref())?;
-            commands::log(&site.site, now, (*format).into(), page, out)
+            let now = cli::resolve_now(now.now.as_deref())?;
+            cli::log(&site.site, now, (*format).into(), page, out)
         }
         Command::Init { dir, site, now } => {
             let dir = dir.as_ref().unwrap_or(&site.site);
-            commands::init(dir, commands::resolve_now(now.now.as_deref())?, out)
+            cli::init(dir, cli::resolve_now(now.now.as_deref())?, out)
         }
     }
 }

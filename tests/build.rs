@@ -3,7 +3,7 @@
 //! keeps its approved text live from the store; a failed build keeps the old site; the same
 //! inputs give the same bytes; and the public site has the shape SPEC §7 promises.
 
-use imprimatur::record::Kind;
+use imprimatur::trust::record::Kind;
 use serde_json::Value;
 
 use crate::util::{findings_of, page_entry, stderr, strings, TestSite};

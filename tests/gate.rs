@@ -4,7 +4,7 @@
 //! rollback and takedown are signed acts, and two pages can't share one URL. Each story runs
 //! the real binary and looks at `output/` and the reports.
 
-use imprimatur::record::Kind;
+use imprimatur::trust::record::Kind;
 use serde_json::Value;
 
 use crate::util::{findings_of, page_entry, stderr, TestSite};

@@ -7,8 +7,8 @@
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use imprimatur::record::{Kind, Record};
-use imprimatur::version::Version;
+use imprimatur::trust::record::{Kind, Record};
+use imprimatur::trust::version::Version;
 use serde_json::Value;
 
 use crate::util::{findings_of, sha256_hex, stderr, TestSite};
@@ -188,7 +188,7 @@ fn a_bundle_file_name_with_a_newline_can_not_forge_a_manifest_line() {
         site.path().join("content/kb/guide").join(&forged_name),
     )
     .unwrap();
-    let forged = imprimatur::content::read_bundle(&site.path().join("content/kb/guide"));
+    let forged = imprimatur::site::content::read_bundle(&site.path().join("content/kb/guide"));
     assert!(
         forged.as_ref().map(|(v, _)| v != &approved).unwrap_or(true),
         "two different folders must never share a version"
@@ -923,7 +923,7 @@ fn a_build_killed_at_any_moment_leaves_a_whole_site_and_the_next_build_cleans_up
 fn a_second_build_waits_until_the_first_releases_the_lock_beside_output() {
     let site = site_with_config("");
     build(&site);
-    let lock = imprimatur::output::BuildLock::acquire(&site.path().join("output")).unwrap();
+    let lock = imprimatur::BuildLock::acquire(&site.path().join("output")).unwrap();
     let mut second = site.spawn(&["build", "--now", NOW]);
     std::thread::sleep(std::time::Duration::from_millis(1500));
     assert!(

@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 
 use base64::Engine as _;
-use imprimatur::record::{Kind, Record};
+use imprimatur::trust::record::{Kind, Record};
 use serde_json::Value;
 
 use crate::util::{stderr, TestSite};
@@ -348,7 +348,7 @@ fn awkward_comments_come_back_exactly_as_signed_and_the_records_count() {
             &["--step", "technical", &format!("--comment={comment}")],
             &at,
         );
-        let parsed = imprimatur::record::parse(&site.read(&file))
+        let parsed = imprimatur::trust::record::parse(&site.read(&file))
             .unwrap_or_else(|e| panic!("{comment:?}: {e}\n{}", site.read(&file)));
         assert_eq!(parsed.record.comment.as_deref(), Some(*comment));
         files.push(file);

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
-use imprimatur::record::{Kind, Record};
+use imprimatur::trust::record::{Kind, Record};
 use serde_json::{json, Value};
 
 use crate::util::{stdout, TestSite};

@@ -5,7 +5,7 @@
 
 use base64::Engine as _;
 use ed25519_dalek::SigningKey;
-use imprimatur::record::{Kind, Record};
+use imprimatur::trust::record::{Kind, Record};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha512};
 
@@ -116,7 +116,7 @@ fn keygen_writes_a_private_key_prints_its_public_half_last_and_never_overwrites(
     let site = TestSite::new();
     let made = site.cmd(&["keygen", "--out", "alice.pem"]).success();
     let public = stdout(&made).lines().last().unwrap().to_string();
-    let key = imprimatur::keyfile::load(&site.path().join("alice.pem")).unwrap();
+    let key = imprimatur::trust::keyfile::load(&site.path().join("alice.pem")).unwrap();
     assert_eq!(public, public_base64(&key));
     let raw = base64::engine::general_purpose::STANDARD
         .decode(&public)
@@ -809,7 +809,7 @@ fn a_record_whose_comment_was_edited_after_signing_does_not_count() {
 fn a_record_whose_version_was_edited_after_signing_does_not_count() {
     let mut site = one_step_in_review();
     // Alice approved an older draft; someone points her record at the current version.
-    let old = imprimatur::version::Version::of_bytes(b"---\ntitle: Old\n---\n");
+    let old = imprimatur::trust::version::Version::of_bytes(b"---\ntitle: Old\n---\n");
     let record = Record {
         version: old.clone(),
         ..approve_technical(&site, "alice", SIGNED)
@@ -1448,7 +1448,7 @@ fn a_bundle_is_submitted_as_its_manifest_and_stored_blob_by_blob() {
     let version = format!("sha256:{}", sha256_hex(manifest.as_bytes()));
 
     let file = site.sign("wanda", Kind::Submit, "content/kb/screens/", &[], SUBMITTED);
-    let parsed = imprimatur::record::parse(&site.read(&file)).unwrap();
+    let parsed = imprimatur::trust::record::parse(&site.read(&file)).unwrap();
     assert_eq!(parsed.record.version.as_str(), version);
     assert_eq!(parsed.record.content, "kb/screens");
     assert_eq!(parsed.record.space, "kb");

@@ -6,8 +6,8 @@
 
 use base64::Engine as _;
 use ed25519_dalek::{Signature, SigningKey, VerifyingKey};
-use imprimatur::record;
-use imprimatur::version::{self, ManifestEntry, Version};
+use imprimatur::trust::record;
+use imprimatur::trust::version::{self, ManifestEntry, Version};
 use serde_json::Value;
 
 use crate::util::TestSite;
@@ -112,7 +112,7 @@ fn the_signature_verifies_strictly_and_signing_reproduces_it() {
 
 #[test]
 fn the_record_counts_against_a_keyring_holding_the_vector_key() {
-    let keyring = imprimatur::keyring::Keyring::parse(&format!(
+    let keyring = imprimatur::trust::keyring::Keyring::parse(&format!(
         "reviewers:\n  - id: alice\n    name: Alice Example\n    keys:\n      - id: alice-2026\n        public_key: {}\n",
         text(&signing()["public_key"])
     ))
@@ -148,9 +148,9 @@ fn the_secret_key_pem_loads_and_its_public_half_is_the_public_key() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("alice.pem");
     std::fs::write(&path, text(&v["secret_key_pem"])).unwrap();
-    let key = imprimatur::keyfile::load(&path).unwrap();
+    let key = imprimatur::trust::keyfile::load(&path).unwrap();
     assert_eq!(
-        imprimatur::keyfile::public_base64(&key),
+        imprimatur::trust::keyfile::public_base64(&key),
         text(&v["public_key"])
     );
     assert_eq!(
@@ -195,7 +195,7 @@ fn the_bundle_version_is_the_hash_of_its_manifest() {
     let bundle = dir.path().join("screens");
     let files = write_vector_bundle(&bundle);
 
-    let (version, read) = imprimatur::content::read_bundle(&bundle).unwrap();
+    let (version, read) = imprimatur::site::content::read_bundle(&bundle).unwrap();
     assert_eq!(version.as_str(), text(&b["version"]));
     assert_eq!(read.markdown, files[1].1);
     assert_eq!(read.assets, vec![files[0].clone(), files[2].clone()]);
@@ -217,7 +217,7 @@ fn the_store_keeps_the_bundle_manifest_under_the_bundle_version() {
     let b = &vectors()["bundle"];
     let dir = tempfile::tempdir().unwrap();
     let files = write_vector_bundle(&dir.path().join("screens"));
-    let store = imprimatur::store::Store::new(dir.path().join("store"));
+    let store = imprimatur::trust::store::Store::new(dir.path().join("store"));
     let version = store.put_version(&files, true).unwrap();
     assert_eq!(version.as_str(), text(&b["version"]));
     assert_eq!(

@@ -8,9 +8,9 @@ use serde::Serialize;
 
 use crate::report::outdated::OutdatedReport;
 use crate::report::StatusReport;
-use crate::review::{FindingKind, Status};
 use crate::site::Evaluation;
 use crate::time;
+use crate::trust::review::{FindingKind, Status};
 
 const STATUSES: [Status; 8] = [
     Status::Published,

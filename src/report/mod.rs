@@ -2,16 +2,17 @@
 //! notification outbox and the human dashboard in submodules. Reports live in `reports/`,
 //! never in `output/`: they name pages that are not published.
 
-pub mod dashboard;
-pub mod notifications;
-pub mod outdated;
+pub(crate) mod dashboard;
+pub(crate) mod log;
+pub(crate) mod notifications;
+pub(crate) mod outdated;
 
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::review::Status;
 use crate::site::{Evaluation, Finding, Site};
 use crate::time;
+use crate::trust::review::Status;
 
 /// `desync.json`: every defect finding — what is wrong or out of sync, not who is late.
 #[derive(Debug, Clone, Serialize)]
@@ -73,7 +74,7 @@ pub struct PageStatus {
     pub status: Status,
     pub title: Option<String>,
     pub current_version: String,
-    pub current_state: crate::review::ReviewState,
+    pub current_state: crate::trust::review::ReviewState,
     pub published_version: Option<String>,
     pub step: Option<String>,
     pub waiting_on: Vec<String>,
@@ -110,8 +111,9 @@ impl StatusReport {
                     status: p.status(),
                     title: p.front.as_ref().ok().map(|f| f.title.clone()),
                     current_version: p.page.version.to_string(),
-                    current_state: review
-                        .map_or(crate::review::ReviewState::Draft, |r| r.current_state),
+                    current_state: review.map_or(crate::trust::review::ReviewState::Draft, |r| {
+                        r.current_state
+                    }),
                     published_version: live.map(|l| l.version.version.to_string()),
                     step: in_review.map(|r| r.step.clone()),
                     waiting_on: in_review.map(|r| r.waiting_on.clone()).unwrap_or_default(),

@@ -7,13 +7,13 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-use crate::keyring::Keyring;
-use crate::policy::Policy;
-use crate::record::Kind;
-use crate::review::{Outcome, PageReview, ReviewState};
 use crate::site::{Evaluation, Live, PageEvaluation, Site};
 use crate::time::{self, Instant};
-use crate::version::sha256_hex;
+use crate::trust::keyring::Keyring;
+use crate::trust::policy::Policy;
+use crate::trust::record::Kind;
+use crate::trust::review::{Outcome, PageReview, ReviewState};
+use crate::trust::version::sha256_hex;
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Recipient {

@@ -3,9 +3,9 @@
 
 use serde::Serialize;
 
-use crate::review::ReviewState;
 use crate::site::Evaluation;
 use crate::time;
+use crate::trust::review::ReviewState;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct OutdatedPage {

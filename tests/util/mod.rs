@@ -13,8 +13,8 @@ use assert_cmd::Command;
 use base64::Engine as _;
 use ed25519_dalek::pkcs8::EncodePrivateKey;
 use ed25519_dalek::SigningKey;
-use imprimatur::record::{Kind, Record};
-use imprimatur::version::Version;
+use imprimatur::trust::record::{Kind, Record};
+use imprimatur::trust::version::Version;
 use sha2::{Digest, Sha256};
 
 /// A reviewer of the test site: their keyring entry and secret key.
@@ -75,7 +75,7 @@ impl TestSite {
         let out = self.cmd(&["keygen", "--out", &self.key_file(id)]).success();
         let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
         let public = stdout.lines().last().expect("keygen prints").to_string();
-        let key = imprimatur::keyfile::load(&self.path().join(self.key_file(id))).unwrap();
+        let key = imprimatur::trust::keyfile::load(&self.path().join(self.key_file(id))).unwrap();
         self.reviewers.push(TestReviewer {
             id: id.into(),
             groups: groups.iter().map(|g| g.to_string()).collect(),
@@ -270,7 +270,7 @@ impl TestSite {
         if file.is_file() {
             return Version::of_bytes(&std::fs::read(file).unwrap());
         }
-        imprimatur::content::read_bundle(&self.path().join(format!("content/{page_id}")))
+        imprimatur::site::content::read_bundle(&self.path().join(format!("content/{page_id}")))
             .unwrap()
             .0
     }

@@ -6,15 +6,15 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::content::{page_id_from_arg, Page};
 use crate::error::{Error, Result};
-use crate::keyfile;
-use crate::record::{Kind, Record};
-use crate::review::{PageReview, VerifiedRecord};
+use crate::site::content::{page_id_from_arg, Page};
 use crate::site::{Live, Site};
-use crate::store::Store;
 use crate::time::{self, Instant};
-use crate::version::Version;
+use crate::trust::keyfile;
+use crate::trust::record::{Kind, Record};
+use crate::trust::review::{PageReview, VerifiedRecord};
+use crate::trust::store::Store;
+use crate::trust::version::Version;
 
 /// What a reviewer asks a signing command to sign: parsed once from the command line, with
 /// exactly the options each kind of record has (ripgrep's low-args → high-args).
@@ -277,7 +277,7 @@ fn write_new(dir: &Path, stem: &str, bytes: &[u8]) -> Result<PathBuf> {
             && parts[..i]
                 .iter()
                 .collect::<PathBuf>()
-                .join(crate::config::CONFIG_FILE)
+                .join(crate::site::config::CONFIG_FILE)
                 .is_file()
     };
     let dir = match (0..parts.len()).find(|&i| is_root(i)) {

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::markdown::LinkResolution;
+use crate::publish::markdown::LinkResolution;
 
 /// Everything published in this build that a link may point at.
 #[derive(Debug, Default)]

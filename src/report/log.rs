@@ -35,13 +35,13 @@ pub struct PageLog {
 }
 
 pub fn page_log(site: &Site, now: Instant, page_arg: &str) -> Result<PageLog> {
-    let id = crate::content::page_id_from_arg(page_arg);
+    let id = crate::site::content::page_id_from_arg(page_arg);
     // Only this page is judged: its log does not depend on any other page.
     let p = site
         .evaluate_one(&id, now, None)
         .ok_or_else(|| Error::Refused(format!("no page '{id}' in content/")))?;
     let mut entries = Vec::new();
-    let entry = |r: &crate::record::Record,
+    let entry = |r: &crate::trust::record::Record,
                  file: &str,
                  counted: bool,
                  note: String,
@@ -87,7 +87,7 @@ pub fn page_log(site: &Site, now: Instant, page_arg: &str) -> Result<PageLog> {
         if parsed.record.content != id {
             continue;
         }
-        if let Err(reason) = crate::record::check(parsed, &site.keyring, &now) {
+        if let Err(reason) = crate::trust::record::check(parsed, &site.keyring, &now) {
             entries.push(entry(
                 &parsed.record,
                 &f.file,

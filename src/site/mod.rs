@@ -4,6 +4,9 @@
 //! bytes of each live version, hash-checked. Everything after this — rendering, reports —
 //! reads the `Evaluation` and never re-decides what is approved.
 
+pub(crate) mod config;
+pub mod content;
+
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -11,19 +14,19 @@ use std::sync::Arc;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::config::SiteConfig;
-use crate::content::{self, FrontMatter, InvalidPage, Page};
+use self::content::{FrontMatter, InvalidPage, Page};
 use crate::error::{Error, Result};
-use crate::keyring::Keyring;
-use crate::policy::{self, Policy};
-use crate::record::{self, RecordFileParsed};
-use crate::review::{
+use crate::site::config::SiteConfig;
+use crate::time::{self, Instant};
+use crate::trust::keyring::Keyring;
+use crate::trust::policy::{self, Policy};
+use crate::trust::record::{self, RecordFileParsed};
+use crate::trust::review::{
     self, FindingKind, LiveVersion, Liveness, Offline, PageInput, PageReview, Status,
     VerifiedRecord, VersionMeta,
 };
-use crate::store::{Store, StoreError, VersionFiles};
-use crate::time::{self, Instant};
-use crate::version::Version;
+use crate::trust::store::{Store, StoreError, VersionFiles};
+use crate::trust::version::Version;
 
 pub struct Site {
     pub config: SiteConfig,
@@ -152,7 +155,6 @@ impl PageEvaluation {
 
 pub struct Evaluation {
     pub now: Instant,
-    pub audiences: Vec<String>,
     pub pages: Vec<PageEvaluation>,
     pub invalid_records: Vec<(String, String)>,
     pub findings: Vec<Finding>,
@@ -285,7 +287,6 @@ impl Site {
         invalid_records.sort();
         Evaluation {
             now,
-            audiences: audiences.to_vec(),
             pages,
             invalid_records,
             findings,

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::atomic::{self, ReadErrorKind};
 use crate::error::{Error, Result};
-use crate::version::{self, ManifestEntry, Version};
+use crate::trust::version::{self, ManifestEntry, Version};
 
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -175,14 +175,10 @@ impl Store {
             Ok(rel) if rel.as_os_str().is_empty() => "approvals/store".into(),
             Ok(rel) => format!(
                 "approvals/store/{}",
-                atomic::printable(&crate::config::display_relative(Path::new(""), rel))
+                atomic::printable(&crate::site::config::display_relative(Path::new(""), rel))
             ),
             Err(_) => atomic::printable(&at.to_string_lossy()),
         }
-    }
-
-    pub fn dir(&self) -> &Path {
-        &self.dir
     }
 }
 

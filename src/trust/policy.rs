@@ -9,7 +9,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::keyring::Keyring;
+use crate::trust::keyring::Keyring;
 use crate::yaml;
 
 /// `alice`, `group:legal` or `anyone` (every reviewer in the keyring).
@@ -276,7 +276,7 @@ impl Policy {
             }
         }
         let publish_to = raw.publish_to.unwrap_or_else(|| space.to_string());
-        if !crate::version::is_safe_relative_path(&publish_to) || publish_to == "static" {
+        if !crate::trust::version::is_safe_relative_path(&publish_to) || publish_to == "static" {
             return Err(err(
                 "publish_to",
                 format!(
@@ -427,7 +427,7 @@ mod tests {
         ] {
             k.reviewers.insert(
                 id.into(),
-                crate::keyring::Reviewer {
+                crate::trust::keyring::Reviewer {
                     id: id.into(),
                     name: id.into(),
                     email: None,
@@ -448,7 +448,7 @@ mod tests {
             vec![0, 1, 1]
         );
         assert_eq!(p.stage_count, 2);
-        let decide = |step| crate::authority::Act::Decide {
+        let decide = |step| crate::trust::authority::Act::Decide {
             step,
             reject: false,
             comment: None,

@@ -10,10 +10,10 @@ use base64::Engine as _;
 use ed25519_dalek::{Signature, Signer as _, SigningKey};
 use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::content::is_valid_page_id;
-use crate::keyring::Keyring;
+use crate::site::content::is_valid_page_id;
 use crate::time::{self, Instant};
-use crate::version::Version;
+use crate::trust::keyring::Keyring;
+use crate::trust::version::Version;
 use crate::yaml::{self, Problem};
 
 mod file;

@@ -3,8 +3,8 @@
 //! status report must see.
 
 use super::*;
-use crate::keyring::{Keyring, Reviewer};
 use crate::time::parse_signed_at;
+use crate::trust::keyring::{Keyring, Reviewer};
 
 fn keyring() -> Keyring {
     let mut k = Keyring::default();

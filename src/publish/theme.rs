@@ -23,59 +23,59 @@ const BUILT_IN: &str = "built-in default theme";
 const BUILT_IN_TEMPLATES: &[(&str, &str)] = &[
     (
         "base.html",
-        include_str!("../themes/default/templates/base.html"),
+        include_str!("../../themes/default/templates/base.html"),
     ),
     (
         "index.html",
-        include_str!("../themes/default/templates/index.html"),
+        include_str!("../../themes/default/templates/index.html"),
     ),
     (
         "space.html",
-        include_str!("../themes/default/templates/space.html"),
+        include_str!("../../themes/default/templates/space.html"),
     ),
     (
         "page.html",
-        include_str!("../themes/default/templates/page.html"),
+        include_str!("../../themes/default/templates/page.html"),
     ),
     (
         "partials/badge.html",
-        include_str!("../themes/default/templates/partials/badge.html"),
+        include_str!("../../themes/default/templates/partials/badge.html"),
     ),
     (
         "partials/breadcrumbs.html",
-        include_str!("../themes/default/templates/partials/breadcrumbs.html"),
+        include_str!("../../themes/default/templates/partials/breadcrumbs.html"),
     ),
     (
         "partials/footer.html",
-        include_str!("../themes/default/templates/partials/footer.html"),
+        include_str!("../../themes/default/templates/partials/footer.html"),
     ),
     (
         "partials/header.html",
-        include_str!("../themes/default/templates/partials/header.html"),
+        include_str!("../../themes/default/templates/partials/header.html"),
     ),
     (
         "partials/history.html",
-        include_str!("../themes/default/templates/partials/history.html"),
+        include_str!("../../themes/default/templates/partials/history.html"),
     ),
     (
         "partials/notice.html",
-        include_str!("../themes/default/templates/partials/notice.html"),
+        include_str!("../../themes/default/templates/partials/notice.html"),
     ),
     (
         "partials/search.html",
-        include_str!("../themes/default/templates/partials/search.html"),
+        include_str!("../../themes/default/templates/partials/search.html"),
     ),
     (
         "partials/sidebar.html",
-        include_str!("../themes/default/templates/partials/sidebar.html"),
+        include_str!("../../themes/default/templates/partials/sidebar.html"),
     ),
     (
         "partials/spaces.html",
-        include_str!("../themes/default/templates/partials/spaces.html"),
+        include_str!("../../themes/default/templates/partials/spaces.html"),
     ),
     (
         "partials/toc.html",
-        include_str!("../themes/default/templates/partials/toc.html"),
+        include_str!("../../themes/default/templates/partials/toc.html"),
     ),
 ];
 
@@ -83,11 +83,11 @@ const BUILT_IN_TEMPLATES: &[(&str, &str)] = &[
 const BUILT_IN_STATIC: &[(&str, &[u8])] = &[
     (
         "search.js",
-        include_bytes!("../themes/default/static/search.js"),
+        include_bytes!("../../themes/default/static/search.js"),
     ),
     (
         "style.css",
-        include_bytes!("../themes/default/static/style.css"),
+        include_bytes!("../../themes/default/static/style.css"),
     ),
 ];
 
@@ -276,7 +276,7 @@ fn files_under(dir: &Path) -> Result<Vec<(String, PathBuf)>, ThemeError> {
 /// only, at most `version::MAX_FILE_BYTES`.
 fn read_theme_file(site_root: &Path, path: &Path) -> Result<Vec<u8>, ThemeError> {
     let rel = path.strip_prefix(site_root).unwrap_or(path);
-    atomic::read_beneath(site_root, rel, crate::version::MAX_FILE_BYTES).map_err(|e| {
+    atomic::read_beneath(site_root, rel, crate::trust::version::MAX_FILE_BYTES).map_err(|e| {
         let source = match e.kind {
             ReadErrorKind::Io(source) => source,
             kind => refused(kind),

@@ -14,9 +14,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::atomic::{self, ReadErrorKind};
 use crate::error::{Error, Result};
-use crate::review::FindingKind;
 use crate::site::Finding;
-use crate::version;
+use crate::trust::review::FindingKind;
+use crate::trust::version;
 
 /// The build manifest inside `output/`, written last into the staging folder.
 pub const MARKER: &str = ".imprimatur-build.json";
@@ -335,7 +335,7 @@ pub fn drift(output_dir: &Path, output_name: &str) -> Vec<Finding> {
         if entry.file_type().is_dir() || (entry.depth() == 1 && entry.file_name() == MARKER) {
             continue;
         }
-        let rel = crate::config::display_relative(output_dir, entry.path());
+        let rel = crate::site::config::display_relative(output_dir, entry.path());
         let inner = entry
             .path()
             .strip_prefix(output_dir)

@@ -3,11 +3,13 @@
 //! welcome page so the first `imprimatur build` publishes something, and leaves a second page
 //! as a draft to walk through the review workflow.
 
+use std::io::Write;
 use std::path::Path;
 
+use super::{print, EXIT_OK};
 use crate::error::{Error, Result};
-use crate::signing::{self, Action, SignRequest};
 use crate::time::Instant;
+use crate::trust::signing::{self, Action, SignRequest};
 
 const CONFIG: &str = "title: My Help Center\nbase_url: https://help.example.com/\ntheme: default\naudiences: [public]\n";
 
@@ -17,7 +19,7 @@ const DRAFT: &str = "---\ntitle: Writing a page\ndescription: From a Markdown dr
 
 const POLICY: &str = "title: Documentation\npublish_to: docs\naudience: [public]\ncontributors: [anyone]\nmanagers: [me]\nauto_publish: true\n# A real team sets this to false and adds reviewers to the keyring.\nallow_self_approval: true\nreject_comment_required: true\nresume_after_reject: true\nsteps:\n  - name: review\n    approvers: [anyone]\n    min_approvals: 1\n";
 
-pub fn init(dir: &Path, now: Instant) -> Result<Vec<String>> {
+fn create(dir: &Path, now: Instant) -> Result<Vec<String>> {
     if dir.exists()
         && std::fs::read_dir(dir)
             .map_err(|e| Error::io(dir, e))?
@@ -46,7 +48,7 @@ pub fn init(dir: &Path, now: Instant) -> Result<Vec<String>> {
     write("approvals/policies/docs.yaml", POLICY)?;
     std::fs::create_dir_all(dir.join("keys")).map_err(|e| Error::io(dir.join("keys"), e))?;
     let key_file = dir.join("keys/me.pem");
-    let public = crate::keyfile::generate(&key_file)?;
+    let public = crate::trust::keyfile::generate(&key_file)?;
     write(
         "approvals/keyring.yaml",
         &format!("reviewers:\n  - id: me\n    name: Me\n    groups: [writers]\n    keys:\n      - id: me-1\n        public_key: {public}\n"),
@@ -71,4 +73,22 @@ pub fn init(dir: &Path, now: Instant) -> Result<Vec<String>> {
             override_: false,
         })?,
     ])
+}
+
+/// `imprimatur init DIR`.
+pub fn init(dir: &Path, now: Instant, out: &mut dyn Write) -> Result<i32> {
+    let records = create(dir, now)?;
+    let d = dir.display();
+    print(
+        out,
+        &format!(
+            "created a site in {d}: 2 pages, a policy, a keyring, and your key in {d}/keys/me.pem (git-ignored)\n\
+             signed: {}\n\
+             next:\n  cd {d}\n  imprimatur build           # publishes the welcome page into output/\n  \
+             imprimatur status          # writing-a-page is a draft\n  \
+             imprimatur submit content/docs/writing-a-page.md --key keys/me.pem\n",
+            records.join(", ")
+        ),
+    )?;
+    Ok(EXIT_OK)
 }

@@ -12,7 +12,7 @@ use serde_saphyr::DoubleQuoted;
 
 use super::{Record, RecordFileParsed, FORMAT_VERSION};
 use crate::time::{self, Instant};
-use crate::version::Version;
+use crate::trust::version::Version;
 
 impl<'de> Deserialize<'de> for RecordFileParsed {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

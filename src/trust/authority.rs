@@ -3,7 +3,7 @@
 //! through that same engine, so a refusal at the command line and an `invalid_record` in the
 //! build can never disagree.
 
-use crate::policy::Policy;
+use crate::trust::policy::Policy;
 
 /// What a signed record claims the right to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -177,7 +177,7 @@ impl Policy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keyring::{Keyring, Reviewer};
+    use crate::trust::keyring::{Keyring, Reviewer};
 
     fn policy() -> Policy {
         let mut k = Keyring::default();

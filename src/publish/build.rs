@@ -7,27 +7,32 @@
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::output::{self, Staging};
-use crate::render::{
+use crate::publish::output::{self, Staging};
+use crate::publish::render::{
     self, PublishedPage, PublishedSite, PublishedSpace, SearchEntry, SiteContext, SpaceSummary,
 };
+use crate::publish::theme::Theme;
 use crate::report::StatusReport;
-use crate::review::FindingKind;
 use crate::site::{Finding, Site};
-use crate::theme::Theme;
 use crate::time::Instant;
+use crate::trust::review::FindingKind;
 
 pub struct BuildRequest<'a> {
     pub site_root: &'a std::path::Path,
     pub now: Instant,
     /// Publish for this audience instead of `imprimatur.yaml`'s `audiences`.
     pub audience: Option<&'a str>,
-    /// Show a progress bar on stderr (the caller decides: only on a terminal).
-    pub progress: bool,
+    /// Told how many pages will be rendered, and of each one done (the CLI draws a bar).
+    pub progress: &'a dyn Progress,
 }
 
-/// Builds with fewer pages finish before a bar would be worth drawing.
-const PROGRESS_MIN_PAGES: usize = 500;
+/// Whoever watches a build: the pages it is about to render, and each one rendered. Pages
+/// render in parallel, so `rendered` is called from many threads.
+pub trait Progress: Sync {
+    fn rendering(&self, _pages: usize) {}
+    fn rendered(&self) {}
+    fn done(&self) {}
+}
 
 /// What a build did: counts for people, and the full report.
 pub struct BuildSummary {
@@ -95,20 +100,7 @@ pub fn build(req: &BuildRequest) -> Result<BuildSummary> {
                 .flat_map(move |s| s.pages.iter().map(move |p| (space, p)))
         })
         .collect();
-    let bar = if req.progress && jobs.len() >= PROGRESS_MIN_PAGES {
-        let bar = indicatif::ProgressBar::new(jobs.len() as u64);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{msg} [{bar:40}] {pos}/{len} pages ({per_sec}, {eta} left)",
-            )
-            .expect("a valid progress template")
-            .progress_chars("=> "),
-        );
-        bar.set_message("rendering");
-        bar
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
+    req.progress.rendering(jobs.len());
     let results: Vec<PageResult> = jobs
         .par_iter()
         .map(|(space, page)| {
@@ -121,11 +113,11 @@ pub fn build(req: &BuildRequest) -> Result<BuildSummary> {
                 page,
                 &site_context,
             );
-            bar.inc(1);
+            req.progress.rendered();
             result
         })
         .collect::<Result<_>>()?;
-    bar.finish_and_clear();
+    req.progress.done();
 
     let mut files_written = results.iter().map(|r| r.files).sum::<usize>();
     let mut write = |rel: &str, bytes: &[u8]| -> Result<()> {
@@ -289,7 +281,7 @@ fn broken_links(page: &PublishedPage, unpublished: Vec<String>) -> Vec<Finding> 
 /// Pages the build in `output/` published that this judgement leaves offline for a reason
 /// nobody signed (`went_offline`).
 fn went_offline(
-    config: &crate::config::SiteConfig,
+    config: &crate::site::config::SiteConfig,
     eval: &crate::site::Evaluation,
 ) -> Vec<Finding> {
     output::previous_build(&config.output_dir)

@@ -10,11 +10,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::Duration;
 use serde::Serialize;
 
-use crate::authority::{Act, Refusal};
-use crate::policy::{OnExpiry, Policy};
-use crate::record::{Kind, Record};
 use crate::time::Instant;
-use crate::version::Version;
+use crate::trust::authority::{Act, Refusal};
+use crate::trust::policy::{OnExpiry, Policy};
+use crate::trust::record::{Kind, Record};
+use crate::trust::version::Version;
 
 /// A record that passed every check of SPEC §4 (signature, key validity, time, ids).
 #[derive(Debug, Clone)]
@@ -232,6 +232,7 @@ impl<L> Liveness<L> {
             _ => None,
         }
     }
+    #[cfg(test)]
     pub fn offline(&self) -> Option<&Offline> {
         match self {
             Liveness::Offline(o) => Some(o),

@@ -7,14 +7,14 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::config::SiteConfig;
-use crate::keyring::Keyring;
-use crate::links::{LinkSource, PublishedLinks};
-use crate::markdown::{self, LinkResolution, MarkdownOptions, TocEntry};
-use crate::policy::Policy;
-use crate::review::{LiveVersion, Status};
+use crate::publish::links::{LinkSource, PublishedLinks};
+use crate::publish::markdown::{self, LinkResolution, MarkdownOptions, TocEntry};
+use crate::site::config::SiteConfig;
 use crate::site::{Evaluation, PageEvaluation};
 use crate::time;
+use crate::trust::keyring::Keyring;
+use crate::trust::policy::Policy;
+use crate::trust::review::{LiveVersion, Status};
 
 /// One published page, with what navigation and indexes need of it.
 pub struct PublishedPage<'a> {

@@ -11,9 +11,9 @@ use serde::Deserialize;
 
 use crate::atomic;
 use crate::error::{Error, Result};
-use crate::store::VersionFiles;
 use crate::time::{self, Instant};
-use crate::version::{self, ManifestEntry, Version};
+use crate::trust::store::VersionFiles;
+use crate::trust::version::{self, ManifestEntry, Version};
 
 /// A page found in `content/`, with the bytes of its current version.
 #[derive(Debug, Clone)]
@@ -143,7 +143,7 @@ fn split_at_closing_fence(text: &str) -> Option<(&str, &str)> {
 pub fn is_valid_page_id(id: &str) -> bool {
     !id.starts_with('/')
         && !id.contains('\\')
-        && !id.chars().any(crate::version::is_control)
+        && !id.chars().any(crate::trust::version::is_control)
         && id.split('/').count() >= 2
         && id
             .split('/')
@@ -201,7 +201,8 @@ pub fn scan(content_dir: &Path, site_root: &Path) -> Result<Scan> {
     if !content_dir.is_dir() {
         return Ok(scan);
     }
-    let show = |path: &Path| atomic::printable(&crate::config::display_relative(site_root, path));
+    let show =
+        |path: &Path| atomic::printable(&crate::site::config::display_relative(site_root, path));
     let invalid_at = |path: &Path, why: String| {
         let rel = path.strip_prefix(content_dir).unwrap_or(path);
         InvalidPage {
@@ -377,7 +378,7 @@ fn slash_path(rel: &Path) -> std::result::Result<String, String> {
 
 /// The id a page at `rel` would have, for reports about a page that has none.
 fn lossy_id(rel: &Path) -> String {
-    let text = crate::config::display_relative(Path::new(""), rel);
+    let text = crate::site::config::display_relative(Path::new(""), rel);
     let text = text.strip_suffix(".md").unwrap_or(&text);
     atomic::printable(text)
 }
@@ -406,7 +407,7 @@ fn read_page(
         id: id.to_string(),
         space: space.to_string(),
         path: page_path.to_string(),
-        source: crate::config::display_relative(site_root, &content_dir.join(&candidate.rel)),
+        source: crate::site::config::display_relative(site_root, &content_dir.join(&candidate.rel)),
         bundle: candidate.bundle,
         version,
         files: Arc::new(files),
@@ -435,7 +436,8 @@ fn read_bundle_beneath(
     shown_from: &Path,
 ) -> std::result::Result<(Version, VersionFiles), String> {
     let dir = base.join(rel);
-    let show = |path: &Path| atomic::printable(&crate::config::display_relative(shown_from, path));
+    let show =
+        |path: &Path| atomic::printable(&crate::site::config::display_relative(shown_from, path));
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     let mut total: u64 = 0;
     let walker = walkdir::WalkDir::new(&dir)

@@ -1,0 +1,103 @@
+//! `imprimatur build`, with a progress bar on a terminal.
+
+use std::io::Write;
+use std::path::Path;
+
+use super::{print, Format, EXIT_FINDINGS, EXIT_OK};
+use crate::error::Result;
+use crate::publish::build::Progress;
+use crate::report::Style;
+use crate::time::Instant;
+
+pub struct BuildOptions {
+    pub audience: Option<String>,
+    pub strict: bool,
+    pub format: Format,
+}
+
+/// `imprimatur build`: publish, write reports, print a summary (or status.json).
+pub fn build(
+    site_root: &Path,
+    now: Instant,
+    opts: &BuildOptions,
+    out: &mut dyn Write,
+) -> Result<i32> {
+    let bar = Bar::new(
+        opts.format == Format::Text && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    );
+    let request = crate::publish::build::BuildRequest {
+        site_root,
+        now,
+        audience: opts.audience.as_deref(),
+        progress: &bar,
+    };
+    let summary = crate::publish::build::build(&request)?;
+    let report = &summary.report;
+    match opts.format {
+        Format::Json => print(out, &report.to_json())?,
+        Format::Text => {
+            let style = Style::detect();
+            let mut text = format!(
+                "published {} page(s) in {} space(s) to {}/ ({} files); reports in {}/\n",
+                summary.pages_published,
+                summary.spaces_published,
+                summary.output_dir,
+                summary.files_written,
+                summary.reports_dir
+            );
+            text.push_str(&crate::report::status_counts(report));
+            for f in &report.findings {
+                text.push_str(&crate::report::format_finding(f, &style));
+            }
+            print(out, &text)?;
+        }
+    }
+    Ok(if opts.strict && report.has_defects() {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    })
+}
+
+/// A bar on stderr while pages render, for builds big enough to wait on; nothing otherwise.
+struct Bar {
+    bar: indicatif::ProgressBar,
+    on_terminal: bool,
+}
+
+/// Builds with fewer pages finish before a bar would be worth drawing.
+const BAR_MIN_PAGES: usize = 500;
+
+impl Bar {
+    fn new(on_terminal: bool) -> Bar {
+        Bar {
+            bar: indicatif::ProgressBar::hidden(),
+            on_terminal,
+        }
+    }
+}
+
+impl Progress for Bar {
+    fn rendering(&self, pages: usize) {
+        if !self.on_terminal || pages < BAR_MIN_PAGES {
+            return;
+        }
+        self.bar.set_length(pages as u64);
+        self.bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{msg} [{bar:40}] {pos}/{len} pages ({per_sec}, {eta} left)",
+            )
+            .expect("a valid progress template")
+            .progress_chars("=> "),
+        );
+        self.bar.set_message("rendering");
+        self.bar
+            .set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    }
+    fn rendered(&self) {
+        self.bar.inc(1);
+    }
+    fn done(&self) {
+        self.bar.finish_and_clear();
+    }
+}

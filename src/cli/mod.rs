@@ -1,0 +1,39 @@
+//! What each subcommand does, in terms of the library (SPEC §8), one small file each.
+//! `main.rs` parses arguments into these calls and turns their result into an exit code;
+//! every function here returns the code it wants (0, or 3 for findings) or an `Error` (1, or
+//! 2 for usage).
+
+mod build;
+mod init;
+mod log;
+mod sign;
+mod status;
+
+use std::io::Write;
+
+use crate::error::{Error, Result};
+use crate::time::{self, Instant};
+
+pub use build::{build, BuildOptions};
+pub use init::init;
+pub use log::log;
+pub use sign::{keygen, sign};
+pub use status::{status, verify};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_FINDINGS: i32 = 3;
+
+pub fn resolve_now(flag: Option<&str>) -> Result<Instant> {
+    time::resolve_now(flag).map_err(Error::Usage)
+}
+
+fn print(out: &mut dyn Write, text: &str) -> Result<()> {
+    out.write_all(text.as_bytes())
+        .map_err(|e| Error::io("<stdout>", e))
+}

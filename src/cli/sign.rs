@@ -1,0 +1,28 @@
+//! `imprimatur keygen`, and the signing commands (submit, approve, reject, retract,
+//! publish, unpublish), which all write one record through `trust::signing`.
+
+use std::io::Write;
+use std::path::Path;
+
+use super::{print, EXIT_OK};
+use crate::error::Result;
+
+/// `imprimatur keygen`: a new secret key file; the last line printed is the public key.
+pub fn keygen(path: &Path, out: &mut dyn Write) -> Result<i32> {
+    let public = crate::trust::keyfile::generate(path)?;
+    print(
+        out,
+        &format!(
+            "wrote {} (keep it secret; mode 0600)\nadd this public key to approvals/keyring.yaml:\n{public}\n",
+            path.display()
+        ),
+    )?;
+    Ok(EXIT_OK)
+}
+
+/// The signing commands: print the new record's path.
+pub fn sign(req: &crate::trust::signing::SignRequest, out: &mut dyn Write) -> Result<i32> {
+    let path = crate::trust::signing::sign(req)?;
+    print(out, &format!("{path}\n"))?;
+    Ok(EXIT_OK)
+}

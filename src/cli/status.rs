@@ -1,0 +1,82 @@
+//! `imprimatur status` and `imprimatur verify`: the site judged, without building.
+
+use std::io::Write;
+use std::path::Path;
+
+use super::{print, Format, EXIT_FINDINGS, EXIT_OK};
+use crate::error::{Error, Result};
+use crate::report::{StatusReport, Style};
+use crate::site::Site;
+use crate::time::Instant;
+
+/// What `status` and `verify` both report: the site judged at `now`, with the findings a
+/// build would add (broken links, output drift), without building.
+fn judge(site_root: &Path, now: Instant) -> Result<(Site, StatusReport)> {
+    let site = Site::load(site_root)?;
+    let eval = site.evaluate(now, &site.config.audiences);
+    let extra = crate::publish::build::check_without_building(&site, &eval);
+    let report = StatusReport::from_evaluation(&eval, &extra);
+    Ok((site, report))
+}
+
+/// `imprimatur status`: judge every page, write `reports/status.json`, print the table.
+pub fn status(
+    site_root: &Path,
+    now: Instant,
+    format: Format,
+    pages: &[String],
+    out: &mut dyn Write,
+) -> Result<i32> {
+    let (site, report) = judge(site_root, now)?;
+    let json = report.to_json();
+    crate::atomic::write_file(
+        &site.config.reports_dir.join("status.json"),
+        json.as_bytes(),
+    )?;
+    let only: Vec<String> = pages
+        .iter()
+        .map(|p| crate::site::content::page_id_from_arg(p))
+        .collect();
+    for id in &only {
+        if site.page(id).is_none() {
+            return Err(Error::Refused(format!("no page '{id}' in content/")));
+        }
+    }
+    match format {
+        Format::Json => print(out, &json)?,
+        Format::Text => print(out, &report.to_text(&only, &Style::detect()))?,
+    }
+    Ok(EXIT_OK)
+}
+
+/// `imprimatur verify`: keyring, policies and every record, without rendering. Exit 3 on
+/// any defect finding.
+pub fn verify(site_root: &Path, now: Instant, format: Format, out: &mut dyn Write) -> Result<i32> {
+    let (site, report) = judge(site_root, now)?;
+    match format {
+        Format::Json => print(out, &report.to_json())?,
+        Format::Text => {
+            let style = Style::detect();
+            let defects = report.findings.iter().filter(|f| f.is_defect()).count();
+            let reminders = report.findings.len() - defects;
+            let mut text = format!(
+                "verified {} record file(s) against {} reviewer(s) and {} policy(ies): {} invalid record(s), {} defect(s), {} reminder(s)\n",
+                site.records.len(),
+                site.keyring.reviewers.len(),
+                site.policies.len(),
+                report.invalid_records.len(),
+                defects,
+                reminders
+            );
+            for f in &report.findings {
+                text.push_str(&crate::report::format_finding(f, &style));
+            }
+            print(out, &text)?;
+        }
+    }
+    Ok(if report.has_defects() {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    })
+}

@@ -1,0 +1,9 @@
+//! From judged pages to files: render only live versions, check links, write `output/`
+//! atomically.
+
+pub(crate) mod build;
+pub(crate) mod links;
+pub(crate) mod markdown;
+pub(crate) mod output;
+pub(crate) mod render;
+pub(crate) mod theme;
