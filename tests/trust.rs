@@ -4,6 +4,7 @@
 //! to be reported with its reason.
 
 use base64::Engine as _;
+use curve25519_dalek::Scalar;
 use ed25519_dalek::SigningKey;
 use imprimatur::trust::record::{Kind, Record};
 use serde_json::{json, Value};
@@ -935,92 +936,18 @@ const L: [u8; 32] = [
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
 ];
 
-/// Little-endian 256-bit arithmetic modulo L, enough to forge the signatures below.
-mod mod_l {
-    use super::L;
-
-    fn limbs(b: &[u8; 32]) -> [u64; 4] {
-        std::array::from_fn(|i| u64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().unwrap()))
+/// `a + b` as plain 256-bit little-endian numbers, not reduced: `s + L` is a second spelling
+/// of the scalar `s`, which is what a malleable signature is.
+fn add_unreduced(a: &[u8; 32], b: &[u8; 32]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    let mut carry = 0u16;
+    for i in 0..32 {
+        let sum = u16::from(a[i]) + u16::from(b[i]) + carry;
+        out[i] = sum as u8;
+        carry = sum >> 8;
     }
-    fn bytes(l: &[u64; 4]) -> [u8; 32] {
-        let mut out = [0u8; 32];
-        for i in 0..4 {
-            out[i * 8..i * 8 + 8].copy_from_slice(&l[i].to_le_bytes());
-        }
-        out
-    }
-    fn ge(a: &[u64; 4], b: &[u64; 4]) -> bool {
-        for i in (0..4).rev() {
-            if a[i] != b[i] {
-                return a[i] > b[i];
-            }
-        }
-        true
-    }
-    fn sub(a: &mut [u64; 4], b: &[u64; 4]) {
-        let mut borrow = 0u64;
-        for i in 0..4 {
-            let (d, b1) = a[i].overflowing_sub(b[i]);
-            let (d, b2) = d.overflowing_sub(borrow);
-            a[i] = d;
-            borrow = u64::from(b1 || b2);
-        }
-    }
-    pub fn add(a: &[u8; 32], b: &[u8; 32]) -> [u8; 32] {
-        let (a, b) = (limbs(a), limbs(b));
-        let mut out = [0u64; 4];
-        let mut carry = 0u64;
-        for i in 0..4 {
-            let (s, c1) = a[i].overflowing_add(b[i]);
-            let (s, c2) = s.overflowing_add(carry);
-            out[i] = s;
-            carry = u64::from(c1 || c2);
-        }
-        assert_eq!(carry, 0);
-        bytes(&out)
-    }
-    /// `r = 2r + bit (mod L)`, for r < L < 2^253 (no overflow).
-    fn shift_in(r: &mut [u64; 4], bit: u64) {
-        let l = limbs(&L);
-        let mut carry = bit;
-        for limb in r.iter_mut() {
-            let next = *limb >> 63;
-            *limb = (*limb << 1) | carry;
-            carry = next;
-        }
-        if ge(r, &l) {
-            sub(r, &l);
-        }
-    }
-    /// A little-endian number of any length, reduced mod L.
-    pub fn reduce(n: &[u8]) -> [u8; 32] {
-        let mut r = [0u64; 4];
-        for byte in n.iter().rev() {
-            for bit in (0..8).rev() {
-                shift_in(&mut r, u64::from((byte >> bit) & 1));
-            }
-        }
-        bytes(&r)
-    }
-    /// `a * b mod L` by double-and-add.
-    pub fn mul(a: &[u8; 32], b: &[u8; 32]) -> [u8; 32] {
-        let l = limbs(&L);
-        let a = limbs(&reduce(a));
-        let mut r = [0u64; 4];
-        for byte in b.iter().rev() {
-            for bit in (0..8).rev() {
-                shift_in(&mut r, 0);
-                if (byte >> bit) & 1 == 1 {
-                    let sum = limbs(&add(&bytes(&r), &bytes(&a)));
-                    r = sum;
-                    if ge(&r, &l) {
-                        sub(&mut r, &l);
-                    }
-                }
-            }
-        }
-        bytes(&r)
-    }
+    assert_eq!(carry, 0, "s + L fits in 256 bits because s < L < 2^253");
+    out
 }
 
 /// Replaces the record file's signature with `signature`.
@@ -1043,7 +970,7 @@ fn a_signature_with_a_malleable_s_does_not_count() {
     // S + L is the same signature in the group, but a second spelling of it.
     let mut twin = good;
     let s: [u8; 32] = good[32..].try_into().unwrap();
-    twin[32..].copy_from_slice(&mod_l::add(&s, &L));
+    twin[32..].copy_from_slice(&add_unreduced(&s, &L));
     assert_ne!(twin, good);
     resign(&mut site, &file, &twin);
     assert_invalid_and_ignored(&site, &file, &["signature does not verify"]);
@@ -1074,9 +1001,9 @@ fn a_signature_with_a_small_order_r_does_not_count_although_plain_verify_accepts
         h.update(r);
         h.update(key.verifying_key().to_bytes());
         h.update(&message);
-        mod_l::reduce(&h.finalize())
+        Scalar::from_bytes_mod_order_wide(&h.finalize().into())
     };
-    let s = mod_l::mul(&k, &a_bytes);
+    let s = (k * Scalar::from_bytes_mod_order(a_bytes)).to_bytes();
     let mut forged = [0u8; 64];
     forged[..32].copy_from_slice(&r);
     forged[32..].copy_from_slice(&s);

@@ -95,22 +95,12 @@ fn normalize(base: &str, rel: &str) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join("/"))
 }
 
+/// `%20` → ` `; text that does not decode to UTF-8 is kept as written.
 fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() && text.is_char_boundary(i + 3) {
-            if let Ok(b) = u8::from_str_radix(&text[i + 1..i + 3], 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8(out).unwrap_or_else(|_| text.to_string())
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8()
+        .map(|t| t.into_owned())
+        .unwrap_or_else(|_| text.to_string())
 }
 
 #[cfg(test)]
@@ -127,6 +117,15 @@ mod tests {
         l.assets
             .insert("kb/shots".into(), ["img/a.png".to_string()].into());
         l
+    }
+
+    #[test]
+    fn percent_escapes_decode_and_bytes_that_are_not_utf8_stay_as_written() {
+        assert_eq!(percent_decode("my%20page.md"), "my page.md");
+        assert_eq!(percent_decode("caf%C3%A9.md"), "café.md");
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%zz"), "%zz");
+        assert_eq!(percent_decode("bad%FF.md"), "bad%FF.md");
     }
 
     #[test]

@@ -4,7 +4,6 @@
 //! reviewer understands. How a record file is read and written is in `file`.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use base64::Engine as _;
 use ed25519_dalek::{Signature, Signer as _, SigningKey};
@@ -24,46 +23,41 @@ pub const FORMAT_VERSION: u64 = 1;
 /// How far in the future a `signed_at` may be (clock skew between a reviewer and the build).
 pub const FUTURE_TOLERANCE_SECS: i64 = 5 * 60;
 
-/// Declares the record kinds with their names in record files: adding a kind is one line of
-/// `kinds!` below. Parsing, writing and the error that lists the kinds all read `Kind::ALL`.
-macro_rules! kinds {
-    ($($variant:ident => $name:literal,)+) => {
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-        pub enum Kind {
-            $($variant,)+
-        }
-
-        impl Kind {
-            /// Every kind, in the order SPEC §4 lists them.
-            pub const ALL: &'static [Kind] = &[$(Kind::$variant,)+];
-
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $(Kind::$variant => $name,)+
-                }
-            }
-        }
-    };
-}
-
-kinds! {
-    Submit => "submit",
-    Approve => "approve",
-    Reject => "reject",
-    Retract => "retract",
-    Publish => "publish",
-    Unpublish => "unpublish",
+/// The record kinds, with their names in record files (SPEC §4): adding a kind is one variant.
+/// Parsing, writing and the error that lists the kinds all read `Kind::ALL`.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::EnumString,
+    strum::VariantArray,
+)]
+#[strum(serialize_all = "snake_case")]
+pub enum Kind {
+    Submit,
+    Approve,
+    Reject,
+    Retract,
+    Publish,
+    Unpublish,
 }
 
 impl Kind {
-    pub fn parse(text: &str) -> Option<Kind> {
-        Kind::ALL.iter().copied().find(|k| k.as_str() == text)
-    }
-}
+    /// Every kind, in the order SPEC §4 lists them.
+    pub const ALL: &'static [Kind] = <Kind as strum::VariantArray>::VARIANTS;
 
-impl fmt::Display for Kind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    pub fn parse(text: &str) -> Option<Kind> {
+        text.parse().ok()
     }
 }
 
@@ -397,6 +391,22 @@ mod tests {
             assert_eq!(Kind::parse(kind.as_str()), Some(*kind));
         }
         assert_eq!(Kind::parse("unpublish"), Some(Kind::Unpublish));
+        // The names SPEC §4 gives, in its order, and nothing spelled otherwise.
+        let names: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "submit",
+                "approve",
+                "reject",
+                "retract",
+                "publish",
+                "unpublish"
+            ]
+        );
+        for near in ["Submit", "APPROVE", " reject", "publish\n", ""] {
+            assert_eq!(Kind::parse(near), None, "{near:?}");
+        }
         let key = SigningKey::from_bytes(&[9u8; 32]);
         let r = sample();
         let bad = r.to_yaml(&r.sign(&key)).replacen("approve", "bless", 1);

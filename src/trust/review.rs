@@ -33,8 +33,20 @@ pub struct VersionMeta {
     pub audience: Option<Vec<String>>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Serialize,
+    strum::IntoStaticStr,
+    strum::Display,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "snake_case")]
 pub enum Status {
     Draft,
     Pending,
@@ -47,9 +59,27 @@ pub enum Status {
     Unpublished,
 }
 
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
 /// A version's own review state (SPEC §6).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Serialize,
+    strum::IntoStaticStr,
+    strum::Display,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "snake_case")]
 pub enum ReviewState {
     Draft,
     Pending,
@@ -61,21 +91,11 @@ pub enum ReviewState {
     Published,
 }
 
-macro_rules! as_str_impl {
-    ($t:ty { $($v:ident => $s:literal),* }) => {
-        impl $t {
-            pub fn as_str(self) -> &'static str { match self { $(Self::$v => $s),* } }
-        }
-        impl std::fmt::Display for $t {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str(self.as_str()) }
-        }
-    };
+impl ReviewState {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
 }
-as_str_impl!(Status { Draft => "draft", Pending => "pending", Rejected => "rejected", Scheduled => "scheduled",
-    Approved => "approved", Published => "published", Outdated => "outdated", Expired => "expired",
-    Unpublished => "unpublished" });
-as_str_impl!(ReviewState { Draft => "draft", Pending => "pending", Rejected => "rejected", Discarded => "discarded",
-    Retracted => "retracted", Approved => "approved", Scheduled => "scheduled", Published => "published" });
 
 /// Where a version's review ended up after the replay.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -241,8 +261,20 @@ impl<L> Liveness<L> {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Serialize,
+    strum::IntoStaticStr,
+    strum::Display,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum FindingKind {
     InvalidRecord,
     OutOfTurn,
@@ -260,11 +292,11 @@ pub enum FindingKind {
     WentOffline,
 }
 
-as_str_impl!(FindingKind { InvalidRecord => "invalid_record", OutOfTurn => "out_of_turn", BrokenLink => "broken_link",
-    StoreMissing => "store_missing", StoreCorrupt => "store_corrupt", OutputDrift => "output_drift",
-    OrphanRecord => "orphan_record", NoPolicy => "no_policy", Stale => "stale", Escalation => "escalation",
-    ReviewDue => "review_due", InvalidPage => "invalid_page", UrlConflict => "url_conflict",
-    WentOffline => "went_offline" });
+impl FindingKind {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
 
 /// Whether each record counted, and if not, why: the audit trail of `imprimatur log`.
 #[derive(Debug, Clone, PartialEq, Eq)]
