@@ -7,7 +7,7 @@
 use imprimatur::trust::record::Kind;
 use serde_json::Value;
 
-use crate::util::{findings_of, page_entry, stderr, TestSite};
+use crate::util::{findings_of, page_entry, TestSite};
 
 const DAY1: &str = "2026-11-01T09:00:00Z";
 const DAY1_LATER: &str = "2026-11-01T10:00:00Z";
@@ -85,25 +85,16 @@ fn a_reviewer_approves_the_version_in_review_not_an_edit_made_after_the_submit()
     let reviewed = write_page(&mut site, "The reviewed words.");
     site.sign("wanda", Kind::Submit, PAGE, &[], DAY1);
     let edited = write_page(&mut site, "Words nobody reviewed.");
-    let records = record_count(&site);
-
-    let refused = site
-        .cmd(&[
-            "approve",
-            PAGE,
-            "--key",
-            "keys/alice.pem",
-            "--step",
-            "technical",
-            "--now",
-            DAY2,
-        ])
-        .code(1);
-    let err = stderr(&refused);
-    for needle in [reviewed.as_str(), edited.as_str(), "--version", SOURCE] {
-        assert!(err.contains(needle), "{needle:?} not in: {err}");
-    }
-    assert_eq!(record_count(&site), records, "nothing was signed");
+    site.imprimatur(&["approve", PAGE, "--step", "technical"])
+        .by("alice")
+        .at(DAY2)
+        .exits(1)
+        .stderr_has(&reviewed)
+        .stderr_has(&edited)
+        .stderr_has("--version")
+        .stderr_has(SOURCE)
+        .signs_nothing()
+        .run();
 
     // Naming the reviewed version explicitly approves exactly that version.
     site.sign(
@@ -273,34 +264,24 @@ fn the_signing_commands_refuse_every_record_the_build_would_not_count() {
         ),
     ];
     for (story, args, needle) in cases {
-        let records = record_count(&site);
-        let mut args = args.to_vec();
-        args.extend(["--now", DAY2]);
-        let refused = site.cmd(&args).code(1);
-        let err = stderr(&refused);
-        assert!(err.contains(needle), "{story}: {needle:?} not in: {err}");
-        assert_eq!(record_count(&site), records, "{story}: nothing was signed");
+        site.imprimatur(args)
+            .story(story)
+            .at(DAY2)
+            .exits(1)
+            .stderr_has(needle)
+            .signs_nothing()
+            .run();
     }
 
     // Once approved, a second approval changes nothing, so it is refused too.
     site.sign("alice", Kind::Approve, PAGE, &["--step", "technical"], DAY2);
-    let refused = site
-        .cmd(&[
-            "approve",
-            PAGE,
-            "--key",
-            "keys/bob.pem",
-            "--step",
-            "technical",
-            "--now",
-            DAY3,
-        ])
-        .code(1);
-    assert!(
-        stderr(&refused).contains("already approved"),
-        "{}",
-        stderr(&refused)
-    );
+    site.imprimatur(&["approve", PAGE, "--step", "technical"])
+        .by("bob")
+        .at(DAY3)
+        .exits(1)
+        .stderr_has("already approved")
+        .signs_nothing()
+        .run();
 }
 
 #[test]
@@ -562,18 +543,14 @@ fn submitting_an_invalid_page_says_why_it_is_invalid() {
         site.path().join("content/kb/guide/img.png"),
     )
     .unwrap();
-    let refused = site
-        .cmd(&[
-            "submit",
-            "kb/guide",
-            "--key",
-            "keys/wanda.pem",
-            "--now",
-            DAY1,
-        ])
-        .code(1);
-    let err = stderr(&refused);
-    assert!(err.contains("invalid") && err.contains("img.png"), "{err}");
+    site.imprimatur(&["submit", "kb/guide"])
+        .by("wanda")
+        .at(DAY1)
+        .exits(1)
+        .stderr_has("invalid")
+        .stderr_has("img.png")
+        .signs_nothing()
+        .run();
     assert_eq!(record_count(&site), 0);
 }
 

@@ -9,5 +9,6 @@ mod hardening_fs;
 mod hardening_parse;
 mod init;
 mod reports;
+mod snapshots;
 mod trust;
 mod vectors;

@@ -6,6 +6,8 @@
 // each of them uses every helper.
 #![allow(dead_code)]
 
+mod run;
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::assert::Assert;
