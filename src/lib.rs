@@ -21,6 +21,7 @@ pub mod cli;
 pub mod error;
 pub(crate) mod publish;
 pub(crate) mod report;
+pub(crate) mod serve;
 pub mod site;
 pub mod time;
 pub mod trust;

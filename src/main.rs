@@ -76,8 +76,51 @@ enum Command {
         #[arg(long)]
         audience: Option<String>,
         /// Exit 3 when there are findings (after writing output and reports)
-        #[arg(long)]
+        #[arg(long, conflicts_with = "drafts")]
         strict: bool,
+        #[arg(long, value_enum, default_value = "text")]
+        format: FormatArg,
+        /// Build the drafts view (every page at its current version, marked not approved,
+        /// noindex, no sitemap) for a deploy preview; needs --output, never output/
+        #[arg(long, requires = "output", conflicts_with = "audience")]
+        drafts: bool,
+        /// Where --drafts writes its preview (a folder outside the site's output/)
+        #[arg(long, requires = "drafts")]
+        output: Option<PathBuf>,
+    },
+    /// Serve the site locally: the published view at /, drafts at /_drafts/, review pages at
+    /// /_review/; reloads open tabs after a save. Never writes output/
+    Serve {
+        #[command(flatten)]
+        site: SiteArgs,
+        #[command(flatten)]
+        now: NowArg,
+        /// Address to listen on; anything but loopback shows drafts to the network
+        #[arg(long, default_value = "127.0.0.1")]
+        bind: std::net::IpAddr,
+        /// Port (0: any free port; the address is printed)
+        #[arg(long, default_value_t = 1111)]
+        port: u16,
+        /// Open the site in a browser
+        #[arg(long)]
+        open: bool,
+    },
+    /// What waits on a reviewer, oldest first, with step, age, submitter and review URL
+    Inbox {
+        #[command(flatten)]
+        site: SiteArgs,
+        #[command(flatten)]
+        now: NowArg,
+        /// Your secret key file: the inbox of the reviewer it belongs to
+        #[arg(
+            long,
+            conflicts_with = "reviewer",
+            required_unless_present = "reviewer"
+        )]
+        key: Option<PathBuf>,
+        /// A reviewer id from the keyring
+        #[arg(long)]
+        reviewer: Option<String>,
         #[arg(long, value_enum, default_value = "text")]
         format: FormatArg,
     },
@@ -227,14 +270,48 @@ fn run(cli: Cli) -> imprimatur::Result<i32> {
             audience,
             strict,
             format,
+            drafts,
+            output,
         } => {
             let now = cli::resolve_now(now.now.as_deref())?;
             let opts = cli::BuildOptions {
                 audience: audience.clone(),
+                drafts: if *drafts { output.clone() } else { None },
                 strict: *strict,
                 format: (*format).into(),
             };
             cli::build(&site.site, now, &opts, out)
+        }
+        Command::Serve {
+            site,
+            now,
+            bind,
+            port,
+            open,
+        } => cli::serve(
+            &cli::ServeOptions {
+                site_root: site.site.clone(),
+                bind: *bind,
+                port: *port,
+                open: *open,
+                now: now.now.clone(),
+            },
+            out,
+        ),
+        Command::Inbox {
+            site,
+            now,
+            key,
+            reviewer,
+            format,
+        } => {
+            let now = cli::resolve_now(now.now.as_deref())?;
+            let who = match (key, reviewer) {
+                (Some(k), _) => cli::Who::Key(k),
+                (None, Some(r)) => cli::Who::Reviewer(r),
+                (None, None) => unreachable!("clap requires --key or --reviewer"),
+            };
+            cli::inbox(&site.site, now, who, (*format).into(), out)
         }
         Command::Status {
             site,

@@ -874,6 +874,7 @@ fn a_bundle_publishes_its_approved_assets_beside_it_and_links_reach_them() {
             "output/kb/shots/index.html",
             "output/search-index.json",
             "output/sitemap.xml",
+            "output/static/live.js",
             "output/static/search.js",
             "output/static/style.css",
         ]
@@ -922,6 +923,7 @@ fn output_has_home_space_index_pages_sitemap_search_index_and_theme_files() {
             "output/index.html",
             "output/search-index.json",
             "output/sitemap.xml",
+            "output/static/live.js",
             "output/static/search.js",
             "output/static/style.css",
         ]

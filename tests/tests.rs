@@ -9,6 +9,7 @@ mod hardening_fs;
 mod hardening_parse;
 mod init;
 mod reports;
+mod serve;
 mod snapshots;
 mod trust;
 mod vectors;

@@ -5,12 +5,14 @@ use std::path::Path;
 
 use super::{print, Format, EXIT_FINDINGS, EXIT_OK};
 use crate::error::Result;
-use crate::publish::build::Progress;
+use crate::publish::renderer::Progress;
 use crate::report::Style;
 use crate::time::Instant;
 
 pub struct BuildOptions {
     pub audience: Option<String>,
+    /// `--drafts --output DIR`: the drafts view, for a deploy preview, into `DIR`.
+    pub drafts: Option<std::path::PathBuf>,
     pub strict: bool,
     pub format: Format,
 }
@@ -25,6 +27,19 @@ pub fn build(
     let bar = Bar::new(
         opts.format == Format::Text && std::io::IsTerminal::is_terminal(&std::io::stderr()),
     );
+    if let Some(dir) = &opts.drafts {
+        let summary = crate::publish::build::build_drafts(site_root, now, dir, &bar)?;
+        print(
+            out,
+            &format!(
+                "wrote a drafts preview of {} page(s) to {} ({} files): every page at its current version, marked not approved and noindex; not for publishing\n",
+                summary.pages,
+                summary.output_dir.display(),
+                summary.files
+            ),
+        )?;
+        return Ok(EXIT_OK);
+    }
     let request = crate::publish::build::BuildRequest {
         site_root,
         now,

@@ -4,8 +4,10 @@
 //! 2 for usage).
 
 mod build;
+mod inbox;
 mod init;
 mod log;
+mod serve;
 mod sign;
 mod status;
 
@@ -15,8 +17,10 @@ use crate::error::{Error, Result};
 use crate::time::{self, Instant};
 
 pub use build::{build, BuildOptions};
+pub use inbox::{inbox, Who};
 pub use init::init;
 pub use log::log;
+pub use serve::{serve, ServeOptions};
 pub use sign::{keygen, sign};
 pub use status::{status, verify};
 

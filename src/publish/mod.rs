@@ -6,4 +6,5 @@ pub(crate) mod links;
 pub(crate) mod markdown;
 pub(crate) mod output;
 pub(crate) mod render;
+pub(crate) mod renderer;
 pub(crate) mod theme;

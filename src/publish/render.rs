@@ -51,24 +51,39 @@ pub struct Section<'a> {
     pub pages: Vec<PublishedPage<'a>>,
 }
 
+/// One page as a view shows it: the page, the version shown, its bytes and its URL.
+pub type Shown<'a> = (
+    &'a PageEvaluation,
+    &'a LiveVersion,
+    &'a crate::site::LiveContent,
+    &'a str,
+);
+
 impl<'a> PublishedSite<'a> {
+    /// The published site: every page with a live version, at its URL.
     pub fn collect(
         eval: &'a Evaluation,
+        policies: &'a BTreeMap<String, Policy>,
+    ) -> PublishedSite<'a> {
+        PublishedSite::collect_from(
+            eval.pages.iter().filter_map(|p| {
+                p.live()
+                    .map(|l| (p, &l.version, &l.content, l.url.as_str()))
+            }),
+            policies,
+        )
+    }
+
+    /// A site of exactly the pages given (the drafts view gives every page's current version).
+    pub fn collect_from(
+        shown: impl Iterator<Item = Shown<'a>>,
         policies: &'a BTreeMap<String, Policy>,
     ) -> PublishedSite<'a> {
         let mut links = PublishedLinks::default();
         let mut by_space: BTreeMap<&str, BTreeMap<String, Vec<PublishedPage<'a>>>> =
             BTreeMap::new();
-        for p in &eval.pages {
-            let Some(crate::site::Live {
-                version: live,
-                content,
-                url,
-            }) = p.live()
-            else {
-                continue;
-            };
-            links.pages.insert(p.page.id.clone(), url.clone());
+        for (p, live, content, url) in shown {
+            links.pages.insert(p.page.id.clone(), url.to_string());
             if p.page.bundle {
                 links.assets.insert(
                     p.page.id.clone(),

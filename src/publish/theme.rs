@@ -46,6 +46,10 @@ const BUILT_IN_TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../themes/default/templates/partials/breadcrumbs.html"),
     ),
     (
+        "partials/draft_banner.html",
+        include_str!("../../themes/default/templates/partials/draft_banner.html"),
+    ),
+    (
         "partials/footer.html",
         include_str!("../../themes/default/templates/partials/footer.html"),
     ),
@@ -81,6 +85,10 @@ const BUILT_IN_TEMPLATES: &[(&str, &str)] = &[
 
 /// The default theme's static files, by path relative to `output/static/`.
 const BUILT_IN_STATIC: &[(&str, &[u8])] = &[
+    (
+        "live.js",
+        include_bytes!("../../themes/default/static/live.js"),
+    ),
     (
         "search.js",
         include_bytes!("../../themes/default/static/search.js"),
@@ -677,8 +685,8 @@ mod tests {
             .map(|(path, bytes)| (path.as_str(), bytes.as_slice()))
             .collect();
         let names: Vec<&str> = statics.iter().map(|(path, _)| *path).collect();
-        assert_eq!(names, ["img/logo.svg", "search.js", "style.css"]);
-        assert_eq!(statics[2].1, b"body { color: red }");
+        assert_eq!(names, ["img/logo.svg", "live.js", "search.js", "style.css"]);
+        assert_eq!(statics[3].1, b"body { color: red }");
     }
 
     #[test]
@@ -750,7 +758,7 @@ mod tests {
             .iter()
             .map(|(p, _)| p.as_str())
             .collect();
-        assert_eq!(names, ["search.js", "style.css"]);
+        assert_eq!(names, ["live.js", "search.js", "style.css"]);
     }
 
     #[test]

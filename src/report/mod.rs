@@ -3,6 +3,7 @@
 //! never in `output/`: they name pages that are not published.
 
 pub(crate) mod dashboard;
+pub(crate) mod inbox;
 pub(crate) mod log;
 pub(crate) mod notifications;
 pub(crate) mod outdated;

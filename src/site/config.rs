@@ -263,6 +263,54 @@ fn resolve_targets(root: &Path, output: &Path, reports: &Path) -> Result<(PathBu
 
 /// `real_root/rel` with every symbolic link on the way resolved (as far as the path exists;
 /// the rest, to be created, is taken as written).
+/// `build --drafts --output DIR`: `dir` (absolute) may be anywhere but where published or
+/// private things live: not the public output folder, inside it or holding it; not the
+/// reports folder; not the site root, its input, or inside its input. Links are resolved
+/// first, so a link to `output/` is refused like `output/` itself.
+pub fn check_drafts_dir(config: &SiteConfig, dir: &Path) -> Result<()> {
+    let resolve = |p: &Path| -> PathBuf {
+        let parent = p.parent().unwrap_or(p);
+        match p.canonicalize() {
+            Ok(real) => real,
+            Err(_) => parent
+                .canonicalize()
+                .map(|real| real.join(p.file_name().unwrap_or_default()))
+                .unwrap_or_else(|_| p.to_path_buf()),
+        }
+    };
+    let real = resolve(dir);
+    let root = resolve(&config.root);
+    let refuse = |what: &str, relation: &str| {
+        Error::Usage(format!(
+            "--output {}: {relation} {what}; a drafts build writes unapproved versions, so it needs a folder of its own, outside the site's published and input folders",
+            dir.display()
+        ))
+    };
+    for (what, path) in [
+        ("the public output folder", resolve(&config.output_dir)),
+        ("the reports folder", resolve(&config.reports_dir)),
+    ] {
+        if real == path {
+            return Err(refuse(what, "is"));
+        }
+        if real.starts_with(&path) {
+            return Err(refuse(what, "is inside"));
+        }
+        if path.starts_with(&real) {
+            return Err(refuse(what, "holds"));
+        }
+    }
+    if real == root || root.starts_with(&real) {
+        return Err(refuse("the site", "is or holds"));
+    }
+    for input in SITE_INPUT {
+        if real.starts_with(root.join(input)) {
+            return Err(refuse(&format!("site input ({input})"), "is inside"));
+        }
+    }
+    Ok(())
+}
+
 fn resolve_below(real_root: &Path, rel: &Path) -> std::result::Result<PathBuf, String> {
     let mut path = real_root.to_path_buf();
     let mut parts = rel.components();

@@ -77,7 +77,7 @@ pub struct LiveContent {
 }
 
 impl LiveContent {
-    fn parse(files: Arc<VersionFiles>) -> std::result::Result<LiveContent, String> {
+    pub(crate) fn parse(files: Arc<VersionFiles>) -> std::result::Result<LiveContent, String> {
         let (front, body) = content::parse_page(&files.markdown)?;
         let body_start = files.markdown.len() - body.len();
         Ok(LiveContent {

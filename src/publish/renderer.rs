@@ -1,0 +1,524 @@
+//! Every file of a rendered site, from one judged site: the home page, space indexes, pages
+//! with their assets, search index, sitemap and theme files. `build` renders them all into a
+//! staging folder; `serve` renders one on request, by its path, with the same functions, so
+//! the preview and the published site can't differ by a byte.
+//!
+//! Two views: `Published` (only live versions; what `output/` holds) and `Drafts` (every
+//! page at its current version, each under a banner saying it is not approved, `noindex`, no
+//! sitemap) for previews, which never reach `output/`.
+
+use std::collections::BTreeMap;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::publish::render::{
+    self, PublishedPage, PublishedSite, PublishedSpace, SearchEntry, SiteContext, SpaceSummary,
+};
+use crate::publish::theme::Theme;
+use crate::report::{PageStatus, StatusReport};
+use crate::site::{Evaluation, Finding, LiveContent, Site};
+use crate::trust::review::{FindingKind, LiveVersion};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// What `build` publishes: live versions only.
+    Published,
+    /// Every page at its current version, marked as not approved: for previews only.
+    Drafts,
+}
+
+/// Where rendered files go: a staging folder, or memory.
+pub trait Sink: Sync {
+    fn write(&self, rel: &str, bytes: &[u8]) -> Result<()>;
+}
+
+/// Whoever watches a build: the pages it is about to render, and each one rendered. Pages
+/// render in parallel, so `rendered` is called from many threads.
+pub trait Progress: Sync {
+    fn rendering(&self, _pages: usize) {}
+    fn rendered(&self) {}
+    fn done(&self) {}
+}
+
+/// The current versions the drafts view shows, owned here because no review made them live.
+pub struct Drafts {
+    pages: Vec<(usize, LiveVersion, LiveContent, String)>,
+}
+
+impl Drafts {
+    /// Every page of a space with a policy whose current bytes parse, at the URL its current
+    /// front matter gives; of two pages on one URL the first by id keeps it.
+    pub fn collect(site: &Site, eval: &Evaluation) -> Drafts {
+        let mut taken = std::collections::BTreeSet::new();
+        let mut pages = Vec::new();
+        for (i, p) in eval.pages.iter().enumerate() {
+            let Some(policy) = site.policies.get(&p.page.space) else {
+                continue;
+            };
+            let Ok(content) = LiveContent::parse(p.page.files.clone()) else {
+                continue;
+            };
+            let Ok(url) =
+                crate::site::page_url(policy, &p.page.path, content.front.slug.as_deref())
+            else {
+                continue;
+            };
+            if !taken.insert(url.clone()) {
+                continue;
+            }
+            let shown = LiveVersion {
+                version: p.page.version.clone(),
+                approved_at: eval.now,
+                published_at: eval.now,
+                review_due_at: None,
+                history: Vec::new(),
+            };
+            pages.push((i, shown, content, url));
+        }
+        Drafts { pages }
+    }
+}
+
+/// The banner over a page in the drafts view: its review state, from the status report.
+#[derive(Serialize)]
+pub struct DraftBanner {
+    pub status: String,
+    pub state: String,
+    pub step: Option<String>,
+    pub step_number: Option<usize>,
+    pub step_count: Option<usize>,
+    pub waiting_on: Vec<String>,
+    pub published_version: Option<String>,
+    /// `../../_review/<id>/` from the page, when the review pages are served beside it.
+    pub review_url: Option<String>,
+}
+
+/// What rendering one page yields besides its HTML.
+pub struct PageResult<'a> {
+    pub search: SearchEntry<'a>,
+    pub sitemap: (String, Option<String>),
+    pub broken: Vec<Finding>,
+}
+
+/// A site ready to render, file by file.
+pub struct Renderer<'a> {
+    site: &'a Site,
+    theme: &'a Theme,
+    view: View,
+    published: PublishedSite<'a>,
+    summaries: Vec<SpaceSummary>,
+    /// Each page, as (space, section, page) indices, in navigation order.
+    jobs: Vec<(usize, usize, usize)>,
+    /// Page status by id, for the drafts banner.
+    statuses: BTreeMap<&'a str, &'a PageStatus>,
+    /// Whether drafts link to `_review/` beside them (only when served).
+    review_links: bool,
+}
+
+impl<'a> Renderer<'a> {
+    pub fn published(site: &'a Site, eval: &'a Evaluation, theme: &'a Theme) -> Renderer<'a> {
+        let published = PublishedSite::collect(eval, &site.policies);
+        Renderer::new(site, theme, View::Published, published, None, false)
+    }
+
+    pub fn drafts(
+        site: &'a Site,
+        eval: &'a Evaluation,
+        drafts: &'a Drafts,
+        report: &'a StatusReport,
+        theme: &'a Theme,
+        review_links: bool,
+    ) -> Renderer<'a> {
+        let published = PublishedSite::collect_from(
+            drafts
+                .pages
+                .iter()
+                .map(|(i, shown, content, url)| (&eval.pages[*i], shown, content, url.as_str())),
+            &site.policies,
+        );
+        Renderer::new(
+            site,
+            theme,
+            View::Drafts,
+            published,
+            Some(report),
+            review_links,
+        )
+    }
+
+    fn new(
+        site: &'a Site,
+        theme: &'a Theme,
+        view: View,
+        published: PublishedSite<'a>,
+        report: Option<&'a StatusReport>,
+        review_links: bool,
+    ) -> Renderer<'a> {
+        let summaries = published
+            .spaces
+            .iter()
+            .map(|s| SpaceSummary {
+                id: s.policy.space.clone(),
+                title: s.policy.title.clone(),
+                url: s.url.clone(),
+                page_count: s.page_count,
+            })
+            .collect();
+        let mut jobs = Vec::new();
+        for (si, space) in published.spaces.iter().enumerate() {
+            for (ci, section) in space.sections.iter().enumerate() {
+                for pi in 0..section.pages.len() {
+                    jobs.push((si, ci, pi));
+                }
+            }
+        }
+        let statuses = report
+            .map(|r| r.pages.iter().map(|p| (p.id.as_str(), p)).collect())
+            .unwrap_or_default();
+        Renderer {
+            site,
+            theme,
+            view,
+            published,
+            summaries,
+            jobs,
+            statuses,
+            review_links,
+        }
+    }
+
+    pub fn page_count(&self) -> usize {
+        self.jobs.len()
+    }
+
+    pub fn space_count(&self) -> usize {
+        self.published.spaces.len()
+    }
+
+    fn job(&self, j: usize) -> (&PublishedSpace<'a>, &PublishedPage<'a>) {
+        let (si, ci, pi) = self.jobs[j];
+        let space = &self.published.spaces[si];
+        (space, &space.sections[ci].pages[pi])
+    }
+
+    /// Page ids and URLs of every page rendered, for the build's marker.
+    pub fn live_urls(&self) -> BTreeMap<String, String> {
+        (0..self.jobs.len())
+            .map(|j| {
+                let (_, page) = self.job(j);
+                (page.eval.page.id.clone(), page.url.to_string())
+            })
+            .collect()
+    }
+
+    fn site_context(&self, root: String) -> SiteContext<'_> {
+        let config = &self.site.config;
+        SiteContext {
+            title: &config.title,
+            base_url: &config.base_url,
+            root,
+            spaces: &self.summaries,
+        }
+    }
+
+    /// Renders every file into `sink`, pages in parallel; returns the number of files and
+    /// the broken links found.
+    pub fn render_all(&self, sink: &dyn Sink, progress: &dyn Progress) -> Result<RenderedSite> {
+        progress.rendering(self.jobs.len());
+        let results: Vec<(PageResult, usize)> = (0..self.jobs.len())
+            .into_par_iter()
+            .map(|j| {
+                let (html, result) = self.page(j)?;
+                let (_, page) = self.job(j);
+                sink.write(&format!("{}index.html", page.url), html.as_bytes())?;
+                let mut files = 1;
+                for (asset, bytes) in self.assets(j) {
+                    sink.write(&format!("{}{asset}", page.url), bytes)?;
+                    files += 1;
+                }
+                progress.rendered();
+                Ok((result, files))
+            })
+            .collect::<Result<_>>()?;
+        progress.done();
+
+        let mut files = results.iter().map(|(_, n)| n).sum::<usize>();
+        let mut write = |rel: &str, bytes: &[u8]| -> Result<()> {
+            files += 1;
+            sink.write(rel, bytes)
+        };
+        for s in 0..self.published.spaces.len() {
+            let space = &self.published.spaces[s];
+            write(
+                &format!("{}index.html", space.url),
+                self.space(s)?.as_bytes(),
+            )?;
+        }
+        write("index.html", self.home()?.as_bytes())?;
+        let mut broken = Vec::new();
+        let mut search = Vec::with_capacity(results.len());
+        let mut sitemap = self.sitemap_head();
+        for (r, _) in results {
+            search.push(r.search);
+            sitemap.push(r.sitemap);
+            broken.extend(r.broken);
+        }
+        write("search-index.json", &search_index(search))?;
+        if self.view == View::Published {
+            write("sitemap.xml", &self.sitemap_of(sitemap))?;
+        }
+        for (rel, bytes) in self.theme.static_files() {
+            write(&format!("static/{rel}"), bytes)?;
+        }
+        Ok(RenderedSite { files, broken })
+    }
+
+    /// One file by its path relative to the site root (`kb/install/index.html`,
+    /// `kb/install/` for short), or `None` when the site has no such file.
+    pub fn file(&self, path: &str) -> Result<Option<Vec<u8>>> {
+        let path = if path.is_empty() || path.ends_with('/') {
+            format!("{path}index.html")
+        } else {
+            path.to_string()
+        };
+        if path == "index.html" {
+            return Ok(Some(self.home()?.into_bytes()));
+        }
+        if path == "search-index.json" {
+            let entries: Vec<SearchEntry> = (0..self.jobs.len())
+                .into_par_iter()
+                .map(|j| self.search_entry(j))
+                .collect();
+            return Ok(Some(search_index(entries)));
+        }
+        if path == "sitemap.xml" {
+            if self.view != View::Published {
+                return Ok(None);
+            }
+            let mut entries = self.sitemap_head();
+            entries.extend((0..self.jobs.len()).map(|j| self.sitemap_entry(j)));
+            return Ok(Some(self.sitemap_of(entries)));
+        }
+        if let Some(rel) = path.strip_prefix("static/") {
+            return Ok(self
+                .theme
+                .static_files()
+                .iter()
+                .find(|(r, _)| r == rel)
+                .map(|(_, b)| b.clone()));
+        }
+        for (s, space) in self.published.spaces.iter().enumerate() {
+            if path == format!("{}index.html", space.url) {
+                return Ok(Some(self.space(s)?.into_bytes()));
+            }
+        }
+        for j in 0..self.jobs.len() {
+            let (_, page) = self.job(j);
+            let Some(rest) = path.strip_prefix(page.url) else {
+                continue;
+            };
+            if rest == "index.html" {
+                return Ok(Some(self.page(j)?.0.into_bytes()));
+            }
+            if let Some((_, bytes)) = self.assets(j).find(|(a, _)| *a == rest) {
+                return Ok(Some(bytes.to_vec()));
+            }
+        }
+        Ok(None)
+    }
+
+    fn assets(&self, j: usize) -> impl Iterator<Item = (&str, &[u8])> {
+        let (_, page) = self.job(j);
+        page.content
+            .files
+            .assets
+            .iter()
+            .filter(|(asset, _)| asset != "index.html")
+            .map(|(a, b)| (a.as_str(), b.as_slice()))
+    }
+
+    fn home(&self) -> Result<String> {
+        let mut ctx = tera::Context::new();
+        ctx.insert("site", &self.site_context(String::new()));
+        self.insert_view(&mut ctx, None);
+        self.theme
+            .render("index.html", &ctx)
+            .map_err(|e| Error::Render {
+                page: "home page".into(),
+                source: e,
+            })
+    }
+
+    fn space(&self, s: usize) -> Result<String> {
+        let space = &self.published.spaces[s];
+        let mut ctx = tera::Context::new();
+        ctx.insert("site", &self.site_context(render::root_prefix(&space.url)));
+        ctx.insert("space", &render::space_context(space));
+        self.insert_view(&mut ctx, None);
+        self.theme
+            .render("space.html", &ctx)
+            .map_err(|e| Error::Render {
+                page: format!("space {}", space.policy.space),
+                source: e,
+            })
+    }
+
+    /// `draft` and `noindex` for templates: absent in the published view, so its bytes are
+    /// exactly what they were before drafts existed.
+    fn insert_view(&self, ctx: &mut tera::Context, page: Option<&PublishedPage>) {
+        if self.view != View::Drafts {
+            return;
+        }
+        ctx.insert("noindex", &true);
+        if let Some(page) = page {
+            let id = page.eval.page.id.as_str();
+            let status = self.statuses.get(id);
+            let banner = DraftBanner {
+                status: status.map_or("draft".into(), |s| s.status.as_str().to_string()),
+                state: status.map_or("draft".into(), |s| s.current_state.as_str().to_string()),
+                step: status.and_then(|s| s.step.clone()),
+                step_number: status.and_then(|s| s.step_number),
+                step_count: status.and_then(|s| s.step_count),
+                waiting_on: status.map(|s| s.waiting_on.clone()).unwrap_or_default(),
+                published_version: status.and_then(|s| s.published_version.clone()),
+                review_url: self
+                    .review_links
+                    .then(|| format!("{}../_review/{id}", render::root_prefix(page.url))),
+            };
+            ctx.insert("draft", &banner);
+        }
+    }
+
+    /// One page's HTML, and what the indexes need of it.
+    pub fn page(&self, j: usize) -> Result<(String, PageResult<'_>)> {
+        let (space, page) = self.job(j);
+        let site = self.site;
+        let id = &page.eval.page.id;
+        let body = render::render_body(page, &self.published.links, &site.config);
+        let status = page.eval.status();
+        let live = page.live;
+        let content = page.content;
+        let ctx_page = render::PageContext {
+            title: page.title,
+            description: page.description,
+            html: body.html,
+            toc: body.toc,
+            status,
+            badge: render::badge(status),
+            version: live.version.to_string(),
+            short_version: live.version.short().to_string(),
+            approved_at: crate::time::format_human(&live.approved_at),
+            published_at: crate::time::format_human(&live.published_at),
+            url: page.url,
+            tags: page.tags,
+            extra: &content.front.extra,
+            breadcrumbs: render::breadcrumbs(space, page),
+            history: render::history(page, &site.keyring),
+        };
+        let mut ctx = tera::Context::new();
+        ctx.insert("site", &self.site_context(render::root_prefix(page.url)));
+        ctx.insert(
+            "space",
+            &serde_json::json!({"id": space.policy.space, "title": space.policy.title, "url": space.url}),
+        );
+        ctx.insert("nav", &render::nav(space, page));
+        ctx.insert("page", &ctx_page);
+        self.insert_view(&mut ctx, Some(page));
+        let html = self
+            .theme
+            .render("page.html", &ctx)
+            .map_err(|e| Error::Render {
+                page: id.clone(),
+                source: e,
+            })?;
+        let broken = broken_links(page, body.unpublished_links);
+        Ok((
+            html,
+            PageResult {
+                search: SearchEntry {
+                    title: page.title,
+                    url: page.url,
+                    space: &space.policy.title,
+                    description: page.description,
+                    tags: page.tags,
+                    text: render::search_text(&body.text),
+                },
+                sitemap: self.sitemap_entry(j),
+                broken,
+            },
+        ))
+    }
+
+    fn search_entry(&self, j: usize) -> SearchEntry<'_> {
+        let (space, page) = self.job(j);
+        let body = render::render_body(page, &self.published.links, &self.site.config);
+        SearchEntry {
+            title: page.title,
+            url: page.url,
+            space: &space.policy.title,
+            description: page.description,
+            tags: page.tags,
+            text: render::search_text(&body.text),
+        }
+    }
+
+    fn sitemap_head(&self) -> Vec<(String, Option<String>)> {
+        let mut entries = vec![(String::new(), None)];
+        entries.extend(self.published.spaces.iter().map(|s| (s.url.clone(), None)));
+        entries
+    }
+
+    fn sitemap_entry(&self, j: usize) -> (String, Option<String>) {
+        let (_, page) = self.job(j);
+        (
+            page.url.to_string(),
+            Some(page.live.published_at.format("%Y-%m-%d").to_string()),
+        )
+    }
+
+    fn sitemap_of(&self, mut entries: Vec<(String, Option<String>)>) -> Vec<u8> {
+        entries.sort();
+        render::sitemap(&self.site.config.base_url, &entries).into_bytes()
+    }
+}
+
+/// Links of every page of `published` to pages it does not show, without rendering templates.
+pub fn broken_links_of(published: &PublishedSite) -> Vec<Finding> {
+    let pages: Vec<&PublishedPage> = published
+        .spaces
+        .iter()
+        .flat_map(|s| s.sections.iter())
+        .flat_map(|s| s.pages.iter())
+        .collect();
+    let found: Vec<Vec<Finding>> = pages
+        .par_iter()
+        .map(|page| broken_links(page, render::unpublished_links(page, &published.links)))
+        .collect();
+    found.into_iter().flatten().collect()
+}
+
+pub struct RenderedSite {
+    pub files: usize,
+    pub broken: Vec<Finding>,
+}
+
+fn search_index(mut entries: Vec<SearchEntry>) -> Vec<u8> {
+    entries.sort_by(|a, b| a.url.cmp(b.url));
+    serde_json::to_string(&render::SearchIndex { pages: entries })
+        .expect("the search index serializes")
+        .into_bytes()
+}
+
+fn broken_links(page: &PublishedPage, unpublished: Vec<String>) -> Vec<Finding> {
+    unpublished
+        .into_iter()
+        .map(|dest| Finding {
+            kind: FindingKind::BrokenLink,
+            page: Some(page.eval.page.id.clone()),
+            detail: format!("link to '{dest}' points at nothing published in this build; rendered as plain text"),
+            file: Some(page.eval.page.source.clone()),
+        })
+        .collect()
+}

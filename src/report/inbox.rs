@@ -1,0 +1,136 @@
+//! What waits on a reviewer (`imprimatur inbox`, and `serve`'s `/_review/` queue): every page
+//! whose version in review needs them in an open step, oldest first, with the step, how long
+//! it has waited, who submitted it, and where to review it. Derived from the status report,
+//! so it agrees with `status` on who a page waits on.
+
+use serde::Serialize;
+
+use crate::report::StatusReport;
+use crate::site::{Evaluation, Site};
+use crate::time::{self, Instant};
+
+/// Where `serve` shows a page's review, when `imprimatur.yaml` does not say otherwise.
+pub const DEFAULT_REVIEW_URL: &str = "http://127.0.0.1:1111/_review/";
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InboxItem {
+    pub page: String,
+    pub title: Option<String>,
+    pub space: String,
+    /// The open step this reviewer acts in (the first, when they are in several); the
+    /// page's current step when no reviewer was asked for.
+    pub step: String,
+    pub version: String,
+    pub waiting_on: Vec<String>,
+    pub submitted_by: String,
+    pub waiting_since: String,
+    /// How long it has waited at the build's `now`: `3d 4h`.
+    pub age: String,
+    pub review_url: String,
+}
+
+/// Pages in review, oldest first; with `reviewer`, only those waiting on them.
+pub fn in_review(
+    site: &Site,
+    eval: &Evaluation,
+    report: &StatusReport,
+    reviewer: Option<&str>,
+) -> Vec<InboxItem> {
+    let mut items: Vec<(Instant, InboxItem)> = Vec::new();
+    for status in &report.pages {
+        let Some(p) = eval.page(&status.id) else {
+            continue;
+        };
+        let Some(r) = p.review().and_then(|r| r.in_review.as_ref()) else {
+            continue;
+        };
+        let step = match reviewer {
+            Some(who) => {
+                if !r.waiting_on.iter().any(|w| w == who) {
+                    continue;
+                }
+                let policy = &site.policies[&p.page.space];
+                r.open_steps
+                    .iter()
+                    .find(|name| {
+                        policy.steps.iter().any(|s| {
+                            &s.name == *name
+                                && (s.approvers.reviewers.contains(who)
+                                    || s.required.iter().any(|x| x == who))
+                        })
+                    })
+                    .unwrap_or(&r.step)
+                    .clone()
+            }
+            None => r.step.clone(),
+        };
+        items.push((
+            r.submitted_at,
+            InboxItem {
+                page: status.id.clone(),
+                title: status.title.clone(),
+                space: status.space.clone(),
+                step,
+                version: r.version.to_string(),
+                waiting_on: r.waiting_on.clone(),
+                submitted_by: r.submitter.clone(),
+                waiting_since: time::format_utc(&r.submitted_at),
+                age: age(eval.now - r.submitted_at),
+                review_url: format!("{DEFAULT_REVIEW_URL}{}", status.id),
+            },
+        ));
+    }
+    items.sort_by(|a, b| (a.0, &a.1.page).cmp(&(b.0, &b.1.page)));
+    items.into_iter().map(|(_, item)| item).collect()
+}
+
+/// `2d 5h`, `3h 10m`, `4m`; never negative.
+pub fn age(d: chrono::TimeDelta) -> String {
+    let minutes = d.num_minutes().max(0);
+    let (days, hours, mins) = (minutes / 1440, minutes / 60 % 24, minutes % 60);
+    if days > 0 {
+        format!("{days}d {hours}h")
+    } else if hours > 0 {
+        format!("{hours}h {mins}m")
+    } else {
+        format!("{mins}m")
+    }
+}
+
+/// The text `imprimatur inbox` prints.
+pub fn to_text(reviewer: &str, items: &[InboxItem]) -> String {
+    if items.is_empty() {
+        return format!("nothing waits on {reviewer}\n");
+    }
+    let mut out = format!(
+        "{} page(s) wait on {reviewer}, oldest first:\n",
+        items.len()
+    );
+    for i in items {
+        out.push_str(&format!(
+            "  {page}  step {step}  waiting {age} (since {since})  submitted by {by}\n    {title}\n    review: {url}\n",
+            page = i.page,
+            step = i.step,
+            age = i.age,
+            since = i.waiting_since,
+            by = i.submitted_by,
+            title = i.title.as_deref().unwrap_or("(no title)"),
+            url = i.review_url,
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_read_at_a_glance() {
+        let m = chrono::TimeDelta::minutes;
+        assert_eq!(age(m(4)), "4m");
+        assert_eq!(age(m(190)), "3h 10m");
+        assert_eq!(age(m(2 * 1440 + 5 * 60 + 7)), "2d 5h");
+        assert_eq!(age(m(-5)), "0m");
+    }
+}

@@ -1,0 +1,410 @@
+//! `imprimatur serve`: the site as `build` would publish it now, the drafts view and the
+//! review pages, rendered from memory on request. It never writes `output/` or `reports/`.
+//!
+//! - `/` is the published view: the same renderer as `build`, so the same bytes.
+//! - `/_drafts/` is every page at its current version under a "not approved" banner.
+//! - `/_review/` and `/_review/<page id>` are the reviewer's queue and page (`review`).
+//! - `/_imprimatur/events` tells open tabs to reload (server-sent events) after a change.
+//!
+//! A watcher on `content/`, `approvals/`, `themes/` and `imprimatur.yaml` reloads the site
+//! after a save: the site is judged again and the cache of rendered files dropped, so only
+//! what is asked for afterwards is rendered. An error (a broken template, a bad config) is
+//! shown in the browser until it is fixed; the server keeps running.
+
+pub(crate) mod diff;
+pub(crate) mod review;
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, StatusCode, Uri};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use notify::{RecursiveMode, Watcher};
+
+use crate::error::{Error, Result};
+use crate::publish::renderer::{Drafts, Renderer};
+use crate::publish::theme::Theme;
+use crate::report::StatusReport;
+use crate::site::{Evaluation, Site};
+use crate::time;
+
+pub struct ServeOptions {
+    pub site_root: PathBuf,
+    pub bind: IpAddr,
+    /// 0: any free port (the address is printed).
+    pub port: u16,
+    pub open: bool,
+    /// `--now`: judge at this fixed instant; else the clock, read once per reload.
+    pub now: Option<String>,
+}
+
+/// What the server shows: one judged site, or why there is none right now.
+struct Snapshot {
+    loaded: std::result::Result<Loaded, String>,
+    /// Rendered responses by request path, dropped with the snapshot.
+    cache: Mutex<HashMap<String, Reply>>,
+}
+
+struct Loaded {
+    site: Site,
+    eval: Evaluation,
+    report: StatusReport,
+    drafts: Drafts,
+    theme: Theme,
+}
+
+#[derive(Clone)]
+struct Reply {
+    status: StatusCode,
+    content_type: &'static str,
+    location: Option<String>,
+    body: Arc<Vec<u8>>,
+}
+
+struct Shared {
+    snapshot: RwLock<Arc<Snapshot>>,
+    /// Bumped after every reload; open tabs reload when it changes.
+    generation: tokio::sync::watch::Sender<u64>,
+}
+
+fn load(site_root: &Path, now: Option<&str>) -> Snapshot {
+    let loaded = (|| -> Result<Loaded> {
+        let now = time::resolve_now(now).map_err(Error::Usage)?;
+        let site = Site::load(site_root)?;
+        let eval = site.evaluate(now, &site.config.audiences);
+        let theme = Theme::load(&site.config.root, &site.config.theme)?;
+        let report = StatusReport::from_evaluation(&eval, &[]);
+        let drafts = Drafts::collect(&site, &eval);
+        Ok(Loaded {
+            site,
+            eval,
+            report,
+            drafts,
+            theme,
+        })
+    })()
+    .map_err(|e| e.to_string());
+    Snapshot {
+        loaded,
+        cache: Mutex::new(HashMap::new()),
+    }
+}
+
+/// Runs the server until Ctrl-C. Prints the address first (`serving … at http://…/`).
+pub fn serve(opts: &ServeOptions, out: &mut dyn std::io::Write) -> Result<i32> {
+    let first = load(&opts.site_root, opts.now.as_deref());
+    if let Err(why) = &first.loaded {
+        // Starting on a broken site is fine: the browser shows why until it is fixed.
+        eprintln!("imprimatur: the site does not load yet: {why}");
+    }
+    let (generation, _) = tokio::sync::watch::channel(0u64);
+    let shared = Arc::new(Shared {
+        snapshot: RwLock::new(Arc::new(first)),
+        generation,
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::io("<tokio runtime>", e))?;
+    let addr = SocketAddr::new(opts.bind, opts.port);
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind(addr))
+        .map_err(|e| Error::Usage(format!("can't listen on {addr}: {e}")))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| Error::io("<listener>", e))?;
+    let url = format!("http://{local}/");
+    watch(&opts.site_root, opts.now.clone(), shared.clone())?;
+    // Best effort: a closed stdout (a parent that read the address and left) must not stop
+    // the server.
+    let _ = writeln!(
+        out,
+        "serving {} at {url}\n  published view: {url}\n  drafts (not approved): {url}_drafts/\n  review queue: {url}_review/\npress Ctrl-C to stop",
+        opts.site_root.display()
+    )
+    .and_then(|_| out.flush());
+    if !opts.bind.is_loopback() {
+        eprintln!(
+            "imprimatur: warning: serving on {addr}, not loopback: anyone who can reach it sees every draft and review page"
+        );
+    }
+    if opts.open {
+        if let Err(e) = std::process::Command::new("xdg-open").arg(&url).spawn() {
+            eprintln!("imprimatur: could not open a browser ({e}); open {url}");
+        }
+    }
+    let app = axum::Router::new()
+        .fallback(handle)
+        .with_state(shared.clone());
+    runtime
+        .block_on(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = tokio::signal::ctrl_c().await;
+                })
+                .await
+        })
+        .map_err(|e| Error::io("<server>", e))?;
+    Ok(crate::cli::EXIT_OK)
+}
+
+/// Watches the site's input; after a burst of changes settles, reloads the snapshot. The
+/// watcher lives in the reload thread, which adds input folders created after the start.
+fn watch(site_root: &Path, now: Option<String>, shared: Arc<Shared>) -> Result<()> {
+    let (tx, rx) = mpsc::channel::<()>();
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if event.is_ok_and(|e| !matches!(e.kind, notify::EventKind::Access(_))) {
+            let _ = tx.send(());
+        }
+    })
+    .map_err(|e| Error::Usage(format!("can't watch {}: {e}", site_root.display())))?;
+    // The root itself (not recursively: output/ and reports/ change on every build), and the
+    // input folders whole.
+    watcher
+        .watch(site_root, RecursiveMode::NonRecursive)
+        .map_err(|e| Error::Usage(format!("can't watch {}: {e}", site_root.display())))?;
+    let mut watched = std::collections::BTreeSet::new();
+    let mut watch_inputs = move |watcher: &mut notify::RecommendedWatcher, root: &Path| {
+        for dir in ["content", "approvals", "themes"] {
+            let path = root.join(dir);
+            if !watched.contains(dir) && path.is_dir() {
+                match watcher.watch(&path, RecursiveMode::Recursive) {
+                    Ok(()) => {
+                        watched.insert(dir);
+                    }
+                    Err(e) => eprintln!("imprimatur: can't watch {}: {e}", path.display()),
+                }
+            }
+        }
+    };
+    watch_inputs(&mut watcher, site_root);
+    let root = site_root.to_path_buf();
+    std::thread::spawn(move || {
+        while rx.recv().is_ok() {
+            // Editors write a file in several steps: wait for quiet, then load once.
+            while rx.recv_timeout(Duration::from_millis(30)).is_ok() {}
+            watch_inputs(&mut watcher, &root);
+            let snapshot = load(&root, now.as_deref());
+            if let Err(why) = &snapshot.loaded {
+                eprintln!("imprimatur: {why}");
+            }
+            *shared.snapshot.write().expect("the snapshot lock") = Arc::new(snapshot);
+            shared.generation.send_modify(|g| *g += 1);
+        }
+    });
+    Ok(())
+}
+
+async fn handle(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
+    let path = percent_encoding::percent_decode_str(uri.path())
+        .decode_utf8_lossy()
+        .into_owned();
+    match path.as_str() {
+        "/_imprimatur/events" => return events(&shared).into_response(),
+        "/_imprimatur/reload.js" => {
+            return reply(Reply {
+                status: StatusCode::OK,
+                content_type: "text/javascript; charset=utf-8",
+                location: None,
+                body: Arc::new(RELOAD_JS.as_bytes().to_vec()),
+            })
+        }
+        _ => {}
+    }
+    let snapshot = shared.snapshot.read().expect("the snapshot lock").clone();
+    let query = uri.query().unwrap_or("").to_string();
+    let key = format!("{path}?{query}");
+    if let Some(hit) = snapshot.cache.lock().expect("the cache lock").get(&key) {
+        return reply(hit.clone());
+    }
+    let rendered = tokio::task::spawn_blocking({
+        let snapshot = snapshot.clone();
+        move || respond(&snapshot, &path, &query)
+    })
+    .await
+    .unwrap_or_else(|e| error_page(&format!("rendering failed: {e}")));
+    snapshot
+        .cache
+        .lock()
+        .expect("the cache lock")
+        .insert(key, rendered.clone());
+    reply(rendered)
+}
+
+fn reply(r: Reply) -> Response {
+    let mut builder = Response::builder()
+        .status(r.status)
+        .header(header::CONTENT_TYPE, r.content_type)
+        .header(header::CACHE_CONTROL, "no-store");
+    if let Some(location) = &r.location {
+        builder = builder.header(header::LOCATION, location);
+    }
+    builder
+        .body(Body::from(r.body.as_ref().clone()))
+        .expect("a valid response")
+}
+
+fn events(shared: &Shared) -> impl IntoResponse {
+    use tokio_stream::StreamExt as _;
+    let stream = tokio_stream::wrappers::WatchStream::from_changes(shared.generation.subscribe())
+        .map(|g| {
+            Ok::<_, std::convert::Infallible>(Event::default().event("reload").data(g.to_string()))
+        });
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+/// Renders the answer to one request from one snapshot.
+fn respond(snapshot: &Snapshot, path: &str, query: &str) -> Reply {
+    let loaded = match &snapshot.loaded {
+        Ok(l) => l,
+        Err(why) => return error_page(why),
+    };
+    let Some(rel) = path.strip_prefix('/') else {
+        return not_found();
+    };
+    if rel == "_review" || rel == "_drafts" {
+        return redirect(&format!("/{rel}/"));
+    }
+    if rel == "_review/" {
+        let reviewer = query
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("reviewer="))
+            .map(|r| {
+                percent_encoding::percent_decode_str(r)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            })
+            .filter(|r| !r.is_empty());
+        let html = review::queue(
+            &loaded.site,
+            &loaded.eval,
+            &loaded.report,
+            reviewer.as_deref(),
+        );
+        return html_reply(html);
+    }
+    if let Some(id) = rel.strip_prefix("_review/") {
+        let id = id.trim_end_matches('/');
+        return match review::page_review(&loaded.site, &loaded.eval, &loaded.report, id) {
+            Some(html) => html_reply(html),
+            None => not_found(),
+        };
+    }
+    let (renderer, rel, prefix) = match rel.strip_prefix("_drafts/") {
+        Some(rest) => (
+            Renderer::drafts(
+                &loaded.site,
+                &loaded.eval,
+                &loaded.drafts,
+                &loaded.report,
+                &loaded.theme,
+                true,
+            ),
+            rest,
+            "/_drafts/",
+        ),
+        None => (
+            Renderer::published(&loaded.site, &loaded.eval, &loaded.theme),
+            rel,
+            "/",
+        ),
+    };
+    if rel.split('/').any(|s| s == ".." || s == ".") {
+        return not_found();
+    }
+    match renderer.file(rel) {
+        Ok(Some(bytes)) => Reply {
+            status: StatusCode::OK,
+            content_type: content_type(if rel.is_empty() || rel.ends_with('/') {
+                "index.html"
+            } else {
+                rel
+            }),
+            location: None,
+            body: Arc::new(bytes),
+        },
+        Ok(None) if !rel.is_empty() && !rel.ends_with('/') => {
+            match renderer.file(&format!("{rel}/")) {
+                Ok(Some(_)) => redirect(&format!("{prefix}{rel}/")),
+                _ => not_found(),
+            }
+        }
+        Ok(None) => not_found(),
+        Err(e) => error_page(&e.to_string()),
+    }
+}
+
+fn html_reply(html: String) -> Reply {
+    Reply {
+        status: StatusCode::OK,
+        content_type: "text/html; charset=utf-8",
+        location: None,
+        body: Arc::new(html.into_bytes()),
+    }
+}
+
+fn redirect(to: &str) -> Reply {
+    Reply {
+        status: StatusCode::PERMANENT_REDIRECT,
+        content_type: "text/plain; charset=utf-8",
+        location: Some(to.to_string()),
+        body: Arc::new(Vec::new()),
+    }
+}
+
+fn not_found() -> Reply {
+    Reply {
+        status: StatusCode::NOT_FOUND,
+        content_type: "text/html; charset=utf-8",
+        location: None,
+        body: Arc::new(
+            b"<!DOCTYPE html>\n<title>Not found</title>\n<p>Nothing is published at this address. Drafts are under <a href=\"/_drafts/\">/_drafts/</a>.</p>\n<script src=\"/_imprimatur/reload.js\" defer></script>\n".to_vec(),
+        ),
+    }
+}
+
+/// The site can't be shown: say why, and reload when it is fixed.
+fn error_page(why: &str) -> Reply {
+    Reply {
+        status: StatusCode::INTERNAL_SERVER_ERROR,
+        content_type: "text/html; charset=utf-8",
+        location: None,
+        body: Arc::new(
+            format!(
+                "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>imprimatur: the site does not build</title>\n<script src=\"/_imprimatur/reload.js\" defer></script></head>\n<body style=\"font:16px/1.5 system-ui,sans-serif;margin:2rem\">\n<h1>The site does not build</h1>\n<pre style=\"white-space:pre-wrap;background:#fde2e1;color:#7f1d1d;padding:1rem;border-radius:6px\">{}</pre>\n<p>Fix it and save: this page reloads by itself.</p>\n</body></html>\n",
+                diff::escape(why)
+            )
+            .into_bytes(),
+        ),
+    }
+}
+
+fn content_type(path: &str) -> &'static str {
+    let ext = path.rsplit_once('.').map_or("", |(_, e)| e);
+    match ext.to_ascii_lowercase().as_str() {
+        "html" => "text/html; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "js" => "text/javascript; charset=utf-8",
+        "json" => "application/json",
+        "xml" => "application/xml",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "txt" | "md" => "text/plain; charset=utf-8",
+        "pdf" => "application/pdf",
+        _ => "application/octet-stream",
+    }
+}
+
+/// Reloads the tab when the server says the site changed. Served at /_imprimatur/reload.js
+/// for the server's own pages; the theme's `static/live.js` does the same for site pages.
+const RELOAD_JS: &str = include_str!("../../themes/default/static/live.js");

@@ -1,0 +1,349 @@
+//! Reviewers see what they approve (issue 9): `imprimatur serve` on an ephemeral loopback port,
+//! fetched over real HTTP — the published view is `build`'s bytes, drafts live only under
+//! `/_drafts/` behind a banner, a save changes the served page, the review page diffs the
+//! version in review against the live one — plus `build --drafts` for deploy previews and
+//! `imprimatur inbox`.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use imprimatur::trust::record::Kind;
+
+use crate::util::TestSite;
+
+const SUBMITTED: &str = "2026-11-20T09:00:00Z";
+const APPROVED: &str = "2026-11-20T10:00:00Z";
+const RESUBMITTED: &str = "2026-11-20T11:00:00Z";
+const NOW: &str = "2026-11-21T12:00:00Z";
+
+const POLICY: &str = "\
+title: Knowledge Base
+contributors: [group:writers]
+steps:
+  - name: technical
+    approvers: [group:engineering]
+    min_approvals: 1
+";
+
+/// `kb/install` approved and live; `kb/secret-plans` a draft nobody approved.
+fn kb_site() -> TestSite {
+    let mut site = TestSite::new();
+    site.reviewer("wanda", &["writers"])
+        .reviewer("alice", &["engineering"])
+        .reviewer("bob", &["engineering"])
+        .policy("kb", POLICY)
+        .page(
+            "kb/install.md",
+            "Install the agent",
+            "Download the package.\n\nRun the installer as root.\n\nReboot.\n",
+        )
+        .page(
+            "kb/secret-plans.md",
+            "Secret launch plans",
+            "Launch words nobody approved.\n",
+        );
+    site.sign("wanda", Kind::Submit, "kb/install", &[], SUBMITTED);
+    site.sign(
+        "alice",
+        Kind::Approve,
+        "kb/install",
+        &["--step", "technical"],
+        APPROVED,
+    );
+    site
+}
+
+/// A running `imprimatur serve`, killed when dropped.
+struct Server {
+    child: Child,
+    url: String,
+    agent: ureq::Agent,
+}
+
+impl Server {
+    fn start(site: &TestSite) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_imprimatur"))
+            .args(["serve", "--port", "0", "--now", NOW, "--site"])
+            .arg(site.path())
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("serve starts");
+        let mut first = String::new();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        stdout.read_line(&mut first).unwrap();
+        // Keep reading what else it prints, so it never writes into a closed pipe.
+        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+        let url = first
+            .trim()
+            .rsplit_once(" at ")
+            .map(|(_, u)| u.to_string())
+            .unwrap_or_else(|| panic!("serve printed {first:?}"));
+        assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .timeout_global(Some(Duration::from_secs(20)))
+            .build()
+            .into();
+        Server { child, url, agent }
+    }
+
+    /// (status, body) of `GET <path>` (path without the leading `/`).
+    fn get(&self, path: &str) -> (u16, Vec<u8>) {
+        let mut resp = self
+            .agent
+            .get(&format!("{}{path}", self.url))
+            .call()
+            .expect("the server answers");
+        let status = resp.status().as_u16();
+        (status, resp.body_mut().read_to_vec().unwrap())
+    }
+
+    fn text(&self, path: &str) -> (u16, String) {
+        let (status, body) = self.get(path);
+        (status, String::from_utf8(body).unwrap())
+    }
+
+    /// Polls `path` until its body satisfies `ok` (the server reloads after a save).
+    fn wait_for(&self, path: &str, what: &str, ok: impl Fn(u16, &str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let (status, body) = self.text(path);
+            if ok(status, &body) {
+                return body;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "{path} never showed {what}; last answer {status}:\n{body}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The URL path that serves an output file: `kb/install/index.html` → `kb/install/`.
+fn served_path(file: &str) -> String {
+    match file.strip_suffix("index.html") {
+        Some(dir) => dir.to_string(),
+        None => file.to_string(),
+    }
+}
+
+#[test]
+fn the_published_view_is_byte_for_byte_what_build_writes() {
+    let site = kb_site();
+    site.imprimatur(&["build"]).at(NOW).run();
+    let server = Server::start(&site);
+    let files = site.files_under("output");
+    assert!(files.len() > 5, "{files:?}");
+    for (file, bytes) in files {
+        let file = file.strip_prefix("output/").unwrap();
+        if file == ".imprimatur-build.json" {
+            // The build's own bookkeeping, not part of the site.
+            continue;
+        }
+        let (status, served) = server.get(&served_path(file));
+        assert_eq!(status, 200, "{file}");
+        assert!(served == bytes, "{file} differs from build's output");
+    }
+    // A folder without its slash redirects, as a static host does.
+    let (status, _) = server.get("kb/install");
+    assert_eq!(status, 308);
+    assert_eq!(server.get("nothing/here/").0, 404);
+    // serve wrote nothing: output/ is exactly what build left.
+    assert!(!site.exists("output/_drafts"));
+}
+
+#[test]
+fn a_draft_is_served_only_under_drafts_behind_a_banner_and_never_under_the_root() {
+    let site = kb_site();
+    let server = Server::start(&site);
+    let (status, _) = server.get("kb/secret-plans/");
+    assert_eq!(status, 404);
+    for path in ["", "kb/", "search-index.json", "sitemap.xml", "kb/install/"] {
+        let (status, body) = server.text(path);
+        assert_eq!(status, 200, "{path}");
+        for needle in ["Secret launch plans", "secret-plans", "nobody approved"] {
+            assert!(!body.contains(needle), "{needle:?} in /{path}");
+        }
+    }
+
+    let (status, draft) = server.text("_drafts/kb/secret-plans/");
+    assert_eq!(status, 200);
+    assert!(draft.contains("Launch words nobody approved."), "{draft}");
+    assert!(draft.contains("<meta name=\"robots\" content=\"noindex\">"));
+    assert!(draft.contains("Draft preview — not approved."), "{draft}");
+    assert!(draft.contains("draft-banner__state\">draft<"), "{draft}");
+    // The drafts view's navigation lists the draft; its links stay inside /_drafts/.
+    let (_, index) = server.text("_drafts/kb/");
+    assert!(index.contains("Secret launch plans"));
+    assert_eq!(server.get("_drafts/sitemap.xml").0, 404);
+}
+
+#[test]
+fn a_saved_edit_changes_the_served_draft_and_a_broken_template_shows_its_error() {
+    let mut site = kb_site();
+    let server = Server::start(&site);
+    let (_, before) = server.text("_drafts/kb/secret-plans/");
+    assert!(before.contains("Launch words nobody approved."));
+
+    site.page(
+        "kb/secret-plans.md",
+        "Secret launch plans",
+        "Rewritten words.\n",
+    );
+    server.wait_for("_drafts/kb/secret-plans/", "the edit", |s, body| {
+        s == 200 && body.contains("Rewritten words.")
+    });
+
+    // A broken template: the browser shows why, and the server keeps running.
+    site.file(
+        "themes/default/templates/page.html",
+        "{% extends \"base.html\" %}{% block main %}{{ page.title }",
+    );
+    let error = server.wait_for("kb/install/", "the template error", |s, _| s == 500);
+    assert!(error.contains("page.html"), "{error}");
+    assert!(error.contains("/_imprimatur/reload.js"));
+    std::fs::remove_file(site.path().join("themes/default/templates/page.html")).unwrap();
+    server.wait_for("kb/install/", "the fixed page", |s, body| {
+        s == 200 && body.contains("Run the installer as root.")
+    });
+}
+
+#[test]
+fn the_review_page_diffs_the_version_in_review_against_the_live_one() {
+    let mut site = kb_site();
+    site.page(
+        "kb/install.md",
+        "Install the agent",
+        "Download the package.\n\nRun the signed installer as root.\n\nReboot.\n\nCheck the service.\n",
+    );
+    site.sign("wanda", Kind::Submit, "kb/install", &[], RESUBMITTED);
+    let in_review = site.version_of("kb/install").to_string();
+    let server = Server::start(&site);
+
+    let (status, queue) = server.text("_review/");
+    assert_eq!(status, 200);
+    assert!(queue.contains("/_review/kb/install"), "{queue}");
+    let (_, mine) = server.text("_review/?reviewer=bob");
+    assert!(mine.contains("/_review/kb/install"));
+    let (_, not_mine) = server.text("_review/?reviewer=wanda");
+    assert!(!not_mine.contains("/_review/kb/install"), "{not_mine}");
+
+    let (status, page) = server.text("_review/kb/install");
+    assert_eq!(status, 200);
+    assert!(page.contains("<ins>signed </ins>"), "{page}");
+    assert!(page.contains("diff__block--added\"><ins>Check the service.</ins>"));
+    assert!(page.contains(&format!(
+        "imprimatur approve kb/install --step technical --version {in_review}"
+    )));
+    assert!(page.contains("alice, bob"), "waits on both engineers");
+    // The record history, as `imprimatur log` tells it.
+    assert!(page.contains("approve (technical)"), "{page}");
+    assert_eq!(server.get("_review/kb/nothing").0, 404);
+}
+
+#[test]
+fn a_drafts_build_refuses_the_public_output_folder_and_marks_every_page_noindex() {
+    let site = kb_site();
+    site.imprimatur(&["build"]).at(NOW).run();
+    let published = site.files_under("output");
+    for refused in [
+        "output",
+        "output/preview",
+        ".",
+        "content/preview",
+        "reports",
+    ] {
+        site.imprimatur(&["build", "--drafts", "--output", refused])
+            .at(NOW)
+            .exits(2)
+            .stderr_has("--output")
+            .run();
+    }
+    assert_eq!(site.files_under("output"), published, "output/ untouched");
+
+    let preview = tempfile::tempdir().unwrap();
+    let dir = preview.path().join("pr-42");
+    site.imprimatur(&["build", "--drafts", "--output", dir.to_str().unwrap()])
+        .at(NOW)
+        .stdout_has("not for publishing")
+        .run();
+    let page = std::fs::read_to_string(dir.join("kb/secret-plans/index.html")).unwrap();
+    assert!(page.contains("Launch words nobody approved."));
+    let mut html = 0;
+    for entry in walkdir::WalkDir::new(&dir) {
+        let entry = entry.unwrap();
+        if entry.path().extension().is_some_and(|e| e == "html") {
+            html += 1;
+            let text = std::fs::read_to_string(entry.path()).unwrap();
+            assert!(
+                text.contains("<meta name=\"robots\" content=\"noindex\">"),
+                "{}",
+                entry.path().display()
+            );
+            assert!(text.contains("Draft preview — not approved."));
+        }
+    }
+    assert!(html >= 4, "home, space and two pages");
+    assert!(!dir.join("sitemap.xml").exists());
+    // The public build is still only the approved page.
+    assert!(!site.exists("output/kb/secret-plans/index.html"));
+}
+
+#[test]
+fn a_reviewer_sees_what_waits_on_them_oldest_first() {
+    let mut site = kb_site();
+    site.page("kb/older.md", "Older page", "Old.\n");
+    site.sign("wanda", Kind::Submit, "kb/older", &[], SUBMITTED);
+    site.sign("wanda", Kind::Submit, "kb/secret-plans", &[], RESUBMITTED);
+
+    let out = site
+        .imprimatur(&["inbox", "--reviewer", "bob", "--format", "json"])
+        .at(NOW)
+        .run();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let pages: Vec<&str> = json["pages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["page"].as_str().unwrap())
+        .collect();
+    assert_eq!(pages, ["kb/older", "kb/secret-plans"]);
+    let first = &json["pages"][0];
+    assert_eq!(first["step"], "technical");
+    assert_eq!(first["submitted_by"], "wanda");
+    assert_eq!(first["age"], "1d 3h");
+    assert_eq!(
+        first["review_url"],
+        "http://127.0.0.1:1111/_review/kb/older"
+    );
+
+    // By key file: alice's inbox is the same two pages, as text.
+    site.imprimatur(&["inbox"])
+        .by("alice")
+        .at(NOW)
+        .stdout_has("2 page(s) wait on alice")
+        .stdout_has("kb/older  step technical  waiting 1d 3h")
+        .run();
+    // The writer has nothing to review; an unknown reviewer is refused.
+    site.imprimatur(&["inbox", "--reviewer", "wanda"])
+        .at(NOW)
+        .stdout_has("nothing waits on wanda")
+        .run();
+    site.imprimatur(&["inbox", "--reviewer", "mallory"])
+        .at(NOW)
+        .exits(1)
+        .stderr_has("no reviewer 'mallory'")
+        .run();
+}
