@@ -160,6 +160,10 @@ pub fn build(req: &BuildRequest) -> Result<BuildSummary> {
         .expect("the search index serializes");
     write("search-index.json", index.as_bytes())?;
     write(
+        "search-index.js",
+        render::search_index_script(&index).as_bytes(),
+    )?;
+    write(
         "sitemap.xml",
         render::sitemap(&config.base_url, &sitemap).as_bytes(),
     )?;
@@ -224,7 +228,8 @@ fn render_page<'a>(
         tags: page.tags,
         extra: &content.front.extra,
         breadcrumbs: render::breadcrumbs(space, page),
-        history: render::history(page, &site.keyring),
+        history: render::history(page, &site.keyring, site.config.history_comments),
+        newer: render::newer_state(page),
     };
     let mut ctx = tera::Context::new();
     ctx.insert("site", &site_context(render::root_prefix(page.url)));
