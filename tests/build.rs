@@ -220,6 +220,7 @@ fn no_byte_of_a_draft_pending_rejected_scheduled_or_other_audience_version_reach
         "output/kb/guide/visible/index.html",
         "output/kb/index.html",
         "output/search-index.json",
+        "output/search-index.js",
     ] {
         assert!(visible.iter().any(|f| f == file), "{file}: {visible:?}");
     }
@@ -872,6 +873,7 @@ fn a_bundle_publishes_its_approved_assets_beside_it_and_links_reach_them() {
             "output/kb/index.html",
             "output/kb/shots/img/x.png",
             "output/kb/shots/index.html",
+            "output/search-index.js",
             "output/search-index.json",
             "output/sitemap.xml",
             "output/static/live.js",
@@ -901,7 +903,12 @@ fn output_has_home_space_index_pages_sitemap_search_index_and_theme_files() {
         ),
     )
     .page("kb/faq.md", "Frequently asked", "FAQ-TEXT\n")
-    .page("kb/pending.md", "Pending page", "PENDING-TEXT\n");
+    .page("kb/pending.md", "Pending page", "PENDING-TEXT\n")
+    // Reviewers' comments are hidden from readers unless the site makes them public.
+    .file(
+        "imprimatur.yaml",
+        "title: Example Help Center\nbase_url: https://help.example.com/\nhistory: {comments: public}\n",
+    );
     publish(&site, "kb/getting-started/install");
     publish(&site, "kb/faq");
     submit(&site, "kb/pending");
@@ -921,6 +928,7 @@ fn output_has_home_space_index_pages_sitemap_search_index_and_theme_files() {
             "output/docs/getting-started/install/index.html",
             "output/docs/index.html",
             "output/index.html",
+            "output/search-index.js",
             "output/search-index.json",
             "output/sitemap.xml",
             "output/static/live.js",

@@ -11,5 +11,6 @@ mod init;
 mod reports;
 mod serve;
 mod snapshots;
+mod theme;
 mod trust;
 mod vectors;

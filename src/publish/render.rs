@@ -3,18 +3,22 @@
 //! and sitemap. Only pages with a live version ever reach this module, so everything it
 //! writes is about published versions only. Pages render in parallel; output is sorted.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
 use crate::publish::links::{LinkSource, PublishedLinks};
 use crate::publish::markdown::{self, LinkResolution, MarkdownOptions, TocEntry};
-use crate::site::config::SiteConfig;
+use crate::site::config::{HistoryComments, SiteConfig};
 use crate::site::{Evaluation, PageEvaluation};
 use crate::time;
 use crate::trust::keyring::Keyring;
 use crate::trust::policy::Policy;
-use crate::trust::review::{LiveVersion, Status};
+use crate::trust::record::Kind;
+use crate::trust::review::{
+    LiveVersion, RecordNote, ReviewState, Status, VerifiedRecord, VersionReview,
+};
+use crate::trust::version::Version;
 
 /// One published page, with what navigation and indexes need of it.
 pub struct PublishedPage<'a> {
@@ -251,16 +255,26 @@ pub struct Crumb {
     pub url: String,
 }
 
+/// One signed event of a published page's approval history.
 #[derive(Serialize)]
 pub struct HistoryEntry {
     pub kind: &'static str,
+    /// What happened, for people: `Submitted`, `Resubmitted`, `Approved`, `Rejected`, ...
+    pub label: &'static str,
     pub reviewer: String,
     pub reviewer_name: String,
     pub role: Option<String>,
     pub step: Option<String>,
+    /// Only with `history: {comments: public}`, and only on records of the live version.
     pub comment: Option<String>,
     pub signed_at: String,
     pub key: String,
+    /// The version the record was signed for, and its first 12 hex digits.
+    pub version: String,
+    pub short_version: String,
+    /// Signed for an earlier version than the live one: a version that was never published
+    /// (rejected, or replaced by a resubmission). The entry names its hash, never its text.
+    pub earlier: bool,
 }
 
 #[derive(Serialize)]
@@ -280,6 +294,9 @@ pub struct PageContext<'a> {
     pub extra: &'a BTreeMap<String, serde_json::Value>,
     pub breadcrumbs: Vec<Crumb>,
     pub history: Vec<HistoryEntry>,
+    /// When the live version is not the page's current one, where the current version
+    /// stands (see [`newer_state`]); `None` when the page is up to date.
+    pub newer: Option<&'static str>,
 }
 
 /// A rendered page body, with what the search index and reports need.
@@ -348,24 +365,146 @@ pub fn badge(status: Status) -> Badge {
     }
 }
 
-pub fn history(page: &PublishedPage, keyring: &Keyring) -> Vec<HistoryEntry> {
-    page.live
-        .history
+/// The approval history of a published page: the records that counted for its live version
+/// (approvals carried over from an earlier version by a resumed review included), and before
+/// them the path that led to it — each earlier submission and the rejection or retraction
+/// that ended it — back to the previous approved version or publication. Records of earlier
+/// versions name their version's hash, step, reviewer, time and kind; never a comment, which
+/// may quote text that was never published. Comments of the live version's records appear
+/// only with `history: {comments: public}`.
+pub fn history(
+    page: &PublishedPage,
+    keyring: &Keyring,
+    comments: HistoryComments,
+) -> Vec<HistoryEntry> {
+    let live = page.live;
+    let records = &page.eval.records;
+    let Some(review) = page.eval.review() else {
+        return entries(live, records, &live.history, keyring, comments);
+    };
+    let mut chosen: BTreeSet<usize> = live.history.iter().copied().collect();
+    chosen.extend(path_before(
+        live,
+        records,
+        &review.order,
+        &review.notes,
+        &review.versions,
+    ));
+    // The engine's replay order: by signing time, then file name.
+    let position: BTreeMap<usize, usize> = review
+        .order
+        .iter()
+        .enumerate()
+        .map(|(pos, &i)| (i, pos))
+        .collect();
+    let mut ordered: Vec<usize> = chosen.into_iter().collect();
+    ordered.sort_by_key(|i| position.get(i).copied().unwrap_or(usize::MAX));
+    entries(live, records, &ordered, keyring, comments)
+}
+
+/// The counted submits, rejections and retractions before the live version's first submit,
+/// back to the previous approved version or publication: the rounds of review that ended
+/// without an approval on the way to the live version.
+fn path_before(
+    live: &LiveVersion,
+    records: &[VerifiedRecord],
+    order: &[usize],
+    notes: &[RecordNote],
+    versions: &BTreeMap<Version, VersionReview>,
+) -> Vec<usize> {
+    let counted: BTreeSet<usize> = notes
+        .iter()
+        .filter(|n| n.counted)
+        .map(|n| n.index)
+        .collect();
+    let first_submit = order.iter().position(|&i| {
+        let r = &records[i].record;
+        live.history.contains(&i) && r.kind == Kind::Submit && r.version == live.version
+    });
+    let Some(start) = first_submit else {
+        return Vec::new();
+    };
+    let mut path = Vec::new();
+    for &i in order[..start].iter().rev() {
+        if !counted.contains(&i) {
+            continue;
+        }
+        let r = &records[i].record;
+        let approved_earlier = r.version != live.version
+            && versions
+                .get(&r.version)
+                .is_some_and(|v| v.approval().is_some());
+        if matches!(r.kind, Kind::Publish | Kind::Unpublish) || approved_earlier {
+            break;
+        }
+        if matches!(r.kind, Kind::Submit | Kind::Reject | Kind::Retract) {
+            path.push(i);
+        }
+    }
+    path
+}
+
+fn entries(
+    live: &LiveVersion,
+    records: &[VerifiedRecord],
+    ordered: &[usize],
+    keyring: &Keyring,
+    comments: HistoryComments,
+) -> Vec<HistoryEntry> {
+    let mut submitted = false;
+    ordered
         .iter()
         .map(|&i| {
-            let r = &page.eval.records[i].record;
+            let r = &records[i].record;
+            let earlier = r.version != live.version;
+            let label = match r.kind {
+                Kind::Submit if submitted => "Resubmitted",
+                Kind::Submit => "Submitted",
+                Kind::Approve if r.overrides() => "Approved by override",
+                Kind::Approve => "Approved",
+                Kind::Reject if r.discards() => "Rejected and discarded",
+                Kind::Reject => "Rejected",
+                Kind::Publish => "Published",
+                Kind::Unpublish => "Unpublished",
+                Kind::Retract => "Retracted",
+            };
+            submitted |= r.kind == Kind::Submit;
+            let public = comments == HistoryComments::Public && !earlier;
             HistoryEntry {
                 kind: r.kind.as_str(),
+                label,
                 reviewer: r.reviewer.clone(),
                 reviewer_name: keyring.name_of(&r.reviewer),
                 role: r.role.clone(),
                 step: r.step.clone(),
-                comment: r.comment.clone(),
+                comment: r.comment.clone().filter(|_| public),
                 signed_at: time::format_human(&r.signed_at),
                 key: r.key.clone(),
+                version: r.version.to_string(),
+                short_version: r.version.short().to_string(),
+                earlier,
             }
         })
         .collect()
+}
+
+/// Where the page's current version stands when it is not the live one, for the "Outdated"
+/// notice: `pending` (in review), `rejected` (rejected or discarded), `scheduled` (approved,
+/// `publish_at` to come), `approved` (approved, or published for another audience, but not
+/// live here) or `draft` (not submitted, or withdrawn). Only a state: nothing of the newer
+/// version's text, title or schedule.
+pub fn newer_state(page: &PublishedPage) -> Option<&'static str> {
+    let review = page.eval.review()?;
+    if review.current == page.live.version {
+        return None;
+    }
+    Some(match review.current_state {
+        ReviewState::Pending => "pending",
+        ReviewState::Rejected | ReviewState::Discarded => "rejected",
+        ReviewState::Scheduled => "scheduled",
+        ReviewState::Approved | ReviewState::Published => "approved",
+        ReviewState::Draft | ReviewState::Retracted => "draft",
+    })
 }
 
 pub fn space_context(space: &PublishedSpace) -> SpaceContext {
@@ -461,6 +600,13 @@ pub struct SearchEntry<'a> {
 #[derive(Serialize)]
 pub struct SearchIndex<'a> {
     pub pages: Vec<SearchEntry<'a>>,
+}
+
+/// `search-index.js`: the search index (`search-index.json`'s exact JSON) as a script that
+/// sets `window.IMPRIMATUR_SEARCH`. Browsers refuse to `fetch()` a file of a site opened from
+/// disk (`file://`), but load a script; the theme's search uses this one there.
+pub fn search_index_script(json: &str) -> String {
+    format!("window.IMPRIMATUR_SEARCH = {json};\n")
 }
 
 /// How much of a page's text goes into the search index: enough to find it by its opening,

@@ -265,7 +265,13 @@ impl<'a> Renderer<'a> {
             sitemap.push(r.sitemap);
             broken.extend(r.broken);
         }
-        write("search-index.json", &search_index(search))?;
+        let index = search_index(search);
+        write(
+            "search-index.js",
+            render::search_index_script(std::str::from_utf8(&index).expect("JSON is UTF-8"))
+                .as_bytes(),
+        )?;
+        write("search-index.json", &index)?;
         if self.view == View::Published {
             write("sitemap.xml", &self.sitemap_of(sitemap))?;
         }
@@ -286,12 +292,17 @@ impl<'a> Renderer<'a> {
         if path == "index.html" {
             return Ok(Some(self.home()?.into_bytes()));
         }
-        if path == "search-index.json" {
+        if path == "search-index.json" || path == "search-index.js" {
             let entries: Vec<SearchEntry> = (0..self.jobs.len())
                 .into_par_iter()
                 .map(|j| self.search_entry(j))
                 .collect();
-            return Ok(Some(search_index(entries)));
+            let index = search_index(entries);
+            if path == "search-index.js" {
+                let json = std::str::from_utf8(&index).expect("JSON is UTF-8");
+                return Ok(Some(render::search_index_script(json).into_bytes()));
+            }
+            return Ok(Some(index));
         }
         if path == "sitemap.xml" {
             if self.view != View::Published {
@@ -415,7 +426,8 @@ impl<'a> Renderer<'a> {
             tags: page.tags,
             extra: &content.front.extra,
             breadcrumbs: render::breadcrumbs(space, page),
-            history: render::history(page, &site.keyring),
+            history: render::history(page, &site.keyring, site.config.history_comments),
+            newer: render::newer_state(page),
         };
         let mut ctx = tera::Context::new();
         ctx.insert("site", &self.site_context(render::root_prefix(page.url)));

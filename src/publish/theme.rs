@@ -62,6 +62,10 @@ const BUILT_IN_TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../themes/default/templates/partials/history.html"),
     ),
     (
+        "partials/menu.html",
+        include_str!("../../themes/default/templates/partials/menu.html"),
+    ),
+    (
         "partials/notice.html",
         include_str!("../../themes/default/templates/partials/notice.html"),
     ),
@@ -72,6 +76,10 @@ const BUILT_IN_TEMPLATES: &[(&str, &str)] = &[
     (
         "partials/sidebar.html",
         include_str!("../../themes/default/templates/partials/sidebar.html"),
+    ),
+    (
+        "partials/space-nav.html",
+        include_str!("../../themes/default/templates/partials/space-nav.html"),
     ),
     (
         "partials/spaces.html",
@@ -470,16 +478,23 @@ mod tests {
                     {"title": "Getting started", "url": "kb/#getting-started"}
                 ],
                 "history": [
-                    {"kind": "submit", "reviewer": "bob", "reviewer_name": "Bob Writer",
-                     "role": null, "step": null, "comment": "First draft",
-                     "signed_at": "2026-11-18 09:00 UTC", "key": "bob-2026"},
-                    {"kind": "approve", "reviewer": "alice", "reviewer_name": "Alice Example",
-                     "role": "engineer", "step": "tech-review", "comment": "Looks <right>",
-                     "signed_at": "2026-11-20 10:00 UTC", "key": "alice-2026"},
-                    {"kind": "publish", "reviewer": "carol", "reviewer_name": "Carol Manager",
-                     "role": "publisher", "step": null, "comment": null,
-                     "signed_at": "2026-11-20 10:05 UTC", "key": "carol-2026"}
-                ]
+                    {"kind": "submit", "label": "Submitted", "reviewer": "bob",
+                     "reviewer_name": "Bob Writer", "role": null, "step": null,
+                     "comment": "First draft", "signed_at": "2026-11-18 09:00 UTC",
+                     "key": "bob-2026", "version": "sha256:0d6f1a2b3c4d5e6f",
+                     "short_version": "0d6f1a2b3c4d", "earlier": false},
+                    {"kind": "approve", "label": "Approved", "reviewer": "alice",
+                     "reviewer_name": "Alice Example", "role": "engineer", "step": "tech-review",
+                     "comment": "Looks <right>", "signed_at": "2026-11-20 10:00 UTC",
+                     "key": "alice-2026", "version": "sha256:0d6f1a2b3c4d5e6f",
+                     "short_version": "0d6f1a2b3c4d", "earlier": false},
+                    {"kind": "publish", "label": "Published", "reviewer": "carol",
+                     "reviewer_name": "Carol Manager", "role": "publisher", "step": null,
+                     "comment": null, "signed_at": "2026-11-20 10:05 UTC", "key": "carol-2026",
+                     "version": "sha256:0d6f1a2b3c4d5e6f", "short_version": "0d6f1a2b3c4d",
+                     "earlier": false}
+                ],
+                "newer": if status == "outdated" { json!("pending") } else { Value::Null }
             }
         })
     }

@@ -1,16 +1,20 @@
 //! The human reports: `reports/index.html`, a dashboard a space manager reads at a glance
-//! (counts by status per space, the review queue with ages and who it waits on, outdated
-//! pages, findings), and `reports/summary.md`, the same in Markdown for CI logs.
+//! (counts by status per space, the pages behind every count, each linked to its review page,
+//! the review queue with ages and who it waits on, outdated pages, findings), and
+//! `reports/summary.md`, the same in Markdown for CI logs.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
 use crate::report::outdated::OutdatedReport;
 use crate::report::StatusReport;
-use crate::site::Evaluation;
+use crate::site::{Evaluation, PageEvaluation};
 use crate::time;
-use crate::trust::review::{FindingKind, Status};
+use crate::trust::record::Kind;
+use crate::trust::review::{FindingKind, Liveness, Offline, Outcome, ReviewState, Status};
 
 const STATUSES: [Status; 8] = [
     Status::Published,
@@ -22,6 +26,37 @@ const STATUSES: [Status; 8] = [
     Status::Expired,
     Status::Draft,
 ];
+
+/// The statuses whose pages the dashboard lists, each behind its count, in the order they
+/// need someone: the review queue first, what is live last.
+const LISTED: [Status; 9] = [
+    Status::Pending,
+    Status::Rejected,
+    Status::Approved,
+    Status::Scheduled,
+    Status::Outdated,
+    Status::Expired,
+    Status::Draft,
+    Status::Unpublished,
+    Status::Published,
+];
+
+/// A page id as a URL path: every byte but letters, digits, `-`, `_`, `.`, `~` and the `/`
+/// between segments percent-encoded.
+const PAGE_ID_IN_URL: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~')
+    .remove(b'/');
+
+/// `review_url` + the page id: where `imprimatur serve` shows the page's review.
+pub fn review_link(review_url: &str, page_id: &str) -> String {
+    format!(
+        "{review_url}{}",
+        utf8_percent_encode(page_id, PAGE_ID_IN_URL)
+    )
+}
 
 #[derive(Serialize)]
 struct Count {
@@ -41,6 +76,7 @@ struct SpaceRow {
 struct QueueRow {
     id: String,
     title: String,
+    review: String,
     step: String,
     step_number: usize,
     step_count: usize,
@@ -51,10 +87,62 @@ struct QueueRow {
     escalated: bool,
 }
 
+/// The pages of one status, behind its count.
+#[derive(Serialize)]
+struct StatusGroup {
+    status: Status,
+    pages: Vec<PageRow>,
+}
+
+/// One page behind a count: what holds it, or when it goes live, and its review page.
+#[derive(Serialize)]
+struct PageRow {
+    id: String,
+    title: String,
+    space: String,
+    review: String,
+    state: ReviewState,
+    /// The version in review: its step, who it waits on, since when, by whom.
+    in_review: Option<InReviewRow>,
+    rejection: Option<RejectionRow>,
+    /// When an approved, scheduled version goes live (`publish_at`).
+    publish_at: Option<String>,
+    /// What is live, and since when.
+    live_url: Option<String>,
+    live_since: Option<String>,
+    approved_at: Option<String>,
+    /// Approval expired (`review_due`), page expired, or taken down: when, and by whom.
+    expired_at: Option<String>,
+    taken_down: Option<String>,
+}
+
+#[derive(Serialize)]
+struct InReviewRow {
+    step: String,
+    step_number: usize,
+    step_count: usize,
+    waiting_on: Vec<String>,
+    submitter: String,
+    since: String,
+    escalated: bool,
+    /// The version in review is not the current draft (the draft changed after the submit).
+    earlier_version: bool,
+}
+
+#[derive(Serialize)]
+struct RejectionRow {
+    step: String,
+    by: String,
+    at: String,
+    comment: Option<String>,
+    discarded: bool,
+}
+
 #[derive(Serialize)]
 struct OutdatedRow {
     id: String,
     title: String,
+    review: String,
     live_since: String,
     state: String,
 }
@@ -78,6 +166,8 @@ pub struct Dashboard {
     notification_count: usize,
     statuses: Vec<Status>,
     totals: Vec<Count>,
+    groups: Vec<StatusGroup>,
+    review_url: String,
     spaces: Vec<SpaceRow>,
     queue: Vec<QueueRow>,
     outdated: Vec<OutdatedRow>,
@@ -92,6 +182,7 @@ impl Dashboard {
         outdated: &OutdatedReport,
         space_titles: &BTreeMap<String, String>,
         notification_count: usize,
+        review_url: &str,
     ) -> Dashboard {
         let mut per_space: BTreeMap<&str, BTreeMap<Status, usize>> = BTreeMap::new();
         for p in &status.pages {
@@ -137,6 +228,7 @@ impl Dashboard {
                 let r = p.review()?.in_review.as_ref()?;
                 Some(QueueRow {
                     id: p.page.id.clone(),
+                    review: review_link(review_url, &p.page.id),
                     title: p
                         .front
                         .as_ref()
@@ -159,6 +251,7 @@ impl Dashboard {
             .iter()
             .map(|o| OutdatedRow {
                 id: o.id.clone(),
+                review: review_link(review_url, &o.id),
                 title: o.title.clone().unwrap_or_else(|| o.id.clone()),
                 live_since: o.live_since.clone(),
                 state: o.current_state.to_string(),
@@ -175,6 +268,19 @@ impl Dashboard {
                 defect: f.is_defect(),
             })
             .collect();
+        let groups = LISTED
+            .iter()
+            .map(|&status| StatusGroup {
+                status,
+                pages: eval
+                    .pages
+                    .iter()
+                    .filter(|p| p.status() == status)
+                    .map(|p| page_row(p, &escalated, space_titles, review_url))
+                    .collect(),
+            })
+            .filter(|g| !g.pages.is_empty())
+            .collect();
         Dashboard {
             title: title.to_string(),
             now: status.now.clone(),
@@ -184,6 +290,8 @@ impl Dashboard {
             notification_count,
             statuses: STATUSES.to_vec(),
             totals,
+            groups,
+            review_url: review_url.to_string(),
             spaces,
             queue,
             outdated,
@@ -283,6 +391,92 @@ impl Dashboard {
             ));
         }
         md
+    }
+}
+
+/// A page behind a count, with what the dashboard says about it. Read from the page's review:
+/// never decided again here.
+fn page_row(
+    p: &PageEvaluation,
+    escalated: &std::collections::BTreeSet<&str>,
+    space_titles: &BTreeMap<String, String>,
+    review_url: &str,
+) -> PageRow {
+    let review = p.review();
+    let state = review.map_or(ReviewState::Draft, |r| r.current_state);
+    let in_review = review
+        .and_then(|r| r.in_review.as_ref())
+        .map(|r| InReviewRow {
+            step: r.step.clone(),
+            step_number: r.step_number,
+            step_count: r.step_count,
+            waiting_on: r.waiting_on.clone(),
+            submitter: r.submitter.clone(),
+            since: time::format_human(&r.submitted_at),
+            escalated: escalated.contains(p.page.id.as_str()),
+            earlier_version: r.version != p.page.version,
+        });
+    let current = review.and_then(|r| r.versions.get(&p.page.version));
+    let rejection = current.and_then(|v| {
+        let Outcome::Rejected { step, discard } = &v.outcome else {
+            return None;
+        };
+        let record = v
+            .history
+            .iter()
+            .rev()
+            .map(|&i| &p.records[i].record)
+            .find(|r| r.kind == Kind::Reject)?;
+        Some(RejectionRow {
+            step: step.clone(),
+            by: record.reviewer.clone(),
+            at: time::format_human(&record.signed_at),
+            comment: record.comment.clone(),
+            discarded: *discard,
+        })
+    });
+    let publish_at = (state == ReviewState::Scheduled)
+        .then(|| p.front.as_ref().ok().and_then(|f| f.publish_at))
+        .flatten()
+        .map(|at| time::format_human(&at));
+    let approved_at = current
+        .and_then(|v| v.approval())
+        .map(|(at, _)| time::format_human(&at));
+    let live = p.live();
+    let (expired_at, taken_down) = match review.map(|r| &r.live) {
+        Some(Liveness::Live(l)) => (
+            l.version.review_due_at.map(|at| time::format_human(&at)),
+            None,
+        ),
+        Some(Liveness::Offline(Offline::Expired { at, .. })) => {
+            (Some(time::format_human(at)), None)
+        }
+        Some(Liveness::Offline(Offline::TakenDown { at, by })) => {
+            (None, Some(format!("{} by {by}", time::format_human(at))))
+        }
+        _ => (None, None),
+    };
+    PageRow {
+        id: p.page.id.clone(),
+        title: p
+            .front
+            .as_ref()
+            .map(|f| f.title.clone())
+            .unwrap_or_else(|_| p.page.id.clone()),
+        space: space_titles
+            .get(&p.page.space)
+            .cloned()
+            .unwrap_or_else(|| p.page.space.clone()),
+        review: review_link(review_url, &p.page.id),
+        state,
+        in_review,
+        rejection,
+        publish_at,
+        live_url: live.map(|l| l.url.clone()),
+        live_since: live.map(|l| time::format_human(&l.version.published_at)),
+        approved_at,
+        expired_at,
+        taken_down,
     }
 }
 

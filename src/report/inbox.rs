@@ -9,9 +9,6 @@ use crate::report::StatusReport;
 use crate::site::{Evaluation, Site};
 use crate::time::{self, Instant};
 
-/// Where `serve` shows a page's review, when `imprimatur.yaml` does not say otherwise.
-pub const DEFAULT_REVIEW_URL: &str = "http://127.0.0.1:1111/_review/";
-
 #[derive(Debug, Clone, Serialize)]
 pub struct InboxItem {
     pub page: String,
@@ -76,7 +73,7 @@ pub fn in_review(
                 submitted_by: r.submitter.clone(),
                 waiting_since: time::format_utc(&r.submitted_at),
                 age: age(eval.now - r.submitted_at),
-                review_url: format!("{DEFAULT_REVIEW_URL}{}", status.id),
+                review_url: format!("{}{}", site.config.review_url, status.id),
             },
         ));
     }

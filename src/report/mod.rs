@@ -55,6 +55,7 @@ pub fn write_build_reports(site: &Site, eval: &Evaluation, status: &StatusReport
         &outdated,
         &titles,
         outbox.notifications.len(),
+        &site.config.review_url,
     );
     write("index.html", &board.to_html())?;
     write("summary.md", &board.to_markdown())

@@ -25,6 +25,10 @@ struct RawConfig {
     audiences: Vec<String>,
     #[serde(default)]
     markdown: MarkdownConfig,
+    #[serde(default)]
+    history: HistoryConfig,
+    #[serde(default)]
+    review_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -34,6 +38,26 @@ pub struct MarkdownConfig {
     #[serde(default)]
     pub raw_html: Option<String>,
 }
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryConfig {
+    /// `public` shows reviewers' comments in the approval history of published pages;
+    /// `hidden` (the default) leaves them out: a note for reviewers is not for readers.
+    #[serde(default)]
+    pub comments: Option<String>,
+}
+
+/// Whether readers see the comments of the records in a page's approval history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HistoryComments {
+    #[default]
+    Hidden,
+    Public,
+}
+
+/// Where `imprimatur serve` shows a page's review: the dashboard links `{review_url}{page id}`.
+pub const DEFAULT_REVIEW_URL: &str = "http://127.0.0.1:1111/_review/";
 
 fn default_theme() -> String {
     "default".into()
@@ -60,6 +84,10 @@ pub struct SiteConfig {
     pub reports_dir: PathBuf,
     pub audiences: Vec<String>,
     pub raw_html_allowed: bool,
+    /// `history: {comments: public}`: comments appear in published approval histories.
+    pub history_comments: HistoryComments,
+    /// The review pages the dashboard links to (`review_url` + page id). Always ends with `/`.
+    pub review_url: String,
 }
 
 impl SiteConfig {
@@ -125,6 +153,18 @@ impl SiteConfig {
                 ))
             }
         };
+        let history_comments = match raw.history.comments.as_deref() {
+            None | Some("hidden") => HistoryComments::Hidden,
+            Some("public") => HistoryComments::Public,
+            Some(other) => {
+                return Err(Error::config(
+                    CONFIG_FILE,
+                    "history.comments",
+                    format!("'{other}' is neither 'public' nor 'hidden'"),
+                ))
+            }
+        };
+        let review_url = review_url(raw.review_url.as_deref().unwrap_or(DEFAULT_REVIEW_URL))?;
         let (output, reports) = resolve_targets(root, &output, &reports)?;
         Ok(SiteConfig {
             root: root.to_path_buf(),
@@ -135,6 +175,8 @@ impl SiteConfig {
             reports_dir: root.join(reports),
             audiences: raw.audiences,
             raw_html_allowed,
+            history_comments,
+            review_url,
         })
     }
 
@@ -161,6 +203,28 @@ impl SiteConfig {
     pub fn display_path(&self, path: &Path) -> String {
         display_relative(&self.root, path)
     }
+}
+
+/// `review_url`: an absolute http(s) URL with a host and no spaces, trimmed, ending with `/`
+/// (page ids are appended to it).
+fn review_url(value: &str) -> Result<String> {
+    let mut url = value.trim().to_string();
+    let plain = url.chars().all(|c| !c.is_whitespace() && !c.is_control());
+    let has_host = ["http://", "https://"].iter().any(|scheme| {
+        url.strip_prefix(scheme)
+            .is_some_and(|rest| !rest.is_empty())
+    });
+    if !plain || !has_host {
+        return Err(Error::config(
+            CONFIG_FILE,
+            "review_url",
+            format!("'{value}' is not an absolute http(s) URL"),
+        ));
+    }
+    if !url.ends_with('/') {
+        url.push('/');
+    }
+    Ok(url)
 }
 
 /// `path` relative to `root` with `/` separators (the path itself when it is not below root).
@@ -351,6 +415,20 @@ mod tests {
         assert_eq!(c.audiences, vec!["public"]);
         assert!(c.output_dir.ends_with("output"));
         assert!(!c.raw_html_allowed);
+        assert_eq!(c.history_comments, HistoryComments::Hidden);
+        assert_eq!(c.review_url, "http://127.0.0.1:1111/_review/");
+    }
+
+    #[test]
+    fn history_comments_and_review_url_are_read_when_set() {
+        let c = load(
+            "title: T\nbase_url: https://x/\nhistory: {comments: public}\nreview_url: https://review.example/r\n",
+        )
+        .unwrap();
+        assert_eq!(c.history_comments, HistoryComments::Public);
+        assert_eq!(c.review_url, "https://review.example/r/");
+        let c = load("title: T\nbase_url: https://x/\nhistory: {comments: hidden}\n").unwrap();
+        assert_eq!(c.history_comments, HistoryComments::Hidden);
     }
 
     #[test]
@@ -380,6 +458,22 @@ mod tests {
             (
                 "title: T\nbase_url: https://x/\nmarkdown: {raw_html: yes}\n",
                 "markdown.raw_html",
+            ),
+            (
+                "title: T\nbase_url: https://x/\nhistory: {comments: readers}\n",
+                "history.comments",
+            ),
+            (
+                "title: T\nbase_url: https://x/\nhistory: {comment: public}\n",
+                "history.comment",
+            ),
+            (
+                "title: T\nbase_url: https://x/\nreview_url: 127.0.0.1:1111/_review/\n",
+                "review_url",
+            ),
+            (
+                "title: T\nbase_url: https://x/\nreview_url: \"http:// x/\"\n",
+                "review_url",
             ),
         ] {
             let err = load(yaml).unwrap_err().to_string();

@@ -542,6 +542,7 @@ const RESERVED_AT_ROOT: &[&str] = &[
     "index.html",
     "sitemap.xml",
     "search-index.json",
+    "search-index.js",
     "static",
     "robots.txt",
     "404.html",

@@ -1,10 +1,16 @@
-/* imprimatur default theme: client-side search.
+/* imprimatur default theme: client-side search, and the site opened from disk.
  *
- * Loads <root>search-index.json on first use ({"pages": [{title, url, space, description,
- * tags, text}]}), matches every query word case-insensitively against title, tags, description
- * and text, ranks pages whose title matches first, and lists up to 20 results under the box.
- * The search forms are `hidden` in the HTML, so without JavaScript they never show.
- * All index text is inserted with textContent: nothing from the index is parsed as HTML.
+ * Search loads <root>search-index.json on first use ({"pages": [{title, url, space,
+ * description, tags, text}]}), matches every query word case-insensitively against title, tags,
+ * description and text, ranks pages whose title matches first, and lists up to 20 results
+ * under the box. The search forms are `hidden` in the HTML, so without JavaScript they never
+ * show. All index text is inserted with textContent: nothing from the index is parsed as HTML.
+ * A page opened with `?q=words` searches for them at once.
+ *
+ * Opened from disk (file://), browsers refuse to fetch() the index and show a folder listing
+ * for links to folders. There the index comes from <root>search-index.js (the same JSON, set
+ * as window.IMPRIMATUR_SEARCH by a <script>), and every link of the site that ends in "/"
+ * gets "index.html" appended. Over HTTP nothing changes: links stay pretty.
  */
 (function () {
   "use strict";
@@ -15,7 +21,39 @@
   var SNIPPET_LENGTH = 170;
 
   var root = document.body.getAttribute("data-root") || "";
+  var fromDisk = window.location.protocol === "file:";
   var indexPromise = null;
+
+  /* A relative link to a folder ("../kb/", "./", "..", "kb/#part"), with "index.html"
+   * appended; other links as they are. */
+  function withIndexFile(href) {
+    if (!href || /^[a-z][a-z0-9+.\-]*:/i.test(href) || href.charAt(0) === "/" || href.charAt(0) === "#" ||
+        href.charAt(0) === "?") {
+      return href;
+    }
+    var cut = href.search(/[?#]/);
+    var path = cut === -1 ? href : href.slice(0, cut);
+    var rest = cut === -1 ? "" : href.slice(cut);
+    if (path === "." || path === ".." || /\/\.\.?$/.test(path)) { path += "/"; }
+    if (path.charAt(path.length - 1) !== "/") { return href; }
+    return path + "index.html" + rest;
+  }
+
+  /* Opened from disk: point every link to a folder at its index.html. */
+  function fixLinksForDisk() {
+    var links = document.querySelectorAll("a[href]");
+    for (var i = 0; i < links.length; i++) {
+      var href = links[i].getAttribute("href");
+      var fixed = withIndexFile(href);
+      if (fixed !== href) { links[i].setAttribute("href", fixed); }
+    }
+  }
+
+  /* The URL of a page of the site, from this page. */
+  function pageHref(url) {
+    var href = root + url;
+    return fromDisk ? withIndexFile(href || "./") : href;
+  }
 
   function str(value) {
     return typeof value === "string" ? value : "";
@@ -41,13 +79,35 @@
     });
   }
 
+  /* From disk, the index is a script: search-index.js sets window.IMPRIMATUR_SEARCH. */
+  function loadIndexScript() {
+    return new Promise(function (resolve, reject) {
+      if (window.IMPRIMATUR_SEARCH) { resolve(window.IMPRIMATUR_SEARCH); return; }
+      var script = document.createElement("script");
+      script.src = root + "search-index.js";
+      script.async = true;
+      script.onload = function () {
+        if (window.IMPRIMATUR_SEARCH) { resolve(window.IMPRIMATUR_SEARCH); }
+        else { reject(new Error("search-index.js set no index")); }
+      };
+      script.onerror = function () {
+        script.parentNode.removeChild(script);
+        reject(new Error("search-index.js did not load"));
+      };
+      document.head.appendChild(script);
+    });
+  }
+
   function loadIndex() {
     if (!indexPromise) {
-      indexPromise = fetch(root + "search-index.json", { credentials: "same-origin" })
-        .then(function (response) {
-          if (!response.ok) { throw new Error("HTTP " + response.status); }
-          return response.json();
-        })
+      var loaded = fromDisk
+        ? loadIndexScript()
+        : fetch(root + "search-index.json", { credentials: "same-origin" })
+          .then(function (response) {
+            if (!response.ok) { throw new Error("HTTP " + response.status); }
+            return response.json();
+          });
+      indexPromise = loaded
         .then(prepare)
         .catch(function (error) {
           indexPromise = null; // try again next time
@@ -202,7 +262,7 @@
     var message = form.querySelector(".search__message");
     var list = form.querySelector(".search__results");
     var live = form.querySelector(".search__live");
-    if (!input || !panel || !list) { return; }
+    if (!input || !panel || !list) { return null; }
 
     var active = -1;
     var timer = null;
@@ -255,7 +315,7 @@
         item.setAttribute("role", "option");
         item.setAttribute("aria-selected", "false");
         var link = document.createElement("a");
-        link.href = root + entry.url;
+        link.href = pageHref(entry.url);
         link.tabIndex = -1;
         if (entry.space) {
           var where = span("search__space");
@@ -386,6 +446,12 @@
     document.addEventListener("mousedown", function (event) {
       if (!form.contains(event.target)) { close(); }
     });
+
+    return function (query) {
+      input.value = query;
+      lastQuery = null;
+      run();
+    };
   }
 
   function visibleInput() {
@@ -412,6 +478,18 @@
     }
   });
 
+  if (fromDisk) { fixLinksForDisk(); }
+
   var forms = document.querySelectorAll("form[data-search]");
-  for (var f = 0; f < forms.length; f++) { setup(forms[f], f); }
+  var searches = [];
+  for (var f = 0; f < forms.length; f++) { searches.push(setup(forms[f], f)); }
+
+  /* ?q=words: search for them in the first visible box. */
+  var query = "";
+  try { query = new URLSearchParams(window.location.search).get("q") || ""; } catch (e) { query = ""; }
+  if (query.trim()) {
+    for (var v = 0; v < forms.length; v++) {
+      if (searches[v] && forms[v].offsetParent !== null) { searches[v](query); break; }
+    }
+  }
 })();

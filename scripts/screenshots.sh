@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Screenshots of the example help center and its review dashboard in headless Chromium, as a
+# reader opens them from disk (file://): desktop (1280 px) and mobile (390 px), light and dark.
+# Builds the example site (the repository root) at a fixed instant, so the pictures change only
+# when the theme or the example does, and writes PNGs into docs/screenshots/.
+#
+#   bash scripts/screenshots.sh            # CHROMIUM=/path/to/chromium to use another one
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+NOW=2026-11-21T12:00:00Z
+CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
+OUT=docs/screenshots
+
+if [ ! -x "$CHROMIUM" ]; then
+  echo "no Chromium at $CHROMIUM: install it (apt-get install -y chromium) or set CHROMIUM" >&2
+  exit 1
+fi
+
+cargo run --release --quiet -- build --now "$NOW"
+mkdir -p "$OUT"
+site="file://$PWD/output"
+reports="file://$PWD/reports"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# shoot NAME URL WIDTH HEIGHT light|dark [SCRIPT]
+# SCRIPT, when given, runs once the page has loaded, with `d` its document: to open a
+# <details> or scroll to a part of the page. The page is then shown in a frame of the window's
+# size (a page scrolled by --screenshot itself comes out blank in headless Chromium).
+shoot() {
+  local name=$1 url=$2 width=$3 height=$4 scheme=$5 script=${6:-}
+  # Blink's preferred colour scheme, what prefers-color-scheme sees: 0 is dark, 1 is light.
+  local prefers=1
+  [ "$scheme" = dark ] && prefers=0
+  local profile="$work/profile-$name-$scheme" target=$url extra=()
+  if [ -n "$script" ]; then
+    target="file://$work/$name-$scheme.html"
+    cat >"$work/$name-$scheme.html" <<HTML
+<!DOCTYPE html><html><head><meta charset="utf-8"><style>
+html, body { margin: 0; height: 100%; overflow: hidden; }
+iframe { display: block; border: 0; width: 100%; height: 100%; }
+</style></head><body><iframe src="$url"></iframe><script>
+var frame = document.querySelector("iframe");
+frame.onload = function () { var d = frame.contentDocument; $script };
+</script></body></html>
+HTML
+    # The frame's page is another file: the wrapper may reach into it only with this flag.
+    extra=(--allow-file-access-from-files)
+  fi
+  timeout 120 "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+    --disable-background-networking --disable-component-update --disable-sync \
+    --user-data-dir="$profile" --hide-scrollbars --force-device-scale-factor=1 \
+    --blink-settings=preferredColorScheme=$prefers --virtual-time-budget=3000 "${extra[@]}" \
+    --window-size="$width,$height" --screenshot="$OUT/$name-$scheme.png" "$target" \
+    >/dev/null 2>&1 || { echo "chromium failed on $url" >&2; exit 1; }
+  echo "$OUT/$name-$scheme.png"
+}
+
+install="$site/kb/getting-started/install/index.html"
+for scheme in light dark; do
+  shoot home-desktop "$site/index.html" 1280 800 "$scheme"
+  shoot home-mobile "$site/index.html" 390 844 "$scheme"
+  shoot page-desktop "$install" 1280 900 "$scheme"
+  shoot page-mobile "$install" 390 844 "$scheme"
+  shoot dashboard-desktop "$reports/index.html" 1280 1200 "$scheme"
+  shoot dashboard-mobile "$reports/index.html" 390 1400 "$scheme"
+done
+# The mobile menu opened; a table with code at 390 px (scrolled sideways to its code); an approval history after a resumed
+# review; the "Outdated" notice; search from disk (?q=).
+shoot menu-mobile "$install" 390 844 light 'd.querySelector(".menu").open = true;'
+shoot table-mobile "$install" 390 844 dark \
+  'd.getElementById("supported-platforms").scrollIntoView(); var t = d.querySelector("#supported-platforms ~ table"); t.scrollLeft = t.scrollWidth;'
+shoot history-desktop "$site/policies/privacy/index.html" 1280 1000 light \
+  'var h = d.getElementById("approval-history"); h.open = true; h.scrollIntoView();'
+shoot outdated-desktop "$site/kb/getting-started/configure/index.html" 1280 600 light
+shoot search-desktop "$site/kb/dashboard/index.html?q=offline" 1280 600 dark
