@@ -10,5 +10,6 @@ mod hardening_parse;
 mod init;
 mod reports;
 mod snapshots;
+mod theme;
 mod trust;
 mod vectors;

@@ -56,7 +56,9 @@ fn build(site: &TestSite) {
 fn output_with(site: &TestSite, needle: &str) -> Vec<String> {
     site.all_output_files()
         .into_iter()
-        .filter(|(path, bytes)| path.contains(needle) || String::from_utf8_lossy(bytes).contains(needle))
+        .filter(|(path, bytes)| {
+            path.contains(needle) || String::from_utf8_lossy(bytes).contains(needle)
+        })
         .map(|(path, _)| path)
         .collect()
 }
@@ -83,9 +85,11 @@ fn label(event: &str) -> &str {
 /// A page wanda submits with a comment and alice approves with one.
 fn commented_site() -> TestSite {
     let mut site = TestSite::new();
-    cast(&mut site)
-        .policy("kb", ONE_STEP)
-        .page("kb/install.md", "Install the agent", "Run the installer.\n");
+    cast(&mut site).policy("kb", ONE_STEP).page(
+        "kb/install.md",
+        "Install the agent",
+        "Run the installer.\n",
+    );
     site.sign(
         "wanda",
         Kind::Submit,
@@ -97,7 +101,12 @@ fn commented_site() -> TestSite {
         "alice",
         Kind::Approve,
         "kb/install",
-        &["--step", "technical", "--comment", "ALICE-NOTE: checked on a VM"],
+        &[
+            "--step",
+            "technical",
+            "--comment",
+            "ALICE-NOTE: checked on a VM",
+        ],
         APPROVED,
     );
     site
@@ -132,7 +141,9 @@ fn reviewers_comments_are_shown_when_the_site_makes_them_public() {
     build(&site);
     let html = site.read("output/kb/install/index.html");
     let events = history_events(&html);
-    assert!(events[0].contains("<blockquote class=\"event__comment\"><p>WANDA-NOTE for reviewers</p>"));
+    assert!(
+        events[0].contains("<blockquote class=\"event__comment\"><p>WANDA-NOTE for reviewers</p>")
+    );
     assert!(events[1].contains("ALICE-NOTE: checked on a VM"));
 
     // `hidden` says the default out loud.
@@ -171,9 +182,11 @@ fn an_unknown_history_setting_is_a_config_error_naming_the_file_and_field() {
 /// wanda fixes it (v2) and resubmits, review resumes at legal, and dave approves v2.
 fn resumed_site(comments_public: bool) -> (TestSite, String, String) {
     let mut site = TestSite::new();
-    cast(&mut site)
-        .policy("kb", TWO_STEPS)
-        .page("kb/privacy.md", "Old Quokka Title", "OLD-TEXT we never share data.\n");
+    cast(&mut site).policy("kb", TWO_STEPS).page(
+        "kb/privacy.md",
+        "Old Quokka Title",
+        "OLD-TEXT we never share data.\n",
+    );
     if comments_public {
         site.file(
             "imprimatur.yaml",
@@ -181,7 +194,13 @@ fn resumed_site(comments_public: bool) -> (TestSite, String, String) {
         );
     }
     let v1 = site.version_of("kb/privacy").hex()[..12].to_string();
-    site.sign("wanda", Kind::Submit, "kb/privacy", &[], "2026-11-18T09:00:00Z");
+    site.sign(
+        "wanda",
+        Kind::Submit,
+        "kb/privacy",
+        &[],
+        "2026-11-18T09:00:00Z",
+    );
     site.sign(
         "alice",
         Kind::Approve,
@@ -201,7 +220,11 @@ fn resumed_site(comments_public: bool) -> (TestSite, String, String) {
         ],
         "2026-11-18T11:00:00Z",
     );
-    site.page("kb/privacy.md", "Privacy", "NEW-TEXT lists our subprocessors.\n");
+    site.page(
+        "kb/privacy.md",
+        "Privacy",
+        "NEW-TEXT lists our subprocessors.\n",
+    );
     let v2 = site.version_of("kb/privacy").hex()[..12].to_string();
     site.sign(
         "wanda",
@@ -229,7 +252,13 @@ fn each_history_entry_names_its_version_and_the_path_shows_the_rejection_and_res
     let labels: Vec<&str> = events.iter().map(|e| label(e)).collect();
     assert_eq!(
         labels,
-        ["Submitted", "Approved", "Rejected", "Resubmitted", "Approved"],
+        [
+            "Submitted",
+            "Approved",
+            "Rejected",
+            "Resubmitted",
+            "Approved"
+        ],
         "{html}"
     );
     // The first three were signed for v1, an earlier version, and say so; the last two for v2.
@@ -265,9 +294,101 @@ fn public_comments_are_those_of_the_live_version_only() {
     assert!(events[4].contains("LEGAL-OK-NOTE"), "{}", events[4]);
     // v1's comments may quote text that was never published: never shown.
     for event in &events[..3] {
-        assert!(event.contains(&v1) && !event.contains("event__comment"), "{event}");
+        assert!(
+            event.contains(&v1) && !event.contains("event__comment"),
+            "{event}"
+        );
     }
     for needle in ["Quokka", "OLD-TEXT", "REJECT-NOTE", "CARRIED-NOTE"] {
+        assert_eq!(output_with(&site, needle), Vec::<String>::new(), "{needle}");
+    }
+}
+
+#[test]
+fn the_path_goes_back_to_the_previous_published_version_and_no_further() {
+    let mut site = TestSite::new();
+    cast(&mut site)
+        .policy("kb", ONE_STEP)
+        .page("kb/install.md", "Install the agent", "V1-TEXT\n");
+    site.sign(
+        "wanda",
+        Kind::Submit,
+        "kb/install",
+        &[],
+        "2026-11-16T09:00:00Z",
+    );
+    site.sign(
+        "alice",
+        Kind::Approve,
+        "kb/install",
+        &["--step", "technical"],
+        "2026-11-16T10:00:00Z",
+    );
+    // v2 is rejected, v3 is retracted by its writer, v4 passes.
+    site.page("kb/install.md", "Install the agent", "V2-TEXT\n");
+    let v2 = site.version_of("kb/install").hex()[..12].to_string();
+    site.sign(
+        "wanda",
+        Kind::Submit,
+        "kb/install",
+        &[],
+        "2026-11-17T09:00:00Z",
+    );
+    site.sign(
+        "bob",
+        Kind::Reject,
+        "kb/install",
+        &["--step", "technical", "--comment", "No"],
+        "2026-11-17T10:00:00Z",
+    );
+    site.page("kb/install.md", "Install the agent", "V3-TEXT\n");
+    let v3 = site.version_of("kb/install").hex()[..12].to_string();
+    site.sign(
+        "wanda",
+        Kind::Submit,
+        "kb/install",
+        &[],
+        "2026-11-18T09:00:00Z",
+    );
+    site.sign(
+        "wanda",
+        Kind::Retract,
+        "kb/install",
+        &[],
+        "2026-11-18T10:00:00Z",
+    );
+    site.page("kb/install.md", "Install the agent", "V4-TEXT\n");
+    let v4 = site.version_of("kb/install").hex()[..12].to_string();
+    site.sign("wanda", Kind::Submit, "kb/install", &[], SUBMITTED);
+    site.sign(
+        "alice",
+        Kind::Approve,
+        "kb/install",
+        &["--step", "technical"],
+        APPROVED,
+    );
+    build(&site);
+    let html = site.read("output/kb/install/index.html");
+    let events = history_events(&html);
+    let seen: Vec<(&str, bool, bool, bool)> = events
+        .iter()
+        .map(|e| (label(e), e.contains(&v2), e.contains(&v3), e.contains(&v4)))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("Submitted", true, false, false),
+            ("Rejected", true, false, false),
+            ("Resubmitted", false, true, false),
+            ("Retracted", false, true, false),
+            ("Resubmitted", false, false, true),
+            ("Approved", false, false, true),
+        ],
+        "{html}"
+    );
+    // v1's review ended with a publication: the history of v4 starts after it.
+    assert!(!html.contains("2026-11-16"), "{html}");
+    for needle in ["V1-TEXT", "V2-TEXT", "V3-TEXT"] {
         assert_eq!(output_with(&site, needle), Vec::<String>::new(), "{needle}");
     }
 }
@@ -285,7 +406,13 @@ fn the_outdated_notice_says_whether_the_newer_version_is_a_draft_pending_or_reje
     cast(&mut site)
         .policy("kb", ONE_STEP)
         .page("kb/install.md", "Install the agent", "V1-TEXT\n");
-    site.sign("wanda", Kind::Submit, "kb/install", &[], "2026-11-18T09:00:00Z");
+    site.sign(
+        "wanda",
+        Kind::Submit,
+        "kb/install",
+        &[],
+        "2026-11-18T09:00:00Z",
+    );
     site.sign(
         "alice",
         Kind::Approve,
@@ -299,9 +426,18 @@ fn the_outdated_notice_says_whether_the_newer_version_is_a_draft_pending_or_reje
 
     site.page("kb/install.md", "Zebra Title", "V2-TEXT\n");
     let wording = [
-        ("draft", "The newer changes have not been submitted for review yet."),
-        ("pending", "A newer version is in review and is not published yet."),
-        ("rejected", "A newer version was rejected in review, so this approved version stays live."),
+        (
+            "draft",
+            "The newer changes have not been submitted for review yet.",
+        ),
+        (
+            "pending",
+            "A newer version is in review and is not published yet.",
+        ),
+        (
+            "rejected",
+            "A newer version was rejected in review, so this approved version stays live.",
+        ),
     ];
     let says = |site: &TestSite, state: &str| {
         let html = site.read(page);
@@ -336,14 +472,32 @@ fn the_outdated_notice_says_an_approved_newer_version_is_scheduled_without_sayin
     cast(&mut site)
         .policy("kb", ONE_STEP)
         .page("kb/install.md", "Install the agent", "V1-TEXT\n");
-    site.sign("wanda", Kind::Submit, "kb/install", &[], "2026-11-18T09:00:00Z");
-    site.sign("alice", Kind::Approve, "kb/install", &["--step", "technical"], "2026-11-18T10:00:00Z");
+    site.sign(
+        "wanda",
+        Kind::Submit,
+        "kb/install",
+        &[],
+        "2026-11-18T09:00:00Z",
+    );
+    site.sign(
+        "alice",
+        Kind::Approve,
+        "kb/install",
+        &["--step", "technical"],
+        "2026-11-18T10:00:00Z",
+    );
     site.file(
         "content/kb/install.md",
         "---\ntitle: Zebra Title\npublish_at: 2031-05-06T07:00:00Z\n---\n\nV2-TEXT\n",
     );
     site.sign("wanda", Kind::Submit, "kb/install", &[], SUBMITTED);
-    site.sign("alice", Kind::Approve, "kb/install", &["--step", "technical"], APPROVED);
+    site.sign(
+        "alice",
+        Kind::Approve,
+        "kb/install",
+        &["--step", "technical"],
+        APPROVED,
+    );
     build(&site);
     let html = site.read("output/kb/install/index.html");
     assert!(
@@ -363,7 +517,9 @@ fn status_list<'a>(html: &'a str, status: &str) -> &'a str {
         .find(&format!("<h3 id=\"status-{status}\">"))
         .unwrap_or_else(|| panic!("no list of {status} pages:\n{html}"));
     let rest = &html[start..];
-    &rest[..rest[4..].find("<h3 ").map_or(rest.find("</section>").unwrap(), |i| i + 4)]
+    &rest[..rest[4..]
+        .find("<h3 ")
+        .map_or(rest.find("</section>").unwrap(), |i| i + 4)]
 }
 
 fn dashboard_site() -> TestSite {
@@ -379,7 +535,13 @@ fn dashboard_site() -> TestSite {
         )
         .page("kb/outdated.md", "Outdated page", "O1\n")
         .page("kb/live.md", "Live page", "L\n");
-    for page in ["kb/pending", "kb/rejected", "kb/scheduled", "kb/outdated", "kb/live"] {
+    for page in [
+        "kb/pending",
+        "kb/rejected",
+        "kb/scheduled",
+        "kb/outdated",
+        "kb/live",
+    ] {
         site.sign("wanda", Kind::Submit, page, &[], SUBMITTED);
     }
     site.sign(
@@ -390,7 +552,13 @@ fn dashboard_site() -> TestSite {
         APPROVED,
     );
     for page in ["kb/scheduled", "kb/outdated", "kb/live"] {
-        site.sign("alice", Kind::Approve, page, &["--step", "technical"], APPROVED);
+        site.sign(
+            "alice",
+            Kind::Approve,
+            page,
+            &["--step", "technical"],
+            APPROVED,
+        );
     }
     site.page("kb/outdated.md", "Outdated page", "O2\n");
     site
@@ -420,10 +588,16 @@ fn the_dashboard_names_the_pages_behind_every_count_and_links_their_review_pages
         assert!(html.contains(&format!("href=\"#status-{status}\"")));
     }
     let pending = status_list(&html, "pending");
-    assert!(pending.contains("technical") && pending.contains("alice, bob"), "{pending}");
+    assert!(
+        pending.contains("technical") && pending.contains("alice, bob"),
+        "{pending}"
+    );
     assert!(pending.contains("by wanda"), "{pending}");
     let rejected = status_list(&html, "rejected");
-    assert!(rejected.contains("Wrong port in step 2") && rejected.contains("alice"), "{rejected}");
+    assert!(
+        rejected.contains("Wrong port in step 2") && rejected.contains("alice"),
+        "{rejected}"
+    );
     assert!(status_list(&html, "scheduled").contains("2030-01-01 09:00 UTC"));
     assert!(status_list(&html, "outdated").contains("the draft is"));
     assert!(status_list(&html, "draft").contains("Not submitted for review"));
@@ -442,7 +616,10 @@ fn the_dashboard_links_review_pages_under_the_configured_review_url() {
     );
     build(&site);
     let html = site.read("reports/index.html");
-    assert!(html.contains("href=\"https://review.example/desk/kb/pending\""), "{html}");
+    assert!(
+        html.contains("href=\"https://review.example/desk/kb/pending\""),
+        "{html}"
+    );
     assert!(!html.contains("127.0.0.1:1111"), "{html}");
     // Reviews are never linked from the public site.
     assert_eq!(output_with(&site, "review.example"), Vec::<String>::new());
@@ -471,7 +648,12 @@ fn search_index_js_holds_exactly_the_search_index_json_and_nothing_unpublished()
     // The live pages (the outdated one with its approved text), nothing else.
     assert_eq!(urls, ["kb/live/", "kb/outdated/"]);
     assert!(inner.contains("O1") && !inner.contains("O2"));
-    for needle in ["Pending page", "Rejected page", "Draft page", "Scheduled page"] {
+    for needle in [
+        "Pending page",
+        "Rejected page",
+        "Draft page",
+        "Scheduled page",
+    ] {
         assert!(!script.contains(needle), "{needle}");
     }
 }
@@ -485,11 +667,20 @@ fn pages_put_their_navigation_in_a_menu_before_the_article() {
         .page("kb/configure.md", "Configure the agent", "More words.\n");
     for page in ["kb/install", "kb/configure"] {
         site.sign("wanda", Kind::Submit, page, &[], SUBMITTED);
-        site.sign("alice", Kind::Approve, page, &["--step", "technical"], APPROVED);
+        site.sign(
+            "alice",
+            Kind::Approve,
+            page,
+            &["--step", "technical"],
+            APPROVED,
+        );
     }
     build(&site);
     for (file, link) in [
-        ("output/kb/install/index.html", "href=\"../../kb/configure/\""),
+        (
+            "output/kb/install/index.html",
+            "href=\"../../kb/configure/\"",
+        ),
         ("output/kb/index.html", "href=\"#overview\""),
     ] {
         let html = site.read(file);

@@ -653,4 +653,13 @@ mod tests {
             SEARCH_TEXT_CHARS
         );
     }
+
+    #[test]
+    fn the_search_index_script_sets_the_index_json_as_it_is() {
+        let json = r#"{"pages":[{"title":"</script> \u2028","url":"kb/a/"}]}"#;
+        assert_eq!(
+            search_index_script(json),
+            format!("window.IMPRIMATUR_SEARCH = {json};\n")
+        );
+    }
 }
