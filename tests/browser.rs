@@ -204,10 +204,11 @@ fn opened_from_disk_search_finds_published_pages_through_search_index_js() {
 fn layout_at(site: &TestSite, width: u32) -> Value {
     let page = file_url(&site.path().join("output/kb/install/index.html"));
     // A page of our own frames the site's page and measures it: the site's page is opened
-    // exactly as a reader opens it, and nothing is added to it.
+    // exactly as a reader opens it, and nothing is added to it. The frame has the width, not
+    // the window: headless Chromium lays a window narrower than 500 px out at 500.
     let probe = format!(
         r#"<!DOCTYPE html><html><head><meta charset="utf-8"><style>
-html, body {{ margin: 0; height: 100%; }} iframe {{ display: block; border: 0; width: 100%; height: 100%; }}
+html, body {{ margin: 0; }} iframe {{ display: block; border: 0; width: {width}px; height: 844px; }}
 </style></head><body><iframe src="{page}"></iframe><pre id="result"></pre><script>
 var frame = document.querySelector("iframe");
 frame.onload = function () {{
@@ -219,6 +220,7 @@ frame.onload = function () {{
   var article = d.querySelector("article").getBoundingClientRect();
   var sidebar = d.querySelector(".shell > .sidebar").getBoundingClientRect();
   document.getElementById("result").textContent = JSON.stringify({{
+    width: w.innerWidth,
     menu_shown: menu.height > 0,
     menu_above_article: menu.height > 0 && menu.bottom <= article.top,
     menu_links: d.querySelectorAll("details.menu a[href]").length,
@@ -250,11 +252,13 @@ fn site_file(site: &TestSite, rel: &str, text: &str) {
 fn at_390_px_the_menu_comes_before_the_article_and_code_in_tables_stays_whole() {
     let site = published_site();
     let wide = layout_at(&site, 1280);
+    assert_eq!(wide["width"], 1280, "{wide}");
     // On a wide screen: the sidebar beside the article, no menu.
     assert_eq!(wide["menu_shown"], false, "{wide}");
     assert_eq!(wide["sidebar_shown"], true, "{wide}");
 
     let phone = layout_at(&site, 390);
+    assert_eq!(phone["width"], 390, "measured at 390 px: {phone}");
     assert_eq!(phone["menu_shown"], true, "{phone}");
     assert_eq!(phone["menu_above_article"], true, "{phone}");
     assert!(phone["menu_links"].as_u64().unwrap() >= 3, "{phone}");
