@@ -205,7 +205,14 @@ fn resumed_site(comments_public: bool) -> (TestSite, String, String) {
         "alice",
         Kind::Approve,
         "kb/privacy",
-        &["--step", "technical", "--comment", "CARRIED-NOTE"],
+        &[
+            "--step",
+            "technical",
+            "--role",
+            "ROLE-OF-V1",
+            "--comment",
+            "CARRIED-NOTE",
+        ],
         "2026-11-18T10:00:00Z",
     );
     site.sign(
@@ -237,7 +244,14 @@ fn resumed_site(comments_public: bool) -> (TestSite, String, String) {
         "dave",
         Kind::Approve,
         "kb/privacy",
-        &["--step", "legal", "--comment", "LEGAL-OK-NOTE"],
+        &[
+            "--step",
+            "legal",
+            "--role",
+            "Legal counsel",
+            "--comment",
+            "LEGAL-OK-NOTE",
+        ],
         "2026-11-19T10:00:00Z",
     );
     build(&site);
@@ -275,10 +289,22 @@ fn each_history_entry_names_its_version_and_the_path_shows_the_rejection_and_res
         );
     }
     assert!(events[2].contains("dave Example") && events[2].contains("<dd>legal</dd>"));
+    // Roles, like comments, are the signer's words: shown for the live version only.
+    assert!(
+        events[4].contains("<dd>Legal counsel</dd>"),
+        "{}",
+        events[4]
+    );
     assert!(html.contains("Page version <code>sha256:"));
     // Of v1, only its hash, steps, people, times and kinds: never its title or text, nor the
-    // rejection comment that quotes it.
-    for needle in ["Quokka", "OLD-TEXT", "REJECT-NOTE", "CARRIED-NOTE"] {
+    // rejection comment that quotes it, nor its reviewers' words.
+    for needle in [
+        "Quokka",
+        "OLD-TEXT",
+        "REJECT-NOTE",
+        "CARRIED-NOTE",
+        "ROLE-OF-V1",
+    ] {
         assert_eq!(output_with(&site, needle), Vec::<String>::new(), "{needle}");
     }
     assert!(html.contains("NEW-TEXT"), "the live text is there");
