@@ -25,34 +25,32 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 # shoot NAME URL WIDTH HEIGHT light|dark [SCRIPT]
-# SCRIPT, when given, runs once the page has loaded, with `d` its document: to open a
-# <details> or scroll to a part of the page. The page is then shown in a frame of the window's
-# size (a page scrolled by --screenshot itself comes out blank in headless Chromium).
+# The page is shown in a frame of exactly WIDTH x HEIGHT px on a page of our own: headless
+# Chromium lays out a window narrower than 500 px at 500 and crops the picture, and a page it
+# scrolls itself comes out blank. SCRIPT, when given, runs once the page has loaded, with `d`
+# its document: to open a <details> or scroll to a part of the page.
 shoot() {
   local name=$1 url=$2 width=$3 height=$4 scheme=$5 script=${6:-}
   # Blink's preferred colour scheme, what prefers-color-scheme sees: 0 is dark, 1 is light.
   local prefers=1
   [ "$scheme" = dark ] && prefers=0
-  local profile="$work/profile-$name-$scheme" target=$url extra=()
-  if [ -n "$script" ]; then
-    target="file://$work/$name-$scheme.html"
-    cat >"$work/$name-$scheme.html" <<HTML
+  local frame="$work/$name-$scheme.html"
+  cat >"$frame" <<HTML
 <!DOCTYPE html><html><head><meta charset="utf-8"><style>
-html, body { margin: 0; height: 100%; overflow: hidden; }
-iframe { display: block; border: 0; width: 100%; height: 100%; }
+html, body { margin: 0; overflow: hidden; }
+iframe { display: block; border: 0; width: ${width}px; height: ${height}px; }
 </style></head><body><iframe src="$url"></iframe><script>
 var frame = document.querySelector("iframe");
 frame.onload = function () { var d = frame.contentDocument; $script };
 </script></body></html>
 HTML
-    # The frame's page is another file: the wrapper may reach into it only with this flag.
-    extra=(--allow-file-access-from-files)
-  fi
+  # --allow-file-access-from-files: our page may reach into the framed one (another file).
   timeout 120 "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
     --disable-background-networking --disable-component-update --disable-sync \
-    --user-data-dir="$profile" --hide-scrollbars --force-device-scale-factor=1 \
-    --blink-settings=preferredColorScheme=$prefers --virtual-time-budget=3000 "${extra[@]}" \
-    --window-size="$width,$height" --screenshot="$OUT/$name-$scheme.png" "$target" \
+    --user-data-dir="$work/profile-$name-$scheme" --hide-scrollbars --force-device-scale-factor=1 \
+    --blink-settings=preferredColorScheme=$prefers --virtual-time-budget=3000 \
+    --allow-file-access-from-files --window-size="$width,$height" \
+    --screenshot="$OUT/$name-$scheme.png" "file://$frame" \
     >/dev/null 2>&1 || { echo "chromium failed on $url" >&2; exit 1; }
   echo "$OUT/$name-$scheme.png"
 }

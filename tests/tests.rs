@@ -3,6 +3,7 @@
 
 mod util;
 
+mod browser;
 mod build;
 mod gate;
 mod hardening_fs;

@@ -205,7 +205,14 @@ fn resumed_site(comments_public: bool) -> (TestSite, String, String) {
         "alice",
         Kind::Approve,
         "kb/privacy",
-        &["--step", "technical", "--comment", "CARRIED-NOTE"],
+        &[
+            "--step",
+            "technical",
+            "--role",
+            "ROLE-OF-V1",
+            "--comment",
+            "CARRIED-NOTE",
+        ],
         "2026-11-18T10:00:00Z",
     );
     site.sign(
@@ -237,7 +244,14 @@ fn resumed_site(comments_public: bool) -> (TestSite, String, String) {
         "dave",
         Kind::Approve,
         "kb/privacy",
-        &["--step", "legal", "--comment", "LEGAL-OK-NOTE"],
+        &[
+            "--step",
+            "legal",
+            "--role",
+            "Legal counsel",
+            "--comment",
+            "LEGAL-OK-NOTE",
+        ],
         "2026-11-19T10:00:00Z",
     );
     build(&site);
@@ -275,10 +289,22 @@ fn each_history_entry_names_its_version_and_the_path_shows_the_rejection_and_res
         );
     }
     assert!(events[2].contains("dave Example") && events[2].contains("<dd>legal</dd>"));
+    // Roles, like comments, are the signer's words: shown for the live version only.
+    assert!(
+        events[4].contains("<dd>Legal counsel</dd>"),
+        "{}",
+        events[4]
+    );
     assert!(html.contains("Page version <code>sha256:"));
     // Of v1, only its hash, steps, people, times and kinds: never its title or text, nor the
-    // rejection comment that quotes it.
-    for needle in ["Quokka", "OLD-TEXT", "REJECT-NOTE", "CARRIED-NOTE"] {
+    // rejection comment that quotes it, nor its reviewers' words.
+    for needle in [
+        "Quokka",
+        "OLD-TEXT",
+        "REJECT-NOTE",
+        "CARRIED-NOTE",
+        "ROLE-OF-V1",
+    ] {
         assert_eq!(output_with(&site, needle), Vec::<String>::new(), "{needle}");
     }
     assert!(html.contains("NEW-TEXT"), "the live text is there");
@@ -300,6 +326,95 @@ fn public_comments_are_those_of_the_live_version_only() {
         );
     }
     for needle in ["Quokka", "OLD-TEXT", "REJECT-NOTE", "CARRIED-NOTE"] {
+        assert_eq!(output_with(&site, needle), Vec::<String>::new(), "{needle}");
+    }
+}
+
+#[test]
+fn the_path_goes_back_to_the_previous_published_version_and_no_further() {
+    let mut site = TestSite::new();
+    cast(&mut site)
+        .policy("kb", ONE_STEP)
+        .page("kb/install.md", "Install the agent", "V1-TEXT\n");
+    site.sign(
+        "wanda",
+        Kind::Submit,
+        "kb/install",
+        &[],
+        "2026-11-16T09:00:00Z",
+    );
+    site.sign(
+        "alice",
+        Kind::Approve,
+        "kb/install",
+        &["--step", "technical"],
+        "2026-11-16T10:00:00Z",
+    );
+    // v2 is rejected, v3 is retracted by its writer, v4 passes.
+    site.page("kb/install.md", "Install the agent", "V2-TEXT\n");
+    let v2 = site.version_of("kb/install").hex()[..12].to_string();
+    site.sign(
+        "wanda",
+        Kind::Submit,
+        "kb/install",
+        &[],
+        "2026-11-17T09:00:00Z",
+    );
+    site.sign(
+        "bob",
+        Kind::Reject,
+        "kb/install",
+        &["--step", "technical", "--comment", "No"],
+        "2026-11-17T10:00:00Z",
+    );
+    site.page("kb/install.md", "Install the agent", "V3-TEXT\n");
+    let v3 = site.version_of("kb/install").hex()[..12].to_string();
+    site.sign(
+        "wanda",
+        Kind::Submit,
+        "kb/install",
+        &[],
+        "2026-11-18T09:00:00Z",
+    );
+    site.sign(
+        "wanda",
+        Kind::Retract,
+        "kb/install",
+        &[],
+        "2026-11-18T10:00:00Z",
+    );
+    site.page("kb/install.md", "Install the agent", "V4-TEXT\n");
+    let v4 = site.version_of("kb/install").hex()[..12].to_string();
+    site.sign("wanda", Kind::Submit, "kb/install", &[], SUBMITTED);
+    site.sign(
+        "alice",
+        Kind::Approve,
+        "kb/install",
+        &["--step", "technical"],
+        APPROVED,
+    );
+    build(&site);
+    let html = site.read("output/kb/install/index.html");
+    let events = history_events(&html);
+    let seen: Vec<(&str, bool, bool, bool)> = events
+        .iter()
+        .map(|e| (label(e), e.contains(&v2), e.contains(&v3), e.contains(&v4)))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("Submitted", true, false, false),
+            ("Rejected", true, false, false),
+            ("Resubmitted", false, true, false),
+            ("Retracted", false, true, false),
+            ("Resubmitted", false, false, true),
+            ("Approved", false, false, true),
+        ],
+        "{html}"
+    );
+    // v1's review ended with a publication: the history of v4 starts after it.
+    assert!(!html.contains("2026-11-16"), "{html}");
+    for needle in ["V1-TEXT", "V2-TEXT", "V3-TEXT"] {
         assert_eq!(output_with(&site, needle), Vec::<String>::new(), "{needle}");
     }
 }

@@ -263,6 +263,7 @@ pub struct HistoryEntry {
     pub label: &'static str,
     pub reviewer: String,
     pub reviewer_name: String,
+    /// The role the signer gave; not on records of an earlier version.
     pub role: Option<String>,
     pub step: Option<String>,
     /// Only with `history: {comments: public}`, and only on records of the live version.
@@ -369,8 +370,8 @@ pub fn badge(status: Status) -> Badge {
 /// (approvals carried over from an earlier version by a resumed review included), and before
 /// them the path that led to it — each earlier submission and the rejection or retraction
 /// that ended it — back to the previous approved version or publication. Records of earlier
-/// versions name their version's hash, step, reviewer, time and kind; never a comment, which
-/// may quote text that was never published. Comments of the live version's records appear
+/// versions name their version's hash, step, reviewer, key, time and kind; never a comment,
+/// which may quote text that was never published, nor a role. Comments of the live version's records appear
 /// only with `history: {comments: public}`.
 pub fn history(
     page: &PublishedPage,
@@ -475,7 +476,9 @@ fn entries(
                 label,
                 reviewer: r.reviewer.clone(),
                 reviewer_name: keyring.name_of(&r.reviewer),
-                role: r.role.clone(),
+                // A role is words the signer chose, as a comment is: of an earlier version,
+                // only the hash, step, reviewer, key, time and kind.
+                role: r.role.clone().filter(|_| !earlier),
                 step: r.step.clone(),
                 comment: r.comment.clone().filter(|_| public),
                 signed_at: time::format_human(&r.signed_at),
@@ -666,6 +669,15 @@ mod tests {
         assert_eq!(
             search_text(&"é".repeat(2000)).chars().count(),
             SEARCH_TEXT_CHARS
+        );
+    }
+
+    #[test]
+    fn the_search_index_script_sets_the_index_json_as_it_is() {
+        let json = r#"{"pages":[{"title":"</script> \u2028","url":"kb/a/"}]}"#;
+        assert_eq!(
+            search_index_script(json),
+            format!("window.IMPRIMATUR_SEARCH = {json};\n")
         );
     }
 }

@@ -555,6 +555,19 @@ mod tests {
     }
 
     #[test]
+    fn review_links_append_the_page_id_percent_encoded_but_its_slashes() {
+        let base = "http://127.0.0.1:1111/_review/";
+        assert_eq!(
+            review_link(base, "kb/getting-started/install"),
+            "http://127.0.0.1:1111/_review/kb/getting-started/install"
+        );
+        assert_eq!(
+            review_link(base, "kb/a b#c?d\"é"),
+            "http://127.0.0.1:1111/_review/kb/a%20b%23c%3Fd%22%C3%A9"
+        );
+    }
+
+    #[test]
     fn code_spans_outlast_the_backticks_inside_them() {
         assert_eq!(code("kb/install"), "`kb/install`");
         assert_eq!(code("a`b"), "``a`b``");
