@@ -449,31 +449,18 @@ impl<'a> Renderer<'a> {
         Ok((
             html,
             PageResult {
-                search: SearchEntry {
-                    title: page.title,
-                    url: page.url,
-                    space: &space.policy.title,
-                    description: page.description,
-                    tags: page.tags,
-                    text: render::search_text(&body.text),
-                },
+                search: search_entry(space, page, &body.text),
                 sitemap: self.sitemap_entry(j),
                 broken,
             },
         ))
     }
 
+    /// The page's search entry, for a request of the index alone (no templates rendered).
     fn search_entry(&self, j: usize) -> SearchEntry<'_> {
         let (space, page) = self.job(j);
         let body = render::render_body(page, &self.published.links, &self.site.config);
-        SearchEntry {
-            title: page.title,
-            url: page.url,
-            space: &space.policy.title,
-            description: page.description,
-            tags: page.tags,
-            text: render::search_text(&body.text),
-        }
+        search_entry(space, page, &body.text)
     }
 
     fn sitemap_head(&self) -> Vec<(String, Option<String>)> {
@@ -514,6 +501,21 @@ pub fn broken_links_of(published: &PublishedSite) -> Vec<Finding> {
 pub struct RenderedSite {
     pub files: usize,
     pub broken: Vec<Finding>,
+}
+
+fn search_entry<'a>(
+    space: &'a PublishedSpace<'a>,
+    page: &'a PublishedPage<'a>,
+    text: &str,
+) -> SearchEntry<'a> {
+    SearchEntry {
+        title: page.title,
+        url: page.url,
+        space: &space.policy.title,
+        description: page.description,
+        tags: page.tags,
+        text: render::search_text(text),
+    }
 }
 
 fn search_index(mut entries: Vec<SearchEntry>) -> Vec<u8> {

@@ -7,8 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-
+use crate::report::inbox::review_link;
 use crate::report::outdated::OutdatedReport;
 use crate::report::StatusReport;
 use crate::site::{Evaluation, PageEvaluation};
@@ -40,23 +39,6 @@ const LISTED: [Status; 9] = [
     Status::Unpublished,
     Status::Published,
 ];
-
-/// A page id as a URL path: every byte but letters, digits, `-`, `_`, `.`, `~` and the `/`
-/// between segments percent-encoded.
-const PAGE_ID_IN_URL: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~')
-    .remove(b'/');
-
-/// `review_url` + the page id: where `imprimatur serve` shows the page's review.
-pub fn review_link(review_url: &str, page_id: &str) -> String {
-    format!(
-        "{review_url}{}",
-        utf8_percent_encode(page_id, PAGE_ID_IN_URL)
-    )
-}
 
 #[derive(Serialize)]
 struct Count {
@@ -552,19 +534,6 @@ mod tests {
             "\\<b\\>\\|\\[x\\](javascript:y) \\# h \\`c\\` \\*e\\* a\\_b \\& \\~s\\~ \\!"
         );
         assert_eq!(text("back\\slash\r\u{2028}"), "back\\\\slash  ");
-    }
-
-    #[test]
-    fn review_links_append_the_page_id_percent_encoded_but_its_slashes() {
-        let base = "http://127.0.0.1:1111/_review/";
-        assert_eq!(
-            review_link(base, "kb/getting-started/install"),
-            "http://127.0.0.1:1111/_review/kb/getting-started/install"
-        );
-        assert_eq!(
-            review_link(base, "kb/a b#c?d\"é"),
-            "http://127.0.0.1:1111/_review/kb/a%20b%23c%3Fd%22%C3%A9"
-        );
     }
 
     #[test]

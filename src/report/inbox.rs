@@ -3,11 +3,29 @@
 //! it has waited, who submitted it, and where to review it. Derived from the status report,
 //! so it agrees with `status` on who a page waits on.
 
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::Serialize;
 
 use crate::report::StatusReport;
 use crate::site::{Evaluation, Site};
 use crate::time::{self, Instant};
+
+/// A page id as a URL path: every byte but letters, digits, `-`, `_`, `.`, `~` and the `/`
+/// between segments percent-encoded.
+const PAGE_ID_IN_URL: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~')
+    .remove(b'/');
+
+/// `review_url` + the page id: where `imprimatur serve` shows the page's review.
+pub fn review_link(review_url: &str, page_id: &str) -> String {
+    format!(
+        "{review_url}{}",
+        utf8_percent_encode(page_id, PAGE_ID_IN_URL)
+    )
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct InboxItem {
@@ -73,7 +91,7 @@ pub fn in_review(
                 submitted_by: r.submitter.clone(),
                 waiting_since: time::format_utc(&r.submitted_at),
                 age: age(eval.now - r.submitted_at),
-                review_url: format!("{}{}", site.config.review_url, status.id),
+                review_url: review_link(&site.config.review_url, &status.id),
             },
         ));
     }
@@ -121,6 +139,19 @@ pub fn to_text(reviewer: &str, items: &[InboxItem]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn review_links_append_the_page_id_percent_encoded_but_its_slashes() {
+        let base = "http://127.0.0.1:1111/_review/";
+        assert_eq!(
+            review_link(base, "kb/getting-started/install"),
+            "http://127.0.0.1:1111/_review/kb/getting-started/install"
+        );
+        assert_eq!(
+            review_link(base, "kb/a b#c?d\"é"),
+            "http://127.0.0.1:1111/_review/kb/a%20b%23c%3Fd%22%C3%A9"
+        );
+    }
 
     #[test]
     fn ages_read_at_a_glance() {

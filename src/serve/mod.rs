@@ -64,7 +64,8 @@ struct Reply {
     status: StatusCode,
     content_type: &'static str,
     location: Option<String>,
-    body: Arc<Vec<u8>>,
+    /// Shared, not copied, by every answer from the cache.
+    body: axum::body::Bytes,
 }
 
 struct Shared {
@@ -213,7 +214,7 @@ async fn handle(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
                 status: StatusCode::OK,
                 content_type: "text/javascript; charset=utf-8",
                 location: None,
-                body: Arc::new(RELOAD_JS.as_bytes().to_vec()),
+                body: axum::body::Bytes::from_static(RELOAD_JS.as_bytes()),
             })
         }
         _ => {}
@@ -246,9 +247,7 @@ fn reply(r: Reply) -> Response {
     if let Some(location) = &r.location {
         builder = builder.header(header::LOCATION, location);
     }
-    builder
-        .body(Body::from(r.body.as_ref().clone()))
-        .expect("a valid response")
+    builder.body(Body::from(r.body)).expect("a valid response")
 }
 
 fn events(shared: &Shared) -> impl IntoResponse {
@@ -328,7 +327,7 @@ fn respond(snapshot: &Snapshot, path: &str, query: &str) -> Reply {
                 rel
             }),
             location: None,
-            body: Arc::new(bytes),
+            body: bytes.into(),
         },
         Ok(None) if !rel.is_empty() && !rel.ends_with('/') => {
             match renderer.file(&format!("{rel}/")) {
@@ -346,7 +345,7 @@ fn html_reply(html: String) -> Reply {
         status: StatusCode::OK,
         content_type: "text/html; charset=utf-8",
         location: None,
-        body: Arc::new(html.into_bytes()),
+        body: html.into(),
     }
 }
 
@@ -355,7 +354,7 @@ fn redirect(to: &str) -> Reply {
         status: StatusCode::PERMANENT_REDIRECT,
         content_type: "text/plain; charset=utf-8",
         location: Some(to.to_string()),
-        body: Arc::new(Vec::new()),
+        body: axum::body::Bytes::new(),
     }
 }
 
@@ -364,8 +363,8 @@ fn not_found() -> Reply {
         status: StatusCode::NOT_FOUND,
         content_type: "text/html; charset=utf-8",
         location: None,
-        body: Arc::new(
-            b"<!DOCTYPE html>\n<title>Not found</title>\n<p>Nothing is published at this address. Drafts are under <a href=\"/_drafts/\">/_drafts/</a>.</p>\n<script src=\"/_imprimatur/reload.js\" defer></script>\n".to_vec(),
+        body: axum::body::Bytes::from_static(
+            b"<!DOCTYPE html>\n<title>Not found</title>\n<p>Nothing is published at this address. Drafts are under <a href=\"/_drafts/\">/_drafts/</a>.</p>\n<script src=\"/_imprimatur/reload.js\" defer></script>\n",
         ),
     }
 }
@@ -376,7 +375,7 @@ fn error_page(why: &str) -> Reply {
         status: StatusCode::INTERNAL_SERVER_ERROR,
         content_type: "text/html; charset=utf-8",
         location: None,
-        body: Arc::new(
+        body: axum::body::Bytes::from(
             format!(
                 "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>imprimatur: the site does not build</title>\n<script src=\"/_imprimatur/reload.js\" defer></script></head>\n<body style=\"font:16px/1.5 system-ui,sans-serif;margin:2rem\">\n<h1>The site does not build</h1>\n<pre style=\"white-space:pre-wrap;background:#fde2e1;color:#7f1d1d;padding:1rem;border-radius:6px\">{}</pre>\n<p>Fix it and save: this page reloads by itself.</p>\n</body></html>\n",
                 diff::escape(why)

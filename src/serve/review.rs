@@ -75,7 +75,8 @@ pub fn queue(
     for item in &items {
         let _ = writeln!(
             body,
-            "<tr><td><a href=\"/_review/{id}\">{title}</a><br><code class=\"muted\">{id}</code></td><td>{step}</td><td>{waiting}</td><td>{by}</td><td>{since} <span class=\"muted\">({age})</span></td></tr>",
+            "<tr><td><a href=\"{href}\">{title}</a><br><code class=\"muted\">{id}</code></td><td>{step}</td><td>{waiting}</td><td>{by}</td><td>{since} <span class=\"muted\">({age})</span></td></tr>",
+            href = escape(&inbox::review_link("/_review/", &item.page)),
             id = escape(&item.page),
             title = escape(item.title.as_deref().unwrap_or(&item.page)),
             step = escape(&item.step),
