@@ -18,7 +18,7 @@ BIN="$TARGET_DIR/release/imprimatur"
 
 WORK="$(mktemp -d)"
 SERVER=""
-trap 'kill "$SERVER" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+trap 'kill "$SERVER" 2>/dev/null || true; cat "$WORK/serve.err" >&2; rm -rf "$WORK"' EXIT
 if [ -n "${BENCH_PAGES:-}" ]; then
     SITE="$WORK/site"
     "$TARGET_DIR/release/examples/gen_bench_site" --pages "$BENCH_PAGES" --out "$SITE" >/dev/null

@@ -31,6 +31,7 @@ use crate::error::{Error, Result};
 use crate::publish::renderer::{Drafts, Renderer};
 use crate::publish::theme::Theme;
 use crate::report::StatusReport;
+use crate::site::memo::Memo;
 use crate::site::{Evaluation, Site};
 use crate::time;
 
@@ -74,10 +75,11 @@ struct Shared {
     generation: tokio::sync::watch::Sender<u64>,
 }
 
-fn load(site_root: &Path, now: Option<&str>) -> Snapshot {
+/// Judges the site again, reusing from `memo` what did not change since the last time.
+fn load(site_root: &Path, now: Option<&str>, memo: &Arc<Memo>) -> Snapshot {
     let loaded = (|| -> Result<Loaded> {
         let now = time::resolve_now(now).map_err(Error::Usage)?;
-        let site = Site::load(site_root)?;
+        let site = Site::load_with(site_root, Some(memo.clone()))?;
         let eval = site.evaluate(now, &site.config.audiences);
         let theme = Theme::load(&site.config.root, &site.config.theme)?;
         let report = StatusReport::from_evaluation(&eval, &[]);
@@ -99,7 +101,8 @@ fn load(site_root: &Path, now: Option<&str>) -> Snapshot {
 
 /// Runs the server until Ctrl-C. Prints the address first (`serving … at http://…/`).
 pub fn serve(opts: &ServeOptions, out: &mut dyn std::io::Write) -> Result<i32> {
-    let first = load(&opts.site_root, opts.now.as_deref());
+    let memo = Arc::new(Memo::default());
+    let first = load(&opts.site_root, opts.now.as_deref(), &memo);
     if let Err(why) = &first.loaded {
         // Starting on a broken site is fine: the browser shows why until it is fixed.
         eprintln!("imprimatur: the site does not load yet: {why}");
@@ -122,7 +125,7 @@ pub fn serve(opts: &ServeOptions, out: &mut dyn std::io::Write) -> Result<i32> {
         .local_addr()
         .map_err(|e| Error::io("<listener>", e))?;
     let url = format!("http://{local}/");
-    watch(&opts.site_root, opts.now.clone(), shared.clone())?;
+    watch(&opts.site_root, opts.now.clone(), shared.clone(), memo)?;
     // Best effort: a closed stdout (a parent that read the address and left) must not stop
     // the server.
     let _ = writeln!(
@@ -158,12 +161,24 @@ pub fn serve(opts: &ServeOptions, out: &mut dyn std::io::Write) -> Result<i32> {
 
 /// Watches the site's input; after a burst of changes settles, reloads the snapshot. The
 /// watcher lives in the reload thread, which adds input folders created after the start.
-fn watch(site_root: &Path, now: Option<String>, shared: Arc<Shared>) -> Result<()> {
-    let (tx, rx) = mpsc::channel::<()>();
+fn watch(
+    site_root: &Path,
+    now: Option<String>,
+    shared: Arc<Shared>,
+    memo: Arc<Memo>,
+) -> Result<()> {
+    // What changed: the paths an event names, or the whole site when the watcher lost track
+    // (an error, a queue overflow): then nothing read before is reused.
+    let (tx, rx) = mpsc::channel::<Vec<PathBuf>>();
+    let everything = site_root.to_path_buf();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        if event.is_ok_and(|e| !matches!(e.kind, notify::EventKind::Access(_))) {
-            let _ = tx.send(());
-        }
+        let changed = match event {
+            Ok(e) if matches!(e.kind, notify::EventKind::Access(_)) => return,
+            Ok(e) if e.need_rescan() || e.paths.is_empty() => vec![everything.clone()],
+            Ok(e) => e.paths,
+            Err(_) => vec![everything.clone()],
+        };
+        let _ = tx.send(changed);
     })
     .map_err(|e| Error::Usage(format!("can't watch {}: {e}", site_root.display())))?;
     // The root itself (not recursively: output/ and reports/ change on every build), and the
@@ -188,11 +203,14 @@ fn watch(site_root: &Path, now: Option<String>, shared: Arc<Shared>) -> Result<(
     watch_inputs(&mut watcher, site_root);
     let root = site_root.to_path_buf();
     std::thread::spawn(move || {
-        while rx.recv().is_ok() {
+        while let Ok(changed) = rx.recv() {
+            changed.iter().for_each(|path| memo.forget(path));
             // Editors write a file in several steps: wait for quiet, then load once.
-            while rx.recv_timeout(Duration::from_millis(30)).is_ok() {}
+            while let Ok(changed) = rx.recv_timeout(Duration::from_millis(30)) {
+                changed.iter().for_each(|path| memo.forget(path));
+            }
             watch_inputs(&mut watcher, &root);
-            let snapshot = load(&root, now.as_deref());
+            let snapshot = load(&root, now.as_deref(), &memo);
             if let Err(why) = &snapshot.loaded {
                 eprintln!("imprimatur: {why}");
             }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 use serde::Deserialize;
 
+use super::memo::{Fingerprint, Memo};
 use crate::atomic;
 use crate::error::{Error, Result};
 use crate::time::{self, Instant};
@@ -191,12 +192,14 @@ pub struct InvalidPage {
 struct Candidate {
     rel: PathBuf,
     bundle: bool,
+    /// A file page's fingerprint, when a memo may lend its earlier read.
+    fingerprint: Option<Fingerprint>,
 }
 
 /// Scans `content/`: every `.md` file and every bundle folder under a space folder, read and
 /// hashed in parallel, without following a symbolic link. A problem with one page makes it an
 /// [`InvalidPage`] and the scan goes on; only a `content/` that can't be listed is an error.
-pub fn scan(content_dir: &Path, site_root: &Path) -> Result<Scan> {
+pub(crate) fn scan(content_dir: &Path, site_root: &Path, memo: Option<&Memo>) -> Result<Scan> {
     let mut scan = Scan::default();
     if !content_dir.is_dir() {
         return Ok(scan);
@@ -249,7 +252,11 @@ pub fn scan(content_dir: &Path, site_root: &Path) -> Result<Scan> {
             // is: a link or a FIFO there makes an invalid bundle, never a folder of pages.
             match std::fs::symlink_metadata(path.join("index.md")) {
                 Ok(_) => {
-                    candidates.push(Candidate { rel, bundle: true });
+                    candidates.push(Candidate {
+                        rel,
+                        bundle: true,
+                        fingerprint: None,
+                    });
                     walker.skip_current_dir();
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -268,7 +275,17 @@ pub fn scan(content_dir: &Path, site_root: &Path) -> Result<Scan> {
             }
         } else if markdown {
             if kind.is_file() {
-                candidates.push(Candidate { rel, bundle: false });
+                // Bundles are always read again: a change inside one leaves its folder's
+                // fingerprint as it was.
+                let fingerprint = match memo {
+                    Some(_) => entry.metadata().ok().map(|m| Fingerprint::of(&m)),
+                    None => None,
+                };
+                candidates.push(Candidate {
+                    rel,
+                    bundle: false,
+                    fingerprint,
+                });
             } else {
                 let why = format!("{} {}", show(path), atomic::ReadErrorKind::NotRegular);
                 scan.invalid.push(invalid_at(path, why));
@@ -323,7 +340,16 @@ pub fn scan(content_dir: &Path, site_root: &Path) -> Result<Scan> {
     let read: Vec<std::result::Result<Page, InvalidPage>> = named
         .par_iter()
         .map(|(c, id)| {
-            read_page(content_dir, site_root, c, id).map_err(|why| InvalidPage {
+            let path = content_dir.join(&c.rel);
+            let reuse = memo.zip(c.fingerprint);
+            if let Some(page) = reuse.and_then(|(memo, f)| memo.page(&path, f)) {
+                return Ok(page);
+            }
+            let page = read_page(content_dir, site_root, c, id);
+            if let (Some((memo, f)), Ok(page)) = (reuse, &page) {
+                memo.keep_page(&path, f, page);
+            }
+            page.map_err(|why| InvalidPage {
                 id: id.clone(),
                 source: show(&content_dir.join(&c.rel)),
                 why,
@@ -584,7 +610,7 @@ mod tests {
         write("kb/shots/img/p.png", b"png");
         write("kb/shots/nested/index.md", b"belongs to the bundle");
         write("top.md", b"not in a space");
-        let found = scan(&c, dir.path()).unwrap();
+        let found = scan(&c, dir.path(), None).unwrap();
         assert!(found.invalid.is_empty(), "{:?}", found.invalid);
         let pages = found.pages;
         let ids: Vec<_> = pages.iter().map(|p| p.id.as_str()).collect();
@@ -613,7 +639,7 @@ mod tests {
         write("kb/shots/index.md", b"x");
         std::os::unix::fs::symlink("../ok.md", c.join("kb/shots/linked.png")).unwrap();
         std::os::unix::fs::symlink("ok.md", c.join("kb/alias.md")).unwrap();
-        let found = scan(&c, dir.path()).unwrap();
+        let found = scan(&c, dir.path(), None).unwrap();
         let ids: Vec<_> = found.pages.iter().map(|p| p.id.as_str()).collect();
         assert_eq!(ids, ["kb/ok"]);
         let invalid: Vec<(&str, &str)> = found

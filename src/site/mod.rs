@@ -6,6 +6,7 @@
 
 pub(crate) mod config;
 pub mod content;
+pub(crate) mod memo;
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -15,6 +16,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use self::content::{FrontMatter, InvalidPage, Page};
+use self::memo::{Fingerprint, Memo};
 use crate::error::{Error, Result};
 use crate::site::config::SiteConfig;
 use crate::time::{self, Instant};
@@ -37,9 +39,12 @@ pub struct Site {
     pub invalid_pages: Vec<InvalidPage>,
     pub records: Vec<RecordFile>,
     pub store: Store,
+    /// What an earlier judgement of this folder lends this one (`serve`), if anything.
+    memo: Option<Arc<Memo>>,
 }
 
 /// One file under `approvals/records/`, parsed or not.
+#[derive(Clone)]
 pub struct RecordFile {
     pub file: String,
     pub parsed: std::result::Result<RecordFileParsed, String>,
@@ -225,6 +230,12 @@ fn offline_reason(o: &Offline) -> String {
 
 impl Site {
     pub fn load(root: &std::path::Path) -> Result<Site> {
+        Site::load_with(root, None)
+    }
+
+    /// [`Site::load`], reusing what `memo` holds of an earlier load of the same folder and
+    /// keeping what this one reads (see [`memo`]). The judgement is the same either way.
+    pub(crate) fn load_with(root: &std::path::Path, memo: Option<Arc<Memo>>) -> Result<Site> {
         let config = SiteConfig::load(root)?;
         let keyring = Keyring::load(&config.keyring_file())?;
         let policies = policy::load_all(&config.policies_dir(), &keyring)?;
@@ -232,9 +243,12 @@ impl Site {
         let content::Scan {
             pages,
             invalid: invalid_pages,
-        } = content::scan(&config.content_dir(), &config.root)?;
-        let records = load_records(&config)?;
+        } = content::scan(&config.content_dir(), &config.root, memo.as_deref())?;
+        let records = load_records(&config, memo.as_deref())?;
         let store = Store::new(config.store_dir());
+        if let Some(memo) = &memo {
+            memo.next_generation();
+        }
         Ok(Site {
             config,
             keyring,
@@ -243,6 +257,7 @@ impl Site {
             invalid_pages,
             records,
             store,
+            memo,
         })
     }
 
@@ -306,13 +321,15 @@ impl Site {
             .par_iter()
             .map(|f| match &f.parsed {
                 Err(why) => Err((f.file.clone(), why.clone())),
-                Ok(parsed) => match record::check(parsed, &self.keyring, &now) {
-                    Ok(()) => Ok(VerifiedRecord {
-                        file: f.file.clone(),
-                        record: parsed.record.clone(),
-                    }),
-                    Err(why) => Err((f.file.clone(), why)),
-                },
+                Ok(parsed) => {
+                    match record::check_with(parsed, &self.keyring, &now, self.memo.as_deref()) {
+                        Ok(()) => Ok(VerifiedRecord {
+                            file: f.file.clone(),
+                            record: parsed.record.clone(),
+                        }),
+                        Err(why) => Err((f.file.clone(), why)),
+                    }
+                }
             })
             .collect();
         let mut by_page: BTreeMap<String, Vec<VerifiedRecord>> = BTreeMap::new();
@@ -402,7 +419,8 @@ impl Site {
             .iter()
             .filter_map(|f| f.parsed.as_ref().ok().map(|p| (f, p)))
             .filter(|(_, p)| {
-                p.record.content == id && record::check(p, &self.keyring, &now).is_ok()
+                p.record.content == id
+                    && record::check_with(p, &self.keyring, &now, self.memo.as_deref()).is_ok()
             })
             .map(|(f, p)| VerifiedRecord {
                 file: f.file.clone(),
@@ -728,7 +746,7 @@ fn reminders(page: &str, review: &PageReview<Live>, policy: &Policy) -> Vec<Find
 /// record is read only from a regular file reached without following a link, and only up to
 /// the record size limit: anything else is a record that does not parse, with the reason (an
 /// `invalid_record` finding), never a hang, a file read whole, or a stopped build.
-fn load_records(config: &SiteConfig) -> Result<Vec<RecordFile>> {
+fn load_records(config: &SiteConfig, memo: Option<&Memo>) -> Result<Vec<RecordFile>> {
     let dir = config.records_dir();
     let unreadable = |path: &std::path::Path, why: String| RecordFile {
         file: config.display_path(path),
@@ -755,13 +773,22 @@ fn load_records(config: &SiteConfig) -> Result<Vec<RecordFile>> {
             && !name.starts_with('.')
             && (name.ends_with(".yaml") || name.ends_with(".yml"))
         {
-            paths.push(entry.into_path());
+            // Not followed: the fingerprint of the entry itself, whatever it is.
+            let fingerprint = match memo {
+                Some(_) => entry.metadata().ok().map(|m| Fingerprint::of(&m)),
+                None => None,
+            };
+            paths.push((entry.into_path(), fingerprint));
         }
     }
     let limit = crate::yaml::RECORD.max_bytes as u64;
     Ok(paths
         .par_iter()
-        .map(|path| {
+        .map(|(path, fingerprint)| {
+            let reuse = memo.zip(*fingerprint);
+            if let Some(file) = reuse.and_then(|(memo, f)| memo.record(path, f)) {
+                return file;
+            }
             let rel = path.strip_prefix(&config.root).unwrap_or(path);
             let parsed = match crate::atomic::read_beneath(&config.root, rel, limit) {
                 Ok(bytes) => match String::from_utf8(bytes) {
@@ -770,10 +797,14 @@ fn load_records(config: &SiteConfig) -> Result<Vec<RecordFile>> {
                 },
                 Err(e) => Err(format!("the file {}", e.kind)),
             };
-            RecordFile {
+            let file = RecordFile {
                 file: config.display_path(path),
                 parsed,
+            };
+            if let Some((memo, f)) = reuse {
+                memo.keep_record(path, f, &file);
             }
+            file
         })
         .collect())
 }

@@ -253,6 +253,17 @@ pub fn parse(text: &str) -> Result<RecordFileParsed, String> {
 /// Conditions 2–5 of §4 for a parsed record. `Ok` means the record counts (subject to the
 /// policy's authority rules, which the review engine applies).
 pub fn check(parsed: &RecordFileParsed, keyring: &Keyring, now: &Instant) -> Result<(), String> {
+    check_with(parsed, keyring, now, None)
+}
+
+/// [`check`], skipping the strict verification of a signature `memo` saw verify over the
+/// same key and bytes before (and remembering the ones that verify now).
+pub(crate) fn check_with(
+    parsed: &RecordFileParsed,
+    keyring: &Keyring,
+    now: &Instant,
+    memo: Option<&crate::site::memo::Memo>,
+) -> Result<(), String> {
     let r = &parsed.record;
     let Some(key) = keyring.keys.get(&r.key) else {
         return Err(format!("key '{}' is not in the keyring", r.key));
@@ -269,12 +280,20 @@ pub fn check(parsed: &RecordFileParsed, keyring: &Keyring, now: &Instant) -> Res
             time::format_utc(&r.signed_at)
         ));
     }
-    let signature = Signature::from_bytes(&parsed.signature);
-    if key
-        .public_key
-        .verify_strict(&r.signed_bytes(), &signature)
-        .is_err()
-    {
+    let signed = r.signed_bytes();
+    let public = key.public_key.as_bytes();
+    let seen = memo.is_some_and(|m| m.verified(public, &parsed.signature, &signed));
+    let verifies = seen
+        || key
+            .public_key
+            .verify_strict(&signed, &Signature::from_bytes(&parsed.signature))
+            .is_ok();
+    if verifies && !seen {
+        if let Some(m) = memo {
+            m.keep_verified(public, &parsed.signature, &signed);
+        }
+    }
+    if !verifies {
         return Err(format!(
             "signature does not verify with key '{}' (the record was changed after signing, or signed by another key)",
             r.key
