@@ -336,6 +336,7 @@ fn run(cli: Cli) -> imprimatur::Result<i32> {
             args,
             Action::Submit {
                 comment: comment.clone(),
+                assign: None,
             },
         ),
         Command::Approve {
