@@ -296,6 +296,8 @@ pub enum FindingKind {
     InvalidPage,
     UrlConflict,
     WentOffline,
+    /// An edit ended a review (`edit_cancels_review`): a notice, not a defect.
+    ReviewCancelled,
 }
 
 impl FindingKind {
