@@ -174,8 +174,10 @@ fn bundle_files_not_in(dir: &Path, keep: &[(String, Vec<u8>)]) -> Result<Vec<Str
         .into_iter()
         .filter_entry(|e| !e.file_name().as_encoded_bytes().starts_with(b"."));
     for entry in walker {
-        let entry =
-            entry.map_err(|e| Error::io(e.path().unwrap_or(dir).to_path_buf(), e.into()))?;
+        let entry = entry.map_err(|e| {
+            let path = e.path().unwrap_or(dir).to_path_buf();
+            Error::io(path, e.into())
+        })?;
         let kind = entry.file_type();
         if kind.is_symlink() || !(kind.is_file() || kind.is_dir()) {
             return Err(Error::UnsafePath {
