@@ -713,6 +713,7 @@ fn generate(args: &Args) -> Result<(), String> {
                     discard: None,
                     publish: None,
                     override_: None,
+                    assign: None,
                 };
                 let yaml = record.to_yaml(&record.sign(&who.key));
                 let name = match kind {

@@ -17,8 +17,13 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$(pwd)
 
-cargo build --release --quiet
-BIN="$ROOT/target/release/imprimatur"
+# IMPRIMATUR_BIN=target/debug/imprimatur skips the (slow) release build.
+if [ -n "${IMPRIMATUR_BIN:-}" ]; then
+    BIN=$(cd "$(dirname "$IMPRIMATUR_BIN")" && pwd)/$(basename "$IMPRIMATUR_BIN")
+else
+    cargo build --release --quiet
+    BIN="$ROOT/target/release/imprimatur"
+fi
 
 WORK=$(mktemp -d)
 KEYS="$WORK/keys"
@@ -127,6 +132,18 @@ sign alice submit  kb/troubleshooting/high-cpu 2026-11-06T10:00:00Z
 sign bob   reject  kb/troubleshooting/high-cpu 2026-11-06T15:20:00Z --step technical --role "Technical reviewer" \
     --comment "Step 3: 'beaconctl debug profile' was removed in agent 3.2; use 'beaconctl diagnostics --cpu 30s'. Also, the default collect.interval is 30s since 3.4, not 60s."
 
+echo "kb/troubleshooting/proxy: outdated (v2 is live; the writer restored v1 as the draft)"
+cp content/_originals/kb/troubleshooting/proxy.md content/kb/troubleshooting/proxy.md
+PROXY_V1="sha256:$(sha256sum content/kb/troubleshooting/proxy.md | cut -d' ' -f1)"
+sign alice submit  kb/troubleshooting/proxy 2026-11-07T09:00:00Z
+sign bob   approve kb/troubleshooting/proxy 2026-11-07T11:00:00Z --step technical --role "Technical reviewer"
+cp content/_originals/kb/troubleshooting/proxy.later.md content/kb/troubleshooting/proxy.md
+sign alice submit  kb/troubleshooting/proxy 2026-11-16T09:00:00Z --comment "HTTPS_PROXY since agent 3.5"
+sign chen  approve kb/troubleshooting/proxy 2026-11-16T10:00:00Z --step technical --role "SRE lead"
+# Agent 3.5 was pulled; the writer puts the earlier text back as the draft (nothing signed).
+# `imprimatur publish kb/troubleshooting/proxy --version $PROXY_V1` would roll the site back.
+"$BIN" restore kb/troubleshooting/proxy --version "$PROXY_V1" --now 2026-11-18T09:00:00Z | head -n 1
+
 # ---------------------------------------------------------------------------------------------
 # API Guide (api): technical (engineering), then editorial (writers).
 # ---------------------------------------------------------------------------------------------
@@ -146,6 +163,10 @@ sign chen  approve api/webhooks 2026-11-12T14:00:00Z --step technical --role "Te
 sign erik  approve api/webhooks 2026-11-13T10:00:00Z --step editorial --role "Editor"
 
 echo "api/metrics-query: draft (never submitted)"
+
+echo "api/pagination: pending (technical assigned to bob and chen; bob approved, chen hasn't)"
+sign alice submit  api/pagination 2026-11-17T09:00:00Z --assign technical=bob,chen --comment "Both of you, please: cursors changed in v2"
+sign bob   approve api/pagination 2026-11-17T15:00:00Z --step technical --role "Technical reviewer"
 
 # ---------------------------------------------------------------------------------------------
 # Company Policies (policies): technical (2 engineers), then legal; resume_after_reject.

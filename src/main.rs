@@ -49,6 +49,23 @@ impl From<FormatArg> for Format {
     }
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormatArg {
+    Text,
+    Json,
+    Csv,
+}
+
+impl From<LogFormatArg> for cli::LogFormat {
+    fn from(f: LogFormatArg) -> cli::LogFormat {
+        match f {
+            LogFormatArg::Text => cli::LogFormat::Text,
+            LogFormatArg::Json => cli::LogFormat::Json,
+            LogFormatArg::Csv => cli::LogFormat::Csv,
+        }
+    }
+}
+
 #[derive(Args)]
 struct SignArgs {
     /// The page: its path (content/kb/install.md) or id (kb/install)
@@ -132,6 +149,12 @@ enum Command {
         now: NowArg,
         #[arg(long, value_enum, default_value = "text")]
         format: FormatArg,
+        /// Only your pages: those the reviewer of --key submitted, or names as `author`
+        #[arg(long, requires = "key", conflicts_with = "pages")]
+        mine: bool,
+        /// Your secret key file (with --mine)
+        #[arg(long, requires = "mine")]
+        key: Option<PathBuf>,
         /// Only these pages (paths or ids)
         pages: Vec<String>,
     },
@@ -151,15 +174,72 @@ enum Command {
         #[command(flatten)]
         site: SiteArgs,
     },
-    /// Submit the page's current version for review
+    /// Submit the page's current version for review (or, with --changed, every page of
+    /// yours that is not in review or approved)
     Submit {
+        #[command(flatten)]
+        site: SiteArgs,
+        /// The page: its path (content/kb/install.md) or id (kb/install)
+        #[arg(required_unless_present = "changed", conflicts_with = "changed")]
+        page: Option<String>,
+        /// Your secret key file (from `imprimatur keygen`)
+        #[arg(long)]
+        key: PathBuf,
+        /// The version to submit: must be the page's current bytes
+        #[arg(long, conflicts_with = "changed")]
+        version: Option<String>,
+        #[command(flatten)]
+        now: NowArg,
+        /// A note for the reviewers
+        #[arg(long)]
+        comment: Option<String>,
+        /// Who must review a step: STEP=ID,ID (repeatable); only they and managers may act
+        /// in it, and all of them must approve
+        #[arg(long, value_name = "STEP=IDS", conflicts_with = "changed")]
+        assign: Vec<String>,
+        /// Submit every page whose current version was never submitted, in the spaces where
+        /// this key may submit; list what was submitted and what was skipped
+        #[arg(long)]
+        changed: bool,
+    },
+    /// Re-assign a step of the version in review to other reviewers (managers)
+    Assign {
         #[command(flatten)]
         site: SiteArgs,
         #[command(flatten)]
         sign: SignArgs,
-        /// A note for the reviewers
+        /// The step to assign
         #[arg(long)]
-        comment: Option<String>,
+        step: String,
+        /// Who must review it: reviewer ids, comma-separated (raj,eli)
+        reviewers: String,
+    },
+    /// Every version of a page the records and the store know: its state, who approved it,
+    /// when it was live
+    History {
+        #[command(flatten)]
+        site: SiteArgs,
+        #[command(flatten)]
+        now: NowArg,
+        #[arg(long, value_enum, default_value = "text")]
+        format: FormatArg,
+        /// The page: its path or id
+        page: String,
+    },
+    /// Write an earlier version's bytes back into content/ as the current draft
+    Restore {
+        #[command(flatten)]
+        site: SiteArgs,
+        #[command(flatten)]
+        now: NowArg,
+        /// The page: its path or id
+        page: String,
+        /// The version to restore (see `imprimatur history`)
+        #[arg(long)]
+        version: String,
+        /// Overwrite the page even when its current bytes are in no record and not in the store
+        #[arg(long)]
+        force: bool,
     },
     /// Approve the version in review in a step
     Approve {
@@ -226,16 +306,32 @@ enum Command {
         #[arg(long)]
         comment: Option<String>,
     },
-    /// Print a page's full history: every record, counted or not and why
+    /// Print the audit trail: every record (of one page, or of the whole site), counted or
+    /// not and why
     Log {
         #[command(flatten)]
         site: SiteArgs,
         #[command(flatten)]
         now: NowArg,
         #[arg(long, value_enum, default_value = "text")]
-        format: FormatArg,
-        /// The page: its path or id
-        page: String,
+        format: LogFormatArg,
+        /// Only records of this space
+        #[arg(long)]
+        space: Option<String>,
+        /// Only records signed by this reviewer
+        #[arg(long)]
+        reviewer: Option<String>,
+        /// Only records signed at or after this time (RFC 3339)
+        #[arg(long)]
+        since: Option<String>,
+        /// Only records signed at or before this time (RFC 3339)
+        #[arg(long)]
+        until: Option<String>,
+        /// Only records of this kind (submit, approve, reject, retract, publish, unpublish, assign)
+        #[arg(long)]
+        kind: Option<String>,
+        /// The page: its path or id (default: every record of the site)
+        page: Option<String>,
     },
     /// Create a working example site in DIR
     Init {
@@ -317,10 +413,15 @@ fn run(cli: Cli) -> imprimatur::Result<i32> {
             site,
             now,
             format,
+            mine,
+            key,
             pages,
         } => {
             let now = cli::resolve_now(now.now.as_deref())?;
-            cli::status(&site.site, now, (*format).into(), pages, out)
+            match (mine, key) {
+                (true, Some(key)) => cli::status_mine(&site.site, now, (*format).into(), key, out),
+                _ => cli::status(&site.site, now, (*format).into(), pages, out),
+            }
         }
         Command::Verify { site, now, format } => {
             let now = cli::resolve_now(now.now.as_deref())?;
@@ -329,15 +430,65 @@ fn run(cli: Cli) -> imprimatur::Result<i32> {
         Command::Keygen { out: file, .. } => cli::keygen(file, out),
         Command::Submit {
             site,
-            sign: args,
+            page,
+            key,
+            version,
+            now,
             comment,
+            assign,
+            changed,
+        } => {
+            let now = cli::resolve_now(now.now.as_deref())?;
+            if *changed {
+                return cli::submit_changed(&site.site, key, comment.clone(), now, out);
+            }
+            let req = SignRequest {
+                site_root: &site.site,
+                action: Action::Submit {
+                    comment: comment.clone(),
+                    assign: cli::parse_assign(assign)?,
+                },
+                page: page
+                    .as_deref()
+                    .expect("clap requires PAGE without --changed"),
+                key_file: key,
+                version: version.as_deref(),
+                now,
+            };
+            cli::sign(&req, out)
+        }
+        Command::Assign {
+            site,
+            sign: args,
+            step,
+            reviewers,
         } => sign(
             site,
             args,
-            Action::Submit {
-                comment: comment.clone(),
+            Action::Assign {
+                step: step.clone(),
+                assignees: cli::parse_reviewer_list(reviewers)?,
             },
         ),
+        Command::History {
+            site,
+            now,
+            format,
+            page,
+        } => {
+            let now = cli::resolve_now(now.now.as_deref())?;
+            cli::history(&site.site, now, (*format).into(), page, out)
+        }
+        Command::Restore {
+            site,
+            now,
+            page,
+            version,
+            force,
+        } => {
+            let now = cli::resolve_now(now.now.as_deref())?;
+            cli::restore(&site.site, now, page, version, *force, out)
+        }
         Command::Approve {
             site,
             sign: args,
@@ -391,10 +542,29 @@ fn run(cli: Cli) -> imprimatur::Result<i32> {
             site,
             now,
             format,
+            space,
+            reviewer,
+            since,
+            until,
+            kind,
             page,
         } => {
             let now = cli::resolve_now(now.now.as_deref())?;
-            cli::log(&site.site, now, (*format).into(), page, out)
+            let filter = cli::LogFilter::parse(
+                space.clone(),
+                reviewer.clone(),
+                since.as_deref(),
+                until.as_deref(),
+                kind.as_deref(),
+            )?;
+            cli::log(
+                &site.site,
+                now,
+                (*format).into(),
+                page.as_deref(),
+                &filter,
+                out,
+            )
         }
         Command::Init { dir, site, now } => {
             let dir = dir.as_ref().unwrap_or(&site.site);

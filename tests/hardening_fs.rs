@@ -150,6 +150,7 @@ fn submit_by_hand(site: &TestSite, page: &str, version: Version) -> String {
         discard: None,
         publish: None,
         override_: None,
+        assign: None,
     };
     let name = format!("by-hand-{}", page.replace('/', "-"));
     site.write_record_signed_by(&name, &record, "wanda")

@@ -15,3 +15,4 @@ mod snapshots;
 mod theme;
 mod trust;
 mod vectors;
+mod workflow;

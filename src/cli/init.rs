@@ -64,7 +64,10 @@ fn create(dir: &Path, now: Instant) -> Result<Vec<String>> {
         })
     };
     Ok(vec![
-        sign(Action::Submit { comment: None })?,
+        sign(Action::Submit {
+            comment: None,
+            assign: None,
+        })?,
         sign(Action::Approve {
             step: "review".into(),
             role: Some("Author".into()),

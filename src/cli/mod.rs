@@ -4,12 +4,15 @@
 //! 2 for usage).
 
 mod build;
+mod history;
 mod inbox;
 mod init;
 mod log;
+mod restore;
 mod serve;
 mod sign;
 mod status;
+mod submit;
 
 use std::io::Write;
 
@@ -17,12 +20,15 @@ use crate::error::{Error, Result};
 use crate::time::{self, Instant};
 
 pub use build::{build, BuildOptions};
+pub use history::history;
 pub use inbox::{inbox, Who};
 pub use init::init;
-pub use log::log;
+pub use log::{log, LogFilter, LogFormat};
+pub use restore::restore;
 pub use serve::{serve, ServeOptions};
 pub use sign::{keygen, sign};
-pub use status::{status, verify};
+pub use status::{status, status_mine, verify};
+pub use submit::{parse_assign, parse_reviewer_list, submit_changed};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {

@@ -80,3 +80,71 @@ pub fn verify(site_root: &Path, now: Instant, format: Format, out: &mut dyn Writ
         EXIT_OK
     })
 }
+
+/// `imprimatur status --mine --key FILE`: the writer's own pages — those the key's reviewer
+/// signed a submit for (any version, counted or not), or that name them in the current
+/// draft's front matter as `author` (an id or a list of ids). Writes the whole site's
+/// `reports/status.json`, as `status` does; prints only those pages and their findings.
+pub fn status_mine(
+    site_root: &Path,
+    now: Instant,
+    format: Format,
+    key_file: &Path,
+    out: &mut dyn Write,
+) -> Result<i32> {
+    let site = Site::load(site_root)?;
+    let secret = crate::trust::keyfile::load(key_file)?;
+    let who = site
+        .keyring
+        .key_for_public(&secret.verifying_key())
+        .ok_or_else(|| {
+            Error::Refused(format!(
+                "{}: this key is not in approvals/keyring.yaml",
+                key_file.display()
+            ))
+        })?
+        .reviewer
+        .clone();
+    let eval = site.evaluate(now, &site.config.audiences);
+    let extra = crate::publish::build::check_without_building(&site, &eval);
+    let mut report = StatusReport::from_evaluation(&eval, &extra);
+    crate::atomic::write_file(
+        &site.config.reports_dir.join("status.json"),
+        report.to_json().as_bytes(),
+    )?;
+    let mine: Vec<String> = eval
+        .pages
+        .iter()
+        .filter(|p| {
+            let submitted = p.records.iter().any(|r| {
+                r.record.kind == crate::trust::record::Kind::Submit && r.record.reviewer == who
+            });
+            let authored = p.front.as_ref().is_ok_and(|f| match f.extra.get("author") {
+                Some(serde_json::Value::String(a)) => *a == who,
+                Some(serde_json::Value::Array(list)) => list.iter().any(|a| a == who.as_str()),
+                _ => false,
+            });
+            submitted || authored
+        })
+        .map(|p| p.page.id.clone())
+        .collect();
+    report.pages.retain(|p| mine.contains(&p.id));
+    report
+        .findings
+        .retain(|f| f.page.as_ref().is_some_and(|p| mine.contains(p)));
+    report.invalid_records.retain(|r| {
+        report
+            .findings
+            .iter()
+            .any(|f| f.file.as_ref() == Some(&r.file))
+    });
+    match format {
+        Format::Json => print(out, &report.to_json())?,
+        Format::Text if mine.is_empty() => print(
+            out,
+            &format!("no pages of '{who}': none submitted by them, none naming them as author\n"),
+        )?,
+        Format::Text => print(out, &report.to_text(&mine, &Style::detect()))?,
+    }
+    Ok(EXIT_OK)
+}

@@ -468,6 +468,7 @@ fn entries(
                 Kind::Publish => "Published",
                 Kind::Unpublish => "Unpublished",
                 Kind::Retract => "Retracted",
+                Kind::Assign => "Reviewers assigned",
             };
             submitted |= r.kind == Kind::Submit;
             let public = comments == HistoryComments::Public && !earlier;

@@ -3,6 +3,7 @@
 //! never in `output/`: they name pages that are not published.
 
 pub(crate) mod dashboard;
+pub(crate) mod history;
 pub(crate) mod inbox;
 pub(crate) mod log;
 pub(crate) mod notifications;
@@ -90,6 +91,9 @@ pub struct PageStatus {
     pub step_number: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub step_count: Option<usize>,
+    /// The version whose review an edit cancelled (`edit_cancels_review`), if one did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cancelled_review: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -126,6 +130,9 @@ impl StatusReport {
                         .map(|r| r.version.to_string()),
                     step_number: in_review.map(|r| r.step_number),
                     step_count: in_review.map(|r| r.step_count),
+                    cancelled_review: review
+                        .and_then(|r| r.cancelled.as_ref())
+                        .map(|c| c.version.to_string()),
                 }
             })
             .collect();

@@ -246,7 +246,7 @@ pub fn page_review(
     body.push_str("</div>\n");
 
     body.push_str("<h2>Record history</h2>\n");
-    match crate::report::log::page_log(site, eval.now, id) {
+    match crate::report::log::page_log(site, eval.now, id, &Default::default()) {
         Ok(log) if !log.entries.is_empty() => {
             body.push_str("<table>\n<thead><tr><th>When</th><th>What</th><th>Who</th><th>Version</th><th>Counted</th></tr></thead>\n<tbody>\n");
             for e in &log.entries {

@@ -7,6 +7,7 @@
 pub(crate) mod config;
 pub mod content;
 pub(crate) mod memo;
+pub(crate) mod restore;
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -67,7 +68,10 @@ impl Finding {
     pub fn is_defect(&self) -> bool {
         !matches!(
             self.kind,
-            FindingKind::Stale | FindingKind::Escalation | FindingKind::ReviewDue
+            FindingKind::Stale
+                | FindingKind::Escalation
+                | FindingKind::ReviewDue
+                | FindingKind::ReviewCancelled
         )
     }
 }
@@ -685,9 +689,24 @@ enum FetchError {
     Page(String),
 }
 
-/// `stale`, `escalation` and `review_due` (SPEC §5): reminders that only notify and report.
+/// `stale`, `escalation` and `review_due` (SPEC §5): reminders that only notify and report;
+/// and `review_cancelled` (docs/workflow.md), the notice that an edit ended a review.
 fn reminders(page: &str, review: &PageReview<Live>, policy: &Policy) -> Vec<Finding> {
     let mut out = Vec::new();
+    if let Some(c) = &review.cancelled {
+        out.push(Finding {
+            kind: FindingKind::ReviewCancelled,
+            page: Some(page.to_string()),
+            detail: format!(
+                "the review of version {} (submitted by '{}' at {}, waiting in step '{}') was cancelled: the page was edited (edit_cancels_review); submit it again",
+                c.version.short(),
+                c.submitter,
+                time::format_utc(&c.submitted_at),
+                c.step
+            ),
+            file: None,
+        });
+    }
     if let Some(r) = &review.in_review {
         if let (Some(_), Some(days)) = (r.escalated_at, policy.escalate_after_days) {
             out.push(Finding {

@@ -4,12 +4,14 @@
 //! build can never disagree.
 
 use crate::trust::policy::Policy;
+use crate::trust::record::Assignment;
 
 /// What a signed record claims the right to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Act<'a> {
-    /// Put a version into review (contributors, exempt contributors, managers).
-    Submit,
+    /// Put a version into review (contributors, exempt contributors, managers), with the
+    /// reviewers it assigns to steps, if any.
+    Submit { assign: Option<&'a Assignment> },
     /// Approve or reject in a step, with the approve's optional `override` and `publish`.
     Decide {
         step: &'a str,
@@ -19,6 +21,15 @@ pub enum Act<'a> {
         publish: bool,
         /// Who submitted the version being decided on, if anyone did.
         submitter: Option<&'a str>,
+        /// The reviewers assigned to this step of the version, if it has an assignment:
+        /// then only they (and managers) may act in it.
+        assigned: Option<&'a [String]>,
+    },
+    /// Re-assign a step of the version in review (managers).
+    Assign {
+        step: &'a str,
+        assignees: &'a [String],
+        submitter: &'a str,
     },
     /// A `publish` record: publish an approved version, or re-publish an earlier one.
     Publish,
@@ -65,6 +76,32 @@ pub enum Refusal {
     CommentRequired { space: String },
     #[error("only the submitter ('{submitter}') or a manager may retract; '{who}' is neither")]
     NotSubmitter { who: String, submitter: String },
+    #[error(
+        "an approval needs a comment (--comment) in space '{space}' (approve_comment_required)"
+    )]
+    ApproveCommentRequired { space: String },
+    #[error("'{who}' is not assigned to step '{step}' of this version (assigned: {assigned}); only they and the managers may act in it")]
+    NotAssigned {
+        who: String,
+        step: String,
+        assigned: String,
+    },
+    #[error("assign: '{who}' may not be assigned to step '{step}': {why} ({file})")]
+    IneligibleAssignee {
+        who: String,
+        step: String,
+        why: String,
+        file: String,
+    },
+    #[error("assign: step '{step}' needs {need}: {why} ({file})")]
+    IncompleteAssignment {
+        step: String,
+        need: String,
+        why: String,
+        file: String,
+    },
+    #[error("assign: only a manager of space '{space}' may re-assign a step; '{who}' is not one")]
+    NotManagerToAssign { who: String, space: String },
 }
 
 impl Policy {
@@ -74,19 +111,34 @@ impl Policy {
         let who_s = || who.to_string();
         let space = || self.space.clone();
         match *act {
-            Act::Submit => {
-                if self.contributors.contains(who)
+            Act::Submit { assign } => {
+                if !(self.contributors.contains(who)
                     || self.exempt.contains(who)
-                    || self.managers.contains(who)
+                    || self.managers.contains(who))
                 {
-                    Ok(())
-                } else {
-                    Err(Refusal::NotContributor {
+                    return Err(Refusal::NotContributor {
                         who: who_s(),
                         space: space(),
                         file: self.file.clone(),
-                    })
+                    });
                 }
+                for (step, assignees) in assign.into_iter().flatten() {
+                    self.check_assignment(step, assignees, who)?;
+                }
+                Ok(())
+            }
+            Act::Assign {
+                step,
+                assignees,
+                submitter,
+            } => {
+                if !self.managers.contains(who) {
+                    return Err(Refusal::NotManagerToAssign {
+                        who: who_s(),
+                        space: space(),
+                    });
+                }
+                self.check_assignment(step, assignees, submitter)
             }
             Act::Decide {
                 step,
@@ -95,25 +147,30 @@ impl Policy {
                 override_,
                 publish,
                 submitter,
+                assigned,
             } => {
-                let Some((index, _)) = self.step(step) else {
-                    return Err(Refusal::UnknownStep {
-                        step: step.to_string(),
-                        file: self.file.clone(),
-                        steps: self
-                            .steps
-                            .iter()
-                            .map(|s| s.name.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                    });
-                };
+                let index = self.known_step(step)?;
                 if !(self.steps[index].approvers.contains(who) || self.managers.contains(who)) {
                     return Err(Refusal::NotApprover {
                         who: who_s(),
                         step: step.to_string(),
                         file: self.file.clone(),
                     });
+                }
+                if let Some(assigned) = assigned {
+                    if !assigned.iter().any(|a| a == who) && !self.managers.contains(who) {
+                        return Err(Refusal::NotAssigned {
+                            who: who_s(),
+                            step: step.to_string(),
+                            assigned: assigned.join(", "),
+                        });
+                    }
+                }
+                if !reject
+                    && self.approve_comment_required
+                    && comment.unwrap_or("").trim().is_empty()
+                {
+                    return Err(Refusal::ApproveCommentRequired { space: space() });
                 }
                 if override_ && !self.managers.contains(who) {
                     return Err(Refusal::NotManager {
@@ -168,6 +225,74 @@ impl Policy {
         }
     }
 
+    fn known_step(&self, step: &str) -> Result<usize, Refusal> {
+        self.step(step)
+            .map(|(index, _)| index)
+            .ok_or_else(|| Refusal::UnknownStep {
+                step: step.to_string(),
+                file: self.file.clone(),
+                steps: self
+                    .steps
+                    .iter()
+                    .map(|s| s.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+    }
+
+    /// Who may be assigned to a step: each assignee an eligible approver of it (an approver
+    /// or a manager, not the submitter unless `allow_self_approval`), every `required`
+    /// reviewer among them, and at least `min_approvals` of them — an assignment narrows who
+    /// reviews, it never lowers the bar the policy sets.
+    fn check_assignment(
+        &self,
+        step: &str,
+        assignees: &[String],
+        submitter: &str,
+    ) -> Result<(), Refusal> {
+        let index = self.known_step(step)?;
+        let s = &self.steps[index];
+        let file = || self.file.clone();
+        for who in assignees {
+            let why = if !(s.approvers.contains(who) || self.managers.contains(who)) {
+                Some("not an approver of the step or a manager")
+            } else if who == submitter && !self.allow_self_approval {
+                Some("they submitted the version (allow_self_approval is false)")
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                return Err(Refusal::IneligibleAssignee {
+                    who: who.clone(),
+                    step: step.to_string(),
+                    why: why.into(),
+                    file: file(),
+                });
+            }
+        }
+        if let Some(missing) = s.required.iter().find(|r| !assignees.contains(r)) {
+            return Err(Refusal::IncompleteAssignment {
+                step: step.to_string(),
+                need: format!("its required reviewer '{missing}'"),
+                why: "an assignment must include every required reviewer".into(),
+                file: file(),
+            });
+        }
+        if (assignees.len() as u32) < s.min_approvals {
+            return Err(Refusal::IncompleteAssignment {
+                step: step.to_string(),
+                need: format!("at least {} reviewer(s)", s.min_approvals),
+                why: format!(
+                    "min_approvals is {}, {} assigned",
+                    s.min_approvals,
+                    assignees.len()
+                ),
+                file: file(),
+            });
+        }
+        Ok(())
+    }
+
     /// Publishers and managers sign `publish` and `unpublish` records.
     fn may_publish(&self, who: &str) -> bool {
         self.publishers.contains(who) || self.managers.contains(who)
@@ -211,6 +336,7 @@ mod tests {
             override_: false,
             publish: false,
             submitter: Some("wanda"),
+            assigned: None,
         }
     }
 
@@ -244,10 +370,14 @@ mod tests {
             }
         });
         let rows: Vec<(&str, Act, Result<(), &str>)> = vec![
-            ("wanda", Act::Submit, Ok(())),
-            ("lena", Act::Submit, Ok(())),
-            ("carol", Act::Submit, Ok(())),
-            ("alice", Act::Submit, Err("'alice' may not submit")),
+            ("wanda", Act::Submit { assign: None }, Ok(())),
+            ("lena", Act::Submit { assign: None }, Ok(())),
+            ("carol", Act::Submit { assign: None }, Ok(())),
+            (
+                "alice",
+                Act::Submit { assign: None },
+                Err("'alice' may not submit"),
+            ),
             ("alice", decide("technical"), Ok(())),
             ("carol", decide("legal"), Ok(())),
             (

@@ -66,6 +66,10 @@ struct RawPolicy {
     allow_self_approval: bool,
     #[serde(default = "yes")]
     reject_comment_required: bool,
+    #[serde(default)]
+    approve_comment_required: bool,
+    #[serde(default)]
+    edit_cancels_review: bool,
     #[serde(default = "yes")]
     resume_after_reject: bool,
     approval_expires_days: Option<u32>,
@@ -139,6 +143,11 @@ pub struct Policy {
     pub auto_publish: bool,
     pub allow_self_approval: bool,
     pub reject_comment_required: bool,
+    /// An approval needs a comment (docs/workflow.md).
+    pub approve_comment_required: bool,
+    /// A review ends (`cancelled`) when the page's bytes no longer match the version in
+    /// review (docs/workflow.md).
+    pub edit_cancels_review: bool,
     pub resume_after_reject: bool,
     pub approval_expires_days: Option<u32>,
     pub on_expiry: OnExpiry,
@@ -300,6 +309,8 @@ impl Policy {
             auto_publish: raw.auto_publish,
             allow_self_approval: raw.allow_self_approval,
             reject_comment_required: raw.reject_comment_required,
+            approve_comment_required: raw.approve_comment_required,
+            edit_cancels_review: raw.edit_cancels_review,
             resume_after_reject: raw.resume_after_reject,
             approval_expires_days: raw.approval_expires_days,
             on_expiry: raw.on_expiry,
@@ -455,6 +466,7 @@ mod tests {
             override_: false,
             publish: false,
             submitter: None,
+            assigned: None,
         };
         assert!(
             p.authorize("carol", &decide("technical")).is_ok(),

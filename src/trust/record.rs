@@ -46,6 +46,8 @@ pub enum Kind {
     Retract,
     Publish,
     Unpublish,
+    /// A manager names who must review a step of the version in review (docs/workflow.md).
+    Assign,
 }
 
 impl Kind {
@@ -154,7 +156,20 @@ pub struct Record {
         deserialize_with = "file::flag"
     )]
     pub override_: Option<bool>,
+    /// Assigned reviewers, by step (docs/workflow.md): on a `submit`, who must review each
+    /// step named; on an `assign`, the new reviewers of its `step`. Absent, it is not signed,
+    /// so records without it keep their signed bytes.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "file::quoted_assign",
+        deserialize_with = "file::assign"
+    )]
+    pub assign: Option<Assignment>,
 }
+
+/// Step name → the reviewers assigned to it, in the order the signer wrote them.
+pub type Assignment = BTreeMap<String, Vec<String>>;
 
 impl Record {
     pub fn discards(&self) -> bool {
@@ -231,11 +246,12 @@ pub fn parse(text: &str) -> Result<RecordFileParsed, String> {
         })?;
     let record = &parsed.record;
     let kind = record.kind;
-    if matches!(kind, Kind::Approve | Kind::Reject)
+    if matches!(kind, Kind::Approve | Kind::Reject | Kind::Assign)
         && record.step.as_deref().unwrap_or("").is_empty()
     {
         return Err(format!("step: missing (required for {kind})"));
     }
+    check_assignment(record)?;
     // The flags are signed, so their presence is part of the record: only where SPEC allows them.
     // A flag may be written as `false` anywhere; set to true, only where SPEC gives it meaning.
     for (name, set, allowed) in [
@@ -248,6 +264,48 @@ pub fn parse(text: &str) -> Result<RecordFileParsed, String> {
         }
     }
     Ok(parsed)
+}
+
+/// `assign` only on `submit` and `assign` records; an `assign` record names exactly its own
+/// step; every step has at least one reviewer, each named once.
+fn check_assignment(record: &Record) -> Result<(), String> {
+    let kind = record.kind;
+    let Some(assign) = &record.assign else {
+        return match kind {
+            Kind::Assign => Err("assign: missing (required for assign)".into()),
+            _ => Ok(()),
+        };
+    };
+    match kind {
+        Kind::Submit => {}
+        Kind::Assign => {
+            let step = record.step.as_deref().unwrap_or_default();
+            if assign.len() != 1 || !assign.contains_key(step) {
+                return Err(format!(
+                    "assign: an assign record names the reviewers of its own step '{step}' only"
+                ));
+            }
+        }
+        _ => return Err(format!("assign: not allowed on a {kind} record")),
+    }
+    for (step, names) in assign {
+        if step.is_empty() {
+            return Err("assign: a step name is empty".into());
+        }
+        if names.is_empty() {
+            return Err(format!("assign: step '{step}' names no reviewer"));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for name in names {
+            if name.is_empty() {
+                return Err(format!("assign: step '{step}' names an empty reviewer id"));
+            }
+            if !seen.insert(name) {
+                return Err(format!("assign: step '{step}' names '{name}' twice"));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Conditions 2–5 of §4 for a parsed record. `Ok` means the record counts (subject to the
@@ -341,6 +399,7 @@ mod tests {
             discard: None,
             publish: Some(true),
             override_: None,
+            assign: None,
         }
     }
 
@@ -420,7 +479,8 @@ mod tests {
                 "reject",
                 "retract",
                 "publish",
-                "unpublish"
+                "unpublish",
+                "assign"
             ]
         );
         for near in ["Submit", "APPROVE", " reject", "publish\n", ""] {
@@ -537,6 +597,80 @@ mod tests {
             let parsed = parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
             assert_eq!(parsed.record, r, "{text}");
             assert_eq!(parsed.record.signed_bytes(), r.signed_bytes());
+        }
+    }
+
+    #[test]
+    fn assignments_are_written_quoted_and_refused_where_they_do_not_belong() {
+        let key = SigningKey::from_bytes(&[9u8; 32]);
+        let submit = Record {
+            kind: Kind::Submit,
+            step: None,
+            publish: None,
+            assign: Some([("technical".to_string(), vec!["raj".into(), "eli".into()])].into()),
+            ..sample()
+        };
+        let yaml = submit.to_yaml(&submit.sign(&key));
+        // The reviewer ids are strings, double-quoted; a step name is a mapping key.
+        assert!(
+            yaml.contains("assign:\n  technical:\n  - \"raj\"\n  - \"eli\"\n"),
+            "{yaml}"
+        );
+        assert_eq!(parse(&yaml).unwrap().record, submit);
+        let signed = String::from_utf8(submit.signed_bytes()).unwrap();
+        assert!(
+            signed.starts_with(
+                "imprimatur-record-v1\n{\"assign\":{\"technical\":[\"raj\",\"eli\"]},"
+            ),
+            "{signed}"
+        );
+        let assign = Record {
+            kind: Kind::Assign,
+            ..submit.clone()
+        };
+        let approve = Record {
+            kind: Kind::Approve,
+            step: Some("technical".into()),
+            ..submit.clone()
+        };
+        let other_step = Record {
+            kind: Kind::Assign,
+            step: Some("legal".into()),
+            ..submit.clone()
+        };
+        let no_assign = Record {
+            kind: Kind::Assign,
+            step: Some("technical".into()),
+            assign: None,
+            ..submit.clone()
+        };
+        let twice = Record {
+            assign: Some([("technical".to_string(), vec!["raj".into(), "raj".into()])].into()),
+            ..submit.clone()
+        };
+        let nobody = Record {
+            assign: Some([("technical".to_string(), vec![])].into()),
+            ..submit.clone()
+        };
+        for (r, needle) in [
+            (assign, "step: missing (required for assign)"),
+            (approve, "assign: not allowed on a approve record"),
+            (other_step, "its own step 'legal'"),
+            (no_assign, "assign: missing"),
+            (twice, "names 'raj' twice"),
+            (nobody, "names no reviewer"),
+        ] {
+            let err = parse(&r.to_yaml(&r.sign(&key))).unwrap_err();
+            assert!(err.contains(needle), "{needle}: {err}");
+        }
+        for (from, to, needle) in [
+            ("- \"raj\"", "- 42", "must be a string"),
+            ("  technical:\n", "  technical: raj\n  x:\n", "a list"),
+        ] {
+            let bad = yaml.replacen(from, to, 1);
+            assert_ne!(bad, yaml, "{from}");
+            let err = parse(&bad).unwrap_err();
+            assert!(err.contains(needle), "{needle}: {err}\n{bad}");
         }
     }
 }

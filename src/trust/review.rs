@@ -108,6 +108,9 @@ pub enum Outcome {
         discard: bool,
     },
     Retracted,
+    /// The page's bytes changed while the version was in review, in a space with
+    /// `edit_cancels_review` (docs/workflow.md): its review ended.
+    Cancelled,
     Approved {
         approved_at: Instant,
     },
@@ -135,6 +138,9 @@ pub struct VersionReview {
     stage: usize,
     stage_since: Instant,
     decisions: BTreeMap<usize, BTreeMap<String, Decision>>,
+    /// Assigned reviewers by step index (docs/workflow.md): only they and the managers act
+    /// in that step, and every one of them must approve.
+    pub assigned: BTreeMap<usize, Vec<String>>,
 }
 
 impl VersionReview {
@@ -290,6 +296,8 @@ pub enum FindingKind {
     InvalidPage,
     UrlConflict,
     WentOffline,
+    /// An edit ended a review (`edit_cancels_review`): a notice, not a defect.
+    ReviewCancelled,
 }
 
 impl FindingKind {
@@ -309,18 +317,32 @@ pub struct RecordNote {
     pub finding: Option<FindingKind>,
 }
 
+/// A review that ended because the page was edited (`edit_cancels_review`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CancelledReview {
+    pub version: Version,
+    pub submitter: String,
+    pub submitted_at: Instant,
+    /// The step it was waiting in when the edit ended it.
+    pub step: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct PageReview<L = LiveVersion> {
     /// The page's current version (its bytes in `content/`).
     pub current: Version,
     pub current_state: ReviewState,
     pub in_review: Option<InReview>,
+    /// The review an edit of the page ended, if one did (`edit_cancels_review`).
+    pub cancelled: Option<CancelledReview>,
     pub live: Liveness<L>,
     /// Every version that was ever submitted (counted), by version.
     pub versions: BTreeMap<Version, VersionReview>,
     /// The records in replay order, as the engine saw them.
     pub order: Vec<usize>,
     pub notes: Vec<RecordNote>,
+    /// Every publication and takedown, in replay order: when each version went live.
+    pub publications: Vec<Publication>,
 }
 
 impl<L: AsRef<LiveVersion>> PageReview<L> {
@@ -362,10 +384,12 @@ impl<L> PageReview<L> {
             current: self.current,
             current_state: self.current_state,
             in_review: self.in_review,
+            cancelled: self.cancelled,
             live: f(self.live),
             versions: self.versions,
             order: self.order,
             notes: self.notes,
+            publications: self.publications,
         }
     }
 }
@@ -406,11 +430,13 @@ pub fn evaluate(input: &PageInput) -> PageReview {
     }
     let policy = input.policy;
     let now = input.now;
+    let cancelled = replay.cancel_if_edited(input.current);
     let live = choose_live(&replay, input);
     let Replay {
         versions,
         active,
         notes,
+        publications,
         ..
     } = replay;
 
@@ -419,7 +445,7 @@ pub fn evaluate(input: &PageInput) -> PageReview {
         .map(|r| describe_in_review(r, policy, &now));
     let current_review = versions.get(input.current);
     let current_state = match current_review.map(|r| &r.outcome) {
-        None | Some(Outcome::Replaced) => ReviewState::Draft,
+        None | Some(Outcome::Replaced | Outcome::Cancelled) => ReviewState::Draft,
         Some(Outcome::Pending) => ReviewState::Pending,
         Some(Outcome::Rejected { discard: true, .. }) => ReviewState::Discarded,
         Some(Outcome::Rejected { .. }) => ReviewState::Rejected,
@@ -440,10 +466,12 @@ pub fn evaluate(input: &PageInput) -> PageReview {
         current: input.current.clone(),
         current_state,
         in_review,
+        cancelled,
         live,
         versions,
         order,
         notes,
+        publications,
     }
 }
 
@@ -462,7 +490,7 @@ fn choose_live(replay: &Replay, input: &PageInput) -> Liveness {
                     by: by.clone(),
                 })
             }
-            Publication::Publish { version } => version,
+            Publication::Publish { version, .. } => version,
         };
         if !seen.insert(version) {
             continue;
@@ -531,7 +559,10 @@ fn describe_in_review(r: &VersionReview, policy: &Policy, now: &Instant) -> InRe
         let decided = r.decisions.get(&i);
         let approved = |who: &str| decided.and_then(|d| d.get(who)) == Some(&Decision::Approve);
         let missing: Vec<&String> = step.required.iter().filter(|w| !approved(w)).collect();
-        if !missing.is_empty() {
+        if let Some(assigned) = r.assigned.get(&i) {
+            // Every assignee must approve: the step waits on exactly those who have not.
+            waiting.extend(assigned.iter().filter(|w| !approved(w)).cloned());
+        } else if !missing.is_empty() {
             waiting.extend(missing.into_iter().cloned());
         } else {
             waiting.extend(
@@ -570,10 +601,11 @@ struct Resume {
 }
 
 /// One event of the page's publication timeline, in replay order.
-enum Publication {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Publication {
     /// A version was published: approved with auto-publish, by `publish: true`, by a publish
     /// record, by an exempt submit, or re-published (rollback).
-    Publish { version: Version },
+    Publish { version: Version, at: Instant },
     /// An `unpublish` record.
     TakeDown { at: Instant, by: String },
 }
@@ -621,17 +653,46 @@ impl Replay<'_> {
             Kind::Publish => self.publish(i, r),
             Kind::Unpublish => self.unpublish(i, r),
             Kind::Retract => self.retract(i, r),
+            Kind::Assign => self.assign(i, r),
         }
+    }
+
+    /// `edit_cancels_review`: a review still open when the page's bytes are another version
+    /// ends here, as `Cancelled` (a re-certification keeps the approval it had).
+    fn cancel_if_edited(&mut self, current: &Version) -> Option<CancelledReview> {
+        let active = self.active.clone()?;
+        if !self.policy.edit_cancels_review || active == *current {
+            return None;
+        }
+        let review = &self.versions[&active];
+        let step = self
+            .policy
+            .stage_steps(review.stage)
+            .find(|s| !review.passed.contains(s))
+            .map(|s| self.policy.steps[s].name.clone())
+            .unwrap_or_default();
+        let cancelled = CancelledReview {
+            version: active,
+            submitter: review.submitter.clone(),
+            submitted_at: review.submitted_at,
+            step,
+        };
+        self.end_active(Outcome::Cancelled);
+        self.resume = None;
+        Some(cancelled)
     }
 
     /// Is `version` the newest publication, with no takedown after it?
     fn is_newest_publication(&self, version: &Version) -> bool {
-        matches!(self.publications.last(), Some(Publication::Publish { version: v }) if v == version)
+        matches!(self.publications.last(), Some(Publication::Publish { version: v, .. }) if v == version)
     }
 
     fn submit(&mut self, i: usize, r: &Record) {
         let p = self.policy;
-        if let Err(why) = p.authorize(&r.reviewer, &Act::Submit) {
+        let act = Act::Submit {
+            assign: r.assign.as_ref(),
+        };
+        if let Err(why) = p.authorize(&r.reviewer, &act) {
             return self.refused(i, why);
         }
         if self.active.as_ref() == Some(&r.version) {
@@ -673,6 +734,13 @@ impl Replay<'_> {
             stage,
             stage_since: r.signed_at,
             decisions: BTreeMap::new(),
+            // `authorize` checked every step name and assignee.
+            assigned: r
+                .assign
+                .iter()
+                .flatten()
+                .filter_map(|(step, who)| Some((p.step(step)?.0, who.clone())))
+                .collect(),
         };
         let exempt = p.exempt.contains(&r.reviewer);
         if !exempt {
@@ -692,6 +760,9 @@ impl Replay<'_> {
                     .map(|s| p.steps[s].name.as_str())
                     .collect();
                 note += &format!("; resumes at {}", names.join(" + "));
+            }
+            for (step, who) in &review.assigned {
+                note += &format!("; {} assigned to {}", p.steps[*step].name, who.join(", "));
             }
             self.counted(i, note);
         }
@@ -725,6 +796,7 @@ impl Replay<'_> {
         if published {
             self.publications.push(Publication::Publish {
                 version: version.clone(),
+                at,
             });
         }
         self.active = None;
@@ -737,6 +809,11 @@ impl Replay<'_> {
         let step_name = r.step.as_deref().unwrap_or_default();
         let reject = r.kind == Kind::Reject;
         let submitter = self.versions.get(&r.version).map(|v| v.submitter.clone());
+        let assigned = self
+            .versions
+            .get(&r.version)
+            .zip(p.step(step_name))
+            .and_then(|(v, (s, _))| v.assigned.get(&s).cloned());
         let act = Act::Decide {
             step: step_name,
             reject,
@@ -744,6 +821,7 @@ impl Replay<'_> {
             override_: r.overrides(),
             publish: r.publishes(),
             submitter: submitter.as_deref(),
+            assigned: assigned.as_deref(),
         };
         if let Err(why) = p.authorize(&r.reviewer, &act) {
             return self.refused(i, why);
@@ -761,6 +839,7 @@ impl Replay<'_> {
                 }
                 Outcome::Rejected { .. } => "the version was already rejected; changes nothing",
                 Outcome::Retracted => "the version was retracted; changes nothing",
+                Outcome::Cancelled => "the version's review was cancelled; changes nothing",
                 Outcome::Replaced => {
                     "another version of the page was submitted since; changes nothing"
                 }
@@ -808,10 +887,7 @@ impl Replay<'_> {
         tally.insert(r.reviewer.clone(), decision);
         let approvals = tally.values().filter(|d| **d == Decision::Approve).count() as u32;
         let rejections = tally.values().filter(|d| **d == Decision::Reject).count() as u32;
-        let required_ok = step
-            .required
-            .iter()
-            .all(|w| tally.get(w) == Some(&Decision::Approve));
+        let passes = step_passes(step, tally, review.assigned.get(&step_index));
         let verb = if reject { "rejected" } else { "approved" };
         if rejections >= step.rejections_to_fail {
             let recertifying = review.standing.is_some();
@@ -847,30 +923,105 @@ impl Replay<'_> {
             };
             return self.counted(i, format!("{verb} in step '{step_name}': {what}"));
         }
-        if approvals >= step.min_approvals && required_ok {
-            review.passed.insert(step_index);
-            let stage_done = p
-                .stage_steps(review.stage)
-                .all(|s| review.passed.contains(&s));
-            if stage_done {
-                // No later stage can have passed already: a resumed review starts at the
-                // stage that rejected, with only that stage's and earlier steps passed.
-                review.stage += 1;
-                review.stage_since = at;
-                if review.stage == p.stage_count {
-                    let note = self.complete(&r.version, at, r.publishes());
-                    return self.counted(i, format!("{verb} in step '{step_name}': {note}"));
-                }
-            }
-            return self.counted(i, format!("{verb} in step '{step_name}': the step passed"));
+        if passes {
+            let note = self.pass_step(&r.version, step_index, at, r.publishes());
+            return self.counted(i, format!("{verb} in step '{step_name}': {note}"));
         }
-        self.counted(
-            i,
-            format!(
-                "{verb} in step '{step_name}' ({approvals} of {} approvals)",
-                step.min_approvals
+        let progress = match review.assigned.get(&step_index) {
+            Some(assigned) => format!(
+                "{} of {} assigned approvals",
+                assigned
+                    .iter()
+                    .filter(|w| tally.get(*w) == Some(&Decision::Approve))
+                    .count(),
+                assigned.len()
             ),
+            None => format!("{approvals} of {} approvals", step.min_approvals),
+        };
+        self.counted(i, format!("{verb} in step '{step_name}' ({progress})"));
+    }
+
+    /// A step of the version in review passed: its stage may be done, and with the last
+    /// stage the version is approved. Returns what happened.
+    fn pass_step(&mut self, version: &Version, step: usize, at: Instant, publish: bool) -> String {
+        let p = self.policy;
+        let review = self
+            .versions
+            .get_mut(version)
+            .expect("the version in review");
+        review.passed.insert(step);
+        let stage_done = p
+            .stage_steps(review.stage)
+            .all(|s| review.passed.contains(&s));
+        if stage_done {
+            // No later stage can have passed already: a resumed review starts at the
+            // stage that rejected, with only that stage's and earlier steps passed.
+            review.stage += 1;
+            review.stage_since = at;
+            if review.stage == p.stage_count {
+                return self.complete(version, at, publish).into();
+            }
+        }
+        "the step passed".into()
+    }
+
+    /// A manager names new reviewers for a step of the version in review that has not
+    /// passed. Decisions already made stay; if every new assignee has approved, the step passes.
+    fn assign(&mut self, i: usize, r: &Record) {
+        let p = self.policy;
+        let step_name = r.step.as_deref().unwrap_or_default();
+        let assignees: Vec<String> = r
+            .assign
+            .as_ref()
+            .and_then(|a| a.get(step_name))
+            .cloned()
+            .unwrap_or_default();
+        let Some(review) = self.versions.get(&r.version) else {
+            return self.out_of_turn(i, "signed before any counted submit of this version".into());
+        };
+        let act = Act::Assign {
+            step: step_name,
+            assignees: &assignees,
+            submitter: &review.submitter,
+        };
+        if let Err(why) = p.authorize(&r.reviewer, &act) {
+            return self.refused(i, why);
+        }
+        if self.active.as_ref() != Some(&r.version) {
+            return self.out_of_turn(
+                i,
+                "the version is not in review, so there is no step to assign".into(),
+            );
+        }
+        let Some((step_index, step)) = p.step(step_name) else {
+            unreachable!("authorize refuses unknown steps")
+        };
+        let review = self.versions.get_mut(&r.version).expect("checked above");
+        if review.passed.contains(&step_index) {
+            return self.out_of_turn(
+                i,
+                format!("step '{step_name}' had already passed; there is nothing to assign"),
+            );
+        }
+        review.history.push(i);
+        review.assigned.insert(step_index, assignees.clone());
+        let mut note = format!(
+            "step '{step_name}' assigned to {} by '{}'",
+            assignees.join(", "),
+            r.reviewer
         );
+        let tally = review.decisions.entry(step_index).or_default();
+        let rejections = tally.values().filter(|d| **d == Decision::Reject).count() as u32;
+        if step.stage == review.stage
+            && rejections < step.rejections_to_fail
+            && step_passes(step, tally, Some(&assignees))
+        {
+            note += &format!(
+                "; every assignee had approved: {}",
+                self.pass_step(&r.version, step_index, r.signed_at, false)
+            );
+        }
+        self.counted(i, note);
     }
 
     fn publish(&mut self, i: usize, r: &Record) {
@@ -904,6 +1055,7 @@ impl Replay<'_> {
         review.history.push(i);
         self.publications.push(Publication::Publish {
             version: r.version.clone(),
+            at: r.signed_at,
         });
         let note = if published.is_some() {
             format!("re-published by '{}' (rollback)", r.reviewer)
@@ -960,6 +1112,24 @@ impl Replay<'_> {
         self.end_active(Outcome::Retracted);
         self.resume = None;
         self.counted(i, format!("retracted by '{}'", r.reviewer));
+    }
+}
+
+/// Does a step pass with these decisions? With an assignment, every assignee must have
+/// approved (an assignment holds the required reviewers and at least `min_approvals`);
+/// otherwise `min_approvals` approvals and every `required` reviewer.
+fn step_passes(
+    step: &crate::trust::policy::Step,
+    tally: &BTreeMap<String, Decision>,
+    assigned: Option<&Vec<String>>,
+) -> bool {
+    let approved = |w: &String| tally.get(w) == Some(&Decision::Approve);
+    match assigned {
+        Some(assigned) => assigned.iter().all(approved),
+        None => {
+            let approvals = tally.values().filter(|d| **d == Decision::Approve).count() as u32;
+            approvals >= step.min_approvals && step.required.iter().all(approved)
+        }
     }
 }
 

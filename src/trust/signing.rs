@@ -11,7 +11,7 @@ use crate::site::content::{page_id_from_arg, Page};
 use crate::site::{Live, Site};
 use crate::time::{self, Instant};
 use crate::trust::keyfile;
-use crate::trust::record::{Kind, Record};
+use crate::trust::record::{Assignment, Kind, Record};
 use crate::trust::review::{PageReview, VerifiedRecord};
 use crate::trust::store::Store;
 use crate::trust::version::Version;
@@ -22,6 +22,8 @@ use crate::trust::version::Version;
 pub enum Action {
     Submit {
         comment: Option<String>,
+        /// Who must review which step (`--assign STEP=A,B`), if anyone is named.
+        assign: Option<Assignment>,
     },
     Approve {
         step: String,
@@ -44,6 +46,11 @@ pub enum Action {
     Unpublish {
         comment: Option<String>,
     },
+    /// A manager names who must review a step of the version in review.
+    Assign {
+        step: String,
+        assignees: Vec<String>,
+    },
 }
 
 impl Action {
@@ -55,6 +62,7 @@ impl Action {
             Action::Retract => Kind::Retract,
             Action::Publish => Kind::Publish,
             Action::Unpublish { .. } => Kind::Unpublish,
+            Action::Assign { .. } => Kind::Assign,
         }
     }
 
@@ -81,10 +89,19 @@ impl Action {
             discard: None,
             publish: None,
             override_: None,
+            assign: None,
         };
         match self {
-            Action::Submit { comment } | Action::Unpublish { comment } => {
+            Action::Submit { comment, assign } => {
                 record.comment = comment.clone();
+                record.assign = assign.clone();
+            }
+            Action::Unpublish { comment } => {
+                record.comment = comment.clone();
+            }
+            Action::Assign { step, assignees } => {
+                record.step = Some(step.clone());
+                record.assign = Some([(step.clone(), assignees.clone())].into());
             }
             Action::Approve {
                 step,
@@ -129,6 +146,11 @@ pub struct SignRequest<'a> {
 /// Signs and writes one record; returns its path relative to the site root.
 pub fn sign(req: &SignRequest) -> Result<String> {
     let site = Site::load(req.site_root)?;
+    sign_in(&site, req)
+}
+
+/// `sign` on a site already loaded (`submit --changed` signs many pages of one site).
+pub fn sign_in(site: &Site, req: &SignRequest) -> Result<String> {
     let id = page_id_from_arg(req.page);
     let page =
         site.page(&id)
@@ -164,6 +186,22 @@ pub fn sign(req: &SignRequest) -> Result<String> {
         .expect("the page exists");
     let review = judged.review().expect("the space has a policy");
     let version = version_to_sign(req, page, review)?;
+    // The build can't tell when the page was edited; the signing commands can: nothing is
+    // decided any more on a review an edit cancelled.
+    let cancelled = review
+        .cancelled
+        .as_ref()
+        .filter(|c| c.version == version || req.version.is_none());
+    if let Some(c) = cancelled {
+        if kind_acts_in_review(req.action.kind()) {
+            return Err(Error::Refused(format!(
+                "{}: the review of version {} was cancelled when the page was edited (edit_cancels_review in approvals/policies/{}.yaml); submit the page again to start a new review",
+                page.id,
+                c.version.short(),
+                page.space
+            )));
+        }
+    }
 
     let kind = req.action.kind();
     let record = req
@@ -240,7 +278,7 @@ fn version_to_sign(req: &SignRequest, page: &Page, review: &PageReview<Live>) ->
         return Ok(v);
     }
     match (kind, &review.in_review) {
-        (Kind::Approve | Kind::Reject | Kind::Retract, Some(r)) if r.version != page.version => {
+        (k, Some(r)) if kind_acts_in_review(k) && r.version != page.version => {
             Err(Error::Refused(format!(
                 "{}: the version in review is {} (submitted by '{}' at {}), but {} has changed since: its bytes are now version {}.\n\
                  To {} the version in review, pass --version {}; to have the edit reviewed, submit it first.",
@@ -260,6 +298,14 @@ fn version_to_sign(req: &SignRequest, page: &Page, review: &PageReview<Live>) ->
             .map_or_else(|| page.version.clone(), |l| l.version.version.clone())),
         _ => Ok(page.version.clone()),
     }
+}
+
+/// The kinds that act on the version in review.
+fn kind_acts_in_review(kind: Kind) -> bool {
+    matches!(
+        kind,
+        Kind::Approve | Kind::Reject | Kind::Retract | Kind::Assign
+    )
 }
 
 /// Writes `<dir>/<stem>.yaml` (or `<stem>-2.yaml`, ...) without replacing any existing file.

@@ -360,6 +360,7 @@ impl TestSite {
             discard: None,
             publish: None,
             override_: None,
+            assign: None,
         }
     }
 

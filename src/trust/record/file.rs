@@ -10,7 +10,7 @@ use serde::de::{self, DeserializeSeed, IntoDeserializer as _, MapAccess, Visitor
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_saphyr::DoubleQuoted;
 
-use super::{Record, RecordFileParsed, FORMAT_VERSION};
+use super::{Assignment, Record, RecordFileParsed, FORMAT_VERSION};
 use crate::time::{self, Instant};
 use crate::trust::version::Version;
 
@@ -256,4 +256,69 @@ pub(super) fn quoted_some<S: Serializer>(value: &Option<String>, s: S) -> Result
 
 pub(super) fn signed_at_text<S: Serializer>(t: &Instant, s: S) -> Result<S::Ok, S::Error> {
     quoted(&time::format_utc(t), s)
+}
+
+/// `assign: {technical: [eli, raj]}`: a mapping of step names to lists of reviewer ids, every
+/// one of them text; anything else is refused, naming what was found.
+pub(super) fn assign<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Assignment>, D::Error> {
+    struct Text(String);
+    impl<'de> Deserialize<'de> for Text {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            text(d).map(Text)
+        }
+    }
+    struct Names(Vec<String>);
+    impl<'de> Deserialize<'de> for Names {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_any(NamesVisitor)
+        }
+    }
+    struct NamesVisitor;
+    impl<'de> Visitor<'de> for NamesVisitor {
+        type Value = Names;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a list of reviewer ids")
+        }
+        fn visit_seq<S: de::SeqAccess<'de>>(self, mut seq: S) -> Result<Names, S::Error> {
+            let mut names = Vec::new();
+            while let Some(Text(name)) = seq.next_element()? {
+                names.push(name);
+            }
+            Ok(Names(names))
+        }
+    }
+    struct AssignVisitor;
+    impl<'de> Visitor<'de> for AssignVisitor {
+        type Value = Assignment;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a mapping of step names to lists of reviewer ids")
+        }
+        fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Assignment, M::Error> {
+            let mut out = Assignment::new();
+            while let Some(Text(step)) = map.next_key()? {
+                let Names(names) = map.next_value()?;
+                if out.insert(step.clone(), names).is_some() {
+                    return Err(de::Error::custom(format!("step '{step}' appears twice")));
+                }
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_map(AssignVisitor).map(Some)
+}
+
+pub(super) fn quoted_assign<S: Serializer>(
+    value: &Option<Assignment>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap as _;
+    let Some(assign) = value else {
+        return s.serialize_none();
+    };
+    let mut map = s.serialize_map(Some(assign.len()))?;
+    for (step, names) in assign {
+        let names: Vec<DoubleQuoted<String>> = names.iter().cloned().map(DoubleQuoted).collect();
+        map.serialize_entry(&DoubleQuoted(step.clone()), &names)?;
+    }
+    map.end()
 }

@@ -72,6 +72,7 @@ fn rec(kind: Kind, ver: &str, who: &str, step: Option<&str>, at: Instant) -> R {
         discard: None,
         publish: None,
         override_: None,
+        assign: None,
     })
 }
 fn submit(ver: &str, who: &str, at: Instant) -> R {
@@ -115,6 +116,22 @@ impl R {
         self.0.comment = None;
         self
     }
+    fn with_comment(mut self, text: &str) -> R {
+        self.0.comment = Some(text.into());
+        self
+    }
+    /// `assign: {step: [who...]}` on a submit.
+    fn assigning(mut self, step: &str, who: &[&str]) -> R {
+        self.0
+            .assign
+            .get_or_insert_with(Default::default)
+            .insert(step.into(), who.iter().map(|w| w.to_string()).collect());
+        self
+    }
+}
+/// A manager's `assign` record: `step` of `ver` is reviewed by `who` from now on.
+fn assign(ver: &str, manager: &str, step: &str, who: &[&str], at: Instant) -> R {
+    rec(Kind::Assign, ver, manager, Some(step), at).assigning(step, who)
 }
 
 struct Scenario {
@@ -1774,4 +1791,430 @@ fn an_out_of_turn_decision_names_the_steps_it_had_to_wait_for() {
         note.note, "step 'final' acts only after legal passed; signed before that",
         "brand has passed, so only legal is named"
     );
+}
+
+#[test]
+fn assigned_reviewers_are_the_only_ones_and_all_of_them_must_approve() {
+    let p = || policy("", TWO_STEPS);
+    let cases = [
+        (
+            Scenario::new(
+                "an assigned subset reviews: an approver who is not assigned can't act",
+                p(),
+                "v1",
+                vec![
+                    submit("v1", "walt", t(1, 9)).assigning("technical", &["alice", "bob"]),
+                    approve("v1", "erin", "technical", t(1, 10)),
+                    approve("v1", "alice", "technical", t(1, 11)),
+                ],
+            ),
+            expect(St::Pending, S::Pending, None)
+                .step("technical", &["bob"])
+                .findings(&[InvalidRecord]),
+        ),
+        (
+            Scenario::new(
+                "three assigned where two approvals would do: all three must approve",
+                p(),
+                "v1",
+                vec![
+                    submit("v1", "walt", t(1, 9)).assigning("technical", &["alice", "bob", "erin"]),
+                    approve("v1", "alice", "technical", t(1, 10)),
+                    approve("v1", "bob", "technical", t(1, 11)),
+                ],
+            ),
+            expect(St::Pending, S::Pending, None).step("technical", &["erin"]),
+        ),
+        (
+            Scenario::new(
+                "every assignee approved: the step passes and the next step waits as usual",
+                p(),
+                "v1",
+                vec![
+                    submit("v1", "walt", t(1, 9)).assigning("technical", &["alice", "bob", "erin"]),
+                    approve("v1", "alice", "technical", t(1, 10)),
+                    approve("v1", "bob", "technical", t(1, 11)),
+                    approve("v1", "erin", "technical", t(1, 12)),
+                ],
+            ),
+            expect(St::Pending, S::Pending, None).step("legal", &["dave"]),
+        ),
+        (
+            Scenario::new(
+                "a manager's approval counts as a decision but the step still waits on the assignees",
+                p(),
+                "v1",
+                vec![
+                    submit("v1", "walt", t(1, 9)).assigning("technical", &["alice", "bob"]),
+                    approve("v1", "carol", "technical", t(1, 10)),
+                    approve("v1", "alice", "technical", t(1, 11)),
+                ],
+            ),
+            expect(St::Pending, S::Pending, None).step("technical", &["bob"]),
+        ),
+        (
+            Scenario::new(
+                "a manager re-assigns the open step: who decided stays decided, the new assignee completes it",
+                p(),
+                "v1",
+                vec![
+                    submit("v1", "walt", t(1, 9)).assigning("technical", &["alice", "bob"]),
+                    approve("v1", "alice", "technical", t(1, 10)),
+                    assign("v1", "carol", "technical", &["alice", "erin"], t(1, 11)),
+                    approve("v1", "bob", "technical", t(1, 12)),
+                    approve("v1", "erin", "technical", t(1, 13)),
+                    approve("v1", "dave", "legal", t(1, 14)),
+                ],
+            ),
+            expect(St::Published, S::Published, Some("v1")).findings(&[InvalidRecord]),
+        ),
+        (
+            Scenario::new(
+                "re-assigning to reviewers who all approved already passes the step at once",
+                p(),
+                "v1",
+                vec![
+                    submit("v1", "walt", t(1, 9)).assigning("technical", &["alice", "bob", "erin"]),
+                    approve("v1", "alice", "technical", t(1, 10)),
+                    approve("v1", "erin", "technical", t(1, 11)),
+                    assign("v1", "carol", "technical", &["alice", "erin"], t(1, 12)),
+                ],
+            ),
+            expect(St::Pending, S::Pending, None).step("legal", &["dave"]),
+        ),
+        (
+            Scenario::new(
+                "a later step can be assigned before its turn; its stage then waits on the assignee",
+                p(),
+                "v1",
+                vec![
+                    submit("v1", "walt", t(1, 9)),
+                    approve("v1", "alice", "technical", t(1, 10)),
+                    assign("v1", "carol", "legal", &["carol"], t(1, 10)),
+                    approve("v1", "bob", "technical", t(1, 11)),
+                    approve("v1", "dave", "legal", t(1, 12)),
+                ],
+            ),
+            expect(St::Pending, S::Pending, None)
+                .step("legal", &["carol"])
+                .findings(&[InvalidRecord]),
+        ),
+        (
+            Scenario::new(
+                "an ineligible assignee: the submit does not count, nor what follows it",
+                p(),
+                "v1",
+                vec![
+                    submit("v1", "walt", t(1, 9)).assigning("technical", &["alice", "dave"]),
+                    approve("v1", "alice", "technical", t(1, 10)),
+                ],
+            ),
+            expect(St::Draft, S::Draft, None).findings(&[InvalidRecord, OutOfTurn]),
+        ),
+        (
+            Scenario::new(
+                "fewer assignees than min_approvals: the submit does not count",
+                p(),
+                "v1",
+                vec![submit("v1", "walt", t(1, 9)).assigning("technical", &["alice"])],
+            ),
+            expect(St::Draft, S::Draft, None).findings(&[InvalidRecord]),
+        ),
+        (
+            Scenario::new(
+                "an assignment naming no step of the policy: the submit does not count",
+                p(),
+                "v1",
+                vec![submit("v1", "walt", t(1, 9)).assigning("security", &["alice", "bob"])],
+            ),
+            expect(St::Draft, S::Draft, None).findings(&[InvalidRecord]),
+        ),
+        (
+            Scenario::new(
+                "only a manager may re-assign",
+                p(),
+                "v1",
+                vec![
+                    submit("v1", "walt", t(1, 9)).assigning("technical", &["alice", "bob"]),
+                    assign("v1", "alice", "technical", &["alice", "erin"], t(1, 10)),
+                    approve("v1", "erin", "technical", t(1, 11)),
+                ],
+            ),
+            expect(St::Pending, S::Pending, None)
+                .step("technical", &["alice", "bob"])
+                .findings(&[InvalidRecord, InvalidRecord]),
+        ),
+        (
+            Scenario::new(
+                "re-assigning an ineligible reviewer does not count",
+                p(),
+                "v1",
+                vec![
+                    submit("v1", "walt", t(1, 9)).assigning("technical", &["alice", "bob"]),
+                    assign("v1", "carol", "technical", &["alice", "mia"], t(1, 10)),
+                ],
+            ),
+            expect(St::Pending, S::Pending, None)
+                .step("technical", &["alice", "bob"])
+                .findings(&[InvalidRecord]),
+        ),
+        (
+            Scenario::new(
+                "a step that passed can't be re-assigned",
+                p(),
+                "v1",
+                vec![
+                    submit("v1", "walt", t(1, 9)),
+                    approve("v1", "alice", "technical", t(1, 10)),
+                    approve("v1", "bob", "technical", t(1, 11)),
+                    assign("v1", "carol", "technical", &["alice", "erin"], t(1, 12)),
+                ],
+            ),
+            expect(St::Pending, S::Pending, None)
+                .step("legal", &["dave"])
+                .findings(&[OutOfTurn]),
+        ),
+        (
+            Scenario::new(
+                "an assign for a version not in review is out of turn",
+                p(),
+                "v1",
+                vec![assign("v1", "carol", "technical", &["alice", "bob"], t(1, 9))],
+            ),
+            expect(St::Draft, S::Draft, None).findings(&[OutOfTurn]),
+        ),
+        (
+            Scenario::new(
+                "an assigned reviewer's rejection fails the step",
+                p(),
+                "v1",
+                vec![
+                    submit("v1", "walt", t(1, 9)).assigning("technical", &["alice", "bob"]),
+                    approve("v1", "alice", "technical", t(1, 10)),
+                    reject("v1", "bob", "technical", t(1, 11)),
+                ],
+            ),
+            expect(St::Rejected, S::Rejected, None),
+        ),
+    ];
+    for (s, e) in cases {
+        check(s, e);
+    }
+}
+
+#[test]
+fn an_assignment_must_hold_the_required_reviewers_and_not_the_submitter() {
+    let required = || {
+        policy(
+            "allow_self_approval: false\n",
+            "steps:\n  - {name: technical, approvers: [group:engineering, group:writers], min_approvals: 1, required: [alice]}\n",
+        )
+    };
+    let cases = [
+        (
+            Scenario::new(
+                "an assignment leaving out a required reviewer does not count",
+                required(),
+                "v1",
+                vec![submit("v1", "walt", t(1, 9)).assigning("technical", &["bob"])],
+            ),
+            expect(St::Draft, S::Draft, None).findings(&[InvalidRecord]),
+        ),
+        (
+            Scenario::new(
+                "the submitter can't be assigned to review their own version",
+                required(),
+                "v1",
+                vec![submit("v1", "walt", t(1, 9)).assigning("technical", &["alice", "walt"])],
+            ),
+            expect(St::Draft, S::Draft, None).findings(&[InvalidRecord]),
+        ),
+        (
+            Scenario::new(
+                "a writer may be assigned when they are an approver and not the submitter",
+                required(),
+                "v1",
+                vec![
+                    submit("v1", "walt", t(1, 9)).assigning("technical", &["alice", "wendy"]),
+                    approve("v1", "alice", "technical", t(1, 10)),
+                ],
+            ),
+            expect(St::Pending, S::Pending, None).step("technical", &["wendy"]),
+        ),
+    ];
+    for (s, e) in cases {
+        check(s, e);
+    }
+}
+
+#[test]
+fn approval_comments_where_the_policy_asks_for_them() {
+    let p = || policy("approve_comment_required: true\n", TWO_STEPS);
+    let cases = [
+        (
+            Scenario::new(
+                "an approval without a comment does not count",
+                p(),
+                "v1",
+                vec![
+                    submit("v1", "walt", t(1, 9)),
+                    approve("v1", "alice", "technical", t(1, 10)),
+                    approve("v1", "bob", "technical", t(1, 11)).with_comment("Ran every command"),
+                ],
+            ),
+            expect(St::Pending, S::Pending, None)
+                .step("technical", &["alice", "erin"])
+                .findings(&[InvalidRecord]),
+        ),
+        (
+            Scenario::new(
+                "a blank comment is no comment",
+                p(),
+                "v1",
+                vec![
+                    submit("v1", "walt", t(1, 9)),
+                    approve("v1", "alice", "technical", t(1, 10)).with_comment("  \n"),
+                ],
+            ),
+            expect(St::Pending, S::Pending, None)
+                .step("technical", &["alice", "bob", "erin"])
+                .findings(&[InvalidRecord]),
+        ),
+        (
+            Scenario::new(
+                "approvals with comments approve; a manager's override needs one too",
+                p(),
+                "v1",
+                vec![
+                    submit("v1", "walt", t(1, 9)),
+                    approve("v1", "carol", "technical", t(1, 10)).with_override(),
+                    approve("v1", "alice", "technical", t(1, 11)).with_comment("ok"),
+                    approve("v1", "bob", "technical", t(1, 12)).with_comment("ok"),
+                    approve("v1", "dave", "legal", t(1, 13)).with_comment("ok"),
+                ],
+            ),
+            expect(St::Published, S::Published, Some("v1")).findings(&[InvalidRecord]),
+        ),
+        (
+            Scenario::new(
+                "without the setting an approval needs no comment",
+                policy("", TWO_STEPS),
+                "v1",
+                vec![
+                    submit("v1", "walt", t(1, 9)),
+                    approve("v1", "alice", "technical", t(1, 10)),
+                ],
+            ),
+            expect(St::Pending, S::Pending, None).step("technical", &["bob", "erin"]),
+        ),
+    ];
+    for (s, e) in cases {
+        check(s, e);
+    }
+}
+
+/// `ver` submitted and approved through both of `TWO_STEPS` on day `day`.
+fn approved_in_two_steps(ver: &'static str, day: u32) -> Vec<R> {
+    vec![
+        submit(ver, "walt", t(day, 9)),
+        approve(ver, "alice", "technical", t(day, 10)),
+        approve(ver, "bob", "technical", t(day, 11)),
+        approve(ver, "dave", "legal", t(day, 12)),
+    ]
+}
+
+#[test]
+fn an_edit_cancels_the_review_where_the_space_wants_it() {
+    let cancels = || policy("edit_cancels_review: true\n", TWO_STEPS);
+    let in_review = vec![
+        submit("v1", "walt", t(1, 9)),
+        approve("v1", "alice", "technical", t(1, 10)),
+    ];
+    let cases = [
+        (
+            Scenario::new(
+                "edited during review: the review is cancelled, the edit is a draft",
+                cancels(),
+                "v2",
+                in_review.clone(),
+            ),
+            expect(St::Draft, S::Draft, None),
+            Some("v1"),
+        ),
+        (
+            Scenario::new(
+                "without edit_cancels_review the review of the old bytes goes on",
+                policy("", TWO_STEPS),
+                "v2",
+                in_review.clone(),
+            ),
+            expect(St::Draft, S::Draft, None).step("technical", &["bob", "erin"]),
+            None,
+        ),
+        (
+            Scenario::new(
+                "the bytes in review are still the page's: nothing is cancelled",
+                cancels(),
+                "v1",
+                in_review.clone(),
+            ),
+            expect(St::Pending, S::Pending, None).step("technical", &["bob", "erin"]),
+            None,
+        ),
+        (
+            Scenario::new(
+                "a live version stays live while the edit cancels the review of the next",
+                cancels(),
+                "v2",
+                concat(vec![
+                    approved_in_two_steps("v0", 1),
+                    vec![
+                        submit("v1", "walt", t(5, 9)),
+                        approve("v1", "alice", "technical", t(5, 10)),
+                    ],
+                ]),
+            ),
+            expect(St::Outdated, S::Draft, Some("v0")),
+            Some("v1"),
+        ),
+        (
+            Scenario::new(
+                "the edit is submitted: a new review, nothing cancelled",
+                cancels(),
+                "v2",
+                concat(vec![in_review.clone(), vec![submit("v2", "walt", t(2, 9))]]),
+            ),
+            expect(St::Pending, S::Pending, None).step("technical", &["alice", "bob", "erin"]),
+            None,
+        ),
+        (
+            Scenario::new(
+                "a version approved before the edit is not cancelled: it is live, the page outdated",
+                cancels(),
+                "v2",
+                approved_in_two_steps("v1", 1),
+            ),
+            expect(St::Outdated, S::Draft, Some("v1")),
+            None,
+        ),
+    ];
+    for (s, e, cancelled) in cases {
+        let out = s.run();
+        let name = s.name;
+        assert_eq!(
+            out.cancelled.as_ref().map(|c| c.version.clone()),
+            cancelled.map(v),
+            "{name}: cancelled review"
+        );
+        if let Some(c) = &out.cancelled {
+            assert!(out.in_review.is_none(), "{name}: still in review");
+            assert_eq!(
+                out.versions[&c.version].outcome,
+                Outcome::Cancelled,
+                "{name}"
+            );
+            assert_eq!(c.step, "technical", "{name}: the step it waited in");
+        }
+        check(s, e);
+    }
 }
