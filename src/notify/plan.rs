@@ -129,6 +129,27 @@ pub struct Plan {
     pub notes: Vec<String>,
 }
 
+/// Oldest first; at one moment, in the order things happen: a cancellation or a passed step
+/// before the request that follows it, news before reminders.
+fn order(n: &Notification) -> (&str, &str, usize, &str) {
+    const STORY: &[&str] = &[
+        "cancelled",
+        "rejected",
+        "step_passed",
+        "approved",
+        "published",
+        "review_requested",
+        "escalation",
+        "stale",
+        "review_due",
+    ];
+    let rank = STORY
+        .iter()
+        .position(|e| *e == n.event)
+        .unwrap_or(STORY.len());
+    (&n.since, &n.page, rank, &n.id)
+}
+
 /// Where one notification goes: (route, reviewer for e-mail), per channel and opt-outs.
 fn destinations(
     item: &Item,
@@ -217,12 +238,7 @@ pub fn plan(
             }
         }
     }
-    let oldest_first = |v: &mut Vec<usize>| {
-        v.sort_by(|&a, &b| {
-            let (a, b) = (&items[a].n, &items[b].n);
-            (&a.since, &a.page, a.event, &a.id).cmp(&(&b.since, &b.page, b.event, &b.id))
-        })
-    };
+    let oldest_first = |v: &mut Vec<usize>| v.sort_by_key(|&i| order(&items[i].n));
     let mut plan = Plan {
         started: available
             .iter()
@@ -285,9 +301,11 @@ pub fn plan(
     }
     // Oldest news first across routes, so a failing route never reorders the others.
     plan.messages.sort_by(|a, b| {
-        let (x, y) = (&items[a.new[0]].n, &items[b.new[0]].n);
-        (&x.since, &x.page, &x.id, &a.route, &a.to)
-            .cmp(&(&y.since, &y.page, &y.id, &b.route, &b.to))
+        (order(&items[a.new[0]].n), &a.route, &a.to).cmp(&(
+            order(&items[b.new[0]].n),
+            &b.route,
+            &b.to,
+        ))
     });
     plan.notes = notes.into_iter().collect();
     plan
