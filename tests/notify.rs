@@ -949,3 +949,53 @@ fn spaces_route_to_their_own_chat_and_reviewers_may_opt_out() {
         "{text}"
     );
 }
+
+/// A self-signed certificate for 127.0.0.1 (openssl), as a private mail server might have.
+fn self_signed(dir: &std::path::Path) -> (PathBuf, PathBuf) {
+    let cnf = dir.join("cert.cnf");
+    std::fs::write(
+        &cnf,
+        "[req]\ndistinguished_name = dn\nx509_extensions = ext\nprompt = no\n[dn]\nCN = 127.0.0.1\n[ext]\nbasicConstraints = critical,CA:FALSE\nsubjectAltName = IP:127.0.0.1,DNS:localhost\nkeyUsage = digitalSignature,keyEncipherment\nextendedKeyUsage = serverAuth\n",
+    )
+    .unwrap();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let made = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-config"])
+        .arg(&cnf)
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl runs");
+    assert!(made.success(), "openssl req made a certificate");
+    (cert, key)
+}
+
+#[test]
+fn mail_goes_over_starttls_and_never_falls_back_to_plain_text() {
+    let certs = tempfile::tempdir().unwrap();
+    let (cert, key) = self_signed(certs.path());
+    let tls = Smtp::start(free_port(), Some((&cert, &key)));
+    let config = |port: u16| {
+        format!(
+            "  email: {{smtp: '127.0.0.1:{port}', from: 'docs@example.com', tls: starttls, ca_file: '{}'}}\n{FAST}",
+            cert.display()
+        )
+    };
+    let site = site_with(&config(tls.port));
+    notify(&site, DAY0, &[], 0);
+    submit(&site, "kb/install", DAY1);
+    notify(&site, DAY1, &[], 0);
+    assert_eq!(tls.mails().len(), 1, "delivered after STARTTLS (the server requires it)");
+
+    // A server that offers no STARTTLS gets nothing: the run fails instead.
+    let plain = Smtp::start(free_port(), None);
+    let site = site_with(&config(plain.port));
+    notify(&site, DAY0, &[], 0);
+    submit(&site, "kb/install", DAY1);
+    let out = notify(&site, DAY1, &[], 4);
+    assert!(out.contains("failed     email"), "{out}");
+    assert!(plain.mails().is_empty());
+}
