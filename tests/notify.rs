@@ -15,7 +15,7 @@ use hmac::{KeyInit, Mac};
 use imprimatur::trust::record::Kind;
 use serde_json::Value;
 
-use crate::util::{stdout, TestSite};
+use crate::util::TestSite;
 
 const DAY0: &str = "2026-11-16T09:00:00Z";
 const DAY1: &str = "2026-11-17T09:00:00Z";
@@ -960,7 +960,9 @@ fn self_signed(dir: &std::path::Path) -> (PathBuf, PathBuf) {
     .unwrap();
     let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
     let made = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-config"])
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-config",
+        ])
         .arg(&cnf)
         .arg("-keyout")
         .arg(&key)
@@ -988,7 +990,11 @@ fn mail_goes_over_starttls_and_never_falls_back_to_plain_text() {
     notify(&site, DAY0, &[], 0);
     submit(&site, "kb/install", DAY1);
     notify(&site, DAY1, &[], 0);
-    assert_eq!(tls.mails().len(), 1, "delivered after STARTTLS (the server requires it)");
+    assert_eq!(
+        tls.mails().len(),
+        1,
+        "delivered after STARTTLS (the server requires it)"
+    );
 
     // A server that offers no STARTTLS gets nothing: the run fails instead.
     let plain = Smtp::start(free_port(), None);
