@@ -26,7 +26,8 @@ use crate::notify::plan::{Channel, Item, Message, MessageKind, Plan, Route};
 use crate::report::inbox::review_link;
 use crate::report::notifications::{self, notification_id, Notification, Recipient};
 use crate::site::{Evaluation, Site};
-use crate::time;
+use crate::time::{self, Instant};
+use crate::trust::keyring::Keyring;
 use crate::trust::review::Outcome;
 
 /// How long a run waits for another run's lock before it gives up.
@@ -195,10 +196,81 @@ pub(crate) fn items(site: &Site, eval: &Evaluation, ledger: &Ledger) -> Vec<Item
 
 type Destinations = BTreeSet<(String, Option<String>)>;
 
-/// `cancelled`: a `review_requested` the ledger says went out, whose version is no longer in
-/// review because it was retracted or replaced by a newer submit (or the page is gone). To
-/// exactly the routes and people that got the request.
+/// What became of the version a delivered `review_requested` asked about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fate {
+    /// Still in review (maybe at another step), or decided (approved, rejected): no
+    /// cancellation; those have their own events.
+    Open,
+    Retracted(Instant),
+    /// A newer version was submitted at this instant.
+    Replaced(Instant),
+    PageRemoved,
+}
+
+/// Reads the fate of `page`'s `version` off the judged site.
+fn fate(site: &Site, eval: &Evaluation, page: &str, version: &str) -> Fate {
+    let Some(p) = eval.page(page) else {
+        return if site.page(page).is_none() {
+            Fate::PageRemoved
+        } else {
+            Fate::Open
+        };
+    };
+    let Some(review) = p.review() else {
+        return Fate::Open;
+    };
+    if review
+        .in_review
+        .as_ref()
+        .is_some_and(|r| r.version.as_str() == version)
+    {
+        return Fate::Open;
+    }
+    let Some(v) = review
+        .versions
+        .values()
+        .find(|v| v.version.as_str() == version)
+    else {
+        return Fate::Open;
+    };
+    match v.outcome {
+        Outcome::Retracted => Fate::Retracted(
+            v.history
+                .last()
+                .map_or(eval.now, |&i| p.records[i].record.signed_at),
+        ),
+        Outcome::Replaced => Fate::Replaced(
+            review
+                .versions
+                .values()
+                .map(|o| o.submitted_at)
+                .filter(|t| *t > v.submitted_at)
+                .min()
+                .unwrap_or(eval.now),
+        ),
+        _ => Fate::Open,
+    }
+}
+
 fn cancelled(site: &Site, eval: &Evaluation, ledger: &Ledger) -> Vec<(Notification, Destinations)> {
+    cancellations(
+        ledger,
+        &|page, version| fate(site, eval, page, version),
+        &site.keyring,
+        eval.now,
+    )
+}
+
+/// `cancelled`: a `review_requested` the ledger says went out (not one only marked seen at a
+/// baseline), whose version is no longer asked about because it was retracted or replaced by
+/// a newer submit, or its page is gone. To exactly the routes and people that got the request.
+pub(crate) fn cancellations(
+    ledger: &Ledger,
+    fate: &dyn Fn(&str, &str) -> Fate,
+    keyring: &Keyring,
+    now: Instant,
+) -> Vec<(Notification, Destinations)> {
     let mut requests: BTreeMap<&str, (&Entry, Destinations)> = BTreeMap::new();
     for e in &ledger.delivered {
         if e.event == "review_requested" && e.how != How::Baseline {
@@ -211,45 +283,11 @@ fn cancelled(site: &Site, eval: &Evaluation, ledger: &Ledger) -> Vec<(Notificati
     }
     let mut out = Vec::new();
     for (e, only) in requests.into_values() {
-        let (why, since) = match eval.page(&e.page) {
-            None if site.page(&e.page).is_none() => ("the page was removed".to_string(), eval.now),
-            None => continue,
-            Some(p) => {
-                let Some(review) = p.review() else { continue };
-                if review
-                    .in_review
-                    .as_ref()
-                    .is_some_and(|r| r.version.as_str() == e.version)
-                {
-                    continue;
-                }
-                let Some(v) = review
-                    .versions
-                    .values()
-                    .find(|v| v.version.as_str() == e.version)
-                else {
-                    continue;
-                };
-                match v.outcome {
-                    Outcome::Retracted => (
-                        "the version was retracted".to_string(),
-                        v.history
-                            .last()
-                            .map_or(eval.now, |&i| p.records[i].record.signed_at),
-                    ),
-                    Outcome::Replaced => (
-                        "a newer version was submitted".to_string(),
-                        review
-                            .versions
-                            .values()
-                            .map(|o| o.submitted_at)
-                            .filter(|t| *t > v.submitted_at)
-                            .min()
-                            .unwrap_or(eval.now),
-                    ),
-                    _ => continue,
-                }
-            }
+        let (why, since) = match fate(&e.page, &e.version) {
+            Fate::Open => continue,
+            Fate::Retracted(at) => ("the version was retracted", at),
+            Fate::Replaced(at) => ("a newer version was submitted", at),
+            Fate::PageRemoved => ("the page was removed", now),
         };
         let to = only
             .iter()
@@ -257,7 +295,7 @@ fn cancelled(site: &Site, eval: &Evaluation, ledger: &Ledger) -> Vec<(Notificati
             .collect::<BTreeSet<_>>()
             .into_iter()
             .map(|r| Recipient {
-                email: site.keyring.reviewers.get(&r).and_then(|x| x.email.clone()),
+                email: keyring.reviewers.get(&r).and_then(|x| x.email.clone()),
                 reviewer: r,
             })
             .collect();
@@ -579,4 +617,87 @@ pub fn run(site: &Site, eval: &Evaluation, dry_run: bool) -> Result<NotifyReport
         report.deliveries.push(d);
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(page: &str, route: &str, to: Option<&str>, how: How) -> Entry {
+        Entry {
+            id: notification_id("review_requested", page, "sha256:01", Some("technical")),
+            event: "review_requested".into(),
+            page: page.into(),
+            version: "sha256:01".into(),
+            step: Some("technical".into()),
+            route: route.into(),
+            to: to.map(String::from),
+            at: "2026-11-17T09:00:00Z".into(),
+            how,
+        }
+    }
+
+    #[test]
+    fn a_delivered_request_that_was_retracted_replaced_or_removed_is_cancelled_where_it_went() {
+        let keyring = Keyring::parse(
+            "reviewers:\n  - {id: alice, name: Alice, email: alice@example.com}\n  - {id: bob, name: Bob}\n",
+        )
+        .unwrap();
+        let mut ledger = Ledger::new();
+        for e in [
+            request("kb/retracted", "email", Some("alice"), How::Sent),
+            request("kb/retracted", "slack:S", None, How::Sent),
+            request("kb/replaced", "email", Some("bob"), How::Digest),
+            request("kb/open", "email", Some("alice"), How::Sent),
+            request("kb/removed", "webhook:H", None, How::Sent),
+            // Only marked seen at a baseline: nobody was asked, nobody is told it is off.
+            request("kb/baseline", "email", Some("alice"), How::Baseline),
+        ] {
+            ledger.record(e);
+        }
+        let at = |t: &str| time::parse_rfc3339(t).unwrap();
+        let fate = |page: &str, _: &str| match page {
+            "kb/retracted" => Fate::Retracted(at("2026-11-18T10:00:00Z")),
+            "kb/replaced" => Fate::Replaced(at("2026-11-18T11:00:00Z")),
+            "kb/removed" => Fate::PageRemoved,
+            _ => Fate::Open,
+        };
+        let now = at("2026-11-20T00:00:00Z");
+        let got = cancellations(&ledger, &fate, &keyring, now);
+        let summary: Vec<String> = got
+            .iter()
+            .map(|(n, only)| {
+                let to: Vec<&str> = n.to.iter().map(|r| r.reviewer.as_str()).collect();
+                let only: Vec<String> = only
+                    .iter()
+                    .map(|(r, t)| format!("{r}/{}", t.as_deref().unwrap_or("-")))
+                    .collect();
+                format!(
+                    "{} {} to[{}] via[{}] {}",
+                    n.page,
+                    n.since,
+                    to.join(","),
+                    only.join(","),
+                    n.reason
+                )
+            })
+            .collect();
+        let mut summary = summary;
+        summary.sort();
+        assert_eq!(
+            summary,
+            [
+                "kb/removed 2026-11-20T00:00:00Z to[] via[webhook:H/-] the review of 'kb/removed' in step 'technical' is no longer needed: the page was removed",
+                "kb/replaced 2026-11-18T11:00:00Z to[bob] via[email/bob] the review of 'kb/replaced' in step 'technical' is no longer needed: a newer version was submitted",
+                "kb/retracted 2026-11-18T10:00:00Z to[alice] via[email/alice,slack:S/-] the review of 'kb/retracted' in step 'technical' is no longer needed: the version was retracted",
+            ]
+        );
+        let (n, _) = got.iter().find(|(n, _)| n.page == "kb/retracted").unwrap();
+        assert_eq!(n.event, "cancelled");
+        assert_eq!(
+            n.id,
+            notification_id("cancelled", "kb/retracted", "sha256:01", Some("technical"))
+        );
+        assert_eq!(n.to[0].email.as_deref(), Some("alice@example.com"));
+    }
 }
