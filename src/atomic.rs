@@ -12,6 +12,16 @@ use std::path::{Component, Path, PathBuf};
 use crate::error::{Error, Result};
 
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_beside(path, bytes, false)
+}
+
+/// [`write_file`], with the bytes on disk before the rename: for state that must survive a
+/// crash of the machine, not only of the process (the notification ledger).
+pub fn write_file_synced(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_beside(path, bytes, true)
+}
+
+fn write_beside(path: &Path, bytes: &[u8], sync: bool) -> Result<()> {
     let parent = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
     let mut tmp = tempfile::Builder::new()
@@ -19,8 +29,18 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
         .tempfile_in(parent)
         .map_err(|e| Error::io(parent, e))?;
     std::io::Write::write_all(&mut tmp, bytes).map_err(|e| Error::io(path, e))?;
+    if sync {
+        tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
+    }
     // rename(2) replaces whatever is at `path`, a symbolic link included, without following it.
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    if sync {
+        // The rename is durable once the folder is synced; where a folder can't be opened or
+        // synced, the write is still atomic.
+        if let Ok(dir) = std::fs::File::open(parent) {
+            let _ = dir.sync_all();
+        }
+    }
     Ok(())
 }
 

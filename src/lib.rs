@@ -12,6 +12,7 @@
 //! - `publish/` — render the live versions (`markdown`, `links`, `theme`, `render`) and
 //!   replace `output/` atomically (`output`), in `build`.
 //! - `report/` — status, findings, dashboard, outdated list, notifications outbox, page log.
+//! - `notify/` — deliver the outbox (e-mail, chat, signed webhook) once each, kept in a ledger.
 //! - `cli/` — one small file per subcommand; `main.rs` only parses arguments.
 //!
 //! `yaml`, `atomic` (safe file reads and writes) and `time` serve all of them.
@@ -19,6 +20,7 @@
 pub(crate) mod atomic;
 pub mod cli;
 pub mod error;
+pub(crate) mod notify;
 pub(crate) mod publish;
 pub(crate) mod report;
 pub(crate) mod serve;

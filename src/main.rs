@@ -306,6 +306,25 @@ enum Command {
         #[arg(long)]
         comment: Option<String>,
     },
+    /// Deliver the notifications that are due (e-mail, Slack-compatible chat, signed webhook),
+    /// each once: delivered ids are kept in the ledger (imprimatur.yaml `notifications:`).
+    ///
+    /// Exit codes: 0 everything due was delivered (or nothing was due); 4 a delivery failed or
+    /// a channel's secret is missing from the environment: the rest went out, and what failed
+    /// is tried again by the next run; 1 an error (bad config, unreadable ledger, another run
+    /// still holding the ledger's lock): nothing was sent.
+    #[command(verbatim_doc_comment)]
+    Notify {
+        #[command(flatten)]
+        site: SiteArgs,
+        #[command(flatten)]
+        now: NowArg,
+        /// Print what would be sent, to whom, through which channel; send nothing, write no ledger
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long, value_enum, default_value = "text")]
+        format: FormatArg,
+    },
     /// Print the audit trail: every record (of one page, or of the whole site), counted or
     /// not and why
     Log {
@@ -565,6 +584,15 @@ fn run(cli: Cli) -> imprimatur::Result<i32> {
                 &filter,
                 out,
             )
+        }
+        Command::Notify {
+            site,
+            now,
+            dry_run,
+            format,
+        } => {
+            let now = cli::resolve_now(now.now.as_deref())?;
+            cli::notify(&site.site, now, *dry_run, (*format).into(), out)
         }
         Command::Init { dir, site, now } => {
             let dir = dir.as_ref().unwrap_or(&site.site);

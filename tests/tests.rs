@@ -9,6 +9,7 @@ mod gate;
 mod hardening_fs;
 mod hardening_parse;
 mod init;
+mod notify;
 mod reports;
 mod serve;
 mod snapshots;

@@ -1,13 +1,14 @@
 //! What each subcommand does, in terms of the library (SPEC §8), one small file each.
 //! `main.rs` parses arguments into these calls and turns their result into an exit code;
-//! every function here returns the code it wants (0, or 3 for findings) or an `Error` (1, or
-//! 2 for usage).
+//! every function here returns the code it wants (0, 3 for findings, 4 for a failed delivery)
+//! or an `Error` (1, or 2 for usage).
 
 mod build;
 mod history;
 mod inbox;
 mod init;
 mod log;
+mod notify;
 mod restore;
 mod serve;
 mod sign;
@@ -24,6 +25,7 @@ pub use history::history;
 pub use inbox::{inbox, Who};
 pub use init::init;
 pub use log::{log, LogFilter, LogFormat};
+pub use notify::{notify, EXIT_DELIVERY_FAILED};
 pub use restore::restore;
 pub use serve::{serve, ServeOptions};
 pub use sign::{keygen, sign};

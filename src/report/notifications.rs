@@ -2,6 +2,8 @@
 //! The build only writes the outbox; a sender run after every scheduled build delivers it.
 //! Each id is a hash of what the notification is about (event, page, version, step), so it
 //! stays the same across builds while nothing changes, and the sender can skip what it sent.
+//! `imprimatur notify` (`crate::notify`) is that sender; it adds `cancelled`, which only its
+//! ledger can know (a request it delivered that is no longer current).
 
 use std::collections::BTreeSet;
 
@@ -36,6 +38,13 @@ pub struct Notification {
 #[derive(Debug, Clone, Serialize)]
 pub struct Outbox {
     pub notifications: Vec<Notification>,
+}
+
+/// The id of a notification: what it is about, hashed (the same event of the same version and
+/// step has the same id in every build).
+pub fn notification_id(event: &str, page: &str, version: &str, step: Option<&str>) -> String {
+    sha256_hex(format!("{event}\n{page}\n{version}\n{}", step.unwrap_or("")).as_bytes())[..24]
+        .to_string()
 }
 
 pub fn outbox(site: &Site, eval: &Evaluation) -> Outbox {
@@ -78,11 +87,8 @@ fn page_notifications(
         if to.is_empty() {
             return;
         }
-        let id =
-            &sha256_hex(format!("{event}\n{page}\n{version}\n{}", step.unwrap_or("")).as_bytes())
-                [..24];
         out.push(Notification {
-            id: id.to_string(),
+            id: notification_id(event, page, version, step),
             event,
             page: page.clone(),
             version: version.to_string(),
@@ -109,9 +115,29 @@ fn page_notifications(
             ),
             &r.stage_since,
         );
+        let stage = policy.step(&r.step).map_or(0, |(_, s)| s.stage);
+        // The stage before the current one passed when this one began; unless this review
+        // resumed there (after a rejection), which is no news of this review.
+        if stage > 0 && r.stage_since > r.submitted_at {
+            for i in policy.stage_steps(stage - 1) {
+                let passed = &policy.steps[i].name;
+                push(
+                    "step_passed",
+                    v,
+                    Some(passed),
+                    to(&mut std::iter::once(&r.submitter).chain(r.waiting_on.iter())),
+                    format!(
+                        "step '{passed}' of '{page}' passed; it now waits in step {} of {} ({})",
+                        r.step_number,
+                        r.step_count,
+                        r.open_steps.join(" + ")
+                    ),
+                    &r.stage_since,
+                );
+            }
+        }
         if let (Some(due), Some(days)) = (r.escalated_at, policy.escalate_after_days) {
             // Escalate upwards: the approvers of the stage after this one, and the managers.
-            let stage = policy.step(&r.step).map_or(0, |(_, s)| s.stage);
             let next: Vec<&String> = policy
                 .stage_steps(stage + 1)
                 .flat_map(|i| policy.steps[i].approvers.reviewers.iter())

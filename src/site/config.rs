@@ -29,6 +29,8 @@ struct RawConfig {
     history: HistoryConfig,
     #[serde(default)]
     review_url: Option<String>,
+    #[serde(default)]
+    notifications: Option<crate::notify::config::RawNotifications>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -88,6 +90,8 @@ pub struct SiteConfig {
     pub history_comments: HistoryComments,
     /// The review pages the dashboard links to (`review_url` + page id). Always ends with `/`.
     pub review_url: String,
+    /// `notifications:`: the channels `imprimatur notify` delivers through, if any.
+    pub notifications: Option<crate::notify::config::NotifyConfig>,
 }
 
 impl SiteConfig {
@@ -166,17 +170,23 @@ impl SiteConfig {
         };
         let review_url = review_url(raw.review_url.as_deref().unwrap_or(DEFAULT_REVIEW_URL))?;
         let (output, reports) = resolve_targets(root, &output, &reports)?;
+        let (output_dir, reports_dir) = (root.join(output), root.join(reports));
+        let notifications = raw
+            .notifications
+            .map(|n| crate::notify::config::parse(n, root, &[&output_dir, &reports_dir]))
+            .transpose()?;
         Ok(SiteConfig {
             root: root.to_path_buf(),
             title: raw.title,
             base_url,
             theme: raw.theme,
-            output_dir: root.join(output),
-            reports_dir: root.join(reports),
+            output_dir,
+            reports_dir,
             audiences: raw.audiences,
             raw_html_allowed,
             history_comments,
             review_url,
+            notifications,
         })
     }
 

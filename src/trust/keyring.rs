@@ -31,6 +31,47 @@ struct RawReviewer {
     groups: Vec<String>,
     #[serde(default)]
     keys: Vec<RawKey>,
+    /// Optional: `false` opts out of every notification to this person, or per channel
+    /// (`{email: false}`); missing means all.
+    #[serde(default)]
+    notify: Option<RawNotify>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawNotify {
+    All(bool),
+    Channels(RawNotifyChannels),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNotifyChannels {
+    #[serde(default = "yes")]
+    email: bool,
+    #[serde(default = "yes")]
+    slack: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Which notification channels may address a reviewer by name (`notify:` in the keyring).
+/// The webhook feeds automation, not people: it carries every event whatever this says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotifyPrefs {
+    pub email: bool,
+    pub slack: bool,
+}
+
+impl Default for NotifyPrefs {
+    fn default() -> Self {
+        NotifyPrefs {
+            email: true,
+            slack: true,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -105,6 +146,8 @@ impl Key {
 pub struct Keyring {
     pub reviewers: BTreeMap<String, Reviewer>,
     pub keys: BTreeMap<String, Key>,
+    /// Reviewers who opted out of some notifications; everyone else gets all of them.
+    pub notify: BTreeMap<String, NotifyPrefs>,
 }
 
 impl Keyring {
@@ -182,6 +225,20 @@ impl Keyring {
                 };
                 keyring.keys.insert(k.id, key);
             }
+            let prefs = match r.notify {
+                None => NotifyPrefs::default(),
+                Some(RawNotify::All(on)) => NotifyPrefs {
+                    email: on,
+                    slack: on,
+                },
+                Some(RawNotify::Channels(c)) => NotifyPrefs {
+                    email: c.email,
+                    slack: c.slack,
+                },
+            };
+            if prefs != NotifyPrefs::default() {
+                keyring.notify.insert(r.id.clone(), prefs);
+            }
             keyring.reviewers.insert(
                 r.id.clone(),
                 Reviewer {
@@ -202,6 +259,10 @@ impl Keyring {
     /// The keyring entry whose public key is `public_key` (how signing commands find who signs).
     pub fn key_for_public(&self, public_key: &VerifyingKey) -> Option<&Key> {
         self.keys.values().find(|k| k.public_key == *public_key)
+    }
+
+    pub fn notify_prefs(&self, reviewer: &str) -> NotifyPrefs {
+        self.notify.get(reviewer).copied().unwrap_or_default()
     }
 
     pub fn name_of(&self, reviewer: &str) -> String {
@@ -261,6 +322,33 @@ mod tests {
         let after = time::parse_rfc3339("2026-06-01T00:00:00Z").unwrap();
         assert!(key.unusable_at(&before).is_none());
         assert!(key.unusable_at(&after).unwrap().contains("revoked"));
+    }
+
+    #[test]
+    fn reviewers_may_opt_out_of_notifications_and_old_keyrings_stay_valid() {
+        let k = keyring(
+            "reviewers:\n  - {id: a, name: A}\n  - {id: b, name: B, notify: false}\n  - {id: c, name: C, notify: {email: false}}\n",
+        )
+        .unwrap();
+        assert_eq!(k.notify_prefs("a"), NotifyPrefs::default());
+        assert_eq!(
+            k.notify_prefs("b"),
+            NotifyPrefs {
+                email: false,
+                slack: false
+            }
+        );
+        assert_eq!(
+            k.notify_prefs("c"),
+            NotifyPrefs {
+                email: false,
+                slack: true
+            }
+        );
+        let err = keyring("reviewers:\n  - {id: a, name: A, notify: sometimes}\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("notify"), "{err}");
     }
 
     #[test]

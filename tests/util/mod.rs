@@ -26,6 +26,8 @@ struct TestReviewer {
     key: SigningKey,
     /// Extra lines of the key's keyring entry (`revoked_at`, `compromised`, ...).
     key_options: Vec<(String, String)>,
+    /// Extra lines of the reviewer's own entry (`notify`, ...).
+    options: Vec<(String, String)>,
 }
 
 pub struct TestSite {
@@ -83,6 +85,7 @@ impl TestSite {
             groups: groups.iter().map(|g| g.to_string()).collect(),
             key,
             key_options: Vec::new(),
+            options: Vec::new(),
         });
         self.write_keyring();
         public
@@ -95,6 +98,7 @@ impl TestSite {
             groups: groups.iter().map(|g| g.to_string()).collect(),
             key,
             key_options: Vec::new(),
+            options: Vec::new(),
         });
         self.write_keyring();
         self
@@ -105,6 +109,15 @@ impl TestSite {
         let r = self.reviewer_mut(id);
         r.key_options.retain(|(f, _)| f != field);
         r.key_options.push((field.into(), value.into()));
+        self.write_keyring();
+        self
+    }
+
+    /// Sets a field of the reviewer's own keyring entry, e.g. `("notify", "false")`.
+    pub fn reviewer_option(&mut self, id: &str, field: &str, value: &str) -> &mut Self {
+        let r = self.reviewer_mut(id);
+        r.options.retain(|(f, _)| f != field);
+        r.options.push((field.into(), value.into()));
         self.write_keyring();
         self
     }
@@ -143,7 +156,12 @@ impl TestSite {
         let mut yaml = String::from("reviewers:\n");
         for r in &self.reviewers {
             yaml.push_str(&format!(
-                "  - id: {id}\n    name: {id} Example\n    email: {id}@example.com\n    groups: [{groups}]\n    keys:\n      - id: {key}\n        public_key: {public}\n",
+                "  - id: {id}\n    name: {id} Example\n    email: {id}@example.com\n    groups: [{groups}]\n{options}    keys:\n      - id: {key}\n        public_key: {public}\n",
+                options = r
+                    .options
+                    .iter()
+                    .map(|(f, v)| format!("    {f}: {v}\n"))
+                    .collect::<String>(),
                 id = r.id,
                 groups = r.groups.join(", "),
                 key = self.key_id(&r.id),
@@ -240,10 +258,16 @@ impl TestSite {
     /// Starts the real binary (with `--site`) without waiting for it, output discarded: for
     /// tests that kill a build or run two at once.
     pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        self.spawn_env(args, &[])
+    }
+
+    /// `spawn` with extra environment variables.
+    pub fn spawn_env(&self, args: &[&str], envs: &[(String, String)]) -> std::process::Child {
         std::process::Command::new(env!("CARGO_BIN_EXE_imprimatur"))
             .current_dir(self.path())
             .env("NO_COLOR", "1")
             .env_remove("SOURCE_DATE_EPOCH")
+            .envs(envs.iter().map(|(k, v)| (k, v)))
             .args(args)
             .arg("--site")
             .arg(self.path())
@@ -282,10 +306,16 @@ impl TestSite {
     /// Runs the real binary in the site folder, with `--site <dir>` appended (all commands
     /// but `init`), `NO_COLOR=1` and no `SOURCE_DATE_EPOCH`.
     pub fn cmd(&self, args: &[&str]) -> Assert {
+        self.cmd_env(args, &[])
+    }
+
+    /// `cmd` with extra environment variables (a notification channel's secrets).
+    pub fn cmd_env(&self, args: &[&str], envs: &[(String, String)]) -> Assert {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_imprimatur"));
         cmd.current_dir(self.path())
             .env("NO_COLOR", "1")
             .env_remove("SOURCE_DATE_EPOCH")
+            .envs(envs.iter().map(|(k, v)| (k, v)))
             .args(args);
         if args.first() != Some(&"init") {
             cmd.arg("--site").arg(self.path());

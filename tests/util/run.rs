@@ -26,6 +26,7 @@ pub struct Run<'a> {
     stdout_lacks: Vec<String>,
     signs_nothing: bool,
     story: String,
+    env: Vec<(String, String)>,
 }
 
 impl TestSite {
@@ -40,6 +41,7 @@ impl TestSite {
             stdout_lacks: Vec::new(),
             signs_nothing: false,
             story: String::new(),
+            env: Vec::new(),
         }
     }
 }
@@ -48,6 +50,12 @@ impl Run<'_> {
     /// The story this run tells, printed first when an expectation fails.
     pub fn story(mut self, story: &str) -> Self {
         self.story = format!("{story}\n");
+        self
+    }
+
+    /// With these environment variables set (a channel's secrets).
+    pub fn env(mut self, vars: &[(String, String)]) -> Self {
+        self.env.extend(vars.iter().cloned());
         self
     }
 
@@ -105,7 +113,7 @@ impl Run<'_> {
             )
         });
         let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
-        let output = self.site.cmd(&args).get_output().clone();
+        let output = self.site.cmd_env(&args, &self.env).get_output().clone();
         let (out, err) = (
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr),
