@@ -221,6 +221,36 @@ fn a_saved_edit_changes_the_served_draft_and_a_broken_template_shows_its_error()
 }
 
 #[test]
+fn a_record_forged_while_serving_counts_for_nothing_although_the_server_reuses_what_it_read() {
+    let site = kb_site();
+    let server = Server::start(&site);
+    assert_eq!(server.get("kb/install/").0, 200);
+
+    // The approval's signature, one character changed: same length, same name, so only the
+    // file's change time tells a reader that remembers earlier reads that it is not the same.
+    let records = site.path().join("approvals/records");
+    let approval = walkdir::WalkDir::new(&records)
+        .into_iter()
+        .filter_map(Result::ok)
+        .map(|e| e.into_path())
+        .find(|p| std::fs::read_to_string(p).is_ok_and(|t| t.contains("kind: \"approve\"")))
+        .expect("the approval record");
+    let text = std::fs::read_to_string(&approval).unwrap();
+    let at = text.find("signature: \"").unwrap() + "signature: \"".len();
+    let mut forged = text.clone().into_bytes();
+    forged[at] = if forged[at] == b'A' { b'B' } else { b'A' };
+    std::fs::write(&approval, forged).unwrap();
+
+    server.wait_for("kb/install/", "the page going offline", |s, _| s == 404);
+
+    // Put back, byte for byte: the page is live again.
+    std::fs::write(&approval, text).unwrap();
+    server.wait_for("kb/install/", "the page back", |s, body| {
+        s == 200 && body.contains("Run the installer as root.")
+    });
+}
+
+#[test]
 fn the_review_page_diffs_the_version_in_review_against_the_live_one() {
     let mut site = kb_site();
     site.page(

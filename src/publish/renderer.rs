@@ -57,7 +57,7 @@ impl Drafts {
             let Some(policy) = site.policies.get(&p.page.space) else {
                 continue;
             };
-            let Ok(content) = LiveContent::parse(p.page.files.clone()) else {
+            let Ok(content) = p.page.content.clone() else {
                 continue;
             };
             let Ok(url) =

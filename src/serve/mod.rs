@@ -214,8 +214,13 @@ fn watch(
             if let Err(why) = &snapshot.loaded {
                 eprintln!("imprimatur: {why}");
             }
-            *shared.snapshot.write().expect("the snapshot lock") = Arc::new(snapshot);
+            let previous = std::mem::replace(
+                &mut *shared.snapshot.write().expect("the snapshot lock"),
+                Arc::new(snapshot),
+            );
             shared.generation.send_modify(|g| *g += 1);
+            // Freeing a large site takes a while: after the tabs were told.
+            drop(previous);
         }
     });
     Ok(())

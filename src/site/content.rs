@@ -30,6 +30,9 @@ pub struct Page {
     pub version: Version,
     /// Shared, not copied: the evaluation and the renderer read the same bytes.
     pub files: Arc<VersionFiles>,
+    /// Those bytes as front matter and body, parsed once when the page was read; or why
+    /// they can't be a page (an `invalid_page` finding, never published).
+    pub content: std::result::Result<crate::site::LiveContent, String>,
 }
 
 impl Page {
@@ -337,25 +340,29 @@ pub(crate) fn scan(content_dir: &Path, site_root: &Path, memo: Option<&Memo>) ->
         });
     }
 
+    let previous = memo.map(Memo::take_pages).unwrap_or_default();
     let read: Vec<std::result::Result<Page, InvalidPage>> = named
         .par_iter()
         .map(|(c, id)| {
             let path = content_dir.join(&c.rel);
-            let reuse = memo.zip(c.fingerprint);
-            if let Some(page) = reuse.and_then(|(memo, f)| memo.page(&path, f)) {
-                return Ok(page);
+            if let Some(page) = c.fingerprint.and_then(|f| previous.get(&path, f)) {
+                return Ok(page.clone());
             }
-            let page = read_page(content_dir, site_root, c, id);
-            if let (Some((memo, f)), Ok(page)) = (reuse, &page) {
-                memo.keep_page(&path, f, page);
-            }
-            page.map_err(|why| InvalidPage {
+            read_page(content_dir, site_root, c, id).map_err(|why| InvalidPage {
                 id: id.clone(),
-                source: show(&content_dir.join(&c.rel)),
+                source: show(&path),
                 why,
             })
         })
         .collect();
+    drop(previous);
+    if let Some(memo) = memo {
+        let kept = named.iter().zip(&read).filter_map(|((c, _), r)| {
+            let page = r.as_ref().ok()?;
+            Some((content_dir.join(&c.rel), c.fingerprint?, page.clone()))
+        });
+        memo.keep_pages(kept.collect());
+    }
     for r in read {
         match r {
             Ok(page) => scan.pages.push(page),
@@ -429,14 +436,16 @@ fn read_page(
             },
         )
     };
+    let files = Arc::new(files);
     Ok(Page {
+        content: crate::site::LiveContent::parse(Arc::clone(&files)),
         id: id.to_string(),
         space: space.to_string(),
         path: page_path.to_string(),
         source: crate::site::config::display_relative(site_root, &content_dir.join(&candidate.rel)),
         bundle: candidate.bundle,
         version,
-        files: Arc::new(files),
+        files,
     })
 }
 

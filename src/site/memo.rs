@@ -46,50 +46,37 @@ impl Fingerprint {
     }
 }
 
-/// One generation of reusable reads, keyed by absolute path.
-struct Files<T> {
-    /// What the last load read.
-    previous: HashMap<PathBuf, (Fingerprint, T)>,
-    /// What this load read or reused; becomes `previous` when the load ends, so that files
-    /// that disappeared are forgotten.
-    current: HashMap<PathBuf, (Fingerprint, T)>,
-}
+/// What one load read, keyed by absolute path. A load takes the previous one out of the memo,
+/// looks files up in it from many threads without a lock, and puts back what it read itself,
+/// so that files that disappeared are forgotten.
+pub(crate) struct Files<T>(HashMap<PathBuf, (Fingerprint, T)>);
 
 impl<T> Default for Files<T> {
     fn default() -> Self {
-        Files {
-            previous: HashMap::new(),
-            current: HashMap::new(),
-        }
+        Files(HashMap::new())
     }
 }
 
-impl<T: Clone> Files<T> {
-    fn get(&mut self, path: &Path, fingerprint: Fingerprint) -> Option<T> {
-        let (seen, value) = self.previous.get(path)?;
-        if *seen != fingerprint {
-            return None;
+impl<T> Files<T> {
+    pub(crate) fn get(&self, path: &Path, fingerprint: Fingerprint) -> Option<&T> {
+        match self.0.get(path) {
+            Some((seen, value)) if *seen == fingerprint => Some(value),
+            _ => None,
         }
-        self.current
-            .insert(path.to_path_buf(), (fingerprint, value.clone()));
-        Some(value.clone())
-    }
-
-    fn put(&mut self, path: &Path, fingerprint: Fingerprint, value: T) {
-        self.current
-            .insert(path.to_path_buf(), (fingerprint, value));
     }
 
     fn forget(&mut self, changed: &Path) {
-        self.previous.retain(|path, _| !path.starts_with(changed));
-    }
-
-    fn next_generation(&mut self) {
-        self.previous = std::mem::take(&mut self.current);
+        self.0.retain(|path, _| !path.starts_with(changed));
     }
 }
 
-/// See the module documentation. Shared by the threads that read and verify in parallel.
+impl<T> FromIterator<(PathBuf, Fingerprint, T)> for Files<T> {
+    fn from_iter<I: IntoIterator<Item = (PathBuf, Fingerprint, T)>>(iter: I) -> Self {
+        Files(iter.into_iter().map(|(p, f, v)| (p, (f, v))).collect())
+    }
+}
+
+/// See the module documentation.
 #[derive(Default)]
 pub(crate) struct Memo {
     pages: Mutex<Files<Page>>,
@@ -98,29 +85,22 @@ pub(crate) struct Memo {
 }
 
 impl Memo {
-    pub(crate) fn page(&self, path: &Path, fingerprint: Fingerprint) -> Option<Page> {
-        self.pages.lock().expect("memo lock").get(path, fingerprint)
+    /// The pages the last load read, for this load to reuse; [`Memo::keep_pages`] puts back
+    /// what it read.
+    pub(crate) fn take_pages(&self) -> Files<Page> {
+        std::mem::take(&mut *self.pages.lock().expect("memo lock"))
     }
 
-    pub(crate) fn keep_page(&self, path: &Path, fingerprint: Fingerprint, page: &Page) {
-        self.pages
-            .lock()
-            .expect("memo lock")
-            .put(path, fingerprint, page.clone());
+    pub(crate) fn keep_pages(&self, files: Files<Page>) {
+        *self.pages.lock().expect("memo lock") = files;
     }
 
-    pub(crate) fn record(&self, path: &Path, fingerprint: Fingerprint) -> Option<RecordFile> {
-        self.records
-            .lock()
-            .expect("memo lock")
-            .get(path, fingerprint)
+    pub(crate) fn take_records(&self) -> Files<RecordFile> {
+        std::mem::take(&mut *self.records.lock().expect("memo lock"))
     }
 
-    pub(crate) fn keep_record(&self, path: &Path, fingerprint: Fingerprint, file: &RecordFile) {
-        self.records
-            .lock()
-            .expect("memo lock")
-            .put(path, fingerprint, file.clone());
+    pub(crate) fn keep_records(&self, files: Files<RecordFile>) {
+        *self.records.lock().expect("memo lock") = files;
     }
 
     /// Whether this exact signature over these exact bytes verified before under this key.
@@ -139,12 +119,6 @@ impl Memo {
     pub(crate) fn forget(&self, path: &Path) {
         self.pages.lock().expect("memo lock").forget(path);
         self.records.lock().expect("memo lock").forget(path);
-    }
-
-    /// Ends one load: files it did not see are forgotten.
-    pub(crate) fn next_generation(&self) {
-        self.pages.lock().expect("memo lock").next_generation();
-        self.records.lock().expect("memo lock").next_generation();
     }
 }
 
@@ -171,12 +145,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a");
         std::fs::write(&path, "one").unwrap();
-        let mut files: Files<u32> = Files::default();
         let first = fingerprint_of(&path);
-        files.put(&path, first, 1);
-        files.next_generation();
-        assert_eq!(files.get(&path, first), Some(1));
-        files.next_generation();
+        let mut files: Files<u32> = [(path.clone(), first, 1)].into_iter().collect();
+        assert_eq!(files.get(&path, first), Some(&1));
 
         // Rewritten with bytes of the same length: the change time moves.
         std::thread::sleep(std::time::Duration::from_millis(5));
@@ -184,23 +155,33 @@ mod tests {
         assert_eq!(files.get(&path, fingerprint_of(&path)), None);
 
         // Named by the watcher: forgotten whatever the fingerprint says.
-        files.put(&path, first, 1);
-        files.next_generation();
         files.forget(dir.path());
         assert_eq!(files.get(&path, first), None);
     }
 
     #[test]
-    fn a_file_a_load_did_not_see_is_forgotten() {
-        let mut files: Files<u32> = Files::default();
+    fn a_load_takes_what_the_last_one_kept_and_nothing_older() {
+        let memo = Memo::default();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a");
         std::fs::write(&path, "one").unwrap();
         let f = fingerprint_of(&path);
-        files.put(&path, f, 1);
-        files.next_generation();
-        files.next_generation(); // a load that did not read it
-        assert_eq!(files.get(&path, f), None);
+        let mut first: Files<RecordFile> = Files::default();
+        first.0.insert(
+            path.clone(),
+            (
+                f,
+                RecordFile {
+                    file: "a".into(),
+                    parsed: Err("x".into()),
+                },
+            ),
+        );
+        memo.keep_records(first);
+        assert!(memo.take_records().get(&path, f).is_some());
+        // The load that took it kept nothing: the next one finds nothing.
+        memo.keep_records(Files::default());
+        assert!(memo.take_records().get(&path, f).is_none());
     }
 
     #[test]

@@ -250,9 +250,6 @@ impl Site {
         } = content::scan(&config.content_dir(), &config.root, memo.as_deref())?;
         let records = load_records(&config, memo.as_deref())?;
         let store = Store::new(config.store_dir());
-        if let Some(memo) = &memo {
-            memo.next_generation();
-        }
         Ok(Site {
             config,
             keyring,
@@ -446,7 +443,11 @@ impl Site {
         audiences: &[String],
     ) -> (PageEvaluation, Vec<Finding>) {
         let mut findings = Vec::new();
-        let front = content::parse_page(&page.files.markdown).map(|(f, _)| f);
+        let front = page
+            .content
+            .as_ref()
+            .map(|c| c.front.clone())
+            .map_err(Clone::clone);
         if let Err(why) = &front {
             findings.push(Finding {
                 kind: FindingKind::InvalidPage,
@@ -471,11 +472,10 @@ impl Site {
         let fetch = |v: &Version| -> Option<VersionMeta> {
             let mut cache = fetched.borrow_mut();
             let entry = cache.entry(v.clone()).or_insert_with(|| {
-                let files = if *v == page.version {
-                    Arc::clone(&page.files)
-                } else {
-                    Arc::new(self.store.get_version(v).map_err(FetchError::Store)?)
-                };
+                if *v == page.version {
+                    return page.content.clone().map_err(FetchError::Page);
+                }
+                let files = Arc::new(self.store.get_version(v).map_err(FetchError::Store)?);
                 LiveContent::parse(files).map_err(FetchError::Page)
             });
             entry.as_ref().ok().map(|c| VersionMeta {
@@ -801,12 +801,12 @@ fn load_records(config: &SiteConfig, memo: Option<&Memo>) -> Result<Vec<RecordFi
         }
     }
     let limit = crate::yaml::RECORD.max_bytes as u64;
-    Ok(paths
+    let previous = memo.map(Memo::take_records).unwrap_or_default();
+    let files: Vec<RecordFile> = paths
         .par_iter()
         .map(|(path, fingerprint)| {
-            let reuse = memo.zip(*fingerprint);
-            if let Some(file) = reuse.and_then(|(memo, f)| memo.record(path, f)) {
-                return file;
+            if let Some(file) = fingerprint.and_then(|f| previous.get(path, f)) {
+                return file.clone();
             }
             let rel = path.strip_prefix(&config.root).unwrap_or(path);
             let parsed = match crate::atomic::read_beneath(&config.root, rel, limit) {
@@ -816,14 +816,19 @@ fn load_records(config: &SiteConfig, memo: Option<&Memo>) -> Result<Vec<RecordFi
                 },
                 Err(e) => Err(format!("the file {}", e.kind)),
             };
-            let file = RecordFile {
+            RecordFile {
                 file: config.display_path(path),
                 parsed,
-            };
-            if let Some((memo, f)) = reuse {
-                memo.keep_record(path, f, &file);
             }
-            file
         })
-        .collect())
+        .collect();
+    drop(previous);
+    if let Some(memo) = memo {
+        let kept = paths
+            .into_iter()
+            .zip(&files)
+            .filter_map(|((path, f), file)| Some((path, f?, file.clone())));
+        memo.keep_records(kept.collect());
+    }
+    Ok(files)
 }
