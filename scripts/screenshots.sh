@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Screenshots of the example help center and its review dashboard in headless Chromium, as a
-# reader opens them from disk (file://): desktop (1280 px) and mobile (390 px), light and dark.
-# Builds the example site (the repository root) at a fixed instant, so the pictures change only
-# when the theme or the example does, and writes PNGs into docs/screenshots/.
+# reader opens them from disk (file://), and of `imprimatur serve` as a writer and a reviewer
+# see it over HTTP (a draft under its banner, the review queue, a review page with its diff):
+# desktop (1280 px) and mobile (390 px), light and dark. Builds and serves the example site
+# (the repository root) at a fixed instant, so the pictures change only when the theme or the
+# example does, and writes PNGs into docs/screenshots/.
 #
 #   bash scripts/screenshots.sh            # CHROMIUM=/path/to/chromium to use another one
 set -euo pipefail
@@ -22,7 +24,8 @@ mkdir -p "$OUT"
 site="file://$PWD/output"
 reports="file://$PWD/reports"
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+server=""
+trap '[ -z "$server" ] || kill "$server" 2>/dev/null; rm -rf "$work"' EXIT
 
 # shoot NAME URL WIDTH HEIGHT light|dark [SCRIPT]
 # The page is shown in a frame of exactly WIDTH x HEIGHT px on a page of our own: headless
@@ -73,3 +76,20 @@ shoot history-desktop "$site/policies/privacy/index.html" 1280 1000 light \
   'var h = d.getElementById("approval-history"); h.open = true; h.scrollIntoView();'
 shoot outdated-desktop "$site/kb/getting-started/configure/index.html" 1280 600 light
 shoot search-desktop "$site/kb/dashboard/index.html?q=offline" 1280 600 dark
+
+# The served site: `imprimatur serve` on a free loopback port, judged at the same instant. It
+# renders from memory and writes nothing; the frames above load its pages over HTTP.
+target/release/imprimatur serve --port 0 --now "$NOW" >"$work/serve.out" 2>"$work/serve.err" &
+server=$!
+for _ in $(seq 100); do grep -q ' at http' "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
+served=$(sed -n 's/^serving .* at \(http[^ ]*\)$/\1/p' "$work/serve.out" | head -1)
+[ -n "$served" ] || { echo "imprimatur serve did not start:" >&2; cat "$work/serve.err" >&2; exit 1; }
+for scheme in light dark; do
+  shoot served-page-desktop "${served}kb/getting-started/install/" 1280 900 "$scheme"
+  shoot draft-desktop "${served}_drafts/kb/getting-started/configure/" 1280 900 "$scheme"
+  shoot draft-mobile "${served}_drafts/kb/getting-started/configure/" 390 844 "$scheme"
+  shoot review-queue-desktop "${served}_review/" 1280 900 "$scheme"
+  shoot review-queue-mobile "${served}_review/" 390 844 "$scheme"
+  shoot review-desktop "${served}_review/kb/getting-started/configure" 1280 1400 "$scheme"
+  shoot review-mobile "${served}_review/kb/getting-started/configure" 390 1400 "$scheme"
+done
