@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use imprimatur::cli::{self, Format};
+use imprimatur::trust::signer::KeySource;
 use imprimatur::trust::signing::{Action, SignRequest};
 
 #[derive(Parser)]
@@ -66,13 +67,39 @@ impl From<LogFormatArg> for cli::LogFormat {
     }
 }
 
+/// The key that signs: a file, or a key held by the running ssh-agent (docs/ssh-keys.md).
+#[derive(Args)]
+struct KeyArgs {
+    /// Your secret key file: PKCS#8 PEM (`imprimatur keygen`) or OpenSSH (~/.ssh/id_ed25519),
+    /// plain or encrypted (passphrase from IMPRIMATUR_KEY_PASSPHRASE, else asked)
+    #[arg(long, required_unless_present = "agent", conflicts_with = "agent")]
+    key: Option<PathBuf>,
+    /// Sign with an ed25519 key held by the running ssh-agent (SSH_AUTH_SOCK)
+    #[arg(long)]
+    agent: bool,
+    /// Which of the agent's keys: its fingerprint (SHA256:...), comment or keyring key id;
+    /// default: the one ed25519 key of the agent that the keyring knows
+    #[arg(long, requires = "agent")]
+    agent_key: Option<String>,
+}
+
+impl KeyArgs {
+    fn source(&self) -> KeySource {
+        match &self.key {
+            Some(file) => KeySource::File(file.clone()),
+            None => KeySource::Agent {
+                select: self.agent_key.clone(),
+            },
+        }
+    }
+}
+
 #[derive(Args)]
 struct SignArgs {
     /// The page: its path (content/kb/install.md) or id (kb/install)
     page: String,
-    /// Your secret key file (from `imprimatur keygen`)
-    #[arg(long)]
-    key: PathBuf,
+    #[command(flatten)]
+    key: KeyArgs,
     /// Sign this version: the version in review when the page has changed since its submit,
     /// or an earlier approved version to re-publish (rollback)
     #[arg(long)]
@@ -171,8 +198,20 @@ enum Command {
     Keygen {
         #[arg(long)]
         out: PathBuf,
+        /// Write an OpenSSH key pair instead (FILE and FILE.pub), usable by ssh-add too
+        #[arg(long)]
+        ssh: bool,
         #[command(flatten)]
         site: SiteArgs,
+    },
+    /// Show which reviewer and keyring key a key file (or the ssh-agent's key) speaks for
+    Whoami {
+        #[command(flatten)]
+        site: SiteArgs,
+        #[command(flatten)]
+        key: KeyArgs,
+        #[arg(long, value_enum, default_value = "text")]
+        format: FormatArg,
     },
     /// Submit the page's current version for review (or, with --changed, every page of
     /// yours that is not in review or approved)
@@ -182,9 +221,8 @@ enum Command {
         /// The page: its path (content/kb/install.md) or id (kb/install)
         #[arg(required_unless_present = "changed", conflicts_with = "changed")]
         page: Option<String>,
-        /// Your secret key file (from `imprimatur keygen`)
-        #[arg(long)]
-        key: PathBuf,
+        #[command(flatten)]
+        key: KeyArgs,
         /// The version to submit: must be the page's current bytes
         #[arg(long, conflicts_with = "changed")]
         version: Option<String>,
@@ -369,7 +407,7 @@ fn sign(site: &SiteArgs, args: &SignArgs, action: Action) -> imprimatur::Result<
         site_root: &site.site,
         action,
         page: &args.page,
-        key_file: &args.key,
+        key: &args.key.source(),
         version: args.version.as_deref(),
         now,
     };
@@ -446,7 +484,15 @@ fn run(cli: Cli) -> imprimatur::Result<i32> {
             let now = cli::resolve_now(now.now.as_deref())?;
             cli::verify(&site.site, now, (*format).into(), out)
         }
-        Command::Keygen { out: file, .. } => cli::keygen(file, out),
+        Command::Keygen {
+            out: file, ssh, ..
+        } => match ssh {
+            true => cli::keygen_ssh(file, out),
+            false => cli::keygen(file, out),
+        },
+        Command::Whoami { site, key, format } => {
+            cli::whoami(&site.site, &key.source(), (*format).into(), out)
+        }
         Command::Submit {
             site,
             page,
@@ -459,7 +505,7 @@ fn run(cli: Cli) -> imprimatur::Result<i32> {
         } => {
             let now = cli::resolve_now(now.now.as_deref())?;
             if *changed {
-                return cli::submit_changed(&site.site, key, comment.clone(), now, out);
+                return cli::submit_changed(&site.site, &key.source(), comment.clone(), now, out);
             }
             let req = SignRequest {
                 site_root: &site.site,
@@ -470,7 +516,7 @@ fn run(cli: Cli) -> imprimatur::Result<i32> {
                 page: page
                     .as_deref()
                     .expect("clap requires PAGE without --changed"),
-                key_file: key,
+                key: &key.source(),
                 version: version.as_deref(),
                 now,
             };

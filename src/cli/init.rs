@@ -9,6 +9,7 @@ use std::path::Path;
 use super::{print, EXIT_OK};
 use crate::error::{Error, Result};
 use crate::time::Instant;
+use crate::trust::signer::KeySource;
 use crate::trust::signing::{self, Action, SignRequest};
 
 const CONFIG: &str = "title: My Help Center\nbase_url: https://help.example.com/\ntheme: default\naudiences: [public]\n";
@@ -53,12 +54,13 @@ fn create(dir: &Path, now: Instant) -> Result<Vec<String>> {
         "approvals/keyring.yaml",
         &format!("reviewers:\n  - id: me\n    name: Me\n    groups: [writers]\n    keys:\n      - id: me-1\n        public_key: {public}\n"),
     )?;
+    let key = KeySource::File(key_file);
     let sign = |action: Action| -> Result<String> {
         signing::sign(&SignRequest {
             site_root: dir,
             action,
             page: "docs/welcome",
-            key_file: &key_file,
+            key: &key,
             version: None,
             now,
         })

@@ -14,6 +14,7 @@ mod serve;
 mod sign;
 mod status;
 mod submit;
+mod whoami;
 
 use std::io::Write;
 
@@ -28,9 +29,10 @@ pub use log::{log, LogFilter, LogFormat};
 pub use notify::{notify, EXIT_DELIVERY_FAILED};
 pub use restore::restore;
 pub use serve::{serve, ServeOptions};
-pub use sign::{keygen, sign};
+pub use sign::{keygen, keygen_ssh, sign};
 pub use status::{status, status_mine, verify};
 pub use submit::{parse_assign, parse_reviewer_list, submit_changed};
+pub use whoami::whoami;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {

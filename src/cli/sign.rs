@@ -20,6 +20,24 @@ pub fn keygen(path: &Path, out: &mut dyn Write) -> Result<i32> {
     Ok(EXIT_OK)
 }
 
+/// `imprimatur keygen --ssh`: an OpenSSH key pair (`FILE`, `FILE.pub`) that ssh-add, ssh and
+/// imprimatur all use; the last line printed is the public line for the keyring.
+pub fn keygen_ssh(path: &Path, out: &mut dyn Write) -> Result<i32> {
+    let comment = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let public = crate::trust::keyfile::generate_ssh(path, &comment)?;
+    print(
+        out,
+        &format!(
+            "wrote {} (keep it secret; mode 0600) and its .pub\nadd this public key to approvals/keyring.yaml:\n{public}\n",
+            path.display()
+        ),
+    )?;
+    Ok(EXIT_OK)
+}
+
 /// The signing commands: print the new record's path.
 pub fn sign(req: &crate::trust::signing::SignRequest, out: &mut dyn Write) -> Result<i32> {
     let path = crate::trust::signing::sign(req)?;

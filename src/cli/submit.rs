@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::site::Site;
 use crate::time::Instant;
 use crate::trust::authority::Act;
-use crate::trust::keyfile;
+use crate::trust::signer::{KeySource, Signer};
 use crate::trust::record::Assignment;
 use crate::trust::review::ReviewState;
 use crate::trust::signing::{self, Action, SignRequest};
@@ -60,24 +60,25 @@ pub fn parse_assign(values: &[String]) -> Result<Option<Assignment>> {
 /// page: what was submitted (with the record) and what was skipped, and why.
 pub fn submit_changed(
     site_root: &Path,
-    key_file: &Path,
+    key: &KeySource,
     comment: Option<String>,
     now: Instant,
     out: &mut dyn Write,
 ) -> Result<i32> {
     let site = Site::load(site_root)?;
-    let secret = keyfile::load(key_file)?;
+    let signer = Signer::open(key, &site.keyring)?;
+    let key_source = key;
     let key = site
         .keyring
-        .key_for_public(&secret.verifying_key())
+        .key_for_public(&signer.public_key())
         .ok_or_else(|| {
             Error::Refused(format!(
                 "{}: this key is not in approvals/keyring.yaml",
-                key_file.display()
+                signer.name()
             ))
         })?;
     if let Some(why) = key.unusable_at(&now) {
-        return Err(Error::Refused(format!("{}: {why}", key_file.display())));
+        return Err(Error::Refused(format!("{}: {why}", signer.name())));
     }
     let who = key.reviewer.clone();
     let eval = site.evaluate(now, &site.config.audiences);
@@ -132,11 +133,11 @@ pub fn submit_changed(
                 assign: None,
             },
             page: id,
-            key_file,
+            key: key_source,
             version: None,
             now,
         };
-        match signing::sign_in(&site, &req) {
+        match signing::sign_in(&site, &signer, &req) {
             Ok(path) => {
                 submitted += 1;
                 text.push_str(&format!(

@@ -1,13 +1,22 @@
-//! Reviewers' secret keys on disk: PKCS#8 PEM files written with mode 0600 (SPEC §8
-//! `keygen`). The secret never leaves this module except as a `SigningKey` in memory.
+//! Reviewers' secret keys on disk (SPEC §8 `keygen`, docs/ssh-keys.md): PKCS#8 PEM, plain or
+//! encrypted (PBES2), and OpenSSH private keys, plain or encrypted (bcrypt-pbkdf). A file
+//! that group or others may read is refused, as ssh refuses it. The secret never leaves this
+//! module except as a `SigningKey` in memory.
 
 use std::path::Path;
 
 use base64::Engine as _;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use ed25519_dalek::SigningKey;
+use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
+
+/// Where an encrypted key's passphrase comes from when no terminal can be asked (CI, scripts).
+pub const PASSPHRASE_ENV: &str = "IMPRIMATUR_KEY_PASSPHRASE";
+
+/// Key files are a few hundred bytes; anything larger is not one.
+const MAX_KEY_FILE: u64 = 64 * 1024;
 
 /// Creates a new key and writes it to `path` (refusing to overwrite an existing file, so a
 /// reviewer's key is never lost). Returns the base64 public key for the keyring.
@@ -46,18 +55,157 @@ fn write_secret(path: &Path, bytes: &[u8]) -> Result<()> {
     file.sync_all().map_err(|e| Error::io(path, e))
 }
 
+/// Creates a new key and writes it to `path` as an unencrypted OpenSSH private key (mode
+/// 0600), and its public half to `<path>.pub` as `ssh-keygen` does. Returns the public line.
+pub fn generate_ssh(path: &Path, comment: &str) -> Result<String> {
+    use ssh_key::private::{Ed25519Keypair, Ed25519PrivateKey, KeypairData};
+    let mut seed = Zeroizing::new([0u8; 32]);
+    getrandom::fill(seed.as_mut())
+        .map_err(|e| Error::Refused(format!("cannot read the system's randomness: {e}")))?;
+    let key = SigningKey::from_bytes(&seed);
+    let keypair = Ed25519Keypair {
+        public: ssh_key::public::Ed25519PublicKey(key.verifying_key().to_bytes()),
+        private: Ed25519PrivateKey::from_bytes(&seed),
+    };
+    let encoded = ssh_key::PrivateKey::new(KeypairData::Ed25519(keypair), comment)
+        .and_then(|k| k.to_openssh(ssh_key::LineEnding::LF))
+        .map_err(|e| Error::Refused(format!("cannot encode the key: {e}")))?;
+    let public_path = {
+        let mut p = path.as_os_str().to_owned();
+        p.push(".pub");
+        std::path::PathBuf::from(p)
+    };
+    if public_path.exists() {
+        return Err(Error::Refused(format!(
+            "{}: already exists; refusing to overwrite a key",
+            public_path.display()
+        )));
+    }
+    write_secret(path, encoded.as_bytes())?;
+    let line = super::sshkey::public_line(&key.verifying_key(), comment);
+    std::fs::write(&public_path, format!("{line}\n")).map_err(|e| Error::io(&public_path, e))?;
+    Ok(line)
+}
+
+/// Reads a secret key file in any of the formats above, asking for the passphrase (from
+/// `IMPRIMATUR_KEY_PASSPHRASE`, else on the terminal) only when the file is encrypted.
 pub fn load(path: &Path) -> Result<SigningKey> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    SigningKey::from_pkcs8_pem(&text).map_err(|e| {
-        Error::Refused(format!(
-            "{}: not a PKCS#8 PEM ed25519 secret key ({e})",
+    let text = read_private(path)?;
+    parse(&text, path, &mut || passphrase(path))
+}
+
+/// The file's text, refused when group or others may read it (`mode & 0o077`): a secret that
+/// others can read is no longer only its reviewer's, and ssh refuses such files too.
+fn read_private(path: &Path) -> Result<Zeroizing<String>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+    if !meta.is_file() {
+        return Err(Error::Refused(format!(
+            "{}: not a regular file, so not a key file",
             path.display()
-        ))
-    })
+        )));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(Error::Refused(format!(
+                "{}: mode {mode:04o} lets others read this secret key; refusing it, as ssh does (run: chmod 600 {})",
+                path.display(),
+                path.display()
+            )));
+        }
+    }
+    let mut text = Zeroizing::new(String::new());
+    file.take(MAX_KEY_FILE)
+        .read_to_string(&mut text)
+        .map_err(|e| Error::io(path, e))?;
+    Ok(text)
+}
+
+/// The key in `text` (the contents of `path`); `passphrase` is called once, only for an
+/// encrypted key.
+pub fn parse(
+    text: &str,
+    path: &Path,
+    passphrase: &mut dyn FnMut() -> Result<Zeroizing<String>>,
+) -> Result<SigningKey> {
+    let bad = |what: &str, e: &dyn std::fmt::Display| {
+        Error::Refused(format!("{}: {what} ({e})", path.display()))
+    };
+    let label = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or_default();
+    match label {
+        "-----BEGIN OPENSSH PRIVATE KEY-----" => {
+            let mut key = ssh_key::PrivateKey::from_openssh(text)
+                .map_err(|e| bad("not a readable OpenSSH private key", &e))?;
+            if key.is_encrypted() {
+                let pass = passphrase()?;
+                key = key.decrypt(pass.as_bytes()).map_err(|e| {
+                    bad("cannot decrypt the OpenSSH key: wrong passphrase?", &e)
+                })?;
+            }
+            match key.key_data() {
+                ssh_key::private::KeypairData::Ed25519(pair) => {
+                    let secret = SigningKey::from_bytes(&pair.private.to_bytes());
+                    // The file states its public half too; a file whose halves disagree is
+                    // damaged or forged, and would sign as someone else than it says.
+                    if secret.verifying_key().to_bytes() != pair.public.0 {
+                        return Err(Error::Refused(format!(
+                            "{}: the OpenSSH key's public half does not match its secret",
+                            path.display()
+                        )));
+                    }
+                    Ok(secret)
+                }
+                other => Err(Error::Refused(format!(
+                    "{}: an OpenSSH {} key; records are signed with ed25519 keys only (ssh-keygen -t ed25519)",
+                    path.display(),
+                    other.algorithm().map(|a| a.to_string()).unwrap_or_else(|_| "unknown".into())
+                ))),
+            }
+        }
+        "-----BEGIN ENCRYPTED PRIVATE KEY-----" => {
+            let pass = passphrase()?;
+            SigningKey::from_pkcs8_encrypted_pem(text, pass.as_bytes())
+                .map_err(|e| bad("cannot decrypt the PKCS#8 key (wrong passphrase, or not ed25519?)", &e))
+        }
+        _ => SigningKey::from_pkcs8_pem(text)
+            .map_err(|e| bad("not a PKCS#8 PEM or OpenSSH ed25519 secret key", &e)),
+    }
+}
+
+/// The passphrase of an encrypted key: `IMPRIMATUR_KEY_PASSPHRASE` when set, else asked on
+/// the terminal (never echoed); with neither, a clear refusal rather than a hang.
+fn passphrase(path: &Path) -> Result<Zeroizing<String>> {
+    use std::io::IsTerminal;
+    if let Some(value) = std::env::var_os(PASSPHRASE_ENV) {
+        return value.into_string().map(Zeroizing::new).map_err(|_| {
+            Error::Refused(format!("{PASSPHRASE_ENV} is not valid UTF-8"))
+        });
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::Refused(format!(
+            "{}: the key is encrypted; set {PASSPHRASE_ENV} or run on a terminal to be asked for its passphrase",
+            path.display()
+        )));
+    }
+    rpassword::prompt_password(format!("passphrase for {}: ", path.display()))
+        .map(Zeroizing::new)
+        .map_err(|e| Error::io(path, e))
 }
 
 pub fn public_base64(key: &SigningKey) -> String {
-    base64::engine::general_purpose::STANDARD.encode(key.verifying_key().to_bytes())
+    public_base64_of(&key.verifying_key())
+}
+
+pub fn public_base64_of(key: &ed25519_dalek::VerifyingKey) -> String {
+    base64::engine::general_purpose::STANDARD.encode(key.to_bytes())
 }
 
 #[cfg(test)]

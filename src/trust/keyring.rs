@@ -280,17 +280,23 @@ fn is_reviewer_id(id: &str) -> bool {
             .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'.' | b'_' | b'-'))
 }
 
-/// base64 → a 32-byte ed25519 point that is a valid encoding and not of small order.
+/// base64, or an OpenSSH `ssh-ed25519 AAAA… [comment]` line (docs/ssh-keys.md) → a 32-byte
+/// ed25519 point that is a valid encoding and not of small order. Both spellings give the same
+/// bytes, so the same key written both ways is one key (and a duplicate).
 pub fn decode_public_key(text: &str) -> std::result::Result<VerifyingKey, String> {
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(text.trim())
-        .map_err(|e| format!("not valid base64: {e}"))?;
-    let bytes: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
-        format!(
-            "an ed25519 public key is 32 bytes, this one is {}",
-            bytes.len()
-        )
-    })?;
+    let bytes = if super::sshkey::is_ssh_line(text) {
+        super::sshkey::parse_public_line(text)?
+    } else {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(text.trim())
+            .map_err(|e| format!("not valid base64: {e}"))?;
+        bytes.as_slice().try_into().map_err(|_| {
+            format!(
+                "an ed25519 public key is 32 bytes, this one is {}",
+                bytes.len()
+            )
+        })?
+    };
     let key =
         VerifyingKey::from_bytes(&bytes).map_err(|_| "not a valid ed25519 point".to_string())?;
     if key.is_weak() {
@@ -304,6 +310,24 @@ mod tests {
     use super::*;
 
     const ALICE: &str = "ebVWLo/mVPlAeLES6KmLp5AfhTrmlb7X4OORC60ElmQ=";
+    /// The same key as an OpenSSH public key line.
+    const ALICE_SSH: &str =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHm1Vi6P5lT5QHixEuipi6eQH4U65pW+1+DjkQutBJZk";
+
+    #[test]
+    fn an_ssh_line_and_the_base64_of_the_same_key_are_one_key() {
+        let k = keyring(&format!(
+            "reviewers:\n  - id: alice\n    name: Alice\n    keys:\n      - id: alice-ssh\n        public_key: {ALICE_SSH} alice@laptop\n"
+        ))
+        .unwrap();
+        let base64 = decode_public_key(ALICE).unwrap();
+        assert_eq!(k.keys["alice-ssh"].public_key, base64);
+        assert_eq!(k.key_for_public(&base64).unwrap().id, "alice-ssh");
+        assert_eq!(
+            super::super::sshkey::fingerprint(&decode_public_key(ALICE_SSH).unwrap()),
+            super::super::sshkey::fingerprint(&base64)
+        );
+    }
 
     fn keyring(body: &str) -> Result<Keyring> {
         Keyring::parse(body)
@@ -374,6 +398,14 @@ mod tests {
             ("reviewers:\n  - {id: a, name: A}\n  - {id: a, name: B}\n".into(), "reviewer id 'a' appears twice"),
             ("reviewers:\n  - {id: Alice, name: A}\n".into(), "[a-z0-9._-]+"),
             ("reviewers:\n  - {id: a, name: A, group: [x]}\n".into(), "unknown field"),
+            (
+                format!("reviewers:\n  - {{id: a, name: A, keys: [{{id: k1, public_key: '{ALICE}'}}]}}\n  - {{id: b, name: B, keys: [{{id: k2, public_key: '{ALICE_SSH} b@laptop'}}]}}\n"),
+                "already listed as key 'k1'",
+            ),
+            (
+                "reviewers:\n  - {id: a, name: A, keys: [{id: k1, public_key: 'ssh-rsa AAAAB3NzaC1yc2E a@b'}]}\n".into(),
+                "'ssh-rsa' keys can't sign records",
+            ),
         ];
         for (yaml, needle) in cases {
             let err = keyring(&yaml).unwrap_err().to_string();

@@ -6,6 +6,8 @@ pub mod keyring;
 pub(crate) mod policy;
 pub mod record;
 pub(crate) mod review;
+pub mod signer;
 pub mod signing;
+pub mod sshkey;
 pub mod store;
 pub mod version;

@@ -13,6 +13,7 @@ use crate::time::{self, Instant};
 use crate::trust::keyfile;
 use crate::trust::record::{Assignment, Kind, Record};
 use crate::trust::review::{PageReview, VerifiedRecord};
+use crate::trust::signer::{KeySource, Signer};
 use crate::trust::store::Store;
 use crate::trust::version::Version;
 
@@ -137,7 +138,8 @@ pub struct SignRequest<'a> {
     pub site_root: &'a Path,
     pub action: Action,
     pub page: &'a str,
-    pub key_file: &'a Path,
+    /// The key file, or the ssh-agent (docs/ssh-keys.md).
+    pub key: &'a KeySource,
     /// Sign this version instead of the one the action defaults to.
     pub version: Option<&'a str>,
     pub now: Instant,
@@ -146,11 +148,13 @@ pub struct SignRequest<'a> {
 /// Signs and writes one record; returns its path relative to the site root.
 pub fn sign(req: &SignRequest) -> Result<String> {
     let site = Site::load(req.site_root)?;
-    sign_in(&site, req)
+    let signer = Signer::open(req.key, &site.keyring)?;
+    sign_in(&site, &signer, req)
 }
 
-/// `sign` on a site already loaded (`submit --changed` signs many pages of one site).
-pub fn sign_in(site: &Site, req: &SignRequest) -> Result<String> {
+/// `sign` on a site already loaded, with the key already opened (`submit --changed` signs many
+/// pages of one site, asking for a passphrase once).
+pub fn sign_in(site: &Site, signer: &Signer, req: &SignRequest) -> Result<String> {
     let id = page_id_from_arg(req.page);
     let page =
         site.page(&id)
@@ -169,17 +173,17 @@ pub fn sign_in(site: &Site, req: &SignRequest) -> Result<String> {
             page.space, page.space
         )));
     }
-    let secret = keyfile::load(req.key_file)?;
-    let public = secret.verifying_key();
+    let public = signer.public_key();
     let key = site.keyring.key_for_public(&public).ok_or_else(|| {
         Error::Refused(format!(
-            "{}: this key is not in approvals/keyring.yaml (its public key is {})",
-            req.key_file.display(),
-            keyfile::public_base64(&secret)
+            "{}: this key is not in approvals/keyring.yaml (its public key is {}, fingerprint {})",
+            signer.name(),
+            keyfile::public_base64_of(&public),
+            crate::trust::sshkey::fingerprint(&public)
         ))
     })?;
     if let Some(why) = key.unusable_at(&req.now) {
-        return Err(Error::Refused(format!("{}: {why}", req.key_file.display())));
+        return Err(Error::Refused(format!("{}: {why}", signer.name())));
     }
     let judged = site
         .evaluate_one(&page.id, req.now, None)
@@ -253,7 +257,7 @@ pub fn sign_in(site: &Site, req: &SignRequest) -> Result<String> {
             )));
         }
     }
-    let text = record.to_yaml(&record.sign(&secret));
+    let text = record.to_yaml(&signer.sign(&record.signed_bytes())?);
     let path = write_new(&dir, &stem, text.as_bytes())?;
     Ok(site.config.display_path(&path))
 }

@@ -408,11 +408,17 @@ impl TestSite {
     }
 }
 
-/// Writes a PKCS#8 PEM secret key file, as `imprimatur keygen` does.
+/// Writes a PKCS#8 PEM secret key file, as `imprimatur keygen` does (mode 0600: imprimatur
+/// refuses key files others may read).
 pub fn write_secret_key(path: &Path, key: &SigningKey) {
     let pem = key.to_pkcs8_pem(Default::default()).unwrap();
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, pem.as_bytes()).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
 }
 
 pub fn public_base64(key: &SigningKey) -> String {
