@@ -484,9 +484,7 @@ fn run(cli: Cli) -> imprimatur::Result<i32> {
             let now = cli::resolve_now(now.now.as_deref())?;
             cli::verify(&site.site, now, (*format).into(), out)
         }
-        Command::Keygen {
-            out: file, ssh, ..
-        } => match ssh {
+        Command::Keygen { out: file, ssh, .. } => match ssh {
             true => cli::keygen_ssh(file, out),
             false => cli::keygen(file, out),
         },

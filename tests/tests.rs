@@ -13,6 +13,7 @@ mod notify;
 mod reports;
 mod serve;
 mod snapshots;
+mod ssh;
 mod theme;
 mod trust;
 mod vectors;

@@ -10,9 +10,9 @@ use crate::error::{Error, Result};
 use crate::site::Site;
 use crate::time::Instant;
 use crate::trust::authority::Act;
-use crate::trust::signer::{KeySource, Signer};
 use crate::trust::record::Assignment;
 use crate::trust::review::ReviewState;
+use crate::trust::signer::{KeySource, Signer};
 use crate::trust::signing::{self, Action, SignRequest};
 
 /// `raj,eli` → `[eli, raj]`: reviewer ids, sorted; an empty or repeated id is a usage error.

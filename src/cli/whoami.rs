@@ -14,7 +14,12 @@ use crate::trust::sshkey;
 
 /// Prints the reviewer and key id; a key the keyring does not know is an error (exit 1), with
 /// both spellings of its public key to add to the keyring.
-pub fn whoami(site_root: &Path, key: &KeySource, format: Format, out: &mut dyn Write) -> Result<i32> {
+pub fn whoami(
+    site_root: &Path,
+    key: &KeySource,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<i32> {
     let config = SiteConfig::load(site_root)?;
     let keyring = Keyring::load(&config.keyring_file())?;
     let signer = Signer::open(key, &keyring)?;

@@ -146,9 +146,9 @@ pub fn parse(
                 .map_err(|e| bad("not a readable OpenSSH private key", &e))?;
             if key.is_encrypted() {
                 let pass = passphrase()?;
-                key = key.decrypt(pass.as_bytes()).map_err(|e| {
-                    bad("cannot decrypt the OpenSSH key: wrong passphrase?", &e)
-                })?;
+                key = key
+                    .decrypt(pass.as_bytes())
+                    .map_err(|e| bad("cannot decrypt the OpenSSH key: wrong passphrase?", &e))?;
             }
             match key.key_data() {
                 ssh_key::private::KeypairData::Ed25519(pair) => {
@@ -172,8 +172,12 @@ pub fn parse(
         }
         "-----BEGIN ENCRYPTED PRIVATE KEY-----" => {
             let pass = passphrase()?;
-            SigningKey::from_pkcs8_encrypted_pem(text, pass.as_bytes())
-                .map_err(|e| bad("cannot decrypt the PKCS#8 key (wrong passphrase, or not ed25519?)", &e))
+            SigningKey::from_pkcs8_encrypted_pem(text, pass.as_bytes()).map_err(|e| {
+                bad(
+                    "cannot decrypt the PKCS#8 key (wrong passphrase, or not ed25519?)",
+                    &e,
+                )
+            })
         }
         _ => SigningKey::from_pkcs8_pem(text)
             .map_err(|e| bad("not a PKCS#8 PEM or OpenSSH ed25519 secret key", &e)),
@@ -185,9 +189,10 @@ pub fn parse(
 fn passphrase(path: &Path) -> Result<Zeroizing<String>> {
     use std::io::IsTerminal;
     if let Some(value) = std::env::var_os(PASSPHRASE_ENV) {
-        return value.into_string().map(Zeroizing::new).map_err(|_| {
-            Error::Refused(format!("{PASSPHRASE_ENV} is not valid UTF-8"))
-        });
+        return value
+            .into_string()
+            .map(Zeroizing::new)
+            .map_err(|_| Error::Refused(format!("{PASSPHRASE_ENV} is not valid UTF-8")));
     }
     if !std::io::stdin().is_terminal() {
         return Err(Error::Refused(format!(

@@ -110,9 +110,11 @@ fn open_agent(select: Option<&str>, keyring: &Keyring) -> Result<Signer> {
             Path::new(&socket).display()
         ))
     })?;
-    let identities = client
-        .list_all_identities()
-        .map_err(|e| Error::Refused(format!("--agent: the ssh-agent did not list its keys ({e})")))?;
+    let identities = client.list_all_identities().map_err(|e| {
+        Error::Refused(format!(
+            "--agent: the ssh-agent did not list its keys ({e})"
+        ))
+    })?;
     let keys: Vec<AgentKey> = identities
         .into_iter()
         .filter_map(|identity| match identity {

@@ -67,7 +67,8 @@ mod tests {
     use super::*;
 
     // The keyring tests' key as an ssh line; `ssh-keygen -lf` prints the fingerprint below.
-    const LINE: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHm1Vi6P5lT5QHixEuipi6eQH4U65pW+1+DjkQutBJZk";
+    const LINE: &str =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHm1Vi6P5lT5QHixEuipi6eQH4U65pW+1+DjkQutBJZk";
 
     #[test]
     fn an_ssh_ed25519_line_parses_with_and_without_a_comment() {
