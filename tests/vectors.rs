@@ -148,6 +148,12 @@ fn the_secret_key_pem_loads_and_its_public_half_is_the_public_key() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("alice.pem");
     std::fs::write(&path, text(&v["secret_key_pem"])).unwrap();
+    // a secret key file others may read is refused (docs/ssh-keys.md)
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
     let key = imprimatur::trust::keyfile::load(&path).unwrap();
     assert_eq!(
         imprimatur::trust::keyfile::public_base64(&key),

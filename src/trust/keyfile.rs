@@ -98,9 +98,17 @@ pub fn load(path: &Path) -> Result<SigningKey> {
 /// others can read is no longer only its reviewer's, and ssh refuses such files too.
 fn read_private(path: &Path) -> Result<Zeroizing<String>> {
     use std::io::Read;
+    let not_a_file = |meta: &std::fs::Metadata| !meta.is_file();
+    // Looked at before opening too: opening a FIFO would wait for a writer forever.
+    if not_a_file(&std::fs::metadata(path).map_err(|e| Error::io(path, e))?) {
+        return Err(Error::Refused(format!(
+            "{}: not a regular file, so not a key file",
+            path.display()
+        )));
+    }
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let meta = file.metadata().map_err(|e| Error::io(path, e))?;
-    if !meta.is_file() {
+    if not_a_file(&meta) {
         return Err(Error::Refused(format!(
             "{}: not a regular file, so not a key file",
             path.display()
@@ -236,5 +244,43 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("refusing to overwrite"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_key_file_others_may_read_is_refused_naming_its_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.pem");
+        generate(&path).unwrap();
+        for mode in [0o644, 0o640, 0o604, 0o660] {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+            let err = load(&path).unwrap_err().to_string();
+            assert!(err.contains(&format!("k.pem: mode {mode:04o}")), "{err}");
+        }
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o400)).unwrap();
+        assert!(load(&path).is_ok());
+    }
+
+    #[test]
+    fn an_ssh_key_file_round_trips_and_plain_files_never_ask_a_passphrase() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("id");
+        let line = generate_ssh(&path, "me@test").unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut asked =
+            || -> Result<Zeroizing<String>> { panic!("a plain key needs no passphrase") };
+        let key = parse(&text, &path, &mut asked).unwrap();
+        assert_eq!(
+            super::super::sshkey::public_line(&key.verifying_key(), "me@test"),
+            line
+        );
+        let err = parse("-----BEGIN RSA PRIVATE KEY-----\n", &path, &mut asked)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("not a PKCS#8 PEM or OpenSSH ed25519 secret key"),
+            "{err}"
+        );
     }
 }
