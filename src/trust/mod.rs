@@ -1,10 +1,12 @@
 //! Who signed what, and what it counts for. Nothing here renders or writes a site.
 
 pub(crate) mod authority;
+pub mod governance;
 pub mod keyfile;
 pub mod keyring;
 pub(crate) mod policy;
 pub mod record;
+pub mod root;
 pub(crate) mod review;
 pub mod signing;
 pub mod store;
