@@ -78,11 +78,13 @@ pub fn build(
             print(out, &text)?;
         }
     }
-    Ok(if opts.strict && (report.has_defects() || report.trust_root_unpinned()) {
-        EXIT_FINDINGS
-    } else {
-        EXIT_OK
-    })
+    Ok(
+        if opts.strict && (report.has_defects() || report.trust_root_unpinned()) {
+            EXIT_FINDINGS
+        } else {
+            EXIT_OK
+        },
+    )
 }
 
 /// A bar on stderr while pages render, for builds big enough to wait on; nothing otherwise.

@@ -104,7 +104,11 @@ pub fn governance_sign(site_root: &Path, key_file: &Path, out: &mut dyn Write) -
     if !status.accepted() {
         text.push_str(&format!(
             "still needed: {} more, from: {}\n",
-            status.trusted.root.threshold as usize - status.signers.len().min(status.trusted.root.threshold as usize),
+            status.trusted.root.threshold as usize
+                - status
+                    .signers
+                    .len()
+                    .min(status.trusted.root.threshold as usize),
             status.missing().join(", ")
         ));
     }
@@ -184,9 +188,8 @@ pub fn root_sign(site_root: &Path, key_file: &Path, out: &mut dyn Write) -> Resu
         // One entry per id: the entry must verify under the key that id has in either root.
         signatures.retain(|e| {
             !(e.key == *id
-                && root::decode_signature(&e.signature).is_some_and(|s| {
-                    public.verify_strict(&message, &s).is_ok()
-                }))
+                && root::decode_signature(&e.signature)
+                    .is_some_and(|s| public.verify_strict(&message, &s).is_ok()))
         });
         signatures.push(SignatureEntry {
             key: id.clone(),
@@ -247,11 +250,18 @@ pub fn keyring_revoke(
     }
     let path = site.config.keyring_file();
     let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-    let edited = revoke_in_text(&text, key_id, &time::format_utc(&at), seal.then_some(&hashes[..]))
-        .map_err(|m| Error::config("approvals/keyring.yaml", key_id, m))?;
+    let edited = revoke_in_text(
+        &text,
+        key_id,
+        &time::format_utc(&at),
+        seal.then_some(&hashes[..]),
+    )
+    .map_err(|m| Error::config("approvals/keyring.yaml", key_id, m))?;
     let keyring = crate::trust::keyring::Keyring::parse(&edited)?;
     let k = &keyring.keys[key_id];
-    if k.revoked_at != Some(at) || (seal && k.sealed.as_ref().map(|s| s.len()) != Some(hashes.len())) {
+    if k.revoked_at != Some(at)
+        || (seal && k.sealed.as_ref().map(|s| s.len()) != Some(hashes.len()))
+    {
         return Err(Error::config(
             "approvals/keyring.yaml",
             key_id,
@@ -305,7 +315,9 @@ fn revoke_in_text(
                 end += 1;
                 continue;
             }
-            if indent(l) < col || (indent(l) == col.saturating_sub(2) && l.trim_start().starts_with("- ")) {
+            if indent(l) < col
+                || (indent(l) == col.saturating_sub(2) && l.trim_start().starts_with("- "))
+            {
                 break;
             }
             if indent(l) == col && l.trim_start().starts_with("public_key:") {
@@ -346,7 +358,11 @@ fn revoke_in_text(
                 }
             }
         }
-        let trailing_blank = lines[i + 1..end].iter().rev().take_while(|l| l.trim().is_empty()).count();
+        let trailing_blank = lines[i + 1..end]
+            .iter()
+            .rev()
+            .take_while(|l| l.trim().is_empty())
+            .count();
         for _ in 0..trailing_blank {
             out.push(String::new());
         }
@@ -367,7 +383,13 @@ mod tests {
     #[test]
     fn revoking_edits_only_the_keys_entry() {
         let text = "reviewers:\n  - id: alice\n    name: Alice\n    keys:\n      - id: alice\n        public_key: AAA\n        revoked_at: 2020-01-01T00:00:00Z\n        sealed:\n          - sha256:old\n      - id: alice-2\n        public_key: BBB\n  - id: bob\n    name: Bob\n";
-        let out = revoke_in_text(text, "alice", "2026-01-01T00:00:00Z", Some(&["sha256:x".into()])).unwrap();
+        let out = revoke_in_text(
+            text,
+            "alice",
+            "2026-01-01T00:00:00Z",
+            Some(&["sha256:x".into()]),
+        )
+        .unwrap();
         assert_eq!(
             out,
             "reviewers:\n  - id: alice\n    name: Alice\n    keys:\n      - id: alice\n        public_key: AAA\n        revoked_at: \"2026-01-01T00:00:00Z\"\n        sealed:\n          - \"sha256:x\"\n      - id: alice-2\n        public_key: BBB\n  - id: bob\n    name: Bob\n"

@@ -77,7 +77,8 @@ pub fn build(req: &BuildRequest) -> Result<BuildSummary> {
         files_json.as_bytes(),
     )?;
 
-    let report = StatusReport::from_evaluation(&eval, &extra_findings).with_governance(&site.governance);
+    let report =
+        StatusReport::from_evaluation(&eval, &extra_findings).with_governance(&site.governance);
     crate::report::write_build_reports(&site, &eval, &report)?;
     drop(lock);
     Ok(BuildSummary {

@@ -98,9 +98,8 @@ pub fn current_files(site_root: &Path) -> Result<BTreeMap<String, String>> {
             continue;
         }
         for entry in walkdir::WalkDir::new(&dir).sort_by_file_name() {
-            let entry = entry.map_err(|e| {
-                Error::Governance(format!("{d}: {}", std::io::Error::from(e)))
-            })?;
+            let entry = entry
+                .map_err(|e| Error::Governance(format!("{d}: {}", std::io::Error::from(e))))?;
             let ft = entry.file_type();
             let rel = entry
                 .path()
@@ -133,9 +132,7 @@ impl SignedState {
             yaml::ADMIN.max_bytes as u64,
         ) {
             Ok(b) => b,
-            Err(_) if std::fs::symlink_metadata(site_root.join(FILE)).is_err() => {
-                return Ok(None)
-            }
+            Err(_) if std::fs::symlink_metadata(site_root.join(FILE)).is_err() => return Ok(None),
             Err(e) => {
                 return Err(Error::Governance(format!(
                     "{FILE}: {}",
@@ -175,7 +172,10 @@ impl SignedState {
             return Err(Error::config(
                 FILE,
                 "manifest",
-                format!("is {}, but the files listed hash to {manifest}", raw.manifest),
+                format!(
+                    "is {}, but the files listed hash to {manifest}",
+                    raw.manifest
+                ),
             ));
         }
         Ok(SignedState {
@@ -274,10 +274,15 @@ impl Status {
                 root::list(&self.signers)
             ),
         };
+        let can_sign = if self.signed.is_some() && self.changes.is_empty() {
+            self.missing()
+        } else {
+            root.admins.iter().map(|a| a.id.clone()).collect()
+        };
         why.push_str(&format!(
-            "; {} admin signature(s) needed, missing: {} (imprimatur governance sign --key FILE); nothing was published",
+            "; needs {} admin signature(s) over the files as they are, missing: {} (imprimatur governance sign --key FILE); nothing was published",
             root.threshold,
-            self.missing().join(", ")
+            can_sign.join(", ")
         ));
         Some(why)
     }
@@ -495,9 +500,15 @@ mod tests {
         assert_eq!(back.files, state.files);
         assert_eq!(back.version, 3);
         let signed = String::from_utf8(back.signed_bytes()).unwrap();
-        assert!(signed.starts_with("imprimatur-governance-v1\n{\"imprimatur\":1,\"manifest\":\"sha256:"));
+        assert!(signed
+            .starts_with("imprimatur-governance-v1\n{\"imprimatur\":1,\"manifest\":\"sha256:"));
         // a manifest hash that doesn't match its files is refused
-        let forged = state.to_text().replace(&state.manifest, &format!("sha256:{}", "0".repeat(64)));
-        assert!(SignedState::parse(forged.as_bytes()).unwrap_err().to_string().contains("hash to"));
+        let forged = state
+            .to_text()
+            .replace(&state.manifest, &format!("sha256:{}", "0".repeat(64)));
+        assert!(SignedState::parse(forged.as_bytes())
+            .unwrap_err()
+            .to_string()
+            .contains("hash to"));
     }
 }

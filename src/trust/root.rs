@@ -72,8 +72,8 @@ pub struct Root {
 
 impl Root {
     pub fn parse(file: &str, bytes: &[u8]) -> Result<Root> {
-        let text = std::str::from_utf8(bytes)
-            .map_err(|_| Error::config(file, "", "not UTF-8 text"))?;
+        let text =
+            std::str::from_utf8(bytes).map_err(|_| Error::config(file, "", "not UTF-8 text"))?;
         let raw: RawRoot = yaml::from_str(text, &yaml::ADMIN)
             .map_err(|e| Error::config(file, e.field, e.message))?;
         if raw.imprimatur != 1 {
@@ -406,16 +406,32 @@ mod tests {
     }
 
     /// A root of `admins` (id, key) with `threshold`, signed by `signers`.
-    fn root(version: u64, threshold: u64, admins: &[(&str, &SigningKey)], signers: &[(&str, &SigningKey)]) -> Root {
-        let list: Vec<(String, String)> = admins.iter().map(|(i, k)| (i.to_string(), b64(k))).collect();
+    fn root(
+        version: u64,
+        threshold: u64,
+        admins: &[(&str, &SigningKey)],
+        signers: &[(&str, &SigningKey)],
+    ) -> Root {
+        let list: Vec<(String, String)> = admins
+            .iter()
+            .map(|(i, k)| (i.to_string(), b64(k)))
+            .collect();
         let file = format!("{ROOT_DIR}/{version}.yaml");
-        let unsigned = Root::parse(&file, root_text(version, threshold, &list, &[]).as_bytes()).unwrap();
+        let unsigned =
+            Root::parse(&file, root_text(version, threshold, &list, &[]).as_bytes()).unwrap();
         let msg = unsigned.signed_bytes();
         let sigs: Vec<SignatureEntry> = signers
             .iter()
-            .map(|(i, k)| SignatureEntry { key: i.to_string(), signature: sign_base64(k, &msg) })
+            .map(|(i, k)| SignatureEntry {
+                key: i.to_string(),
+                signature: sign_base64(k, &msg),
+            })
             .collect();
-        Root::parse(&file, root_text(version, threshold, &list, &sigs).as_bytes()).unwrap()
+        Root::parse(
+            &file,
+            root_text(version, threshold, &list, &sigs).as_bytes(),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -423,20 +439,37 @@ mod tests {
         let (a, b, c, d) = (key(1), key(2), key(3), key(4));
         let r1 = root(1, 2, &[("a", &a), ("b", &b)], &[("a", &a), ("b", &b)]);
         // new admins c, d; signed by both old and both new
-        let good = root(2, 2, &[("c", &c), ("d", &d)], &[("a", &a), ("b", &b), ("c", &c), ("d", &d)]);
+        let good = root(
+            2,
+            2,
+            &[("c", &c), ("d", &d)],
+            &[("a", &a), ("b", &b), ("c", &c), ("d", &d)],
+        );
         let pin = Pin::parse(&r1.pin()).unwrap();
         let t = verify_chain(vec![r1.clone(), good], Some(&pin)).unwrap();
         assert_eq!(t.root.version, 2);
         // forged: only the new admins signed
         let forged = root(2, 2, &[("c", &c), ("d", &d)], &[("c", &c), ("d", &d)]);
-        let err = verify_chain(vec![r1.clone(), forged], Some(&pin)).unwrap_err().to_string();
-        assert!(err.contains("previous root's admins") && err.contains("missing: a, b"), "{err}");
+        let err = verify_chain(vec![r1.clone(), forged], Some(&pin))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("previous root's admins") && err.contains("missing: a, b"),
+            "{err}"
+        );
         // under threshold: one old admin
-        let under = root(2, 2, &[("c", &c), ("d", &d)], &[("a", &a), ("c", &c), ("d", &d)]);
+        let under = root(
+            2,
+            2,
+            &[("c", &c), ("d", &d)],
+            &[("a", &a), ("c", &c), ("d", &d)],
+        );
         assert!(verify_chain(vec![r1.clone(), under], Some(&pin)).is_err());
         // a pin naming nothing in the chain fails closed
         let other = Pin::parse(&format!("sha256:{}", "0".repeat(64))).unwrap();
-        let err = verify_chain(vec![r1], Some(&other)).unwrap_err().to_string();
+        let err = verify_chain(vec![r1], Some(&other))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("names no root file"), "{err}");
     }
 
@@ -444,8 +477,14 @@ mod tests {
     fn a_root_needs_its_own_threshold_and_sane_fields() {
         let (a, b) = (key(1), key(2));
         let r = root(1, 2, &[("a", &a), ("b", &b)], &[("a", &a)]);
-        assert!(verify_chain(vec![r], None).unwrap_err().to_string().contains("missing: b"));
+        assert!(verify_chain(vec![r], None)
+            .unwrap_err()
+            .to_string()
+            .contains("missing: b"));
         let bad = root_text(1, 3, &[("a".into(), b64(&a))], &[]);
-        assert!(Root::parse("r", bad.as_bytes()).unwrap_err().to_string().contains("threshold"));
+        assert!(Root::parse("r", bad.as_bytes())
+            .unwrap_err()
+            .to_string()
+            .contains("threshold"));
     }
 }
