@@ -153,6 +153,13 @@ enum Command {
     /// Admin changes to approvals/keyring.yaml
     #[command(subcommand)]
     Keyring(KeyringCommand),
+    /// Verify a published site offline against its proofs (exit 3 naming what was tampered)
+    Audit {
+        /// The published folder (output/)
+        dir: PathBuf,
+        #[command(flatten)]
+        site: SiteArgs,
+    },
     /// Verify every record, render the approved versions into output/, write reports/
     Build {
         #[command(flatten)]
@@ -465,6 +472,7 @@ fn run(cli: Cli) -> imprimatur::Result<i32> {
             threshold,
             admin,
         }) => cli::root_new(&site.site, *threshold, admin, out),
+        Command::Audit { dir, .. } => cli::audit(dir, out),
         Command::Root(RootCommand::Sign { site, key }) => cli::root_sign(&site.site, key, out),
         Command::Keyring(KeyringCommand::Revoke {
             site,

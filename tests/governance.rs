@@ -374,3 +374,81 @@ fn governance_status_shows_the_signed_state_and_who_signed() {
         .run();
     assert!(String::from_utf8_lossy(&out.stdout).contains("pinned"));
 }
+
+#[test]
+fn audit_passes_on_a_fresh_build_and_names_the_page_after_one_byte_changes() {
+    let (mut site, pin) = governed_site();
+    // A second page, submitted but never approved: nothing of it may appear in any proof.
+    site.page("kb/secret-plans.md", "Secret plans", "Not yet.\n");
+    site.sign("wanda", Kind::Submit, "kb/secret-plans", &[], APPROVED);
+    sign_governance(&site, &pin, "ada"); // nothing governed changed: the signatures stand
+    site.imprimatur(&["build", "--trust-root", &pin])
+        .at(NOW)
+        .run();
+    assert!(site.exists("output/kb/install/proof.json"));
+    assert!(site.exists("output/_proof/root/1.yaml"));
+    assert!(site.exists("output/_proof/governance.yaml"));
+    for (path, bytes) in site.all_output_files() {
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(
+            !text.contains("secret-plans"),
+            "{path} names the unpublished page"
+        );
+        if path.contains("proof") {
+            assert!(
+                !text.contains("@example.com"),
+                "{path} holds an e-mail address"
+            );
+        }
+    }
+    let output = site.path().join("output");
+    let audit = |expect: i32, needle: &str| {
+        site.imprimatur(&["audit", output.to_str().unwrap(), "--trust-root", &pin])
+            .exits(expect)
+            .stdout_has(needle)
+            .run();
+    };
+    audit(0, "audited 1 page(s) against root version 1 (pinned)");
+
+    // One byte of the page's HTML.
+    let html = site.path().join("output/kb/install/index.html");
+    let original = std::fs::read(&html).unwrap();
+    let mut tampered = original.clone();
+    let at = tampered.len() / 2;
+    tampered[at] ^= 1;
+    std::fs::write(&html, &tampered).unwrap();
+    audit(
+        3,
+        "TAMPERED kb/install/: index.html is not the HTML the build published",
+    );
+    std::fs::write(&html, &original).unwrap();
+    audit(0, "every page is the approved version");
+
+    // One byte of the proof: its source, so the version no longer matches ...
+    let proof = site.path().join("output/kb/install/proof.json");
+    let original = std::fs::read_to_string(&proof).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&original).unwrap();
+    let markdown = json["markdown"].as_str().unwrap();
+    let flipped = if markdown.starts_with('L') { "M" } else { "L" };
+    std::fs::write(
+        &proof,
+        original.replacen(markdown, &format!("{flipped}{}", &markdown[1..]), 1),
+    )
+    .unwrap();
+    audit(3, "TAMPERED kb/install/: the source in proof.json is");
+    // ... or a record inside it, so its signature no longer verifies.
+    std::fs::write(&proof, original.replacen("technical", "technicaL", 1)).unwrap();
+    audit(3, "TAMPERED kb/install/");
+    std::fs::write(&proof, &original).unwrap();
+
+    // The keyring under /_proof/ that the admins did not sign.
+    let keyring = site.path().join("output/_proof/keyring.yaml");
+    let text = std::fs::read_to_string(&keyring).unwrap();
+    std::fs::write(&keyring, text.replacen("engineering", "engineerinG", 1)).unwrap();
+    audit(3, "not the public keyring the admins signed");
+    std::fs::write(&keyring, &text).unwrap();
+
+    // A page without a proof.
+    std::fs::remove_file(&proof).unwrap();
+    audit(3, "TAMPERED kb/install/: has no proof.json");
+}

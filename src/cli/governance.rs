@@ -376,6 +376,48 @@ fn revoke_in_text(
     ))
 }
 
+/// `imprimatur audit DIR`: a published site checked offline against its proofs. Exit 0 when
+/// every page verifies, 3 naming each page (or `/_proof/` file) that does not.
+pub fn audit(dir: &Path, out: &mut dyn Write) -> Result<i32> {
+    let pin = root::current_pin()?;
+    if !dir.is_dir() {
+        return Err(Error::Usage(format!("{}: not a folder", dir.display())));
+    }
+    let audit = match crate::publish::audit::audit(dir, pin.as_ref()) {
+        Ok(a) => a,
+        Err(e @ (Error::Governance(_) | Error::Config { .. })) => {
+            print(out, &format!("audit failed: {e}\n"))?;
+            return Ok(EXIT_FINDINGS);
+        }
+        Err(e) => return Err(e),
+    };
+    let mut text = String::new();
+    for p in &audit.problems {
+        text.push_str(&format!("TAMPERED {p}\n"));
+    }
+    text.push_str(&format!(
+        "audited {} page(s) against root version {}{}: {}\n",
+        audit.pages,
+        audit.root_version,
+        if audit.pinned {
+            " (pinned)"
+        } else {
+            "; WARNING: trust root not pinned (pass --trust-root sha256:...)"
+        },
+        if audit.problems.is_empty() {
+            "every page is the approved version, approved as its policy requires".to_string()
+        } else {
+            format!("{} problem(s)", audit.problems.len())
+        }
+    ));
+    print(out, &text)?;
+    Ok(if audit.problems.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_FINDINGS
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,7 +22,9 @@ use crate::error::{Error, Result};
 use crate::time::{self, Instant};
 
 pub use build::{build, BuildOptions};
-pub use governance::{governance_sign, governance_status, keyring_revoke, root_new, root_sign};
+pub use governance::{
+    audit, governance_sign, governance_status, keyring_revoke, root_new, root_sign,
+};
 pub use history::history;
 pub use inbox::{inbox, Who};
 pub use init::init;

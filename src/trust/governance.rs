@@ -24,6 +24,74 @@ pub const SIGNING_PREFIX: &[u8] = b"imprimatur-governance-v1\n";
 /// The governed files: these single files, and every file under these folders.
 pub const GOVERNED_FILES: &[&str] = &["imprimatur.yaml", "approvals/keyring.yaml"];
 pub const GOVERNED_DIRS: &[&str] = &["approvals/policies", "themes"];
+/// A derived manifest entry: the hash of the keyring's public form (no e-mail addresses,
+/// [`public_keyring_text`]), which proofs publish; admins sign it with the files.
+pub const PUBLIC_KEYRING: &str = "approvals/keyring.yaml#public";
+
+/// The keyring without e-mail addresses or notification settings, in one canonical text:
+/// what `/_proof/keyring.yaml` publishes and an auditor parses as a keyring.
+pub fn public_keyring_text(keyring: &crate::trust::keyring::Keyring) -> String {
+    use base64::Engine as _;
+    let q = |s: &str| serde_json::to_string(s).expect("a string serializes");
+    let t = |i: &crate::time::Instant| q(&crate::time::format_utc(i));
+    let mut out = String::from("reviewers:\n");
+    if keyring.reviewers.is_empty() {
+        return "reviewers: []\n".into();
+    }
+    for r in keyring.reviewers.values() {
+        out.push_str(&format!("  - id: {}\n    name: {}\n", q(&r.id), q(&r.name)));
+        let groups: Vec<String> = r.groups.iter().map(|g| q(g)).collect();
+        out.push_str(&format!("    groups: [{}]\n", groups.join(", ")));
+        let keys: Vec<_> = keyring
+            .keys
+            .values()
+            .filter(|k| k.reviewer == r.id)
+            .collect();
+        if keys.is_empty() {
+            out.push_str("    keys: []\n");
+            continue;
+        }
+        out.push_str("    keys:\n");
+        for k in keys {
+            out.push_str(&format!(
+                "      - id: {}\n        public_key: {}\n",
+                q(&k.id),
+                q(&base64::engine::general_purpose::STANDARD.encode(k.public_key.to_bytes()))
+            ));
+            for (field, v) in [
+                ("not_before", &k.not_before),
+                ("not_after", &k.not_after),
+                ("revoked_at", &k.revoked_at),
+            ] {
+                if let Some(v) = v {
+                    out.push_str(&format!("        {field}: {}\n", t(v)));
+                }
+            }
+            if k.compromised {
+                out.push_str("        compromised: true\n");
+            }
+            if let Some(seal) = &k.sealed {
+                let list: Vec<String> = seal.iter().map(|h| q(h)).collect();
+                out.push_str(&format!("        sealed: [{}]\n", list.join(", ")));
+            }
+        }
+    }
+    out
+}
+
+/// The derived entries of the manifest for the governed files as they are now.
+fn derived_entries(site_root: &Path) -> Result<BTreeMap<String, String>> {
+    let path = site_root.join("approvals/keyring.yaml");
+    let mut out = BTreeMap::new();
+    if path.exists() {
+        let keyring = crate::trust::keyring::Keyring::load(&path)?;
+        out.insert(
+            PUBLIC_KEYRING.to_string(),
+            sha256_hex(public_keyring_text(&keyring).as_bytes()),
+        );
+    }
+    Ok(out)
+}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -401,7 +469,7 @@ fn diff(signed: &BTreeMap<String, String>, current: &BTreeMap<String, String>) -
         }
     }
     for p in signed.keys() {
-        if !current.contains_key(p) {
+        if !current.contains_key(p) && !p.contains('#') {
             out.push(Change::Removed(p.clone()));
         }
     }
@@ -444,10 +512,12 @@ pub fn sign(site_root: &Path, pin: Option<&Pin>, key: &SigningKey) -> Result<Sig
                 .join(", ")
         )));
     };
+    let mut desired = s.current.clone();
+    desired.extend(derived_entries(site_root)?);
     let mut state = match s.signed {
-        Some(old) if old.files == s.current => old,
+        Some(old) if old.files == desired => old,
         old => {
-            let files = s.current.clone();
+            let files = desired;
             SignedState {
                 version: old.map_or(1, |o| o.version + 1),
                 manifest: manifest_hash(&files),
