@@ -36,7 +36,7 @@ pub struct Proof {
     pub markdown: String,
     /// A bundle's other files (published beside the page), by path, with their SHA-256.
     pub assets: BTreeMap<String, String>,
-    /// The counted records of the live version: file name → the record file's text.
+    /// The page's counted records up to the instant the version went live: file → text.
     pub records: BTreeMap<String, String>,
     /// The keys that signed them: key id → base64 public key.
     pub keys: BTreeMap<String, String>,
@@ -110,8 +110,14 @@ pub fn write_all(
         })?;
         let mut records = BTreeMap::new();
         let mut signers = BTreeMap::new();
-        for i in &live.version.history {
-            let r = &p.records[*i];
+        // Every counted record of the page up to the moment this version went live: the
+        // review that made it live may have resumed from an earlier version's steps. Nothing
+        // signed later (newer drafts in review) is published.
+        for r in p
+            .records
+            .iter()
+            .filter(|r| r.record.signed_at <= live.version.published_at)
+        {
             let bytes = crate::atomic::read_beneath(&site.config.root, Path::new(&r.file), 1 << 20)
                 .map_err(|e| {
                     Error::Refused(format!("{}: {}", r.file, e.describe(&site.config.root)))
