@@ -155,8 +155,11 @@ fn a_pin_that_names_nothing_in_the_chain_fails_closed() {
     assert_eq!(site.all_output_files(), before);
 }
 
+/// Someone with write access to the repository and no admin key, changing a governed file.
+type Attack = Box<dyn Fn(&mut TestSite)>;
+
 /// Each attack on a governed file, and the file the error must name.
-fn attacks() -> Vec<(&'static str, Box<dyn Fn(&mut TestSite)>)> {
+fn attacks() -> Vec<(&'static str, Attack)> {
     vec![
         (
             "approvals/keyring.yaml (changed)",
