@@ -455,3 +455,27 @@ fn audit_passes_on_a_fresh_build_and_names_the_page_after_one_byte_changes() {
     std::fs::remove_file(&proof).unwrap();
     audit(3, "TAMPERED kb/install/: has no proof.json");
 }
+
+#[test]
+fn restoring_an_older_signed_governance_state_is_refused_as_a_rollback() {
+    let (mut site, pin) = governed_site();
+    let old_keyring = site.read("approvals/keyring.yaml");
+    let old_governance = site.read("approvals/governance.yaml");
+    // The admins sign a keyring change (mallory joins, then is trusted by both).
+    site.reviewer("mallory", &["engineering"]);
+    sign_governance(&site, &pin, "ada");
+    sign_governance(&site, &pin, "bo");
+    site.imprimatur(&["build", "--trust-root", &pin])
+        .at(NOW)
+        .run();
+    let before = site.all_output_files();
+    // Someone puts back the old keyring and its old, validly signed governance.
+    site.file("approvals/keyring.yaml", &old_keyring)
+        .file("approvals/governance.yaml", &old_governance);
+    site.imprimatur(&["build", "--trust-root", &pin])
+        .at(NOW)
+        .exits(1)
+        .stderr_has("older than version 2 that the previous build published")
+        .run();
+    assert_eq!(site.all_output_files(), before);
+}

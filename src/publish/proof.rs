@@ -62,6 +62,7 @@ pub fn write_all(
         .signed
         .as_ref()
         .expect("accepted governance has a signed state");
+    refuse_rollback(site, signed)?;
     let mut trust: BTreeMap<String, String> = BTreeMap::new();
     let mut shared = |rel: String, bytes: &[u8]| -> Result<()> {
         staging.write(&rel, bytes)?;
@@ -166,4 +167,23 @@ pub fn write_all(
         staging.write(&format!("{url}proof.json"), json.as_bytes())?;
     }
     Ok(())
+}
+
+/// An older signed state than the one the previous build published is a rollback (someone
+/// restored a keyring the admins have since replaced, with its old signatures): refused.
+fn refuse_rollback(site: &Site, signed: &governance::SignedState) -> Result<()> {
+    let previous = site.config.output_dir.join(DIR).join("governance.yaml");
+    let Ok(bytes) = std::fs::read(&previous) else {
+        return Ok(());
+    };
+    match governance::SignedState::parse(&bytes) {
+        Ok(old) if old.version > signed.version => Err(Error::Governance(format!(
+            "{} is version {}, older than version {} that the previous build published ({}): refusing to roll governance back",
+            governance::FILE,
+            signed.version,
+            old.version,
+            site.config.display_path(&previous)
+        ))),
+        _ => Ok(()),
+    }
 }
