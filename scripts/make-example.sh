@@ -7,7 +7,10 @@
 #   3. writes approvals/keyring.yaml with their public keys,
 #   4. clears approvals/records/ and approvals/store/,
 #   5. signs the review history below with fixed --now times in November 2026,
-#   6. deletes the secret keys. No secret key is ever written inside the repository.
+#   6. creates two throwaway admin keys, a root (approvals/root/1.yaml, both must sign) and
+#      signs the governed files (approvals/governance.yaml; docs/trust-root.md), writes the
+#      root's pin into README.md,
+#   7. deletes the secret keys. No secret key is ever written inside the repository.
 #
 # Run it again at any time: the result is the same apart from the new keys and signatures.
 # Afterwards, `imprimatur status --now 2026-11-21T12:00:00Z` shows every page in the state
@@ -79,7 +82,7 @@ EOF
 done
 mv "$KEYRING.tmp" "$KEYRING"
 
-rm -rf "$ROOT/approvals/records" "$ROOT/approvals/store"
+rm -rf "$ROOT/approvals/records" "$ROOT/approvals/store" "$ROOT/approvals/root" "$ROOT/approvals/governance.yaml"
 mkdir -p "$ROOT/approvals/records" "$ROOT/approvals/store"
 
 # ---------------------------------------------------------------------------------------------
@@ -193,6 +196,22 @@ sign alice submit  policies/sla 2026-11-10T09:00:00Z
 sign chen  approve policies/sla 2026-11-10T10:00:00Z --step technical --role "Technical reviewer"
 sign bob   approve policies/sla 2026-11-11T16:00:00Z --step technical --role "Technical reviewer"
 
+# ---------------------------------------------------------------------------------------------
+# Governance: two admins (both must sign) own the keyring, policies, imprimatur.yaml, themes/.
+# ---------------------------------------------------------------------------------------------
+echo "governance: root 1 with admins ines and omar (threshold 2)"
+INES=$("$BIN" keygen --out "$KEYS/ines.pem" | tail -n 1)
+OMAR=$("$BIN" keygen --out "$KEYS/omar.pem" | tail -n 1)
+"$BIN" root new --threshold 2 --admin "ines=$INES" --admin "omar=$OMAR" >/dev/null
+"$BIN" root sign --key "$KEYS/ines.pem" >/dev/null
+"$BIN" root sign --key "$KEYS/omar.pem" >/dev/null
+PIN="sha256:$(sha256sum approvals/root/1.yaml | cut -d' ' -f1)"
+"$BIN" governance sign --key "$KEYS/ines.pem" --trust-root "$PIN" >/dev/null
+"$BIN" governance sign --key "$KEYS/omar.pem" --trust-root "$PIN"
+# The pin belongs outside the repository (CI settings); README.md shows it for the example.
+sed -i.bak -E "s/IMPRIMATUR_TRUST_ROOT=sha256:[0-9a-f]{64}/IMPRIMATUR_TRUST_ROOT=$PIN/g" README.md && rm -f README.md.bak
+
 echo
+echo "pin: $PIN"
 echo "done: $(find approvals/records -name '*.yaml' | wc -l | tr -d ' ') records, secret keys deleted."
-echo "check: $BIN status --now 2026-11-21T12:00:00Z && $BIN verify --now 2026-11-21T12:00:00Z"
+echo "check: $BIN status --now 2026-11-21T12:00:00Z && $BIN verify --trust-root $PIN --now 2026-11-21T12:00:00Z"

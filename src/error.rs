@@ -43,6 +43,10 @@ pub enum Error {
     /// Something in `content/` that can't be a page (`why` names the file at fault).
     #[error("{why}")]
     InvalidPage { why: String },
+    /// The root chain or the governed files are not signed as docs/trust-root.md requires:
+    /// nothing governed was trusted, nothing was published.
+    #[error("governance: {0}")]
+    Governance(String),
 }
 
 impl Error {

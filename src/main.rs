@@ -16,8 +16,69 @@ use imprimatur::trust::signing::{Action, SignRequest};
     about = "Publish only approved versions of a docs-as-code help center"
 )]
 struct Cli {
+    /// Pin the trust root: sha256 of a root file's bytes (approvals/root/N.yaml); later
+    /// roots must chain from it. Default: IMPRIMATUR_TRUST_ROOT
+    #[arg(long, global = true, value_name = "sha256:HEX")]
+    trust_root: Option<String>,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Subcommand)]
+enum GovernanceCommand {
+    /// What changed in the governed files since the signed state, and who must sign
+    /// (exit 3 when builds would refuse them)
+    Status {
+        #[command(flatten)]
+        site: SiteArgs,
+    },
+    /// Sign the governed files as they are now, as an admin of the trusted root
+    Sign {
+        #[command(flatten)]
+        site: SiteArgs,
+        /// Your secret key file (from `imprimatur keygen`)
+        #[arg(long)]
+        key: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum RootCommand {
+    /// Write the next root file (approvals/root/N.yaml), unsigned
+    New {
+        #[command(flatten)]
+        site: SiteArgs,
+        /// How many of its admins must sign governance and the next root
+        #[arg(long)]
+        threshold: u64,
+        /// An admin: ID=PUBLIC_KEY (base64, as `keygen` prints it); repeat for each
+        #[arg(long, required = true)]
+        admin: Vec<String>,
+    },
+    /// Sign the newest root file, as its admin or the previous root's
+    Sign {
+        #[command(flatten)]
+        site: SiteArgs,
+        #[arg(long)]
+        key: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeyringCommand {
+    /// Revoke a key in approvals/keyring.yaml (admins then sign the change)
+    Revoke {
+        #[command(flatten)]
+        site: SiteArgs,
+        /// The key id
+        key: String,
+        /// Seal the records the key made that count now: no other record of it ever counts
+        #[arg(long)]
+        seal: bool,
+        /// When the key stops counting (RFC 3339); default: now
+        #[arg(long)]
+        at: Option<String>,
+    },
 }
 
 #[derive(Args)]
@@ -110,6 +171,22 @@ struct SignArgs {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The governed files (keyring, policies, imprimatur.yaml, themes) and their admin signatures
+    #[command(subcommand)]
+    Governance(GovernanceCommand),
+    /// The trust root chain: who the admins are (approvals/root/N.yaml)
+    #[command(subcommand)]
+    Root(RootCommand),
+    /// Admin changes to approvals/keyring.yaml
+    #[command(subcommand)]
+    Keyring(KeyringCommand),
+    /// Verify a published site offline against its proofs (exit 3 naming what was tampered)
+    Audit {
+        /// The published folder (output/)
+        dir: PathBuf,
+        #[command(flatten)]
+        site: SiteArgs,
+    },
     /// Verify every record, render the approved versions into output/, write reports/
     Build {
         #[command(flatten)]
@@ -416,7 +493,34 @@ fn sign(site: &SiteArgs, args: &SignArgs, action: Action) -> imprimatur::Result<
 
 fn run(cli: Cli) -> imprimatur::Result<i32> {
     let out = &mut std::io::stdout();
+    if let Some(pin) = &cli.trust_root {
+        let pin = imprimatur::trust::root::Pin::parse(pin)
+            .map_err(|m| imprimatur::Error::Usage(format!("--trust-root: {m}")))?;
+        imprimatur::trust::root::set_pin(pin);
+    }
     match &cli.command {
+        Command::Governance(GovernanceCommand::Status { site }) => {
+            cli::governance_status(&site.site, out)
+        }
+        Command::Governance(GovernanceCommand::Sign { site, key }) => {
+            cli::governance_sign(&site.site, key, out)
+        }
+        Command::Root(RootCommand::New {
+            site,
+            threshold,
+            admin,
+        }) => cli::root_new(&site.site, *threshold, admin, out),
+        Command::Audit { dir, .. } => cli::audit(dir, out),
+        Command::Root(RootCommand::Sign { site, key }) => cli::root_sign(&site.site, key, out),
+        Command::Keyring(KeyringCommand::Revoke {
+            site,
+            key,
+            seal,
+            at,
+        }) => {
+            let at = cli::resolve_now(at.as_deref())?;
+            cli::keyring_revoke(&site.site, key, *seal, at, out)
+        }
         Command::Build {
             site,
             now,

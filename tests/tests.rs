@@ -6,6 +6,7 @@ mod util;
 mod browser;
 mod build;
 mod gate;
+mod governance;
 mod hardening_fs;
 mod hardening_parse;
 mod init;

@@ -327,3 +327,108 @@ fn the_workflow_records_reproduce_their_independent_vectors() {
         assert_eq!(again.record, parsed.record, "{written}");
     }
 }
+
+/// `tests/data/trust-root-vectors.json`, made by `scripts/trust-root-vectors.py` with Python's
+/// `cryptography` from docs/trust-root.md alone: root files, their pins and rotation
+/// signatures, the governance manifest, its signed bytes and signatures, and a seal.
+#[test]
+fn the_trust_root_formats_reproduce_their_independent_vectors() {
+    use imprimatur::trust::governance::{self, SignedState};
+    use imprimatur::trust::root::{self, Root, SignatureEntry};
+    use std::collections::BTreeMap;
+
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/trust-root-vectors.json"
+    );
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let admin_key = |name: &str| {
+        let seed = v["admins"][name]["seed_byte"].as_u64().unwrap() as u8;
+        SigningKey::from_bytes(&[seed; 32])
+    };
+    let mut roots = Vec::new();
+    for r in v["roots"].as_array().unwrap() {
+        let parsed = Root::parse(text(&r["file"]), text(&r["text"]).as_bytes()).unwrap();
+        assert_eq!(
+            String::from_utf8(parsed.signed_bytes()).unwrap(),
+            text(&r["signed_bytes"])
+        );
+        assert_eq!(parsed.pin(), text(&r["pin"]));
+        let mut sigs = Vec::new();
+        for (who, sig) in r["signatures"].as_object().unwrap() {
+            assert_eq!(
+                root::sign_base64(&admin_key(who), &parsed.signed_bytes()),
+                text(sig),
+                "{who}"
+            );
+            sigs.push(SignatureEntry {
+                key: who.clone(),
+                signature: text(sig).to_string(),
+            });
+        }
+        let admins: Vec<(String, String)> = parsed
+            .admins
+            .iter()
+            .map(|a| (a.id.clone(), a.encoded.clone()))
+            .collect();
+        let written = root::root_text(parsed.version, parsed.threshold, &admins, &sigs);
+        assert_eq!(
+            written,
+            text(&r["text"]),
+            "the root file as imprimatur writes it"
+        );
+        roots.push(parsed);
+    }
+    let pin = root::Pin::parse(text(&v["roots"][0]["pin"])).unwrap();
+    let trusted = root::verify_chain(roots, Some(&pin)).unwrap();
+    assert_eq!(trusted.root.version, 2);
+
+    let g = &v["governance"];
+    let files: BTreeMap<String, String> = g["files"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, h)| (k.clone(), text(h).to_string()))
+        .collect();
+    assert_eq!(governance::manifest_text(&files), text(&g["manifest"]));
+    assert_eq!(governance::manifest_hash(&files), text(&g["manifest_hash"]));
+    let version = g["version"].as_u64().unwrap();
+    let signed = governance::signed_bytes(text(&g["manifest_hash"]), version);
+    assert_eq!(
+        String::from_utf8(signed.clone()).unwrap(),
+        text(&g["signed_bytes"])
+    );
+    for (who, sig) in g["signatures"].as_object().unwrap() {
+        assert_eq!(
+            root::sign_base64(&admin_key(who), &signed),
+            text(sig),
+            "{who}"
+        );
+    }
+    let state = SignedState::parse(text(&g["text"]).as_bytes()).unwrap();
+    assert_eq!(state.to_text(), text(&g["text"]));
+    let signers = trusted
+        .root
+        .signers(&state.signed_bytes(), &state.signatures);
+    assert_eq!(signers.into_iter().collect::<Vec<_>>(), ["cy", "di"]);
+
+    let s = &v["seal"];
+    let mut yaml = String::new();
+    for (k, val) in s["record"].as_object().unwrap() {
+        yaml.push_str(&format!("{k}: {val}\n"));
+    }
+    yaml.push_str(&format!(
+        "signature: \"{}\"\n",
+        base64::engine::general_purpose::STANDARD.encode([0u8; 64])
+    ));
+    let parsed = record::parse(&yaml).unwrap();
+    let bytes = parsed.record.signed_bytes();
+    assert_eq!(
+        String::from_utf8(bytes.clone()).unwrap(),
+        text(&s["signed_bytes"])
+    );
+    assert_eq!(
+        format!("sha256:{}", version::sha256_hex(&bytes)),
+        text(&s["seal"])
+    );
+}

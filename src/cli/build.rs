@@ -61,17 +61,30 @@ pub fn build(
                 summary.reports_dir
             );
             text.push_str(&crate::report::status_counts(report));
+            if let Some(g) = &report.governance {
+                text.push_str(&format!(
+                    "governance: version {} signed by {} (root version {})\n",
+                    g.version,
+                    g.signers.join(", "),
+                    g.root_version
+                ));
+                if !g.pinned {
+                    text.push_str("WARNING: trust root not pinned: the root chain was taken from the repository itself; pass --trust-root sha256:... or set IMPRIMATUR_TRUST_ROOT (--strict fails on this)\n");
+                }
+            }
             for f in &report.findings {
                 text.push_str(&crate::report::format_finding(f, &style));
             }
             print(out, &text)?;
         }
     }
-    Ok(if opts.strict && report.has_defects() {
-        EXIT_FINDINGS
-    } else {
-        EXIT_OK
-    })
+    Ok(
+        if opts.strict && (report.has_defects() || report.trust_root_unpinned()) {
+            EXIT_FINDINGS
+        } else {
+            EXIT_OK
+        },
+    )
 }
 
 /// A bar on stderr while pages render, for builds big enough to wait on; nothing otherwise.

@@ -4,6 +4,7 @@
 //! or an `Error` (1, or 2 for usage).
 
 mod build;
+mod governance;
 mod history;
 mod inbox;
 mod init;
@@ -22,6 +23,9 @@ use crate::error::{Error, Result};
 use crate::time::{self, Instant};
 
 pub use build::{build, BuildOptions};
+pub use governance::{
+    audit, governance_sign, governance_status, keyring_revoke, root_new, root_sign,
+};
 pub use history::history;
 pub use inbox::{inbox, Who};
 pub use init::init;

@@ -15,7 +15,7 @@ fn judge(site_root: &Path, now: Instant) -> Result<(Site, StatusReport)> {
     let site = Site::load(site_root)?;
     let eval = site.evaluate(now, &site.config.audiences);
     let extra = crate::publish::build::check_without_building(&site, &eval);
-    let report = StatusReport::from_evaluation(&eval, &extra);
+    let report = StatusReport::from_evaluation(&eval, &extra).with_governance(&site.governance);
     Ok((site, report))
 }
 
@@ -68,6 +68,8 @@ pub fn verify(site_root: &Path, now: Instant, format: Format, out: &mut dyn Writ
                 defects,
                 reminders
             );
+            text.push_str(&site.governance.summary());
+            text.push('\n');
             for f in &report.findings {
                 text.push_str(&crate::report::format_finding(f, &style));
             }
@@ -107,7 +109,7 @@ pub fn status_mine(
         .clone();
     let eval = site.evaluate(now, &site.config.audiences);
     let extra = crate::publish::build::check_without_building(&site, &eval);
-    let mut report = StatusReport::from_evaluation(&eval, &extra);
+    let mut report = StatusReport::from_evaluation(&eval, &extra).with_governance(&site.governance);
     crate::atomic::write_file(
         &site.config.reports_dir.join("status.json"),
         report.to_json().as_bytes(),

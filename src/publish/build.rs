@@ -65,6 +65,15 @@ pub fn build(req: &BuildRequest) -> Result<BuildSummary> {
     let renderer = Renderer::published(&site, &eval, &theme);
     let rendered = renderer.render_all(&staging, req.progress)?;
     extra_findings.extend(rendered.broken);
+    // Governed sites publish a proof beside every page, and the trust root under /_proof/.
+    crate::publish::proof::write_all(
+        &site,
+        &eval,
+        &renderer.live_urls(),
+        &staging,
+        req.now,
+        &audiences,
+    )?;
     let written = staging.commit(&config.output_dir, renderer.live_urls())?;
     // Kept in its old shape for tools that read it (README); drift is judged from the
     // manifest inside output/, which can't fall out of step with the site.
@@ -77,7 +86,8 @@ pub fn build(req: &BuildRequest) -> Result<BuildSummary> {
         files_json.as_bytes(),
     )?;
 
-    let report = StatusReport::from_evaluation(&eval, &extra_findings);
+    let report =
+        StatusReport::from_evaluation(&eval, &extra_findings).with_governance(&site.governance);
     crate::report::write_build_reports(&site, &eval, &report)?;
     drop(lock);
     Ok(BuildSummary {

@@ -240,6 +240,16 @@ impl<'lock> Staging<'lock> {
         Ok(())
     }
 
+    /// The hex SHA-256 of a file this staging already holds (proofs name the HTML they
+    /// vouch for).
+    pub fn written_sha256(&self, rel: &str) -> Option<String> {
+        self.written
+            .lock()
+            .expect("no writer panics while holding the lock")
+            .get(rel)
+            .cloned()
+    }
+
     /// Writes the build manifest ([`MARKER`]: what was written, and `pages`, the live pages
     /// by id → URL) into the staged site, then puts it in place of `output_dir` in one step.
     /// Returns that manifest.

@@ -68,6 +68,9 @@ pub struct StatusReport {
     pub pages: Vec<PageStatus>,
     pub invalid_records: Vec<InvalidRecord>,
     pub findings: Vec<Finding>,
+    /// Who vouches for the keyring, policies, config and themes (docs/trust-root.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub governance: Option<crate::trust::governance::Report>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -155,7 +158,19 @@ impl StatusReport {
                 })
                 .collect(),
             findings,
+            governance: None,
         }
+    }
+
+    /// The report with the site's governance state in it.
+    pub fn with_governance(mut self, governance: &crate::trust::governance::Governance) -> Self {
+        self.governance = governance.report();
+        self
+    }
+
+    /// `--strict` fails on this too: a signed governance whose root nobody pinned.
+    pub fn trust_root_unpinned(&self) -> bool {
+        self.governance.as_ref().is_some_and(|g| !g.pinned)
     }
 
     pub fn has_defects(&self) -> bool {

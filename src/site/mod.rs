@@ -21,6 +21,7 @@ use self::memo::{Fingerprint, Memo};
 use crate::error::{Error, Result};
 use crate::site::config::SiteConfig;
 use crate::time::{self, Instant};
+use crate::trust::governance::{self, Governance};
 use crate::trust::keyring::Keyring;
 use crate::trust::policy::{self, Policy};
 use crate::trust::record::{self, RecordFileParsed};
@@ -32,6 +33,8 @@ use crate::trust::store::{Store, StoreError, VersionFiles};
 use crate::trust::version::Version;
 
 pub struct Site {
+    /// What vouches for the governed files below (checked before any of them was parsed).
+    pub governance: Governance,
     pub config: SiteConfig,
     pub keyring: Keyring,
     pub policies: BTreeMap<String, Policy>,
@@ -240,6 +243,23 @@ impl Site {
     /// [`Site::load`], reusing what `memo` holds of an earlier load of the same folder and
     /// keeping what this one reads (see [`memo`]). The judgement is the same either way.
     pub(crate) fn load_with(root: &std::path::Path, memo: Option<Arc<Memo>>) -> Result<Site> {
+        // Fail closed: nothing governed (config, keyring, policies, themes) is parsed before
+        // a threshold of the trusted root's admins is known to have signed its bytes.
+        let governance = governance::verify(root, crate::trust::root::current_pin()?.as_ref())?;
+        Site::load_governed(root, memo, governance)
+    }
+
+    /// The site as its files say, governance not checked: only for commands that prepare a
+    /// change for admins to sign (`keyring revoke`), and publish or sign nothing themselves.
+    pub(crate) fn load_ungoverned(root: &std::path::Path) -> Result<Site> {
+        Site::load_governed(root, None, Governance::Unsigned)
+    }
+
+    fn load_governed(
+        root: &std::path::Path,
+        memo: Option<Arc<Memo>>,
+        governance: Governance,
+    ) -> Result<Site> {
         let config = SiteConfig::load(root)?;
         let keyring = Keyring::load(&config.keyring_file())?;
         let policies = policy::load_all(&config.policies_dir(), &keyring)?;
@@ -251,6 +271,7 @@ impl Site {
         let records = load_records(&config, memo.as_deref())?;
         let store = Store::new(config.store_dir());
         Ok(Site {
+            governance,
             config,
             keyring,
             policies,

@@ -84,6 +84,8 @@ struct RawKey {
     revoked_at: Option<String>,
     #[serde(default)]
     compromised: bool,
+    /// With `revoked_at`: the only records of this key that still count (docs/trust-root.md §4).
+    sealed: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone)]
@@ -103,9 +105,25 @@ pub struct Key {
     pub not_after: Option<Instant>,
     pub revoked_at: Option<Instant>,
     pub compromised: bool,
+    /// A sealed revocation: `sha256:` of the signed bytes of every record of this key that
+    /// still counts. Any other record by it counts nowhere, whatever its `signed_at` says.
+    pub sealed: Option<BTreeSet<String>>,
 }
 
 impl Key {
+    /// Why a record with these signed bytes can't count under this key's seal, if it can't.
+    pub fn outside_seal(&self, signed_bytes: &[u8]) -> Option<String> {
+        let seal = self.sealed.as_ref()?;
+        let hash = format!("sha256:{}", crate::trust::version::sha256_hex(signed_bytes));
+        (!seal.contains(&hash)).then(|| {
+            format!(
+                "key '{}' was revoked and sealed with {} record(s); this record ({hash}) is not in the seal, so it counts nowhere whatever its signed_at says",
+                self.id,
+                seal.len()
+            )
+        })
+    }
+
     /// Why a signature made by this key at `signed_at` can't count, if it can't.
     pub fn unusable_at(&self, signed_at: &Instant) -> Option<String> {
         if self.compromised {
@@ -214,7 +232,35 @@ impl Keyring {
                     })
                     .transpose()
                 };
+                let sealed = match k.sealed {
+                    None => None,
+                    Some(_) if k.revoked_at.is_none() => {
+                        return Err(Error::config(
+                            FILE,
+                            format!("{kat}.sealed"),
+                            "a seal needs revoked_at: only a revoked key is sealed",
+                        ))
+                    }
+                    Some(list) => {
+                        let mut set = BTreeSet::new();
+                        for h in list {
+                            let ok = h
+                                .strip_prefix("sha256:")
+                                .is_some_and(crate::trust::version::is_hex64);
+                            if !ok {
+                                return Err(Error::config(
+                                    FILE,
+                                    format!("{kat}.sealed"),
+                                    format!("'{h}' is not sha256: and 64 lowercase hex digits"),
+                                ));
+                            }
+                            set.insert(h);
+                        }
+                        Some(set)
+                    }
+                };
                 let key = Key {
+                    sealed,
                     not_before: instant("not_before", k.not_before)?,
                     not_after: instant("not_after", k.not_after)?,
                     revoked_at: instant("revoked_at", k.revoked_at)?,

@@ -1,11 +1,13 @@
 //! Who signed what, and what it counts for. Nothing here renders or writes a site.
 
 pub(crate) mod authority;
+pub mod governance;
 pub mod keyfile;
 pub mod keyring;
 pub(crate) mod policy;
 pub mod record;
 pub(crate) mod review;
+pub mod root;
 pub mod signer;
 pub mod signing;
 pub mod sshkey;

@@ -339,6 +339,9 @@ pub(crate) fn check_with(
         ));
     }
     let signed = r.signed_bytes();
+    if let Some(why) = key.outside_seal(&signed) {
+        return Err(why);
+    }
     let public = key.public_key.as_bytes();
     let seen = memo.is_some_and(|m| m.verified(public, &parsed.signature, &signed));
     let verifies = seen
