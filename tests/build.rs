@@ -114,7 +114,8 @@ fn staging_leftovers(site: &TestSite) -> Vec<String> {
     std::fs::read_dir(site.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with(".imprimatur"))
+        // The previous generation, kept to build on, is no leftover (tests of it below).
+        .filter(|n| n.starts_with(".imprimatur") && !n.starts_with(".imprimatur-prev-"))
         .collect()
 }
 
@@ -600,6 +601,102 @@ fn a_broken_theme_override_fails_before_anything_is_replaced() {
     let failed = site.cmd(&["build", "--now", NOW]).code(1);
     assert!(stderr(&failed).contains("page.html"), "{}", stderr(&failed));
     assert_same_files(&before, &snapshot(&site), "after a failed build");
+    assert_eq!(staging_leftovers(&site), Vec::<String>::new());
+}
+
+// --- 4b. incremental output: only what changed is written, the swap stays whole -------------
+
+/// Every entry under `output/` with its inode and modification time (to the nanosecond).
+fn inodes_of_output(site: &TestSite) -> Vec<(String, u64, i64, i64)> {
+    use std::os::unix::fs::MetadataExt;
+    let out = site.path().join("output");
+    let mut all: Vec<_> = walkdir::WalkDir::new(&out)
+        .into_iter()
+        .map(|e| {
+            let e = e.unwrap();
+            let m = e.metadata().unwrap();
+            let rel = e.path().strip_prefix(&out).unwrap().display().to_string();
+            (rel, m.ino(), m.mtime(), m.mtime_nsec())
+        })
+        .collect();
+    all.sort();
+    all
+}
+
+#[test]
+fn a_rebuild_with_nothing_changed_rewrites_no_file_of_output() {
+    let mut site = kb_site();
+    site.page("kb/install.md", "Install", "Install words.\n")
+        .page("kb/guide/setup.md", "Setup", "Setup words.\n");
+    publish(&site, "kb/install");
+    publish(&site, "kb/guide/setup");
+    build(&site, NOW);
+    let before = inodes_of_output(&site);
+    assert!(before.len() > 8, "{before:?}");
+    for _ in 0..2 {
+        let run = site.cmd(&["build", "--now", NOW]).success();
+        assert!(
+            crate::util::stdout(&run).contains("unchanged"),
+            "{}",
+            crate::util::stdout(&run)
+        );
+        assert_eq!(
+            inodes_of_output(&site),
+            before,
+            "no file of output/ was touched"
+        );
+    }
+    // One page edited but not approved: its page now says so; its new text is nowhere.
+    site.page("kb/install.md", "Install", "Unapproved words.\n");
+    build(&site, NOW);
+    assert!(output_mentions(&site, "Unapproved").is_empty());
+    // A new approved page is written; the pages that did not change keep their bytes.
+    let old_setup = site.read("output/kb/guide/setup/index.html");
+    site.page("kb/new.md", "New page", "New words.\n");
+    publish(&site, "kb/new");
+    let run = site.cmd(&["build", "--now", NOW]).success();
+    assert!(crate::util::stdout(&run).contains("rewritten"));
+    assert!(site.read("output/kb/new/index.html").contains("New words."));
+    assert_eq!(site.read("output/kb/guide/setup/index.html"), old_setup);
+    assert!(!site
+        .read("output/kb/install/index.html")
+        .contains("Unapproved"));
+}
+
+#[test]
+fn a_build_killed_while_writing_leaves_the_previous_site_whole_and_the_next_one_recovers() {
+    let mut site = kb_site();
+    site.page("kb/install.md", "Install", "Install words.\n")
+        .page("kb/other.md", "Other", "Other words.\n");
+    publish(&site, "kb/install");
+    build(&site, NOW);
+    // A second generation, so the killed build starts from a kept one.
+    publish(&site, "kb/other");
+    build(&site, NOW);
+    let before = snapshot(&site);
+
+    site.page("kb/fresh.md", "Fresh", "FRESH-WORDS-5150\n");
+    publish(&site, "kb/fresh");
+    let abort = [(
+        "IMPRIMATUR_TEST_ABORT_AFTER_WRITES".to_string(),
+        "1".to_string(),
+    )];
+    site.cmd_env(&["build", "--now", NOW], &abort).failure();
+    assert_same_files(&before, &snapshot(&site), "after a killed build");
+    assert!(output_mentions(&site, "FRESH-WORDS-5150").is_empty());
+    let verify = site.cmd(&["verify", "--now", NOW, "--format", "json"]);
+    assert!(
+        !crate::util::stdout(&verify).contains("output_drift"),
+        "output/ is exactly what its build wrote"
+    );
+
+    build(&site, NOW);
+    assert!(site
+        .read("output/kb/fresh/index.html")
+        .contains("FRESH-WORDS-5150"));
+    assert!(site
+        .read("output/kb/other/index.html")
+        .contains("Other words."));
     assert_eq!(staging_leftovers(&site), Vec::<String>::new());
 }
 

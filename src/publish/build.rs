@@ -31,6 +31,10 @@ pub struct BuildSummary {
     pub pages_published: usize,
     pub spaces_published: usize,
     pub files_written: usize,
+    /// Of those, the files whose bytes were new (the rest were already in place).
+    pub files_rewritten: usize,
+    /// Whether `output/` was replaced; `false` when it already held exactly this site.
+    pub output_replaced: bool,
     pub output_dir: String,
     pub reports_dir: String,
     pub report: StatusReport,
@@ -56,16 +60,19 @@ pub fn build(req: &BuildRequest) -> Result<BuildSummary> {
 
     let output_name = config.display_path(&config.output_dir);
     let mut extra_findings = output::drift(&config.output_dir, &output_name);
+    // A hand-edited output/ is always replaced, even when the build's own files are the same.
+    let output_intact = extra_findings.is_empty();
     if req.audience.is_none() {
         // A build for another audience publishes other pages on purpose.
         extra_findings.extend(went_offline(config, &eval));
     }
 
-    let staging = Staging::new(&config.output_dir, &lock)?;
+    let staging = Staging::new(&config.output_dir, &lock, output_intact)?;
     let renderer = Renderer::published(&site, &eval, &theme);
     let rendered = renderer.render_all(&staging, req.progress)?;
     extra_findings.extend(rendered.broken);
-    let written = staging.commit(&config.output_dir, renderer.live_urls())?;
+    let files_rewritten = staging.rewritten();
+    let (written, swap) = staging.commit(&config.output_dir, renderer.live_urls())?;
     // Kept in its old shape for tools that read it (README); drift is judged from the
     // manifest inside output/, which can't fall out of step with the site.
     let mut files_json =
@@ -84,6 +91,8 @@ pub fn build(req: &BuildRequest) -> Result<BuildSummary> {
         pages_published: renderer.page_count(),
         spaces_published: renderer.space_count(),
         files_written: rendered.files,
+        files_rewritten,
+        output_replaced: swap == output::Swap::Swapped,
         output_dir: output_name,
         reports_dir: config.display_path(&config.reports_dir),
         report,
@@ -122,7 +131,8 @@ pub fn build_drafts(
     let report = StatusReport::from_evaluation(&eval, &[]);
     let drafts = Drafts::collect(&site, &eval);
     let renderer = Renderer::drafts(&site, &eval, &drafts, &report, &theme, false);
-    let staging = Staging::new(&dir, &lock)?;
+    let intact = output::drift(&dir, "").is_empty();
+    let staging = Staging::new(&dir, &lock, intact)?;
     let rendered = renderer.render_all(&staging, progress)?;
     staging.commit(&dir, renderer.live_urls())?;
     drop(lock);
