@@ -704,6 +704,35 @@ fn a_build_killed_while_writing_leaves_the_previous_site_whole_and_the_next_one_
     assert_eq!(staging_leftovers(&site), Vec::<String>::new());
 }
 
+#[test]
+fn a_record_changed_after_its_signature_was_cached_by_a_build_no_longer_counts() {
+    let mut site = kb_site();
+    site.page("kb/install.md", "Install", "Install words.\n");
+    publish(&site, "kb/install");
+    build(&site, NOW);
+    assert!(site.exists("output/kb/install/index.html"));
+    // The approval's comment is changed after a build verified (and cached) its signature.
+    let records = site.files_under("approvals/records");
+    let (path, bytes) = records
+        .iter()
+        .find(|(_, b)| String::from_utf8_lossy(b).contains("Looks right"))
+        .expect("the approval");
+    let changed = String::from_utf8_lossy(bytes).replace("Looks right", "Looks wrong");
+    site.file(path, changed);
+    build(&site, NOW);
+    assert!(!site.exists("output/kb/install/index.html"));
+    let invalid = findings_of(&status_file(&site), "invalid_record")
+        .into_iter()
+        .map(|f| f["detail"].as_str().unwrap().to_string())
+        .collect::<Vec<_>>();
+    assert!(
+        invalid
+            .iter()
+            .any(|d| d.contains("signature does not verify")),
+        "{invalid:?}"
+    );
+}
+
 // --- 5. scheduled and expiring ----------------------------------------------------------------
 
 #[test]

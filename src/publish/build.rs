@@ -7,6 +7,7 @@
 //! preview: never into the public output folder, and without touching reports.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::publish::output::{self, Staging};
@@ -14,6 +15,7 @@ use crate::publish::render::PublishedSite;
 use crate::publish::renderer::{self, Drafts, Progress, Renderer, Sink};
 use crate::publish::theme::Theme;
 use crate::report::StatusReport;
+use crate::site::memo::{Memo, VerifiedCache};
 use crate::site::{Finding, Site};
 use crate::time::Instant;
 
@@ -47,7 +49,10 @@ impl Sink for Staging<'_> {
 }
 
 pub fn build(req: &BuildRequest) -> Result<BuildSummary> {
-    let site = Site::load(req.site_root)?;
+    // Signatures that verified in earlier builds of this site are not verified again (an
+    // HMAC-keyed cache outside the site: see `site::memo`).
+    let memo = Arc::new(Memo::with_cache(VerifiedCache::open(req.site_root)));
+    let site = Site::load_with(req.site_root, Some(memo.clone()))?;
     let config = &site.config;
     // One build at a time writes beside output/; leftovers of killed builds go first.
     let lock = output::BuildLock::acquire(&config.output_dir)?;
@@ -56,6 +61,7 @@ pub fn build(req: &BuildRequest) -> Result<BuildSummary> {
         None => config.audiences.clone(),
     };
     let eval = site.evaluate(req.now, &audiences);
+    memo.save_cache();
     let theme = Theme::load(&config.root, &config.theme)?;
 
     let output_name = config.display_path(&config.output_dir);
