@@ -37,6 +37,11 @@ const STAGING_PREFIXES: &[&[u8]] = &[b".imprimatur-build-", b".imprimatur-old-"]
 /// The previous generation beside `output/`: `.imprimatur-prev-<name>`, only ever a subset
 /// of the site in `output/` (see the module comment).
 pub const PREVIOUS: &str = ".imprimatur-prev-";
+/// In the kept generation: what each file of `output/` looked like on disk after the last
+/// build (inode, size, modification and change time) with its hash, so that the next build's
+/// drift check reads only files whose metadata moved. The change time can't be set back from
+/// user space, so no edit keeps all of it. Never part of a site.
+const OUTPUT_STAT: &str = ".imprimatur-output-stat.json";
 /// Test hook: a build aborts the process (as a kill would) after writing this many files.
 const ABORT_AFTER_WRITES: &str = "IMPRIMATUR_TEST_ABORT_AFTER_WRITES";
 
@@ -213,8 +218,9 @@ pub struct Staging<'lock> {
     rewritten: AtomicUsize,
     /// Whether `output/` is as its build wrote it, and then its files by hash.
     output_intact: bool,
+    output_dir: PathBuf,
     output_files: BTreeMap<String, String>,
-    /// Files not in the staging folder whose bytes `output/` holds: copied from there only
+    /// Files not in the staging folder whose bytes `output/` holds: linked from there only
     /// if the site is swapped at all.
     deferred: Mutex<Vec<String>>,
     abort_after: Option<usize>,
@@ -274,6 +280,7 @@ impl<'lock> Staging<'lock> {
             existing,
             rewritten: AtomicUsize::new(0),
             output_intact,
+            output_dir: output_dir.to_path_buf(),
             output_files,
             deferred: Mutex::new(Vec::new()),
             abort_after,
@@ -292,12 +299,17 @@ impl<'lock> Staging<'lock> {
         let path = self.dir.path().join(rel);
         let hash = version::sha256_hex(bytes);
         let held = self.existing.contains(rel);
-        let same = held && std::fs::read(&path).is_ok_and(|old| old == bytes);
+        let in_output = self.output_files.get(rel) == Some(&hash);
+        // The kept file is the very file of the intact output/ with these bytes (a hard link
+        // of it), or holds these bytes when read.
+        let same = held
+            && (in_output && same_file(&path, &self.output_dir.join(rel))
+                || std::fs::read(&path).is_ok_and(|old| old == bytes));
         if !same && held {
             // A new file, never a write through whatever the old path now is.
             std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
         }
-        if !same && self.output_files.get(rel) == Some(&hash) {
+        if !same && in_output {
             self.deferred
                 .lock()
                 .expect("no writer panics while holding the lock")
@@ -360,6 +372,7 @@ impl<'lock> Staging<'lock> {
         let previous = previous_build(output_dir);
         let staged = self.dir.keep();
         if output_intact && previous.as_ref() == Some(&manifest) {
+            record_output_stat(output_dir, &manifest, &staged);
             keep_as_previous(&staged, output_dir);
             return Ok((manifest, Swap::Unchanged));
         }
@@ -376,18 +389,77 @@ impl<'lock> Staging<'lock> {
     }
 }
 
-/// Copies the file `rel` of the intact `output_dir` into `staged`, never through a link.
-/// A copy, not a hard link: the two generations never share a file, so nothing done to the
-/// kept one can change `output/`.
+/// Puts the file `rel` of the intact `output_dir` into `staged`: a hard link (no bytes
+/// copied), or a copy where links fail. Neither generation is ever written in place (a
+/// changed file is always a new file), so sharing an inode is safe; a hand edit in place of
+/// one shows in the other as `output_drift`, and an edited `output/` is replaced whole.
 fn copy_from(output_dir: &Path, staged: &Path, rel: &str) -> Result<()> {
-    let bytes = atomic::read_beneath(output_dir, Path::new(rel), u64::MAX).map_err(|e| {
-        Error::Refused(format!(
-            "can't reuse {}: {}",
-            output_dir.join(rel).display(),
-            e.kind
-        ))
-    })?;
-    write_new(staged, &staged.join(rel), &bytes)
+    let from = output_dir.join(rel);
+    let to = staged.join(rel);
+    if let Some(parent) = to.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+    }
+    // `link` never follows a link at `from`: what is linked must be a regular file.
+    if std::fs::hard_link(&from, &to).is_ok() {
+        if std::fs::symlink_metadata(&to).is_ok_and(|m| m.is_file()) {
+            return Ok(());
+        }
+        remove_old(&to)?;
+    }
+    let bytes = atomic::read_beneath(output_dir, Path::new(rel), u64::MAX)
+        .map_err(|e| Error::Refused(format!("can't reuse {}: {}", from.display(), e.kind)))?;
+    write_new(staged, &to, &bytes)
+}
+
+/// Whether two paths are one file (the same inode), neither a link.
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::symlink_metadata(a), std::fs::symlink_metadata(b)) {
+        (Ok(x), Ok(y)) => x.is_file() && y.is_file() && x.dev() == y.dev() && x.ino() == y.ino(),
+        _ => false,
+    }
+}
+
+/// On-disk identity of a file for [`OUTPUT_STAT`]: inode, size, modification and change
+/// times to the nanosecond.
+fn stat_of(meta: &std::fs::Metadata) -> [i64; 6] {
+    use std::os::unix::fs::MetadataExt;
+    [
+        meta.ino() as i64,
+        meta.len() as i64,
+        meta.mtime(),
+        meta.mtime_nsec(),
+        meta.ctime(),
+        meta.ctime_nsec(),
+    ]
+}
+
+/// Writes [`OUTPUT_STAT`] into `kept` for the files of `output_dir` that `manifest` lists
+/// (only a cache: any error leaves it out, and the next drift check reads every file).
+fn record_output_stat(output_dir: &Path, manifest: &BuildManifest, kept: &Path) {
+    let stats: BTreeMap<&str, ([i64; 6], &str)> = manifest
+        .files
+        .iter()
+        .filter_map(|(rel, hash)| {
+            let meta = std::fs::symlink_metadata(output_dir.join(rel)).ok()?;
+            meta.is_file()
+                .then(|| (rel.as_str(), (stat_of(&meta), hash.as_str())))
+        })
+        .collect();
+    if let Ok(json) = serde_json::to_vec(&stats) {
+        let path = kept.join(OUTPUT_STAT);
+        let _ = std::fs::remove_file(&path);
+        let _ = std::fs::write(path, json);
+    }
+}
+
+/// What [`record_output_stat`] wrote beside `output_dir`, if anything.
+fn recorded_output_stat(output_dir: &Path) -> BTreeMap<String, ([i64; 6], String)> {
+    let path = previous_path(output_dir).join(OUTPUT_STAT);
+    std::fs::read(path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
 }
 
 /// `.imprimatur-prev-<name>` beside `output_dir`.
@@ -413,7 +485,7 @@ fn take_over(dir: &Path) -> Result<BTreeSet<String>> {
         }
         let rel = entry.path().strip_prefix(dir).unwrap_or(entry.path());
         match rel.to_str() {
-            Some(rel) if kind.is_file() && rel != MARKER => {
+            Some(rel) if kind.is_file() && rel != MARKER && rel != OUTPUT_STAT => {
                 files.insert(rel.replace(std::path::MAIN_SEPARATOR, "/"));
             }
             _ => odd.push(entry.into_path()),
@@ -532,6 +604,8 @@ fn swap_in(
             // is deleted).
             match old_manifest {
                 Some(old) if trim_to_shared(staged, old, new_manifest).is_ok() => {
+                    let _ = std::fs::remove_file(staged.join(OUTPUT_STAT));
+                    record_output_stat(output_dir, new_manifest, staged);
                     keep_as_previous(staged, output_dir)
                 }
                 _ => {
@@ -587,6 +661,7 @@ pub fn drift(output_dir: &Path, output_name: &str) -> Vec<Finding> {
             }]
         }
     };
+    let known = recorded_output_stat(output_dir);
     let mut found: BTreeMap<String, String> = BTreeMap::new();
     for entry in walkdir::WalkDir::new(output_dir)
         .min_depth(1)
@@ -601,9 +676,19 @@ pub fn drift(output_dir: &Path, output_name: &str) -> Vec<Finding> {
             .path()
             .strip_prefix(output_dir)
             .unwrap_or(entry.path());
-        let hash = atomic::read_beneath(output_dir, inner, u64::MAX)
-            .map(|b| version::sha256_hex(&b))
-            .unwrap_or_default();
+        let unmoved = entry.file_type().is_file()
+            && entry.metadata().is_ok_and(|m| {
+                known
+                    .get(&rel)
+                    .is_some_and(|(stat, _)| *stat == stat_of(&m))
+            });
+        let hash = if unmoved {
+            known[&rel].1.clone()
+        } else {
+            atomic::read_beneath(output_dir, inner, u64::MAX)
+                .map(|b| version::sha256_hex(&b))
+                .unwrap_or_default()
+        };
         found.insert(rel, hash);
     }
     let mut findings = Vec::new();
@@ -727,10 +812,13 @@ mod tests {
         assert_eq!(std::fs::read(prev.join("index.html")).unwrap(), b"home");
         // The next build starts from that generation; a2 is in output/, so nothing is new.
         assert_eq!(build(&two), (0, Swap::Unchanged));
-        // A hand edit of the kept generation is read, found different and dropped.
+        // A hand edit of the kept generation (a new file there) is read, found different and
+        // dropped.
+        std::fs::remove_file(prev.join("index.html")).unwrap();
         std::fs::write(prev.join("index.html"), b"defaced").unwrap();
         assert_eq!(build(&two), (0, Swap::Unchanged));
         assert!(!prev.join("index.html").exists());
+        assert_eq!(std::fs::read(out.join("index.html")).unwrap(), b"home");
         // A change then links what output/ has, and writes only the new file.
         let three = [("index.html", "home"), ("kb/a/index.html", "a3")];
         assert_eq!(build(&three), (1, Swap::Swapped));

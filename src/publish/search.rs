@@ -60,7 +60,8 @@ pub fn key_of(word: &str) -> String {
 /// path relative to `output/`.
 pub fn pieces(entries: &[SearchEntry]) -> Vec<(String, Vec<u8>)> {
     // word → page → (title, tags, description, text count)
-    let mut index: BTreeMap<String, BTreeMap<usize, Places>> = BTreeMap::new();
+    let mut index: std::collections::HashMap<String, BTreeMap<usize, Places>> =
+        std::collections::HashMap::new();
     for (page, entry) in entries.iter().enumerate() {
         let mut mark = |text: &str, field: usize| {
             for word in words(text) {
