@@ -24,7 +24,7 @@ use imprimatur::trust::store::Store;
 use imprimatur::trust::version::{sha256_hex, Version};
 
 const USAGE: &str =
-    "usage: gen_bench_site --pages N --out DIR [--spaces S]   (also writes DIR-hugo/)";
+    "usage: gen_bench_site --pages N --out DIR [--spaces S] [--hold-back]   (also writes DIR-hugo/)";
 const SECTIONS_PER_SPACE: usize = 10;
 const WRITERS: &[&str] = &["wren", "xavi", "yara"];
 const ENGINEERS: &[&str] = &["ada", "brian", "chen", "dmitri"];
@@ -33,12 +33,16 @@ struct Args {
     pages: usize,
     out: PathBuf,
     spaces: usize,
+    /// The last page (its Markdown, store blob and three records) goes to `DIR-add/` and
+    /// `DIR-hugo-add/` instead: copied over the sites, it is "one approved page added".
+    hold_back: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut pages = None;
     let mut out = None;
     let mut spaces = 10usize;
+    let mut hold_back = false;
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
@@ -56,6 +60,7 @@ fn parse_args() -> Result<Args, String> {
                     .parse::<usize>()
                     .map_err(|_| "--spaces: not a whole number".to_string())?
             }
+            "--hold-back" => hold_back = true,
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument '{other}'")),
         }
@@ -65,7 +70,12 @@ fn parse_args() -> Result<Args, String> {
     if pages == 0 || spaces == 0 {
         return Err("--pages and --spaces must be at least 1".into());
     }
-    Ok(Args { pages, out, spaces })
+    Ok(Args {
+        pages,
+        out,
+        spaces,
+        hold_back,
+    })
 }
 
 fn main() -> ExitCode {
@@ -606,6 +616,13 @@ fn generate(args: &Args) -> Result<(), String> {
     let started = Clock::now();
     let root = &args.out;
     let hugo_root = PathBuf::from(format!("{}-hugo", root.display()));
+    let add_root = PathBuf::from(format!("{}-add", root.display()));
+    let hugo_add_root = PathBuf::from(format!("{}-hugo-add", root.display()));
+    for dir in [&add_root, &hugo_add_root] {
+        if dir.exists() {
+            fs::remove_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        }
+    }
     // Regenerating replaces an earlier generated tree, and nothing else.
     for (dir, marker) in [(root, "imprimatur.yaml"), (&hugo_root, "hugo.toml")] {
         let empty = fs::read_dir(dir).map_or(true, |mut d| d.next().is_none());
@@ -667,12 +684,26 @@ fn generate(args: &Args) -> Result<(), String> {
             )?;
         }
         for (j, meta) in pages[s].iter().enumerate() {
+            let held = args.hold_back && s + 1 == spaces.len() && j + 1 == pages[s].len();
+            let (root, hugo_root) = if held {
+                (&add_root, &hugo_add_root)
+            } else {
+                (root, &hugo_root)
+            };
             let markdown = page_markdown(meta, &pages[s], j);
             bytes_total += markdown.len();
             let rel = format!("content/{space}/{}/{}.md", meta.section, meta.slug);
             write(&root.join(&rel), markdown.as_bytes())?;
             write(&hugo_root.join(&rel), markdown.as_bytes())?;
             // What `imprimatur submit` does: keep the submitted version in the store.
+            let held_store = Store::new(add_root.join("approvals/store"));
+            let store = if held {
+                let dir = add_root.join("approvals/store");
+                fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+                &held_store
+            } else {
+                &store
+            };
             store.put(markdown.as_bytes()).map_err(|e| e.to_string())?;
 
             let id = meta.id(&spaces);

@@ -184,7 +184,7 @@ fn results_for(site: &TestSite, query: &str) -> String {
 }
 
 #[test]
-fn opened_from_disk_search_finds_published_pages_through_search_index_js() {
+fn opened_from_disk_search_finds_published_pages_through_the_search_pieces() {
     let site = published_site();
     let found = results_for(&site, "frobnicator");
     assert!(
@@ -193,6 +193,9 @@ fn opened_from_disk_search_finds_published_pages_through_search_index_js() {
     );
     assert!(found.contains("href=\"kb/install/index.html\""), "{found}");
     assert!(found.contains("Install the agent"), "{found}");
+    // A query word finds the words it begins.
+    let begun = results_for(&site, "frobni");
+    assert!(begun.contains("href=\"kb/install/index.html\""), "{begun}");
     // The draft's word is in content/, and nowhere the search can see.
     let none = results_for(&site, "quuxwidget");
     assert!(!none.contains("class=\"search__result\""), "{none}");

@@ -114,7 +114,8 @@ fn staging_leftovers(site: &TestSite) -> Vec<String> {
     std::fs::read_dir(site.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with(".imprimatur"))
+        // The previous generation, kept to build on, is no leftover (tests of it below).
+        .filter(|n| n.starts_with(".imprimatur") && !n.starts_with(".imprimatur-prev-"))
         .collect()
 }
 
@@ -220,10 +221,14 @@ fn no_byte_of_a_draft_pending_rejected_scheduled_or_other_audience_version_reach
         "output/kb/guide/visible/index.html",
         "output/kb/index.html",
         "output/search-index.json",
-        "output/search-index.js",
+        "output/search-index/p-0.js",
     ] {
         assert!(visible.iter().any(|f| f == file), "{file}: {visible:?}");
     }
+    // The word is in the search piece of its first three letters, and nowhere else there.
+    let pieces = output_mentions(&site, "\"visible\":");
+    assert_eq!(pieces, ["output/search-index/t-vis.js"]);
+    {}
     // Nothing of the others: text, titles, ids, paths, slugs, versions.
     for needle in [SECRET, "Quokka", "lurk"] {
         assert_eq!(
@@ -603,6 +608,131 @@ fn a_broken_theme_override_fails_before_anything_is_replaced() {
     assert_eq!(staging_leftovers(&site), Vec::<String>::new());
 }
 
+// --- 4b. incremental output: only what changed is written, the swap stays whole -------------
+
+/// Every entry under `output/` with its inode and modification time (to the nanosecond).
+fn inodes_of_output(site: &TestSite) -> Vec<(String, u64, i64, i64)> {
+    use std::os::unix::fs::MetadataExt;
+    let out = site.path().join("output");
+    let mut all: Vec<_> = walkdir::WalkDir::new(&out)
+        .into_iter()
+        .map(|e| {
+            let e = e.unwrap();
+            let m = e.metadata().unwrap();
+            let rel = e.path().strip_prefix(&out).unwrap().display().to_string();
+            (rel, m.ino(), m.mtime(), m.mtime_nsec())
+        })
+        .collect();
+    all.sort();
+    all
+}
+
+#[test]
+fn a_rebuild_with_nothing_changed_rewrites_no_file_of_output() {
+    let mut site = kb_site();
+    site.page("kb/install.md", "Install", "Install words.\n")
+        .page("kb/guide/setup.md", "Setup", "Setup words.\n");
+    publish(&site, "kb/install");
+    publish(&site, "kb/guide/setup");
+    build(&site, NOW);
+    let before = inodes_of_output(&site);
+    assert!(before.len() > 8, "{before:?}");
+    for _ in 0..2 {
+        let run = site.cmd(&["build", "--now", NOW]).success();
+        assert!(
+            crate::util::stdout(&run).contains("unchanged"),
+            "{}",
+            crate::util::stdout(&run)
+        );
+        assert_eq!(
+            inodes_of_output(&site),
+            before,
+            "no file of output/ was touched"
+        );
+    }
+    // One page edited but not approved: its page now says so; its new text is nowhere.
+    site.page("kb/install.md", "Install", "Unapproved words.\n");
+    build(&site, NOW);
+    assert!(output_mentions(&site, "Unapproved").is_empty());
+    // A new approved page is written; the pages that did not change keep their bytes.
+    let old_setup = site.read("output/kb/guide/setup/index.html");
+    site.page("kb/new.md", "New page", "New words.\n");
+    publish(&site, "kb/new");
+    let run = site.cmd(&["build", "--now", NOW]).success();
+    assert!(crate::util::stdout(&run).contains("rewritten"));
+    assert!(site.read("output/kb/new/index.html").contains("New words."));
+    assert_eq!(site.read("output/kb/guide/setup/index.html"), old_setup);
+    assert!(!site
+        .read("output/kb/install/index.html")
+        .contains("Unapproved"));
+}
+
+#[test]
+fn a_build_killed_while_writing_leaves_the_previous_site_whole_and_the_next_one_recovers() {
+    let mut site = kb_site();
+    site.page("kb/install.md", "Install", "Install words.\n")
+        .page("kb/other.md", "Other", "Other words.\n");
+    publish(&site, "kb/install");
+    build(&site, NOW);
+    // A second generation, so the killed build starts from a kept one.
+    publish(&site, "kb/other");
+    build(&site, NOW);
+    let before = snapshot(&site);
+
+    site.page("kb/fresh.md", "Fresh", "FRESH-WORDS-5150\n");
+    publish(&site, "kb/fresh");
+    let abort = [(
+        "IMPRIMATUR_TEST_ABORT_AFTER_WRITES".to_string(),
+        "1".to_string(),
+    )];
+    site.cmd_env(&["build", "--now", NOW], &abort).failure();
+    assert_same_files(&before, &snapshot(&site), "after a killed build");
+    assert!(output_mentions(&site, "FRESH-WORDS-5150").is_empty());
+    let verify = site.cmd(&["verify", "--now", NOW, "--format", "json"]);
+    assert!(
+        !crate::util::stdout(&verify).contains("output_drift"),
+        "output/ is exactly what its build wrote"
+    );
+
+    build(&site, NOW);
+    assert!(site
+        .read("output/kb/fresh/index.html")
+        .contains("FRESH-WORDS-5150"));
+    assert!(site
+        .read("output/kb/other/index.html")
+        .contains("Other words."));
+    assert_eq!(staging_leftovers(&site), Vec::<String>::new());
+}
+
+#[test]
+fn a_record_changed_after_its_signature_was_cached_by_a_build_no_longer_counts() {
+    let mut site = kb_site();
+    site.page("kb/install.md", "Install", "Install words.\n");
+    publish(&site, "kb/install");
+    build(&site, NOW);
+    assert!(site.exists("output/kb/install/index.html"));
+    // The approval's comment is changed after a build verified (and cached) its signature.
+    let records = site.files_under("approvals/records");
+    let (path, bytes) = records
+        .iter()
+        .find(|(_, b)| String::from_utf8_lossy(b).contains("Looks right"))
+        .expect("the approval");
+    let changed = String::from_utf8_lossy(bytes).replace("Looks right", "Looks wrong");
+    site.file(path, changed);
+    build(&site, NOW);
+    assert!(!site.exists("output/kb/install/index.html"));
+    let invalid = findings_of(&status_file(&site), "invalid_record")
+        .into_iter()
+        .map(|f| f["detail"].as_str().unwrap().to_string())
+        .collect::<Vec<_>>();
+    assert!(
+        invalid
+            .iter()
+            .any(|d| d.contains("signature does not verify")),
+        "{invalid:?}"
+    );
+}
+
 // --- 5. scheduled and expiring ----------------------------------------------------------------
 
 #[test]
@@ -859,10 +989,13 @@ fn a_bundle_publishes_its_approved_assets_beside_it_and_links_reach_them() {
     assert_eq!(page_entry(&status, "kb/shots")["status"], "outdated");
 
     // The files of the site: the bundle's one approved asset, nothing else of content/.
+    // The search pieces are checked in their own tests; here only that there are some.
+    assert!(site.exists("output/search-index/p-0.js"));
     let files: Vec<String> = site
         .all_output_files()
         .into_iter()
         .map(|(p, _)| p)
+        .filter(|p| !p.starts_with("output/search-index/"))
         .collect();
     assert_eq!(
         files,
@@ -873,7 +1006,6 @@ fn a_bundle_publishes_its_approved_assets_beside_it_and_links_reach_them() {
             "output/kb/index.html",
             "output/kb/shots/img/x.png",
             "output/kb/shots/index.html",
-            "output/search-index.js",
             "output/search-index.json",
             "output/sitemap.xml",
             "output/static/live.js",
@@ -915,10 +1047,13 @@ fn output_has_home_space_index_pages_sitemap_search_index_and_theme_files() {
     let version = site.version_of("kb/getting-started/install");
 
     build(&site, NOW);
+    // The search pieces are checked in their own tests; here only that there are some.
+    assert!(site.exists("output/search-index/p-0.js"));
     let files: Vec<String> = site
         .all_output_files()
         .into_iter()
         .map(|(p, _)| p)
+        .filter(|p| !p.starts_with("output/search-index/"))
         .collect();
     assert_eq!(
         files,
@@ -928,7 +1063,6 @@ fn output_has_home_space_index_pages_sitemap_search_index_and_theme_files() {
             "output/docs/getting-started/install/index.html",
             "output/docs/index.html",
             "output/index.html",
-            "output/search-index.js",
             "output/search-index.json",
             "output/sitemap.xml",
             "output/static/live.js",

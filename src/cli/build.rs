@@ -53,11 +53,16 @@ pub fn build(
         Format::Text => {
             let style = Style::detect();
             let mut text = format!(
-                "published {} page(s) in {} space(s) to {}/ ({} files); reports in {}/\n",
+                "published {} page(s) in {} space(s) to {}/ ({} files, {}); reports in {}/\n",
                 summary.pages_published,
                 summary.spaces_published,
                 summary.output_dir,
                 summary.files_written,
+                if summary.output_replaced {
+                    format!("{} rewritten", summary.files_rewritten)
+                } else {
+                    "unchanged".to_string()
+                },
                 summary.reports_dir
             );
             text.push_str(&crate::report::status_counts(report));

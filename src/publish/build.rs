@@ -7,6 +7,7 @@
 //! preview: never into the public output folder, and without touching reports.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::publish::output::{self, Staging};
@@ -14,6 +15,7 @@ use crate::publish::render::PublishedSite;
 use crate::publish::renderer::{self, Drafts, Progress, Renderer, Sink};
 use crate::publish::theme::Theme;
 use crate::report::StatusReport;
+use crate::site::memo::{Memo, VerifiedCache};
 use crate::site::{Finding, Site};
 use crate::time::Instant;
 
@@ -31,6 +33,10 @@ pub struct BuildSummary {
     pub pages_published: usize,
     pub spaces_published: usize,
     pub files_written: usize,
+    /// Of those, the files whose bytes were new (the rest were already in place).
+    pub files_rewritten: usize,
+    /// Whether `output/` was replaced; `false` when it already held exactly this site.
+    pub output_replaced: bool,
     pub output_dir: String,
     pub reports_dir: String,
     pub report: StatusReport,
@@ -43,7 +49,10 @@ impl Sink for Staging<'_> {
 }
 
 pub fn build(req: &BuildRequest) -> Result<BuildSummary> {
-    let site = Site::load(req.site_root)?;
+    // Signatures that verified in earlier builds of this site are not verified again (an
+    // HMAC-keyed cache outside the site: see `site::memo`).
+    let memo = Arc::new(Memo::with_cache(VerifiedCache::open(req.site_root)));
+    let site = Site::load_with(req.site_root, Some(memo.clone()))?;
     let config = &site.config;
     // One build at a time writes beside output/; leftovers of killed builds go first.
     let lock = output::BuildLock::acquire(&config.output_dir)?;
@@ -52,16 +61,19 @@ pub fn build(req: &BuildRequest) -> Result<BuildSummary> {
         None => config.audiences.clone(),
     };
     let eval = site.evaluate(req.now, &audiences);
+    memo.save_cache();
     let theme = Theme::load(&config.root, &config.theme)?;
 
     let output_name = config.display_path(&config.output_dir);
     let mut extra_findings = output::drift(&config.output_dir, &output_name);
+    // A hand-edited output/ is always replaced, even when the build's own files are the same.
+    let output_intact = extra_findings.is_empty();
     if req.audience.is_none() {
         // A build for another audience publishes other pages on purpose.
         extra_findings.extend(went_offline(config, &eval));
     }
 
-    let staging = Staging::new(&config.output_dir, &lock)?;
+    let staging = Staging::new(&config.output_dir, &lock, output_intact)?;
     let renderer = Renderer::published(&site, &eval, &theme);
     let rendered = renderer.render_all(&staging, req.progress)?;
     extra_findings.extend(rendered.broken);
@@ -74,7 +86,8 @@ pub fn build(req: &BuildRequest) -> Result<BuildSummary> {
         req.now,
         &audiences,
     )?;
-    let written = staging.commit(&config.output_dir, renderer.live_urls())?;
+    let files_rewritten = staging.rewritten();
+    let (written, swap) = staging.commit(&config.output_dir, renderer.live_urls())?;
     // Kept in its old shape for tools that read it (README); drift is judged from the
     // manifest inside output/, which can't fall out of step with the site.
     let mut files_json =
@@ -94,6 +107,8 @@ pub fn build(req: &BuildRequest) -> Result<BuildSummary> {
         pages_published: renderer.page_count(),
         spaces_published: renderer.space_count(),
         files_written: rendered.files,
+        files_rewritten,
+        output_replaced: swap == output::Swap::Swapped,
         output_dir: output_name,
         reports_dir: config.display_path(&config.reports_dir),
         report,
@@ -132,7 +147,8 @@ pub fn build_drafts(
     let report = StatusReport::from_evaluation(&eval, &[]);
     let drafts = Drafts::collect(&site, &eval);
     let renderer = Renderer::drafts(&site, &eval, &drafts, &report, &theme, false);
-    let staging = Staging::new(&dir, &lock)?;
+    let intact = output::drift(&dir, "").is_empty();
+    let staging = Staging::new(&dir, &lock, intact)?;
     let rendered = renderer.render_all(&staging, progress)?;
     staging.commit(&dir, renderer.live_urls())?;
     drop(lock);

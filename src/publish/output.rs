@@ -1,13 +1,22 @@
 //! Writing the public site. A build locks the folder holding `output/`, removes the staging
-//! folders a killed build left there, writes into a fresh staging folder and swaps it in at
-//! the end, so a failed or killed build leaves the previous complete site in place (SPEC §7).
+//! folders a killed build left there, writes into a staging folder and swaps it in at the
+//! end, so a failed or killed build leaves the previous complete site in place (SPEC §7).
+//!
+//! Two generations, so a rebuild rewrites only what changed: after a swap the replaced site
+//! is kept beside `output/` as [`PREVIOUS`], trimmed to the files it shares byte for byte
+//! with the new one (nothing of a page that went offline stays behind). The next build takes
+//! that folder as its staging folder, compares each file it renders with the bytes already
+//! there (read, never trusted from a manifest), writes only those that differ, and deletes
+//! what it did not render. A build whose every file and page equals the intact `output/`
+//! swaps nothing: no file of `output/` is touched.
 //! The staged site carries its own manifest, [`MARKER`]: the files written with their hashes
 //! and the pages that were live. Swapped in with the site, it marks the folder as a build's
 //! (a non-empty folder without it is never replaced), tells the next build which pages went
 //! offline, and lets it find hand edits (`output_drift`), even after a kill at any moment.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
@@ -25,6 +34,16 @@ const LOCK: &str = ".imprimatur-lock";
 /// What the staging folders beside `output/` are called: `.imprimatur-build-<random>`
 /// while a build writes, `.imprimatur-old-<name>-<pid>` for a moment while swapping.
 const STAGING_PREFIXES: &[&[u8]] = &[b".imprimatur-build-", b".imprimatur-old-"];
+/// The previous generation beside `output/`: `.imprimatur-prev-<name>`, only ever a subset
+/// of the site in `output/` (see the module comment).
+pub const PREVIOUS: &str = ".imprimatur-prev-";
+/// In the kept generation: what each file of `output/` looked like on disk after the last
+/// build (inode, size, modification and change time) with its hash, so that the next build's
+/// drift check reads only files whose metadata moved. The change time can't be set back from
+/// user space, so no edit keeps all of it. Never part of a site.
+const OUTPUT_STAT: &str = ".imprimatur-output-stat.json";
+/// Test hook: a build aborts the process (as a kill would) after writing this many files.
+const ABORT_AFTER_WRITES: &str = "IMPRIMATUR_TEST_ABORT_AFTER_WRITES";
 
 /// What a build published: the contents of [`MARKER`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -193,27 +212,84 @@ fn check_replaceable(output_dir: &Path) -> Result<()> {
 pub struct Staging<'lock> {
     dir: tempfile::TempDir,
     written: Mutex<BTreeMap<String, String>>,
+    /// Regular files the staging folder held when taken over from [`PREVIOUS`].
+    existing: BTreeSet<String>,
+    /// Files whose bytes differed from what the staging folder held, and were written.
+    rewritten: AtomicUsize,
+    /// Whether `output/` is as its build wrote it, and then its files by hash.
+    output_intact: bool,
+    output_dir: PathBuf,
+    output_files: BTreeMap<String, String>,
+    /// Files not in the staging folder whose bytes `output/` holds: linked from there only
+    /// if the site is swapped at all.
+    deferred: Mutex<Vec<String>>,
+    abort_after: Option<usize>,
     _lock: &'lock BuildLock,
 }
 
+/// What a commit did to `output/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Swap {
+    /// The new site is in place.
+    Swapped,
+    /// `output/` already held exactly this site: nothing in it was touched.
+    Unchanged,
+}
+
 impl<'lock> Staging<'lock> {
-    /// A staging folder next to `output_dir` (same filesystem, so the swap is a rename).
-    /// Refuses when `output_dir` is a folder that no build wrote.
-    pub fn new(output_dir: &Path, lock: &'lock BuildLock) -> Result<Staging<'lock>> {
+    /// A staging folder next to `output_dir` (same filesystem, so the swap is a rename): the
+    /// previous generation when one is kept, else an empty folder. `output_intact`: nobody
+    /// changed `output/` since its build (no `output_drift`). Refuses when `output_dir` is a
+    /// folder that no build wrote.
+    pub fn new(
+        output_dir: &Path,
+        lock: &'lock BuildLock,
+        output_intact: bool,
+    ) -> Result<Staging<'lock>> {
         check_replaceable(output_dir)?;
         let parent = parent_of(output_dir);
         let dir = tempfile::Builder::new()
             .prefix(".imprimatur-build-")
             .tempdir_in(parent)
             .map_err(|e| Error::io(parent, e))?;
+        let previous = previous_path(output_dir);
+        let mut existing = BTreeSet::new();
+        match std::fs::symlink_metadata(&previous) {
+            // Renamed over the empty staging folder: from now on a kill leaves a
+            // `.imprimatur-build-*` folder, which the next build sweeps.
+            Ok(meta) if meta.is_dir() => {
+                if std::fs::rename(&previous, dir.path()).is_ok() {
+                    existing = take_over(dir.path())?;
+                } else {
+                    remove_old(&previous)?;
+                }
+            }
+            Ok(_) => remove_old(&previous)?,
+            Err(_) => {}
+        }
+        let abort_after = std::env::var(ABORT_AFTER_WRITES)
+            .ok()
+            .and_then(|n| n.parse().ok());
+        let output_files = match previous_build(output_dir) {
+            Some(manifest) if output_intact => manifest.files,
+            _ => BTreeMap::new(),
+        };
         Ok(Staging {
             dir,
             written: Mutex::new(BTreeMap::new()),
+            existing,
+            rewritten: AtomicUsize::new(0),
+            output_intact,
+            output_dir: output_dir.to_path_buf(),
+            output_files,
+            deferred: Mutex::new(Vec::new()),
+            abort_after,
             _lock: lock,
         })
     }
 
-    /// Writes `rel` (a `/`-separated path checked to stay inside the site). Thread-safe.
+    /// Writes `rel` (a `/`-separated path checked to stay inside the site), unless the
+    /// staging folder already holds exactly these bytes there. Thread-safe.
     pub fn write(&self, rel: &str, bytes: &[u8]) -> Result<()> {
         if !version::is_safe_relative_path(rel) {
             return Err(Error::Refused(format!(
@@ -221,18 +297,35 @@ impl<'lock> Staging<'lock> {
             )));
         }
         let path = self.dir.path().join(rel);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        let hash = version::sha256_hex(bytes);
+        let held = self.existing.contains(rel);
+        let in_output = self.output_files.get(rel) == Some(&hash);
+        // The kept file is the very file of the intact output/ with these bytes (a hard link
+        // of it), or holds these bytes when read.
+        let same = held
+            && (in_output && same_file(&path, &self.output_dir.join(rel))
+                || std::fs::read(&path).is_ok_and(|old| old == bytes));
+        if !same && held {
+            // A new file, never a write through whatever the old path now is.
+            std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
         }
-        std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))?;
+        if !same && in_output {
+            self.deferred
+                .lock()
+                .expect("no writer panics while holding the lock")
+                .push(rel.to_string());
+        } else if !same {
+            write_new(self.dir.path(), &path, bytes)?;
+            let n = self.rewritten.fetch_add(1, Ordering::Relaxed) + 1;
+            if self.abort_after.is_some_and(|limit| n >= limit) {
+                std::process::abort();
+            }
+        }
         let mut written = self
             .written
             .lock()
             .expect("no writer panics while holding the lock");
-        if written
-            .insert(rel.to_string(), version::sha256_hex(bytes))
-            .is_some()
-        {
+        if written.insert(rel.to_string(), hash).is_some() {
             return Err(Error::Refused(format!(
                 "two outputs were written to '{rel}'"
             )));
@@ -250,33 +343,264 @@ impl<'lock> Staging<'lock> {
             .cloned()
     }
 
-    /// Writes the build manifest ([`MARKER`]: what was written, and `pages`, the live pages
-    /// by id → URL) into the staged site, then puts it in place of `output_dir` in one step.
-    /// Returns that manifest.
+    /// How many files were written so far because their bytes were new (in neither the
+    /// previous generation nor `output/`).
+    pub fn rewritten(&self) -> usize {
+        self.rewritten.load(Ordering::Relaxed)
+    }
+
+    /// Deletes what the previous generation held and this build did not write, writes the
+    /// build manifest ([`MARKER`]: what was written, and `pages`, the live pages by id → URL)
+    /// into the staged site, then puts it in place of `output_dir` in one step — unless the
+    /// intact `output/` already holds this very manifest, when nothing is swapped. Returns
+    /// that manifest.
     pub fn commit(
         self,
         output_dir: &Path,
         pages: BTreeMap<String, String>,
-    ) -> Result<BuildManifest> {
+    ) -> Result<(BuildManifest, Swap)> {
+        let output_intact = self.output_intact;
+        let deferred = self.deferred.into_inner().expect("no writer panicked");
         let files = self.written.into_inner().expect("no writer panicked");
+        let root = self.dir.path();
+        let stale: Vec<&String> = self
+            .existing
+            .iter()
+            .filter(|rel| !files.contains_key(*rel))
+            .collect();
+        for rel in &stale {
+            let path = root.join(rel);
+            std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+        }
+        remove_empty_dirs(root, stale.iter().map(|r| r.as_str()));
         let manifest = BuildManifest { files, pages };
         let mut json = serde_json::to_string_pretty(&manifest).expect("a manifest serializes");
         json.push('\n');
-        let marker = self.dir.path().join(MARKER);
+        let marker = root.join(MARKER);
+        let _ = std::fs::remove_file(&marker);
         std::fs::write(&marker, json).map_err(|e| Error::io(&marker, e))?;
+        let previous = previous_build(output_dir);
         let staged = self.dir.keep();
-        if let Err(e) = swap_in(&staged, output_dir) {
+        if output_intact && previous.as_ref() == Some(&manifest) {
+            record_output_stat(output_dir, &manifest, &staged);
+            keep_as_previous(&staged, output_dir);
+            return Ok((manifest, Swap::Unchanged));
+        }
+        let copied = deferred
+            .iter()
+            .try_for_each(|rel| copy_from(output_dir, &staged, rel));
+        let old = previous.filter(|_| output_intact);
+        if let Err(e) = copied.and_then(|()| swap_in(&staged, output_dir, old.as_ref(), &manifest))
+        {
             let _ = std::fs::remove_dir_all(&staged);
             return Err(e);
         }
-        Ok(manifest)
+        Ok((manifest, Swap::Swapped))
     }
+}
+
+/// Puts the file `rel` of the intact `output_dir` into `staged`: a hard link (no bytes
+/// copied), or a copy where links fail. Neither generation is ever written in place (a
+/// changed file is always a new file), so sharing an inode is safe; a hand edit in place of
+/// one shows in the other as `output_drift`, and an edited `output/` is replaced whole.
+fn copy_from(output_dir: &Path, staged: &Path, rel: &str) -> Result<()> {
+    let from = output_dir.join(rel);
+    let to = staged.join(rel);
+    if let Some(parent) = to.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+    }
+    // `link` never follows a link at `from`: what is linked must be a regular file.
+    if std::fs::hard_link(&from, &to).is_ok() {
+        if std::fs::symlink_metadata(&to).is_ok_and(|m| m.is_file()) {
+            return Ok(());
+        }
+        remove_old(&to)?;
+    }
+    let bytes = atomic::read_beneath(output_dir, Path::new(rel), u64::MAX)
+        .map_err(|e| Error::Refused(format!("can't reuse {}: {}", from.display(), e.kind)))?;
+    write_new(staged, &to, &bytes)
+}
+
+/// Whether two paths are one file (the same inode), neither a link.
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::symlink_metadata(a), std::fs::symlink_metadata(b)) {
+        (Ok(x), Ok(y)) => x.is_file() && y.is_file() && x.dev() == y.dev() && x.ino() == y.ino(),
+        _ => false,
+    }
+}
+
+/// On-disk identity of a file for [`OUTPUT_STAT`]: inode, size, modification and change
+/// times to the nanosecond.
+fn stat_of(meta: &std::fs::Metadata) -> [i64; 6] {
+    use std::os::unix::fs::MetadataExt;
+    [
+        meta.ino() as i64,
+        meta.len() as i64,
+        meta.mtime(),
+        meta.mtime_nsec(),
+        meta.ctime(),
+        meta.ctime_nsec(),
+    ]
+}
+
+/// Writes [`OUTPUT_STAT`] into `kept` for the files of `output_dir` that `manifest` lists
+/// (only a cache: any error leaves it out, and the next drift check reads every file).
+fn record_output_stat(output_dir: &Path, manifest: &BuildManifest, kept: &Path) {
+    let stats: BTreeMap<&str, ([i64; 6], &str)> = manifest
+        .files
+        .iter()
+        .filter_map(|(rel, hash)| {
+            let meta = std::fs::symlink_metadata(output_dir.join(rel)).ok()?;
+            meta.is_file()
+                .then(|| (rel.as_str(), (stat_of(&meta), hash.as_str())))
+        })
+        .collect();
+    if let Ok(json) = serde_json::to_vec(&stats) {
+        let path = kept.join(OUTPUT_STAT);
+        let _ = std::fs::remove_file(&path);
+        let _ = std::fs::write(path, json);
+    }
+}
+
+/// What [`record_output_stat`] wrote beside `output_dir`, if anything.
+fn recorded_output_stat(output_dir: &Path) -> BTreeMap<String, ([i64; 6], String)> {
+    let path = previous_path(output_dir).join(OUTPUT_STAT);
+    std::fs::read(path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
+/// `.imprimatur-prev-<name>` beside `output_dir`.
+fn previous_path(output_dir: &Path) -> PathBuf {
+    let name = output_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    parent_of(output_dir).join(format!("{PREVIOUS}{name}"))
+}
+
+/// The regular files of a previous generation taken over as the staging folder, by
+/// `/`-separated path. Anything else in it (a link, a FIFO) is removed, never followed, so
+/// every later write lands inside the folder.
+fn take_over(dir: &Path) -> Result<BTreeSet<String>> {
+    let mut files = BTreeSet::new();
+    let mut odd = Vec::new();
+    for entry in walkdir::WalkDir::new(dir).min_depth(1) {
+        let entry = entry.map_err(|e| Error::io(dir, e.into()))?;
+        let kind = entry.file_type();
+        if kind.is_dir() {
+            continue;
+        }
+        let rel = entry.path().strip_prefix(dir).unwrap_or(entry.path());
+        match rel.to_str() {
+            Some(rel) if kind.is_file() && rel != MARKER && rel != OUTPUT_STAT => {
+                files.insert(rel.replace(std::path::MAIN_SEPARATOR, "/"));
+            }
+            _ => odd.push(entry.into_path()),
+        }
+    }
+    for path in odd {
+        remove_old(&path)?;
+    }
+    Ok(files)
+}
+
+/// Creates `path` (inside `root`) with `bytes`, making its folders; a folder or file in the
+/// way, left from another generation's layout, is removed first.
+fn write_new(root: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
+    let create = |path: &Path| -> std::io::Result<()> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)?;
+        std::io::Write::write_all(&mut file, bytes)
+    };
+    if create(path).is_ok() {
+        return Ok(());
+    }
+    // Something of the old layout is in the way: clear the path, then try once more.
+    let mut at = path;
+    while let Some(parent) = at.parent() {
+        if parent == root || !parent.starts_with(root) {
+            break;
+        }
+        if std::fs::symlink_metadata(parent).is_ok_and(|m| !m.is_dir()) {
+            remove_old(parent)?;
+        }
+        at = parent;
+    }
+    if std::fs::symlink_metadata(path).is_ok() {
+        remove_old(path)?;
+    }
+    create(path).map_err(|e| Error::io(path, e))
+}
+
+/// Removes the folders left empty by deleting `removed` files (deepest first).
+fn remove_empty_dirs<'a>(root: &Path, removed: impl Iterator<Item = &'a str>) {
+    let mut dirs = BTreeSet::new();
+    for rel in removed {
+        let mut at = Path::new(rel);
+        while let Some(parent) = at.parent() {
+            if parent.as_os_str().is_empty() {
+                break;
+            }
+            dirs.insert(parent.to_path_buf());
+            at = parent;
+        }
+    }
+    for dir in dirs.iter().rev() {
+        // Fails, as it should, for a folder that still holds something.
+        let _ = std::fs::remove_dir(root.join(dir));
+    }
+}
+
+/// Keeps `staged` as the previous generation of `output_dir` (or deletes it when it can't).
+fn keep_as_previous(staged: &Path, output_dir: &Path) {
+    if std::fs::rename(staged, previous_path(output_dir)).is_err() {
+        let _ = remove_old(staged);
+    }
+}
+
+/// After a swap, `old` holds the replaced site: trims it to the files whose bytes the new
+/// site has too (by both manifests; the next build reads every file before reusing it), so
+/// nothing of a page that went offline stays beside `output/`.
+fn trim_to_shared(old: &Path, old_manifest: &BuildManifest, new: &BuildManifest) -> Result<()> {
+    let gone: Vec<&String> = old_manifest
+        .files
+        .iter()
+        .filter(|(rel, hash)| new.files.get(*rel) != Some(*hash))
+        .map(|(rel, _)| rel)
+        .collect();
+    for rel in &gone {
+        if !version::is_safe_relative_path(rel) {
+            continue;
+        }
+        let path = old.join(rel);
+        match std::fs::symlink_metadata(&path) {
+            Ok(meta) if meta.is_dir() => std::fs::remove_dir_all(&path),
+            Ok(_) => std::fs::remove_file(&path),
+            Err(_) => Ok(()),
+        }
+        .map_err(|e| Error::io(&path, e))?;
+    }
+    remove_empty_dirs(old, gone.iter().map(|r| r.as_str()));
+    Ok(())
 }
 
 /// Replaces `output_dir` by `staged`. On Linux both folders are exchanged atomically; the old
 /// site is then deleted from where the staging folder was (if that fails, the next build
 /// sweeps it: the new site is in place either way).
-fn swap_in(staged: &Path, output_dir: &Path) -> Result<()> {
+fn swap_in(
+    staged: &Path,
+    output_dir: &Path,
+    old_manifest: Option<&BuildManifest>,
+    new_manifest: &BuildManifest,
+) -> Result<()> {
     let exists = std::fs::symlink_metadata(output_dir).is_ok();
     if !exists {
         return std::fs::rename(staged, output_dir).map_err(|e| Error::io(output_dir, e));
@@ -285,8 +609,19 @@ fn swap_in(staged: &Path, output_dir: &Path) -> Result<()> {
     {
         use rustix::fs::{renameat_with, RenameFlags, CWD};
         if renameat_with(CWD, staged, CWD, output_dir, RenameFlags::EXCHANGE).is_ok() {
-            // `staged` now holds the previous site.
-            let _ = remove_old(staged);
+            // `staged` now holds the previous site: kept as the next staging folder, trimmed
+            // to what the new site shares (an old site without a manifest, or edited by hand,
+            // is deleted).
+            match old_manifest {
+                Some(old) if trim_to_shared(staged, old, new_manifest).is_ok() => {
+                    let _ = std::fs::remove_file(staged.join(OUTPUT_STAT));
+                    record_output_stat(output_dir, new_manifest, staged);
+                    keep_as_previous(staged, output_dir)
+                }
+                _ => {
+                    let _ = remove_old(staged);
+                }
+            }
             return Ok(());
         }
     }
@@ -336,6 +671,7 @@ pub fn drift(output_dir: &Path, output_name: &str) -> Vec<Finding> {
             }]
         }
     };
+    let known = recorded_output_stat(output_dir);
     let mut found: BTreeMap<String, String> = BTreeMap::new();
     for entry in walkdir::WalkDir::new(output_dir)
         .min_depth(1)
@@ -350,9 +686,19 @@ pub fn drift(output_dir: &Path, output_name: &str) -> Vec<Finding> {
             .path()
             .strip_prefix(output_dir)
             .unwrap_or(entry.path());
-        let hash = atomic::read_beneath(output_dir, inner, u64::MAX)
-            .map(|b| version::sha256_hex(&b))
-            .unwrap_or_default();
+        let unmoved = entry.file_type().is_file()
+            && entry.metadata().is_ok_and(|m| {
+                known
+                    .get(&rel)
+                    .is_some_and(|(stat, _)| *stat == stat_of(&m))
+            });
+        let hash = if unmoved {
+            known[&rel].1.clone()
+        } else {
+            atomic::read_beneath(output_dir, inner, u64::MAX)
+                .map(|b| version::sha256_hex(&b))
+                .unwrap_or_default()
+        };
         found.insert(rel, hash);
     }
     let mut findings = Vec::new();
@@ -386,7 +732,7 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let out = root.path().join("output");
         let lock = BuildLock::acquire(&out).unwrap();
-        let s = Staging::new(&out, &lock).unwrap();
+        let s = Staging::new(&out, &lock, true).unwrap();
         s.write("index.html", b"one").unwrap();
         s.write("kb/a/index.html", b"a").unwrap();
         assert!(s.write("../escape", b"x").is_err());
@@ -410,7 +756,8 @@ mod tests {
         assert!(details[1].contains("output/kb/a/index.html was removed"));
         assert!(details[2].contains("output/extra.html was added"));
 
-        let s = Staging::new(&out, &lock).unwrap();
+        let intact = drift(&out, "output").is_empty();
+        let s = Staging::new(&out, &lock, intact).unwrap();
         s.write("index.html", b"two").unwrap();
         s.commit(&out, BTreeMap::new()).unwrap();
         assert_eq!(std::fs::read(out.join("index.html")).unwrap(), b"two");
@@ -420,9 +767,73 @@ mod tests {
         let leftovers: Vec<_> = std::fs::read_dir(root.path())
             .unwrap()
             .filter_map(|e| e.ok())
-            .filter(|e| e.file_name().to_string_lossy().starts_with(".imprimatur"))
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(".imprimatur"))
             .collect();
-        assert!(leftovers.is_empty());
+        // The replaced site was edited by hand: not kept as a generation to build on.
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+
+    fn inodes(dir: &Path) -> BTreeMap<PathBuf, (u64, i64, i64)> {
+        use std::os::unix::fs::MetadataExt;
+        walkdir::WalkDir::new(dir)
+            .into_iter()
+            .filter_map(|e| e.ok())
+            .map(|e| {
+                let m = e.metadata().unwrap();
+                (e.into_path(), (m.ino(), m.mtime(), m.mtime_nsec()))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_rebuild_writes_only_changed_files_and_an_unchanged_one_touches_nothing() {
+        let root = tempfile::tempdir().unwrap();
+        let out = root.path().join("output");
+        let lock = BuildLock::acquire(&out).unwrap();
+        let build = |files: &[(&str, &str)]| {
+            let s = Staging::new(&out, &lock, true).unwrap();
+            for (rel, bytes) in files {
+                s.write(rel, bytes.as_bytes()).unwrap();
+            }
+            let n = s.rewritten();
+            (n, s.commit(&out, BTreeMap::new()).unwrap().1)
+        };
+        let one = [
+            ("index.html", "home"),
+            ("kb/a/index.html", "a"),
+            ("kb/b/index.html", "b"),
+        ];
+        assert_eq!(build(&one), (3, Swap::Swapped));
+        let before = inodes(&out);
+        assert_eq!(build(&one), (0, Swap::Unchanged));
+        assert_eq!(inodes(&out), before, "nothing in output/ was touched");
+        assert_eq!(build(&one), (0, Swap::Unchanged));
+        assert_eq!(inodes(&out), before, "nothing in output/ was touched");
+
+        // b goes offline, a changes: the generation kept beside holds neither's old bytes.
+        let two = [("index.html", "home"), ("kb/a/index.html", "a2")];
+        assert_eq!(build(&two), (1, Swap::Swapped));
+        assert_eq!(std::fs::read(out.join("index.html")).unwrap(), b"home");
+        assert!(!out.join("kb/b").exists());
+        let prev = root.path().join(".imprimatur-prev-output");
+        assert!(!prev.join("kb/b").exists());
+        assert!(!prev.join("kb/a/index.html").exists());
+        assert_eq!(std::fs::read(prev.join("index.html")).unwrap(), b"home");
+        // The next build starts from that generation; a2 is in output/, so nothing is new.
+        assert_eq!(build(&two), (0, Swap::Unchanged));
+        // A hand edit of the kept generation (a new file there) is read, found different and
+        // dropped.
+        std::fs::remove_file(prev.join("index.html")).unwrap();
+        std::fs::write(prev.join("index.html"), b"defaced").unwrap();
+        assert_eq!(build(&two), (0, Swap::Unchanged));
+        assert!(!prev.join("index.html").exists());
+        assert_eq!(std::fs::read(out.join("index.html")).unwrap(), b"home");
+        // A change then links what output/ has, and writes only the new file.
+        let three = [("index.html", "home"), ("kb/a/index.html", "a3")];
+        assert_eq!(build(&three), (1, Swap::Swapped));
+        assert_eq!(std::fs::read(out.join("index.html")).unwrap(), b"home");
+        assert_eq!(std::fs::read(out.join("kb/a/index.html")).unwrap(), b"a3");
     }
 
     #[test]
@@ -434,7 +845,7 @@ mod tests {
         std::fs::write(out.join(MARKER), b"{\"files\": {}, \"pages\": {}}").unwrap();
         {
             let lock = BuildLock::acquire(&out).unwrap();
-            let s = Staging::new(&out, &lock).unwrap();
+            let s = Staging::new(&out, &lock, true).unwrap();
             s.write("index.html", b"new").unwrap();
             // dropped without commit: a failed build
         }
@@ -449,10 +860,10 @@ mod tests {
         std::fs::create_dir_all(&out).unwrap();
         std::fs::write(out.join("mine.txt"), b"mine").unwrap();
         let lock = BuildLock::acquire(&out).unwrap();
-        let err = Staging::new(&out, &lock).err().unwrap().to_string();
+        let err = Staging::new(&out, &lock, true).err().unwrap().to_string();
         assert!(err.contains("no imprimatur build wrote it"), "{err}");
         std::fs::write(out.join(MARKER), b"not json").unwrap();
-        assert!(Staging::new(&out, &lock).is_err());
+        assert!(Staging::new(&out, &lock, true).is_err());
         assert!(previous_build(&out).is_none());
         assert_eq!(std::fs::read(out.join("mine.txt")).unwrap(), b"mine");
     }

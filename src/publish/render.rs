@@ -606,13 +606,6 @@ pub struct SearchIndex<'a> {
     pub pages: Vec<SearchEntry<'a>>,
 }
 
-/// `search-index.js`: the search index (`search-index.json`'s exact JSON) as a script that
-/// sets `window.IMPRIMATUR_SEARCH`. Browsers refuse to `fetch()` a file of a site opened from
-/// disk (`file://`), but load a script; the theme's search uses this one there.
-pub fn search_index_script(json: &str) -> String {
-    format!("window.IMPRIMATUR_SEARCH = {json};\n")
-}
-
 /// How much of a page's text goes into the search index: enough to find it by its opening,
 /// small enough that the index of a 10,000-page site still loads in a browser.
 pub const SEARCH_TEXT_CHARS: usize = 1500;
@@ -670,15 +663,6 @@ mod tests {
         assert_eq!(
             search_text(&"é".repeat(2000)).chars().count(),
             SEARCH_TEXT_CHARS
-        );
-    }
-
-    #[test]
-    fn the_search_index_script_sets_the_index_json_as_it_is() {
-        let json = r#"{"pages":[{"title":"</script> \u2028","url":"kb/a/"}]}"#;
-        assert_eq!(
-            search_index_script(json),
-            format!("window.IMPRIMATUR_SEARCH = {json};\n")
         );
     }
 }

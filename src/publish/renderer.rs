@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::publish::render::{
     self, PublishedPage, PublishedSite, PublishedSpace, SearchEntry, SiteContext, SpaceSummary,
 };
+use crate::publish::search;
 use crate::publish::theme::Theme;
 use crate::report::{PageStatus, StatusReport};
 use crate::site::{Evaluation, Finding, LiveContent, Site};
@@ -265,13 +266,11 @@ impl<'a> Renderer<'a> {
             sitemap.push(r.sitemap);
             broken.extend(r.broken);
         }
-        let index = search_index(search);
-        write(
-            "search-index.js",
-            render::search_index_script(std::str::from_utf8(&index).expect("JSON is UTF-8"))
-                .as_bytes(),
-        )?;
-        write("search-index.json", &index)?;
+        search.sort_by(|a, b| a.url.cmp(b.url));
+        for (rel, bytes) in search::pieces(&search) {
+            write(&rel, &bytes)?;
+        }
+        write("search-index.json", &search_index(search))?;
         if self.view == View::Published {
             write("sitemap.xml", &self.sitemap_of(sitemap))?;
         }
@@ -292,17 +291,22 @@ impl<'a> Renderer<'a> {
         if path == "index.html" {
             return Ok(Some(self.home()?.into_bytes()));
         }
-        if path == "search-index.json" || path == "search-index.js" {
-            let entries: Vec<SearchEntry> = (0..self.jobs.len())
+        let piece = path
+            .strip_prefix(search::DIR)
+            .is_some_and(|rest| rest.starts_with('/'));
+        if path == "search-index.json" || piece {
+            let mut entries: Vec<SearchEntry> = (0..self.jobs.len())
                 .into_par_iter()
                 .map(|j| self.search_entry(j))
                 .collect();
-            let index = search_index(entries);
-            if path == "search-index.js" {
-                let json = std::str::from_utf8(&index).expect("JSON is UTF-8");
-                return Ok(Some(render::search_index_script(json).into_bytes()));
+            if piece {
+                entries.sort_by(|a, b| a.url.cmp(b.url));
+                return Ok(search::pieces(&entries)
+                    .into_iter()
+                    .find(|(rel, _)| *rel == path)
+                    .map(|(_, bytes)| bytes));
             }
-            return Ok(Some(index));
+            return Ok(Some(search_index(entries)));
         }
         if path == "sitemap.xml" {
             if self.view != View::Published {

@@ -11,6 +11,14 @@
 //! - a signature is remembered by a hash over the public key, the signature and the exact
 //!   signed bytes, and only after it verified strictly. The other conditions of SPEC §4 (key
 //!   owner, revocation, `signed_at`, the build's clock) are checked again every time.
+//!
+//! `build` also lends itself the signatures that verified in its earlier runs, through a
+//! [`VerifiedCache`] outside the site (the user's cache folder), so a rebuild does not verify
+//! 30,000 signatures again. That file can't be forged by whoever writes to the repository:
+//! it is not in the repository, and each entry is an HMAC-SHA256, under a random key kept
+//! beside it (mode 0600), of the signature's id above. Without the key nobody can make an
+//! entry that matches a triple that did not verify; an entry only ever says "this exact key,
+//! signature and bytes verified strictly", which `verify_strict` would say again.
 
 use std::collections::{HashMap, HashSet};
 use std::fs::Metadata;
@@ -82,9 +90,26 @@ pub(crate) struct Memo {
     pages: Mutex<Files<Page>>,
     records: Mutex<Files<RecordFile>>,
     signatures: Mutex<HashSet<[u8; 32]>>,
+    persisted: Option<VerifiedCache>,
 }
 
 impl Memo {
+    /// A memo that also knows the signatures earlier runs on this site verified.
+    pub(crate) fn with_cache(cache: Option<VerifiedCache>) -> Memo {
+        Memo {
+            persisted: cache,
+            ..Memo::default()
+        }
+    }
+
+    /// Remembers, for later runs, every signature that verified in this one (those alone:
+    /// the cache holds what the site still has). Errors are ignored: it is only a cache.
+    pub(crate) fn save_cache(&self) {
+        if let Some(cache) = &self.persisted {
+            cache.save(&self.signatures.lock().expect("memo lock"));
+        }
+    }
+
     /// The pages the last load read, for this load to reuse; [`Memo::keep_pages`] puts back
     /// what it read.
     pub(crate) fn take_pages(&self) -> Files<Page> {
@@ -106,7 +131,14 @@ impl Memo {
     /// Whether this exact signature over these exact bytes verified before under this key.
     pub(crate) fn verified(&self, public_key: &[u8], signature: &[u8], signed: &[u8]) -> bool {
         let id = signature_id(public_key, signature, signed);
-        self.signatures.lock().expect("memo lock").contains(&id)
+        if self.signatures.lock().expect("memo lock").contains(&id) {
+            return true;
+        }
+        let known = self.persisted.as_ref().is_some_and(|c| c.knows(&id));
+        if known {
+            self.signatures.lock().expect("memo lock").insert(id);
+        }
+        known
     }
 
     pub(crate) fn keep_verified(&self, public_key: &[u8], signature: &[u8], signed: &[u8]) {
@@ -120,6 +152,97 @@ impl Memo {
         self.pages.lock().expect("memo lock").forget(path);
         self.records.lock().expect("memo lock").forget(path);
     }
+}
+
+/// The signatures earlier runs verified on one site, as HMAC tags in the user's cache folder
+/// (see the module documentation for why it can't be forged from the repository).
+pub(crate) struct VerifiedCache {
+    key: [u8; 32],
+    known: HashSet<[u8; 32]>,
+    path: PathBuf,
+}
+
+/// Where the cache lives: `$IMPRIMATUR_CACHE_DIR`, else `$XDG_CACHE_HOME/imprimatur`, else
+/// `$HOME/.cache/imprimatur`. `IMPRIMATUR_CACHE_DIR=off` turns it off.
+pub(crate) const CACHE_DIR_ENV: &str = "IMPRIMATUR_CACHE_DIR";
+
+impl VerifiedCache {
+    /// The cache for the site at `site_root` (by its absolute path), creating the key on
+    /// first use; `None` when it is turned off or can't be used (then every signature is
+    /// verified, as without it).
+    pub(crate) fn open(site_root: &Path) -> Option<VerifiedCache> {
+        let dir = match std::env::var_os(CACHE_DIR_ENV) {
+            Some(d) if d == "off" => return None,
+            Some(d) => PathBuf::from(d),
+            None => match std::env::var_os("XDG_CACHE_HOME") {
+                Some(x) if !x.is_empty() => PathBuf::from(x).join("imprimatur"),
+                _ => PathBuf::from(std::env::var_os("HOME")?).join(".cache/imprimatur"),
+            },
+        };
+        VerifiedCache::open_in(&dir, site_root)
+    }
+
+    fn open_in(dir: &Path, site_root: &Path) -> Option<VerifiedCache> {
+        std::fs::create_dir_all(dir).ok()?;
+        let key = cache_key(&dir.join("verified.key"))?;
+        let root = std::fs::canonicalize(site_root).ok()?;
+        let name: String = Sha256::digest(root.as_os_str().as_encoded_bytes())
+            .iter()
+            .take(16)
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let path = dir.join(format!("verified-{name}.bin"));
+        let bytes = std::fs::read(&path).unwrap_or_default();
+        let known = bytes
+            .chunks_exact(32)
+            .map(|c| c.try_into().expect("32 bytes"))
+            .collect();
+        Some(VerifiedCache { key, known, path })
+    }
+
+    fn tag(&self, id: &[u8; 32]) -> [u8; 32] {
+        use hmac::{KeyInit, Mac};
+        let mut mac = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(&self.key)
+            .expect("HMAC takes a key of any length");
+        mac.update(b"imprimatur-verified-v1\n");
+        mac.update(id);
+        mac.finalize().into_bytes().into()
+    }
+
+    fn knows(&self, id: &[u8; 32]) -> bool {
+        self.known.contains(&self.tag(id))
+    }
+
+    fn save(&self, ids: &HashSet<[u8; 32]>) {
+        let mut tags: Vec<[u8; 32]> = ids.iter().map(|id| self.tag(id)).collect();
+        tags.sort_unstable();
+        let bytes: Vec<u8> = tags.concat();
+        if let Some(dir) = self.path.parent() {
+            if let Ok(mut tmp) = tempfile::NamedTempFile::new_in(dir) {
+                if std::io::Write::write_all(&mut tmp, &bytes).is_ok() {
+                    let _ = tmp.persist(&self.path);
+                }
+            }
+        }
+    }
+}
+
+/// The cache's HMAC key: 32 random bytes, created once with mode 0600 and never written again.
+fn cache_key(path: &Path) -> Option<[u8; 32]> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Ok(bytes) = std::fs::read(path) {
+        return bytes.try_into().ok();
+    }
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key).ok()?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .ok()?;
+    std::io::Write::write_all(&mut file, &key).ok()?;
+    Some(key)
 }
 
 /// Length-prefixed, so that no two different triples hash the same input.
@@ -182,6 +305,34 @@ mod tests {
         // The load that took it kept nothing: the next one finds nothing.
         memo.keep_records(Files::default());
         assert!(memo.take_records().get(&path, f).is_none());
+    }
+
+    #[test]
+    fn the_cache_between_runs_holds_only_tags_made_with_its_own_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let site = tempfile::tempdir().unwrap();
+        let open = || {
+            let cache_dir = dir.path().to_path_buf();
+            VerifiedCache::open_in(&cache_dir, site.path()).unwrap()
+        };
+        let first = Memo::with_cache(Some(open()));
+        assert!(!first.verified(b"key", b"sig", b"bytes"));
+        first.keep_verified(b"key", b"sig", b"bytes");
+        first.save_cache();
+        let second = Memo::with_cache(Some(open()));
+        assert!(second.verified(b"key", b"sig", b"bytes"));
+        assert!(!second.verified(b"key", b"sig", b"bytes!"));
+        // Whoever writes the file without the key: the raw id, or a tag under another key.
+        let file = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.to_string_lossy().ends_with(".bin"))
+            .unwrap();
+        let forged = signature_id(b"key", b"sig", b"forged");
+        std::fs::write(&file, forged).unwrap();
+        let third = Memo::with_cache(Some(open()));
+        assert!(!third.verified(b"key", b"sig", b"forged"));
+        assert!(!third.verified(b"key", b"sig", b"bytes"));
     }
 
     #[test]

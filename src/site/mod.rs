@@ -586,6 +586,7 @@ const RESERVED_AT_ROOT: &[&str] = &[
     "sitemap.xml",
     "search-index.json",
     "search-index.js",
+    "search-index",
     "static",
     "robots.txt",
     "404.html",

@@ -247,6 +247,7 @@ impl TestSite {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_imprimatur"));
         cmd.current_dir(self.path())
             .env("NO_COLOR", "1")
+            .env("IMPRIMATUR_CACHE_DIR", test_cache_dir())
             .env_remove("SOURCE_DATE_EPOCH")
             .timeout(std::time::Duration::from_secs(seconds))
             .args(args)
@@ -266,6 +267,7 @@ impl TestSite {
         std::process::Command::new(env!("CARGO_BIN_EXE_imprimatur"))
             .current_dir(self.path())
             .env("NO_COLOR", "1")
+            .env("IMPRIMATUR_CACHE_DIR", test_cache_dir())
             .env_remove("SOURCE_DATE_EPOCH")
             .envs(envs.iter().map(|(k, v)| (k, v)))
             .args(args)
@@ -314,6 +316,7 @@ impl TestSite {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_imprimatur"));
         cmd.current_dir(self.path())
             .env("NO_COLOR", "1")
+            .env("IMPRIMATUR_CACHE_DIR", test_cache_dir())
             .env_remove("SOURCE_DATE_EPOCH")
             .envs(envs.iter().map(|(k, v)| (k, v)))
             .args(args);
@@ -406,6 +409,12 @@ impl TestSite {
     pub fn write_record_signed_by(&self, name: &str, record: &Record, signer: &str) -> String {
         self.write_record(name, record, self.signing_key(signer))
     }
+}
+
+/// The builds' cache of verified signatures, shared by every test (as it is by every build
+/// of a user) but kept out of the home folder.
+pub fn test_cache_dir() -> std::path::PathBuf {
+    std::env::temp_dir().join("imprimatur-test-cache")
 }
 
 /// Writes a PKCS#8 PEM secret key file, as `imprimatur keygen` does (mode 0600: imprimatur

@@ -1,16 +1,18 @@
 /* imprimatur default theme: client-side search, and the site opened from disk.
  *
- * Search loads <root>search-index.json on first use ({"pages": [{title, url, space,
- * description, tags, text}]}), matches every query word case-insensitively against title, tags,
- * description and text, ranks pages whose title matches first, and lists up to 20 results
- * under the box. The search forms are `hidden` in the HTML, so without JavaScript they never
- * show. All index text is inserted with textContent: nothing from the index is parsed as HTML.
- * A page opened with `?q=words` searches for them at once.
+ * Search loads only the pieces of the index a query needs (src/publish/search.rs), each a
+ * script under <root>search-index/ that sets window.IMPRIMATUR_SEARCH_PARTS[name]: scripts load
+ * both over HTTP and from disk (file://, where browsers refuse fetch()). For every query word
+ * it loads the piece of the word's first three characters (t-<key>.js) and matches the words
+ * the query word begins (a word shorter than three characters matches only itself); a page
+ * must hold every query word. Pages whose title matches come first, then by score; of the
+ * first 20, what the results show comes from the page pieces (p-<n>.js) they are in. The
+ * search forms are `hidden` in the HTML, so without JavaScript they never show. All index
+ * text is inserted with textContent: nothing from the index is parsed as HTML. A page opened
+ * with `?q=words` searches for them at once.
  *
- * Opened from disk (file://), browsers refuse to fetch() the index and show a folder listing
- * for links to folders. There the index comes from <root>search-index.js (the same JSON, set
- * as window.IMPRIMATUR_SEARCH by a <script>), and every link of the site that ends in "/"
- * gets "index.html" appended. Over HTTP nothing changes: links stay pretty.
+ * Opened from disk, browsers show a folder listing for links to folders: there every link of
+ * the site that ends in "/" gets "index.html" appended. Over HTTP links stay pretty.
  */
 (function () {
   "use strict";
@@ -22,7 +24,11 @@
 
   var root = document.body.getAttribute("data-root") || "";
   var fromDisk = window.location.protocol === "file:";
-  var indexPromise = null;
+  var PAGES_PER_PART = 4;
+  var KEY_CHARS = 3;
+  var TITLE_SCORE = 20;
+  var parts = window.IMPRIMATUR_SEARCH_PARTS = window.IMPRIMATUR_SEARCH_PARTS || {};
+  var loading = {};
 
   /* A relative link to a folder ("../kb/", "./", "..", "kb/#part"), with "index.html"
    * appended; other links as they are. */
@@ -59,62 +65,96 @@
     return typeof value === "string" ? value : "";
   }
 
-  function prepare(data) {
-    var pages = data && Array.isArray(data.pages) ? data.pages : [];
-    return pages.map(function (page) {
-      var tags = Array.isArray(page.tags) ? page.tags.map(str) : [];
+  /* One piece of the index, by name; null when the site has none of that name (no word of
+   * the site starts that way). Rejects when the piece could not be loaded at all. */
+  function loadPart(name) {
+    if (Object.prototype.hasOwnProperty.call(parts, name)) { return Promise.resolve(parts[name]); }
+    if (!loading[name]) {
+      loading[name] = new Promise(function (resolve) {
+        var script = document.createElement("script");
+        script.src = root + "search-index/" + name + ".js";
+        script.async = true;
+        script.onload = function () {
+          resolve(Object.prototype.hasOwnProperty.call(parts, name) ? parts[name] : null);
+        };
+        script.onerror = function () {
+          script.parentNode.removeChild(script);
+          delete loading[name];
+          resolve(null);
+        };
+        document.head.appendChild(script);
+      });
+    }
+    return loading[name];
+  }
+
+  /* The piece a word is in: its first three characters, as src/publish/search.rs spells them. */
+  function keyOf(word) {
+    var key = "";
+    var chars = Array.from(word).slice(0, KEY_CHARS);
+    for (var i = 0; i < chars.length; i++) {
+      var c = chars[i];
+      key += /^[a-z0-9]$/.test(c) ? c : "_" + c.codePointAt(0).toString(16);
+    }
+    return key;
+  }
+
+  /* A word's pages with their scores: page number → score. */
+  function decode(spelled, into) {
+    var kind = spelled.charAt(0);
+    var i;
+    if (kind === "D") {
+      for (i = 1; i < spelled.length; i++) {
+        var c = spelled.charAt(i);
+        if (c !== "0") { into[i - 1] = Math.max(into[i - 1] || 0, parseInt(c, 36)); }
+      }
+      return;
+    }
+    var items = spelled.slice(1).split(",");
+    var page = -1;
+    for (i = 0; i < items.length; i++) {
+      var item = items[i];
+      if (!item) { continue; }
+      page += parseInt(item.slice(0, -1), 36) + 1;
+      into[page] = Math.max(into[page] || 0, parseInt(item.slice(-1), 36));
+    }
+  }
+
+  /* The pages holding a query word (every word it begins, or itself when shorter than three
+   * characters), with their best score. */
+  function pagesOf(term) {
+    return loadPart("t-" + keyOf(term)).then(function (words) {
+      var found = {};
+      if (!words) { return found; }
+      var whole = Array.from(term).length < KEY_CHARS;
+      Object.keys(words).forEach(function (word) {
+        if (whole ? word === term : word.indexOf(term) === 0) { decode(words[word], found); }
+      });
+      return found;
+    });
+  }
+
+  function str(value) {
+    return typeof value === "string" ? value : "";
+  }
+
+  /* What results show of page `n`, from its page piece. */
+  function entryOf(n) {
+    return loadPart("p-" + Math.floor(n / PAGES_PER_PART)).then(function (pages) {
+      var page = pages && pages[n % PAGES_PER_PART];
+      if (!Array.isArray(page)) { throw new Error("search page " + n + " is missing"); }
       var entry = {
-        title: str(page.title),
-        url: str(page.url),
-        space: str(page.space),
-        description: str(page.description),
-        text: str(page.text),
-        tags: tags
+        title: str(page[0]),
+        url: str(page[1]),
+        space: str(page[2]),
+        description: str(page[3]),
+        tags: Array.isArray(page[4]) ? page[4].map(str) : [],
+        text: str(page[5])
       };
-      entry.titleLc = entry.title.toLowerCase();
       entry.descriptionLc = entry.description.toLowerCase();
       entry.textLc = entry.text.toLowerCase();
-      entry.tagsLc = tags.map(function (tag) { return tag.toLowerCase(); });
       return entry;
     });
-  }
-
-  /* From disk, the index is a script: search-index.js sets window.IMPRIMATUR_SEARCH. */
-  function loadIndexScript() {
-    return new Promise(function (resolve, reject) {
-      if (window.IMPRIMATUR_SEARCH) { resolve(window.IMPRIMATUR_SEARCH); return; }
-      var script = document.createElement("script");
-      script.src = root + "search-index.js";
-      script.async = true;
-      script.onload = function () {
-        if (window.IMPRIMATUR_SEARCH) { resolve(window.IMPRIMATUR_SEARCH); }
-        else { reject(new Error("search-index.js set no index")); }
-      };
-      script.onerror = function () {
-        script.parentNode.removeChild(script);
-        reject(new Error("search-index.js did not load"));
-      };
-      document.head.appendChild(script);
-    });
-  }
-
-  function loadIndex() {
-    if (!indexPromise) {
-      var loaded = fromDisk
-        ? loadIndexScript()
-        : fetch(root + "search-index.json", { credentials: "same-origin" })
-          .then(function (response) {
-            if (!response.ok) { throw new Error("HTTP " + response.status); }
-            return response.json();
-          });
-      indexPromise = loaded
-        .then(prepare)
-        .catch(function (error) {
-          indexPromise = null; // try again next time
-          throw error;
-        });
-    }
-    return indexPromise;
   }
 
   function termsOf(query) {
@@ -126,67 +166,33 @@
     }).slice(0, MAX_TERMS);
   }
 
-  function countOf(haystack, needle, limit) {
-    var count = 0;
-    var at = haystack.indexOf(needle);
-    while (at !== -1 && count < limit) {
-      count += 1;
-      at = haystack.indexOf(needle, at + needle.length);
-    }
-    return count;
-  }
-
-  function isWordStart(haystack, at) {
-    return at === 0 || /[\s\-_/.,:;(]/.test(haystack.charAt(at - 1));
-  }
-
-  /* Ranks one page, or returns null when some word is found nowhere in it. */
-  function rank(entry, terms, phrase) {
-    var titleHits = 0;
-    var score = 0;
-    for (var i = 0; i < terms.length; i++) {
-      var term = terms[i];
-      var found = false;
-      var at = entry.titleLc.indexOf(term);
-      if (at !== -1) {
-        found = true;
-        titleHits += 1;
-        score += isWordStart(entry.titleLc, at) ? 12 : 8;
-      }
-      for (var t = 0; t < entry.tagsLc.length; t++) {
-        if (entry.tagsLc[t] === term) { found = true; score += 6; break; }
-        if (entry.tagsLc[t].indexOf(term) !== -1) { found = true; score += 3; break; }
-      }
-      if (entry.descriptionLc.indexOf(term) !== -1) { found = true; score += 3; }
-      var inText = countOf(entry.textLc, term, 10);
-      if (inText) { found = true; score += 1 + inText * 0.2; }
-      if (!found) { return null; }
-    }
-    if (terms.length > 1 && entry.titleLc.indexOf(phrase) !== -1) { score += 10; }
-    if (entry.titleLc === phrase) { score += 20; }
-    else if (entry.titleLc.indexOf(phrase) === 0) { score += 8; }
-    return { entry: entry, titleHits: titleHits, score: score };
-  }
-
-  function search(index, query) {
+  /* Pages holding every query word, titles matching first, then by score, then in the
+   * index's order (by URL); the first MAX_RESULTS with what results show of them. */
+  function search(query) {
     var terms = termsOf(query);
-    if (!terms.length) { return { results: [], total: 0, terms: terms }; }
-    var phrase = terms.join(" ");
-    var hits = [];
-    for (var i = 0; i < index.length; i++) {
-      var hit = rank(index[i], terms, phrase);
-      if (hit) { hits.push(hit); }
-    }
-    hits.sort(function (a, b) {
-      return (b.titleHits - a.titleHits) ||
-        (b.score - a.score) ||
-        (a.entry.title < b.entry.title ? -1 : a.entry.title > b.entry.title ? 1 : 0);
+    if (!terms.length) { return Promise.resolve({ results: [], total: 0, terms: terms }); }
+    return Promise.all(terms.map(pagesOf)).then(function (perTerm) {
+      var hits = [];
+      Object.keys(perTerm[0]).forEach(function (key) {
+        var page = Number(key);
+        var score = 0;
+        var titleHits = 0;
+        for (var t = 0; t < perTerm.length; t++) {
+          var s = perTerm[t][page];
+          if (!s) { return; }
+          score += s;
+          if (s >= TITLE_SCORE) { titleHits += 1; }
+        }
+        hits.push({ page: page, score: score, titleHits: titleHits });
+      });
+      hits.sort(function (a, b) {
+        return (b.titleHits - a.titleHits) || (b.score - a.score) || (a.page - b.page);
+      });
+      var top = hits.slice(0, MAX_RESULTS);
+      return Promise.all(top.map(function (hit) { return entryOf(hit.page); })).then(function (entries) {
+        return { results: entries, total: hits.length, terms: terms };
+      });
     });
-    return {
-      results: hits.slice(0, MAX_RESULTS).map(function (hit) { return hit.entry; }),
-      total: hits.length,
-      terms: terms
-    };
   }
 
   /* A short piece of text around the first match, cut at word boundaries. */
@@ -356,9 +362,9 @@
         return;
       }
       if (message) { message.textContent = "Searching…"; }
-      loadIndex().then(function (index) {
+      search(query).then(function (found) {
         if (input.value.trim() !== query) { return; } // a newer query is on its way
-        show(query, search(index, query));
+        show(query, found);
       }, function () {
         list.textContent = "";
         say("Search is unavailable right now.");
@@ -374,7 +380,6 @@
     }
 
     input.addEventListener("focus", function () {
-      loadIndex().catch(function () { /* reported when searching */ });
       if (input.value.trim() && list.children.length) { open(); }
     });
 

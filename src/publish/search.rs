@@ -1,0 +1,210 @@
+//! The search index in pieces a browser loads on demand, so one search at 10,000 pages costs
+//! kilobytes, not the whole 17 MB index. Every piece is a `.js` file under `search-index/`
+//! that stores its data in `window.IMPRIMATUR_SEARCH_PARTS[name]`: loaded by a script tag,
+//! it works served and opened from disk (`file://`, where `fetch()` is refused).
+//!
+//! - `search-index/t-<key>.js`: the words whose first three characters are `<key>` (shorter
+//!   words: the whole word), each with the pages holding it and a score per page. A query
+//!   word of three characters or more matches every word it begins; a shorter one, only
+//!   itself.
+//! - `search-index/p-<n>.js`: what results show of pages `n*PAGES_PER_PART ..`: title, URL,
+//!   space, description, tags and the indexed text (for the snippet).
+//!
+//! Built only from the entries of the published pages, like `search-index.json`.
+
+use std::collections::BTreeMap;
+
+use crate::publish::render::SearchEntry;
+
+/// Pages per `p-<n>.js` piece: a result list of 20 loads at most 20 small pieces.
+pub const PAGES_PER_PART: usize = 4;
+/// How many leading characters of a word name its piece.
+const KEY_CHARS: usize = 3;
+/// The piece folder under `output/`.
+pub const DIR: &str = "search-index";
+
+/// Where a word is on one page: in the title, a tag, the description; how often in the text.
+type Places = (bool, bool, bool, usize);
+
+/// The score of a word on a page (1..=35, one base-36 digit): found in the title counts most,
+/// then in a tag, in the description, and how often in the text.
+fn score(in_title: bool, in_tags: bool, in_description: bool, in_text: usize) -> u32 {
+    let s = if in_title { 20 } else { 0 }
+        + if in_tags { 6 } else { 0 }
+        + if in_description { 3 } else { 0 }
+        + in_text.min(6) as u32;
+    s.clamp(1, 35)
+}
+
+/// Lowercase words: runs of letters and digits.
+fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| w.to_lowercase())
+}
+
+/// The piece a word is in: its first three characters, spelled safely for a file name.
+pub fn key_of(word: &str) -> String {
+    let mut key = String::new();
+    for c in word.chars().take(KEY_CHARS) {
+        if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            key.push(c);
+        } else {
+            key.push_str(&format!("_{:x}", c as u32));
+        }
+    }
+    key
+}
+
+/// Every piece of the index of `entries` (sorted by URL: a page's number is its place), by
+/// path relative to `output/`.
+pub fn pieces(entries: &[SearchEntry]) -> Vec<(String, Vec<u8>)> {
+    // word → page → (title, tags, description, text count)
+    let mut index: std::collections::HashMap<String, BTreeMap<usize, Places>> =
+        std::collections::HashMap::new();
+    for (page, entry) in entries.iter().enumerate() {
+        let mut mark = |text: &str, field: usize| {
+            for word in words(text) {
+                let at = index.entry(word).or_default().entry(page).or_default();
+                match field {
+                    0 => at.0 = true,
+                    1 => at.1 = true,
+                    2 => at.2 = true,
+                    _ => at.3 += 1,
+                }
+            }
+        };
+        mark(entry.title, 0);
+        for tag in entry.tags {
+            mark(tag, 1);
+        }
+        mark(entry.description.unwrap_or(""), 2);
+        mark(&entry.text, 3);
+    }
+    let mut by_key: BTreeMap<String, BTreeMap<&str, String>> = BTreeMap::new();
+    for (word, pages) in &index {
+        by_key
+            .entry(key_of(word))
+            .or_default()
+            .insert(word, encode(pages, entries.len()));
+    }
+    let mut files = Vec::new();
+    for (key, words) in by_key {
+        let name = format!("t-{key}");
+        files.push((format!("{DIR}/{name}.js"), script(&name, &words)));
+    }
+    for (n, chunk) in entries.chunks(PAGES_PER_PART).enumerate() {
+        let pages: Vec<_> = chunk
+            .iter()
+            .map(|e| {
+                serde_json::json!([
+                    e.title,
+                    e.url,
+                    e.space,
+                    e.description.unwrap_or(""),
+                    e.tags,
+                    e.text
+                ])
+            })
+            .collect();
+        let name = format!("p-{n}");
+        files.push((format!("{DIR}/{name}.js"), script(&name, &pages)));
+    }
+    files
+}
+
+/// A word's pages with their scores, in the shorter of two spellings: `D` and one base-36
+/// digit per page of the site (`0`: not on it), or `S` and, per page holding it, the distance
+/// from the previous one in base 36 followed by the score digit, comma-separated.
+fn encode(pages: &BTreeMap<usize, Places>, total: usize) -> String {
+    let digit = |s: u32| char::from_digit(s, 36).expect("a score is below 36");
+    let mut sparse = String::from("S");
+    let mut previous: Option<usize> = None;
+    for (&page, &(t, g, d, x)) in pages {
+        if previous.is_some() {
+            sparse.push(',');
+        }
+        let delta = page - previous.map_or(0, |p| p + 1);
+        sparse.push_str(&base36(delta));
+        sparse.push(digit(score(t, g, d, x)));
+        previous = Some(page);
+    }
+    if sparse.len() <= total + 1 {
+        return sparse;
+    }
+    let mut dense: Vec<char> = std::iter::once('D')
+        .chain(std::iter::repeat_n('0', total))
+        .collect();
+    for (&page, &(t, g, d, x)) in pages {
+        dense[page + 1] = digit(score(t, g, d, x));
+    }
+    dense.into_iter().collect()
+}
+
+fn base36(mut n: usize) -> String {
+    let mut digits = Vec::new();
+    loop {
+        digits.push(char::from_digit((n % 36) as u32, 36).expect("below 36"));
+        n /= 36;
+        if n == 0 {
+            break;
+        }
+    }
+    digits.iter().rev().collect()
+}
+
+fn script(name: &str, data: &impl serde::Serialize) -> Vec<u8> {
+    let json = serde_json::to_string(data).expect("a search piece serializes");
+    format!(
+        "(window.IMPRIMATUR_SEARCH_PARTS = window.IMPRIMATUR_SEARCH_PARTS || {{}})[\"{name}\"] = {json};\n"
+    )
+    .into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry<'a>(title: &'a str, url: &'a str, text: &str) -> SearchEntry<'a> {
+        SearchEntry {
+            title,
+            url,
+            space: "KB",
+            description: None,
+            tags: &[],
+            text: text.to_string(),
+        }
+    }
+
+    #[test]
+    fn words_go_to_the_piece_of_their_first_three_characters_with_scored_pages() {
+        let entries = [
+            entry("Install", "kb/a/", "install the agent"),
+            entry("Other", "kb/b/", "the Ünïcode word"),
+        ];
+        let files: BTreeMap<String, String> = pieces(&entries)
+            .into_iter()
+            .map(|(p, b)| (p, String::from_utf8(b).unwrap()))
+            .collect();
+        let ins = &files["search-index/t-ins.js"];
+        // In the title (20) and once in the text (1) of page 0 only.
+        assert!(ins.contains("\"install\":\"S0l\""), "{ins}");
+        // "the" is on both pages: page 0 then one page further.
+        assert!(files["search-index/t-the.js"].contains("\"the\":\"D11\""));
+        assert!(files.contains_key("search-index/t-_fcn_ef.js"), "{files:?}");
+        let pages = &files["search-index/p-0.js"];
+        assert!(pages.starts_with("(window.IMPRIMATUR_SEARCH_PARTS"));
+        assert!(pages.contains("[\"Install\",\"kb/a/\",\"KB\",\"\",[],\"install the agent\"]"));
+    }
+
+    #[test]
+    fn sparse_and_dense_spellings() {
+        let one = BTreeMap::from([(40usize, (false, false, false, 2))]);
+        assert_eq!(encode(&one, 100), "S142");
+        let two = BTreeMap::from([
+            (0usize, (true, false, false, 0)),
+            (1, (false, false, false, 9)),
+        ]);
+        assert_eq!(encode(&two, 2), "Dk6");
+    }
+}
