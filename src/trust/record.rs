@@ -16,6 +16,7 @@ use crate::trust::version::Version;
 use crate::yaml::{self, Problem};
 
 mod file;
+mod flat;
 
 pub const SIGNING_PREFIX: &[u8] = b"imprimatur-record-v1\n";
 /// The only format version there is: the value of a record's `imprimatur` field.
@@ -235,15 +236,27 @@ pub struct RecordFileParsed {
 /// known, required fields are there, every value has its type and nothing else is present.
 /// The error names the field at fault.
 pub fn parse(text: &str) -> Result<RecordFileParsed, String> {
-    let parsed: RecordFileParsed =
-        yaml::from_str(text, &yaml::RECORD).map_err(|e| match e.problem {
-            Problem::UnknownField => format!(
-                "unknown field '{}' (format version {FORMAT_VERSION} has no such field)",
-                e.field
-            ),
-            Problem::Syntax => format!("not valid YAML: {e}"),
-            _ => e.to_string(),
-        })?;
+    let parsed = match flat::read(text) {
+        Some(parsed) => parsed,
+        None => parse_yaml(text)?,
+    };
+    check_fields(parsed)
+}
+
+/// The record file read by the full YAML parser.
+fn parse_yaml(text: &str) -> Result<RecordFileParsed, String> {
+    yaml::from_str(text, &yaml::RECORD).map_err(|e| match e.problem {
+        Problem::UnknownField => format!(
+            "unknown field '{}' (format version {FORMAT_VERSION} has no such field)",
+            e.field
+        ),
+        Problem::Syntax => format!("not valid YAML: {e}"),
+        _ => e.to_string(),
+    })
+}
+
+/// The rules of §4 condition 1 beyond each field's type, whichever reader read the fields.
+fn check_fields(parsed: RecordFileParsed) -> Result<RecordFileParsed, String> {
     let record = &parsed.record;
     let kind = record.kind;
     if matches!(kind, Kind::Approve | Kind::Reject | Kind::Assign)

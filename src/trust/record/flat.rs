@@ -1,0 +1,194 @@
+//! A fast path for reading record files: the exact flat form imprimatur writes (one
+//! `key: value` per line, every string double-quoted without escapes, `imprimatur: 1`, flags
+//! `true`/`false`). For that form the YAML reading is trivial, so the fields are handed
+//! straight to the same strict `Deserialize` the full parser feeds; anything else (comments,
+//! unquoted or escaped strings, `assign` lists, CRLF, odd spacing) returns `None`, and the
+//! caller uses the full YAML parser. So both paths accept and refuse the same files with the
+//! same fields; `tests::both_readers_agree` checks it on the vectors and on variants.
+
+use serde_json::{Map, Value};
+
+use super::RecordFileParsed;
+
+/// The record fields, read without the YAML parser, or `None` when `text` is not in the flat
+/// form (or its fields don't deserialize: the full parser then gives the error).
+pub(super) fn read(text: &str) -> Option<RecordFileParsed> {
+    if text.len() > crate::yaml::RECORD.max_bytes || !text.ends_with('\n') {
+        return None;
+    }
+    let mut fields = Map::new();
+    for line in text[..text.len() - 1].split('\n') {
+        let (key, value) = line.split_once(": ")?;
+        if key.is_empty() || !key.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+            return None;
+        }
+        let value = match value {
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            "1" if key == "imprimatur" => Value::from(1u64),
+            quoted => {
+                let inner = quoted.strip_prefix('"')?.strip_suffix('"')?;
+                // In a double-quoted YAML scalar these are read as they are: no escapes, no
+                // quotes, no control characters (a tab or a line break would be folded).
+                if inner
+                    .chars()
+                    .any(|c| c == '"' || c == '\\' || c.is_control())
+                {
+                    return None;
+                }
+                Value::String(inner.to_string())
+            }
+        };
+        if fields.insert(key.to_string(), value).is_some() {
+            return None;
+        }
+    }
+    serde_json::from_value(Value::Object(fields)).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{check_fields, parse, parse_yaml};
+
+    const CANONICAL: &str = "imprimatur: 1
+kind: \"approve\"
+space: \"kb\"
+content: \"kb/install\"
+version: \"sha256:800b8d5b130876c872bf6d3644f2ca43a5f589120e05d9704bf01aaff0164d46\"
+step: \"technical\"
+reviewer: \"alice\"
+key: \"alice-2026\"
+signed_at: \"2026-11-20T10:00:00Z\"
+role: \"Technical reviewer\"
+comment: \"Geprüft ✓ — no: #1, 'yes'\"
+publish: true
+signature: \"pVraYNao1MznTVDUtB88AX9z5SLSbUeUqsJJSU0NiIr5KRTck8BSOnknkvTfZ+8u1+yXZfzqqSpJQRmYaGJ7Ag==\"
+";
+
+    /// Both readers give the same fields, or both refuse with the same reason.
+    fn assert_agree(text: &str) {
+        let full = parse_yaml(text).and_then(check_fields);
+        let fast = parse(text);
+        match (&full, &fast) {
+            (Ok(a), Ok(b)) => {
+                assert_eq!(a.record, b.record, "{text:?}");
+                assert_eq!(a.signature, b.signature, "{text:?}");
+            }
+            (Err(a), Err(b)) => assert_eq!(a, b, "{text:?}"),
+            _ => panic!("the readers disagree on {text:?}: {full:?} / {fast:?}"),
+        }
+        if let Some(flat) = super::read(text) {
+            let full = parse_yaml(text).expect("what the flat reader reads, the full one reads");
+            assert_eq!(flat.record, full.record, "{text:?}");
+            assert_eq!(flat.signature, full.signature, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn the_flat_reader_reads_what_imprimatur_writes() {
+        assert!(super::read(CANONICAL).is_some());
+        // What `to_yaml` writes, read back, is flat too (no escapes needed here).
+        let parsed = parse(CANONICAL).unwrap();
+        let written = parsed
+            .record
+            .to_yaml(&ed25519_dalek::Signature::from_bytes(&parsed.signature));
+        assert!(super::read(&written).is_some(), "{written}");
+        assert_agree(&written);
+    }
+
+    #[test]
+    fn both_readers_agree_on_the_vectors_and_variants() {
+        // The contract's vector, as JSON (which is YAML), and as written back by imprimatur
+        // (its comment has quotes, a backslash, a tab and a line break: escaped, not flat).
+        let vectors: serde_json::Value = serde_json::from_str(include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/vectors.json"
+        )))
+        .unwrap();
+        let json = vectors["signing"]["record"].to_string();
+        assert_agree(&json);
+        let parsed = parse(&json).unwrap();
+        let written = parsed
+            .record
+            .to_yaml(&ed25519_dalek::Signature::from_bytes(&parsed.signature));
+        assert!(super::read(&written).is_none());
+        assert_agree(&written);
+
+        let mut variants: Vec<String> = vec![CANONICAL.to_string()];
+        let lines: Vec<&str> = CANONICAL.lines().collect();
+        for i in 0..lines.len() {
+            let mut without = lines.clone();
+            without.remove(i);
+            variants.push(without.join("\n") + "\n");
+            let mut twice = lines.clone();
+            twice.insert(i, lines[i]);
+            variants.push(twice.join("\n") + "\n");
+            if i + 1 < lines.len() {
+                let mut swapped = lines.clone();
+                swapped.swap(i, i + 1);
+                variants.push(swapped.join("\n") + "\n");
+            }
+        }
+        for (from, to) in [
+            ("kind: \"approve\"", "kind: approve"),
+            ("kind: \"approve\"", "kind: 'approve'"),
+            ("kind: \"approve\"", "kind: \"submit\""),
+            ("kind: \"approve\"", "kind: \"publish\""),
+            ("kind: \"approve\"", "kind: \"nonsense\""),
+            ("imprimatur: 1", "imprimatur: 2"),
+            ("imprimatur: 1", "imprimatur: \"1\""),
+            ("imprimatur: 1", "imprimatur: 1.0"),
+            ("publish: true", "publish: \"true\""),
+            ("publish: true", "publish: yes"),
+            ("publish: true", "publish: false"),
+            ("publish: true", "discard: true"),
+            ("publish: true", "override: true"),
+            ("step: \"technical\"", "step: \"\""),
+            ("step: \"technical\"", "step: 42"),
+            ("step: \"technical\"", "step: ~"),
+            ("step: \"technical\"", "step: \"tech\\u00e9\""),
+            ("step: \"technical\"", "stepp: \"technical\""),
+            ("reviewer: \"alice\"", "reviewer: \"alice\" # who"),
+            ("reviewer: \"alice\"", "reviewer:  \"alice\""),
+            ("reviewer: \"alice\"", "reviewer: \"alice\" "),
+            ("reviewer: \"alice\"", " reviewer: \"alice\""),
+            ("reviewer: \"alice\"", "reviewer: \"al\tice\""),
+            ("reviewer: \"alice\"", "reviewer: \"\""),
+            (
+                "signed_at: \"2026-11-20T10:00:00Z\"",
+                "signed_at: 2026-11-20T10:00:00Z",
+            ),
+            (
+                "signed_at: \"2026-11-20T10:00:00Z\"",
+                "signed_at: \"2026-11-20T10:00:00+00:00\"",
+            ),
+            (
+                "signed_at: \"2026-11-20T10:00:00Z\"",
+                "signed_at: \"2026-11-20T10:00:00.5Z\"",
+            ),
+            ("version: \"sha256:800b", "version: \"sha1:800b"),
+            ("signature: \"pVra", "signature: \"!!!!"),
+            ("signature: \"pVra", "signature: \"pV"),
+            ("\n", "\r\n"),
+        ] {
+            variants.push(CANONICAL.replacen(from, to, 1));
+        }
+        variants.push(format!("---\n{CANONICAL}"));
+        variants.push(format!("\u{feff}{CANONICAL}"));
+        variants.push(format!("# a comment\n{CANONICAL}"));
+        variants.push(CANONICAL.trim_end().to_string());
+        variants.push(format!("{CANONICAL}\n"));
+        variants.push(CANONICAL.replace("step: \"technical\"\n", "assign:\n  technical: [bob]\n"));
+        // Fuzz-ish: one character inserted at every position of the canonical text.
+        for (at, _) in CANONICAL.char_indices().step_by(3) {
+            for c in [' ', '"', '\\', '#', '\t', 'x', ':', '\n', '\'', '{'] {
+                let mut v = CANONICAL.to_string();
+                v.insert(at, c);
+                variants.push(v);
+            }
+        }
+        for v in &variants {
+            assert_agree(v);
+        }
+    }
+}
