@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::atomic::{self, ReadErrorKind};
 use crate::error::{Error, Result};
+use crate::site::memo::Fingerprint;
 use crate::site::Finding;
 use crate::trust::review::FindingKind;
 use crate::trust::version;
@@ -430,30 +431,16 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// On-disk identity of a file for [`OUTPUT_STAT`]: inode, size, modification and change
-/// times to the nanosecond.
-fn stat_of(meta: &std::fs::Metadata) -> [i64; 6] {
-    use std::os::unix::fs::MetadataExt;
-    [
-        meta.ino() as i64,
-        meta.len() as i64,
-        meta.mtime(),
-        meta.mtime_nsec(),
-        meta.ctime(),
-        meta.ctime_nsec(),
-    ]
-}
-
 /// Writes [`OUTPUT_STAT`] into `kept` for the files of `output_dir` that `manifest` lists
 /// (only a cache: any error leaves it out, and the next drift check reads every file).
 fn record_output_stat(output_dir: &Path, manifest: &BuildManifest, kept: &Path) {
-    let stats: BTreeMap<&str, ([i64; 6], &str)> = manifest
+    let stats: BTreeMap<&str, (Fingerprint, &str)> = manifest
         .files
         .iter()
         .filter_map(|(rel, hash)| {
             let meta = std::fs::symlink_metadata(output_dir.join(rel)).ok()?;
             meta.is_file()
-                .then(|| (rel.as_str(), (stat_of(&meta), hash.as_str())))
+                .then(|| (rel.as_str(), (Fingerprint::of(&meta), hash.as_str())))
         })
         .collect();
     if let Ok(json) = serde_json::to_vec(&stats) {
@@ -464,7 +451,7 @@ fn record_output_stat(output_dir: &Path, manifest: &BuildManifest, kept: &Path) 
 }
 
 /// What [`record_output_stat`] wrote beside `output_dir`, if anything.
-fn recorded_output_stat(output_dir: &Path) -> BTreeMap<String, ([i64; 6], String)> {
+fn recorded_output_stat(output_dir: &Path) -> BTreeMap<String, (Fingerprint, String)> {
     let path = previous_path(output_dir).join(OUTPUT_STAT);
     std::fs::read(path)
         .ok()
@@ -690,7 +677,7 @@ pub fn drift(output_dir: &Path, output_name: &str) -> Vec<Finding> {
             && entry.metadata().is_ok_and(|m| {
                 known
                     .get(&rel)
-                    .is_some_and(|(stat, _)| *stat == stat_of(&m))
+                    .is_some_and(|(stat, _)| *stat == Fingerprint::of(&m))
             });
         let hash = if unmoved {
             known[&rel].1.clone()

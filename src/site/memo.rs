@@ -30,8 +30,9 @@ use sha2::{Digest, Sha256};
 use super::content::Page;
 use super::RecordFile;
 
-/// Who a file on disk is, as far as reuse goes (see the module documentation).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Who a file on disk is, as far as reuse goes (see the module documentation). `build` also
+/// keeps it for the files of `output/`, so that a drift check reads only files that moved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Fingerprint {
     dev: u64,
     ino: u64,
