@@ -26,6 +26,7 @@ pub(crate) mod report;
 pub(crate) mod serve;
 pub mod site;
 pub mod time;
+pub(crate) mod timings;
 pub mod trust;
 pub(crate) mod yaml;
 

@@ -51,6 +51,7 @@ impl Sink for Staging<'_> {
 pub fn build(req: &BuildRequest) -> Result<BuildSummary> {
     // Signatures that verified in earlier builds of this site are not verified again (an
     // HMAC-keyed cache outside the site: see `site::memo`).
+    let _t = crate::timings::phase("build");
     let memo = Arc::new(Memo::with_cache(VerifiedCache::open(req.site_root)));
     let site = Site::load_with(req.site_root, Some(memo.clone()))?;
     let config = &site.config;
@@ -65,7 +66,9 @@ pub fn build(req: &BuildRequest) -> Result<BuildSummary> {
     let theme = Theme::load(&config.root, &config.theme)?;
 
     let output_name = config.display_path(&config.output_dir);
+    let t = crate::timings::phase("drift");
     let mut extra_findings = output::drift(&config.output_dir, &output_name);
+    drop(t);
     // A hand-edited output/ is always replaced, even when the build's own files are the same.
     let output_intact = extra_findings.is_empty();
     if req.audience.is_none() {
@@ -75,7 +78,10 @@ pub fn build(req: &BuildRequest) -> Result<BuildSummary> {
 
     let staging = Staging::new(&config.output_dir, &lock, output_intact)?;
     let renderer = Renderer::published(&site, &eval, &theme);
+    let t = crate::timings::phase("render");
     let rendered = renderer.render_all(&staging, req.progress)?;
+    drop(t);
+    let t = crate::timings::phase("proofs");
     extra_findings.extend(rendered.broken);
     // Governed sites publish a proof beside every page, and the trust root under /_proof/.
     crate::publish::proof::write_all(
@@ -86,8 +92,12 @@ pub fn build(req: &BuildRequest) -> Result<BuildSummary> {
         req.now,
         &audiences,
     )?;
+    drop(t);
     let files_rewritten = staging.rewritten();
+    let t = crate::timings::phase("commit output");
     let (written, swap) = staging.commit(&config.output_dir, renderer.live_urls())?;
+    drop(t);
+    let _t = crate::timings::phase("reports");
     // Kept in its old shape for tools that read it (README); drift is judged from the
     // manifest inside output/, which can't fall out of step with the site.
     let mut files_json =

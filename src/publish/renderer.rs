@@ -228,6 +228,7 @@ impl<'a> Renderer<'a> {
     /// the broken links found.
     pub fn render_all(&self, sink: &dyn Sink, progress: &dyn Progress) -> Result<RenderedSite> {
         progress.rendering(self.jobs.len());
+        let t = crate::timings::phase("render pages");
         let results: Vec<(PageResult, usize)> = (0..self.jobs.len())
             .into_par_iter()
             .map(|j| {
@@ -244,6 +245,8 @@ impl<'a> Renderer<'a> {
             })
             .collect::<Result<_>>()?;
         progress.done();
+        drop(t);
+        let _t = crate::timings::phase("render indexes");
 
         let mut files = results.iter().map(|(_, n)| n).sum::<usize>();
         let mut write = |rel: &str, bytes: &[u8]| -> Result<()> {

@@ -245,7 +245,10 @@ impl Site {
     pub(crate) fn load_with(root: &std::path::Path, memo: Option<Arc<Memo>>) -> Result<Site> {
         // Fail closed: nothing governed (config, keyring, policies, themes) is parsed before
         // a threshold of the trusted root's admins is known to have signed its bytes.
-        let governance = governance::verify(root, crate::trust::root::current_pin()?.as_ref())?;
+        let governance = {
+            let _t = crate::timings::phase("governance");
+            governance::verify(root, crate::trust::root::current_pin()?.as_ref())?
+        };
         Site::load_governed(root, memo, governance)
     }
 
@@ -264,11 +267,15 @@ impl Site {
         let keyring = Keyring::load(&config.keyring_file())?;
         let policies = policy::load_all(&config.policies_dir(), &keyring)?;
         check_spaces_publish_apart(&policies)?;
+        let t = crate::timings::phase("read pages");
         let content::Scan {
             pages,
             invalid: invalid_pages,
         } = content::scan(&config.content_dir(), &config.root, memo.as_deref())?;
+        drop(t);
+        let t = crate::timings::phase("read records");
         let records = load_records(&config, memo.as_deref())?;
+        drop(t);
         let store = Store::new(config.store_dir());
         Ok(Site {
             governance,
@@ -294,7 +301,10 @@ impl Site {
     /// pages (in parallel) → resolve URLs → reminders. Pure apart from reading the store.
     pub fn evaluate(&self, now: Instant, audiences: &[String]) -> Evaluation {
         let mut findings = Vec::new();
+        let t = crate::timings::phase("verify records");
         let (mut by_page, mut invalid_records) = self.verify_records(now, &mut findings);
+        drop(t);
+        let _t = crate::timings::phase("judge pages");
         findings.extend(self.invalid_pages());
         findings.extend(self.orphans(&by_page));
         findings.extend(self.spaces_without_policy());
