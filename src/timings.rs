@@ -26,11 +26,7 @@ pub(crate) fn phase(name: &'static str) -> Phase {
 impl Drop for Phase {
     fn drop(&mut self) {
         if let Some(started) = self.started {
-            eprintln!(
-                "timing: {} {} ms",
-                self.name,
-                started.elapsed().as_millis()
-            );
+            eprintln!("timing: {} {} ms", self.name, started.elapsed().as_millis());
         }
     }
 }

@@ -46,6 +46,18 @@ impl Sink for Staging<'_> {
     fn write(&self, rel: &str, bytes: &[u8]) -> Result<()> {
         Staging::write(self, rel, bytes)
     }
+
+    fn remembers(&self) -> bool {
+        Staging::remembers(self)
+    }
+
+    fn reuse(&self, rel: &str, inputs: &[u8; 32]) -> bool {
+        Staging::reuse(self, rel, inputs)
+    }
+
+    fn write_rendered(&self, rel: &str, inputs: Option<&[u8; 32]>, bytes: &[u8]) -> Result<()> {
+        Staging::write_rendered(self, rel, inputs, bytes)
+    }
 }
 
 pub fn build(req: &BuildRequest) -> Result<BuildSummary> {
@@ -76,7 +88,7 @@ pub fn build(req: &BuildRequest) -> Result<BuildSummary> {
         extra_findings.extend(went_offline(config, &eval));
     }
 
-    let staging = Staging::new(&config.output_dir, &lock, output_intact)?;
+    let staging = Staging::new(&config.output_dir, &lock, output_intact, memo.tagger())?;
     let renderer = Renderer::published(&site, &eval, &theme);
     let t = crate::timings::phase("render");
     let rendered = renderer.render_all(&staging, req.progress)?;
@@ -158,7 +170,7 @@ pub fn build_drafts(
     let drafts = Drafts::collect(&site, &eval);
     let renderer = Renderer::drafts(&site, &eval, &drafts, &report, &theme, false);
     let intact = output::drift(&dir, "").is_empty();
-    let staging = Staging::new(&dir, &lock, intact)?;
+    let staging = Staging::new(&dir, &lock, intact, None)?;
     let rendered = renderer.render_all(&staging, progress)?;
     staging.commit(&dir, renderer.live_urls())?;
     drop(lock);

@@ -14,7 +14,7 @@
 //! (a non-empty folder without it is never replaced), tells the next build which pages went
 //! offline, and lets it find hand edits (`output_drift`), even after a kill at any moment.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::atomic::{self, ReadErrorKind};
 use crate::error::{Error, Result};
-use crate::site::memo::Fingerprint;
+use crate::site::memo::{Fingerprint, Tagger};
 use crate::site::Finding;
 use crate::trust::review::FindingKind;
 use crate::trust::version;
@@ -43,6 +43,14 @@ pub const PREVIOUS: &str = ".imprimatur-prev-";
 /// drift check reads only files whose metadata moved. The change time can't be set back from
 /// user space, so no edit keeps all of it. Never part of a site.
 const OUTPUT_STAT: &str = ".imprimatur-output-stat.json";
+/// In the kept generation: for each page of `output/`, the digest of everything it was
+/// rendered from (theme and template context) and the hash of its HTML, with an HMAC of both
+/// under the key of the cache outside the site (`site::memo::Tagger`). The next build keeps a
+/// page whose inputs have that digest without rendering it, but only when the tag holds and
+/// the intact `output/` (checked by the drift check) holds that very HTML. Never part of a site.
+const RENDER_MEMO: &str = ".imprimatur-render-memo.json";
+/// What [`RENDER_MEMO`]'s tags are made for.
+const RENDER_TAG: &[u8] = b"imprimatur-rendered-v1";
 /// Test hook: a build aborts the process (as a kill would) after writing this many files.
 const ABORT_AFTER_WRITES: &str = "IMPRIMATUR_TEST_ABORT_AFTER_WRITES";
 
@@ -224,6 +232,11 @@ pub struct Staging<'lock> {
     /// Files not in the staging folder whose bytes `output/` holds: linked from there only
     /// if the site is swapped at all.
     deferred: Mutex<Vec<String>>,
+    /// What [`RENDER_MEMO`] vouched for (tags checked): page file → (inputs digest, HTML hash).
+    rendered_before: HashMap<String, ([u8; 32], String)>,
+    /// The same, for this build, kept for the next one.
+    rendered_now: Mutex<BTreeMap<String, ([u8; 32], String)>>,
+    tagger: Option<Tagger>,
     abort_after: Option<usize>,
     _lock: &'lock BuildLock,
 }
@@ -242,10 +255,13 @@ impl<'lock> Staging<'lock> {
     /// previous generation when one is kept, else an empty folder. `output_intact`: nobody
     /// changed `output/` since its build (no `output_drift`). Refuses when `output_dir` is a
     /// folder that no build wrote.
+    /// `tagger` authenticates the render memo kept for the next build (without one, every
+    /// page is rendered: nothing kept between runs is trusted).
     pub fn new(
         output_dir: &Path,
         lock: &'lock BuildLock,
         output_intact: bool,
+        tagger: Option<Tagger>,
     ) -> Result<Staging<'lock>> {
         check_replaceable(output_dir)?;
         let parent = parent_of(output_dir);
@@ -254,6 +270,10 @@ impl<'lock> Staging<'lock> {
             .tempdir_in(parent)
             .map_err(|e| Error::io(parent, e))?;
         let previous = previous_path(output_dir);
+        let rendered_before = match &tagger {
+            Some(tagger) if output_intact => read_render_memo(&previous, tagger),
+            _ => HashMap::new(),
+        };
         let mut existing = BTreeSet::new();
         match std::fs::symlink_metadata(&previous) {
             // Renamed over the empty staging folder: from now on a kill leaves a
@@ -284,6 +304,9 @@ impl<'lock> Staging<'lock> {
             output_dir: output_dir.to_path_buf(),
             output_files,
             deferred: Mutex::new(Vec::new()),
+            rendered_before,
+            rendered_now: Mutex::new(BTreeMap::new()),
+            tagger,
             abort_after,
             _lock: lock,
         })
@@ -334,6 +357,67 @@ impl<'lock> Staging<'lock> {
         Ok(())
     }
 
+    /// Whether pages are offered by the digest of their inputs (only with a key to vouch for
+    /// what is kept for the next build).
+    pub fn remembers(&self) -> bool {
+        self.tagger.is_some()
+    }
+
+    /// Keeps `rel` as the last build rendered it, when that build's render memo says it was
+    /// rendered from inputs with digest `inputs` into HTML that the intact `output/` still
+    /// holds (by its manifest, which the drift check compared with the files); the kept
+    /// generation's file is used only when it is that very file (one inode). Else `false`,
+    /// and the page is rendered and written as any other.
+    pub fn reuse(&self, rel: &str, inputs: &[u8; 32]) -> bool {
+        let Some((digest, hash)) = self.rendered_before.get(rel) else {
+            return false;
+        };
+        if digest != inputs
+            || self.output_files.get(rel) != Some(hash)
+            || !version::is_safe_relative_path(rel)
+        {
+            return false;
+        }
+        let held = self.existing.contains(rel);
+        if held && !same_file(&self.dir.path().join(rel), &self.output_dir.join(rel)) {
+            return false;
+        }
+        let mut written = self
+            .written
+            .lock()
+            .expect("no writer panics while holding the lock");
+        if written.contains_key(rel) {
+            // Two outputs at one path: let `write` refuse it.
+            return false;
+        }
+        written.insert(rel.to_string(), hash.clone());
+        drop(written);
+        if !held {
+            self.deferred
+                .lock()
+                .expect("no writer panics while holding the lock")
+                .push(rel.to_string());
+        }
+        self.remember(rel, inputs, hash.clone());
+        true
+    }
+
+    /// [`Staging::write`] of a page rendered from inputs with digest `inputs`.
+    pub fn write_rendered(&self, rel: &str, inputs: Option<&[u8; 32]>, bytes: &[u8]) -> Result<()> {
+        self.write(rel, bytes)?;
+        if let (Some(inputs), Some(hash)) = (inputs, self.written_sha256(rel)) {
+            self.remember(rel, inputs, hash);
+        }
+        Ok(())
+    }
+
+    fn remember(&self, rel: &str, inputs: &[u8; 32], hash: String) {
+        self.rendered_now
+            .lock()
+            .expect("no writer panics while holding the lock")
+            .insert(rel.to_string(), (*inputs, hash));
+    }
+
     /// The hex SHA-256 of a file this staging already holds (proofs name the HTML they
     /// vouch for).
     pub fn written_sha256(&self, rel: &str) -> Option<String> {
@@ -361,6 +445,12 @@ impl<'lock> Staging<'lock> {
         pages: BTreeMap<String, String>,
     ) -> Result<(BuildManifest, Swap)> {
         let output_intact = self.output_intact;
+        let kept = KeptState {
+            render_memo: render_memo(
+                self.tagger.as_ref(),
+                &self.rendered_now.into_inner().expect("no writer panicked"),
+            ),
+        };
         let deferred = self.deferred.into_inner().expect("no writer panicked");
         let files = self.written.into_inner().expect("no writer panicked");
         let root = self.dir.path();
@@ -383,7 +473,7 @@ impl<'lock> Staging<'lock> {
         let previous = previous_build(output_dir);
         let staged = self.dir.keep();
         if output_intact && previous.as_ref() == Some(&manifest) {
-            record_output_stat(output_dir, &manifest, &staged);
+            kept.record(output_dir, &manifest, &staged);
             keep_as_previous(&staged, output_dir);
             return Ok((manifest, Swap::Unchanged));
         }
@@ -391,8 +481,9 @@ impl<'lock> Staging<'lock> {
             .iter()
             .try_for_each(|rel| copy_from(output_dir, &staged, rel));
         let old = previous.filter(|_| output_intact);
-        if let Err(e) = copied.and_then(|()| swap_in(&staged, output_dir, old.as_ref(), &manifest))
-        {
+        let swapped =
+            copied.and_then(|()| swap_in(&staged, output_dir, old.as_ref(), &manifest, &kept));
+        if let Err(e) = swapped {
             let _ = std::fs::remove_dir_all(&staged);
             return Err(e);
         }
@@ -429,6 +520,87 @@ fn same_file(a: &Path, b: &Path) -> bool {
         (Ok(x), Ok(y)) => x.is_file() && y.is_file() && x.dev() == y.dev() && x.ino() == y.ino(),
         _ => false,
     }
+}
+
+/// What a build leaves in the kept generation for the next one, besides files of the site.
+struct KeptState {
+    /// [`RENDER_MEMO`]'s bytes (empty: none).
+    render_memo: Vec<u8>,
+}
+
+impl KeptState {
+    /// Writes [`OUTPUT_STAT`] and [`RENDER_MEMO`] into `kept`, replacing what is there
+    /// (only caches: an error leaves them out, and the next build reads and renders more).
+    fn record(&self, output_dir: &Path, manifest: &BuildManifest, kept: &Path) {
+        let _ = std::fs::remove_file(kept.join(OUTPUT_STAT));
+        record_output_stat(output_dir, manifest, kept);
+        let path = kept.join(RENDER_MEMO);
+        let _ = std::fs::remove_file(&path);
+        if !self.render_memo.is_empty() {
+            let _ = std::fs::write(path, &self.render_memo);
+        }
+    }
+}
+
+/// One entry of [`RENDER_MEMO`]: inputs digest, HTML hash, tag (hex).
+type RenderMemoEntry = (String, String, String);
+
+/// [`RENDER_MEMO`] for `rendered`, each entry tagged; nothing without a `tagger`.
+fn render_memo(
+    tagger: Option<&Tagger>,
+    rendered: &BTreeMap<String, ([u8; 32], String)>,
+) -> Vec<u8> {
+    let Some(tagger) = tagger else {
+        return Vec::new();
+    };
+    let entries: BTreeMap<&str, RenderMemoEntry> = rendered
+        .iter()
+        .map(|(rel, (digest, hash))| {
+            let tag = tagger.tag(RENDER_TAG, &[rel.as_bytes(), digest, hash.as_bytes()]);
+            (rel.as_str(), (hex(digest), hash.clone(), hex(&tag)))
+        })
+        .collect();
+    serde_json::to_vec(&entries).expect("a render memo serializes")
+}
+
+/// The entries of the [`RENDER_MEMO`] in `kept` whose tags hold; anything else is dropped.
+fn read_render_memo(kept: &Path, tagger: &Tagger) -> HashMap<String, ([u8; 32], String)> {
+    let Ok(bytes) = std::fs::read(kept.join(RENDER_MEMO)) else {
+        return HashMap::new();
+    };
+    let Ok(entries) = serde_json::from_slice::<HashMap<String, RenderMemoEntry>>(&bytes) else {
+        return HashMap::new();
+    };
+    entries
+        .into_iter()
+        .filter_map(|(rel, (digest, hash, tag))| {
+            let digest: [u8; 32] = unhex(&digest)?;
+            let tag: [u8; 32] = unhex(&tag)?;
+            let expected = tagger.tag(RENDER_TAG, &[rel.as_bytes(), &digest, hash.as_bytes()]);
+            // Compared in constant time: the tag is a MAC.
+            let same = expected
+                .iter()
+                .zip(tag.iter())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0;
+            same.then_some((rel, (digest, hash)))
+        })
+        .collect()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Option<[u8; 32]> {
+    if text.len() != 64 || !text.is_ascii() {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
 }
 
 /// Writes [`OUTPUT_STAT`] into `kept` for the files of `output_dir` that `manifest` lists
@@ -482,7 +654,7 @@ fn take_over(dir: &Path) -> Result<BTreeSet<String>> {
         }
         let rel = entry.path().strip_prefix(dir).unwrap_or(entry.path());
         match rel.to_str() {
-            Some(rel) if kind.is_file() && rel != MARKER && rel != OUTPUT_STAT => {
+            Some(rel) if kind.is_file() && ![MARKER, OUTPUT_STAT, RENDER_MEMO].contains(&rel) => {
                 files.insert(rel.replace(std::path::MAIN_SEPARATOR, "/"));
             }
             _ => odd.push(entry.into_path()),
@@ -587,10 +759,17 @@ fn swap_in(
     output_dir: &Path,
     old_manifest: Option<&BuildManifest>,
     new_manifest: &BuildManifest,
+    kept: &KeptState,
 ) -> Result<()> {
     let exists = std::fs::symlink_metadata(output_dir).is_ok();
     if !exists {
-        return std::fs::rename(staged, output_dir).map_err(|e| Error::io(output_dir, e));
+        std::fs::rename(staged, output_dir).map_err(|e| Error::io(output_dir, e))?;
+        // No old site to keep: an empty generation, holding what the next build may reuse.
+        let previous = previous_path(output_dir);
+        if std::fs::create_dir(&previous).is_ok() {
+            kept.record(output_dir, new_manifest, &previous);
+        }
+        return Ok(());
     }
     #[cfg(target_os = "linux")]
     {
@@ -601,8 +780,7 @@ fn swap_in(
             // is deleted).
             match old_manifest {
                 Some(old) if trim_to_shared(staged, old, new_manifest).is_ok() => {
-                    let _ = std::fs::remove_file(staged.join(OUTPUT_STAT));
-                    record_output_stat(output_dir, new_manifest, staged);
+                    kept.record(output_dir, new_manifest, staged);
                     keep_as_previous(staged, output_dir)
                 }
                 _ => {
@@ -719,7 +897,7 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let out = root.path().join("output");
         let lock = BuildLock::acquire(&out).unwrap();
-        let s = Staging::new(&out, &lock, true).unwrap();
+        let s = Staging::new(&out, &lock, true, None).unwrap();
         s.write("index.html", b"one").unwrap();
         s.write("kb/a/index.html", b"a").unwrap();
         assert!(s.write("../escape", b"x").is_err());
@@ -744,7 +922,7 @@ mod tests {
         assert!(details[2].contains("output/extra.html was added"));
 
         let intact = drift(&out, "output").is_empty();
-        let s = Staging::new(&out, &lock, intact).unwrap();
+        let s = Staging::new(&out, &lock, intact, None).unwrap();
         s.write("index.html", b"two").unwrap();
         s.commit(&out, BTreeMap::new()).unwrap();
         assert_eq!(std::fs::read(out.join("index.html")).unwrap(), b"two");
@@ -779,7 +957,7 @@ mod tests {
         let out = root.path().join("output");
         let lock = BuildLock::acquire(&out).unwrap();
         let build = |files: &[(&str, &str)]| {
-            let s = Staging::new(&out, &lock, true).unwrap();
+            let s = Staging::new(&out, &lock, true, None).unwrap();
             for (rel, bytes) in files {
                 s.write(rel, bytes.as_bytes()).unwrap();
             }
@@ -832,7 +1010,7 @@ mod tests {
         std::fs::write(out.join(MARKER), b"{\"files\": {}, \"pages\": {}}").unwrap();
         {
             let lock = BuildLock::acquire(&out).unwrap();
-            let s = Staging::new(&out, &lock, true).unwrap();
+            let s = Staging::new(&out, &lock, true, None).unwrap();
             s.write("index.html", b"new").unwrap();
             // dropped without commit: a failed build
         }
@@ -847,10 +1025,13 @@ mod tests {
         std::fs::create_dir_all(&out).unwrap();
         std::fs::write(out.join("mine.txt"), b"mine").unwrap();
         let lock = BuildLock::acquire(&out).unwrap();
-        let err = Staging::new(&out, &lock, true).err().unwrap().to_string();
+        let err = Staging::new(&out, &lock, true, None)
+            .err()
+            .unwrap()
+            .to_string();
         assert!(err.contains("no imprimatur build wrote it"), "{err}");
         std::fs::write(out.join(MARKER), b"not json").unwrap();
-        assert!(Staging::new(&out, &lock, true).is_err());
+        assert!(Staging::new(&out, &lock, true, None).is_err());
         assert!(previous_build(&out).is_none());
         assert_eq!(std::fs::read(out.join("mine.txt")).unwrap(), b"mine");
     }

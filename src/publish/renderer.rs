@@ -33,6 +33,43 @@ pub enum View {
 /// Where rendered files go: a staging folder, or memory.
 pub trait Sink: Sync {
     fn write(&self, rel: &str, bytes: &[u8]) -> Result<()>;
+
+    /// Whether this sink keeps pages rendered from inputs it has seen before (then pages are
+    /// offered to [`Sink::reuse`] by the digest of what they are rendered from).
+    fn remembers(&self) -> bool {
+        false
+    }
+
+    /// Keeps the file `rel` as the last build rendered it from inputs with this digest, if
+    /// the sink can vouch that it did and still holds those bytes; `false`: render it.
+    fn reuse(&self, _rel: &str, _inputs: &[u8; 32]) -> bool {
+        false
+    }
+
+    /// [`Sink::write`] for a page rendered from inputs with this digest.
+    fn write_rendered(&self, rel: &str, _inputs: Option<&[u8; 32]>, bytes: &[u8]) -> Result<()> {
+        self.write(rel, bytes)
+    }
+}
+
+/// The whole context of `page.html`: what a page's bytes are a function of, with the theme.
+#[derive(Serialize)]
+struct PageTemplate<'a> {
+    site: SiteContext<'a>,
+    space: SpaceRef<'a>,
+    nav: Vec<render::NavSection>,
+    page: render::PageContext<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    noindex: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    draft: Option<DraftBanner>,
+}
+
+#[derive(Serialize)]
+struct SpaceRef<'a> {
+    id: &'a str,
+    title: &'a str,
+    url: &'a str,
 }
 
 /// Whoever watches a build: the pages it is about to render, and each one rendered. Pages
@@ -232,9 +269,16 @@ impl<'a> Renderer<'a> {
         let results: Vec<(PageResult, usize)> = (0..self.jobs.len())
             .into_par_iter()
             .map(|j| {
-                let (html, result) = self.page(j)?;
+                let (template, result) = self.page_template(j)?;
                 let (_, page) = self.job(j);
-                sink.write(&format!("{}index.html", page.url), html.as_bytes())?;
+                let rel = format!("{}index.html", page.url);
+                // A page whose every input is what it was rendered from last time is kept
+                // as it is, when the sink can vouch for that; else rendered and written.
+                let inputs = sink.remembers().then(|| self.inputs_digest(&template));
+                if !inputs.is_some_and(|d| sink.reuse(&rel, &d)) {
+                    let html = self.render_page(j, &template)?;
+                    sink.write_rendered(&rel, inputs.as_ref(), html.as_bytes())?;
+                }
                 let mut files = 1;
                 for (asset, bytes) in self.assets(j) {
                     sink.write(&format!("{}{asset}", page.url), bytes)?;
@@ -270,10 +314,17 @@ impl<'a> Renderer<'a> {
             broken.extend(r.broken);
         }
         search.sort_by(|a, b| a.url.cmp(b.url));
-        for (rel, bytes) in search::pieces(&search) {
+        let t = crate::timings::phase("search pieces");
+        let pieces = search::pieces(&search);
+        drop(t);
+        let t = crate::timings::phase("search pieces written");
+        for (rel, bytes) in pieces {
             write(&rel, &bytes)?;
         }
+        drop(t);
+        let t = crate::timings::phase("search-index.json");
         write("search-index.json", &search_index(search))?;
+        drop(t);
         if self.view == View::Published {
             write("sitemap.xml", &self.sitemap_of(sitemap))?;
         }
@@ -386,14 +437,24 @@ impl<'a> Renderer<'a> {
     /// `draft` and `noindex` for templates: absent in the published view, so its bytes are
     /// exactly what they were before drafts existed.
     fn insert_view(&self, ctx: &mut tera::Context, page: Option<&PublishedPage>) {
-        if self.view != View::Drafts {
-            return;
+        let (noindex, draft) = self.view_of(page);
+        if let Some(noindex) = noindex {
+            ctx.insert("noindex", &noindex);
         }
-        ctx.insert("noindex", &true);
-        if let Some(page) = page {
+        if let Some(draft) = draft {
+            ctx.insert("draft", &draft);
+        }
+    }
+
+    /// What [`Renderer::insert_view`] inserts: nothing in the published view.
+    fn view_of(&self, page: Option<&PublishedPage>) -> (Option<bool>, Option<DraftBanner>) {
+        if self.view != View::Drafts {
+            return (None, None);
+        }
+        let banner = page.map(|page| {
             let id = page.eval.page.id.as_str();
             let status = self.statuses.get(id);
-            let banner = DraftBanner {
+            DraftBanner {
                 status: status.map_or("draft".into(), |s| s.status.as_str().to_string()),
                 state: status.map_or("draft".into(), |s| s.current_state.as_str().to_string()),
                 step: status.and_then(|s| s.step.clone()),
@@ -404,16 +465,22 @@ impl<'a> Renderer<'a> {
                 review_url: self
                     .review_links
                     .then(|| format!("{}../_review/{id}", render::root_prefix(page.url))),
-            };
-            ctx.insert("draft", &banner);
-        }
+            }
+        });
+        (Some(true), banner)
     }
 
     /// One page's HTML, and what the indexes need of it.
     pub fn page(&self, j: usize) -> Result<(String, PageResult<'_>)> {
+        let (template, result) = self.page_template(j)?;
+        Ok((self.render_page(j, &template)?, result))
+    }
+
+    /// Everything one page's HTML is rendered from (the template's whole context), and what
+    /// the indexes need of it: Markdown is rendered here, templates are not.
+    fn page_template(&self, j: usize) -> Result<(PageTemplate<'_>, PageResult<'_>)> {
         let (space, page) = self.job(j);
         let site = self.site;
-        let id = &page.eval.page.id;
         let body = render::render_body(page, &self.published.links, &site.config);
         let status = page.eval.status();
         let live = page.live;
@@ -436,31 +503,62 @@ impl<'a> Renderer<'a> {
             history: render::history(page, &site.keyring, site.config.history_comments),
             newer: render::newer_state(page),
         };
-        let mut ctx = tera::Context::new();
-        ctx.insert("site", &self.site_context(render::root_prefix(page.url)));
-        ctx.insert(
-            "space",
-            &serde_json::json!({"id": space.policy.space, "title": space.policy.title, "url": space.url}),
-        );
-        ctx.insert("nav", &render::nav(space, page));
-        ctx.insert("page", &ctx_page);
-        self.insert_view(&mut ctx, Some(page));
-        let html = self
-            .theme
-            .render("page.html", &ctx)
-            .map_err(|e| Error::Render {
-                page: id.clone(),
-                source: e,
-            })?;
-        let broken = broken_links(page, body.unpublished_links);
-        Ok((
-            html,
-            PageResult {
-                search: search_entry(space, page, &body.text),
-                sitemap: self.sitemap_entry(j),
-                broken,
+        let (noindex, draft) = self.view_of(Some(page));
+        let template = PageTemplate {
+            site: self.site_context(render::root_prefix(page.url)),
+            space: SpaceRef {
+                id: &space.policy.space,
+                title: &space.policy.title,
+                url: &space.url,
             },
-        ))
+            nav: render::nav(space, page),
+            page: ctx_page,
+            noindex,
+            draft,
+        };
+        let broken = broken_links(page, body.unpublished_links);
+        let result = PageResult {
+            search: search_entry(space, page, &body.text),
+            sitemap: self.sitemap_entry(j),
+            broken,
+        };
+        Ok((template, result))
+    }
+
+    fn render_page(&self, j: usize, template: &PageTemplate) -> Result<String> {
+        let (_, page) = self.job(j);
+        let failed = |source| Error::Render {
+            page: page.eval.page.id.clone(),
+            source,
+        };
+        let ctx = tera::Context::from_serialize(template).map_err(|e| {
+            failed(crate::publish::theme::ThemeError::Render {
+                template: "page.html".into(),
+                message: e.to_string(),
+            })
+        })?;
+        self.theme.render("page.html", &ctx).map_err(failed)
+    }
+
+    /// SHA-256 of the theme and a page's whole template context: equal digests render to
+    /// equal bytes, so a build can keep the page it rendered last time (see `Sink::reuse`).
+    fn inputs_digest(&self, template: &PageTemplate) -> [u8; 32] {
+        use sha2::Digest;
+        struct Hashing(sha2::Sha256);
+        impl std::io::Write for Hashing {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.update(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut h = Hashing(sha2::Sha256::new());
+        h.0.update(b"imprimatur-page-inputs-v1\n");
+        h.0.update(self.theme.digest());
+        serde_json::to_writer(&mut h, template).expect("a page context serializes");
+        h.0.finalize().into()
     }
 
     /// The page's search entry, for a request of the index alone (no templates rendered).

@@ -12,7 +12,10 @@
 //!
 //! Built only from the entries of the published pages, like `search-index.json`.
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+
+use rayon::prelude::*;
 
 use crate::publish::render::SearchEntry;
 
@@ -25,6 +28,8 @@ pub const DIR: &str = "search-index";
 
 /// Where a word is on one page: in the title, a tag, the description; how often in the text.
 type Places = (bool, bool, bool, usize);
+/// The pages a word is on (in page order), with where it is on each.
+type Postings = Vec<(usize, Places)>;
 
 /// The score of a word on a page (1..=35, one base-36 digit): found in the title counts most,
 /// then in a tag, in the description, and how often in the text.
@@ -36,11 +41,42 @@ fn score(in_title: bool, in_tags: bool, in_description: bool, in_text: usize) ->
     s.clamp(1, 35)
 }
 
-/// Lowercase words: runs of letters and digits.
-fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+/// Runs of letters and digits, as written.
+fn words(text: &str) -> impl Iterator<Item = &str> + '_ {
     text.split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
-        .map(|w| w.to_lowercase())
+}
+
+/// Every word of one page (lowercased) with where it is on the page.
+fn page_words<'a>(entry: &'a SearchEntry) -> HashMap<Cow<'a, str>, Places> {
+    let mut found: HashMap<Cow<str>, Places> = HashMap::new();
+    let mut mark = |text: &'a str, field: usize| {
+        for word in words(text) {
+            // Most words are already lowercase: borrowed, not copied.
+            let word = if word
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            {
+                Cow::Borrowed(word)
+            } else {
+                Cow::Owned(word.to_lowercase())
+            };
+            let at = found.entry(word).or_default();
+            match field {
+                0 => at.0 = true,
+                1 => at.1 = true,
+                2 => at.2 = true,
+                _ => at.3 += 1,
+            }
+        }
+    };
+    mark(entry.title, 0);
+    for tag in entry.tags {
+        mark(tag, 1);
+    }
+    mark(entry.description.unwrap_or(""), 2);
+    mark(&entry.text, 3);
+    found
 }
 
 /// The piece a word is in: its first three characters, spelled safely for a file name.
@@ -59,68 +95,67 @@ pub fn key_of(word: &str) -> String {
 /// Every piece of the index of `entries` (sorted by URL: a page's number is its place), by
 /// path relative to `output/`.
 pub fn pieces(entries: &[SearchEntry]) -> Vec<(String, Vec<u8>)> {
-    // word → page → (title, tags, description, text count)
-    let mut index: std::collections::HashMap<String, BTreeMap<usize, Places>> =
-        std::collections::HashMap::new();
-    for (page, entry) in entries.iter().enumerate() {
-        let mut mark = |text: &str, field: usize| {
-            for word in words(text) {
-                let at = index.entry(word).or_default().entry(page).or_default();
-                match field {
-                    0 => at.0 = true,
-                    1 => at.1 = true,
-                    2 => at.2 = true,
-                    _ => at.3 += 1,
-                }
-            }
-        };
-        mark(entry.title, 0);
-        for tag in entry.tags {
-            mark(tag, 1);
+    // Pages are read in parallel; then word → page → (title, tags, description, text count),
+    // pages in order, and words by piece.
+    let per_page: Vec<HashMap<Cow<str>, Places>> = entries.par_iter().map(page_words).collect();
+    // Pages come in order, so each word's list is sorted by page.
+    let mut index: HashMap<Cow<str>, Postings> = HashMap::new();
+    for (page, found) in per_page.into_iter().enumerate() {
+        for (word, places) in found {
+            index.entry(word).or_default().push((page, places));
         }
-        mark(entry.description.unwrap_or(""), 2);
-        mark(&entry.text, 3);
     }
+    let mut by_word: Vec<(Cow<str>, Postings)> = index.into_iter().collect();
+    by_word.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let encoded: Vec<(String, &str, String)> = by_word
+        .par_iter()
+        .map(|(word, pages)| (key_of(word), word.as_ref(), encode(pages, entries.len())))
+        .collect();
     let mut by_key: BTreeMap<String, BTreeMap<&str, String>> = BTreeMap::new();
-    for (word, pages) in &index {
-        by_key
-            .entry(key_of(word))
-            .or_default()
-            .insert(word, encode(pages, entries.len()));
+    for (key, word, code) in encoded {
+        by_key.entry(key).or_default().insert(word, code);
     }
-    let mut files = Vec::new();
-    for (key, words) in by_key {
-        let name = format!("t-{key}");
-        files.push((format!("{DIR}/{name}.js"), script(&name, &words)));
-    }
-    for (n, chunk) in entries.chunks(PAGES_PER_PART).enumerate() {
-        let pages: Vec<_> = chunk
-            .iter()
-            .map(|e| {
-                serde_json::json!([
-                    e.title,
-                    e.url,
-                    e.space,
-                    e.description.unwrap_or(""),
-                    e.tags,
-                    e.text
-                ])
-            })
-            .collect();
-        let name = format!("p-{n}");
-        files.push((format!("{DIR}/{name}.js"), script(&name, &pages)));
-    }
+    let by_key: Vec<(String, BTreeMap<&str, String>)> = by_key.into_iter().collect();
+    let mut files: Vec<(String, Vec<u8>)> = by_key
+        .par_iter()
+        .map(|(key, words)| {
+            let name = format!("t-{key}");
+            (format!("{DIR}/{name}.js"), script(&name, words))
+        })
+        .collect();
+    let pages: Vec<(String, Vec<u8>)> = entries
+        .par_chunks(PAGES_PER_PART)
+        .enumerate()
+        .map(|(n, chunk)| {
+            let pages: Vec<_> = chunk
+                .iter()
+                .map(|e| {
+                    (
+                        e.title,
+                        e.url,
+                        e.space,
+                        e.description.unwrap_or(""),
+                        e.tags,
+                        e.text.as_str(),
+                    )
+                })
+                .collect();
+            let name = format!("p-{n}");
+            (format!("{DIR}/{name}.js"), script(&name, &pages))
+        })
+        .collect();
+    files.extend(pages);
     files
 }
 
 /// A word's pages with their scores, in the shorter of two spellings: `D` and one base-36
 /// digit per page of the site (`0`: not on it), or `S` and, per page holding it, the distance
 /// from the previous one in base 36 followed by the score digit, comma-separated.
-fn encode(pages: &BTreeMap<usize, Places>, total: usize) -> String {
+fn encode(pages: &[(usize, Places)], total: usize) -> String {
     let digit = |s: u32| char::from_digit(s, 36).expect("a score is below 36");
     let mut sparse = String::from("S");
     let mut previous: Option<usize> = None;
-    for (&page, &(t, g, d, x)) in pages {
+    for &(page, (t, g, d, x)) in pages {
         if previous.is_some() {
             sparse.push(',');
         }
@@ -135,7 +170,7 @@ fn encode(pages: &BTreeMap<usize, Places>, total: usize) -> String {
     let mut dense: Vec<char> = std::iter::once('D')
         .chain(std::iter::repeat_n('0', total))
         .collect();
-    for (&page, &(t, g, d, x)) in pages {
+    for &(page, (t, g, d, x)) in pages {
         dense[page + 1] = digit(score(t, g, d, x));
     }
     dense.into_iter().collect()
@@ -199,12 +234,12 @@ mod tests {
 
     #[test]
     fn sparse_and_dense_spellings() {
-        let one = BTreeMap::from([(40usize, (false, false, false, 2))]);
+        let one = [(40usize, (false, false, false, 2))];
         assert_eq!(encode(&one, 100), "S142");
-        let two = BTreeMap::from([
+        let two = [
             (0usize, (true, false, false, 0)),
             (1, (false, false, false, 9)),
-        ]);
+        ];
         assert_eq!(encode(&two, 2), "Dk6");
     }
 }

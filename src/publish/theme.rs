@@ -12,6 +12,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use sha2::Digest;
 use tera::{Context, ErrorKind, Tera};
 
 use crate::atomic::{self, ReadErrorKind};
@@ -134,6 +135,9 @@ pub struct Theme {
     /// Template name → the file it came from, for error messages.
     origins: BTreeMap<String, String>,
     static_files: Vec<(String, Vec<u8>)>,
+    /// SHA-256 over every template's name and text and the global context: two themes with
+    /// one digest render any context to the same bytes (tera's own functions are pure).
+    digest: [u8; 32],
 }
 
 impl Theme {
@@ -200,10 +204,20 @@ impl Theme {
                 }
             })?;
 
+        let mut h = sha2::Sha256::new();
+        h.update(b"imprimatur-theme-v1\n");
+        h.update(env!("CARGO_PKG_VERSION").as_bytes());
+        for (tpl, (text, _)) in &sources {
+            for part in [tpl.as_bytes(), text.as_bytes()] {
+                h.update((part.len() as u64).to_be_bytes());
+                h.update(part);
+            }
+        }
         Ok(Theme {
             tera,
             origins,
             static_files: static_files.into_iter().collect(),
+            digest: h.finalize().into(),
         })
     }
 
@@ -223,6 +237,11 @@ impl Theme {
                 message,
             }
         })
+    }
+
+    /// What the templates are, as one hash (see the field).
+    pub fn digest(&self) -> &[u8; 32] {
+        &self.digest
     }
 
     /// Static files to copy to `output/static/`, sorted by relative path.

@@ -19,6 +19,9 @@
 //! beside it (mode 0600), of the signature's id above. Without the key nobody can make an
 //! entry that matches a triple that did not verify; an entry only ever says "this exact key,
 //! signature and bytes verified strictly", which `verify_strict` would say again.
+//!
+//! The same key authenticates what `build` keeps beside `output/` to render less next time
+//! (`publish::output`'s render memo): a [`Tagger`] lends it, never the key itself.
 
 use std::collections::{HashMap, HashSet};
 use std::fs::Metadata;
@@ -101,6 +104,12 @@ impl Memo {
             persisted: cache,
             ..Memo::default()
         }
+    }
+
+    /// The key of the cache outside the site, to authenticate other state kept between runs;
+    /// `None` when the cache is off (then nothing kept between runs is trusted).
+    pub(crate) fn tagger(&self) -> Option<Tagger> {
+        self.persisted.as_ref().map(|c| Tagger { key: c.key })
     }
 
     /// Remembers, for later runs, every signature that verified in this one (those alone:
@@ -202,12 +211,7 @@ impl VerifiedCache {
     }
 
     fn tag(&self, id: &[u8; 32]) -> [u8; 32] {
-        use hmac::{KeyInit, Mac};
-        let mut mac = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(&self.key)
-            .expect("HMAC takes a key of any length");
-        mac.update(b"imprimatur-verified-v1\n");
-        mac.update(id);
-        mac.finalize().into_bytes().into()
+        Tagger { key: self.key }.tag(b"imprimatur-verified-v2", &[id])
     }
 
     fn knows(&self, id: &[u8; 32]) -> bool {
@@ -225,6 +229,29 @@ impl VerifiedCache {
                 }
             }
         }
+    }
+}
+
+/// HMAC-SHA256 under the cache's key: what the repository's writers can't compute.
+#[derive(Clone)]
+pub(crate) struct Tagger {
+    key: [u8; 32],
+}
+
+impl Tagger {
+    /// The tag of `parts` for one purpose (`domain`): each part is length-prefixed, so no
+    /// two different lists tag alike, and a tag made for one purpose means nothing in another.
+    pub(crate) fn tag(&self, domain: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+        use hmac::{KeyInit, Mac};
+        let mut mac = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(&self.key)
+            .expect("HMAC takes a key of any length");
+        mac.update(domain);
+        mac.update(b"\n");
+        for part in parts {
+            mac.update(&(part.len() as u64).to_be_bytes());
+            mac.update(part);
+        }
+        mac.finalize().into_bytes().into()
     }
 }
 
