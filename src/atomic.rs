@@ -199,6 +199,11 @@ impl Beneath {
         }
     }
 
+    /// The path of the base, as it was given.
+    pub(crate) fn path(&self) -> &Path {
+        &self.base
+    }
+
     /// [`read_beneath`] of `base/rel`.
     pub(crate) fn read(&self, rel: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
         self.read_with_metadata(rel, limit).map(|(bytes, _)| bytes)
