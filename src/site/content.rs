@@ -293,17 +293,18 @@ pub(crate) fn scan(content_dir: &Path, site_root: &Path, memo: Option<&Memo>) ->
             }
         }
     }
-    let mut sources: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    // Shown paths are made only for the ids that are shared, which are few.
+    let mut holders: BTreeMap<&str, Vec<&Path>> = BTreeMap::new();
     for (c, id) in &named {
-        sources
-            .entry(id.as_str())
-            .or_default()
-            .push(show(&content_dir.join(&c.rel)));
+        holders.entry(id.as_str()).or_default().push(&c.rel);
     }
-    let shared: BTreeMap<String, Vec<String>> = sources
+    let shared: BTreeMap<String, Vec<String>> = holders
         .into_iter()
-        .filter(|(_, s)| s.len() > 1)
-        .map(|(id, s)| (id.to_string(), s))
+        .filter(|(_, rels)| rels.len() > 1)
+        .map(|(id, rels)| {
+            let sources = rels.iter().map(|r| show(&content_dir.join(r))).collect();
+            (id.to_string(), sources)
+        })
         .collect();
     let (named, twice): (Vec<_>, Vec<_>) = named
         .into_iter()
