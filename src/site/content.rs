@@ -653,6 +653,28 @@ mod tests {
         assert_eq!(pages[0].version, Version::of_bytes(b"---\ntitle: A\n---\n"));
     }
 
+    #[test]
+    fn an_id_two_candidates_share_names_the_other_in_each_finding() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = dir.path().join("content");
+        for p in ["kb/x.md", "kb/x/index.md", "kb/y.md"] {
+            let path = c.join(p);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, b"---\ntitle: X\n---\n").unwrap();
+        }
+        let found = scan(&c, dir.path(), None).unwrap();
+        let ids: Vec<_> = found.pages.iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(ids, ["kb/y"]);
+        let why: Vec<_> = found.invalid.iter().map(|p| p.why.as_str()).collect();
+        assert_eq!(
+            why,
+            [
+                "content/kb/x has page id 'kb/x', which content/kb/x.md also has: neither is published",
+                "content/kb/x.md has page id 'kb/x', which content/kb/x also has: neither is published",
+            ]
+        );
+    }
+
     #[cfg(unix)]
     #[test]
     fn scan_reports_what_can_not_be_a_page_and_keeps_the_rest() {
