@@ -129,14 +129,117 @@ pub fn printable(text: &str) -> String {
 /// `rel` (`base` itself is trusted and may be reached through links), refusing it before
 /// reading when it holds more than `limit` bytes. A FIFO is opened without blocking and refused.
 pub fn read_beneath(base: &Path, rel: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
+    plain_components(base, rel)?;
+    Beneath::open(base)?.read(rel, limit)
+}
+
+/// A trusted folder opened once, to read many files below it with the rules of
+/// [`read_beneath`]: a build reads tens of thousands of pages and records, and opening the
+/// base again for each of them is most of what reading them costs.
+pub(crate) struct Beneath {
+    base: PathBuf,
+    /// The base itself, opened once: every read resolves relative to this folder, so a base
+    /// that is renamed or replaced meanwhile does not change what is read.
     #[cfg(target_os = "linux")]
-    {
-        read_beneath_linux(base, rel, limit)
+    dir: rustix::fd::OwnedFd,
+}
+
+impl Beneath {
+    /// Opens `base` (trusted: it may be reached through links).
+    pub(crate) fn open(base: &Path) -> Result<Beneath, ReadError> {
+        #[cfg(target_os = "linux")]
+        {
+            use rustix::fs::{openat, Mode, CWD};
+            let dir = openat(CWD, base, FOLDER, Mode::empty()).map_err(|e| fail(base, e))?;
+            Ok(Beneath {
+                base: base.to_path_buf(),
+                dir,
+            })
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let meta = std::fs::metadata(base).map_err(|e| io_failure(base, e))?;
+            if !meta.is_dir() {
+                return Err(ReadError {
+                    at: base.to_path_buf(),
+                    kind: ReadErrorKind::NotFolder,
+                });
+            }
+            Ok(Beneath {
+                base: base.to_path_buf(),
+            })
+        }
     }
-    #[cfg(not(target_os = "linux"))]
-    {
-        read_beneath_portable(base, rel, limit)
+
+    /// The folder `base/rel`, reached without following a link at any component of `rel`,
+    /// as a trusted base of its own.
+    pub(crate) fn folder(&self, rel: &Path) -> Result<Beneath, ReadError> {
+        let names = plain_components(&self.base, rel)?;
+        #[cfg(target_os = "linux")]
+        {
+            let (dir, at) = open_folders(&self.dir, self.base.clone(), &names)?;
+            Ok(Beneath { base: at, dir })
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let mut at = self.base.clone();
+            for name in names {
+                at.push(name);
+                let meta = std::fs::symlink_metadata(&at).map_err(|e| io_failure(&at, e))?;
+                let kind = if meta.file_type().is_symlink() {
+                    ReadErrorKind::Symlink
+                } else if !meta.is_dir() {
+                    ReadErrorKind::NotFolder
+                } else {
+                    continue;
+                };
+                return Err(ReadError { at, kind });
+            }
+            Ok(Beneath { base: at })
+        }
     }
+
+    /// The path of the base, as it was given.
+    pub(crate) fn path(&self) -> &Path {
+        &self.base
+    }
+
+    /// [`read_beneath`] of `base/rel`.
+    pub(crate) fn read(&self, rel: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
+        self.read_with_metadata(rel, limit).map(|(bytes, _)| bytes)
+    }
+
+    /// [`Beneath::read`], with what `fstat` said of the file that was read: who it is, for a
+    /// caller that remembers what it read, without looking the path up once more.
+    pub(crate) fn read_with_metadata(
+        &self,
+        rel: &Path,
+        limit: u64,
+    ) -> Result<(Vec<u8>, std::fs::Metadata), ReadError> {
+        let names = plain_components(&self.base, rel)?;
+        #[cfg(target_os = "linux")]
+        {
+            if let Some(file) = open_with_openat2(&self.dir, rel) {
+                return read_open_file(file, || at_of(&self.base, &names), limit);
+            }
+            read_components(&self.dir, self.base.clone(), &names, limit)
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = names;
+            read_portable(&self.base, rel, limit)
+        }
+    }
+}
+
+/// `base` with `names` pushed one by one: the path an error names.
+#[cfg(target_os = "linux")]
+fn at_of(base: &Path, names: &[&std::ffi::OsStr]) -> PathBuf {
+    let mut at = base.to_path_buf();
+    for name in names {
+        at.push(name);
+    }
+    at
 }
 
 /// `rel`'s components, which must all be plain names (no `/`, `.`, `..`).
@@ -165,58 +268,150 @@ fn plain_components<'a>(base: &Path, rel: &'a Path) -> Result<Vec<&'a std::ffi::
     Ok(names)
 }
 
-/// Each folder is opened relative to the one before with `O_NOFOLLOW`, so nothing can be
-/// swapped for a link between a check and the read; the file itself with `O_NONBLOCK`, so a
-/// FIFO opens at once (and is then refused by `fstat`).
 #[cfg(target_os = "linux")]
-fn read_beneath_linux(base: &Path, rel: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
-    use rustix::fs::{openat, statat, AtFlags, FileType, Mode, OFlags, CWD};
+const FOLDER: rustix::fs::OFlags = rustix::fs::OFlags::RDONLY
+    .union(rustix::fs::OFlags::DIRECTORY)
+    .union(rustix::fs::OFlags::CLOEXEC);
+
+/// How a file is opened: never through a link, and without blocking, so a FIFO opens at once
+/// (and is then refused by `fstat`).
+#[cfg(target_os = "linux")]
+const FILE: rustix::fs::OFlags = rustix::fs::OFlags::RDONLY
+    .union(rustix::fs::OFlags::NOFOLLOW)
+    .union(rustix::fs::OFlags::NONBLOCK)
+    .union(rustix::fs::OFlags::NOCTTY)
+    .union(rustix::fs::OFlags::CLOEXEC);
+
+/// Whether `openat2(2)` may still be tried: cleared, for the rest of the process, the first
+/// time the kernel lacks it (`ENOSYS`) or a seccomp filter forbids it (`EPERM`).
+#[cfg(target_os = "linux")]
+static OPENAT2: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+/// Opens `dir/rel` in one system call that refuses a symbolic link at any component
+/// (`RESOLVE_NO_SYMLINKS`, magic links of `/proc` included) and any path leading out of `dir`
+/// (`RESOLVE_BENEATH`), with the flags of [`FILE`]. `None` when that did not open a file, for
+/// whatever reason: the caller then takes the component-by-component way, which either reads
+/// the file after all (a rename raced the lookup) or says exactly what is wrong and where,
+/// which `openat2` can't (`ELOOP` does not say which component is a link).
+#[cfg(target_os = "linux")]
+fn open_with_openat2(dir: &rustix::fd::OwnedFd, rel: &Path) -> Option<std::fs::File> {
+    use rustix::fs::{openat2, Mode, ResolveFlags};
+    use rustix::io::Errno;
+    use std::sync::atomic::Ordering;
+
+    if !OPENAT2.load(Ordering::Relaxed) {
+        return None;
+    }
+    let resolve = ResolveFlags::BENEATH | ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS;
+    match openat2(dir, rel, FILE, Mode::empty(), resolve) {
+        Ok(fd) => Some(std::fs::File::from(fd)),
+        Err(Errno::NOSYS | Errno::PERM) => {
+            OPENAT2.store(false, Ordering::Relaxed);
+            None
+        }
+        Err(_) => None,
+    }
+}
+
+/// How open(2)'s answer for `at` reads as a [`ReadErrorKind`].
+#[cfg(target_os = "linux")]
+fn fail(at: &Path, e: rustix::io::Errno) -> ReadError {
+    use rustix::io::Errno;
+    let kind = match e {
+        Errno::NOENT => ReadErrorKind::Missing,
+        Errno::LOOP => ReadErrorKind::Symlink,
+        Errno::NOTDIR => ReadErrorKind::NotFolder,
+        // What open(2) says of a socket.
+        Errno::NXIO => ReadErrorKind::NotRegular,
+        e => ReadErrorKind::Io(e.into()),
+    };
+    ReadError {
+        at: at.to_path_buf(),
+        kind,
+    }
+}
+
+/// Opens each of `names` as a folder relative to the one before with `O_NOFOLLOW`, starting
+/// at `dir` (known as `at`), so nothing can be swapped for a link between a check and the
+/// open. Returns the last folder and its path.
+#[cfg(target_os = "linux")]
+fn open_folders(
+    dir: &rustix::fd::OwnedFd,
+    mut at: PathBuf,
+    names: &[&std::ffi::OsStr],
+) -> Result<(rustix::fd::OwnedFd, PathBuf), ReadError> {
+    use rustix::fs::{openat, statat, AtFlags, FileType, Mode, OFlags};
     use rustix::io::Errno;
 
-    let names = plain_components(base, rel)?;
-    let fail = |at: &Path, e: Errno| {
-        let kind = match e {
-            Errno::NOENT => ReadErrorKind::Missing,
-            Errno::LOOP => ReadErrorKind::Symlink,
-            Errno::NOTDIR => ReadErrorKind::NotFolder,
-            // What open(2) says of a socket.
-            Errno::NXIO => ReadErrorKind::NotRegular,
-            e => ReadErrorKind::Io(e.into()),
-        };
-        ReadError {
-            at: at.to_path_buf(),
-            kind,
-        }
-    };
-    let folder = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-    let mut at = base.to_path_buf();
-    let mut dir = openat(CWD, base, folder, Mode::empty()).map_err(|e| fail(&at, e))?;
-    let (file_name, folders) = names.split_last().expect("plain_components is never empty");
-    for name in folders {
+    let mut current: Option<rustix::fd::OwnedFd> = None;
+    for name in names {
         at.push(name);
-        dir = match openat(&dir, *name, folder | OFlags::NOFOLLOW, Mode::empty()) {
-            Ok(next) => next,
-            // With O_DIRECTORY, Linux says ENOTDIR of a link too: look, to name it right.
-            Err(Errno::NOTDIR)
-                if statat(&dir, *name, AtFlags::SYMLINK_NOFOLLOW)
-                    .is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::Symlink) =>
-            {
-                return Err(fail(&at, Errno::LOOP))
-            }
-            Err(e) => return Err(fail(&at, e)),
-        };
+        let parent = current.as_ref().unwrap_or(dir);
+        current = Some(
+            match openat(parent, *name, FOLDER | OFlags::NOFOLLOW, Mode::empty()) {
+                Ok(next) => next,
+                // With O_DIRECTORY, Linux says ENOTDIR of a link too: look, to name it right.
+                Err(Errno::NOTDIR)
+                    if statat(parent, *name, AtFlags::SYMLINK_NOFOLLOW).is_ok_and(|st| {
+                        FileType::from_raw_mode(st.st_mode) == FileType::Symlink
+                    }) =>
+                {
+                    return Err(fail(&at, Errno::LOOP))
+                }
+                Err(e) => return Err(fail(&at, e)),
+            },
+        );
     }
+    let current = match current {
+        Some(fd) => fd,
+        None => rustix::io::dup(dir).map_err(|e| fail(&at, e))?,
+    };
+    Ok((current, at))
+}
+
+/// Reads `dir/names…` one component at a time: each folder with [`open_folders`], then the
+/// file with the flags of [`FILE`]. Slower than `openat2`, but it names the component at
+/// fault, and it works on kernels without `openat2`.
+#[cfg(target_os = "linux")]
+fn read_components(
+    dir: &rustix::fd::OwnedFd,
+    base: PathBuf,
+    names: &[&std::ffi::OsStr],
+    limit: u64,
+) -> Result<(Vec<u8>, std::fs::Metadata), ReadError> {
+    use rustix::fs::{openat, Mode};
+
+    let (file_name, folders) = names.split_last().expect("plain_components is never empty");
+    let (parent, mut at) = open_folders(dir, base, folders)?;
     at.push(file_name);
-    let flags =
-        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
-    let fd = openat(&dir, *file_name, flags, Mode::empty()).map_err(|e| fail(&at, e))?;
-    read_open_file(std::fs::File::from(fd), at, limit)
+    let fd = openat(&parent, *file_name, FILE, Mode::empty()).map_err(|e| fail(&at, e))?;
+    read_open_file(std::fs::File::from(fd), || at, limit)
+}
+
+/// The component-by-component way alone, opening the base again: for tests that hold it to
+/// the same rules as the `openat2` way.
+#[cfg(all(test, target_os = "linux"))]
+fn read_beneath_components(base: &Path, rel: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
+    let names = plain_components(base, rel)?;
+    let dir = Beneath::open(base)?.dir;
+    read_components(&dir, base.to_path_buf(), &names, limit).map(|(bytes, _)| bytes)
 }
 
 /// Where there is no `openat`: every component is checked with `symlink_metadata` first.
 /// A link or FIFO put in place between the check and the open is not caught here.
-#[cfg_attr(target_os = "linux", allow(dead_code))]
+/// Only the tests read through it alone, to hold it to the rules of the Linux way.
+#[cfg(test)]
 fn read_beneath_portable(base: &Path, rel: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
+    read_portable(base, rel, limit).map(|(bytes, _)| bytes)
+}
+
+/// [`read_beneath_portable`], with what `fstat` said of the file read.
+#[cfg_attr(target_os = "linux", allow(dead_code))]
+fn read_portable(
+    base: &Path,
+    rel: &Path,
+    limit: u64,
+) -> Result<(Vec<u8>, std::fs::Metadata), ReadError> {
     let names = plain_components(base, rel)?;
     let mut at = base.to_path_buf();
     for (i, name) in names.iter().enumerate() {
@@ -237,7 +432,7 @@ fn read_beneath_portable(base: &Path, rel: &Path, limit: u64) -> Result<Vec<u8>,
         }
     }
     let file = std::fs::File::open(&at).map_err(|e| io_failure(&at, e))?;
-    read_open_file(file, at, limit)
+    read_open_file(file, || at, limit)
 }
 
 fn io_failure(at: &Path, e: std::io::Error) -> ReadError {
@@ -253,36 +448,40 @@ fn io_failure(at: &Path, e: std::io::Error) -> ReadError {
 }
 
 /// Checks the open file itself (`fstat`): regular, at most `limit` bytes; then reads at most
-/// `limit` bytes, in case it grows meanwhile.
-fn read_open_file(file: std::fs::File, at: PathBuf, limit: u64) -> Result<Vec<u8>, ReadError> {
+/// `limit` bytes, in case it grows meanwhile. `at` names the file, made only for an error.
+fn read_open_file(
+    file: std::fs::File,
+    at: impl FnOnce() -> PathBuf,
+    limit: u64,
+) -> Result<(Vec<u8>, std::fs::Metadata), ReadError> {
     let meta = match file.metadata() {
         Ok(meta) => meta,
-        Err(e) => return Err(io_failure(&at, e)),
+        Err(e) => return Err(io_failure(&at(), e)),
     };
     let too_large = ReadErrorKind::TooLarge { limit };
     if !meta.is_file() {
         return Err(ReadError {
-            at,
+            at: at(),
             kind: ReadErrorKind::NotRegular,
         });
     }
     if meta.len() > limit {
         return Err(ReadError {
-            at,
+            at: at(),
             kind: too_large,
         });
     }
     let mut bytes = Vec::with_capacity(meta.len() as usize);
     if let Err(e) = file.take(limit.saturating_add(1)).read_to_end(&mut bytes) {
-        return Err(io_failure(&at, e));
+        return Err(io_failure(&at(), e));
     }
     if bytes.len() as u64 > limit {
         return Err(ReadError {
-            at,
+            at: at(),
             kind: too_large,
         });
     }
-    Ok(bytes)
+    Ok((bytes, meta))
 }
 
 /// Makes sure `base/rel` is a folder reached without any symbolic link below `base`, creating
@@ -377,6 +576,65 @@ mod tests {
             kind(read_beneath, &base.join("linked"), "sub/f", 5),
             "ok bytes"
         );
+    }
+
+    /// The same rules hold for the component-by-component way alone (what a kernel without
+    /// `openat2` takes, and what names the component at fault) and for a base opened once.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn every_way_of_reading_names_the_same_fault() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path();
+        std::fs::create_dir_all(base.join("real/sub")).unwrap();
+        std::fs::write(base.join("real/sub/f"), b"bytes").unwrap();
+        std::os::unix::fs::symlink("real", base.join("linked")).unwrap();
+        std::os::unix::fs::symlink("sub/f", base.join("real/link")).unwrap();
+        std::os::unix::fs::symlink("/proc/self/root", base.join("real/magic")).unwrap();
+        let fifo = std::process::Command::new("mkfifo")
+            .arg(base.join("real/fifo"))
+            .status()
+            .unwrap();
+        assert!(fifo.success());
+        let opened = Beneath::open(base).unwrap();
+        let describe = |r: Result<Vec<u8>, ReadError>| match r {
+            Ok(bytes) => format!("ok {}", String::from_utf8_lossy(&bytes)),
+            Err(e) => e.to_string(),
+        };
+        for (rel, limit) in [
+            ("real/sub/f", 5),
+            ("real/sub/f", 4),
+            ("linked/sub/f", 5),
+            ("real/link", 5),
+            ("real/magic/etc/hostname", 5),
+            ("real/fifo", 5),
+            ("real/sub", 5),
+            ("real/sub/f/x", 5),
+            ("real/none", 5),
+            ("real/none/f", 5),
+            ("real/sub/", 5),
+            ("real/../real/sub/f", 5),
+            ("/etc/hostname", 5),
+            ("", 5),
+        ] {
+            let rel_path = Path::new(rel);
+            let expected = describe(read_beneath_components(base, rel_path, limit));
+            assert_eq!(
+                describe(read_beneath(base, rel_path, limit)),
+                expected,
+                "{rel}"
+            );
+            assert_eq!(describe(opened.read(rel_path, limit)), expected, "{rel}");
+        }
+        let real = opened.folder(Path::new("real")).unwrap();
+        assert_eq!(describe(real.read(Path::new("sub/f"), 5)), "ok bytes");
+        let err = real.read(Path::new("link"), 5).unwrap_err();
+        assert_eq!(err.at, base.join("real/link"));
+        assert!(matches!(err.kind, ReadErrorKind::Symlink));
+        let err = opened.folder(Path::new("linked/sub")).err().unwrap();
+        assert_eq!(err.at, base.join("linked"));
+        assert!(matches!(err.kind, ReadErrorKind::Symlink));
+        let err = opened.folder(Path::new("real/sub/f")).err().unwrap();
+        assert!(matches!(err.kind, ReadErrorKind::NotFolder), "{err}");
     }
 
     #[test]

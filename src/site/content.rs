@@ -195,8 +195,6 @@ pub struct InvalidPage {
 struct Candidate {
     rel: PathBuf,
     bundle: bool,
-    /// A file page's fingerprint, when a memo may lend its earlier read.
-    fingerprint: Option<Fingerprint>,
 }
 
 /// Scans `content/`: every `.md` file and every bundle folder under a space folder, read and
@@ -255,11 +253,7 @@ pub(crate) fn scan(content_dir: &Path, site_root: &Path, memo: Option<&Memo>) ->
             // is: a link or a FIFO there makes an invalid bundle, never a folder of pages.
             match std::fs::symlink_metadata(path.join("index.md")) {
                 Ok(_) => {
-                    candidates.push(Candidate {
-                        rel,
-                        bundle: true,
-                        fingerprint: None,
-                    });
+                    candidates.push(Candidate { rel, bundle: true });
                     walker.skip_current_dir();
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -278,17 +272,8 @@ pub(crate) fn scan(content_dir: &Path, site_root: &Path, memo: Option<&Memo>) ->
             }
         } else if markdown {
             if kind.is_file() {
-                // Bundles are always read again: a change inside one leaves its folder's
-                // fingerprint as it was.
-                let fingerprint = match memo {
-                    Some(_) => entry.metadata().ok().map(|m| Fingerprint::of(&m)),
-                    None => None,
-                };
-                candidates.push(Candidate {
-                    rel,
-                    bundle: false,
-                    fingerprint,
-                });
+                // The kind is what the listing said (`d_type`): no `stat` here.
+                candidates.push(Candidate { rel, bundle: false });
             } else {
                 let why = format!("{} {}", show(path), atomic::ReadErrorKind::NotRegular);
                 scan.invalid.push(invalid_at(path, why));
@@ -308,17 +293,18 @@ pub(crate) fn scan(content_dir: &Path, site_root: &Path, memo: Option<&Memo>) ->
             }
         }
     }
-    let mut sources: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    // Shown paths are made only for the ids that are shared, which are few.
+    let mut holders: BTreeMap<&str, Vec<&Path>> = BTreeMap::new();
     for (c, id) in &named {
-        sources
-            .entry(id.as_str())
-            .or_default()
-            .push(show(&content_dir.join(&c.rel)));
+        holders.entry(id.as_str()).or_default().push(&c.rel);
     }
-    let shared: BTreeMap<String, Vec<String>> = sources
+    let shared: BTreeMap<String, Vec<String>> = holders
         .into_iter()
-        .filter(|(_, s)| s.len() > 1)
-        .map(|(id, s)| (id.to_string(), s))
+        .filter(|(_, rels)| rels.len() > 1)
+        .map(|(id, rels)| {
+            let sources = rels.iter().map(|r| show(&content_dir.join(r))).collect();
+            (id.to_string(), sources)
+        })
         .collect();
     let (named, twice): (Vec<_>, Vec<_>) = named
         .into_iter()
@@ -340,30 +326,54 @@ pub(crate) fn scan(content_dir: &Path, site_root: &Path, memo: Option<&Memo>) ->
         });
     }
 
+    // Opened once for every page: each file is then one `openat2` below it.
+    let beneath = atomic::Beneath::open(content_dir).map_err(|e| {
+        let e = match e.kind {
+            atomic::ReadErrorKind::Io(e) => e,
+            kind => std::io::Error::other(kind.to_string()),
+        };
+        Error::io(content_dir, e)
+    })?;
     let previous = memo.map(Memo::take_pages).unwrap_or_default();
-    let read: Vec<std::result::Result<Page, InvalidPage>> = named
+    // A file page's fingerprint (bundles are always read again: a change inside one leaves
+    // its folder's fingerprint as it was). Looked up (`lstat`, not followed) only when an
+    // earlier load left pages to reuse; otherwise the file read says who it is (`fstat`).
+    let look_up = memo.is_some() && !previous.is_empty();
+    let read: Vec<(std::result::Result<Page, InvalidPage>, Option<Fingerprint>)> = named
         .par_iter()
         .map(|(c, id)| {
             let path = content_dir.join(&c.rel);
-            if let Some(page) = c.fingerprint.and_then(|f| previous.get(&path, f)) {
-                return Ok(page.clone());
+            let seen = match look_up && !c.bundle {
+                true => std::fs::symlink_metadata(&path)
+                    .ok()
+                    .map(|m| Fingerprint::of(&m)),
+                false => None,
+            };
+            if let Some(page) = seen.and_then(|f| previous.get(&path, f)) {
+                return (Ok(page.clone()), seen);
             }
-            read_page(content_dir, site_root, c, id).map_err(|why| InvalidPage {
-                id: id.clone(),
-                source: show(&path),
-                why,
-            })
+            match read_page(&beneath, content_dir, site_root, c, id) {
+                Ok((page, read)) => (Ok(page), seen.or(read).filter(|_| memo.is_some())),
+                Err(why) => {
+                    let invalid = InvalidPage {
+                        id: id.clone(),
+                        source: show(&path),
+                        why,
+                    };
+                    (Err(invalid), None)
+                }
+            }
         })
         .collect();
     drop(previous);
     if let Some(memo) = memo {
-        let kept = named.iter().zip(&read).filter_map(|((c, _), r)| {
+        let kept = named.iter().zip(&read).filter_map(|((c, _), (r, f))| {
             let page = r.as_ref().ok()?;
-            Some((content_dir.join(&c.rel), c.fingerprint?, page.clone()))
+            Some((content_dir.join(&c.rel), (*f)?, page.clone()))
         });
         memo.keep_pages(kept.collect());
     }
-    for r in read {
+    for (r, _) in read {
         match r {
             Ok(page) => scan.pages.push(page),
             Err(invalid) => scan.invalid.push(invalid),
@@ -416,28 +426,35 @@ fn lossy_id(rel: &Path) -> String {
     atomic::printable(text)
 }
 
+/// Reads the page at `candidate` below `content` (`content_dir`); with a file page, the
+/// fingerprint of the file that was read.
 fn read_page(
+    content: &atomic::Beneath,
     content_dir: &Path,
     site_root: &Path,
     candidate: &Candidate,
     id: &str,
-) -> std::result::Result<Page, String> {
+) -> std::result::Result<(Page, Option<Fingerprint>), String> {
     let (space, page_path) = id.split_once('/').ok_or("an id has a space and a path")?;
-    let (version, files) = if candidate.bundle {
-        read_bundle_beneath(content_dir, &candidate.rel, site_root)?
+    let (version, files, fingerprint) = if candidate.bundle {
+        let (version, files) = read_bundle_beneath(content, &candidate.rel, site_root)?;
+        (version, files, None)
     } else {
-        let bytes = atomic::read_beneath(content_dir, &candidate.rel, version::MAX_FILE_BYTES)
+        let (bytes, meta) = content
+            .read_with_metadata(&candidate.rel, version::MAX_FILE_BYTES)
             .map_err(|e| e.describe(site_root))?;
+        let files = VersionFiles {
+            markdown: bytes,
+            assets: Vec::new(),
+        };
         (
-            Version::of_bytes(&bytes),
-            VersionFiles {
-                markdown: bytes,
-                assets: Vec::new(),
-            },
+            Version::of_bytes(&files.markdown),
+            files,
+            Some(Fingerprint::of(&meta)),
         )
     };
     let files = Arc::new(files);
-    Ok(Page {
+    let page = Page {
         content: crate::site::LiveContent::parse(Arc::clone(&files)),
         id: id.to_string(),
         space: space.to_string(),
@@ -446,7 +463,8 @@ fn read_page(
         bundle: candidate.bundle,
         version,
         files,
-    })
+    };
+    Ok((page, fingerprint))
 }
 
 /// Reads a bundle and names it by its manifest (SPEC §2). An error (naming the file) when the
@@ -460,17 +478,20 @@ pub fn read_bundle(dir: &Path) -> Result<(Version, VersionFiles)> {
         base
     };
     let name = dir.file_name().map(PathBuf::from).unwrap_or_default();
-    read_bundle_beneath(base, &name, base).map_err(|why| Error::InvalidPage { why })
+    let beneath = atomic::Beneath::open(base).map_err(|e| Error::InvalidPage {
+        why: e.describe(base),
+    })?;
+    read_bundle_beneath(&beneath, &name, base).map_err(|why| Error::InvalidPage { why })
 }
 
 /// Reads the bundle `base/rel`, every file opened below `base` without following links.
 /// Errors name files relative to `shown_from`.
 fn read_bundle_beneath(
-    base: &Path,
+    base: &atomic::Beneath,
     rel: &Path,
     shown_from: &Path,
 ) -> std::result::Result<(Version, VersionFiles), String> {
-    let dir = base.join(rel);
+    let dir = base.path().join(rel);
     let show =
         |path: &Path| atomic::printable(&crate::site::config::display_relative(shown_from, path));
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
@@ -513,7 +534,8 @@ fn read_bundle_beneath(
                 version::MAX_BUNDLE_FILES
             ));
         }
-        let bytes = atomic::read_beneath(base, &rel.join(inner), version::MAX_FILE_BYTES)
+        let bytes = base
+            .read(&rel.join(inner), version::MAX_FILE_BYTES)
             .map_err(|e| e.describe(shown_from))?;
         total += bytes.len() as u64;
         if total > version::MAX_BUNDLE_BYTES {
@@ -629,6 +651,28 @@ mod tests {
         assert_eq!(shots.source, "content/kb/shots");
         assert_eq!(shots.files.assets.len(), 2);
         assert_eq!(pages[0].version, Version::of_bytes(b"---\ntitle: A\n---\n"));
+    }
+
+    #[test]
+    fn an_id_two_candidates_share_names_the_other_in_each_finding() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = dir.path().join("content");
+        for p in ["kb/x.md", "kb/x/index.md", "kb/y.md"] {
+            let path = c.join(p);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, b"---\ntitle: X\n---\n").unwrap();
+        }
+        let found = scan(&c, dir.path(), None).unwrap();
+        let ids: Vec<_> = found.pages.iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(ids, ["kb/y"]);
+        let why: Vec<_> = found.invalid.iter().map(|p| p.why.as_str()).collect();
+        assert_eq!(
+            why,
+            [
+                "content/kb/x has page id 'kb/x', which content/kb/x.md also has: neither is published",
+                "content/kb/x.md has page id 'kb/x', which content/kb/x also has: neither is published",
+            ]
+        );
     }
 
     #[cfg(unix)]

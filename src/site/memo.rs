@@ -77,6 +77,11 @@ impl<T> Files<T> {
         }
     }
 
+    /// Whether there is nothing to reuse, so that a first load need not look files up.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     fn forget(&mut self, changed: &Path) {
         self.0.retain(|path, _| !path.starts_with(changed));
     }

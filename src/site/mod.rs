@@ -819,39 +819,62 @@ fn load_records(config: &SiteConfig, memo: Option<&Memo>) -> Result<Vec<RecordFi
             let path = e.path().unwrap_or(&dir).to_path_buf();
             Error::io(path, e.into())
         })?;
-        let name = entry.file_name().to_string_lossy();
+        // The kind is what the listing said (`d_type`), no `stat` per file.
+        let name = entry.file_name().as_encoded_bytes();
         if !entry.file_type().is_dir()
-            && !name.starts_with('.')
-            && (name.ends_with(".yaml") || name.ends_with(".yml"))
+            && !name.starts_with(b".")
+            && (name.ends_with(b".yaml") || name.ends_with(b".yml"))
         {
-            // Not followed: the fingerprint of the entry itself, whatever it is.
-            let fingerprint = match memo {
-                Some(_) => entry.metadata().ok().map(|m| Fingerprint::of(&m)),
-                None => None,
-            };
-            paths.push((entry.into_path(), fingerprint));
+            paths.push(entry.into_path());
         }
     }
     let limit = crate::yaml::RECORD.max_bytes as u64;
     let previous = memo.map(Memo::take_records).unwrap_or_default();
-    let files: Vec<RecordFile> = paths
-        .par_iter()
-        .map(|(path, fingerprint)| {
-            if let Some(file) = fingerprint.and_then(|f| previous.get(path, f)) {
-                return file.clone();
-            }
+    // Opened once for all the records: each is then one `openat2` below it. Where the records
+    // folder can't be reached without a link, every read below takes the long way from the
+    // site root and says so, record by record, as it always did.
+    let records_rel = dir.strip_prefix(&config.root).unwrap_or(&dir);
+    let beneath = crate::atomic::Beneath::open(&config.root)
+        .and_then(|root| root.folder(records_rel))
+        .ok();
+    let read = |path: &std::path::Path| match &beneath {
+        Some(records) => records.read_with_metadata(path.strip_prefix(&dir).unwrap_or(path), limit),
+        None => {
             let rel = path.strip_prefix(&config.root).unwrap_or(path);
-            let parsed = match crate::atomic::read_beneath(&config.root, rel, limit) {
-                Ok(bytes) => match String::from_utf8(bytes) {
-                    Ok(text) => record::parse(&text),
-                    Err(_) => Err("not UTF-8 text".into()),
-                },
-                Err(e) => Err(format!("the file {}", e.kind)),
+            crate::atomic::Beneath::open(&config.root)
+                .and_then(|root| root.read_with_metadata(rel, limit))
+        }
+    };
+    let files: Vec<(RecordFile, Option<Fingerprint>)> = paths
+        .par_iter()
+        .map(|path| {
+            // Not followed: the fingerprint of the entry itself, whatever it is. Looked up only
+            // when an earlier load left something to reuse; otherwise the file that is read
+            // says who it is (`fstat`), which saves a `stat` per record on a first load.
+            let seen = match memo {
+                Some(_) if !previous.is_empty() => std::fs::symlink_metadata(path)
+                    .ok()
+                    .map(|m| Fingerprint::of(&m)),
+                _ => None,
             };
-            RecordFile {
+            if let Some(file) = seen.and_then(|f| previous.get(path, f)) {
+                return (file.clone(), seen);
+            }
+            let (parsed, fingerprint) = match read(path) {
+                Ok((bytes, meta)) => {
+                    let parsed = match String::from_utf8(bytes) {
+                        Ok(text) => record::parse(&text),
+                        Err(_) => Err("not UTF-8 text".into()),
+                    };
+                    (parsed, seen.or(memo.map(|_| Fingerprint::of(&meta))))
+                }
+                Err(e) => (Err(format!("the file {}", e.kind)), seen),
+            };
+            let file = RecordFile {
                 file: config.display_path(path),
                 parsed,
-            }
+            };
+            (file, fingerprint)
         })
         .collect();
     drop(previous);
@@ -859,8 +882,9 @@ fn load_records(config: &SiteConfig, memo: Option<&Memo>) -> Result<Vec<RecordFi
         let kept = paths
             .into_iter()
             .zip(&files)
-            .filter_map(|((path, f), file)| Some((path, f?, file.clone())));
+            .filter_map(|(path, (file, f))| Some((path, (*f)?, file.clone())));
         memo.keep_records(kept.collect());
     }
+    let files = files.into_iter().map(|(file, _)| file).collect();
     Ok(files)
 }
