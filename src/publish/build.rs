@@ -12,6 +12,7 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::publish::output::{self, Staging};
 use crate::publish::render::PublishedSite;
+use crate::publish::render_memo::PageMemo;
 use crate::publish::renderer::{self, Drafts, Progress, Renderer, Sink};
 use crate::publish::theme::Theme;
 use crate::report::StatusReport;
@@ -51,12 +52,29 @@ impl Sink for Staging<'_> {
         Staging::remembers(self)
     }
 
-    fn reuse(&self, rel: &str, inputs: &[u8; 32]) -> bool {
+    fn recall(&self, rel: &str) -> Option<&PageMemo> {
+        Staging::recall(self, rel)
+    }
+
+    fn reuse(&self, rel: &str, inputs: &str) -> bool {
         Staging::reuse(self, rel, inputs)
     }
 
-    fn write_rendered(&self, rel: &str, inputs: Option<&[u8; 32]>, bytes: &[u8]) -> Result<()> {
-        Staging::write_rendered(self, rel, inputs, bytes)
+    fn write_rendered(&self, rel: &str, memo: Option<PageMemo>, bytes: &[u8]) -> Result<()> {
+        Staging::write_rendered(self, rel, memo, bytes)
+    }
+
+    fn reuse_group(&self, name: &str, inputs: &str) -> Option<usize> {
+        Staging::reuse_group(self, name, inputs)
+    }
+
+    fn write_group(
+        &self,
+        name: &str,
+        inputs: Option<String>,
+        files: &[(String, Vec<u8>)],
+    ) -> Result<()> {
+        Staging::write_group(self, name, inputs, files)
     }
 }
 
@@ -74,22 +92,26 @@ pub fn build(req: &BuildRequest) -> Result<BuildSummary> {
         None => config.audiences.clone(),
     };
     let eval = site.evaluate(req.now, &audiences);
+    let t = crate::timings::phase("save cache, load theme");
     memo.save_cache();
     let theme = Theme::load(&config.root, &config.theme)?;
+    drop(t);
 
     let output_name = config.display_path(&config.output_dir);
-    let t = crate::timings::phase("drift");
+    let t = crate::timings::phase("drift, went offline");
     let mut extra_findings = output::drift(&config.output_dir, &output_name);
-    drop(t);
     // A hand-edited output/ is always replaced, even when the build's own files are the same.
     let output_intact = extra_findings.is_empty();
     if req.audience.is_none() {
         // A build for another audience publishes other pages on purpose.
         extra_findings.extend(went_offline(config, &eval));
     }
+    drop(t);
 
+    let t = crate::timings::phase("staging");
     let staging = Staging::new(&config.output_dir, &lock, output_intact, memo.tagger())?;
     let renderer = Renderer::published(&site, &eval, &theme);
+    drop(t);
     let t = crate::timings::phase("render");
     let rendered = renderer.render_all(&staging, req.progress)?;
     drop(t);

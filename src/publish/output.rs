@@ -14,7 +14,7 @@
 //! (a non-empty folder without it is never replaced), tells the next build which pages went
 //! offline, and lets it find hand edits (`output_drift`), even after a kill at any moment.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::atomic::{self, ReadErrorKind};
 use crate::error::{Error, Result};
+use crate::publish::render_memo::{self, GroupMemo, PageMemo, RenderMemo};
 use crate::site::memo::{Fingerprint, Tagger};
 use crate::site::Finding;
 use crate::trust::review::FindingKind;
@@ -43,14 +44,6 @@ pub const PREVIOUS: &str = ".imprimatur-prev-";
 /// drift check reads only files whose metadata moved. The change time can't be set back from
 /// user space, so no edit keeps all of it. Never part of a site.
 const OUTPUT_STAT: &str = ".imprimatur-output-stat.json";
-/// In the kept generation: for each page of `output/`, the digest of everything it was
-/// rendered from (theme and template context) and the hash of its HTML, with an HMAC of both
-/// under the key of the cache outside the site (`site::memo::Tagger`). The next build keeps a
-/// page whose inputs have that digest without rendering it, but only when the tag holds and
-/// the intact `output/` (checked by the drift check) holds that very HTML. Never part of a site.
-const RENDER_MEMO: &str = ".imprimatur-render-memo.json";
-/// What [`RENDER_MEMO`]'s tags are made for.
-const RENDER_TAG: &[u8] = b"imprimatur-rendered-v1";
 /// Test hook: a build aborts the process (as a kill would) after writing this many files.
 const ABORT_AFTER_WRITES: &str = "IMPRIMATUR_TEST_ABORT_AFTER_WRITES";
 
@@ -232,10 +225,10 @@ pub struct Staging<'lock> {
     /// Files not in the staging folder whose bytes `output/` holds: linked from there only
     /// if the site is swapped at all.
     deferred: Mutex<Vec<String>>,
-    /// What [`RENDER_MEMO`] vouched for (tags checked): page file → (inputs digest, HTML hash).
-    rendered_before: HashMap<String, ([u8; 32], String)>,
+    /// What the last build's render memo vouched for (tags checked).
+    rendered_before: RenderMemo,
     /// The same, for this build, kept for the next one.
-    rendered_now: Mutex<BTreeMap<String, ([u8; 32], String)>>,
+    rendered_now: Mutex<RenderMemo>,
     tagger: Option<Tagger>,
     abort_after: Option<usize>,
     _lock: &'lock BuildLock,
@@ -271,8 +264,8 @@ impl<'lock> Staging<'lock> {
             .map_err(|e| Error::io(parent, e))?;
         let previous = previous_path(output_dir);
         let rendered_before = match &tagger {
-            Some(tagger) if output_intact => read_render_memo(&previous, tagger),
-            _ => HashMap::new(),
+            Some(tagger) if output_intact => RenderMemo::read(&previous, tagger),
+            _ => RenderMemo::default(),
         };
         let mut existing = BTreeSet::new();
         match std::fs::symlink_metadata(&previous) {
@@ -305,7 +298,7 @@ impl<'lock> Staging<'lock> {
             output_files,
             deferred: Mutex::new(Vec::new()),
             rendered_before,
-            rendered_now: Mutex::new(BTreeMap::new()),
+            rendered_now: Mutex::new(RenderMemo::default()),
             tagger,
             abort_after,
             _lock: lock,
@@ -363,23 +356,58 @@ impl<'lock> Staging<'lock> {
         self.tagger.is_some()
     }
 
+    /// What the last build remembered of the page whose HTML is at `rel`, if its memo held.
+    pub fn recall(&self, rel: &str) -> Option<&PageMemo> {
+        self.rendered_before.pages.get(rel)
+    }
+
     /// Keeps `rel` as the last build rendered it, when that build's render memo says it was
     /// rendered from inputs with digest `inputs` into HTML that the intact `output/` still
-    /// holds (by its manifest, which the drift check compared with the files); the kept
-    /// generation's file is used only when it is that very file (one inode). Else `false`,
-    /// and the page is rendered and written as any other.
-    pub fn reuse(&self, rel: &str, inputs: &[u8; 32]) -> bool {
-        let Some((digest, hash)) = self.rendered_before.get(rel) else {
+    /// holds. Else `false`, and the page is rendered and written as any other.
+    pub fn reuse(&self, rel: &str, inputs: &str) -> bool {
+        let Some(memo) = self.rendered_before.pages.get(rel) else {
             return false;
         };
-        if digest != inputs
-            || self.output_files.get(rel) != Some(hash)
-            || !version::is_safe_relative_path(rel)
-        {
+        if memo.inputs != inputs || !self.reuse_file(rel, &memo.html) {
             return false;
         }
-        let held = self.existing.contains(rel);
-        if held && !same_file(&self.dir.path().join(rel), &self.output_dir.join(rel)) {
+        self.lock_now().pages.insert(rel.to_string(), memo.clone());
+        true
+    }
+
+    /// Keeps every file of the group `name` as the last build wrote it, when it was made from
+    /// inputs with digest `inputs` and the intact `output/` holds each of its files: how many;
+    /// else `None` (and nothing of the group is kept).
+    pub fn reuse_group(&self, name: &str, inputs: &str) -> Option<usize> {
+        let memo = self.rendered_before.groups.get(name)?;
+        if memo.inputs != inputs || !memo.files.iter().all(|(rel, h)| self.reusable(rel, h)) {
+            return None;
+        }
+        // All or nothing: a file another output took already fails the build when the
+        // group is written instead.
+        if !memo.files.iter().all(|(rel, h)| self.reuse_file(rel, h)) {
+            return None;
+        }
+        self.lock_now()
+            .groups
+            .insert(name.to_string(), memo.clone());
+        Some(memo.files.len())
+    }
+
+    /// Whether `rel` can be kept with the bytes of hash `hash`: the intact `output/` holds
+    /// them (by its manifest), and the kept generation holds either nothing at `rel` or that
+    /// very file (one inode).
+    fn reusable(&self, rel: &str, hash: &str) -> bool {
+        version::is_safe_relative_path(rel)
+            && self.output_files.get(rel).map(String::as_str) == Some(hash)
+            && (!self.existing.contains(rel)
+                || same_file(&self.dir.path().join(rel), &self.output_dir.join(rel)))
+    }
+
+    /// Keeps `rel` (see [`Staging::reusable`]): listed as written, linked from `output/` at
+    /// the commit when the kept generation lacks it.
+    fn reuse_file(&self, rel: &str, hash: &str) -> bool {
+        if !self.reusable(rel, hash) {
             return false;
         }
         let mut written = self
@@ -390,32 +418,53 @@ impl<'lock> Staging<'lock> {
             // Two outputs at one path: let `write` refuse it.
             return false;
         }
-        written.insert(rel.to_string(), hash.clone());
+        written.insert(rel.to_string(), hash.to_string());
         drop(written);
-        if !held {
+        if !self.existing.contains(rel) {
             self.deferred
                 .lock()
                 .expect("no writer panics while holding the lock")
                 .push(rel.to_string());
         }
-        self.remember(rel, inputs, hash.clone());
         true
     }
 
-    /// [`Staging::write`] of a page rendered from inputs with digest `inputs`.
-    pub fn write_rendered(&self, rel: &str, inputs: Option<&[u8; 32]>, bytes: &[u8]) -> Result<()> {
+    /// [`Staging::write`] of a page, remembering what it was rendered from (`memo`, whose
+    /// `html` is filled in here).
+    pub fn write_rendered(&self, rel: &str, memo: Option<PageMemo>, bytes: &[u8]) -> Result<()> {
         self.write(rel, bytes)?;
-        if let (Some(inputs), Some(hash)) = (inputs, self.written_sha256(rel)) {
-            self.remember(rel, inputs, hash);
+        if let (Some(mut memo), Some(hash)) = (memo, self.written_sha256(rel)) {
+            memo.html = hash;
+            self.lock_now().pages.insert(rel.to_string(), memo);
         }
         Ok(())
     }
 
-    fn remember(&self, rel: &str, inputs: &[u8; 32], hash: String) {
+    /// [`Staging::write`] of every file of the group `name`, remembering its inputs.
+    pub fn write_group(
+        &self,
+        name: &str,
+        inputs: Option<String>,
+        files: &[(String, Vec<u8>)],
+    ) -> Result<()> {
+        for (rel, bytes) in files {
+            self.write(rel, bytes)?;
+        }
+        if let Some(inputs) = inputs {
+            let files = files
+                .iter()
+                .filter_map(|(rel, _)| Some((rel.clone(), self.written_sha256(rel)?)))
+                .collect();
+            let memo = GroupMemo { inputs, files };
+            self.lock_now().groups.insert(name.to_string(), memo);
+        }
+        Ok(())
+    }
+
+    fn lock_now(&self) -> std::sync::MutexGuard<'_, RenderMemo> {
         self.rendered_now
             .lock()
             .expect("no writer panics while holding the lock")
-            .insert(rel.to_string(), (*inputs, hash));
     }
 
     /// The hex SHA-256 of a file this staging already holds (proofs name the HTML they
@@ -446,10 +495,14 @@ impl<'lock> Staging<'lock> {
     ) -> Result<(BuildManifest, Swap)> {
         let output_intact = self.output_intact;
         let kept = KeptState {
-            render_memo: render_memo(
-                self.tagger.as_ref(),
-                &self.rendered_now.into_inner().expect("no writer panicked"),
-            ),
+            render_memo: match &self.tagger {
+                Some(tagger) => self
+                    .rendered_now
+                    .into_inner()
+                    .expect("no writer panicked")
+                    .to_bytes(tagger),
+                None => Vec::new(),
+            },
         };
         let deferred = self.deferred.into_inner().expect("no writer panicked");
         let files = self.written.into_inner().expect("no writer panicked");
@@ -524,83 +577,22 @@ fn same_file(a: &Path, b: &Path) -> bool {
 
 /// What a build leaves in the kept generation for the next one, besides files of the site.
 struct KeptState {
-    /// [`RENDER_MEMO`]'s bytes (empty: none).
+    /// [`render_memo::FILE`]'s bytes (empty: none).
     render_memo: Vec<u8>,
 }
 
 impl KeptState {
-    /// Writes [`OUTPUT_STAT`] and [`RENDER_MEMO`] into `kept`, replacing what is there
+    /// Writes [`OUTPUT_STAT`] and [`render_memo::FILE`] into `kept`, replacing what is there
     /// (only caches: an error leaves them out, and the next build reads and renders more).
     fn record(&self, output_dir: &Path, manifest: &BuildManifest, kept: &Path) {
         let _ = std::fs::remove_file(kept.join(OUTPUT_STAT));
         record_output_stat(output_dir, manifest, kept);
-        let path = kept.join(RENDER_MEMO);
+        let path = kept.join(render_memo::FILE);
         let _ = std::fs::remove_file(&path);
         if !self.render_memo.is_empty() {
             let _ = std::fs::write(path, &self.render_memo);
         }
     }
-}
-
-/// One entry of [`RENDER_MEMO`]: inputs digest, HTML hash, tag (hex).
-type RenderMemoEntry = (String, String, String);
-
-/// [`RENDER_MEMO`] for `rendered`, each entry tagged; nothing without a `tagger`.
-fn render_memo(
-    tagger: Option<&Tagger>,
-    rendered: &BTreeMap<String, ([u8; 32], String)>,
-) -> Vec<u8> {
-    let Some(tagger) = tagger else {
-        return Vec::new();
-    };
-    let entries: BTreeMap<&str, RenderMemoEntry> = rendered
-        .iter()
-        .map(|(rel, (digest, hash))| {
-            let tag = tagger.tag(RENDER_TAG, &[rel.as_bytes(), digest, hash.as_bytes()]);
-            (rel.as_str(), (hex(digest), hash.clone(), hex(&tag)))
-        })
-        .collect();
-    serde_json::to_vec(&entries).expect("a render memo serializes")
-}
-
-/// The entries of the [`RENDER_MEMO`] in `kept` whose tags hold; anything else is dropped.
-fn read_render_memo(kept: &Path, tagger: &Tagger) -> HashMap<String, ([u8; 32], String)> {
-    let Ok(bytes) = std::fs::read(kept.join(RENDER_MEMO)) else {
-        return HashMap::new();
-    };
-    let Ok(entries) = serde_json::from_slice::<HashMap<String, RenderMemoEntry>>(&bytes) else {
-        return HashMap::new();
-    };
-    entries
-        .into_iter()
-        .filter_map(|(rel, (digest, hash, tag))| {
-            let digest: [u8; 32] = unhex(&digest)?;
-            let tag: [u8; 32] = unhex(&tag)?;
-            let expected = tagger.tag(RENDER_TAG, &[rel.as_bytes(), &digest, hash.as_bytes()]);
-            // Compared in constant time: the tag is a MAC.
-            let same = expected
-                .iter()
-                .zip(tag.iter())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0;
-            same.then_some((rel, (digest, hash)))
-        })
-        .collect()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(text: &str) -> Option<[u8; 32]> {
-    if text.len() != 64 || !text.is_ascii() {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
-    }
-    Some(out)
 }
 
 /// Writes [`OUTPUT_STAT`] into `kept` for the files of `output_dir` that `manifest` lists
@@ -654,7 +646,9 @@ fn take_over(dir: &Path) -> Result<BTreeSet<String>> {
         }
         let rel = entry.path().strip_prefix(dir).unwrap_or(entry.path());
         match rel.to_str() {
-            Some(rel) if kind.is_file() && ![MARKER, OUTPUT_STAT, RENDER_MEMO].contains(&rel) => {
+            Some(rel)
+                if kind.is_file() && ![MARKER, OUTPUT_STAT, render_memo::FILE].contains(&rel) =>
+            {
                 files.insert(rel.replace(std::path::MAIN_SEPARATOR, "/"));
             }
             _ => odd.push(entry.into_path()),

@@ -188,12 +188,22 @@ pub fn root_prefix(url: &str) -> String {
     "../".repeat(url.split('/').filter(|s| !s.is_empty()).count())
 }
 
+/// `site` in every template. Pages get the spaces without their page counts ([`SpaceLink`]),
+/// so that a page's bytes do not change when a page is added to or removed from any space.
 #[derive(Serialize)]
-pub struct SiteContext<'a> {
+pub struct SiteContext<'a, S = SpaceSummary> {
     pub title: &'a str,
     pub base_url: &'a str,
     pub root: String,
-    pub spaces: &'a [SpaceSummary],
+    pub spaces: &'a [S],
+}
+
+/// A space as `page.html` sees it in `site.spaces`.
+#[derive(Serialize, Clone)]
+pub struct SpaceLink {
+    pub id: String,
+    pub title: String,
+    pub url: String,
 }
 
 #[derive(Serialize, Clone)]
@@ -330,18 +340,44 @@ pub fn render_body(
     links: &PublishedLinks,
     config: &SiteConfig,
 ) -> RenderedBody {
+    render_body_recording(page, links, config).0
+}
+
+/// [`render_body`], and every link destination the Markdown asked to resolve, in order: with
+/// the same Markdown, the same answers for those give the same body ([`link_resolutions`]).
+pub fn render_body_recording(
+    page: &PublishedPage,
+    links: &PublishedLinks,
+    config: &SiteConfig,
+) -> (RenderedBody, Vec<String>) {
     let options = MarkdownOptions {
         raw_html_allowed: config.raw_html_allowed,
     };
+    let asked = std::cell::RefCell::new(Vec::new());
     let r = with_body_and_links(page, links, |body, resolve| {
-        markdown::render(body, &options, resolve)
+        markdown::render(body, &options, &|dest: &str| {
+            asked.borrow_mut().push(dest.to_string());
+            resolve(dest)
+        })
     });
-    RenderedBody {
+    let body = RenderedBody {
         html: r.html,
         toc: r.toc,
         text: r.text,
         unpublished_links: r.unpublished_links,
-    }
+    };
+    (body, asked.into_inner())
+}
+
+/// How each of `dests`, written in the page's Markdown, resolves in this build.
+pub fn link_resolutions(
+    page: &PublishedPage,
+    links: &PublishedLinks,
+    dests: &[String],
+) -> Vec<LinkResolution> {
+    with_body_and_links(page, links, |_, resolve| {
+        dests.iter().map(|d| resolve(d)).collect()
+    })
 }
 
 /// The links of a published page whose targets are not published, without rendering HTML.

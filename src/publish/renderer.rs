@@ -14,8 +14,10 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::publish::render::{
-    self, PublishedPage, PublishedSite, PublishedSpace, SearchEntry, SiteContext, SpaceSummary,
+    self, PublishedPage, PublishedSite, PublishedSpace, SearchEntry, SiteContext, SpaceLink,
+    SpaceSummary,
 };
+use crate::publish::render_memo::{self, PageMemo};
 use crate::publish::search;
 use crate::publish::theme::Theme;
 use crate::report::{PageStatus, StatusReport};
@@ -30,32 +32,55 @@ pub enum View {
     Drafts,
 }
 
-/// Where rendered files go: a staging folder, or memory.
+/// Where rendered files go: a staging folder, or memory. A sink that [`Sink::remembers`]
+/// keeps what a build rendered for the next one (`render_memo`), and may offer it back.
 pub trait Sink: Sync {
     fn write(&self, rel: &str, bytes: &[u8]) -> Result<()>;
 
-    /// Whether this sink keeps pages rendered from inputs it has seen before (then pages are
-    /// offered to [`Sink::reuse`] by the digest of what they are rendered from).
+    /// Whether pages and groups of files are offered by the digest of their inputs.
     fn remembers(&self) -> bool {
         false
     }
 
+    /// What the last build remembered of the page at `rel`, if anything.
+    fn recall(&self, _rel: &str) -> Option<&PageMemo> {
+        None
+    }
+
     /// Keeps the file `rel` as the last build rendered it from inputs with this digest, if
     /// the sink can vouch that it did and still holds those bytes; `false`: render it.
-    fn reuse(&self, _rel: &str, _inputs: &[u8; 32]) -> bool {
+    fn reuse(&self, _rel: &str, _inputs: &str) -> bool {
         false
     }
 
-    /// [`Sink::write`] for a page rendered from inputs with this digest.
-    fn write_rendered(&self, rel: &str, _inputs: Option<&[u8; 32]>, bytes: &[u8]) -> Result<()> {
+    /// [`Sink::write`] of a page, with what it was rendered from.
+    fn write_rendered(&self, rel: &str, _memo: Option<PageMemo>, bytes: &[u8]) -> Result<()> {
         self.write(rel, bytes)
+    }
+
+    /// Keeps a group of files made from inputs with this digest, as [`Sink::reuse`] does a
+    /// page: the number of files kept, or `None`.
+    fn reuse_group(&self, _name: &str, _inputs: &str) -> Option<usize> {
+        None
+    }
+
+    /// Writes every file of a group, with the digest of its inputs.
+    fn write_group(
+        &self,
+        _name: &str,
+        _inputs: Option<String>,
+        files: &[(String, Vec<u8>)],
+    ) -> Result<()> {
+        files
+            .iter()
+            .try_for_each(|(rel, bytes)| self.write(rel, bytes))
     }
 }
 
 /// The whole context of `page.html`: what a page's bytes are a function of, with the theme.
 #[derive(Serialize)]
 struct PageTemplate<'a> {
-    site: SiteContext<'a>,
+    site: SiteContext<'a, SpaceLink>,
     space: SpaceRef<'a>,
     nav: Vec<render::NavSection>,
     page: render::PageContext<'a>,
@@ -147,6 +172,8 @@ pub struct Renderer<'a> {
     view: View,
     published: PublishedSite<'a>,
     summaries: Vec<SpaceSummary>,
+    /// The same spaces, without page counts, for pages.
+    space_links: Vec<SpaceLink>,
     /// Each page, as (space, section, page) indices, in navigation order.
     jobs: Vec<(usize, usize, usize)>,
     /// Page status by id, for the drafts banner.
@@ -204,6 +231,15 @@ impl<'a> Renderer<'a> {
                 page_count: s.page_count,
             })
             .collect();
+        let space_links = published
+            .spaces
+            .iter()
+            .map(|s| SpaceLink {
+                id: s.policy.space.clone(),
+                title: s.policy.title.clone(),
+                url: s.url.clone(),
+            })
+            .collect();
         let mut jobs = Vec::new();
         for (si, space) in published.spaces.iter().enumerate() {
             for (ci, section) in space.sections.iter().enumerate() {
@@ -221,6 +257,7 @@ impl<'a> Renderer<'a> {
             view,
             published,
             summaries,
+            space_links,
             jobs,
             statuses,
             review_links,
@@ -261,6 +298,16 @@ impl<'a> Renderer<'a> {
         }
     }
 
+    fn page_site_context(&self, root: String) -> SiteContext<'_, SpaceLink> {
+        let config = &self.site.config;
+        SiteContext {
+            title: &config.title,
+            base_url: &config.base_url,
+            root,
+            spaces: &self.space_links,
+        }
+    }
+
     /// Renders every file into `sink`, pages in parallel; returns the number of files and
     /// the broken links found.
     pub fn render_all(&self, sink: &dyn Sink, progress: &dyn Progress) -> Result<RenderedSite> {
@@ -269,16 +316,8 @@ impl<'a> Renderer<'a> {
         let results: Vec<(PageResult, usize)> = (0..self.jobs.len())
             .into_par_iter()
             .map(|j| {
-                let (template, result) = self.page_template(j)?;
+                let result = self.page_into(j, sink)?;
                 let (_, page) = self.job(j);
-                let rel = format!("{}index.html", page.url);
-                // A page whose every input is what it was rendered from last time is kept
-                // as it is, when the sink can vouch for that; else rendered and written.
-                let inputs = sink.remembers().then(|| self.inputs_digest(&template));
-                if !inputs.is_some_and(|d| sink.reuse(&rel, &d)) {
-                    let html = self.render_page(j, &template)?;
-                    sink.write_rendered(&rel, inputs.as_ref(), html.as_bytes())?;
-                }
                 let mut files = 1;
                 for (asset, bytes) in self.assets(j) {
                     sink.write(&format!("{}{asset}", page.url), bytes)?;
@@ -292,9 +331,9 @@ impl<'a> Renderer<'a> {
         drop(t);
         let _t = crate::timings::phase("render indexes");
 
-        let mut files = results.iter().map(|(_, n)| n).sum::<usize>();
-        let mut write = |rel: &str, bytes: &[u8]| -> Result<()> {
-            files += 1;
+        let files = std::cell::Cell::new(results.iter().map(|(_, n)| n).sum::<usize>());
+        let write = |rel: &str, bytes: &[u8]| -> Result<()> {
+            files.set(files.get() + 1);
             sink.write(rel, bytes)
         };
         for s in 0..self.published.spaces.len() {
@@ -314,16 +353,21 @@ impl<'a> Renderer<'a> {
             broken.extend(r.broken);
         }
         search.sort_by(|a, b| a.url.cmp(b.url));
-        let t = crate::timings::phase("search pieces");
-        let pieces = search::pieces(&search);
-        drop(t);
-        let t = crate::timings::phase("search pieces written");
-        for (rel, bytes) in pieces {
-            write(&rel, &bytes)?;
+        // The index pieces and `search-index.json` are made from the entries alone.
+        let t = crate::timings::phase("search index");
+        let inputs = sink.remembers().then(|| search_digest(&search));
+        match inputs
+            .as_deref()
+            .and_then(|d| sink.reuse_group(SEARCH_GROUP, d))
+        {
+            Some(kept) => files.set(files.get() + kept),
+            None => {
+                let mut made = search::pieces(&search);
+                made.push(("search-index.json".to_string(), search_index(search)));
+                files.set(files.get() + made.len());
+                sink.write_group(SEARCH_GROUP, inputs, &made)?;
+            }
         }
-        drop(t);
-        let t = crate::timings::phase("search-index.json");
-        write("search-index.json", &search_index(search))?;
         drop(t);
         if self.view == View::Published {
             write("sitemap.xml", &self.sitemap_of(sitemap))?;
@@ -331,7 +375,10 @@ impl<'a> Renderer<'a> {
         for (rel, bytes) in self.theme.static_files() {
             write(&format!("static/{rel}"), bytes)?;
         }
-        Ok(RenderedSite { files, broken })
+        Ok(RenderedSite {
+            files: files.get(),
+            broken,
+        })
     }
 
     /// One file by its path relative to the site root (`kb/install/index.html`,
@@ -472,24 +519,89 @@ impl<'a> Renderer<'a> {
 
     /// One page's HTML, and what the indexes need of it.
     pub fn page(&self, j: usize) -> Result<(String, PageResult<'_>)> {
-        let (template, result) = self.page_template(j)?;
-        Ok((self.render_page(j, &template)?, result))
+        let (space, page) = self.job(j);
+        let body = render::render_body(page, &self.published.links, &self.site.config);
+        let template = self.page_template(j, body.html, body.toc);
+        let html = self.render_page(j, &template)?;
+        let result = PageResult {
+            search: search_entry(space, page, &body.text),
+            sitemap: self.sitemap_entry(j),
+            broken: broken_links(page, body.unpublished_links),
+        };
+        Ok((html, result))
     }
 
-    /// Everything one page's HTML is rendered from (the template's whole context), and what
-    /// the indexes need of it: Markdown is rendered here, templates are not.
-    fn page_template(&self, j: usize) -> Result<(PageTemplate<'_>, PageResult<'_>)> {
+    /// Renders page `j` into `sink`. A sink that remembers is offered the page by the digest
+    /// of its inputs first: Markdown is rendered only when its inputs changed since the last
+    /// build (or the page's HTML must be rendered again), templates only when any input of
+    /// the page changed.
+    fn page_into(&self, j: usize, sink: &dyn Sink) -> Result<PageResult<'_>> {
+        let (space, page) = self.job(j);
+        let rel = format!("{}index.html", page.url);
+        if !sink.remembers() {
+            let (html, result) = self.page(j)?;
+            sink.write(&rel, html.as_bytes())?;
+            return Ok(result);
+        }
+        let links = &self.published.links;
+        let config = &self.site.config;
+        let recalled = sink
+            .recall(&rel)
+            .filter(|m| m.markdown == self.markdown_key(page, &m.dests));
+        let (mut body, memo) = match recalled {
+            Some(m) => (None, m.clone()),
+            None => {
+                let (body, dests) = render::render_body_recording(page, links, config);
+                let memo = PageMemo {
+                    inputs: String::new(),
+                    html: String::new(),
+                    markdown: self.markdown_key(page, &dests),
+                    dests,
+                    text: render::search_text(&body.text),
+                    unpublished: body.unpublished_links.clone(),
+                };
+                (Some(body), memo)
+            }
+        };
+        let mut template = self.page_template(j, String::new(), Vec::new());
+        let inputs = self.inputs_digest(&memo.markdown, &template);
+        let result = PageResult {
+            search: search_entry(space, page, &memo.text),
+            sitemap: self.sitemap_entry(j),
+            broken: broken_links(page, memo.unpublished.clone()),
+        };
+        if sink.reuse(&rel, &inputs) {
+            return Ok(result);
+        }
+        let body = match body.take() {
+            Some(body) => body,
+            None => render::render_body(page, links, config),
+        };
+        template.page.html = body.html;
+        template.page.toc = body.toc;
+        let html = self.render_page(j, &template)?;
+        let memo = PageMemo { inputs, ..memo };
+        sink.write_rendered(&rel, Some(memo), html.as_bytes())?;
+        Ok(result)
+    }
+
+    /// The context of `page.html` for page `j`, with its rendered Markdown.
+    fn page_template(
+        &self,
+        j: usize,
+        html: String,
+        toc: Vec<crate::publish::markdown::TocEntry>,
+    ) -> PageTemplate<'_> {
         let (space, page) = self.job(j);
         let site = self.site;
-        let body = render::render_body(page, &self.published.links, &site.config);
         let status = page.eval.status();
         let live = page.live;
         let content = page.content;
         let ctx_page = render::PageContext {
             title: page.title,
             description: page.description,
-            html: body.html,
-            toc: body.toc,
+            html,
+            toc,
             status,
             badge: render::badge(status),
             version: live.version.to_string(),
@@ -504,8 +616,8 @@ impl<'a> Renderer<'a> {
             newer: render::newer_state(page),
         };
         let (noindex, draft) = self.view_of(Some(page));
-        let template = PageTemplate {
-            site: self.site_context(render::root_prefix(page.url)),
+        PageTemplate {
+            site: self.page_site_context(render::root_prefix(page.url)),
             space: SpaceRef {
                 id: &space.policy.space,
                 title: &space.policy.title,
@@ -515,14 +627,48 @@ impl<'a> Renderer<'a> {
             page: ctx_page,
             noindex,
             draft,
+        }
+    }
+
+    /// The key of everything a page's Markdown renders from: this program, its bytes (the
+    /// version), where it sits (id, bundle or not, its way back to the root), whether raw
+    /// HTML is allowed, and how each link destination it asks for resolves now. Given the
+    /// same bytes the Markdown asks for the same destinations, so the destinations the last
+    /// rendering asked for are enough.
+    fn markdown_key(&self, page: &PublishedPage, dests: &[String]) -> String {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        let mut part = |bytes: &[u8]| {
+            h.update((bytes.len() as u64).to_be_bytes());
+            h.update(bytes);
         };
-        let broken = broken_links(page, body.unpublished_links);
-        let result = PageResult {
-            search: search_entry(space, page, &body.text),
-            sitemap: self.sitemap_entry(j),
-            broken,
-        };
-        Ok((template, result))
+        part(b"imprimatur-markdown-inputs-v1");
+        part(render_memo::program_id());
+        part(page.live.version.to_string().as_bytes());
+        part(page.eval.page.id.as_bytes());
+        part(&[u8::from(page.eval.page.bundle)]);
+        part(page.url.as_bytes());
+        part(&[u8::from(self.site.config.raw_html_allowed)]);
+        let resolved = render::link_resolutions(page, &self.published.links, dests);
+        for (dest, resolution) in dests.iter().zip(resolved) {
+            part(dest.as_bytes());
+            part(format!("{resolution:?}").as_bytes());
+        }
+        render_memo::hex(&h.finalize())
+    }
+
+    /// SHA-256 of the theme, the key of the page's Markdown inputs and the rest of its
+    /// template context (`template`, without the rendered Markdown): equal digests render to
+    /// equal bytes.
+    fn inputs_digest(&self, markdown: &str, template: &PageTemplate) -> String {
+        use sha2::Digest;
+        let mut h = Hashing(sha2::Sha256::new());
+        h.0.update(b"imprimatur-page-inputs-v1\n");
+        h.0.update(render_memo::program_id());
+        h.0.update(self.theme.digest());
+        h.0.update(markdown.as_bytes());
+        serde_json::to_writer(&mut h, template).expect("a page context serializes");
+        render_memo::hex(&h.0.finalize())
     }
 
     fn render_page(&self, j: usize, template: &PageTemplate) -> Result<String> {
@@ -538,27 +684,6 @@ impl<'a> Renderer<'a> {
             })
         })?;
         self.theme.render("page.html", &ctx).map_err(failed)
-    }
-
-    /// SHA-256 of the theme and a page's whole template context: equal digests render to
-    /// equal bytes, so a build can keep the page it rendered last time (see `Sink::reuse`).
-    fn inputs_digest(&self, template: &PageTemplate) -> [u8; 32] {
-        use sha2::Digest;
-        struct Hashing(sha2::Sha256);
-        impl std::io::Write for Hashing {
-            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-                self.0.update(buf);
-                Ok(buf.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
-        let mut h = Hashing(sha2::Sha256::new());
-        h.0.update(b"imprimatur-page-inputs-v1\n");
-        h.0.update(self.theme.digest());
-        serde_json::to_writer(&mut h, template).expect("a page context serializes");
-        h.0.finalize().into()
     }
 
     /// The page's search entry, for a request of the index alone (no templates rendered).
@@ -621,6 +746,32 @@ fn search_entry<'a>(
         tags: page.tags,
         text: render::search_text(text),
     }
+}
+
+/// The name of the search index's files as a group in the render memo.
+const SEARCH_GROUP: &str = "search";
+
+/// Writes into a SHA-256.
+struct Hashing(sha2::Sha256);
+
+impl std::io::Write for Hashing {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        sha2::Digest::update(&mut self.0, buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// What the search index's files are made from: this program and the entries (sorted).
+fn search_digest(entries: &[SearchEntry]) -> String {
+    use sha2::Digest;
+    let mut h = Hashing(sha2::Sha256::new());
+    h.0.update(b"imprimatur-search-inputs-v1\n");
+    h.0.update(render_memo::program_id());
+    serde_json::to_writer(&mut h, entries).expect("search entries serialize");
+    render_memo::hex(&h.0.finalize())
 }
 
 fn search_index(mut entries: Vec<SearchEntry>) -> Vec<u8> {

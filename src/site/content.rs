@@ -366,7 +366,7 @@ pub(crate) fn scan(content_dir: &Path, site_root: &Path, memo: Option<&Memo>) ->
         })
         .collect();
     drop(previous);
-    if let Some(memo) = memo {
+    if let Some(memo) = memo.filter(|m| m.keeps_files()) {
         let kept = named.iter().zip(&read).filter_map(|((c, _), (r, f))| {
             let page = r.as_ref().ok()?;
             Some((content_dir.join(&c.rel), (*f)?, page.clone()))

@@ -100,15 +100,25 @@ pub(crate) struct Memo {
     records: Mutex<Files<RecordFile>>,
     signatures: Mutex<HashSet<[u8; 32]>>,
     persisted: Option<VerifiedCache>,
+    /// Whether pages and records read are kept for a later load (`serve`); a one-shot build
+    /// keeps only signatures, and copies nothing else.
+    once: bool,
 }
 
 impl Memo {
     /// A memo that also knows the signatures earlier runs on this site verified.
+    /// For one load only (a build): what it keeps is the signatures, for later runs.
     pub(crate) fn with_cache(cache: Option<VerifiedCache>) -> Memo {
         Memo {
             persisted: cache,
+            once: true,
             ..Memo::default()
         }
+    }
+
+    /// Whether a load should keep the pages and records it read for a later load.
+    pub(crate) fn keeps_files(&self) -> bool {
+        !self.once
     }
 
     /// The key of the cache outside the site, to authenticate other state kept between runs;
@@ -244,6 +254,11 @@ pub(crate) struct Tagger {
 }
 
 impl Tagger {
+    #[cfg(test)]
+    pub(crate) fn for_test(key: [u8; 32]) -> Tagger {
+        Tagger { key }
+    }
+
     /// The tag of `parts` for one purpose (`domain`): each part is length-prefixed, so no
     /// two different lists tag alike, and a tag made for one purpose means nothing in another.
     pub(crate) fn tag(&self, domain: &[u8], parts: &[&[u8]]) -> [u8; 32] {

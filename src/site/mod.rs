@@ -878,7 +878,7 @@ fn load_records(config: &SiteConfig, memo: Option<&Memo>) -> Result<Vec<RecordFi
         })
         .collect();
     drop(previous);
-    if let Some(memo) = memo {
+    if let Some(memo) = memo.filter(|m| m.keeps_files()) {
         let kept = paths
             .into_iter()
             .zip(&files)

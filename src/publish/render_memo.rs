@@ -1,0 +1,186 @@
+//! What a build rendered, kept for the next build so that it renders only what changed.
+//!
+//! For each page of `output/` the memo holds the digest of everything its HTML was rendered
+//! from (theme and template context, see `renderer`), the hash of that HTML, and what the
+//! page's Markdown yielded besides HTML: the key of its Markdown inputs (the version, the
+//! page's place, and where each of its links pointed), those link destinations, its search
+//! text and its links to unpublished pages. For groups of files rendered together (the search
+//! index) it holds the digest of their inputs and each file's hash.
+//!
+//! It lives in the kept generation beside `output/` ([`FILE`]), where whoever writes to the
+//! repository might put a file of their own: the file carries an HMAC-SHA256 of its contents
+//! under the key of the cache outside the site (`site::memo::Tagger`), and a memo whose tag
+//! does not hold counts for nothing. An entry only ever says "these inputs rendered to bytes with this hash"; the
+//! build then keeps a file only if the intact `output/` holds exactly those bytes (by its
+//! manifest, which the drift check compares with the files). Without a key nothing is reused.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::site::memo::Tagger;
+
+/// The memo's file in the kept generation. Never part of a site.
+pub const FILE: &str = ".imprimatur-render-memo.json";
+/// What the memo's tags are made for.
+const TAG: &[u8] = b"imprimatur-rendered-v2";
+
+/// What one page's last rendering was made from and yielded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageMemo {
+    /// Hex digest of the theme and the page's whole template context.
+    pub inputs: String,
+    /// Hex SHA-256 of the HTML.
+    pub html: String,
+    /// Hex key of the Markdown inputs (see `renderer`).
+    pub markdown: String,
+    /// The relative link and image destinations the Markdown asked to resolve, in order.
+    pub dests: Vec<String>,
+    /// The page's search text.
+    pub text: String,
+    /// Its links to pages not published (broken-link findings).
+    pub unpublished: Vec<String>,
+}
+
+/// Files rendered together from one set of inputs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupMemo {
+    pub inputs: String,
+    /// Path relative to `output/` → hex SHA-256.
+    pub files: BTreeMap<String, String>,
+}
+
+/// A memo: pages by the path of their HTML, groups by name.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct RenderMemo {
+    pub pages: HashMap<String, PageMemo>,
+    pub groups: HashMap<String, GroupMemo>,
+}
+
+/// The file's JSON.
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    pages: BTreeMap<String, PageMemo>,
+    groups: BTreeMap<String, GroupMemo>,
+}
+
+impl RenderMemo {
+    /// The memo in `kept`, if its tag holds under `tagger`; anything else (no file, a file
+    /// that does not parse, a wrong tag) is an empty memo, and the build renders everything.
+    pub fn read(kept: &Path, tagger: &Tagger) -> RenderMemo {
+        let Ok(bytes) = std::fs::read(kept.join(FILE)) else {
+            return RenderMemo::default();
+        };
+        // The file is the hex tag, a newline, and the JSON the tag is over.
+        let Some((claimed, json)) = bytes.split_at_checked(64) else {
+            return RenderMemo::default();
+        };
+        let Some(json) = json.strip_prefix(b"\n") else {
+            return RenderMemo::default();
+        };
+        if !same(hex(&tagger.tag(TAG, &[json])).as_bytes(), claimed) {
+            return RenderMemo::default();
+        }
+        match serde_json::from_slice::<Stored>(json) {
+            Ok(stored) => RenderMemo {
+                pages: stored.pages.into_iter().collect(),
+                groups: stored.groups.into_iter().collect(),
+            },
+            Err(_) => RenderMemo::default(),
+        }
+    }
+
+    /// The memo's file: its tag under `tagger`, then its JSON.
+    pub fn to_bytes(&self, tagger: &Tagger) -> Vec<u8> {
+        let stored = Stored {
+            pages: self
+                .pages
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            groups: self
+                .groups
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        };
+        let json = serde_json::to_vec(&stored).expect("a render memo serializes");
+        let mut bytes = hex(&tagger.tag(TAG, &[&json])).into_bytes();
+        bytes.push(b'\n');
+        bytes.extend(json);
+        bytes
+    }
+}
+
+/// Equal bytes, compared in constant time (a tag is a MAC).
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Which program renders: the SHA-256 of its executable (any other build of imprimatur
+/// renders anew, even under the same version number), or its version where the executable
+/// can't be read.
+pub fn program_id() -> &'static [u8] {
+    static ID: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    ID.get_or_init(|| {
+        use sha2::Digest;
+        match std::env::current_exe().and_then(std::fs::read) {
+            Ok(bytes) => sha2::Sha256::digest(bytes).to_vec(),
+            Err(_) => format!("imprimatur {}", env!("CARGO_PKG_VERSION")).into_bytes(),
+        }
+    })
+}
+
+/// Lowercase hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> RenderMemo {
+        let page = PageMemo {
+            inputs: "aa".into(),
+            html: "bb".into(),
+            markdown: "cc".into(),
+            dests: vec!["../b.md".into()],
+            text: "Install the agent".into(),
+            unpublished: vec![],
+        };
+        let group = GroupMemo {
+            inputs: "dd".into(),
+            files: BTreeMap::from([("search-index.json".to_string(), "ee".to_string())]),
+        };
+        RenderMemo {
+            pages: HashMap::from([("kb/a/index.html".to_string(), page)]),
+            groups: HashMap::from([("search".to_string(), group)]),
+        }
+    }
+
+    #[test]
+    fn a_memo_reads_back_under_its_key_and_not_under_another() {
+        let dir = tempfile::tempdir().unwrap();
+        let (key, other) = (Tagger::for_test([1; 32]), Tagger::for_test([2; 32]));
+        std::fs::write(dir.path().join(FILE), sample().to_bytes(&key)).unwrap();
+        assert_eq!(RenderMemo::read(dir.path(), &key), sample());
+        assert_eq!(RenderMemo::read(dir.path(), &other), RenderMemo::default());
+    }
+
+    #[test]
+    fn a_memo_changed_after_tagging_counts_for_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = Tagger::for_test([1; 32]);
+        let text = String::from_utf8(sample().to_bytes(&key)).unwrap();
+        // Someone points the page at other HTML, keeping the tag.
+        let forged = text.replace("\"html\":\"bb\"", "\"html\":\"ff\"");
+        assert_ne!(forged, text);
+        std::fs::write(dir.path().join(FILE), forged).unwrap();
+        assert_eq!(RenderMemo::read(dir.path(), &key), RenderMemo::default());
+        // Garbage is no memo, not an error.
+        std::fs::write(dir.path().join(FILE), "{not json").unwrap();
+        assert_eq!(RenderMemo::read(dir.path(), &key), RenderMemo::default());
+    }
+}
