@@ -667,6 +667,152 @@ fn a_rebuild_with_nothing_changed_rewrites_no_file_of_output() {
         .contains("Unapproved"));
 }
 
+/// What a build of a copy of `site` (without its output, kept generation or reports) writes
+/// from scratch, with nothing cached: every file of its `output/`.
+fn fresh_build(site: &TestSite) -> Vec<(String, Vec<u8>)> {
+    let copy = tempfile::tempdir().unwrap();
+    for entry in walkdir::WalkDir::new(site.path()).min_depth(1) {
+        let entry = entry.unwrap();
+        let rel = entry.path().strip_prefix(site.path()).unwrap();
+        let top = rel
+            .components()
+            .next()
+            .unwrap()
+            .as_os_str()
+            .to_string_lossy();
+        if top == "output" || top == "reports" || top.starts_with(".imprimatur") {
+            continue;
+        }
+        let to = copy.path().join(rel);
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&to).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &to).unwrap();
+        }
+    }
+    assert_cmd::Command::new(env!("CARGO_BIN_EXE_imprimatur"))
+        .env("NO_COLOR", "1")
+        .env("IMPRIMATUR_CACHE_DIR", "off")
+        .args(["build", "--now", NOW, "--site"])
+        .arg(copy.path())
+        .assert()
+        .success();
+    let mut files = Vec::new();
+    for entry in walkdir::WalkDir::new(copy.path().join("output")).sort_by_file_name() {
+        let entry = entry.unwrap();
+        if entry.file_type().is_file() {
+            let rel = entry.path().strip_prefix(copy.path()).unwrap();
+            files.push((
+                rel.display().to_string(),
+                std::fs::read(entry.path()).unwrap(),
+            ));
+        }
+    }
+    files.sort();
+    files
+}
+
+#[test]
+fn a_rebuild_that_reuses_what_it_rendered_before_writes_the_bytes_a_fresh_build_writes() {
+    let mut site = kb_site();
+    site.policy("api", &KB_POLICY.replace("Knowledge Base", "API"))
+        .page(
+            "kb/install.md",
+            "Install",
+            "Install words. Then [authenticate](../api/auth.md).\n",
+        )
+        .page("kb/guide/setup.md", "Setup", "Setup words.\n")
+        .page("api/intro.md", "Intro", "Intro words.\n")
+        .page("api/auth.md", "Auth", "Auth words.\n");
+    publish(&site, "kb/install");
+    publish(&site, "kb/guide/setup");
+    publish(&site, "api/intro");
+    build(&site, NOW);
+    assert!(
+        site.exists(".imprimatur-prev-output/.imprimatur-render-memo.json"),
+        "the build kept what it rendered"
+    );
+    assert_eq!(findings_of(&status_file(&site), "broken_link").len(), 1);
+    let same = |site: &TestSite, after: &str| {
+        assert_same_files(&site.all_output_files(), &fresh_build(site), after)
+    };
+    same(&site, "the first build");
+    // The link's target is published in another space: nothing else of the linking page
+    // changes, but its Markdown renders anew, and the broken link is gone from the report.
+    publish(&site, "api/auth");
+    build(&site, NOW);
+    let install = site.read("output/kb/install/index.html");
+    assert!(install.contains("api/auth/\""), "{install}");
+    assert_eq!(findings_of(&status_file(&site), "broken_link").len(), 0);
+    same(&site, "publishing a page another links to");
+    site.page("kb/install.md", "Install", "Unapproved words.\n");
+    build(&site, NOW);
+    same(&site, "an edit nobody approved");
+    site.page("kb/new.md", "New page", "New words.\n");
+    publish(&site, "kb/new");
+    build(&site, NOW);
+    same(&site, "a new approved page");
+    let page_template = String::from_utf8(
+        std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("themes/default/templates/page.html"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    site.file(
+        "themes/default/templates/page.html",
+        page_template.replace("</article>", "<p>THEME-MARK-77</p></article>"),
+    );
+    build(&site, NOW);
+    assert!(site
+        .read("output/kb/install/index.html")
+        .contains("THEME-MARK-77"));
+    same(&site, "a changed template");
+    std::fs::remove_file(site.path().join("content/kb/guide/setup.md")).unwrap();
+    build(&site, NOW);
+    assert!(!site.exists("output/kb/guide/setup/index.html"));
+    same(&site, "a page whose source is deleted");
+}
+
+#[test]
+fn a_render_memo_changed_beside_output_counts_for_nothing() {
+    let mut site = kb_site();
+    site.page("kb/install.md", "Install", "Install words.\n");
+    publish(&site, "kb/install");
+    build(&site, NOW);
+    // Someone who can write beside output/ puts other HTML in place of the page, makes the
+    // manifest inside output/ agree with it (so output/ looks as its build wrote it), and
+    // points the kept render memo at it, leaving the memo's tag as it was.
+    let page = "output/kb/install/index.html";
+    let old_hash = crate::util::sha256_hex(&site.read_bytes(page));
+    let forged = site
+        .read(page)
+        .replace("Install words.", "FORGED-WORDS-5150");
+    let forged_hash = crate::util::sha256_hex(forged.as_bytes());
+    std::fs::remove_file(site.path().join(page)).unwrap();
+    site.file(page, &forged);
+    let marker = "output/.imprimatur-build.json";
+    site.file(marker, site.read(marker).replace(&old_hash, &forged_hash));
+    let memo = ".imprimatur-prev-output/.imprimatur-render-memo.json";
+    assert!(site.read(memo).contains(&old_hash));
+    site.file(memo, site.read(memo).replace(&old_hash, &forged_hash));
+    let verify = site.cmd(&["verify", "--now", NOW, "--format", "json"]);
+    assert!(
+        !crate::util::stdout(&verify).contains("output_drift"),
+        "output/ agrees with its manifest"
+    );
+
+    build(&site, NOW);
+    assert!(output_mentions(&site, "FORGED-WORDS-5150").is_empty());
+    assert!(site.read(page).contains("Install words."));
+    assert_same_files(
+        &site.all_output_files(),
+        &fresh_build(&site),
+        "after the build",
+    );
+}
+
 #[test]
 fn a_build_killed_while_writing_leaves_the_previous_site_whole_and_the_next_one_recovers() {
     let mut site = kb_site();
