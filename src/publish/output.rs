@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::atomic::{self, ReadErrorKind};
@@ -225,8 +226,9 @@ pub struct Staging<'lock> {
     /// Files not in the staging folder whose bytes `output/` holds: linked from there only
     /// if the site is swapped at all.
     deferred: Mutex<Vec<String>>,
-    /// What the last build's render memo vouched for (tags checked).
+    /// What the last build's render memo vouched for (tag checked), and its file's bytes.
     rendered_before: RenderMemo,
+    rendered_before_bytes: Vec<u8>,
     /// The same, for this build, kept for the next one.
     rendered_now: Mutex<RenderMemo>,
     tagger: Option<Tagger>,
@@ -263,9 +265,12 @@ impl<'lock> Staging<'lock> {
             .tempdir_in(parent)
             .map_err(|e| Error::io(parent, e))?;
         let previous = previous_path(output_dir);
-        let rendered_before = match &tagger {
-            Some(tagger) if output_intact => RenderMemo::read(&previous, tagger),
-            _ => RenderMemo::default(),
+        let (rendered_before, rendered_before_bytes) = match &tagger {
+            Some(tagger) if output_intact => {
+                let bytes = std::fs::read(previous.join(render_memo::FILE)).unwrap_or_default();
+                (RenderMemo::from_bytes(&bytes, tagger), bytes)
+            }
+            _ => (RenderMemo::default(), Vec::new()),
         };
         let mut existing = BTreeSet::new();
         match std::fs::symlink_metadata(&previous) {
@@ -298,6 +303,7 @@ impl<'lock> Staging<'lock> {
             output_files,
             deferred: Mutex::new(Vec::new()),
             rendered_before,
+            rendered_before_bytes,
             rendered_now: Mutex::new(RenderMemo::default()),
             tagger,
             abort_after,
@@ -496,11 +502,15 @@ impl<'lock> Staging<'lock> {
         let output_intact = self.output_intact;
         let kept = KeptState {
             render_memo: match &self.tagger {
-                Some(tagger) => self
-                    .rendered_now
-                    .into_inner()
-                    .expect("no writer panicked")
-                    .to_bytes(tagger),
+                Some(tagger) => {
+                    let now = self.rendered_now.into_inner().expect("no writer panicked");
+                    // Nothing was rendered anew: the file that was read says it all already.
+                    if now == self.rendered_before && !now.pages.is_empty() {
+                        self.rendered_before_bytes
+                    } else {
+                        now.to_bytes(tagger)
+                    }
+                }
                 None => Vec::new(),
             },
         };
@@ -831,35 +841,37 @@ pub fn drift(output_dir: &Path, output_name: &str) -> Vec<Finding> {
         }
     };
     let known = recorded_output_stat(output_dir);
-    let mut found: BTreeMap<String, String> = BTreeMap::new();
-    for entry in walkdir::WalkDir::new(output_dir)
+    // Listed in one pass (no stat: the listing says what is a folder), looked at in parallel.
+    let entries: Vec<walkdir::DirEntry> = walkdir::WalkDir::new(output_dir)
         .min_depth(1)
         .into_iter()
         .flatten()
-    {
-        if entry.file_type().is_dir() || (entry.depth() == 1 && entry.file_name() == MARKER) {
-            continue;
-        }
-        let rel = crate::site::config::display_relative(output_dir, entry.path());
-        let inner = entry
-            .path()
-            .strip_prefix(output_dir)
-            .unwrap_or(entry.path());
-        let unmoved = entry.file_type().is_file()
-            && entry.metadata().is_ok_and(|m| {
-                known
-                    .get(&rel)
-                    .is_some_and(|(stat, _)| *stat == Fingerprint::of(&m))
-            });
-        let hash = if unmoved {
-            known[&rel].1.clone()
-        } else {
-            atomic::read_beneath(output_dir, inner, u64::MAX)
-                .map(|b| version::sha256_hex(&b))
-                .unwrap_or_default()
-        };
-        found.insert(rel, hash);
-    }
+        .filter(|e| !(e.file_type().is_dir() || e.depth() == 1 && e.file_name() == MARKER))
+        .collect();
+    let found: BTreeMap<String, String> = entries
+        .par_iter()
+        .map(|entry| {
+            let rel = crate::site::config::display_relative(output_dir, entry.path());
+            let inner = entry
+                .path()
+                .strip_prefix(output_dir)
+                .unwrap_or(entry.path());
+            let unmoved = entry.file_type().is_file()
+                && entry.metadata().is_ok_and(|m| {
+                    known
+                        .get(&rel)
+                        .is_some_and(|(stat, _)| *stat == Fingerprint::of(&m))
+                });
+            let hash = if unmoved {
+                known[&rel].1.clone()
+            } else {
+                atomic::read_beneath(output_dir, inner, u64::MAX)
+                    .map(|b| version::sha256_hex(&b))
+                    .unwrap_or_default()
+            };
+            (rel, hash)
+        })
+        .collect();
     let mut findings = Vec::new();
     let mut drift = |rel: &str, what: &str| {
         findings.push(Finding {

@@ -15,7 +15,6 @@
 //! manifest, which the drift check compares with the files). Without a key nothing is reused.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
@@ -68,10 +67,16 @@ struct Stored {
 impl RenderMemo {
     /// The memo in `kept`, if its tag holds under `tagger`; anything else (no file, a file
     /// that does not parse, a wrong tag) is an empty memo, and the build renders everything.
-    pub fn read(kept: &Path, tagger: &Tagger) -> RenderMemo {
+    #[cfg(test)]
+    pub fn read(kept: &std::path::Path, tagger: &Tagger) -> RenderMemo {
         let Ok(bytes) = std::fs::read(kept.join(FILE)) else {
             return RenderMemo::default();
         };
+        RenderMemo::from_bytes(&bytes, tagger)
+    }
+
+    /// [`RenderMemo::read`] of the file's bytes.
+    pub fn from_bytes(bytes: &[u8], tagger: &Tagger) -> RenderMemo {
         // The file is the hex tag, a newline, and the JSON the tag is over.
         let Some((claimed, json)) = bytes.split_at_checked(64) else {
             return RenderMemo::default();

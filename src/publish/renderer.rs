@@ -82,7 +82,10 @@ pub trait Sink: Sync {
 struct PageTemplate<'a> {
     site: SiteContext<'a, SpaceLink>,
     space: SpaceRef<'a>,
-    nav: Vec<render::NavSection>,
+    /// Left out of the digest of a page's inputs, which takes the space's [`nav_digest`] and
+    /// the page's section and URL instead (what `render::nav` makes it from).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nav: Option<Vec<render::NavSection>>,
     page: render::PageContext<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     noindex: Option<bool>,
@@ -174,6 +177,8 @@ pub struct Renderer<'a> {
     summaries: Vec<SpaceSummary>,
     /// The same spaces, without page counts, for pages.
     space_links: Vec<SpaceLink>,
+    /// Per space, everything its pages' navigation is made from (see [`nav_digest`]).
+    nav_digests: Vec<[u8; 32]>,
     /// Each page, as (space, section, page) indices, in navigation order.
     jobs: Vec<(usize, usize, usize)>,
     /// Page status by id, for the drafts banner.
@@ -240,6 +245,7 @@ impl<'a> Renderer<'a> {
                 url: s.url.clone(),
             })
             .collect();
+        let nav_digests = published.spaces.iter().map(nav_digest).collect();
         let mut jobs = Vec::new();
         for (si, space) in published.spaces.iter().enumerate() {
             for (ci, section) in space.sections.iter().enumerate() {
@@ -258,6 +264,7 @@ impl<'a> Renderer<'a> {
             published,
             summaries,
             space_links,
+            nav_digests,
             jobs,
             statuses,
             review_links,
@@ -521,7 +528,7 @@ impl<'a> Renderer<'a> {
     pub fn page(&self, j: usize) -> Result<(String, PageResult<'_>)> {
         let (space, page) = self.job(j);
         let body = render::render_body(page, &self.published.links, &self.site.config);
-        let template = self.page_template(j, body.html, body.toc);
+        let template = self.page_template(j, body.html, body.toc, true);
         let html = self.render_page(j, &template)?;
         let result = PageResult {
             search: search_entry(space, page, &body.text),
@@ -563,8 +570,8 @@ impl<'a> Renderer<'a> {
                 (Some(body), memo)
             }
         };
-        let mut template = self.page_template(j, String::new(), Vec::new());
-        let inputs = self.inputs_digest(&memo.markdown, &template);
+        let mut template = self.page_template(j, String::new(), Vec::new(), false);
+        let inputs = self.inputs_digest(j, &memo.markdown, &template);
         let result = PageResult {
             search: search_entry(space, page, &memo.text),
             sitemap: self.sitemap_entry(j),
@@ -579,18 +586,21 @@ impl<'a> Renderer<'a> {
         };
         template.page.html = body.html;
         template.page.toc = body.toc;
+        template.nav = Some(render::nav(space, page));
         let html = self.render_page(j, &template)?;
         let memo = PageMemo { inputs, ..memo };
         sink.write_rendered(&rel, Some(memo), html.as_bytes())?;
         Ok(result)
     }
 
-    /// The context of `page.html` for page `j`, with its rendered Markdown.
+    /// The context of `page.html` for page `j`, with its rendered Markdown, and its
+    /// navigation when `with_nav` (a digest of the inputs leaves it out).
     fn page_template(
         &self,
         j: usize,
         html: String,
         toc: Vec<crate::publish::markdown::TocEntry>,
+        with_nav: bool,
     ) -> PageTemplate<'_> {
         let (space, page) = self.job(j);
         let site = self.site;
@@ -623,7 +633,7 @@ impl<'a> Renderer<'a> {
                 title: &space.policy.title,
                 url: &space.url,
             },
-            nav: render::nav(space, page),
+            nav: with_nav.then(|| render::nav(space, page)),
             page: ctx_page,
             noindex,
             draft,
@@ -660,13 +670,23 @@ impl<'a> Renderer<'a> {
     /// SHA-256 of the theme, the key of the page's Markdown inputs and the rest of its
     /// template context (`template`, without the rendered Markdown): equal digests render to
     /// equal bytes.
-    fn inputs_digest(&self, markdown: &str, template: &PageTemplate) -> String {
+    fn inputs_digest(&self, j: usize, markdown: &str, template: &PageTemplate) -> String {
         use sha2::Digest;
+        let (si, _, _) = self.jobs[j];
+        let (_, page) = self.job(j);
         let mut h = Hashing(sha2::Sha256::new());
-        h.0.update(b"imprimatur-page-inputs-v1\n");
+        h.0.update(b"imprimatur-page-inputs-v2\n");
         h.0.update(render_memo::program_id());
         h.0.update(self.theme.digest());
-        h.0.update(markdown.as_bytes());
+        for part in [
+            markdown.as_bytes(),
+            &self.nav_digests[si],
+            page.section.as_bytes(),
+            page.url.as_bytes(),
+        ] {
+            h.0.update((part.len() as u64).to_be_bytes());
+            h.0.update(part);
+        }
         serde_json::to_writer(&mut h, template).expect("a page context serializes");
         render_memo::hex(&h.0.finalize())
     }
@@ -746,6 +766,30 @@ fn search_entry<'a>(
         tags: page.tags,
         text: render::search_text(text),
     }
+}
+
+/// SHA-256 of what `render::nav` makes a page's navigation from besides the page's section
+/// and URL: the space's URL and each section's folder, title, anchor and pages (titles, URLs).
+fn nav_digest(space: &PublishedSpace) -> [u8; 32] {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    let mut part = |bytes: &[u8]| {
+        h.update((bytes.len() as u64).to_be_bytes());
+        h.update(bytes);
+    };
+    part(b"imprimatur-nav-v1");
+    part(space.url.as_bytes());
+    for s in &space.sections {
+        for field in [&s.folder, &s.title, &s.anchor] {
+            part(field.as_bytes());
+        }
+        part(&(s.pages.len() as u64).to_be_bytes());
+        for p in &s.pages {
+            part(p.title.as_bytes());
+            part(p.url.as_bytes());
+        }
+    }
+    h.finalize().into()
 }
 
 /// The name of the search index's files as a group in the render memo.
