@@ -228,5 +228,10 @@ for N in $PAGES_LIST; do
     [ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$SITE" "$HUGO_SITE" "$SITE-add" "$SITE-hugo-add"
 done
 
-printf '\n== imprimatur vs hugo (%s, %s) ==%s' "$(date -u +%Y-%m-%dT%H:%MZ)" \
-    "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)" "$SUMMARY"
+# With BENCH_NO_BUILD=1 the binaries may be older than the checkout: say which was built.
+if [ "${BENCH_NO_BUILD:-0}" = 1 ]; then
+    built="binaries not rebuilt; checkout at $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+else
+    built="built at $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+fi
+printf '\n== imprimatur vs hugo (%s, %s) ==%s' "$(date -u +%Y-%m-%dT%H:%MZ)" "$built" "$SUMMARY"

@@ -9,6 +9,10 @@
 //! there (read, never trusted from a manifest), writes only those that differ, and deletes
 //! what it did not render. A build whose every file and page equals the intact `output/`
 //! swaps nothing: no file of `output/` is touched.
+//! Beside the kept files lie what the next build may skip work with: the stat of every file
+//! of `output/` (for the drift check) and the render memo (`render_memo`): a page or the
+//! search index whose inputs did not change is kept (`Staging::reuse`) without being
+//! rendered, when the intact `output/` holds the very bytes the memo names.
 //! The staged site carries its own manifest, [`MARKER`]: the files written with their hashes
 //! and the pages that were live. Swapped in with the site, it marks the folder as a build's
 //! (a non-empty folder without it is never replaced), tells the next build which pages went
