@@ -776,6 +776,33 @@ fn a_rebuild_that_reuses_what_it_rendered_before_writes_the_bytes_a_fresh_build_
 }
 
 #[test]
+fn a_page_of_a_long_section_lists_forty_pages_around_itself_in_its_sidebar() {
+    let mut site = kb_site();
+    for n in 0..45 {
+        let id = format!("kb/long/page-{n:02}");
+        site.page(
+            &format!("{id}.md"),
+            &format!("Long page {n:02}"),
+            "Words.\n",
+        );
+        publish(&site, &id);
+    }
+    build(&site, NOW);
+    let listed = |page: &str| {
+        let html = site.read(&format!("output/kb/long/{page}/index.html"));
+        (0..45)
+            .filter(|n| html.contains(&format!(">Long page {n:02}</a>")))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(listed("page-00"), (0..40).collect::<Vec<_>>());
+    assert_eq!(listed("page-44"), (5..45).collect::<Vec<_>>());
+    assert_eq!(listed("page-22"), (2..42).collect::<Vec<_>>());
+    // The space's index still lists every page of the section.
+    let index = site.read("output/kb/index.html");
+    assert!((0..45).all(|n| index.contains(&format!("Long page {n:02}"))));
+}
+
+#[test]
 fn a_render_memo_changed_beside_output_counts_for_nothing() {
     let mut site = kb_site();
     site.page("kb/install.md", "Install", "Install words.\n");
