@@ -23,6 +23,7 @@ use crate::publish::theme::Theme;
 use crate::report::{PageStatus, StatusReport};
 use crate::site::{Evaluation, Finding, LiveContent, Site};
 use crate::trust::review::{FindingKind, LiveVersion};
+use crate::trust::version::hash_part;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum View {
@@ -648,10 +649,7 @@ impl<'a> Renderer<'a> {
     fn markdown_key(&self, page: &PublishedPage, dests: &[String]) -> String {
         use sha2::Digest;
         let mut h = sha2::Sha256::new();
-        let mut part = |bytes: &[u8]| {
-            h.update((bytes.len() as u64).to_be_bytes());
-            h.update(bytes);
-        };
+        let mut part = |bytes: &[u8]| hash_part(&mut h, bytes);
         part(b"imprimatur-markdown-inputs-v1");
         part(render_memo::program_id());
         part(page.live.version.to_string().as_bytes());
@@ -684,8 +682,7 @@ impl<'a> Renderer<'a> {
             page.section.as_bytes(),
             page.url.as_bytes(),
         ] {
-            h.0.update((part.len() as u64).to_be_bytes());
-            h.0.update(part);
+            hash_part(&mut h.0, part);
         }
         serde_json::to_writer(&mut h, template).expect("a page context serializes");
         render_memo::hex(&h.0.finalize())
@@ -773,10 +770,7 @@ fn search_entry<'a>(
 fn nav_digest(space: &PublishedSpace) -> [u8; 32] {
     use sha2::Digest;
     let mut h = sha2::Sha256::new();
-    let mut part = |bytes: &[u8]| {
-        h.update((bytes.len() as u64).to_be_bytes());
-        h.update(bytes);
-    };
+    let mut part = |bytes: &[u8]| hash_part(&mut h, bytes);
     part(b"imprimatur-nav-v1");
     part(space.url.as_bytes());
     for s in &space.sections {

@@ -209,8 +209,7 @@ impl Theme {
         h.update(env!("CARGO_PKG_VERSION").as_bytes());
         for (tpl, (text, _)) in &sources {
             for part in [tpl.as_bytes(), text.as_bytes()] {
-                h.update((part.len() as u64).to_be_bytes());
-                h.update(part);
+                crate::trust::version::hash_part(&mut h, part);
             }
         }
         Ok(Theme {

@@ -297,8 +297,7 @@ fn cache_key(path: &Path) -> Option<[u8; 32]> {
 fn signature_id(public_key: &[u8], signature: &[u8], signed: &[u8]) -> [u8; 32] {
     let mut h = Sha256::new();
     for part in [public_key, signature, signed] {
-        h.update((part.len() as u64).to_be_bytes());
-        h.update(part);
+        crate::trust::version::hash_part(&mut h, part);
     }
     h.finalize().into()
 }

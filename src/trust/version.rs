@@ -61,6 +61,13 @@ impl Serialize for Version {
     }
 }
 
+/// Feeds `part` to `h` after its length, so that no two different lists of parts are one
+/// input: every digest made of several fields uses it.
+pub(crate) fn hash_part(h: &mut Sha256, part: &[u8]) {
+    h.update((part.len() as u64).to_be_bytes());
+    h.update(part);
+}
+
 pub fn sha256_hex(bytes: &[u8]) -> String {
     let digest = Sha256::digest(bytes);
     let mut out = String::with_capacity(64);
