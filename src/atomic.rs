@@ -547,8 +547,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn reads_refuse_links_at_any_component_fifos_and_large_files() {
+    /// `real/sub/f` (5 bytes), `linked` → `real`, `real/link` → `sub/f`, and a FIFO `real/fifo`.
+    fn tree_with_links_and_a_fifo() -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
         let base = dir.path();
         std::fs::create_dir_all(base.join("real/sub")).unwrap();
@@ -560,6 +560,13 @@ mod tests {
             .status()
             .unwrap();
         assert!(fifo.success());
+        dir
+    }
+
+    #[test]
+    fn reads_refuse_links_at_any_component_fifos_and_large_files() {
+        let dir = tree_with_links_and_a_fifo();
+        let base = dir.path();
         for reader in READERS {
             assert_eq!(kind(*reader, base, "real/sub/f", 5), "ok bytes");
             assert_eq!(kind(*reader, base, "real/sub/f", 4), "TooLarge");
@@ -583,18 +590,9 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[test]
     fn every_way_of_reading_names_the_same_fault() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tree_with_links_and_a_fifo();
         let base = dir.path();
-        std::fs::create_dir_all(base.join("real/sub")).unwrap();
-        std::fs::write(base.join("real/sub/f"), b"bytes").unwrap();
-        std::os::unix::fs::symlink("real", base.join("linked")).unwrap();
-        std::os::unix::fs::symlink("sub/f", base.join("real/link")).unwrap();
         std::os::unix::fs::symlink("/proc/self/root", base.join("real/magic")).unwrap();
-        let fifo = std::process::Command::new("mkfifo")
-            .arg(base.join("real/fifo"))
-            .status()
-            .unwrap();
-        assert!(fifo.success());
         let opened = Beneath::open(base).unwrap();
         let describe = |r: Result<Vec<u8>, ReadError>| match r {
             Ok(bytes) => format!("ok {}", String::from_utf8_lossy(&bytes)),

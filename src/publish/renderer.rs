@@ -227,7 +227,7 @@ impl<'a> Renderer<'a> {
         report: Option<&'a StatusReport>,
         review_links: bool,
     ) -> Renderer<'a> {
-        let summaries = published
+        let summaries: Vec<SpaceSummary> = published
             .spaces
             .iter()
             .map(|s| SpaceSummary {
@@ -237,12 +237,11 @@ impl<'a> Renderer<'a> {
                 page_count: s.page_count,
             })
             .collect();
-        let space_links = published
-            .spaces
+        let space_links = summaries
             .iter()
             .map(|s| SpaceLink {
-                id: s.policy.space.clone(),
-                title: s.policy.title.clone(),
+                id: s.id.clone(),
+                title: s.title.clone(),
                 url: s.url.clone(),
             })
             .collect();
@@ -296,23 +295,23 @@ impl<'a> Renderer<'a> {
             .collect()
     }
 
+    /// `site` for the home page and space indexes (spaces with their page counts).
     fn site_context(&self, root: String) -> SiteContext<'_> {
-        let config = &self.site.config;
-        SiteContext {
-            title: &config.title,
-            base_url: &config.base_url,
-            root,
-            spaces: &self.summaries,
-        }
+        self.site_context_with(root, &self.summaries)
     }
 
+    /// `site` for pages (spaces without page counts).
     fn page_site_context(&self, root: String) -> SiteContext<'_, SpaceLink> {
+        self.site_context_with(root, &self.space_links)
+    }
+
+    fn site_context_with<'s, S>(&'s self, root: String, spaces: &'s [S]) -> SiteContext<'s, S> {
         let config = &self.site.config;
         SiteContext {
             title: &config.title,
             base_url: &config.base_url,
             root,
-            spaces: &self.space_links,
+            spaces,
         }
     }
 
