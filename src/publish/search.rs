@@ -28,8 +28,12 @@ pub const DIR: &str = "search-index";
 
 /// Where a word is on one page: in the title, a tag, the description; how often in the text.
 type Places = (bool, bool, bool, usize);
-/// The pages a word is on (in page order), with where it is on each.
-type Postings = Vec<(usize, Places)>;
+/// The pages a word is on (their numbers, in page order), each with the word's score there:
+/// five bytes a page, not the places and a machine word (100,000 pages make 25 million).
+type Postings = Vec<(u32, u8)>;
+/// Pages whose words are gathered at a time (in parallel) before they join the index, so at
+/// most this many pages' word maps are held at once.
+const PAGES_AT_A_TIME: usize = 1024;
 
 /// The score of a word on a page (1..=35, one base-36 digit): found in the title counts most,
 /// then in a tag, in the description, and how often in the text.
@@ -95,21 +99,30 @@ pub fn key_of(word: &str) -> String {
 /// Every piece of the index of `entries` (sorted by URL: a page's number is its place), by
 /// path relative to `output/`.
 pub fn pieces(entries: &[SearchEntry]) -> Vec<(String, Vec<u8>)> {
-    // Pages are read in parallel; then word → page → (title, tags, description, text count),
-    // pages in order, and words by piece.
-    let per_page: Vec<HashMap<Cow<str>, Places>> = entries.par_iter().map(page_words).collect();
-    // Pages come in order, so each word's list is sorted by page.
-    let mut index: HashMap<Cow<str>, Postings> = HashMap::new();
-    for (page, found) in per_page.into_iter().enumerate() {
-        for (word, places) in found {
-            index.entry(word).or_default().push((page, places));
+    // The pages' words are gathered in parallel, a batch at a time; then word → pages in
+    // order with their scores, and words by piece.
+    let mut index: HashMap<String, Postings> = HashMap::new();
+    for (batch, chunk) in entries.chunks(PAGES_AT_A_TIME).enumerate() {
+        let found: Vec<HashMap<Cow<str>, Places>> = chunk.par_iter().map(page_words).collect();
+        for (k, words) in found.into_iter().enumerate() {
+            let page = u32::try_from(batch * PAGES_AT_A_TIME + k).expect("under 2^32 pages");
+            for (word, (t, g, d, x)) in words {
+                let posting = (page, score(t, g, d, x) as u8);
+                // Pages come in order, so each word's list is sorted by page.
+                match index.get_mut(word.as_ref()) {
+                    Some(pages) => pages.push(posting),
+                    None => {
+                        index.insert(word.into_owned(), vec![posting]);
+                    }
+                }
+            }
         }
     }
-    let mut by_word: Vec<(Cow<str>, Postings)> = index.into_iter().collect();
+    let mut by_word: Vec<(String, Postings)> = index.into_iter().collect();
     by_word.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
     let encoded: Vec<(String, &str, String)> = by_word
         .par_iter()
-        .map(|(word, pages)| (key_of(word), word.as_ref(), encode(pages, entries.len())))
+        .map(|(word, pages)| (key_of(word), word.as_str(), encode(pages, entries.len())))
         .collect();
     let mut by_key: BTreeMap<String, BTreeMap<&str, String>> = BTreeMap::new();
     for (key, word, code) in encoded {
@@ -151,17 +164,18 @@ pub fn pieces(entries: &[SearchEntry]) -> Vec<(String, Vec<u8>)> {
 /// A word's pages with their scores, in the shorter of two spellings: `D` and one base-36
 /// digit per page of the site (`0`: not on it), or `S` and, per page holding it, the distance
 /// from the previous one in base 36 followed by the score digit, comma-separated.
-fn encode(pages: &[(usize, Places)], total: usize) -> String {
-    let digit = |s: u32| char::from_digit(s, 36).expect("a score is below 36");
+fn encode(pages: &[(u32, u8)], total: usize) -> String {
+    let digit = |s: u8| char::from_digit(u32::from(s), 36).expect("a score is below 36");
     let mut sparse = String::from("S");
     let mut previous: Option<usize> = None;
-    for &(page, (t, g, d, x)) in pages {
+    for &(page, score) in pages {
+        let page = page as usize;
         if previous.is_some() {
             sparse.push(',');
         }
         let delta = page - previous.map_or(0, |p| p + 1);
         sparse.push_str(&base36(delta));
-        sparse.push(digit(score(t, g, d, x)));
+        sparse.push(digit(score));
         previous = Some(page);
     }
     if sparse.len() <= total + 1 {
@@ -170,8 +184,8 @@ fn encode(pages: &[(usize, Places)], total: usize) -> String {
     let mut dense: Vec<char> = std::iter::once('D')
         .chain(std::iter::repeat_n('0', total))
         .collect();
-    for &(page, (t, g, d, x)) in pages {
-        dense[page + 1] = digit(score(t, g, d, x));
+    for &(page, score) in pages {
+        dense[page as usize + 1] = digit(score);
     }
     dense.into_iter().collect()
 }
@@ -234,11 +248,11 @@ mod tests {
 
     #[test]
     fn sparse_and_dense_spellings() {
-        let one = [(40usize, (false, false, false, 2))];
+        let one = [(40, score(false, false, false, 2) as u8)];
         assert_eq!(encode(&one, 100), "S142");
         let two = [
-            (0usize, (true, false, false, 0)),
-            (1, (false, false, false, 9)),
+            (0, score(true, false, false, 0) as u8),
+            (1, score(false, false, false, 9) as u8),
         ];
         assert_eq!(encode(&two, 2), "Dk6");
     }
