@@ -544,8 +544,11 @@ impl<'lock> Staging<'lock> {
             keep_as_previous(&staged, output_dir);
             return Ok((manifest, Swap::Unchanged));
         }
+        // In parallel: after a cold build the kept generation is empty, and the first build
+        // that changes anything links every file (the kernel's link and mkdir of separate
+        // folders run side by side).
         let copied = deferred
-            .iter()
+            .par_iter()
             .try_for_each(|rel| copy_from(output_dir, &staged, rel));
         let old = previous.filter(|_| output_intact);
         let swapped =
