@@ -617,7 +617,7 @@ impl KeptState {
 fn record_output_stat(output_dir: &Path, manifest: &BuildManifest, kept: &Path) {
     let stats: BTreeMap<&str, (Fingerprint, &str)> = manifest
         .files
-        .iter()
+        .par_iter()
         .filter_map(|(rel, hash)| {
             let meta = std::fs::symlink_metadata(output_dir.join(rel)).ok()?;
             meta.is_file()
@@ -655,7 +655,7 @@ fn previous_path(output_dir: &Path) -> PathBuf {
 fn take_over(dir: &Path) -> Result<BTreeSet<String>> {
     let mut files = BTreeSet::new();
     let mut odd = Vec::new();
-    for entry in walkdir::WalkDir::new(dir).min_depth(1) {
+    for entry in walk(dir) {
         let entry = entry.map_err(|e| Error::io(dir, e.into()))?;
         let kind = entry.file_type();
         if kind.is_dir() {
@@ -675,6 +675,29 @@ fn take_over(dir: &Path) -> Result<BTreeSet<String>> {
         remove_old(&path)?;
     }
     Ok(files)
+}
+
+/// Every entry under `dir`, not `dir` itself, links not followed (as `WalkDir` lists them):
+/// its top-level folders are listed side by side, since an output is a few folders of
+/// thousands of pages each. In no particular order; an entry's `depth()` counts from the
+/// folder it was listed in, so compare paths instead.
+fn walk(dir: &Path) -> Vec<walkdir::Result<walkdir::DirEntry>> {
+    let top: Vec<walkdir::Result<walkdir::DirEntry>> = walkdir::WalkDir::new(dir)
+        .min_depth(1)
+        .max_depth(1)
+        .into_iter()
+        .collect();
+    top.into_par_iter()
+        .flat_map_iter(|entry| {
+            let below = match &entry {
+                Ok(e) if e.file_type().is_dir() => {
+                    Some(walkdir::WalkDir::new(e.path()).min_depth(1))
+                }
+                _ => None,
+            };
+            std::iter::once(entry).chain(below.into_iter().flatten())
+        })
+        .collect()
 }
 
 /// Creates `path` (inside `root`) with `bytes`, making its folders; a folder or file in the
@@ -848,12 +871,12 @@ pub fn drift(output_dir: &Path, output_name: &str) -> Vec<Finding> {
         }
     };
     let known = recorded_output_stat(output_dir);
-    // Listed in one pass (no stat: the listing says what is a folder), looked at in parallel.
-    let entries: Vec<walkdir::DirEntry> = walkdir::WalkDir::new(output_dir)
-        .min_depth(1)
+    // Listed without a stat (the listing says what is a folder), looked at in parallel.
+    let marker = output_dir.join(MARKER);
+    let entries: Vec<walkdir::DirEntry> = walk(output_dir)
         .into_iter()
         .flatten()
-        .filter(|e| !(e.file_type().is_dir() || e.depth() == 1 && e.file_name() == MARKER))
+        .filter(|e| !(e.file_type().is_dir() || e.path() == marker))
         .collect();
     let found: BTreeMap<String, String> = entries
         .par_iter()
