@@ -132,20 +132,28 @@ pub fn build(req: &BuildRequest) -> Result<BuildSummary> {
     let (written, swap) = staging.commit(&config.output_dir, renderer.live_urls())?;
     drop(t);
     let _t = crate::timings::phase("reports");
-    // Kept in its old shape for tools that read it (README); drift is judged from the
-    // manifest inside output/, which can't fall out of step with the site.
-    let mut files_json =
-        serde_json::to_string_pretty(&serde_json::json!({ "files": written.files }))
-            .expect("a manifest serializes");
-    files_json.push('\n');
-    crate::atomic::write_file(
-        &config.reports_dir.join("output-manifest.json"),
-        files_json.as_bytes(),
-    )?;
-
-    let report =
-        StatusReport::from_evaluation(&eval, &extra_findings).with_governance(&site.governance);
-    crate::report::write_build_reports(&site, &eval, &report)?;
+    // Side by side: the copy of the manifest and the reports of the judgement.
+    let (manifest_copy, report) = rayon::join(
+        || {
+            // Kept in its old shape for tools that read it (README); drift is judged from the
+            // manifest inside output/, which can't fall out of step with the site.
+            let mut files_json =
+                serde_json::to_string_pretty(&serde_json::json!({ "files": written.files }))
+                    .expect("a manifest serializes");
+            files_json.push('\n');
+            crate::atomic::write_file(
+                &config.reports_dir.join("output-manifest.json"),
+                files_json.as_bytes(),
+            )
+        },
+        || {
+            let report = StatusReport::from_evaluation(&eval, &extra_findings)
+                .with_governance(&site.governance);
+            crate::report::write_build_reports(&site, &eval, &report).map(|()| report)
+        },
+    );
+    manifest_copy?;
+    let report = report?;
     drop(lock);
     Ok(BuildSummary {
         pages_published: renderer.page_count(),
