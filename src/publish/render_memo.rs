@@ -65,17 +65,9 @@ struct Stored {
 }
 
 impl RenderMemo {
-    /// The memo in `kept`, if its tag holds under `tagger`; anything else (no file, a file
-    /// that does not parse, a wrong tag) is an empty memo, and the build renders everything.
-    #[cfg(test)]
-    pub fn read(kept: &std::path::Path, tagger: &Tagger) -> RenderMemo {
-        let Ok(bytes) = std::fs::read(kept.join(FILE)) else {
-            return RenderMemo::default();
-        };
-        RenderMemo::from_bytes(&bytes, tagger)
-    }
-
-    /// [`RenderMemo::read`] of the file's bytes.
+    /// The memo in a render memo file's `bytes`, if its tag holds under `tagger`; anything
+    /// else (empty bytes, bytes that do not parse, a wrong tag) is an empty memo, and the
+    /// build renders everything.
     pub fn from_bytes(bytes: &[u8], tagger: &Tagger) -> RenderMemo {
         // The file is the hex tag, a newline, and the JSON the tag is over.
         let Some((claimed, json)) = bytes.split_at_checked(64) else {
@@ -165,13 +157,18 @@ mod tests {
         }
     }
 
+    /// The memo file in `dir`, as a build reads it.
+    fn read(dir: &std::path::Path, tagger: &Tagger) -> RenderMemo {
+        RenderMemo::from_bytes(&std::fs::read(dir.join(FILE)).unwrap_or_default(), tagger)
+    }
+
     #[test]
     fn a_memo_reads_back_under_its_key_and_not_under_another() {
         let dir = tempfile::tempdir().unwrap();
         let (key, other) = (Tagger::for_test([1; 32]), Tagger::for_test([2; 32]));
         std::fs::write(dir.path().join(FILE), sample().to_bytes(&key)).unwrap();
-        assert_eq!(RenderMemo::read(dir.path(), &key), sample());
-        assert_eq!(RenderMemo::read(dir.path(), &other), RenderMemo::default());
+        assert_eq!(read(dir.path(), &key), sample());
+        assert_eq!(read(dir.path(), &other), RenderMemo::default());
     }
 
     #[test]
@@ -183,9 +180,9 @@ mod tests {
         let forged = text.replace("\"html\":\"bb\"", "\"html\":\"ff\"");
         assert_ne!(forged, text);
         std::fs::write(dir.path().join(FILE), forged).unwrap();
-        assert_eq!(RenderMemo::read(dir.path(), &key), RenderMemo::default());
+        assert_eq!(read(dir.path(), &key), RenderMemo::default());
         // Garbage is no memo, not an error.
         std::fs::write(dir.path().join(FILE), "{not json").unwrap();
-        assert_eq!(RenderMemo::read(dir.path(), &key), RenderMemo::default());
+        assert_eq!(read(dir.path(), &key), RenderMemo::default());
     }
 }
