@@ -99,17 +99,19 @@ pub fn build(req: &BuildRequest) -> Result<BuildSummary> {
 
     let output_name = config.display_path(&config.output_dir);
     let t = crate::timings::phase("drift, went offline");
-    let mut extra_findings = output::drift(&config.output_dir, &output_name);
     // A hand-edited output/ is always replaced, even when the build's own files are the same.
-    let output_intact = extra_findings.is_empty();
+    let drift = output::check_drift(&config.output_dir, &output_name);
+    let mut extra_findings = drift.findings.clone();
     if req.audience.is_none() {
         // A build for another audience publishes other pages on purpose.
-        extra_findings.extend(went_offline(config, &eval));
+        if let Some(previous) = &drift.manifest {
+            extra_findings.extend(eval.went_offline(&previous.pages));
+        }
     }
     drop(t);
 
     let t = crate::timings::phase("staging");
-    let staging = Staging::new(&config.output_dir, &lock, output_intact, memo.tagger())?;
+    let staging = Staging::new(&config.output_dir, &lock, drift, memo.tagger())?;
     let renderer = Renderer::published(&site, &eval, &theme);
     drop(t);
     let t = crate::timings::phase("render");
@@ -199,8 +201,8 @@ pub fn build_drafts(
     let report = StatusReport::from_evaluation(&eval, &[]);
     let drafts = Drafts::collect(&site, &eval);
     let renderer = Renderer::drafts(&site, &eval, &drafts, &report, &theme, false);
-    let intact = output::drift(&dir, "").is_empty();
-    let staging = Staging::new(&dir, &lock, intact, None)?;
+    let drift = output::check_drift(&dir, "");
+    let staging = Staging::new(&dir, &lock, drift, None)?;
     let rendered = renderer.render_all(&staging, progress)?;
     staging.commit(&dir, renderer.live_urls())?;
     drop(lock);

@@ -216,20 +216,28 @@ fn check_replaceable(output_dir: &Path) -> Result<()> {
 
 /// Files being written for the next `output/`, and their hashes. Only made under the
 /// [`BuildLock`], which must outlive it.
+///
+/// A file whose bytes the intact `output/` holds already is only listed while rendering; the
+/// staging folder is made (the kept generation taken over) when the first file with new bytes
+/// is written, or at the commit. A build that changes nothing never makes one.
 pub struct Staging<'lock> {
-    dir: tempfile::TempDir,
+    /// Where the staging folder is made (the folder holding `output/`).
+    output_dir: PathBuf,
+    folder: std::sync::OnceLock<Folder>,
+    /// Held while the folder is being made, so that it is made once.
+    making: Mutex<()>,
     written: Mutex<BTreeMap<String, String>>,
-    /// Regular files the staging folder held when taken over from [`PREVIOUS`].
-    existing: BTreeSet<String>,
+    /// Files whose bytes `output/` holds: made one file with it at the commit (if any).
+    from_output: Mutex<Vec<String>>,
     /// Files whose bytes differed from what the staging folder held, and were written.
     rewritten: AtomicUsize,
     /// Whether `output/` is as its build wrote it, and then its files by hash.
     output_intact: bool,
-    output_dir: PathBuf,
     output_files: BTreeMap<String, String>,
-    /// Files not in the staging folder whose bytes `output/` holds: linked from there only
-    /// if the site is swapped at all.
-    deferred: Mutex<Vec<String>>,
+    /// The manifest inside `output/` (intact or not), to compare the new one with.
+    previous: Option<BuildManifest>,
+    /// Whether the kept stat of `output/`'s files held for every file (nothing to record).
+    stat_current: bool,
     /// What the last build's render memo vouched for (tag checked), and its file's bytes.
     rendered_before: RenderMemo,
     rendered_before_bytes: Vec<u8>,
@@ -240,42 +248,23 @@ pub struct Staging<'lock> {
     _lock: &'lock BuildLock,
 }
 
-/// What a commit did to `output/`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Swap {
-    /// The new site is in place.
-    Swapped,
-    /// `output/` already held exactly this site: nothing in it was touched.
-    Unchanged,
+/// The staging folder, once made: the kept generation taken over, or a new empty folder.
+struct Folder {
+    dir: tempfile::TempDir,
+    /// Regular files it held when taken over from [`PREVIOUS`].
+    existing: BTreeSet<String>,
 }
 
-impl<'lock> Staging<'lock> {
-    /// A staging folder next to `output_dir` (same filesystem, so the swap is a rename): the
-    /// previous generation when one is kept, else an empty folder. `output_intact`: nobody
-    /// changed `output/` since its build (no `output_drift`). Refuses when `output_dir` is a
-    /// folder that no build wrote.
-    /// `tagger` authenticates the render memo kept for the next build (without one, every
-    /// page is rendered: nothing kept between runs is trusted).
-    pub fn new(
-        output_dir: &Path,
-        lock: &'lock BuildLock,
-        output_intact: bool,
-        tagger: Option<Tagger>,
-    ) -> Result<Staging<'lock>> {
-        check_replaceable(output_dir)?;
+impl Folder {
+    /// A folder next to `output_dir` (same filesystem, so the swap is a rename): the previous
+    /// generation when one is kept, else an empty folder.
+    fn make(output_dir: &Path) -> Result<Folder> {
         let parent = parent_of(output_dir);
         let dir = tempfile::Builder::new()
             .prefix(".imprimatur-build-")
             .tempdir_in(parent)
             .map_err(|e| Error::io(parent, e))?;
         let previous = previous_path(output_dir);
-        let (rendered_before, rendered_before_bytes) = match &tagger {
-            Some(tagger) if output_intact => {
-                let bytes = std::fs::read(previous.join(render_memo::FILE)).unwrap_or_default();
-                (RenderMemo::from_bytes(&bytes, tagger), bytes)
-            }
-            _ => (RenderMemo::default(), Vec::new()),
-        };
         let mut existing = BTreeSet::new();
         match std::fs::symlink_metadata(&previous) {
             // Renamed over the empty staging folder: from now on a kill leaves a
@@ -290,22 +279,57 @@ impl<'lock> Staging<'lock> {
             Ok(_) => remove_old(&previous)?,
             Err(_) => {}
         }
+        Ok(Folder { dir, existing })
+    }
+}
+
+/// What a commit did to `output/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Swap {
+    /// The new site is in place.
+    Swapped,
+    /// `output/` already held exactly this site: nothing in it was touched.
+    Unchanged,
+}
+
+impl<'lock> Staging<'lock> {
+    /// Staging for the next `output_dir`, after `drift` checked it. Refuses when `output_dir`
+    /// is a folder that no build wrote. `tagger` authenticates the render memo kept for the
+    /// next build (without one, every page is rendered: nothing kept between runs is trusted).
+    pub fn new(
+        output_dir: &Path,
+        lock: &'lock BuildLock,
+        drift: Drift,
+        tagger: Option<Tagger>,
+    ) -> Result<Staging<'lock>> {
+        check_replaceable(output_dir)?;
+        let output_intact = drift.intact();
+        let (rendered_before, rendered_before_bytes) = match &tagger {
+            Some(tagger) if output_intact => {
+                let path = previous_path(output_dir).join(render_memo::FILE);
+                let bytes = std::fs::read(path).unwrap_or_default();
+                (RenderMemo::from_bytes(&bytes, tagger), bytes)
+            }
+            _ => (RenderMemo::default(), Vec::new()),
+        };
         let abort_after = std::env::var(ABORT_AFTER_WRITES)
             .ok()
             .and_then(|n| n.parse().ok());
-        let output_files = match previous_build(output_dir) {
-            Some(manifest) if output_intact => manifest.files,
+        let output_files = match &drift.manifest {
+            Some(manifest) if output_intact => manifest.files.clone(),
             _ => BTreeMap::new(),
         };
         Ok(Staging {
-            dir,
+            output_dir: output_dir.to_path_buf(),
+            folder: std::sync::OnceLock::new(),
+            making: Mutex::new(()),
             written: Mutex::new(BTreeMap::new()),
-            existing,
+            from_output: Mutex::new(Vec::new()),
             rewritten: AtomicUsize::new(0),
             output_intact,
-            output_dir: output_dir.to_path_buf(),
             output_files,
-            deferred: Mutex::new(Vec::new()),
+            previous: drift.manifest,
+            stat_current: output_intact && drift.stat_current,
             rendered_before,
             rendered_before_bytes,
             rendered_now: Mutex::new(RenderMemo::default()),
@@ -315,49 +339,62 @@ impl<'lock> Staging<'lock> {
         })
     }
 
+    /// The staging folder, made on first use.
+    fn folder(&self) -> Result<&Folder> {
+        if let Some(folder) = self.folder.get() {
+            return Ok(folder);
+        }
+        let _making = self.making.lock().expect("no maker panics");
+        if let Some(folder) = self.folder.get() {
+            return Ok(folder);
+        }
+        let folder = Folder::make(&self.output_dir)?;
+        Ok(self.folder.get_or_init(|| folder))
+    }
+
     /// Writes `rel` (a `/`-separated path checked to stay inside the site), unless the
-    /// staging folder already holds exactly these bytes there. Thread-safe.
+    /// intact `output/` or the staging folder already holds exactly these bytes there.
+    /// Thread-safe.
     pub fn write(&self, rel: &str, bytes: &[u8]) -> Result<()> {
         if !version::is_safe_relative_path(rel) {
             return Err(Error::Refused(format!(
                 "refusing to write '{rel}' outside output/"
             )));
         }
-        let path = self.dir.path().join(rel);
         let hash = version::sha256_hex(bytes);
-        let held = self.existing.contains(rel);
-        let in_output = self.output_files.get(rel) == Some(&hash);
-        // The kept file is the very file of the intact output/ with these bytes (a hard link
-        // of it), or holds these bytes when read.
-        let same = held
-            && (in_output && same_file(&path, &self.output_dir.join(rel))
-                || std::fs::read(&path).is_ok_and(|old| old == bytes));
-        if !same && held {
-            // A new file, never a write through whatever the old path now is.
-            std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
-        }
-        if !same && in_output {
-            self.deferred
-                .lock()
-                .expect("no writer panics while holding the lock")
-                .push(rel.to_string());
-        } else if !same {
-            write_new(self.dir.path(), &path, bytes)?;
-            let n = self.rewritten.fetch_add(1, Ordering::Relaxed) + 1;
-            if self.abort_after.is_some_and(|limit| n >= limit) {
-                std::process::abort();
+        if self.output_files.get(rel) == Some(&hash) {
+            self.lock(&self.from_output).push(rel.to_string());
+        } else {
+            let folder = self.folder()?;
+            let path = folder.dir.path().join(rel);
+            let held = folder.existing.contains(rel);
+            let same = held && std::fs::read(&path).is_ok_and(|old| old == bytes);
+            if !same {
+                if held {
+                    // A new file, never a write through whatever the old path now is.
+                    std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+                }
+                write_new(folder.dir.path(), &path, bytes)?;
+                let n = self.rewritten.fetch_add(1, Ordering::Relaxed) + 1;
+                if self.abort_after.is_some_and(|limit| n >= limit) {
+                    std::process::abort();
+                }
             }
         }
-        let mut written = self
-            .written
-            .lock()
-            .expect("no writer panics while holding the lock");
-        if written.insert(rel.to_string(), hash).is_some() {
+        if self
+            .lock(&self.written)
+            .insert(rel.to_string(), hash)
+            .is_some()
+        {
             return Err(Error::Refused(format!(
                 "two outputs were written to '{rel}'"
             )));
         }
         Ok(())
+    }
+
+    fn lock<'m, T>(&self, m: &'m Mutex<T>) -> std::sync::MutexGuard<'m, T> {
+        m.lock().expect("no writer panics while holding the lock")
     }
 
     /// Whether pages are offered by the digest of their inputs (only with a key to vouch for
@@ -405,37 +442,26 @@ impl<'lock> Staging<'lock> {
     }
 
     /// Whether `rel` can be kept with the bytes of hash `hash`: the intact `output/` holds
-    /// them (by its manifest), and the kept generation holds either nothing at `rel` or that
-    /// very file (one inode).
+    /// them (by its manifest, which the drift check held the files to).
     fn reusable(&self, rel: &str, hash: &str) -> bool {
         version::is_safe_relative_path(rel)
             && self.output_files.get(rel).map(String::as_str) == Some(hash)
-            && (!self.existing.contains(rel)
-                || same_file(&self.dir.path().join(rel), &self.output_dir.join(rel)))
     }
 
-    /// Keeps `rel` (see [`Staging::reusable`]): listed as written, linked from `output/` at
-    /// the commit when the kept generation lacks it.
+    /// Keeps `rel` (see [`Staging::reusable`]): listed as written, made one file with
+    /// `output/`'s at the commit.
     fn reuse_file(&self, rel: &str, hash: &str) -> bool {
         if !self.reusable(rel, hash) {
             return false;
         }
-        let mut written = self
-            .written
-            .lock()
-            .expect("no writer panics while holding the lock");
+        let mut written = self.lock(&self.written);
         if written.contains_key(rel) {
             // Two outputs at one path: let `write` refuse it.
             return false;
         }
         written.insert(rel.to_string(), hash.to_string());
         drop(written);
-        if !self.existing.contains(rel) {
-            self.deferred
-                .lock()
-                .expect("no writer panics while holding the lock")
-                .push(rel.to_string());
-        }
+        self.lock(&self.from_output).push(rel.to_string());
         true
     }
 
@@ -496,68 +522,129 @@ impl<'lock> Staging<'lock> {
     /// Deletes what the previous generation held and this build did not write, writes the
     /// build manifest ([`MARKER`]: what was written, and `pages`, the live pages by id → URL)
     /// into the staged site, then puts it in place of `output_dir` in one step — unless the
-    /// intact `output/` already holds this very manifest, when nothing is swapped. Returns
-    /// that manifest.
+    /// intact `output/` already holds this very manifest, when nothing is swapped (and no
+    /// staging folder was ever made). Returns that manifest.
     pub fn commit(
         self,
         output_dir: &Path,
         pages: BTreeMap<String, String>,
     ) -> Result<(BuildManifest, Swap)> {
-        let output_intact = self.output_intact;
-        let kept = KeptState {
-            render_memo: match &self.tagger {
-                Some(tagger) => {
-                    let now = self.rendered_now.into_inner().expect("no writer panicked");
-                    // Nothing was rendered anew: the file that was read says it all already.
-                    if now == self.rendered_before && !now.pages.is_empty() {
-                        self.rendered_before_bytes
-                    } else {
-                        now.to_bytes(tagger)
-                    }
+        let render_memo = match &self.tagger {
+            Some(tagger) => {
+                let now = self.rendered_now.into_inner().expect("no writer panicked");
+                // Nothing was rendered anew: the file that was read says it all already.
+                if now == self.rendered_before && !now.pages.is_empty() {
+                    None
+                } else {
+                    Some(now.to_bytes(tagger))
                 }
-                None => Vec::new(),
-            },
+            }
+            None => Some(Vec::new()),
         };
-        let deferred = self.deferred.into_inner().expect("no writer panicked");
         let files = self.written.into_inner().expect("no writer panicked");
-        let root = self.dir.path();
-        let stale: Vec<&String> = self
-            .existing
-            .iter()
-            .filter(|rel| !files.contains_key(*rel))
-            .collect();
-        for rel in &stale {
-            let path = root.join(rel);
-            std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
-        }
-        remove_empty_dirs(root, stale.iter().map(|r| r.as_str()));
         let manifest = BuildManifest { files, pages };
-        let mut json = serde_json::to_string_pretty(&manifest).expect("a manifest serializes");
-        json.push('\n');
-        let marker = root.join(MARKER);
-        let _ = std::fs::remove_file(&marker);
-        std::fs::write(&marker, json).map_err(|e| Error::io(&marker, e))?;
-        let previous = previous_build(output_dir);
-        let staged = self.dir.keep();
-        if output_intact && previous.as_ref() == Some(&manifest) {
-            kept.record(output_dir, &manifest, &staged);
-            keep_as_previous(&staged, output_dir);
-            return Ok((manifest, Swap::Unchanged));
+        let unchanged = self.output_intact && self.previous.as_ref() == Some(&manifest);
+        let Some(folder) = self.folder.into_inner() else {
+            if unchanged {
+                // Every file is output/'s own: nothing to stage, nothing to swap.
+                let kept = previous_path(output_dir);
+                let _ = std::fs::create_dir(&kept);
+                if let Some(bytes) = &render_memo {
+                    replace_kept(&kept.join(render_memo::FILE), bytes);
+                }
+                if !self.stat_current {
+                    record_output_stat(output_dir, &manifest, &kept);
+                }
+                return Ok((manifest, Swap::Unchanged));
+            }
+            let folder = Folder::make(output_dir)?;
+            return commit_in(
+                folder,
+                output_dir,
+                manifest,
+                self.from_output.into_inner().expect("no writer panicked"),
+                self.previous.filter(|_| self.output_intact),
+                unchanged,
+                KeptState {
+                    render_memo: render_memo.unwrap_or(self.rendered_before_bytes),
+                },
+            );
+        };
+        commit_in(
+            folder,
+            output_dir,
+            manifest,
+            self.from_output.into_inner().expect("no writer panicked"),
+            self.previous.filter(|_| self.output_intact),
+            unchanged,
+            KeptState {
+                render_memo: render_memo.unwrap_or(self.rendered_before_bytes),
+            },
+        )
+    }
+}
+
+/// The rest of [`Staging::commit`], once there is a staging folder: makes each file listed
+/// `from_output` one file with `output/`'s, deletes what the folder held and the build did not
+/// write, writes the manifest, and swaps (or, `unchanged`, keeps the folder as the next
+/// generation).
+fn commit_in(
+    folder: Folder,
+    output_dir: &Path,
+    manifest: BuildManifest,
+    from_output: Vec<String>,
+    old: Option<BuildManifest>,
+    unchanged: bool,
+    kept: KeptState,
+) -> Result<(BuildManifest, Swap)> {
+    let root = folder.dir.path();
+    // In parallel: after a cold build the kept generation is empty, and the first build
+    // that changes anything links every file (the kernel's link and mkdir of separate
+    // folders run side by side).
+    from_output.par_iter().try_for_each(|rel| {
+        let to = root.join(rel);
+        if folder.existing.contains(rel) {
+            if same_file(&to, &output_dir.join(rel)) {
+                return Ok(());
+            }
+            // A new file, never a write through whatever the old path now is.
+            std::fs::remove_file(&to).map_err(|e| Error::io(&to, e))?;
         }
-        // In parallel: after a cold build the kept generation is empty, and the first build
-        // that changes anything links every file (the kernel's link and mkdir of separate
-        // folders run side by side).
-        let copied = deferred
-            .par_iter()
-            .try_for_each(|rel| copy_from(output_dir, &staged, rel));
-        let old = previous.filter(|_| output_intact);
-        let swapped =
-            copied.and_then(|()| swap_in(&staged, output_dir, old.as_ref(), &manifest, &kept));
-        if let Err(e) = swapped {
-            let _ = std::fs::remove_dir_all(&staged);
-            return Err(e);
-        }
-        Ok((manifest, Swap::Swapped))
+        copy_from(output_dir, root, rel)
+    })?;
+    let stale: Vec<&String> = folder
+        .existing
+        .iter()
+        .filter(|rel| !manifest.files.contains_key(*rel))
+        .collect();
+    for rel in &stale {
+        let path = root.join(rel);
+        std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+    }
+    remove_empty_dirs(root, stale.iter().map(|r| r.as_str()));
+    let mut json = serde_json::to_string_pretty(&manifest).expect("a manifest serializes");
+    json.push('\n');
+    let marker = root.join(MARKER);
+    let _ = std::fs::remove_file(&marker);
+    std::fs::write(&marker, json).map_err(|e| Error::io(&marker, e))?;
+    let staged = folder.dir.keep();
+    if unchanged {
+        kept.record(output_dir, &manifest, &staged);
+        keep_as_previous(&staged, output_dir);
+        return Ok((manifest, Swap::Unchanged));
+    }
+    if let Err(e) = swap_in(&staged, output_dir, old.as_ref(), &manifest, &kept) {
+        let _ = std::fs::remove_dir_all(&staged);
+        return Err(e);
+    }
+    Ok((manifest, Swap::Swapped))
+}
+
+/// Replaces a file of the kept generation (only a cache: an error leaves it out).
+fn replace_kept(path: &Path, bytes: &[u8]) {
+    let _ = std::fs::remove_file(path);
+    if !bytes.is_empty() {
+        let _ = std::fs::write(path, bytes);
     }
 }
 
@@ -612,27 +699,131 @@ impl KeptState {
     }
 }
 
-/// Writes [`OUTPUT_STAT`] into `kept` for the files of `output_dir` that `manifest` lists
-/// (only a cache: any error leaves it out, and the next drift check reads every file).
+/// What [`OUTPUT_STAT`] holds: `output/` as it stood after its build, so that a drift check
+/// can take every folder whose stat did not move as listed, and every file whose stat did
+/// not move as hashed.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct OutputStat {
+    /// Every folder of `output/` (`""` for itself), its stat taken before it was listed;
+    /// `None` when it changed too recently for its stat to vouch for its listing.
+    dirs: BTreeMap<String, Option<Fingerprint>>,
+    /// Every other entry of those folders but [`MARKER`], with its stat and hash when the
+    /// file is one the build wrote and it did not change too recently.
+    files: BTreeMap<String, Option<(Fingerprint, String)>>,
+}
+
+/// Writes [`OUTPUT_STAT`] into `kept` for `output_dir`, whose files `manifest` lists (only a
+/// cache: any error leaves it out, and the next drift check lists and reads everything).
+///
+/// A stat vouches for nothing when a change in the same tick of the filesystem's clock
+/// would leave it as it is (the clock's tick may be several milliseconds): so the stats are
+/// taken only once the clock has moved past everything the build did, and any entry whose
+/// change time is not older than that moment is recorded without one.
 fn record_output_stat(output_dir: &Path, manifest: &BuildManifest, kept: &Path) {
-    let stats: BTreeMap<&str, (Fingerprint, &str)> = manifest
-        .files
-        .par_iter()
-        .filter_map(|(rel, hash)| {
-            let meta = std::fs::symlink_metadata(output_dir.join(rel)).ok()?;
-            meta.is_file()
-                .then(|| (rel.as_str(), (Fingerprint::of(&meta), hash.as_str())))
-        })
-        .collect();
-    if let Ok(json) = serde_json::to_vec(&stats) {
-        let path = kept.join(OUTPUT_STAT);
-        let _ = std::fs::remove_file(&path);
-        let _ = std::fs::write(path, json);
+    let path = kept.join(OUTPUT_STAT);
+    let _ = std::fs::remove_file(&path);
+    let Ok(mut probe) = tempfile::NamedTempFile::new_in(kept) else {
+        return;
+    };
+    let Some(since) = clock_past(probe.as_file()) else {
+        return;
+    };
+    let Ok(mut stat) = stat_tree(output_dir, since) else {
+        return;
+    };
+    for (rel, entry) in &mut stat.files {
+        *entry = match (entry.take(), manifest.files.get(rel)) {
+            (Some((fingerprint, _)), Some(hash)) => Some((fingerprint, hash.clone())),
+            _ => None,
+        };
+    }
+    if let Ok(json) = serde_json::to_vec(&stat) {
+        if std::io::Write::write_all(&mut probe, &json).is_ok() {
+            let _ = probe.persist(&path);
+        }
     }
 }
 
+/// Waits until the filesystem clock, as `file`'s change time shows it, is past its reading
+/// when called; returns the new reading (`None` if it does not move within a second).
+fn clock_past(file: &std::fs::File) -> Option<(i64, i64)> {
+    use std::os::unix::fs::MetadataExt;
+    let ctime = |f: &std::fs::File| f.metadata().ok().map(|m| (m.ctime(), m.ctime_nsec()));
+    let touch = |f: &std::fs::File| f.set_modified(std::time::SystemTime::now()).ok();
+    touch(file)?;
+    let start = ctime(file)?;
+    for _ in 0..1000 {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+        touch(file)?;
+        let now = ctime(file)?;
+        if now > start {
+            return Some(now);
+        }
+    }
+    None
+}
+
+/// Every folder and other entry under `root` with its stat (see [`OutputStat`]); folders
+/// side by side. Fails on a name that is not UTF-8, or a folder that can't be listed.
+fn stat_tree(root: &Path, since: (i64, i64)) -> std::io::Result<OutputStat> {
+    fn visit(
+        root: &Path,
+        rel: String,
+        since: (i64, i64),
+        out: &Mutex<OutputStat>,
+    ) -> std::io::Result<()> {
+        let path = if rel.is_empty() {
+            root.to_path_buf()
+        } else {
+            root.join(&rel)
+        };
+        // Before the listing: a change after this shows in the next drift check's stat.
+        let meta = std::fs::symlink_metadata(&path)?;
+        let fingerprint = settled(Fingerprint::of(&meta), since);
+        let mut folders = Vec::new();
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(&path)? {
+            let entry = entry?;
+            let name = entry.file_name().into_string().map_err(|_| {
+                std::io::Error::new(std::io::ErrorKind::InvalidData, "a name is not UTF-8")
+            })?;
+            let child = if rel.is_empty() {
+                name
+            } else {
+                format!("{rel}/{name}")
+            };
+            if entry.file_type()?.is_dir() {
+                folders.push(child);
+            } else if child != MARKER {
+                let fingerprint = entry
+                    .metadata()
+                    .ok()
+                    .filter(std::fs::Metadata::is_file)
+                    .and_then(|m| settled(Fingerprint::of(&m), since));
+                files.push((child, fingerprint.map(|f| (f, String::new()))));
+            }
+        }
+        {
+            let mut out = out.lock().expect("no lister panics");
+            out.dirs.insert(rel, fingerprint);
+            out.files.extend(files);
+        }
+        folders
+            .into_par_iter()
+            .try_for_each(|folder| visit(root, folder, since, out))
+    }
+    let out = Mutex::new(OutputStat::default());
+    visit(root, String::new(), since, &out)?;
+    Ok(out.into_inner().expect("no lister panics"))
+}
+
+/// `fingerprint`, unless its change time is not older than `since` (see [`OutputStat`]).
+fn settled(fingerprint: Fingerprint, since: (i64, i64)) -> Option<Fingerprint> {
+    (fingerprint.ctime() < since).then_some(fingerprint)
+}
+
 /// What [`record_output_stat`] wrote beside `output_dir`, if anything.
-fn recorded_output_stat(output_dir: &Path) -> BTreeMap<String, (Fingerprint, String)> {
+fn recorded_output_stat(output_dir: &Path) -> OutputStat {
     let path = previous_path(output_dir).join(OUTPUT_STAT);
     std::fs::read(path)
         .ok()
@@ -854,50 +1045,90 @@ fn remove_old(path: &Path) -> Result<()> {
     result.map_err(|e| Error::io(path, e))
 }
 
+/// What the drift check found: the findings, and what the build goes on with.
+pub struct Drift {
+    /// `output_drift` findings: `output/` is not as its build wrote it.
+    pub findings: Vec<Finding>,
+    /// The manifest inside `output/`, if it has a readable one.
+    pub manifest: Option<BuildManifest>,
+    /// Whether the kept stat of `output/` held for every entry (see [`OutputStat`]).
+    stat_current: bool,
+}
+
+impl Drift {
+    /// `output/` is as its build wrote it.
+    pub fn intact(&self) -> bool {
+        self.findings.is_empty()
+    }
+}
+
 /// Compares `output_dir` with the manifest inside it (of the build that wrote it): every file
 /// changed, added or removed since is an `output_drift` finding. No manifest, no findings.
 /// Files are read without following links (a link is a changed file).
 pub fn drift(output_dir: &Path, output_name: &str) -> Vec<Finding> {
+    check_drift(output_dir, output_name).findings
+}
+
+/// [`drift`], with the manifest it read.
+///
+/// When every folder's stat is what was recorded after the build, no folder is listed: a
+/// folder's change time moves whenever an entry is added, removed or renamed in it, and
+/// can't be set back from user space, so its listing is the recorded one. A file whose
+/// stat is what was recorded holds the bytes recorded with it; any other is read.
+pub fn check_drift(output_dir: &Path, output_name: &str) -> Drift {
     let manifest = match read_marker(output_dir) {
         Ok(Some(manifest)) => manifest,
-        Ok(None) => return Vec::new(),
+        Ok(None) => {
+            return Drift {
+                findings: Vec::new(),
+                manifest: None,
+                stat_current: false,
+            }
+        }
         Err(why) => {
-            return vec![Finding {
-                kind: FindingKind::OutputDrift,
-                page: None,
-                detail: format!("{output_name}/{why}; {output_name}/ can't be checked"),
-                file: Some(format!("{output_name}/{MARKER}")),
-            }]
+            return Drift {
+                findings: vec![Finding {
+                    kind: FindingKind::OutputDrift,
+                    page: None,
+                    detail: format!("{output_name}/{why}; {output_name}/ can't be checked"),
+                    file: Some(format!("{output_name}/{MARKER}")),
+                }],
+                manifest: None,
+                stat_current: false,
+            }
         }
     };
     let known = recorded_output_stat(output_dir);
-    // Listed without a stat (the listing says what is a folder), looked at in parallel.
-    let marker = output_dir.join(MARKER);
-    let entries: Vec<walkdir::DirEntry> = walk(output_dir)
-        .into_iter()
-        .flatten()
-        .filter(|e| !(e.file_type().is_dir() || e.path() == marker))
-        .collect();
+    let listed = folders_unmoved(output_dir, &known);
+    let entries: Vec<String> = if listed {
+        known.files.keys().cloned().collect()
+    } else {
+        // Listed without a stat (the listing says what is a folder).
+        let marker = output_dir.join(MARKER);
+        walk(output_dir)
+            .into_iter()
+            .flatten()
+            .filter(|e| !(e.file_type().is_dir() || e.path() == marker))
+            .map(|e| crate::site::config::display_relative(output_dir, e.path()))
+            .collect()
+    };
+    let moved = AtomicUsize::new(0);
     let found: BTreeMap<String, String> = entries
-        .par_iter()
-        .map(|entry| {
-            let rel = crate::site::config::display_relative(output_dir, entry.path());
-            let inner = entry
-                .path()
-                .strip_prefix(output_dir)
-                .unwrap_or(entry.path());
-            let unmoved = entry.file_type().is_file()
-                && entry.metadata().is_ok_and(|m| {
-                    known
-                        .get(&rel)
-                        .is_some_and(|(stat, _)| *stat == Fingerprint::of(&m))
-                });
-            let hash = if unmoved {
-                known[&rel].1.clone()
-            } else {
-                atomic::read_beneath(output_dir, inner, u64::MAX)
-                    .map(|b| version::sha256_hex(&b))
-                    .unwrap_or_default()
+        .into_par_iter()
+        .map(|rel| {
+            let recorded = known.files.get(&rel).and_then(Option::as_ref);
+            let unmoved = recorded.filter(|(stat, _)| {
+                std::fs::symlink_metadata(output_dir.join(&rel))
+                    .is_ok_and(|m| m.is_file() && *stat == Fingerprint::of(&m))
+            });
+            let hash = match unmoved {
+                Some((_, hash)) => hash.clone(),
+                None => {
+                    moved.fetch_add(1, Ordering::Relaxed);
+                    atomic::read_beneath(output_dir, Path::new(&rel), u64::MAX)
+                        .map(|b| version::sha256_hex(&b))
+                        .unwrap_or_default()
+                }
             };
             (rel, hash)
         })
@@ -921,7 +1152,34 @@ pub fn drift(output_dir: &Path, output_name: &str) -> Vec<Finding> {
     for rel in found.keys().filter(|r| !manifest.files.contains_key(*r)) {
         drift(rel, "added");
     }
-    findings
+    Drift {
+        findings,
+        manifest: Some(manifest),
+        stat_current: listed && moved.into_inner() == 0,
+    }
+}
+
+/// Whether every folder of `output_dir` has the stat recorded after it was listed (so the
+/// recorded listing is its listing now).
+fn folders_unmoved(output_dir: &Path, known: &OutputStat) -> bool {
+    !known.dirs.is_empty()
+        && known
+            .files
+            .keys()
+            .all(|rel| version::is_safe_relative_path(rel))
+        && known.dirs.par_iter().all(|(rel, stat)| {
+            let path = if rel.is_empty() {
+                output_dir.to_path_buf()
+            } else if version::is_safe_relative_path(rel) {
+                output_dir.join(rel)
+            } else {
+                return false;
+            };
+            stat.is_some_and(|stat| {
+                std::fs::symlink_metadata(path)
+                    .is_ok_and(|m| m.is_dir() && Fingerprint::of(&m) == stat)
+            })
+        })
 }
 
 #[cfg(test)]
@@ -933,7 +1191,7 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let out = root.path().join("output");
         let lock = BuildLock::acquire(&out).unwrap();
-        let s = Staging::new(&out, &lock, true, None).unwrap();
+        let s = Staging::new(&out, &lock, check_drift(&out, "output"), None).unwrap();
         s.write("index.html", b"one").unwrap();
         s.write("kb/a/index.html", b"a").unwrap();
         assert!(s.write("../escape", b"x").is_err());
@@ -957,8 +1215,7 @@ mod tests {
         assert!(details[1].contains("output/kb/a/index.html was removed"));
         assert!(details[2].contains("output/extra.html was added"));
 
-        let intact = drift(&out, "output").is_empty();
-        let s = Staging::new(&out, &lock, intact, None).unwrap();
+        let s = Staging::new(&out, &lock, check_drift(&out, "output"), None).unwrap();
         s.write("index.html", b"two").unwrap();
         s.commit(&out, BTreeMap::new()).unwrap();
         assert_eq!(std::fs::read(out.join("index.html")).unwrap(), b"two");
@@ -993,7 +1250,7 @@ mod tests {
         let out = root.path().join("output");
         let lock = BuildLock::acquire(&out).unwrap();
         let build = |files: &[(&str, &str)]| {
-            let s = Staging::new(&out, &lock, true, None).unwrap();
+            let s = Staging::new(&out, &lock, check_drift(&out, "output"), None).unwrap();
             for (rel, bytes) in files {
                 s.write(rel, bytes.as_bytes()).unwrap();
             }
@@ -1023,18 +1280,77 @@ mod tests {
         assert_eq!(std::fs::read(prev.join("index.html")).unwrap(), b"home");
         // The next build starts from that generation; a2 is in output/, so nothing is new.
         assert_eq!(build(&two), (0, Swap::Unchanged));
-        // A hand edit of the kept generation (a new file there) is read, found different and
-        // dropped.
+        // A hand edit of the kept generation (a new file there): a build that changes
+        // nothing never looks at that generation...
         std::fs::remove_file(prev.join("index.html")).unwrap();
         std::fs::write(prev.join("index.html"), b"defaced").unwrap();
         assert_eq!(build(&two), (0, Swap::Unchanged));
-        assert!(!prev.join("index.html").exists());
         assert_eq!(std::fs::read(out.join("index.html")).unwrap(), b"home");
-        // A change then links what output/ has, and writes only the new file.
+        // ...and a change, which stages in it, replaces the file that is not output/'s by
+        // output/'s, and writes only the new file.
         let three = [("index.html", "home"), ("kb/a/index.html", "a3")];
         assert_eq!(build(&three), (1, Swap::Swapped));
         assert_eq!(std::fs::read(out.join("index.html")).unwrap(), b"home");
         assert_eq!(std::fs::read(out.join("kb/a/index.html")).unwrap(), b"a3");
+        assert!(drift(&out, "output").is_empty());
+    }
+
+    #[test]
+    fn the_drift_check_lists_no_folder_whose_stat_held_and_still_finds_every_edit() {
+        let root = tempfile::tempdir().unwrap();
+        let out = root.path().join("output");
+        let lock = BuildLock::acquire(&out).unwrap();
+        let build = || {
+            let s = Staging::new(&out, &lock, check_drift(&out, "output"), None).unwrap();
+            s.write("index.html", b"home").unwrap();
+            s.write("kb/a/index.html", b"aaaa").unwrap();
+            s.write("kb/b/c/index.html", b"cccc").unwrap();
+            s.commit(&out, BTreeMap::new()).unwrap().1
+        };
+        assert_eq!(build(), Swap::Swapped);
+        let recorded = recorded_output_stat(&out);
+        assert_eq!(
+            recorded.dirs.keys().collect::<Vec<_>>(),
+            ["", "kb", "kb/a", "kb/b", "kb/b/c"]
+        );
+        assert!(folders_unmoved(&out, &recorded));
+        let clean = check_drift(&out, "output");
+        assert!(clean.intact() && clean.stat_current);
+        assert_eq!(build(), Swap::Unchanged);
+
+        // A file added deep down moves its folder's stat: that folder is listed again.
+        std::fs::write(out.join("kb/b/c/extra.html"), b"x").unwrap();
+        assert!(!folders_unmoved(&out, &recorded_output_stat(&out)));
+        let found = check_drift(&out, "output");
+        assert_eq!(found.findings.len(), 1, "{:?}", found.findings);
+        assert!(found.findings[0]
+            .detail
+            .contains("kb/b/c/extra.html was added"));
+        // Removed again: output/ is as built, and the stat is recorded anew.
+        std::fs::remove_file(out.join("kb/b/c/extra.html")).unwrap();
+        let again = check_drift(&out, "output");
+        assert!(again.intact() && !again.stat_current);
+        assert_eq!(build(), Swap::Unchanged);
+        assert!(check_drift(&out, "output").stat_current);
+
+        // Bytes changed in place, same length, modification time set back: the change time
+        // still moved, so the file is read.
+        let path = out.join("kb/a/index.html");
+        let mtime = std::fs::metadata(&path).unwrap().modified().unwrap();
+        std::fs::write(&path, b"AAAA").unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(mtime)
+            .unwrap();
+        assert!(folders_unmoved(&out, &recorded_output_stat(&out)));
+        let found = check_drift(&out, "output");
+        assert_eq!(found.findings.len(), 1, "{:?}", found.findings);
+        assert!(found.findings[0]
+            .detail
+            .contains("kb/a/index.html was changed"));
+        assert!(!found.stat_current);
     }
 
     #[test]
@@ -1046,7 +1362,7 @@ mod tests {
         std::fs::write(out.join(MARKER), b"{\"files\": {}, \"pages\": {}}").unwrap();
         {
             let lock = BuildLock::acquire(&out).unwrap();
-            let s = Staging::new(&out, &lock, true, None).unwrap();
+            let s = Staging::new(&out, &lock, check_drift(&out, "output"), None).unwrap();
             s.write("index.html", b"new").unwrap();
             // dropped without commit: a failed build
         }
@@ -1061,13 +1377,13 @@ mod tests {
         std::fs::create_dir_all(&out).unwrap();
         std::fs::write(out.join("mine.txt"), b"mine").unwrap();
         let lock = BuildLock::acquire(&out).unwrap();
-        let err = Staging::new(&out, &lock, true, None)
+        let err = Staging::new(&out, &lock, check_drift(&out, "output"), None)
             .err()
             .unwrap()
             .to_string();
         assert!(err.contains("no imprimatur build wrote it"), "{err}");
         std::fs::write(out.join(MARKER), b"not json").unwrap();
-        assert!(Staging::new(&out, &lock, true, None).is_err());
+        assert!(Staging::new(&out, &lock, check_drift(&out, "output"), None).is_err());
         assert!(previous_build(&out).is_none());
         assert_eq!(std::fs::read(out.join("mine.txt")).unwrap(), b"mine");
     }

@@ -56,6 +56,11 @@ impl Fingerprint {
             ctime: (meta.ctime(), meta.ctime_nsec()),
         }
     }
+
+    /// The change time (seconds, nanoseconds): set by the kernel, never from user space.
+    pub(crate) fn ctime(&self) -> (i64, i64) {
+        self.ctime
+    }
 }
 
 /// What one load read, keyed by absolute path. A load takes the previous one out of the memo,
