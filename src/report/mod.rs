@@ -34,32 +34,57 @@ pub fn write_build_reports(site: &Site, eval: &Evaluation, status: &StatusReport
     let dir = &site.config.reports_dir;
     let write =
         |name: &str, text: &str| crate::atomic::write_file(&dir.join(name), text.as_bytes());
-    write("status.json", &status.to_json())?;
-    let desync = DesyncReport {
-        now: &status.now,
-        findings: status.findings.iter().filter(|f| f.is_defect()).collect(),
-    };
-    write("desync.json", &json(&desync))?;
-    let outdated = outdated::outdated(eval);
-    write("outdated.json", &json(&outdated))?;
-    let outbox = notifications::outbox(site, eval);
-    write("notifications.json", &json(&outbox))?;
-    let titles = site
-        .policies
-        .iter()
-        .map(|(k, p)| (k.clone(), p.title.clone()))
-        .collect();
-    let board = dashboard::Dashboard::new(
-        &site.config.title,
-        eval,
-        status,
-        &outdated,
-        &titles,
-        outbox.notifications.len(),
-        &site.config.review_url,
+    // Each report is written on its own (atomically), side by side: each walks every page.
+    let (judged, reviewed) = rayon::join(
+        || {
+            rayon::join(
+                || write("status.json", &status.to_json()),
+                || {
+                    let desync = DesyncReport {
+                        now: &status.now,
+                        findings: status.findings.iter().filter(|f| f.is_defect()).collect(),
+                    };
+                    write("desync.json", &json(&desync))
+                },
+            )
+        },
+        || -> Result<()> {
+            let (outdated, outbox) = rayon::join(
+                || outdated::outdated(eval),
+                || notifications::outbox(site, eval),
+            );
+            let titles = site
+                .policies
+                .iter()
+                .map(|(k, p)| (k.clone(), p.title.clone()))
+                .collect();
+            let board = dashboard::Dashboard::new(
+                &site.config.title,
+                eval,
+                status,
+                &outdated,
+                &titles,
+                outbox.notifications.len(),
+                &site.config.review_url,
+            );
+            let ((a, b), (c, d)) = rayon::join(
+                || {
+                    rayon::join(
+                        || write("outdated.json", &json(&outdated)),
+                        || write("notifications.json", &json(&outbox)),
+                    )
+                },
+                || {
+                    rayon::join(
+                        || write("index.html", &board.to_html()),
+                        || write("summary.md", &board.to_markdown()),
+                    )
+                },
+            );
+            a.and(b).and(c).and(d)
+        },
     );
-    write("index.html", &board.to_html())?;
-    write("summary.md", &board.to_markdown())
+    judged.0.and(judged.1).and(reviewed)
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -2,6 +2,8 @@
 //! and the version that names their exact bytes. Pages are read once, and the bytes that were
 //! hashed are the bytes that get rendered, so nothing can change between check and use.
 
+mod flat;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -63,6 +65,7 @@ pub struct FrontMatter {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(Debug, PartialEq))]
 struct RawFrontMatter {
     title: Option<String>,
     description: Option<String>,
@@ -80,6 +83,12 @@ struct RawFrontMatter {
 /// Splits a page into its front matter and its Markdown body (a slice of `bytes`). The
 /// error says which field is wrong; the caller adds the file.
 pub fn parse_page(bytes: &[u8]) -> std::result::Result<(FrontMatter, &str), String> {
+    parse_page_with(bytes, true)
+}
+
+/// [`parse_page`], reading the front matter in the flat form without the YAML parser when
+/// `flat` and it is in that form (the same fields either way: see [`flat`]).
+fn parse_page_with(bytes: &[u8], flat: bool) -> std::result::Result<(FrontMatter, &str), String> {
     let text = std::str::from_utf8(bytes).map_err(|_| "is not UTF-8 text".to_string())?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let after_open = text
@@ -88,8 +97,14 @@ pub fn parse_page(bytes: &[u8]) -> std::result::Result<(FrontMatter, &str), Stri
         .ok_or("front matter: the first line must be '---'")?;
     let (yaml, body) =
         split_at_closing_fence(after_open).ok_or("front matter: no closing '---' line")?;
+    let flat = match flat && yaml.len() <= crate::yaml::FRONT_MATTER.max_bytes {
+        true => flat::read(yaml),
+        false => None,
+    };
     let raw: RawFrontMatter = if yaml.trim().is_empty() {
         return Err("front matter: title: missing".into());
+    } else if let Some(raw) = flat {
+        raw
     } else {
         crate::yaml::from_str(yaml, &crate::yaml::FRONT_MATTER)
             .map_err(|e| format!("front matter: {e}"))?
