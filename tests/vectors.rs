@@ -123,7 +123,8 @@ fn the_record_counts_against_a_keyring_holding_the_vector_key() {
 
     // One changed byte anywhere in the signed fields and it no longer verifies.
     let mut changed = parsed.clone();
-    changed.record.comment = Some(changed.record.comment.unwrap().replace('✓', "✔"));
+    let record = std::sync::Arc::make_mut(&mut changed.record);
+    record.comment = Some(record.comment.take().unwrap().replace('✓', "✔"));
     let why = record::check(&changed, &keyring, &now).unwrap_err();
     assert!(why.contains("signature does not verify"), "{why}");
 }

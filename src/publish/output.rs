@@ -241,8 +241,10 @@ pub struct Staging<'lock> {
     /// What the last build's render memo vouched for (tag checked), and its file's bytes.
     rendered_before: RenderMemo,
     rendered_before_bytes: Vec<u8>,
-    /// The same, for this build, kept for the next one.
+    /// The same, for this build, kept for the next one: what was rendered anew, and the
+    /// pages kept as they were (their entries move over at the commit).
     rendered_now: Mutex<RenderMemo>,
+    reused_pages: Mutex<Vec<String>>,
     tagger: Option<Tagger>,
     abort_after: Option<usize>,
     _lock: &'lock BuildLock,
@@ -333,6 +335,7 @@ impl<'lock> Staging<'lock> {
             rendered_before,
             rendered_before_bytes,
             rendered_now: Mutex::new(RenderMemo::default()),
+            reused_pages: Mutex::new(Vec::new()),
             tagger,
             abort_after,
             _lock: lock,
@@ -418,7 +421,7 @@ impl<'lock> Staging<'lock> {
         if memo.inputs != inputs || !self.reuse_file(rel, &memo.html) {
             return false;
         }
-        self.lock_now().pages.insert(rel.to_string(), memo.clone());
+        self.lock(&self.reused_pages).push(rel.to_string());
         true
     }
 
@@ -531,11 +534,23 @@ impl<'lock> Staging<'lock> {
     ) -> Result<(BuildManifest, Swap)> {
         let render_memo = match &self.tagger {
             Some(tagger) => {
-                let now = self.rendered_now.into_inner().expect("no writer panicked");
-                // Nothing was rendered anew: the file that was read says it all already.
-                if now == self.rendered_before && !now.pages.is_empty() {
+                let mut now = self.rendered_now.into_inner().expect("no writer panicked");
+                let reused = self.reused_pages.into_inner().expect("no writer panicked");
+                let mut before = self.rendered_before;
+                // Nothing was rendered anew: the file that was read says it all already
+                // (each page is kept at most once: a second output at its path is refused).
+                if now.pages.is_empty()
+                    && !reused.is_empty()
+                    && reused.len() == before.pages.len()
+                    && now.groups == before.groups
+                {
                     None
                 } else {
+                    for rel in reused {
+                        if let Some(memo) = before.pages.remove(&rel) {
+                            now.pages.insert(rel, memo);
+                        }
+                    }
                     Some(now.to_bytes(tagger))
                 }
             }

@@ -555,8 +555,9 @@ impl<'a> Renderer<'a> {
         let recalled = sink
             .recall(&rel)
             .filter(|m| m.markdown == self.markdown_key(page, &m.dests));
-        let (mut body, memo) = match recalled {
-            Some(m) => (None, m.clone()),
+        // What the Markdown yielded last time (borrowed), or now.
+        let fresh = match recalled {
+            Some(_) => None,
             None => {
                 let (body, dests) = render::render_body_recording(page, links, config);
                 let memo = PageMemo {
@@ -567,8 +568,12 @@ impl<'a> Renderer<'a> {
                     text: render::search_text(&body.text),
                     unpublished: body.unpublished_links.clone(),
                 };
-                (Some(body), memo)
+                Some((body, memo))
             }
+        };
+        let memo = match (&fresh, recalled) {
+            (Some((_, memo)), _) | (None, Some(memo)) => memo,
+            (None, None) => unreachable!("a page's Markdown is recalled or rendered"),
         };
         let mut template = self.page_template(j, String::new(), Vec::new(), false);
         let inputs = self.inputs_digest(j, &memo.markdown, &template);
@@ -580,9 +585,9 @@ impl<'a> Renderer<'a> {
         if sink.reuse(&rel, &inputs) {
             return Ok(result);
         }
-        let body = match body.take() {
-            Some(body) => body,
-            None => render::render_body(page, links, config),
+        let (body, memo) = match fresh {
+            Some(fresh) => fresh,
+            None => (render::render_body(page, links, config), memo.clone()),
         };
         template.page.html = body.html;
         template.page.toc = body.toc;

@@ -228,7 +228,7 @@ impl Record {
 /// A record file as read: its fields and its signature.
 #[derive(Debug, Clone)]
 pub struct RecordFileParsed {
-    pub record: Record,
+    pub record: std::sync::Arc<Record>,
     pub signature: [u8; 64],
 }
 
@@ -425,7 +425,7 @@ mod tests {
         let r = sample();
         let yaml = r.to_yaml(&r.sign(&key));
         let parsed = parse(&yaml).unwrap();
-        assert_eq!(parsed.record, r);
+        assert_eq!(*parsed.record, r);
         assert!(
             yaml.starts_with("imprimatur: 1\nkind: \"approve\"\n"),
             "{yaml}"
@@ -611,7 +611,7 @@ mod tests {
         );
         for text in [plain, quoted] {
             let parsed = parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
-            assert_eq!(parsed.record, r, "{text}");
+            assert_eq!(*parsed.record, r, "{text}");
             assert_eq!(parsed.record.signed_bytes(), r.signed_bytes());
         }
     }
@@ -632,7 +632,7 @@ mod tests {
             yaml.contains("assign:\n  technical:\n  - \"raj\"\n  - \"eli\"\n"),
             "{yaml}"
         );
-        assert_eq!(parse(&yaml).unwrap().record, submit);
+        assert_eq!(*parse(&yaml).unwrap().record, submit);
         let signed = String::from_utf8(submit.signed_bytes()).unwrap();
         assert!(
             signed.starts_with(

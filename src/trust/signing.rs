@@ -226,7 +226,7 @@ pub fn sign_in(site: &Site, signer: &Signer, req: &SignRequest) -> Result<String
     // same engine and the same `Policy::authorize`. Refuse what would not count.
     let candidate = VerifiedRecord {
         file: site.config.display_path(&dir.join(format!("{stem}.yaml"))),
-        record: record.clone(),
+        record: record.clone().into(),
     };
     let replayed = site
         .evaluate_one(&page.id, req.now, Some(candidate))

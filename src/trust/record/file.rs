@@ -42,7 +42,10 @@ impl<'de> Visitor<'de> for RecordFileVisitor {
         let signature = envelope
             .signature
             .ok_or_else(|| de::Error::missing_field("signature"))?;
-        Ok(RecordFileParsed { record, signature })
+        Ok(RecordFileParsed {
+            record: record.into(),
+            signature,
+        })
     }
 }
 

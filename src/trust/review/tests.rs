@@ -182,7 +182,7 @@ impl Scenario {
             .enumerate()
             .map(|(i, r)| VerifiedRecord {
                 file: format!("approvals/records/{i:03}.yaml"),
-                record: r.0.clone(),
+                record: r.0.clone().into(),
             })
             .collect();
         let metas: BTreeMap<Version, VersionMeta> =
