@@ -236,8 +236,10 @@ pub struct Staging<'lock> {
     output_files: BTreeMap<String, String>,
     /// The manifest inside `output/` (intact or not), to compare the new one with.
     previous: Option<BuildManifest>,
-    /// Whether the kept stat of `output/`'s files held for every file (nothing to record).
+    /// Whether the kept stat of `output/`'s files held for every file (nothing to record),
+    /// and then those stats.
     stat_current: bool,
+    output_stats: BTreeMap<String, Fingerprint>,
     /// What the last build's render memo vouched for (tag checked), and its file's bytes.
     rendered_before: RenderMemo,
     rendered_before_bytes: Vec<u8>,
@@ -332,6 +334,10 @@ impl<'lock> Staging<'lock> {
             output_files,
             previous: drift.manifest,
             stat_current: output_intact && drift.stat_current,
+            output_stats: match output_intact {
+                true => drift.stats,
+                false => BTreeMap::new(),
+            },
             rendered_before,
             rendered_before_bytes,
             rendered_now: Mutex::new(RenderMemo::default()),
@@ -351,7 +357,9 @@ impl<'lock> Staging<'lock> {
         if let Some(folder) = self.folder.get() {
             return Ok(folder);
         }
+        let t = crate::timings::phase("take over the kept generation");
         let folder = Folder::make(&self.output_dir)?;
+        drop(t);
         Ok(self.folder.get_or_init(|| folder))
     }
 
@@ -532,7 +540,7 @@ impl<'lock> Staging<'lock> {
         output_dir: &Path,
         pages: BTreeMap<String, String>,
     ) -> Result<(BuildManifest, Swap)> {
-        let render_memo = match &self.tagger {
+        let render_memo = match self.tagger {
             Some(tagger) => {
                 let mut now = self.rendered_now.into_inner().expect("no writer panicked");
                 let reused = self.reused_pages.into_inner().expect("no writer panicked");
@@ -544,82 +552,81 @@ impl<'lock> Staging<'lock> {
                     && reused.len() == before.pages.len()
                     && now.groups == before.groups
                 {
-                    None
+                    MemoFile::Read(self.rendered_before_bytes)
                 } else {
                     for rel in reused {
                         if let Some(memo) = before.pages.remove(&rel) {
                             now.pages.insert(rel, memo);
                         }
                     }
-                    Some(now.to_bytes(tagger))
+                    MemoFile::Made(now, tagger)
                 }
             }
-            None => Some(Vec::new()),
+            None => MemoFile::Read(Vec::new()),
         };
         let files = self.written.into_inner().expect("no writer panicked");
         let manifest = BuildManifest { files, pages };
         let unchanged = self.output_intact && self.previous.as_ref() == Some(&manifest);
-        let Some(folder) = self.folder.into_inner() else {
-            if unchanged {
+        let kept = KeptState { render_memo };
+        let folder = match self.folder.into_inner() {
+            Some(folder) => folder,
+            None if unchanged => {
                 // Every file is output/'s own: nothing to stage, nothing to swap.
-                let kept = previous_path(output_dir);
-                let _ = std::fs::create_dir(&kept);
-                if let Some(bytes) = &render_memo {
-                    replace_kept(&kept.join(render_memo::FILE), bytes);
-                }
-                if !self.stat_current {
-                    record_output_stat(output_dir, &manifest, &kept);
+                let dir = previous_path(output_dir);
+                let _ = std::fs::create_dir(&dir);
+                match kept.render_memo {
+                    MemoFile::Read(_) if self.stat_current => {}
+                    // The memo file read is in place already.
+                    MemoFile::Read(_) => record_output_stat(output_dir, &manifest, &dir),
+                    memo @ MemoFile::Made(..) if self.stat_current => memo.write_into(&dir),
+                    memo => KeptState { render_memo: memo }.record(output_dir, &manifest, &dir),
                 }
                 return Ok((manifest, Swap::Unchanged));
             }
-            let folder = Folder::make(output_dir)?;
-            return commit_in(
-                folder,
-                output_dir,
-                manifest,
-                self.from_output.into_inner().expect("no writer panicked"),
-                self.previous.filter(|_| self.output_intact),
-                unchanged,
-                KeptState {
-                    render_memo: render_memo.unwrap_or(self.rendered_before_bytes),
-                },
-            );
+            None => Folder::make(output_dir)?,
         };
         commit_in(
             folder,
             output_dir,
+            &self.output_stats,
             manifest,
             self.from_output.into_inner().expect("no writer panicked"),
             self.previous.filter(|_| self.output_intact),
-            unchanged,
-            KeptState {
-                render_memo: render_memo.unwrap_or(self.rendered_before_bytes),
-            },
+            kept,
         )
     }
 }
 
 /// The rest of [`Staging::commit`], once there is a staging folder: makes each file listed
 /// `from_output` one file with `output/`'s, deletes what the folder held and the build did not
-/// write, writes the manifest, and swaps (or, `unchanged`, keeps the folder as the next
-/// generation).
+/// write, writes the manifest, and swaps (or, when `old`, the manifest of the intact
+/// `output/`, is this one, keeps the folder as the next generation).
 fn commit_in(
     folder: Folder,
     output_dir: &Path,
+    output_stats: &BTreeMap<String, Fingerprint>,
     manifest: BuildManifest,
     from_output: Vec<String>,
     old: Option<BuildManifest>,
-    unchanged: bool,
     kept: KeptState,
 ) -> Result<(BuildManifest, Swap)> {
     let root = folder.dir.path();
+    let t = crate::timings::phase("link output/'s files");
     // In parallel: after a cold build the kept generation is empty, and the first build
     // that changes anything links every file (the kernel's link and mkdir of separate
     // folders run side by side).
     from_output.par_iter().try_for_each(|rel| {
         let to = root.join(rel);
         if folder.existing.contains(rel) {
-            if same_file(&to, &output_dir.join(rel)) {
+            // The drift check just found output/'s file with the stat it records (when it
+            // could): only the kept file needs a look.
+            let same = match output_stats.get(rel) {
+                Some(stat) => {
+                    std::fs::symlink_metadata(&to).is_ok_and(|m| m.is_file() && stat.same_file(&m))
+                }
+                None => same_file(&to, &output_dir.join(rel)),
+            };
+            if same {
                 return Ok(());
             }
             // A new file, never a write through whatever the old path now is.
@@ -637,30 +644,24 @@ fn commit_in(
         std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
     }
     remove_empty_dirs(root, stale.iter().map(|r| r.as_str()));
+    drop(t);
+    let _t = crate::timings::phase("manifest, swap");
     let mut json = serde_json::to_string_pretty(&manifest).expect("a manifest serializes");
     json.push('\n');
     let marker = root.join(MARKER);
     let _ = std::fs::remove_file(&marker);
     std::fs::write(&marker, json).map_err(|e| Error::io(&marker, e))?;
     let staged = folder.dir.keep();
-    if unchanged {
+    if old.as_ref() == Some(&manifest) {
         kept.record(output_dir, &manifest, &staged);
         keep_as_previous(&staged, output_dir);
         return Ok((manifest, Swap::Unchanged));
     }
-    if let Err(e) = swap_in(&staged, output_dir, old.as_ref(), &manifest, &kept) {
+    if let Err(e) = swap_in(&staged, output_dir, old.as_ref(), &manifest, kept) {
         let _ = std::fs::remove_dir_all(&staged);
         return Err(e);
     }
     Ok((manifest, Swap::Swapped))
-}
-
-/// Replaces a file of the kept generation (only a cache: an error leaves it out).
-fn replace_kept(path: &Path, bytes: &[u8]) {
-    let _ = std::fs::remove_file(path);
-    if !bytes.is_empty() {
-        let _ = std::fs::write(path, bytes);
-    }
 }
 
 /// Puts the file `rel` of the intact `output_dir` into `staged`: a hard link (no bytes
@@ -696,21 +697,41 @@ fn same_file(a: &Path, b: &Path) -> bool {
 
 /// What a build leaves in the kept generation for the next one, besides files of the site.
 struct KeptState {
-    /// [`render_memo::FILE`]'s bytes (empty: none).
-    render_memo: Vec<u8>,
+    render_memo: MemoFile,
+}
+
+/// The render memo for the next build: the bytes of the file read (empty: none), or a memo
+/// to write (serialized only once the site is in place, beside the recording of its stat).
+enum MemoFile {
+    Read(Vec<u8>),
+    Made(RenderMemo, Tagger),
+}
+
+impl MemoFile {
+    /// Replaces [`render_memo::FILE`] in `kept` (only a cache: an error leaves it out).
+    fn write_into(self, kept: &Path) {
+        let path = kept.join(render_memo::FILE);
+        let _ = std::fs::remove_file(&path);
+        let bytes = match self {
+            MemoFile::Read(bytes) => bytes,
+            MemoFile::Made(memo, tagger) => memo.to_bytes(&tagger),
+        };
+        if !bytes.is_empty() {
+            let _ = std::fs::write(path, bytes);
+        }
+    }
 }
 
 impl KeptState {
     /// Writes [`OUTPUT_STAT`] and [`render_memo::FILE`] into `kept`, replacing what is there
-    /// (only caches: an error leaves them out, and the next build reads and renders more).
-    fn record(&self, output_dir: &Path, manifest: &BuildManifest, kept: &Path) {
-        let _ = std::fs::remove_file(kept.join(OUTPUT_STAT));
-        record_output_stat(output_dir, manifest, kept);
-        let path = kept.join(render_memo::FILE);
-        let _ = std::fs::remove_file(&path);
-        if !self.render_memo.is_empty() {
-            let _ = std::fs::write(path, &self.render_memo);
-        }
+    /// (only caches: an error leaves them out, and the next build reads and renders more),
+    /// side by side: one lists and stats `output/`, the other serializes the memo.
+    fn record(self, output_dir: &Path, manifest: &BuildManifest, kept: &Path) {
+        let _t = crate::timings::phase("record output/'s stat, the render memo");
+        rayon::join(
+            || record_output_stat(output_dir, manifest, kept),
+            || self.render_memo.write_into(kept),
+        );
     }
 }
 
@@ -999,7 +1020,7 @@ fn swap_in(
     output_dir: &Path,
     old_manifest: Option<&BuildManifest>,
     new_manifest: &BuildManifest,
-    kept: &KeptState,
+    kept: KeptState,
 ) -> Result<()> {
     let exists = std::fs::symlink_metadata(output_dir).is_ok();
     if !exists {
@@ -1068,6 +1089,8 @@ pub struct Drift {
     pub manifest: Option<BuildManifest>,
     /// Whether the kept stat of `output/` held for every entry (see [`OutputStat`]).
     stat_current: bool,
+    /// Then, the stat of each file of `output/`, as found.
+    stats: BTreeMap<String, Fingerprint>,
 }
 
 impl Drift {
@@ -1098,6 +1121,7 @@ pub fn check_drift(output_dir: &Path, output_name: &str) -> Drift {
                 findings: Vec::new(),
                 manifest: None,
                 stat_current: false,
+                stats: BTreeMap::new(),
             }
         }
         Err(why) => {
@@ -1110,6 +1134,7 @@ pub fn check_drift(output_dir: &Path, output_name: &str) -> Drift {
                 }],
                 manifest: None,
                 stat_current: false,
+                stats: BTreeMap::new(),
             }
         }
     };
@@ -1167,10 +1192,20 @@ pub fn check_drift(output_dir: &Path, output_name: &str) -> Drift {
     for rel in found.keys().filter(|r| !manifest.files.contains_key(*r)) {
         drift(rel, "added");
     }
+    let stat_current = listed && moved.into_inner() == 0;
+    let stats = match stat_current {
+        true => known
+            .files
+            .into_iter()
+            .filter_map(|(rel, stat)| Some((rel, stat?.0)))
+            .collect(),
+        false => BTreeMap::new(),
+    };
     Drift {
         findings,
         manifest: Some(manifest),
-        stat_current: listed && moved.into_inner() == 0,
+        stat_current,
+        stats,
     }
 }
 

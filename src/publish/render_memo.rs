@@ -90,17 +90,15 @@ impl RenderMemo {
 
     /// The memo's file: its tag under `tagger`, then its JSON.
     pub fn to_bytes(&self, tagger: &Tagger) -> Vec<u8> {
-        let stored = Stored {
-            pages: self
-                .pages
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-            groups: self
-                .groups
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
+        /// [`Stored`], borrowed: sorted references, nothing copied.
+        #[derive(Serialize)]
+        struct Borrowed<'a> {
+            pages: BTreeMap<&'a String, &'a PageMemo>,
+            groups: BTreeMap<&'a String, &'a GroupMemo>,
+        }
+        let stored = Borrowed {
+            pages: self.pages.iter().collect(),
+            groups: self.groups.iter().collect(),
         };
         let json = serde_json::to_vec(&stored).expect("a render memo serializes");
         let mut bytes = hex(&tagger.tag(TAG, &[&json])).into_bytes();

@@ -57,6 +57,12 @@ impl Fingerprint {
         }
     }
 
+    /// Whether `meta` (read without following a link) is of the same file.
+    pub(crate) fn same_file(&self, meta: &Metadata) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        (self.dev, self.ino) == (meta.dev(), meta.ino())
+    }
+
     /// The change time (seconds, nanoseconds): set by the kernel, never from user space.
     pub(crate) fn ctime(&self) -> (i64, i64) {
         self.ctime
