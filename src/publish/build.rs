@@ -91,16 +91,21 @@ pub fn build(req: &BuildRequest) -> Result<BuildSummary> {
         Some(a) => vec![a.to_string()],
         None => config.audiences.clone(),
     };
-    let eval = site.evaluate(req.now, &audiences);
+    let output_name = config.display_path(&config.output_dir);
+    // Side by side: the judgement reads the site, the drift check reads output/. A
+    // hand-edited output/ is always replaced, even when the build's own files are the same.
+    let (eval, drift) = rayon::join(
+        || site.evaluate(req.now, &audiences),
+        || {
+            let _t = crate::timings::phase("drift");
+            output::check_drift(&config.output_dir, &output_name)
+        },
+    );
     let t = crate::timings::phase("save cache, load theme");
     memo.save_cache();
     let theme = Theme::load(&config.root, &config.theme)?;
     drop(t);
 
-    let output_name = config.display_path(&config.output_dir);
-    let t = crate::timings::phase("drift, went offline");
-    // A hand-edited output/ is always replaced, even when the build's own files are the same.
-    let drift = output::check_drift(&config.output_dir, &output_name);
     let mut extra_findings = drift.findings.clone();
     if req.audience.is_none() {
         // A build for another audience publishes other pages on purpose.
@@ -108,11 +113,14 @@ pub fn build(req: &BuildRequest) -> Result<BuildSummary> {
             extra_findings.extend(eval.went_offline(&previous.pages));
         }
     }
-    drop(t);
 
     let t = crate::timings::phase("staging");
-    let staging = Staging::new(&config.output_dir, &lock, drift, memo.tagger())?;
-    let renderer = Renderer::published(&site, &eval, &theme);
+    // Side by side: the render memo kept beside output/ is read while the site is collected.
+    let (staging, renderer) = rayon::join(
+        || Staging::new(&config.output_dir, &lock, drift, memo.tagger()),
+        || Renderer::published(&site, &eval, &theme),
+    );
+    let staging = staging?;
     drop(t);
     let t = crate::timings::phase("render");
     let rendered = renderer.render_all(&staging, req.progress)?;
