@@ -147,9 +147,14 @@ pub fn build(req: &BuildRequest) -> Result<BuildSummary> {
         || {
             // Kept in its old shape for tools that read it (README); drift is judged from the
             // manifest inside output/, which can't fall out of step with the site.
-            let mut files_json =
-                serde_json::to_string_pretty(&serde_json::json!({ "files": written.files }))
-                    .expect("a manifest serializes");
+            #[derive(serde::Serialize)]
+            struct Copy<'a> {
+                files: &'a std::collections::BTreeMap<String, String>,
+            }
+            let mut files_json = serde_json::to_string_pretty(&Copy {
+                files: &written.files,
+            })
+            .expect("a manifest serializes");
             files_json.push('\n');
             crate::atomic::write_file(
                 &config.reports_dir.join("output-manifest.json"),
