@@ -252,6 +252,13 @@ pub struct Staging<'lock> {
     _lock: &'lock BuildLock,
 }
 
+/// How a folder is listed: a top-level folder per thread of the pool, or on this thread alone.
+#[derive(Clone, Copy)]
+enum Listing {
+    Parallel,
+    InOrder,
+}
+
 /// The staging folder, once made: the kept generation taken over, or a new empty folder.
 struct Folder {
     dir: tempfile::TempDir,
@@ -261,8 +268,10 @@ struct Folder {
 
 impl Folder {
     /// A folder next to `output_dir` (same filesystem, so the swap is a rename): the previous
-    /// generation when one is kept, else an empty folder.
-    fn make(output_dir: &Path) -> Result<Folder> {
+    /// generation when one is kept, else an empty folder. `Listing::InOrder` when called by a
+    /// thread of the pool that holds a lock other threads of it wait on (see
+    /// [`Staging::folder`]).
+    fn make(output_dir: &Path, listing: Listing) -> Result<Folder> {
         let parent = parent_of(output_dir);
         let dir = tempfile::Builder::new()
             .prefix(".imprimatur-build-")
@@ -275,7 +284,7 @@ impl Folder {
             // `.imprimatur-build-*` folder, which the next build sweeps.
             Ok(meta) if meta.is_dir() => {
                 if std::fs::rename(&previous, dir.path()).is_ok() {
-                    existing = take_over(dir.path())?;
+                    existing = take_over(dir.path(), listing)?;
                 } else {
                     remove_old(&previous)?;
                 }
@@ -358,7 +367,9 @@ impl<'lock> Staging<'lock> {
             return Ok(folder);
         }
         let t = crate::timings::phase("take over the kept generation");
-        let folder = Folder::make(&self.output_dir)?;
+        // Listed without the thread pool: a pool thread that waits inside a parallel listing
+        // may take up another page whose write waits on `making`, which this thread holds.
+        let folder = Folder::make(&self.output_dir, Listing::InOrder)?;
         drop(t);
         Ok(self.folder.get_or_init(|| folder))
     }
@@ -583,7 +594,7 @@ impl<'lock> Staging<'lock> {
                 }
                 return Ok((manifest, Swap::Unchanged));
             }
-            None => Folder::make(output_dir)?,
+            None => Folder::make(output_dir, Listing::Parallel)?,
         };
         commit_in(
             folder,
@@ -879,10 +890,17 @@ fn previous_path(output_dir: &Path) -> PathBuf {
 /// The regular files of a previous generation taken over as the staging folder, by
 /// `/`-separated path. Anything else in it (a link, a FIFO) is removed, never followed, so
 /// every later write lands inside the folder.
-fn take_over(dir: &Path) -> Result<BTreeSet<String>> {
+fn take_over(dir: &Path, listing: Listing) -> Result<BTreeSet<String>> {
     let mut files = BTreeSet::new();
     let mut odd = Vec::new();
-    for entry in walk(dir) {
+    let entries = match listing {
+        Listing::Parallel => walk(dir),
+        Listing::InOrder => walkdir::WalkDir::new(dir)
+            .min_depth(1)
+            .into_iter()
+            .collect(),
+    };
+    for entry in entries {
         let entry = entry.map_err(|e| Error::io(dir, e.into()))?;
         let kind = entry.file_type();
         if kind.is_dir() {
