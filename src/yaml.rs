@@ -272,6 +272,28 @@ fn alias_bomb(l: &Limits) -> String {
     )
 }
 
+/// For tests of the flat readers: `text`, then `text` with each line left out, each line
+/// doubled, and each pair of neighbouring lines swapped.
+#[cfg(test)]
+pub(crate) fn line_variants(text: &str) -> Vec<String> {
+    let mut variants = vec![text.to_string()];
+    let lines: Vec<&str> = text.lines().collect();
+    for i in 0..lines.len() {
+        let mut without = lines.clone();
+        without.remove(i);
+        variants.push(without.join("\n") + "\n");
+        let mut twice = lines.clone();
+        twice.insert(i, lines[i]);
+        variants.push(twice.join("\n") + "\n");
+        if i + 1 < lines.len() {
+            let mut swapped = lines.clone();
+            swapped.swap(i, i + 1);
+            variants.push(swapped.join("\n") + "\n");
+        }
+    }
+    variants
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;

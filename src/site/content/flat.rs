@@ -162,16 +162,7 @@ expires_at: \"2027-01-01T00:00:00Z\"
 
     #[test]
     fn both_readers_agree_on_variants() {
-        let mut variants: Vec<String> = vec![FLAT.to_string()];
-        let lines: Vec<&str> = FLAT.lines().collect();
-        for i in 0..lines.len() {
-            let mut without = lines.clone();
-            without.remove(i);
-            variants.push(without.join("\n") + "\n");
-            let mut twice = lines.clone();
-            twice.insert(i, lines[i]);
-            variants.push(twice.join("\n") + "\n");
-        }
+        let mut variants = crate::yaml::line_variants(FLAT);
         for value in [
             "yes",
             "No",

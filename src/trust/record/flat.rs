@@ -114,21 +114,7 @@ signature: \"pVraYNao1MznTVDUtB88AX9z5SLSbUeUqsJJSU0NiIr5KRTck8BSOnknkvTfZ+8u1+y
         assert!(super::read(&written).is_none());
         assert_agree(&written);
 
-        let mut variants: Vec<String> = vec![CANONICAL.to_string()];
-        let lines: Vec<&str> = CANONICAL.lines().collect();
-        for i in 0..lines.len() {
-            let mut without = lines.clone();
-            without.remove(i);
-            variants.push(without.join("\n") + "\n");
-            let mut twice = lines.clone();
-            twice.insert(i, lines[i]);
-            variants.push(twice.join("\n") + "\n");
-            if i + 1 < lines.len() {
-                let mut swapped = lines.clone();
-                swapped.swap(i, i + 1);
-                variants.push(swapped.join("\n") + "\n");
-            }
-        }
+        let mut variants = crate::yaml::line_variants(CANONICAL);
         for (from, to) in [
             ("kind: \"approve\"", "kind: approve"),
             ("kind: \"approve\"", "kind: 'approve'"),
