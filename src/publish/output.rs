@@ -5,12 +5,14 @@
 //! Two generations, so a rebuild rewrites only what changed: after a swap the replaced site
 //! is kept beside `output/` as [`PREVIOUS`], trimmed to the files it shares byte for byte
 //! with the new one (nothing of a page that went offline stays behind). The next build takes
-//! that folder as its staging folder, compares each file it renders with the bytes already
-//! there (read, never trusted from a manifest), writes only those that differ, and deletes
-//! what it did not render. A build whose every file and page equals the intact `output/`
-//! swaps nothing: no file of `output/` is touched.
-//! Beside the kept files lie what the next build may skip work with: the stat of every file
-//! of `output/` (for the drift check) and the render memo (`render_memo`): a page or the
+//! that folder as its staging folder once it renders a file whose bytes the intact `output/`
+//! lacks, compares each file it renders with the bytes already there (read, never trusted
+//! from a manifest), writes only those that differ, links output/'s own files for the rest,
+//! and deletes what it did not render. A build whose every file and page equals the intact
+//! `output/` makes no staging folder and swaps nothing: no file of `output/` is touched.
+//! Beside the kept files lie what the next build may skip work with: the stat of every
+//! folder and file of `output/` (so the drift check lists and reads only what moved, see
+//! [`OutputStat`]) and the render memo (`render_memo`): a page or the
 //! search index whose inputs did not change is kept (`Staging::reuse`) without being
 //! rendered, when the intact `output/` holds the very bytes the memo names.
 //! The staged site carries its own manifest, [`MARKER`]: the files written with their hashes
@@ -583,15 +585,22 @@ impl<'lock> Staging<'lock> {
             Some(folder) => folder,
             None if unchanged => {
                 // Every file is output/'s own: nothing to stage, nothing to swap.
+                // Only what moved is kept again: the stat when the drift check found it out
+                // of date, the memo when a page was rendered anew (the file read is in place).
                 let dir = previous_path(output_dir);
                 let _ = std::fs::create_dir(&dir);
-                match kept.render_memo {
-                    MemoFile::Read(_) if self.stat_current => {}
-                    // The memo file read is in place already.
-                    MemoFile::Read(_) => record_output_stat(output_dir, &manifest, &dir),
-                    memo @ MemoFile::Made(..) if self.stat_current => memo.write_into(&dir),
-                    memo => KeptState { render_memo: memo }.record(output_dir, &manifest, &dir),
-                }
+                rayon::join(
+                    || {
+                        if !self.stat_current {
+                            record_output_stat(output_dir, &manifest, &dir);
+                        }
+                    },
+                    || {
+                        if let memo @ MemoFile::Made(..) = kept.render_memo {
+                            memo.write_into(&dir);
+                        }
+                    },
+                );
                 return Ok((manifest, Swap::Unchanged));
             }
             None => Folder::make(output_dir, Listing::Parallel)?,
