@@ -9,6 +9,11 @@ use imprimatur::cli::{self, Format};
 use imprimatur::trust::signer::KeySource;
 use imprimatur::trust::signing::{Action, SignRequest};
 
+/// mimalloc instead of glibc's malloc: a build allocates and frees millions of small strings
+/// from two threads; glibc spent ~14 % of a no-op rebuild's samples in malloc and free.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "imprimatur",
