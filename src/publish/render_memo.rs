@@ -116,15 +116,82 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 /// Which program renders: the SHA-256 of its executable (any other build of imprimatur
 /// renders anew, even under the same version number), or its version where the executable
 /// can't be read.
+///
+/// Hashing the executable (16 MB) costs a rebuild that changes nothing about a tenth of its
+/// time, so the digest is kept in the cache folder under the executable's fingerprint
+/// (device, inode, size, modification and change times), tagged with the cache's key. An
+/// executable changed in the last two seconds is hashed and not remembered: its change time
+/// may not have moved yet.
 pub fn program_id() -> &'static [u8] {
     static ID: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
     ID.get_or_init(|| {
-        use sha2::Digest;
-        match std::env::current_exe().and_then(std::fs::read) {
-            Ok(bytes) => sha2::Sha256::digest(bytes).to_vec(),
+        let remembered = crate::site::memo::cache_dir()
+            .and_then(|dir| Some((crate::site::memo::cache_tagger(&dir)?, dir)));
+        let id = std::env::current_exe()
+            .and_then(std::fs::File::open)
+            .and_then(|file| {
+                let meta = file.metadata()?;
+                match &remembered {
+                    Some((tagger, dir)) => {
+                        let now = std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map_or(0, |d| d.as_secs());
+                        program_digest_remembered(file, &meta, tagger, dir, now)
+                    }
+                    None => program_digest(file),
+                }
+            });
+        match id {
+            Ok(id) => id.to_vec(),
             Err(_) => format!("imprimatur {}", env!("CARGO_PKG_VERSION")).into_bytes(),
         }
     })
+}
+
+fn program_digest(mut file: std::fs::File) -> std::io::Result<[u8; 32]> {
+    use sha2::Digest;
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut file, &mut bytes)?;
+    Ok(sha2::Sha256::digest(bytes).into())
+}
+
+const PROGRAM_TAG: &[u8] = b"imprimatur-program-id-v1";
+
+/// The digest of the executable open as `file`, from the cache folder `dir` when it holds
+/// one for the same fingerprint under a valid tag, else hashed (and remembered when its change
+/// time is over two seconds before `now`, in seconds since the epoch).
+fn program_digest_remembered(
+    file: std::fs::File,
+    meta: &std::fs::Metadata,
+    tagger: &Tagger,
+    dir: &std::path::Path,
+    now: u64,
+) -> std::io::Result<[u8; 32]> {
+    use crate::site::memo::Fingerprint;
+    let path = dir.join("program-id.json");
+    let fingerprint = Fingerprint::of(meta);
+    let stamp = serde_json::to_vec(&fingerprint).expect("a fingerprint serializes");
+    let kept = std::fs::read(&path).ok().and_then(|bytes| {
+        let (tag, id) = bytes.split_at_checked(64)?;
+        let id: [u8; 32] = id.try_into().ok()?;
+        same(
+            tag,
+            hex(&tagger.tag(PROGRAM_TAG, &[&stamp, &id])).as_bytes(),
+        )
+        .then_some(id)
+    });
+    if let Some(id) = kept {
+        return Ok(id);
+    }
+    let id = program_digest(file)?;
+    let (secs, _) = fingerprint.ctime();
+    if u64::try_from(secs).is_ok_and(|changed| changed + 2 < now) {
+        let mut bytes = hex(&tagger.tag(PROGRAM_TAG, &[&stamp, &id])).into_bytes();
+        bytes.extend(id);
+        // A cache that can't be written is a cache not used; the digest stands.
+        let _ = crate::atomic::write_file(&path, &bytes);
+    }
+    Ok(id)
 }
 
 /// Lowercase hex.
@@ -182,5 +249,58 @@ mod tests {
         // Garbage is no memo, not an error.
         std::fs::write(dir.path().join(FILE), "{not json").unwrap();
         assert_eq!(read(dir.path(), &key), RenderMemo::default());
+    }
+
+    /// The digest of the program file at `exe` as a build takes it, `now` seconds after the
+    /// epoch, with the cache folder `dir`.
+    fn digest_at(
+        exe: &std::path::Path,
+        dir: &std::path::Path,
+        tagger: &Tagger,
+        now: u64,
+    ) -> [u8; 32] {
+        let file = std::fs::File::open(exe).unwrap();
+        let meta = file.metadata().unwrap();
+        program_digest_remembered(file, &meta, tagger, dir, now).unwrap()
+    }
+
+    #[test]
+    fn a_program_digest_is_remembered_only_when_settled_and_only_under_its_tag() {
+        use sha2::Digest;
+        let tmp = tempfile::tempdir().unwrap();
+        let exe = tmp.path().join("imprimatur");
+        std::fs::write(&exe, b"a program").unwrap();
+        let truth: [u8; 32] = sha2::Sha256::digest(b"a program").into();
+        let kept = tmp.path().join("program-id.json");
+        let tagger = Tagger::for_test([7; 32]);
+        let changed = {
+            use std::os::unix::fs::MetadataExt;
+            u64::try_from(std::fs::metadata(&exe).unwrap().ctime()).unwrap()
+        };
+
+        // Changed a moment ago: hashed, not remembered.
+        assert_eq!(digest_at(&exe, tmp.path(), &tagger, changed + 1), truth);
+        assert!(!kept.exists());
+        // Settled: remembered, and read back.
+        assert_eq!(digest_at(&exe, tmp.path(), &tagger, changed + 10), truth);
+        assert!(kept.exists());
+        assert_eq!(digest_at(&exe, tmp.path(), &tagger, changed + 10), truth);
+
+        // A remembered digest changed after tagging, or tagged under another key, counts for
+        // nothing: the program is hashed again.
+        let mut forged = std::fs::read(&kept).unwrap();
+        *forged.last_mut().unwrap() ^= 1;
+        std::fs::write(&kept, &forged).unwrap();
+        assert_eq!(digest_at(&exe, tmp.path(), &tagger, changed + 10), truth);
+        let meta = std::fs::metadata(&exe).unwrap();
+        let stamp = serde_json::to_vec(&crate::site::memo::Fingerprint::of(&meta)).unwrap();
+        let other = [0u8; 32];
+        let tag = Tagger::for_test([8; 32]).tag(PROGRAM_TAG, &[&stamp, &other]);
+        std::fs::write(&kept, [hex(&tag).as_bytes(), &other].concat()).unwrap();
+        assert_eq!(digest_at(&exe, tmp.path(), &tagger, changed + 10), truth);
+        // Tagged under this key, the same entry is taken (the test above can fail).
+        let tag = tagger.tag(PROGRAM_TAG, &[&stamp, &other]);
+        std::fs::write(&kept, [hex(&tag).as_bytes(), &other].concat()).unwrap();
+        assert_eq!(digest_at(&exe, tmp.path(), &tagger, changed + 10), other);
     }
 }

@@ -202,20 +202,33 @@ pub(crate) struct VerifiedCache {
 /// `$HOME/.cache/imprimatur`. `IMPRIMATUR_CACHE_DIR=off` turns it off.
 pub(crate) const CACHE_DIR_ENV: &str = "IMPRIMATUR_CACHE_DIR";
 
+/// The cache folder (see [`CACHE_DIR_ENV`]), or `None` when it is turned off or there is no
+/// home to put it in.
+pub(crate) fn cache_dir() -> Option<PathBuf> {
+    match std::env::var_os(CACHE_DIR_ENV) {
+        Some(d) if d == "off" => None,
+        Some(d) => Some(PathBuf::from(d)),
+        None => match std::env::var_os("XDG_CACHE_HOME") {
+            Some(x) if !x.is_empty() => Some(PathBuf::from(x).join("imprimatur")),
+            _ => Some(PathBuf::from(std::env::var_os("HOME")?).join(".cache/imprimatur")),
+        },
+    }
+}
+
+/// The [`Tagger`] of the cache folder `dir`, creating its key on first use.
+pub(crate) fn cache_tagger(dir: &Path) -> Option<Tagger> {
+    std::fs::create_dir_all(dir).ok()?;
+    Some(Tagger {
+        key: cache_key(&dir.join("verified.key"))?,
+    })
+}
+
 impl VerifiedCache {
     /// The cache for the site at `site_root` (by its absolute path), creating the key on
     /// first use; `None` when it is turned off or can't be used (then every signature is
     /// verified, as without it).
     pub(crate) fn open(site_root: &Path) -> Option<VerifiedCache> {
-        let dir = match std::env::var_os(CACHE_DIR_ENV) {
-            Some(d) if d == "off" => return None,
-            Some(d) => PathBuf::from(d),
-            None => match std::env::var_os("XDG_CACHE_HOME") {
-                Some(x) if !x.is_empty() => PathBuf::from(x).join("imprimatur"),
-                _ => PathBuf::from(std::env::var_os("HOME")?).join(".cache/imprimatur"),
-            },
-        };
-        VerifiedCache::open_in(&dir, site_root)
+        VerifiedCache::open_in(&cache_dir()?, site_root)
     }
 
     fn open_in(dir: &Path, site_root: &Path) -> Option<VerifiedCache> {
