@@ -17,12 +17,7 @@ pub fn signature(secret: &[u8], timestamp: u64, body: &[u8]) -> String {
     mac.update(b".");
     mac.update(body);
     let bytes = mac.finalize().into_bytes();
-    let mut hex = String::with_capacity(7 + bytes.len() * 2);
-    hex.push_str("sha256=");
-    for b in bytes.iter() {
-        hex.push_str(&format!("{b:02x}"));
-    }
-    hex
+    format!("sha256={}", crate::trust::version::hex(&bytes))
 }
 
 /// An HTTP(S) URL read from the environment: https, or http to a loopback host only (a

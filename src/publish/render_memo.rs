@@ -194,10 +194,7 @@ fn program_digest_remembered(
     Ok(id)
 }
 
-/// Lowercase hex.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use crate::trust::version::hex;
 
 #[cfg(test)]
 mod tests {

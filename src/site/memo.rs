@@ -235,11 +235,8 @@ impl VerifiedCache {
         std::fs::create_dir_all(dir).ok()?;
         let key = cache_key(&dir.join("verified.key"))?;
         let root = std::fs::canonicalize(site_root).ok()?;
-        let name: String = Sha256::digest(root.as_os_str().as_encoded_bytes())
-            .iter()
-            .take(16)
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let name =
+            crate::trust::version::hex(&Sha256::digest(root.as_os_str().as_encoded_bytes())[..16]);
         let path = dir.join(format!("verified-{name}.bin"));
         let bytes = std::fs::read(&path).unwrap_or_default();
         let known = bytes

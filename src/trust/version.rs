@@ -69,9 +69,13 @@ pub(crate) fn hash_part(h: &mut Sha256, part: &[u8]) {
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    let mut out = String::with_capacity(64);
-    for b in digest.iter() {
+    hex(&Sha256::digest(bytes))
+}
+
+/// Lowercase hex.
+pub fn hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
         out.push(char::from(b"0123456789abcdef"[(b >> 4) as usize]));
         out.push(char::from(b"0123456789abcdef"[(b & 15) as usize]));
     }
