@@ -168,7 +168,7 @@ fn program_digest_remembered(
     now: u64,
 ) -> std::io::Result<[u8; 32]> {
     use crate::site::memo::Fingerprint;
-    let path = dir.join("program-id.json");
+    let path = dir.join("program-id");
     let fingerprint = Fingerprint::of(meta);
     let stamp = serde_json::to_vec(&fingerprint).expect("a fingerprint serializes");
     let kept = std::fs::read(&path).ok().and_then(|bytes| {
@@ -268,7 +268,7 @@ mod tests {
         let exe = tmp.path().join("imprimatur");
         std::fs::write(&exe, b"a program").unwrap();
         let truth: [u8; 32] = sha2::Sha256::digest(b"a program").into();
-        let kept = tmp.path().join("program-id.json");
+        let kept = tmp.path().join("program-id");
         let tagger = Tagger::for_test([7; 32]);
         let changed = {
             use std::os::unix::fs::MetadataExt;
