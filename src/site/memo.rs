@@ -232,8 +232,7 @@ impl VerifiedCache {
     }
 
     fn open_in(dir: &Path, site_root: &Path) -> Option<VerifiedCache> {
-        std::fs::create_dir_all(dir).ok()?;
-        let key = cache_key(&dir.join("verified.key"))?;
+        let Tagger { key } = cache_tagger(dir)?;
         let root = std::fs::canonicalize(site_root).ok()?;
         let name =
             crate::trust::version::hex(&Sha256::digest(root.as_os_str().as_encoded_bytes())[..16]);
