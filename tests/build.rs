@@ -800,6 +800,41 @@ fn a_page_of_a_long_section_lists_forty_pages_around_itself_in_its_sidebar() {
     // The space's index still lists every page of the section.
     let index = site.read("output/kb/index.html");
     assert!((0..45).all(|n| index.contains(&format!("Long page {n:02}"))));
+    // A page added at the end moves the sidebars that list the section's last pages; a
+    // rebuild that keeps the pages whose sidebar did not move writes what a fresh build does.
+    site.page("kb/long/page-45.md", "Long page 45", "Words.\n");
+    publish(&site, "kb/long/page-45");
+    build(&site, NOW);
+    let listed = |page: &str| {
+        let html = site.read(&format!("output/kb/long/{page}/index.html"));
+        (0..46)
+            .filter(|n| html.contains(&format!(">Long page {n:02}</a>")))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(listed("page-00"), (0..40).collect::<Vec<_>>());
+    assert_eq!(listed("page-22"), (2..42).collect::<Vec<_>>());
+    assert_eq!(listed("page-26"), (6..46).collect::<Vec<_>>());
+    assert_eq!(listed("page-44"), (6..46).collect::<Vec<_>>());
+    assert_same_files(
+        &site.all_output_files(),
+        &fresh_build(&site),
+        "a page added",
+    );
+    // A title changed in the middle moves the page to the end of the section (pages are
+    // listed by title): out of the first pages' sidebars, into the last ones'.
+    site.page("kb/long/page-20.md", "Renamed twenty", "Words.\n");
+    publish(&site, "kb/long/page-20");
+    build(&site, NOW);
+    let first = site.read("output/kb/long/page-01/index.html");
+    assert!(!first.contains(">Long page 20</a>") && !first.contains(">Renamed twenty</a>"));
+    assert!(site
+        .read("output/kb/long/page-44/index.html")
+        .contains(">Renamed twenty</a>"));
+    assert_same_files(
+        &site.all_output_files(),
+        &fresh_build(&site),
+        "a title changed",
+    );
 }
 
 #[test]

@@ -578,10 +578,19 @@ pub fn space_context(space: &PublishedSpace) -> SpaceContext {
 /// page itself. The section's title links to its full list on the space's index page.
 pub const NAV_PAGES: usize = 40;
 
+/// Where the pages shown of a section of `len` pages start and end, for its page at `at`:
+/// [`NAV_PAGES`] around it (fewer only when the section has fewer).
+pub fn nav_window(len: usize, at: usize) -> std::ops::Range<usize> {
+    let start = at
+        .saturating_sub(NAV_PAGES / 2)
+        .min(len.saturating_sub(NAV_PAGES));
+    start..(start + NAV_PAGES).min(len)
+}
+
 /// The sidebar of one page: every section of its space, only the current one expanded, and
-/// that one to at most [`NAV_PAGES`] pages around the current page, so a page's size does not
-/// grow with the size of its space or its section (a sidebar of every page of a 1,000-page
-/// section made 100,000 pages weigh 24 GB).
+/// that one to at most [`NAV_PAGES`] pages around the current page (see [`nav_window`]), so a
+/// page's size does not grow with the size of its space or its section (a sidebar of every
+/// page of a 1,000-page section made 100,000 pages weigh 24 GB).
 pub fn nav(space: &PublishedSpace, current: &PublishedPage) -> Vec<NavSection> {
     space
         .sections
@@ -594,10 +603,7 @@ pub fn nav(space: &PublishedSpace, current: &PublishedPage) -> Vec<NavSection> {
                     .iter()
                     .position(|p| p.url == current.url)
                     .unwrap_or(0);
-                let start = at
-                    .saturating_sub(NAV_PAGES / 2)
-                    .min(s.pages.len().saturating_sub(NAV_PAGES));
-                &s.pages[start..(start + NAV_PAGES).min(s.pages.len())]
+                &s.pages[nav_window(s.pages.len(), at)]
             } else {
                 &[][..]
             };

@@ -83,8 +83,8 @@ pub trait Sink: Sync {
 struct PageTemplate<'a> {
     site: SiteContext<'a, SpaceLink>,
     space: SpaceRef<'a>,
-    /// Left out of the digest of a page's inputs, which takes the space's [`nav_digest`] and
-    /// the page's section and URL instead (what `render::nav` makes it from).
+    /// Left out of the digest of a page's inputs, which takes the page's [`NavDigests::page`]
+    /// and its section and URL instead (what `render::nav` makes it from).
     #[serde(skip_serializing_if = "Option::is_none")]
     nav: Option<Vec<render::NavSection>>,
     page: render::PageContext<'a>,
@@ -178,8 +178,8 @@ pub struct Renderer<'a> {
     summaries: Vec<SpaceSummary>,
     /// The same spaces, without page counts, for pages.
     space_links: Vec<SpaceLink>,
-    /// Per space, everything its pages' navigation is made from (see [`nav_digest`]).
-    nav_digests: Vec<[u8; 32]>,
+    /// What each page's sidebar is made from (see [`NavDigests`]).
+    nav: NavDigests,
     /// Each page, as (space, section, page) indices, in navigation order.
     jobs: Vec<(usize, usize, usize)>,
     /// Page status by id, for the drafts banner.
@@ -245,7 +245,7 @@ impl<'a> Renderer<'a> {
                 url: s.url.clone(),
             })
             .collect();
-        let nav_digests = published.spaces.iter().map(nav_digest).collect();
+        let nav = NavDigests::of(&published.spaces);
         let mut jobs = Vec::new();
         for (si, space) in published.spaces.iter().enumerate() {
             for (ci, section) in space.sections.iter().enumerate() {
@@ -264,7 +264,7 @@ impl<'a> Renderer<'a> {
             published,
             summaries,
             space_links,
-            nav_digests,
+            nav,
             jobs,
             statuses,
             review_links,
@@ -674,15 +674,15 @@ impl<'a> Renderer<'a> {
     /// equal bytes.
     fn inputs_digest(&self, j: usize, markdown: &str, template: &PageTemplate) -> String {
         use sha2::Digest;
-        let (si, _, _) = self.jobs[j];
+        let (si, ci, pi) = self.jobs[j];
         let (_, page) = self.job(j);
         let mut h = Hashing(sha2::Sha256::new());
-        h.0.update(b"imprimatur-page-inputs-v2\n");
+        h.0.update(b"imprimatur-page-inputs-v3\n");
         h.0.update(render_memo::program_id());
         h.0.update(self.theme.digest());
         for part in [
             markdown.as_bytes(),
-            &self.nav_digests[si],
+            &self.nav.page(si, ci, pi),
             page.section.as_bytes(),
             page.url.as_bytes(),
         ] {
@@ -769,25 +769,65 @@ fn search_entry<'a>(
     }
 }
 
-/// SHA-256 of what `render::nav` makes a page's navigation from besides the page's section
-/// and URL: the space's URL and each section's folder, title, anchor and pages (titles, URLs).
-fn nav_digest(space: &PublishedSpace) -> [u8; 32] {
-    use sha2::Digest;
-    let mut h = sha2::Sha256::new();
-    let mut part = |bytes: &[u8]| hash_part(&mut h, bytes);
-    part(b"imprimatur-nav-v1");
-    part(space.url.as_bytes());
-    for s in &space.sections {
-        for field in [&s.folder, &s.title, &s.anchor] {
-            part(field.as_bytes());
-        }
-        part(&(s.pages.len() as u64).to_be_bytes());
-        for p in &s.pages {
-            part(p.title.as_bytes());
-            part(p.url.as_bytes());
+/// What `render::nav` makes each page's sidebar from besides the page's own section and URL,
+/// as SHA-256 digests: per space, its URL and each section's folder, title and anchor (every
+/// sidebar shows them); per page, its title and URL (shown in the sidebars of the pages around
+/// it). A page's digest takes its space's and those of the pages its sidebar lists, so a page
+/// added to a section renders again only the pages whose sidebar changes, not the whole space.
+struct NavDigests {
+    spaces: Vec<[u8; 32]>,
+    /// By space, section and page.
+    pages: Vec<Vec<Vec<[u8; 32]>>>,
+}
+
+impl NavDigests {
+    fn of(spaces: &[PublishedSpace]) -> NavDigests {
+        use sha2::Digest;
+        let space = |space: &PublishedSpace| {
+            let mut h = sha2::Sha256::new();
+            let mut part = |bytes: &[u8]| hash_part(&mut h, bytes);
+            part(b"imprimatur-nav-space-v2");
+            part(space.url.as_bytes());
+            for s in &space.sections {
+                for field in [&s.folder, &s.title, &s.anchor] {
+                    part(field.as_bytes());
+                }
+            }
+            h.finalize().into()
+        };
+        let page = |page: &PublishedPage| {
+            let mut h = sha2::Sha256::new();
+            hash_part(&mut h, page.title.as_bytes());
+            hash_part(&mut h, page.url.as_bytes());
+            h.finalize().into()
+        };
+        NavDigests {
+            spaces: spaces.iter().map(space).collect(),
+            pages: spaces
+                .par_iter()
+                .map(|s| {
+                    s.sections
+                        .iter()
+                        .map(|c| c.pages.iter().map(page).collect())
+                        .collect()
+                })
+                .collect(),
         }
     }
-    h.finalize().into()
+
+    /// The digest of the sidebar of page `pi` of section `ci` of space `si`.
+    fn page(&self, si: usize, ci: usize, pi: usize) -> [u8; 32] {
+        use sha2::Digest;
+        let listed = &self.pages[si][ci];
+        let mut h = sha2::Sha256::new();
+        hash_part(&mut h, b"imprimatur-nav-v2");
+        h.update(self.spaces[si]);
+        h.update((ci as u64).to_be_bytes());
+        for digest in &listed[render::nav_window(listed.len(), pi)] {
+            h.update(digest);
+        }
+        h.finalize().into()
+    }
 }
 
 /// The name of the search index's files as a group in the render memo.
