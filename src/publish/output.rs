@@ -1006,6 +1006,38 @@ fn remove_empty_dirs<'a>(root: &Path, removed: impl Iterator<Item = &'a str>) {
     }
 }
 
+/// Fills the empty folder `twin` with a link to each file of `output_dir` that `manifest`
+/// lists (only a head start for the next build, which takes over and checks the folder as it
+/// does any kept generation: a file that can't be linked is left out). Each top-level folder
+/// on a thread of the pool. Done before `output/`'s stat is recorded: a link moves the
+/// change time of the file it links.
+fn link_twin(output_dir: &Path, manifest: &BuildManifest, twin: &Path) {
+    let _t = crate::timings::phase("link a twin of output/");
+    let mut groups: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for rel in manifest.files.keys() {
+        if version::is_safe_relative_path(rel) {
+            let top = rel.split('/').next().unwrap_or(rel);
+            groups.entry(top).or_default().push(rel);
+        }
+    }
+    groups.into_par_iter().for_each(|(_, files)| {
+        let mut made: Option<&Path> = None;
+        for rel in files {
+            let to = twin.join(rel);
+            let parent = Path::new(rel).parent().filter(|p| !p.as_os_str().is_empty());
+            if let Some(parent) = parent {
+                if made != Some(parent) {
+                    if std::fs::create_dir_all(twin.join(parent)).is_err() {
+                        continue;
+                    }
+                    made = Some(parent);
+                }
+            }
+            let _ = std::fs::hard_link(output_dir.join(rel), to);
+        }
+    });
+}
+
 /// Keeps `staged` as the previous generation of `output_dir` (or deletes it when it can't).
 fn keep_as_previous(staged: &Path, output_dir: &Path) {
     if std::fs::rename(staged, previous_path(output_dir)).is_err() {
@@ -1052,9 +1084,12 @@ fn swap_in(
     let exists = std::fs::symlink_metadata(output_dir).is_ok();
     if !exists {
         std::fs::rename(staged, output_dir).map_err(|e| Error::io(output_dir, e))?;
-        // No old site to keep: an empty generation, holding what the next build may reuse.
+        // No old site to keep: a generation made of links to the new one's files, so that
+        // the first build that changes a file does not make every folder and link itself
+        // (it took that build 0.4 s at 10,000 pages, a third of its time).
         let previous = previous_path(output_dir);
         if std::fs::create_dir(&previous).is_ok() {
+            link_twin(output_dir, new_manifest, &previous);
             kept.record(output_dir, new_manifest, &previous);
         }
         return Ok(());
