@@ -92,58 +92,81 @@ pub fn build(req: &BuildRequest) -> Result<BuildSummary> {
         None => config.audiences.clone(),
     };
     let output_name = config.display_path(&config.output_dir);
-    // Side by side: the judgement reads the site, the drift check reads output/. A
-    // hand-edited output/ is always replaced, even when the build's own files are the same.
-    let (eval, drift) = rayon::join(
+    // Side by side: the judgement reads the site; the drift check reads output/, then the
+    // render memo kept beside it is read and the theme loaded. A hand-edited output/ is
+    // always replaced, even when the build's own files are the same.
+    let (eval, prepared) = rayon::join(
         || site.evaluate(req.now, &audiences),
         || {
-            let _t = crate::timings::phase("drift");
-            output::check_drift(&config.output_dir, &output_name)
+            let drift = {
+                let _t = crate::timings::phase("drift");
+                output::check_drift(&config.output_dir, &output_name)
+            };
+            let _t = crate::timings::phase("staging, theme");
+            let findings = drift.findings.clone();
+            let previous_pages = drift.manifest.as_ref().map(|m| m.pages.clone());
+            let staging = Staging::new(&config.output_dir, &lock, drift, memo.tagger());
+            let theme = Theme::load(&config.root, &config.theme);
+            (findings, previous_pages, staging, theme)
         },
     );
-    let t = crate::timings::phase("save cache, load theme");
-    memo.save_cache();
-    let theme = Theme::load(&config.root, &config.theme)?;
+    let (drift_findings, previous_pages, staging, theme) = prepared;
+    let theme = theme?;
+    let staging = staging?;
+    let t = crate::timings::phase("save cache, collect the site");
+    let (_, renderer) = rayon::join(
+        || memo.save_cache(),
+        || Renderer::published(&site, &eval, &theme),
+    );
     drop(t);
 
-    let mut extra_findings = drift.findings.clone();
+    let mut extra_findings = drift_findings;
     if req.audience.is_none() {
         // A build for another audience publishes other pages on purpose.
-        if let Some(previous) = &drift.manifest {
-            extra_findings.extend(eval.went_offline(&previous.pages));
+        if let Some(previous) = &previous_pages {
+            extra_findings.extend(eval.went_offline(previous));
         }
     }
 
-    let t = crate::timings::phase("staging");
-    // Side by side: the render memo kept beside output/ is read while the site is collected.
-    let (staging, renderer) = rayon::join(
-        || Staging::new(&config.output_dir, &lock, drift, memo.tagger()),
-        || Renderer::published(&site, &eval, &theme),
-    );
-    let staging = staging?;
-    drop(t);
     let t = crate::timings::phase("render");
-    let rendered = renderer.render_all(&staging, req.progress)?;
+    let pages = renderer.render_pages(&staging, req.progress)?;
+    extra_findings.extend(pages.broken());
+    // Side by side: the rest of the site is rendered and swapped in, and the reports of the
+    // judgement are made; they are written only once the site they describe is in place.
+    let (published, reports) = rayon::join(
+        || -> Result<_> {
+            let rendered = renderer.render_indexes(&staging, pages)?;
+            let _t = crate::timings::phase("proofs");
+            // Governed sites publish a proof beside every page, and the trust root under
+            // /_proof/.
+            crate::publish::proof::write_all(
+                &site,
+                &eval,
+                &renderer.live_urls(),
+                &staging,
+                req.now,
+                &audiences,
+            )?;
+            drop(_t);
+            let files_rewritten = staging.rewritten();
+            let _t = crate::timings::phase("commit output");
+            let (written, swap) = staging.commit(&config.output_dir, renderer.live_urls())?;
+            Ok((rendered, files_rewritten, written, swap))
+        },
+        || {
+            let _t = crate::timings::phase("make reports");
+            let report = StatusReport::from_evaluation(&eval, &extra_findings)
+                .with_governance(&site.governance);
+            let made = crate::report::make_build_reports(&site, &eval, &report);
+            (report, made)
+        },
+    );
+    let (rendered, files_rewritten, written, swap) = published?;
     drop(t);
-    let t = crate::timings::phase("proofs");
-    extra_findings.extend(rendered.broken);
-    // Governed sites publish a proof beside every page, and the trust root under /_proof/.
-    crate::publish::proof::write_all(
-        &site,
-        &eval,
-        &renderer.live_urls(),
-        &staging,
-        req.now,
-        &audiences,
-    )?;
-    drop(t);
-    let files_rewritten = staging.rewritten();
-    let t = crate::timings::phase("commit output");
-    let (written, swap) = staging.commit(&config.output_dir, renderer.live_urls())?;
-    drop(t);
-    let _t = crate::timings::phase("reports");
+    let _t = crate::timings::phase("write reports");
+    let (report, made) = reports;
     // Side by side: the copy of the manifest and the reports of the judgement.
-    let (manifest_copy, report) = rayon::join(
+    let (manifest_copy, reports_written) = rayon::join(
         || {
             // Kept in its old shape for tools that read it (README); drift is judged from the
             // manifest inside output/, which can't fall out of step with the site.
@@ -161,14 +184,10 @@ pub fn build(req: &BuildRequest) -> Result<BuildSummary> {
                 files_json.as_bytes(),
             )
         },
-        || {
-            let report = StatusReport::from_evaluation(&eval, &extra_findings)
-                .with_governance(&site.governance);
-            crate::report::write_build_reports(&site, &eval, &report).map(|()| report)
-        },
+        || crate::report::write_reports(&site, made),
     );
     manifest_copy?;
-    let report = report?;
+    reports_written?;
     drop(lock);
     Ok(BuildSummary {
         pages_published: renderer.page_count(),

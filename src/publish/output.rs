@@ -1024,7 +1024,9 @@ fn link_twin(output_dir: &Path, manifest: &BuildManifest, twin: &Path) {
         let mut made: Option<&Path> = None;
         for rel in files {
             let to = twin.join(rel);
-            let parent = Path::new(rel).parent().filter(|p| !p.as_os_str().is_empty());
+            let parent = Path::new(rel)
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty());
             if let Some(parent) = parent {
                 if made != Some(parent) {
                     if std::fs::create_dir_all(twin.join(parent)).is_err() {

@@ -656,6 +656,10 @@ pub struct SearchEntry<'a> {
     pub description: Option<&'a str>,
     pub tags: &'a [String],
     pub text: String,
+    /// The key of the Markdown inputs `text` was made from, when known (the render memo's):
+    /// the search index's inputs are digested by it instead of by every page's text.
+    #[serde(skip)]
+    pub text_key: Option<String>,
 }
 
 #[derive(Serialize)]

@@ -315,11 +315,20 @@ impl<'a> Renderer<'a> {
         }
     }
 
-    /// Renders every file into `sink`, pages in parallel; returns the number of files and
-    /// the broken links found.
+    /// Renders every file into `sink`, pages in parallel; returns the number of files.
     pub fn render_all(&self, sink: &dyn Sink, progress: &dyn Progress) -> Result<RenderedSite> {
+        let pages = self.render_pages(sink, progress)?;
+        self.render_indexes(sink, pages)
+    }
+
+    /// The first half of [`Renderer::render_all`]: every page (and its assets), in parallel.
+    pub fn render_pages(
+        &self,
+        sink: &dyn Sink,
+        progress: &dyn Progress,
+    ) -> Result<RenderedPages<'_>> {
         progress.rendering(self.jobs.len());
-        let t = crate::timings::phase("render pages");
+        let _t = crate::timings::phase("render pages");
         let results: Vec<(PageResult, usize)> = (0..self.jobs.len())
             .into_par_iter()
             .map(|j| {
@@ -335,57 +344,65 @@ impl<'a> Renderer<'a> {
             })
             .collect::<Result<_>>()?;
         progress.done();
-        drop(t);
-        let _t = crate::timings::phase("render indexes");
+        Ok(RenderedPages { results })
+    }
 
-        let files = std::cell::Cell::new(results.iter().map(|(_, n)| n).sum::<usize>());
-        let write = |rel: &str, bytes: &[u8]| -> Result<()> {
-            files.set(files.get() + 1);
-            sink.write(rel, bytes)
-        };
-        for s in 0..self.published.spaces.len() {
-            let space = &self.published.spaces[s];
-            write(
-                &format!("{}index.html", space.url),
-                self.space(s)?.as_bytes(),
-            )?;
-        }
-        write("index.html", self.home()?.as_bytes())?;
-        let mut broken = Vec::new();
-        let mut search = Vec::with_capacity(results.len());
+    /// The second half of [`Renderer::render_all`], once `pages` are rendered: the spaces'
+    /// and the home page, the search index, the sitemap and the theme's static files; the
+    /// pages of spaces side by side with the search index.
+    pub fn render_indexes(&self, sink: &dyn Sink, pages: RenderedPages) -> Result<RenderedSite> {
+        let _t = crate::timings::phase("render indexes");
+        let mut files = pages.results.iter().map(|(_, n)| n).sum::<usize>();
+        let mut search = Vec::with_capacity(pages.results.len());
         let mut sitemap = self.sitemap_head();
-        for (r, _) in results {
+        for (r, _) in pages.results {
             search.push(r.search);
             sitemap.push(r.sitemap);
-            broken.extend(r.broken);
         }
+        let (indexes, search_files) = rayon::join(
+            || -> Result<usize> {
+                (0..self.published.spaces.len())
+                    .into_par_iter()
+                    .try_for_each(|s| {
+                        let space = &self.published.spaces[s];
+                        sink.write(
+                            &format!("{}index.html", space.url),
+                            self.space(s)?.as_bytes(),
+                        )
+                    })?;
+                sink.write("index.html", self.home()?.as_bytes())?;
+                Ok(self.published.spaces.len() + 1)
+            },
+            || self.search_into(sink, search),
+        );
+        files += indexes? + search_files?;
+        if self.view == View::Published {
+            sink.write("sitemap.xml", &self.sitemap_of(sitemap))?;
+            files += 1;
+        }
+        for (rel, bytes) in self.theme.static_files() {
+            sink.write(&format!("static/{rel}"), bytes)?;
+            files += 1;
+        }
+        Ok(RenderedSite { files })
+    }
+
+    /// The index pieces and `search-index.json`, made from the entries alone (kept as the
+    /// last build wrote them when their inputs are the same): how many files.
+    fn search_into(&self, sink: &dyn Sink, mut search: Vec<SearchEntry>) -> Result<usize> {
+        let _t = crate::timings::phase("search index");
         search.sort_by(|a, b| a.url.cmp(b.url));
-        // The index pieces and `search-index.json` are made from the entries alone.
-        let t = crate::timings::phase("search index");
         let inputs = sink.remembers().then(|| search_digest(&search));
-        match inputs
+        if let Some(kept) = inputs
             .as_deref()
             .and_then(|d| sink.reuse_group(SEARCH_GROUP, d))
         {
-            Some(kept) => files.set(files.get() + kept),
-            None => {
-                let mut made = search::pieces(&search);
-                made.push(("search-index.json".to_string(), search_index(search)));
-                files.set(files.get() + made.len());
-                sink.write_group(SEARCH_GROUP, inputs, &made)?;
-            }
+            return Ok(kept);
         }
-        drop(t);
-        if self.view == View::Published {
-            write("sitemap.xml", &self.sitemap_of(sitemap))?;
-        }
-        for (rel, bytes) in self.theme.static_files() {
-            write(&format!("static/{rel}"), bytes)?;
-        }
-        Ok(RenderedSite {
-            files: files.get(),
-            broken,
-        })
+        let mut made = search::pieces(&search);
+        made.push(("search-index.json".to_string(), search_index(search)));
+        sink.write_group(SEARCH_GROUP, inputs, &made)?;
+        Ok(made.len())
     }
 
     /// One file by its path relative to the site root (`kb/install/index.html`,
@@ -531,7 +548,7 @@ impl<'a> Renderer<'a> {
         let template = self.page_template(j, body.html, body.toc, true);
         let html = self.render_page(j, &template)?;
         let result = PageResult {
-            search: search_entry(space, page, &body.text),
+            search: search_entry(space, page, render::search_text(&body.text), None),
             sitemap: self.sitemap_entry(j),
             broken: broken_links(page, body.unpublished_links),
         };
@@ -578,7 +595,7 @@ impl<'a> Renderer<'a> {
         let mut template = self.page_template(j, String::new(), Vec::new(), false);
         let inputs = self.inputs_digest(j, &memo.markdown, &template);
         let result = PageResult {
-            search: search_entry(space, page, &memo.text),
+            search: search_entry(space, page, memo.text.clone(), Some(memo.markdown.clone())),
             sitemap: self.sitemap_entry(j),
             broken: broken_links(page, memo.unpublished.clone()),
         };
@@ -711,7 +728,7 @@ impl<'a> Renderer<'a> {
     fn search_entry(&self, j: usize) -> SearchEntry<'_> {
         let (space, page) = self.job(j);
         let body = render::render_body(page, &self.published.links, &self.site.config);
-        search_entry(space, page, &body.text)
+        search_entry(space, page, render::search_text(&body.text), None)
     }
 
     fn sitemap_head(&self) -> Vec<(String, Option<String>)> {
@@ -751,13 +768,30 @@ pub fn broken_links_of(published: &PublishedSite) -> Vec<Finding> {
 
 pub struct RenderedSite {
     pub files: usize,
-    pub broken: Vec<Finding>,
 }
 
+/// The pages of a site rendered by [`Renderer::render_pages`], what the rest is made from.
+pub struct RenderedPages<'r> {
+    results: Vec<(PageResult<'r>, usize)>,
+}
+
+impl RenderedPages<'_> {
+    /// The links to pages not published that the pages hold (`broken_link` findings).
+    pub fn broken(&self) -> Vec<Finding> {
+        self.results
+            .iter()
+            .flat_map(|(r, _)| r.broken.iter().cloned())
+            .collect()
+    }
+}
+
+/// The search entry of a page whose indexed text is `text` (already `render::search_text`),
+/// made from Markdown inputs with key `text_key` when known.
 fn search_entry<'a>(
     space: &'a PublishedSpace<'a>,
     page: &'a PublishedPage<'a>,
-    text: &str,
+    text: String,
+    text_key: Option<String>,
 ) -> SearchEntry<'a> {
     SearchEntry {
         title: page.title,
@@ -765,7 +799,8 @@ fn search_entry<'a>(
         space: &space.policy.title,
         description: page.description,
         tags: page.tags,
-        text: render::search_text(text),
+        text,
+        text_key,
     }
 }
 
@@ -846,14 +881,38 @@ impl std::io::Write for Hashing {
     }
 }
 
-/// What the search index's files are made from: this program and the entries (sorted).
+/// What the search index's files are made from: this program and the entries (sorted). An
+/// entry's text counts by the key of the Markdown inputs it was made from, when known (equal
+/// keys make equal text: the render memo rests on that too), so a rebuild does not hash the
+/// text of every page.
 fn search_digest(entries: &[SearchEntry]) -> String {
     use sha2::Digest;
-    let mut h = Hashing(sha2::Sha256::new());
-    h.0.update(b"imprimatur-search-inputs-v1\n");
-    h.0.update(render_memo::program_id());
-    serde_json::to_writer(&mut h, entries).expect("search entries serialize");
-    render_memo::hex(&h.0.finalize())
+    let mut h = sha2::Sha256::new();
+    h.update(b"imprimatur-search-inputs-v2\n");
+    h.update(render_memo::program_id());
+    let mut part = |bytes: &[u8]| hash_part(&mut h, bytes);
+    for e in entries {
+        for field in [e.title, e.url, e.space] {
+            part(field.as_bytes());
+        }
+        let (mark, description): (&[u8], &str) = match e.description {
+            Some(d) => (b"d", d),
+            None => (b"-", ""),
+        };
+        part(mark);
+        part(description.as_bytes());
+        part(&(e.tags.len() as u64).to_be_bytes());
+        for tag in e.tags {
+            part(tag.as_bytes());
+        }
+        let (mark, text): (&[u8], &str) = match &e.text_key {
+            Some(key) => (b"k", key),
+            None => (b"t", &e.text),
+        };
+        part(mark);
+        part(text.as_bytes());
+    }
+    render_memo::hex(&h.finalize())
 }
 
 fn search_index(mut entries: Vec<SearchEntry>) -> Vec<u8> {

@@ -222,6 +222,7 @@ mod tests {
             description: None,
             tags: &[],
             text: text.to_string(),
+            text_key: None,
         }
     }
 

@@ -9,6 +9,7 @@ pub(crate) mod log;
 pub(crate) mod notifications;
 pub(crate) mod outdated;
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::error::Result;
@@ -29,26 +30,24 @@ fn json<T: Serialize>(value: &T) -> String {
     s
 }
 
-/// Writes every report of a build into `reports/` (each file replaced atomically).
-pub fn write_build_reports(site: &Site, eval: &Evaluation, status: &StatusReport) -> Result<()> {
-    let dir = &site.config.reports_dir;
-    let write =
-        |name: &str, text: &str| crate::atomic::write_file(&dir.join(name), text.as_bytes());
-    // Each report is written on its own (atomically), side by side: each walks every page.
-    let (judged, reviewed) = rayon::join(
+/// The reports of a build (SPEC §8), each by its file name under `reports/`: made side by
+/// side (each walks every page), to be written with [`write_reports`] once the site they
+/// describe is in place.
+pub fn make_build_reports(site: &Site, eval: &Evaluation, status: &StatusReport) -> Reports {
+    let ((status_json, desync), (outdated, notifications, board, summary)) = rayon::join(
         || {
             rayon::join(
-                || write("status.json", &status.to_json()),
+                || status.to_json(),
                 || {
                     let desync = DesyncReport {
                         now: &status.now,
                         findings: status.findings.iter().filter(|f| f.is_defect()).collect(),
                     };
-                    write("desync.json", &json(&desync))
+                    json(&desync)
                 },
             )
         },
-        || -> Result<()> {
+        || {
             let (outdated, outbox) = rayon::join(
                 || outdated::outdated(eval),
                 || notifications::outbox(site, eval),
@@ -68,23 +67,32 @@ pub fn write_build_reports(site: &Site, eval: &Evaluation, status: &StatusReport
                 &site.config.review_url,
             );
             let ((a, b), (c, d)) = rayon::join(
-                || {
-                    rayon::join(
-                        || write("outdated.json", &json(&outdated)),
-                        || write("notifications.json", &json(&outbox)),
-                    )
-                },
-                || {
-                    rayon::join(
-                        || write("index.html", &board.to_html()),
-                        || write("summary.md", &board.to_markdown()),
-                    )
-                },
+                || rayon::join(|| json(&outdated), || json(&outbox)),
+                || rayon::join(|| board.to_html(), || board.to_markdown()),
             );
-            a.and(b).and(c).and(d)
+            (a, b, c, d)
         },
     );
-    judged.0.and(judged.1).and(reviewed)
+    Reports(vec![
+        ("status.json", status_json),
+        ("desync.json", desync),
+        ("outdated.json", outdated),
+        ("notifications.json", notifications),
+        ("index.html", board),
+        ("summary.md", summary),
+    ])
+}
+
+/// A build's reports, made and not yet written.
+pub struct Reports(Vec<(&'static str, String)>);
+
+/// Writes each report into the site's reports folder on its own (atomically), side by side.
+pub fn write_reports(site: &Site, reports: Reports) -> Result<()> {
+    let dir = &site.config.reports_dir;
+    reports
+        .0
+        .par_iter()
+        .try_for_each(|(name, text)| crate::atomic::write_file(&dir.join(name), text.as_bytes()))
 }
 
 #[derive(Debug, Clone, Serialize)]
