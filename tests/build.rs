@@ -753,7 +753,11 @@ fn a_rebuild_that_reuses_what_it_rendered_before_writes_the_bytes_a_fresh_build_
     build(&site, NOW);
     same(&site, "a new approved page");
     // Only the words of a page change, approved: the search index has them.
-    site.page("kb/guide/setup.md", "Setup", "Setup words, now with zeppelins.\n");
+    site.page(
+        "kb/guide/setup.md",
+        "Setup",
+        "Setup words, now with zeppelins.\n",
+    );
     publish(&site, "kb/guide/setup");
     build(&site, NOW);
     assert!(site.read("output/search-index.json").contains("zeppelins"));

@@ -254,11 +254,12 @@ pub struct Staging<'lock> {
     _lock: &'lock BuildLock,
 }
 
-/// How a folder is listed: a top-level folder per thread of the pool, or on this thread alone.
+/// How a folder is listed: top-level folders shared out among the threads of the pool, or
+/// among threads of its own.
 #[derive(Clone, Copy)]
 enum Listing {
     Parallel,
-    InOrder,
+    OwnThreads,
 }
 
 /// The staging folder, once made: the kept generation taken over, or a new empty folder.
@@ -270,7 +271,7 @@ struct Folder {
 
 impl Folder {
     /// A folder next to `output_dir` (same filesystem, so the swap is a rename): the previous
-    /// generation when one is kept, else an empty folder. `Listing::InOrder` when called by a
+    /// generation when one is kept, else an empty folder. `Listing::OwnThreads` when called by a
     /// thread of the pool that holds a lock other threads of it wait on (see
     /// [`Staging::folder`]).
     fn make(output_dir: &Path, listing: Listing) -> Result<Folder> {
@@ -371,7 +372,7 @@ impl<'lock> Staging<'lock> {
         let t = crate::timings::phase("take over the kept generation");
         // Listed without the thread pool: a pool thread that waits inside a parallel listing
         // may take up another page whose write waits on `making`, which this thread holds.
-        let folder = Folder::make(&self.output_dir, Listing::InOrder)?;
+        let folder = Folder::make(&self.output_dir, Listing::OwnThreads)?;
         drop(t);
         Ok(self.folder.get_or_init(|| folder))
     }
@@ -904,10 +905,7 @@ fn take_over(dir: &Path, listing: Listing) -> Result<BTreeSet<String>> {
     let mut odd = Vec::new();
     let entries = match listing {
         Listing::Parallel => walk(dir),
-        Listing::InOrder => walkdir::WalkDir::new(dir)
-            .min_depth(1)
-            .into_iter()
-            .collect(),
+        Listing::OwnThreads => walk_on_threads(dir),
     };
     for entry in entries {
         let entry = entry.map_err(|e| Error::io(dir, e.into()))?;
@@ -952,6 +950,48 @@ fn walk(dir: &Path) -> Vec<walkdir::Result<walkdir::DirEntry>> {
             std::iter::once(entry).chain(below.into_iter().flatten())
         })
         .collect()
+}
+
+/// [`walk`] on threads of its own instead of the pool's: top-level folders shared out among
+/// as many threads as there are cores (called with a lock held that the pool's threads may
+/// wait on, see [`Staging::folder`]).
+fn walk_on_threads(dir: &Path) -> Vec<walkdir::Result<walkdir::DirEntry>> {
+    let top: Vec<walkdir::Result<walkdir::DirEntry>> = walkdir::WalkDir::new(dir)
+        .min_depth(1)
+        .max_depth(1)
+        .into_iter()
+        .collect();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut shares: Vec<Vec<walkdir::Result<walkdir::DirEntry>>> =
+        (0..threads).map(|_| Vec::new()).collect();
+    for (n, entry) in top.into_iter().enumerate() {
+        shares[n % threads].push(entry);
+    }
+    std::thread::scope(|scope| {
+        let listers: Vec<_> = shares
+            .into_iter()
+            .map(|share| {
+                scope.spawn(move || {
+                    let mut found = Vec::new();
+                    for entry in share {
+                        let below = match &entry {
+                            Ok(e) if e.file_type().is_dir() => {
+                                Some(walkdir::WalkDir::new(e.path()).min_depth(1))
+                            }
+                            _ => None,
+                        };
+                        found.push(entry);
+                        found.extend(below.into_iter().flatten());
+                    }
+                    found
+                })
+            })
+            .collect();
+        listers
+            .into_iter()
+            .flat_map(|l| l.join().expect("a lister does not panic"))
+            .collect()
+    })
 }
 
 /// Creates `path` (inside `root`) with `bytes`, making its folders; a folder or file in the

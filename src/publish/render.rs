@@ -663,8 +663,8 @@ pub struct SearchEntry<'a> {
 }
 
 #[derive(Serialize)]
-pub struct SearchIndex<'a> {
-    pub pages: Vec<SearchEntry<'a>>,
+pub struct SearchIndex<'e, 'a> {
+    pub pages: &'e [SearchEntry<'a>],
 }
 
 /// How much of a page's text goes into the search index: enough to find it by its opening,

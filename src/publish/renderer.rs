@@ -399,8 +399,10 @@ impl<'a> Renderer<'a> {
         {
             return Ok(kept);
         }
-        let mut made = search::pieces(&search);
-        made.push(("search-index.json".to_string(), search_index(search)));
+        // Side by side: the pieces, and the whole index in one file.
+        let (mut made, whole) =
+            rayon::join(|| search::pieces(&search), || search_index_json(&search));
+        made.push(("search-index.json".to_string(), whole));
         sink.write_group(SEARCH_GROUP, inputs, &made)?;
         Ok(made.len())
     }
@@ -917,9 +919,13 @@ fn search_digest(entries: &[SearchEntry]) -> String {
 
 fn search_index(mut entries: Vec<SearchEntry>) -> Vec<u8> {
     entries.sort_by(|a, b| a.url.cmp(b.url));
-    serde_json::to_string(&render::SearchIndex { pages: entries })
+    search_index_json(&entries)
+}
+
+/// `search-index.json` of `entries`, sorted by URL.
+fn search_index_json(entries: &[SearchEntry]) -> Vec<u8> {
+    serde_json::to_vec(&render::SearchIndex { pages: entries })
         .expect("the search index serializes")
-        .into_bytes()
 }
 
 fn broken_links(page: &PublishedPage, unpublished: Vec<String>) -> Vec<Finding> {

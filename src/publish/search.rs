@@ -13,7 +13,7 @@
 //! Built only from the entries of the published pages, like `search-index.json`.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use rayon::prelude::*;
 
@@ -45,22 +45,66 @@ fn score(in_title: bool, in_tags: bool, in_description: bool, in_text: usize) ->
     s.clamp(1, 35)
 }
 
-/// Runs of letters and digits, as written.
-fn words(text: &str) -> impl Iterator<Item = &str> + '_ {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
+/// Runs of letters and digits, as written (what splitting at every other character yields,
+/// without its empty pieces), each with whether it is already lowercase: ASCII is read byte
+/// by byte, and only other characters are decoded (most text of a help center is ASCII).
+fn words(text: &str) -> Words<'_> {
+    Words { text, at: 0 }
 }
 
-/// Every word of one page (lowercased) with where it is on the page.
-fn page_words<'a>(entry: &'a SearchEntry) -> HashMap<Cow<'a, str>, Places> {
-    let mut found: HashMap<Cow<str>, Places> = HashMap::new();
+struct Words<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+impl<'a> Iterator for Words<'a> {
+    /// The word, and whether it has no character but lowercase ASCII letters and digits.
+    type Item = (&'a str, bool);
+
+    fn next(&mut self) -> Option<(&'a str, bool)> {
+        let bytes = self.text.as_bytes();
+        let mut start = None;
+        let mut lower = true;
+        let mut i = self.at;
+        while i < bytes.len() {
+            let b = bytes[i];
+            let (alnum, len) = if b.is_ascii() {
+                (b.is_ascii_alphanumeric(), 1)
+            } else {
+                let c = self.text[i..].chars().next().expect("a char starts here");
+                (c.is_alphanumeric(), c.len_utf8())
+            };
+            if alnum {
+                if start.is_none() {
+                    start = Some(i);
+                }
+                lower &= b.is_ascii_lowercase() || b.is_ascii_digit();
+            } else if let Some(from) = start {
+                self.at = i + len;
+                return Some((&self.text[from..i], lower));
+            }
+            i += len;
+        }
+        self.at = bytes.len();
+        start.map(|from| (&self.text[from..], lower))
+    }
+}
+
+/// How many parts the words are split into while the index is gathered, each part merged on
+/// its own thread: a word's part is fixed by its hash.
+const SHARDS: usize = 8;
+
+/// The words of one page with where each is on it, in [`SHARDS`] parts.
+type PageWords<'a> = Vec<Vec<(Cow<'a, str>, Places)>>;
+
+/// Every word of one page (lowercased) with where it is on the page, split into the
+/// [`SHARDS`] parts by the word's hash.
+fn page_words<'a>(entry: &'a SearchEntry) -> PageWords<'a> {
+    let mut found: foldhash::HashMap<Cow<str>, Places> = foldhash::HashMap::default();
     let mut mark = |text: &'a str, field: usize| {
-        for word in words(text) {
+        for (word, lower) in words(text) {
             // Most words are already lowercase: borrowed, not copied.
-            let word = if word
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-            {
+            let word = if lower {
                 Cow::Borrowed(word)
             } else {
                 Cow::Owned(word.to_lowercase())
@@ -80,7 +124,17 @@ fn page_words<'a>(entry: &'a SearchEntry) -> HashMap<Cow<'a, str>, Places> {
     }
     mark(entry.description.unwrap_or(""), 2);
     mark(&entry.text, 3);
-    found
+    let mut shards: Vec<Vec<(Cow<str>, Places)>> = vec![Vec::new(); SHARDS];
+    for (word, places) in found {
+        shards[shard_of(&word)].push((word, places));
+    }
+    shards
+}
+
+/// The part of the index a word is gathered in (the same in every run: a fixed hash).
+fn shard_of(word: &str) -> usize {
+    use std::hash::BuildHasher;
+    (foldhash::fast::FixedState::with_seed(0).hash_one(word) % SHARDS as u64) as usize
 }
 
 /// The piece a word is in: its first three characters, spelled safely for a file name.
@@ -100,25 +154,28 @@ pub fn key_of(word: &str) -> String {
 /// path relative to `output/`.
 pub fn pieces(entries: &[SearchEntry]) -> Vec<(String, Vec<u8>)> {
     // The pages' words are gathered in parallel, a batch at a time; then word → pages in
-    // order with their scores, and words by piece.
-    let mut index: HashMap<String, Postings> = HashMap::new();
+    // order with their scores, each part of the words on its own thread; then words by piece.
+    let mut shards: Vec<foldhash::HashMap<String, Postings>> =
+        (0..SHARDS).map(|_| foldhash::HashMap::default()).collect();
     for (batch, chunk) in entries.chunks(PAGES_AT_A_TIME).enumerate() {
-        let found: Vec<HashMap<Cow<str>, Places>> = chunk.par_iter().map(page_words).collect();
-        for (k, words) in found.into_iter().enumerate() {
-            let page = u32::try_from(batch * PAGES_AT_A_TIME + k).expect("under 2^32 pages");
-            for (word, (t, g, d, x)) in words {
-                let posting = (page, score(t, g, d, x) as u8);
-                // Pages come in order, so each word's list is sorted by page.
-                match index.get_mut(word.as_ref()) {
-                    Some(pages) => pages.push(posting),
-                    None => {
-                        index.insert(word.into_owned(), vec![posting]);
+        let found: Vec<PageWords> = chunk.par_iter().map(page_words).collect();
+        shards.par_iter_mut().enumerate().for_each(|(k, index)| {
+            for (n, page_shards) in found.iter().enumerate() {
+                let page = u32::try_from(batch * PAGES_AT_A_TIME + n).expect("under 2^32 pages");
+                for (word, (t, g, d, x)) in &page_shards[k] {
+                    let posting = (page, score(*t, *g, *d, *x) as u8);
+                    // Pages come in order, so each word's list is sorted by page.
+                    match index.get_mut(word.as_ref()) {
+                        Some(pages) => pages.push(posting),
+                        None => {
+                            index.insert(word.to_string(), vec![posting]);
+                        }
                     }
                 }
             }
-        }
+        });
     }
-    let mut by_word: Vec<(String, Postings)> = index.into_iter().collect();
+    let mut by_word: Vec<(String, Postings)> = shards.into_iter().flatten().collect();
     by_word.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
     let encoded: Vec<(String, &str, String)> = by_word
         .par_iter()
@@ -245,6 +302,34 @@ mod tests {
         let pages = &files["search-index/p-0.js"];
         assert!(pages.starts_with("(window.IMPRIMATUR_SEARCH_PARTS"));
         assert!(pages.contains("[\"Install\",\"kb/a/\",\"KB\",\"\",[],\"install the agent\"]"));
+    }
+
+    #[test]
+    fn words_are_the_runs_of_letters_and_digits_with_whether_they_are_lowercase() {
+        let cases = [
+            "",
+            "plain words here",
+            "  Leading, trailing!  ",
+            "Ünïcode wörds, naïve café; 日本語テキスト and x2y",
+            "snake_case kebab-case dot.ted CamelCase ALLCAPS 42 4x4",
+            "emoji 🙂 between🙂words, tab\tand\nnewline",
+            "ǅungla (titlecase) ß straße İstanbul",
+        ];
+        for text in cases {
+            let by_split: Vec<&str> = text
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .collect();
+            let found: Vec<(&str, bool)> = words(text).collect();
+            let only: Vec<&str> = found.iter().map(|(w, _)| *w).collect();
+            assert_eq!(only, by_split, "{text}");
+            for (word, lower) in found {
+                let expected = word
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+                assert_eq!(lower, expected, "{word} in {text}");
+            }
+        }
     }
 
     #[test]
