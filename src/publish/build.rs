@@ -111,6 +111,10 @@ pub fn build(req: &BuildRequest) -> Result<BuildSummary> {
         },
     );
     let (drift_findings, previous_pages, staging, theme) = prepared;
+    if theme.is_err() || staging.is_err() {
+        // What verified is kept all the same (below, it is saved beside collecting the site).
+        memo.save_cache();
+    }
     let theme = theme?;
     let staging = staging?;
     let t = crate::timings::phase("save cache, collect the site");
