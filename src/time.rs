@@ -25,8 +25,21 @@ pub fn format_utc(t: &Instant) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-/// `2026-11-20 10:00 UTC`, for people.
+/// `2026-11-20 10:00 UTC`, for people. Written out by hand for four-digit years (a build
+/// formats several times per page; chrono parses its format string each time), by chrono's
+/// `%Y` otherwise, so every year is spelled as it always was.
 pub fn format_human(t: &Instant) -> String {
+    use chrono::{Datelike, Timelike};
+    if (0..=9999).contains(&t.year()) {
+        return format!(
+            "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+            t.year(),
+            t.month(),
+            t.day(),
+            t.hour(),
+            t.minute()
+        );
+    }
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
@@ -56,6 +69,30 @@ fn truncate_to_seconds(t: Instant) -> Instant {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_time_for_people_is_spelled_as_chrono_spells_it_in_every_year() {
+        for text in [
+            "2026-11-20T10:00:00Z",
+            "0000-01-01T00:00:00Z",
+            "0999-03-04T05:06:07Z",
+            "9999-12-31T23:59:59Z",
+            "2024-02-29T00:09:59Z",
+        ] {
+            let t = parse_rfc3339(text).unwrap();
+            assert_eq!(format_human(&t), t.format("%Y-%m-%d %H:%M UTC").to_string());
+        }
+        for t in [
+            Utc.with_ymd_and_hms(-1, 1, 1, 0, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(10000, 1, 1, 0, 0, 0).unwrap(),
+        ] {
+            assert_eq!(format_human(&t), t.format("%Y-%m-%d %H:%M UTC").to_string());
+        }
+        assert_eq!(
+            format_human(&parse_rfc3339("2026-11-20T10:00:59Z").unwrap()),
+            "2026-11-20 10:00 UTC"
+        );
+    }
 
     #[test]
     fn signed_at_accepts_only_the_canonical_spelling() {
