@@ -798,15 +798,16 @@ fn a_page_of_a_long_section_lists_forty_pages_around_itself_in_its_sidebar() {
         publish(&site, &id);
     }
     build(&site, NOW);
-    let listed = |page: &str| {
+    // The pages numbered below 46 that a page's sidebar lists.
+    fn listed(site: &TestSite, page: &str) -> Vec<usize> {
         let html = site.read(&format!("output/kb/long/{page}/index.html"));
-        (0..45)
+        (0..46)
             .filter(|n| html.contains(&format!(">Long page {n:02}</a>")))
-            .collect::<Vec<_>>()
-    };
-    assert_eq!(listed("page-00"), (0..40).collect::<Vec<_>>());
-    assert_eq!(listed("page-44"), (5..45).collect::<Vec<_>>());
-    assert_eq!(listed("page-22"), (2..42).collect::<Vec<_>>());
+            .collect()
+    }
+    assert_eq!(listed(&site, "page-00"), (0..40).collect::<Vec<_>>());
+    assert_eq!(listed(&site, "page-44"), (5..45).collect::<Vec<_>>());
+    assert_eq!(listed(&site, "page-22"), (2..42).collect::<Vec<_>>());
     // The space's index still lists every page of the section.
     let index = site.read("output/kb/index.html");
     assert!((0..45).all(|n| index.contains(&format!("Long page {n:02}"))));
@@ -815,16 +816,10 @@ fn a_page_of_a_long_section_lists_forty_pages_around_itself_in_its_sidebar() {
     site.page("kb/long/page-45.md", "Long page 45", "Words.\n");
     publish(&site, "kb/long/page-45");
     build(&site, NOW);
-    let listed = |page: &str| {
-        let html = site.read(&format!("output/kb/long/{page}/index.html"));
-        (0..46)
-            .filter(|n| html.contains(&format!(">Long page {n:02}</a>")))
-            .collect::<Vec<_>>()
-    };
-    assert_eq!(listed("page-00"), (0..40).collect::<Vec<_>>());
-    assert_eq!(listed("page-22"), (2..42).collect::<Vec<_>>());
-    assert_eq!(listed("page-26"), (6..46).collect::<Vec<_>>());
-    assert_eq!(listed("page-44"), (6..46).collect::<Vec<_>>());
+    assert_eq!(listed(&site, "page-00"), (0..40).collect::<Vec<_>>());
+    assert_eq!(listed(&site, "page-22"), (2..42).collect::<Vec<_>>());
+    assert_eq!(listed(&site, "page-26"), (6..46).collect::<Vec<_>>());
+    assert_eq!(listed(&site, "page-44"), (6..46).collect::<Vec<_>>());
     assert_same_files(
         &site.all_output_files(),
         &fresh_build(&site),

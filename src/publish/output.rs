@@ -934,21 +934,9 @@ fn take_over(dir: &Path, listing: Listing) -> Result<BTreeSet<String>> {
 /// thousands of pages each. In no particular order; an entry's `depth()` counts from the
 /// folder it was listed in, so compare paths instead.
 fn walk(dir: &Path) -> Vec<walkdir::Result<walkdir::DirEntry>> {
-    let top: Vec<walkdir::Result<walkdir::DirEntry>> = walkdir::WalkDir::new(dir)
-        .min_depth(1)
-        .max_depth(1)
-        .into_iter()
-        .collect();
-    top.into_par_iter()
-        .flat_map_iter(|entry| {
-            let below = match &entry {
-                Ok(e) if e.file_type().is_dir() => {
-                    Some(walkdir::WalkDir::new(e.path()).min_depth(1))
-                }
-                _ => None,
-            };
-            std::iter::once(entry).chain(below.into_iter().flatten())
-        })
+    top_level(dir)
+        .into_par_iter()
+        .flat_map_iter(with_below)
         .collect()
 }
 
@@ -956,42 +944,42 @@ fn walk(dir: &Path) -> Vec<walkdir::Result<walkdir::DirEntry>> {
 /// as many threads as there are cores (called with a lock held that the pool's threads may
 /// wait on, see [`Staging::folder`]).
 fn walk_on_threads(dir: &Path) -> Vec<walkdir::Result<walkdir::DirEntry>> {
-    let top: Vec<walkdir::Result<walkdir::DirEntry>> = walkdir::WalkDir::new(dir)
-        .min_depth(1)
-        .max_depth(1)
-        .into_iter()
-        .collect();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut shares: Vec<Vec<walkdir::Result<walkdir::DirEntry>>> =
         (0..threads).map(|_| Vec::new()).collect();
-    for (n, entry) in top.into_iter().enumerate() {
+    for (n, entry) in top_level(dir).into_iter().enumerate() {
         shares[n % threads].push(entry);
     }
     std::thread::scope(|scope| {
         let listers: Vec<_> = shares
             .into_iter()
-            .map(|share| {
-                scope.spawn(move || {
-                    let mut found = Vec::new();
-                    for entry in share {
-                        let below = match &entry {
-                            Ok(e) if e.file_type().is_dir() => {
-                                Some(walkdir::WalkDir::new(e.path()).min_depth(1))
-                            }
-                            _ => None,
-                        };
-                        found.push(entry);
-                        found.extend(below.into_iter().flatten());
-                    }
-                    found
-                })
-            })
+            .map(|share| scope.spawn(|| share.into_iter().flat_map(with_below).collect::<Vec<_>>()))
             .collect();
         listers
             .into_iter()
             .flat_map(|l| l.join().expect("a lister does not panic"))
             .collect()
     })
+}
+
+/// The entries directly in `dir`.
+fn top_level(dir: &Path) -> Vec<walkdir::Result<walkdir::DirEntry>> {
+    walkdir::WalkDir::new(dir)
+        .min_depth(1)
+        .max_depth(1)
+        .into_iter()
+        .collect()
+}
+
+/// `entry`, then everything under it when it is a folder (links not followed).
+fn with_below(
+    entry: walkdir::Result<walkdir::DirEntry>,
+) -> impl Iterator<Item = walkdir::Result<walkdir::DirEntry>> {
+    let below = match &entry {
+        Ok(e) if e.file_type().is_dir() => Some(walkdir::WalkDir::new(e.path()).min_depth(1)),
+        _ => None,
+    };
+    std::iter::once(entry).chain(below.into_iter().flatten())
 }
 
 /// Creates `path` (inside `root`) with `bytes`, making its folders; a folder or file in the
