@@ -140,7 +140,7 @@ pub fn build(req: &BuildRequest) -> Result<BuildSummary> {
     let (published, reports) = rayon::join(
         || -> Result<_> {
             let rendered = renderer.render_indexes(&staging, pages)?;
-            let _t = crate::timings::phase("proofs");
+            let t = crate::timings::phase("proofs");
             // Governed sites publish a proof beside every page, and the trust root under
             // /_proof/.
             crate::publish::proof::write_all(
@@ -151,7 +151,7 @@ pub fn build(req: &BuildRequest) -> Result<BuildSummary> {
                 req.now,
                 &audiences,
             )?;
-            drop(_t);
+            drop(t);
             let files_rewritten = staging.rewritten();
             let _t = crate::timings::phase("commit output");
             let (written, swap) = staging.commit(&config.output_dir, renderer.live_urls())?;

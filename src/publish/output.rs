@@ -1405,6 +1405,11 @@ mod tests {
             ("kb/b/index.html", "b"),
         ];
         assert_eq!(build(&one), (3, Swap::Swapped));
+        // The first build leaves a twin beside output/: each of its files, linked.
+        let twin = root.path().join(".imprimatur-prev-output");
+        for (rel, _) in one {
+            assert!(same_file(&out.join(rel), &twin.join(rel)), "{rel}");
+        }
         let before = inodes(&out);
         assert_eq!(build(&one), (0, Swap::Unchanged));
         assert_eq!(inodes(&out), before, "nothing in output/ was touched");
