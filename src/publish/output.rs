@@ -508,9 +508,10 @@ impl<'lock> Staging<'lock> {
         inputs: Option<String>,
         files: &[(String, Vec<u8>)],
     ) -> Result<()> {
-        for (rel, bytes) in files {
-            self.write(rel, bytes)?;
-        }
+        // Side by side: a group is a thousand search pieces, each maybe a new file.
+        files
+            .par_iter()
+            .try_for_each(|(rel, bytes)| self.write(rel, bytes))?;
         if let Some(inputs) = inputs {
             let files = files
                 .iter()
