@@ -29,6 +29,9 @@ function keyOf(word) {
     .map((c) => (/^[a-z0-9]$/.test(c) ? c : "_" + c.codePointAt(0).toString(16))).join("");
 }
 
+const LAST_DIGITS = "0123456789abcdefghijklmnopqrstuv";
+const MORE_DIGITS = "ABCDEFGHIJKLMNOPQRSTUVWXYZwxyz-_";
+
 function decode(spelled, into) {
   if (spelled[0] === "D") {
     for (let i = 1; i < spelled.length; i++) {
@@ -36,11 +39,19 @@ function decode(spelled, into) {
     }
     return;
   }
-  let page = -1;
-  for (const item of spelled.slice(1).split(",")) {
-    if (!item) { continue; }
-    page += parseInt(item.slice(0, -1), 36) + 1;
-    into[page] = Math.max(into[page] || 0, parseInt(item.slice(-1), 36));
+  let next = 0;
+  let i = 1;
+  while (i < spelled.length) {
+    const score = parseInt(spelled[i], 36);
+    let distance = 0;
+    for (i += 1; i < spelled.length; i++) {
+      const last = LAST_DIGITS.indexOf(spelled[i]);
+      distance = distance * 32 + (last === -1 ? MORE_DIGITS.indexOf(spelled[i]) : last);
+      if (last !== -1) { i += 1; break; }
+    }
+    const slot = next + distance;
+    into[slot] = Math.max(into[slot] || 0, score);
+    next = slot + 1;
   }
 }
 
@@ -62,6 +73,6 @@ for (const key of Object.keys(perTerm[0] || {})) {
   }
 }
 hits.sort((a, b) => b.title - a.title || b.score - a.score || a.page - b.page);
-for (const hit of hits.slice(0, 20)) { loadPart("p-" + Math.floor(hit.page / 4)); }
+for (const hit of hits.slice(0, 20)) { loadPart("p-" + Math.floor(hit.page / 8)); }
 const bytes = [...loaded.values()].reduce((a, b) => a + b, 0);
 console.log(`${bytes} bytes in ${loaded.size} pieces for "${query}" (${hits.length} results)`);

@@ -202,6 +202,67 @@ fn opened_from_disk_search_finds_published_pages_through_the_search_pieces() {
     assert!(none.contains("No pages match"), "{none}");
 }
 
+#[test]
+fn search_finds_a_page_whose_slot_is_spelled_with_more_than_one_digit() {
+    // 24 pages: 64 slots, so some page sits 32 or more slots after the one before it, and
+    // its words spell that distance in two digits.
+    let mut site = TestSite::new();
+    site.reviewer("wanda", &["writers"])
+        .reviewer("alice", &["engineering"])
+        .policy("kb", POLICY);
+    for n in 0..24 {
+        let page = format!("kb/page-{n:02}");
+        site.page(
+            &format!("{page}.md"),
+            &format!("Page {n:02}"),
+            &format!("Shared words, and one of its own: uniq{n:02}x.\n"),
+        );
+        site.sign("wanda", Kind::Submit, &page, &[], SUBMITTED);
+        site.sign(
+            "alice",
+            Kind::Approve,
+            &page,
+            &["--step", "technical"],
+            APPROVED,
+        );
+    }
+    site.imprimatur(&["build"]).at(NOW).run();
+    // The page whose own word is spelled longest: "S", its score, then the distance.
+    let piece = site.read("output/search-index/t-uni.js");
+    let (longest, spelled) = (0..24)
+        .map(|n| {
+            let word = format!("\"uniq{n:02}x\":\"");
+            let at = piece.find(&word).expect("every page's word") + word.len();
+            let spelled = piece[at..at + piece[at..].find('"').unwrap()].to_string();
+            (n, spelled)
+        })
+        .max_by_key(|(_, spelled)| spelled.len())
+        .unwrap();
+    assert!(spelled.len() >= 4, "two digits of distance: {spelled}");
+    let found = results_for(&site, &format!("uniq{longest:02}x"));
+    assert!(
+        found.contains(&format!("href=\"kb/page-{longest:02}/index.html\"")),
+        "{spelled}: {found}"
+    );
+    assert_eq!(
+        found.matches("class=\"search__result\"").count(),
+        1,
+        "{found}"
+    );
+    // A word on every page: the first 20 results, each a page of the site, none twice.
+    let shared = results_for(&site, "shared");
+    let hrefs: std::collections::BTreeSet<&str> = shared
+        .match_indices("href=\"kb/page-")
+        .map(|(at, _)| &shared[at..at + "href=\"kb/page-00".len()])
+        .collect();
+    assert_eq!(hrefs.len(), 20, "{shared}");
+    assert_eq!(
+        shared.matches("class=\"search__result\"").count(),
+        20,
+        "{shared}"
+    );
+}
+
 /// Where the menu, the article, the sidebar and code sit on the install page, measured by
 /// Chromium in a window `width` px wide.
 fn layout_at(site: &TestSite, width: u32) -> Value {

@@ -4,11 +4,17 @@
 //! it works served and opened from disk (`file://`, where `fetch()` is refused).
 //!
 //! - `search-index/t-<key>.js`: the words whose first three characters are `<key>` (shorter
-//!   words: the whole word), each with the pages holding it and a score per page. A query
-//!   word of three characters or more matches every word it begins; a shorter one, only
-//!   itself.
-//! - `search-index/p-<n>.js`: what results show of pages `n*PAGES_PER_PART ..`: title, URL,
-//!   space, description, tags and the indexed text (for the snippet).
+//!   words: the whole word), each with the slots of the pages holding it and a score per
+//!   page. A query word of three characters or more matches every word it begins; a shorter
+//!   one, only itself.
+//! - `search-index/p-<n>.js`: what results show of the pages in slots `n*SLOTS_PER_PART ..`:
+//!   title, URL, space, description, tags and the indexed text (for the snippet); `null`
+//!   for an empty slot, trailing ones left out.
+//!
+//! A page's slot is where the hash of its URL points (see [`slots`]), not its place among
+//! the pages: a page added or removed changes the piece of its own slot and the pieces of its
+//! own words, not every piece after it. A rebuild then rewrites a few hundred pieces, not
+//! thousands.
 //!
 //! Built only from the entries of the published pages, like `search-index.json`.
 
@@ -19,8 +25,9 @@ use rayon::prelude::*;
 
 use crate::publish::render::SearchEntry;
 
-/// Pages per `p-<n>.js` piece: a result list of 20 loads at most 20 small pieces.
-pub const PAGES_PER_PART: usize = 4;
+/// Slots per `p-<n>.js` piece (a quarter to a half of them hold a page): a result list of 20
+/// loads at most 20 small pieces.
+pub const SLOTS_PER_PART: usize = 8;
 /// How many leading characters of a word name its piece.
 const KEY_CHARS: usize = 3;
 /// The piece folder under `output/`.
@@ -28,8 +35,8 @@ pub const DIR: &str = "search-index";
 
 /// Where a word is on one page: in the title, a tag, the description; how often in the text.
 type Places = (bool, bool, bool, usize);
-/// The pages a word is on (their numbers, in page order), each with the word's score there:
-/// five bytes a page, not the places and a machine word (100,000 pages make 25 million).
+/// The pages a word is on (their slots), each with the word's score there: five bytes a page,
+/// not the places and a machine word (100,000 pages make 25 million).
 type Postings = Vec<(u32, u8)>;
 /// Pages whose words are gathered at a time (in parallel) before they join the index, so at
 /// most this many pages' word maps are held at once.
@@ -150,21 +157,46 @@ pub fn key_of(word: &str) -> String {
     key
 }
 
-/// Every piece of the index of `entries` (sorted by URL: a page's number is its place), by
-/// path relative to `output/`.
+/// Each page's slot, by its place in `entries` (sorted by URL), and how many slots there are:
+/// a power of two at least twice the pages, so a quarter to a half are taken. A page's slot
+/// is the one its URL's SHA-256 points at, or the next free one after it (pages placed in
+/// URL order, wrapping at the end): the same pages always get the same slots, and adding a
+/// page moves no other page unless it takes a slot another would have probed past.
+fn slots(entries: &[SearchEntry]) -> (Vec<u32>, usize) {
+    use sha2::Digest;
+    let count = (2 * entries.len()).next_power_of_two().max(SLOTS_PER_PART);
+    let mut taken = vec![false; count];
+    let slots = entries
+        .iter()
+        .map(|e| {
+            let digest = sha2::Sha256::digest(e.url.as_bytes());
+            let hash = u64::from_be_bytes(digest[..8].try_into().expect("8 bytes"));
+            // `count` is a power of two: the low bits.
+            let mut slot = (hash as usize) & (count - 1);
+            while taken[slot] {
+                slot = (slot + 1) & (count - 1);
+            }
+            taken[slot] = true;
+            u32::try_from(slot).expect("under 2^32 slots")
+        })
+        .collect();
+    (slots, count)
+}
+
+/// Every piece of the index of `entries` (sorted by URL), by path relative to `output/`.
 pub fn pieces(entries: &[SearchEntry]) -> Vec<(String, Vec<u8>)> {
-    // The pages' words are gathered in parallel, a batch at a time; then word → pages in
-    // order with their scores, each part of the words on its own thread; then words by piece.
+    let (slots, count) = slots(entries);
+    // The pages' words are gathered in parallel, a batch at a time; then word → pages with
+    // their scores, each part of the words on its own thread; then words by piece.
     let mut shards: Vec<foldhash::HashMap<String, Postings>> =
         (0..SHARDS).map(|_| foldhash::HashMap::default()).collect();
     for (batch, chunk) in entries.chunks(PAGES_AT_A_TIME).enumerate() {
         let found: Vec<PageWords> = chunk.par_iter().map(page_words).collect();
         shards.par_iter_mut().enumerate().for_each(|(k, index)| {
             for (n, page_shards) in found.iter().enumerate() {
-                let page = u32::try_from(batch * PAGES_AT_A_TIME + n).expect("under 2^32 pages");
+                let slot = slots[batch * PAGES_AT_A_TIME + n];
                 for (word, (t, g, d, x)) in &page_shards[k] {
-                    let posting = (page, score(*t, *g, *d, *x) as u8);
-                    // Pages come in order, so each word's list is sorted by page.
+                    let posting = (slot, score(*t, *g, *d, *x) as u8);
                     match index.get_mut(word.as_ref()) {
                         Some(pages) => pages.push(posting),
                         None => {
@@ -178,8 +210,12 @@ pub fn pieces(entries: &[SearchEntry]) -> Vec<(String, Vec<u8>)> {
     let mut by_word: Vec<(String, Postings)> = shards.into_iter().flatten().collect();
     by_word.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
     let encoded: Vec<(String, &str, String)> = by_word
-        .par_iter()
-        .map(|(word, pages)| (key_of(word), word.as_str(), encode(pages, entries.len())))
+        .par_iter_mut()
+        .map(|(word, pages)| {
+            // Pages came in URL order; slots are spelled in their own order.
+            pages.sort_unstable();
+            (key_of(word), word.as_str(), encode(pages, count))
+        })
         .collect();
     let mut by_key: BTreeMap<String, BTreeMap<&str, String>> = BTreeMap::new();
     for (key, word, code) in encoded {
@@ -193,70 +229,83 @@ pub fn pieces(entries: &[SearchEntry]) -> Vec<(String, Vec<u8>)> {
             (format!("{DIR}/{name}.js"), script(&name, words))
         })
         .collect();
-    let pages: Vec<(String, Vec<u8>)> = entries
-        .par_chunks(PAGES_PER_PART)
-        .enumerate()
-        .map(|(n, chunk)| {
-            let pages: Vec<_> = chunk
-                .iter()
-                .map(|e| {
-                    (
-                        e.title,
-                        e.url,
-                        e.space,
-                        e.description.unwrap_or(""),
-                        e.tags,
-                        e.text.as_str(),
-                    )
-                })
-                .collect();
+    type Shown<'e> = (&'e str, &'e str, &'e str, &'e str, &'e [String], &'e str);
+    let mut by_part: BTreeMap<usize, Vec<Option<Shown>>> = BTreeMap::new();
+    for (e, &slot) in entries.iter().zip(&slots) {
+        let slot = slot as usize;
+        let part = by_part.entry(slot / SLOTS_PER_PART).or_default();
+        let at = slot % SLOTS_PER_PART;
+        if part.len() <= at {
+            part.resize(at + 1, None);
+        }
+        part[at] = Some((
+            e.title,
+            e.url,
+            e.space,
+            e.description.unwrap_or(""),
+            e.tags,
+            e.text.as_str(),
+        ));
+    }
+    let by_part: Vec<(usize, Vec<Option<Shown>>)> = by_part.into_iter().collect();
+    let pages: Vec<(String, Vec<u8>)> = by_part
+        .par_iter()
+        .map(|(n, pages)| {
             let name = format!("p-{n}");
-            (format!("{DIR}/{name}.js"), script(&name, &pages))
+            (format!("{DIR}/{name}.js"), script(&name, pages))
         })
         .collect();
     files.extend(pages);
     files
 }
 
-/// A word's pages with their scores, in the shorter of two spellings: `D` and one base-36
-/// digit per page of the site (`0`: not on it), or `S` and, per page holding it, the distance
-/// from the previous one in base 36 followed by the score digit, comma-separated.
-fn encode(pages: &[(u32, u8)], total: usize) -> String {
+/// The characters of the last digit of a distance (base 32) and of the digits before it.
+const LAST_DIGITS: &[u8; 32] = b"0123456789abcdefghijklmnopqrstuv";
+const MORE_DIGITS: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZwxyz-_";
+
+/// A word's pages with their scores (sorted by slot), in the shorter of two spellings: `D`
+/// and one base-36 score digit per slot of the site (`0`: not on it); or `S` and, per page
+/// holding it, its score digit then the number of slots skipped since the previous page (or
+/// before the first), in base 32: its last digit from `0-9a-v`, those before it from
+/// `A-Z w-z - _`. Two characters a page for a word on every page, three or four for a rare
+/// one.
+fn encode(pages: &[(u32, u8)], count: usize) -> String {
     let digit = |s: u8| char::from_digit(u32::from(s), 36).expect("a score is below 36");
     let mut sparse = String::from("S");
-    let mut previous: Option<usize> = None;
-    for &(page, score) in pages {
-        let page = page as usize;
-        if previous.is_some() {
-            sparse.push(',');
-        }
-        let delta = page - previous.map_or(0, |p| p + 1);
-        sparse.push_str(&base36(delta));
+    let mut next = 0usize;
+    for &(slot, score) in pages {
+        let slot = slot as usize;
         sparse.push(digit(score));
-        previous = Some(page);
+        push_distance(&mut sparse, slot - next);
+        next = slot + 1;
     }
-    if sparse.len() <= total + 1 {
+    if sparse.len() <= count + 1 {
         return sparse;
     }
-    let mut dense: Vec<char> = std::iter::once('D')
-        .chain(std::iter::repeat_n('0', total))
-        .collect();
-    for &(page, score) in pages {
-        dense[page as usize + 1] = digit(score);
+    let mut dense = vec![b'0'; count + 1];
+    dense[0] = b'D';
+    for &(slot, score) in pages {
+        dense[slot as usize + 1] = digit(score) as u8;
     }
-    dense.into_iter().collect()
+    String::from_utf8(dense).expect("ASCII")
 }
 
-fn base36(mut n: usize) -> String {
-    let mut digits = Vec::new();
+/// `n` in base 32, most significant digit first, the last one marked by its alphabet.
+fn push_distance(into: &mut String, mut n: usize) {
+    let mut digits = [0u8; 13];
+    let mut len = 0;
     loop {
-        digits.push(char::from_digit((n % 36) as u32, 36).expect("below 36"));
-        n /= 36;
+        digits[len] = (n % 32) as u8;
+        len += 1;
+        n /= 32;
         if n == 0 {
             break;
         }
     }
-    digits.iter().rev().collect()
+    for (i, &d) in digits[..len].iter().enumerate().rev() {
+        let alphabet = if i == 0 { LAST_DIGITS } else { MORE_DIGITS };
+        into.push(char::from(alphabet[usize::from(d)]));
+    }
 }
 
 fn script(name: &str, data: &impl serde::Serialize) -> Vec<u8> {
@@ -283,25 +332,197 @@ mod tests {
         }
     }
 
+    /// What search.js reads from a spelled word: slot → score.
+    fn decode(spelled: &str) -> BTreeMap<usize, u32> {
+        let mut found = BTreeMap::new();
+        let bytes = spelled.as_bytes();
+        if bytes[0] == b'D' {
+            for (slot, c) in spelled[1..].chars().enumerate() {
+                let score = c.to_digit(36).unwrap();
+                if score != 0 {
+                    found.insert(slot, score);
+                }
+            }
+            return found;
+        }
+        assert_eq!(bytes[0], b'S', "{spelled}");
+        let (mut i, mut next) = (1, 0);
+        while i < bytes.len() {
+            let score = char::from(bytes[i]).to_digit(36).unwrap();
+            i += 1;
+            let mut distance = 0;
+            loop {
+                let c = bytes[i];
+                i += 1;
+                if let Some(d) = LAST_DIGITS.iter().position(|&x| x == c) {
+                    distance = distance * 32 + d;
+                    break;
+                }
+                let d = MORE_DIGITS.iter().position(|&x| x == c).unwrap();
+                distance = distance * 32 + d;
+            }
+            let slot = next + distance;
+            found.insert(slot, score);
+            next = slot + 1;
+        }
+        found
+    }
+
+    /// The data of a piece (the JSON after ` = `).
+    fn data(piece: &[u8]) -> serde_json::Value {
+        let text = std::str::from_utf8(piece).unwrap();
+        assert!(
+            text.starts_with("(window.IMPRIMATUR_SEARCH_PARTS"),
+            "{text}"
+        );
+        let json = &text[text.find("] = ").unwrap() + 4..text.len() - 2];
+        serde_json::from_str(json).unwrap()
+    }
+
+    /// Every word of the index with the URLs of its pages and their scores, read back from
+    /// the pieces alone as search.js reads them.
+    fn read_back(files: &[(String, Vec<u8>)]) -> BTreeMap<String, BTreeMap<String, u32>> {
+        let by_path: BTreeMap<&str, &[u8]> = files
+            .iter()
+            .map(|(p, b)| (p.as_str(), b.as_slice()))
+            .collect();
+        let url_at = |slot: usize| -> String {
+            let part = data(by_path[format!("{DIR}/p-{}.js", slot / SLOTS_PER_PART).as_str()]);
+            part[slot % SLOTS_PER_PART][1].as_str().unwrap().to_string()
+        };
+        let mut words = BTreeMap::new();
+        for (path, bytes) in files {
+            if !path.starts_with(&format!("{DIR}/t-")) {
+                continue;
+            }
+            for (word, spelled) in data(bytes).as_object().unwrap() {
+                assert_eq!(path, &format!("{DIR}/t-{}.js", key_of(word)));
+                let pages = decode(spelled.as_str().unwrap())
+                    .into_iter()
+                    .map(|(slot, score)| (url_at(slot), score))
+                    .collect();
+                words.insert(word.clone(), pages);
+            }
+        }
+        words
+    }
+
     #[test]
     fn words_go_to_the_piece_of_their_first_three_characters_with_scored_pages() {
         let entries = [
             entry("Install", "kb/a/", "install the agent"),
             entry("Other", "kb/b/", "the Ünïcode word"),
         ];
-        let files: BTreeMap<String, String> = pieces(&entries)
-            .into_iter()
-            .map(|(p, b)| (p, String::from_utf8(b).unwrap()))
+        let files = pieces(&entries);
+        let words = read_back(&files);
+        // In the title (20) and once in the text (1) of the first page only.
+        assert_eq!(
+            words["install"],
+            BTreeMap::from([("kb/a/".to_string(), 21)])
+        );
+        assert_eq!(
+            words["the"],
+            BTreeMap::from([("kb/a/".to_string(), 1), ("kb/b/".to_string(), 1)])
+        );
+        assert!(words.contains_key("ünïcode"));
+        assert!(files.iter().any(|(p, _)| p == "search-index/t-_fcn_ef.js"));
+        let (slots, count) = slots(&entries);
+        assert_eq!(count, SLOTS_PER_PART);
+        let part = files
+            .iter()
+            .find(|(p, _)| *p == format!("{DIR}/p-0.js"))
+            .unwrap();
+        let shown = &data(&part.1)[slots[0] as usize];
+        assert_eq!(
+            shown,
+            &serde_json::json!(["Install", "kb/a/", "KB", "", [], "install the agent"])
+        );
+    }
+
+    #[test]
+    fn every_word_reads_back_with_its_pages_whether_spelled_sparse_or_dense() {
+        let texts: Vec<(String, String)> = (0..300)
+            .map(|n| {
+                // "common" is on every page, "some" on every third, "rare<n%7>" on one in 40.
+                let mut text = format!("common words of page{n}");
+                if n % 3 == 0 {
+                    text.push_str(" some some");
+                }
+                if n % 40 == 0 {
+                    text.push_str(&format!(" rare{}", n % 7));
+                }
+                (format!("kb/p{n:03}/"), text)
+            })
             .collect();
-        let ins = &files["search-index/t-ins.js"];
-        // In the title (20) and once in the text (1) of page 0 only.
-        assert!(ins.contains("\"install\":\"S0l\""), "{ins}");
-        // "the" is on both pages: page 0 then one page further.
-        assert!(files["search-index/t-the.js"].contains("\"the\":\"D11\""));
-        assert!(files.contains_key("search-index/t-_fcn_ef.js"), "{files:?}");
-        let pages = &files["search-index/p-0.js"];
-        assert!(pages.starts_with("(window.IMPRIMATUR_SEARCH_PARTS"));
-        assert!(pages.contains("[\"Install\",\"kb/a/\",\"KB\",\"\",[],\"install the agent\"]"));
+        let entries: Vec<SearchEntry> = texts
+            .iter()
+            .map(|(url, text)| entry("T", url, text))
+            .collect();
+        let words = read_back(&pieces(&entries));
+        assert_eq!(words["common"].len(), 300);
+        assert_eq!(words["some"].len(), 100);
+        assert!(words["some"].values().all(|&s| s == 2));
+        assert_eq!(
+            words["page123"],
+            BTreeMap::from([("kb/p123/".to_string(), 1)])
+        );
+        for (n, (url, _)) in texts.iter().enumerate() {
+            assert_eq!(words[&format!("page{n}")].keys().collect::<Vec<_>>(), [url]);
+        }
+        // Both spellings, each read back the same.
+        for pages in [
+            vec![(0, 1), (1, 35), (2, 7)],
+            vec![(5, 3), (40, 1), (1000, 9), (70_000, 2)],
+            (0..64).map(|s| (s, 1 + (s % 35) as u8)).collect(),
+        ] {
+            let spelled = encode(&pages, 70_001);
+            let expected: BTreeMap<usize, u32> = pages
+                .iter()
+                .map(|&(slot, score)| (slot as usize, u32::from(score)))
+                .collect();
+            assert_eq!(decode(&spelled), expected, "{spelled}");
+        }
+        assert_eq!(encode(&[(0, 1), (1, 35), (2, 7)], 3), "D1z7");
+        assert_eq!(encode(&[(40, 2)], 100), "S2B8");
+        assert_eq!(decode("S2B8"), BTreeMap::from([(40, 2)]));
+    }
+
+    #[test]
+    fn a_page_added_changes_its_own_piece_and_the_pieces_of_its_words_only() {
+        let texts: Vec<(String, String)> = (0..400)
+            .map(|n| {
+                let word = ["alpha", "bravo", "charlie", "delta", "echo"][n % 5];
+                (format!("kb/p{n:03}/"), format!("the {word} page number{n}"))
+            })
+            .collect();
+        let mut entries: Vec<SearchEntry> = texts
+            .iter()
+            .map(|(url, text)| entry("T", url, text))
+            .collect();
+        let before: BTreeMap<String, Vec<u8>> = pieces(&entries).into_iter().collect();
+        // In the middle of the URL order: every page after it is one place further.
+        entries.insert(200, entry("T", "kb/p199b/", "the zulu page added"));
+        let after: BTreeMap<String, Vec<u8>> = pieces(&entries).into_iter().collect();
+        let changed: Vec<&String> = after
+            .iter()
+            .filter(|(path, bytes)| before.get(*path) != Some(*bytes))
+            .map(|(path, _)| path)
+            .collect();
+        assert!(before.keys().all(|p| after.contains_key(p)));
+        // The words of the new page ("T" is every page's title), and its own page piece.
+        let mut expected = vec!["t-add", "t-pag", "t-t", "t-the", "t-zul"];
+        let (slots, _) = slots(&entries);
+        let part = format!("p-{}", slots[200] as usize / SLOTS_PER_PART);
+        expected.push(&part);
+        expected.sort();
+        let names: Vec<&str> = changed
+            .iter()
+            .map(|p| {
+                p.trim_start_matches("search-index/")
+                    .trim_end_matches(".js")
+            })
+            .collect();
+        assert_eq!(names, expected, "of {} pieces", after.len());
     }
 
     #[test]
@@ -330,16 +551,5 @@ mod tests {
                 assert_eq!(lower, expected, "{word} in {text}");
             }
         }
-    }
-
-    #[test]
-    fn sparse_and_dense_spellings() {
-        let one = [(40, score(false, false, false, 2) as u8)];
-        assert_eq!(encode(&one, 100), "S142");
-        let two = [
-            (0, score(true, false, false, 0) as u8),
-            (1, score(false, false, false, 9) as u8),
-        ];
-        assert_eq!(encode(&two, 2), "Dk6");
     }
 }

@@ -5,8 +5,9 @@
  * both over HTTP and from disk (file://, where browsers refuse fetch()). For every query word
  * it loads the piece of the word's first three characters (t-<key>.js) and matches the words
  * the query word begins (a word shorter than three characters matches only itself); a page
- * must hold every query word. Pages whose title matches come first, then by score; of the
- * first 20, what the results show comes from the page pieces (p-<n>.js) they are in. The
+ * must hold every query word. Pages are known there by their slot (where the hash of their
+ * URL put them). Pages whose title matches come first, then by score, then by slot; of the
+ * first 20, what the results show comes from the page pieces (p-<n>.js) of their slots. The
  * search forms are `hidden` in the HTML, so without JavaScript they never show. All index
  * text is inserted with textContent: nothing from the index is parsed as HTML. A page opened
  * with `?q=words` searches for them at once.
@@ -24,7 +25,7 @@
 
   var root = document.body.getAttribute("data-root") || "";
   var fromDisk = window.location.protocol === "file:";
-  var PAGES_PER_PART = 4;
+  var SLOTS_PER_PART = 8;
   var KEY_CHARS = 3;
   var TITLE_SCORE = 20;
   var parts = window.IMPRIMATUR_SEARCH_PARTS = window.IMPRIMATUR_SEARCH_PARTS || {};
@@ -99,7 +100,13 @@
     return key;
   }
 
-  /* A word's pages with their scores: page number → score. */
+  /* The last digit of a distance between slots (base 32), and the digits before it. */
+  var LAST_DIGITS = "0123456789abcdefghijklmnopqrstuv";
+  var MORE_DIGITS = "ABCDEFGHIJKLMNOPQRSTUVWXYZwxyz-_";
+
+  /* A word's pages with their scores: slot → score. "D": one base-36 score per slot ("0":
+   * not there). "S": per page, its score digit, then how many slots lie between it and the
+   * previous page (or the start) in base 32, the last digit from LAST_DIGITS. */
   function decode(spelled, into) {
     var kind = spelled.charAt(0);
     var i;
@@ -110,13 +117,22 @@
       }
       return;
     }
-    var items = spelled.slice(1).split(",");
-    var page = -1;
-    for (i = 0; i < items.length; i++) {
-      var item = items[i];
-      if (!item) { continue; }
-      page += parseInt(item.slice(0, -1), 36) + 1;
-      into[page] = Math.max(into[page] || 0, parseInt(item.slice(-1), 36));
+    var next = 0;
+    i = 1;
+    while (i < spelled.length) {
+      var score = parseInt(spelled.charAt(i), 36);
+      var distance = 0;
+      for (i += 1; ; i++) {
+        if (i >= spelled.length) { return; }
+        var last = LAST_DIGITS.indexOf(spelled.charAt(i));
+        var more = last === -1 ? MORE_DIGITS.indexOf(spelled.charAt(i)) : -1;
+        if (last === -1 && more === -1) { return; }
+        distance = distance * 32 + (last === -1 ? more : last);
+        if (last !== -1) { i += 1; break; }
+      }
+      var slot = next + distance;
+      into[slot] = Math.max(into[slot] || 0, score);
+      next = slot + 1;
     }
   }
 
@@ -134,14 +150,10 @@
     });
   }
 
-  function str(value) {
-    return typeof value === "string" ? value : "";
-  }
-
-  /* What results show of page `n`, from its page piece. */
+  /* What results show of the page in slot `n`, from its page piece. */
   function entryOf(n) {
-    return loadPart("p-" + Math.floor(n / PAGES_PER_PART)).then(function (pages) {
-      var page = pages && pages[n % PAGES_PER_PART];
+    return loadPart("p-" + Math.floor(n / SLOTS_PER_PART)).then(function (pages) {
+      var page = pages && pages[n % SLOTS_PER_PART];
       if (!Array.isArray(page)) { throw new Error("search page " + n + " is missing"); }
       var entry = {
         title: str(page[0]),
@@ -166,8 +178,8 @@
     }).slice(0, MAX_TERMS);
   }
 
-  /* Pages holding every query word, titles matching first, then by score, then in the
-   * index's order (by URL); the first MAX_RESULTS with what results show of them. */
+  /* Pages holding every query word, titles matching first, then by score, then by slot;
+   * the first MAX_RESULTS with what results show of them. */
   function search(query) {
     var terms = termsOf(query);
     if (!terms.length) { return Promise.resolve({ results: [], total: 0, terms: terms }); }
