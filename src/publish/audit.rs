@@ -113,7 +113,7 @@ pub fn audit(dir: &Path, pin: Option<&Pin>) -> Result<Audit> {
     }
     // Every page (an index.html that is not the home or a space index) must carry a proof.
     let mut pages = 0;
-    for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
+    for entry in crate::atomic::walk_by_name(dir) {
         let Ok(entry) = entry else { continue };
         if entry.file_name() != "index.html" || !entry.file_type().is_file() {
             continue;

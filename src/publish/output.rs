@@ -181,8 +181,9 @@ fn parent_of(output_dir: &Path) -> &Path {
 }
 
 /// `output_dir` may be replaced when it does not exist, is empty, or holds [`MARKER`]: a
-/// folder of someone's files is never deleted because `output:` named it.
-fn check_replaceable(output_dir: &Path) -> Result<()> {
+/// folder of someone's files is never deleted because `output:` named it. `has_manifest`:
+/// the drift check, under the same lock, just read a [`MARKER`] there (not read again).
+fn check_replaceable(output_dir: &Path, has_manifest: bool) -> Result<()> {
     let refuse = |why: &str| Error::UnsafePath {
         path: output_dir.to_path_buf(),
         why: why.into(),
@@ -199,6 +200,9 @@ fn check_replaceable(output_dir: &Path) -> Result<()> {
         return Err(refuse(
             "is not a folder, and no imprimatur build wrote it: refusing to replace it",
         ));
+    }
+    if has_manifest {
+        return Ok(());
     }
     let mut entries = std::fs::read_dir(output_dir).map_err(|e| Error::io(output_dir, e))?;
     if entries.next().is_none() {
@@ -233,9 +237,8 @@ pub struct Staging<'lock> {
     from_output: Mutex<Vec<String>>,
     /// Files whose bytes differed from what the staging folder held, and were written.
     rewritten: AtomicUsize,
-    /// Whether `output/` is as its build wrote it, and then its files by hash.
+    /// Whether `output/` is as its build wrote it (its files by hash are then `previous`'s).
     output_intact: bool,
-    output_files: BTreeMap<String, String>,
     /// The manifest inside `output/` (intact or not), to compare the new one with.
     previous: Option<BuildManifest>,
     /// Whether the kept stat of `output/`'s files held for every file (nothing to record),
@@ -318,7 +321,7 @@ impl<'lock> Staging<'lock> {
         drift: Drift,
         tagger: Option<Tagger>,
     ) -> Result<Staging<'lock>> {
-        check_replaceable(output_dir)?;
+        check_replaceable(output_dir, drift.manifest.is_some())?;
         let output_intact = drift.intact();
         let (rendered_before, rendered_before_bytes) = match &tagger {
             Some(tagger) if output_intact => {
@@ -331,10 +334,6 @@ impl<'lock> Staging<'lock> {
         let abort_after = std::env::var(ABORT_AFTER_WRITES)
             .ok()
             .and_then(|n| n.parse().ok());
-        let output_files = match &drift.manifest {
-            Some(manifest) if output_intact => manifest.files.clone(),
-            _ => BTreeMap::new(),
-        };
         Ok(Staging {
             output_dir: output_dir.to_path_buf(),
             folder: std::sync::OnceLock::new(),
@@ -343,7 +342,6 @@ impl<'lock> Staging<'lock> {
             from_output: Mutex::new(Vec::new()),
             rewritten: AtomicUsize::new(0),
             output_intact,
-            output_files,
             previous: drift.manifest,
             stat_current: output_intact && drift.stat_current,
             output_stats: match output_intact {
@@ -358,6 +356,12 @@ impl<'lock> Staging<'lock> {
             abort_after,
             _lock: lock,
         })
+    }
+
+    /// The hash of `output/`'s file `rel`, when `output/` is intact and has one.
+    fn output_file(&self, rel: &str) -> Option<&String> {
+        let previous = self.previous.as_ref().filter(|_| self.output_intact)?;
+        previous.files.get(rel)
     }
 
     /// The staging folder, made on first use.
@@ -387,7 +391,7 @@ impl<'lock> Staging<'lock> {
             )));
         }
         let hash = version::sha256_hex(bytes);
-        if self.output_files.get(rel) == Some(&hash) {
+        if self.output_file(rel) == Some(&hash) {
             self.lock(&self.from_output).push(rel.to_string());
         } else {
             let folder = self.folder()?;
@@ -470,7 +474,7 @@ impl<'lock> Staging<'lock> {
     /// them (by its manifest, which the drift check held the files to).
     fn reusable(&self, rel: &str, hash: &str) -> bool {
         version::is_safe_relative_path(rel)
-            && self.output_files.get(rel).map(String::as_str) == Some(hash)
+            && self.output_file(rel).map(String::as_str) == Some(hash)
     }
 
     /// Keeps `rel` (see [`Staging::reusable`]): listed as written, made one file with

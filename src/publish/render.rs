@@ -655,7 +655,7 @@ pub struct SearchEntry<'a> {
     pub space: &'a str,
     pub description: Option<&'a str>,
     pub tags: &'a [String],
-    pub text: String,
+    pub text: std::sync::Arc<str>,
     /// The key of the Markdown inputs `text` was made from, when known (the render memo's):
     /// the search index's inputs are digested by it instead of by every page's text.
     #[serde(skip)]

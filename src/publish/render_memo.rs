@@ -36,8 +36,8 @@ pub struct PageMemo {
     pub markdown: String,
     /// The relative link and image destinations the Markdown asked to resolve, in order.
     pub dests: Vec<String>,
-    /// The page's search text.
-    pub text: String,
+    /// The page's search text (shared with the page's search entry, not copied).
+    pub text: std::sync::Arc<str>,
     /// Its links to pages not published (broken-link findings).
     pub unpublished: Vec<String>,
 }
@@ -57,11 +57,11 @@ pub struct RenderMemo {
     pub groups: HashMap<String, GroupMemo>,
 }
 
-/// The file's JSON.
-#[derive(Serialize, Deserialize)]
+/// The file's JSON, as read (written sorted, see [`RenderMemo::to_bytes`]).
+#[derive(Deserialize)]
 struct Stored {
-    pages: BTreeMap<String, PageMemo>,
-    groups: BTreeMap<String, GroupMemo>,
+    pages: HashMap<String, PageMemo>,
+    groups: HashMap<String, GroupMemo>,
 }
 
 impl RenderMemo {
@@ -81,8 +81,8 @@ impl RenderMemo {
         }
         match serde_json::from_slice::<Stored>(json) {
             Ok(stored) => RenderMemo {
-                pages: stored.pages.into_iter().collect(),
-                groups: stored.groups.into_iter().collect(),
+                pages: stored.pages,
+                groups: stored.groups,
             },
             Err(_) => RenderMemo::default(),
         }
@@ -90,7 +90,7 @@ impl RenderMemo {
 
     /// The memo's file: its tag under `tagger`, then its JSON.
     pub fn to_bytes(&self, tagger: &Tagger) -> Vec<u8> {
-        /// [`Stored`], borrowed: sorted references, nothing copied.
+        /// [`Stored`], borrowed and sorted: the same memo is the same bytes. Nothing copied.
         #[derive(Serialize)]
         struct Borrowed<'a> {
             pages: BTreeMap<&'a String, &'a PageMemo>,

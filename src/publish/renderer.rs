@@ -13,11 +13,13 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::publish::markdown::LinkResolution;
 use crate::publish::render::{
     self, PublishedPage, PublishedSite, PublishedSpace, SearchEntry, SiteContext, SpaceLink,
     SpaceSummary,
 };
 use crate::publish::render_memo::{self, PageMemo};
+
 use crate::publish::search;
 use crate::publish::theme::Theme;
 use crate::report::{PageStatus, StatusReport};
@@ -550,7 +552,7 @@ impl<'a> Renderer<'a> {
         let template = self.page_template(j, body.html, body.toc, true);
         let html = self.render_page(j, &template)?;
         let result = PageResult {
-            search: search_entry(space, page, render::search_text(&body.text), None),
+            search: search_entry(space, page, render::search_text(&body.text).into(), None),
             sitemap: self.sitemap_entry(j),
             broken: broken_links(page, body.unpublished_links),
         };
@@ -584,7 +586,7 @@ impl<'a> Renderer<'a> {
                     html: String::new(),
                     markdown: self.markdown_key(page, &dests),
                     dests,
-                    text: render::search_text(&body.text),
+                    text: render::search_text(&body.text).into(),
                     unpublished: body.unpublished_links.clone(),
                 };
                 Some((body, memo))
@@ -675,7 +677,7 @@ impl<'a> Renderer<'a> {
         let mut part = |bytes: &[u8]| hash_part(&mut h, bytes);
         part(b"imprimatur-markdown-inputs-v1");
         part(render_memo::program_id());
-        part(page.live.version.to_string().as_bytes());
+        part(page.live.version.as_str().as_bytes());
         part(page.eval.page.id.as_bytes());
         part(&[u8::from(page.eval.page.bundle)]);
         part(page.url.as_bytes());
@@ -683,7 +685,14 @@ impl<'a> Renderer<'a> {
         let resolved = render::link_resolutions(page, &self.published.links, dests);
         for (dest, resolution) in dests.iter().zip(resolved) {
             part(dest.as_bytes());
-            part(format!("{resolution:?}").as_bytes());
+            match &resolution {
+                LinkResolution::Keep => part(b"keep"),
+                LinkResolution::Unpublished => part(b"unpublished"),
+                LinkResolution::Rewrite(to) => {
+                    part(b"rewrite");
+                    part(to.as_bytes());
+                }
+            }
         }
         render_memo::hex(&h.finalize())
     }
@@ -730,7 +739,7 @@ impl<'a> Renderer<'a> {
     fn search_entry(&self, j: usize) -> SearchEntry<'_> {
         let (space, page) = self.job(j);
         let body = render::render_body(page, &self.published.links, &self.site.config);
-        search_entry(space, page, render::search_text(&body.text), None)
+        search_entry(space, page, render::search_text(&body.text).into(), None)
     }
 
     fn sitemap_head(&self) -> Vec<(String, Option<String>)> {
@@ -792,7 +801,7 @@ impl RenderedPages<'_> {
 fn search_entry<'a>(
     space: &'a PublishedSpace<'a>,
     page: &'a PublishedPage<'a>,
-    text: String,
+    text: std::sync::Arc<str>,
     text_key: Option<String>,
 ) -> SearchEntry<'a> {
     SearchEntry {
@@ -909,7 +918,7 @@ fn search_digest(entries: &[SearchEntry]) -> String {
         }
         let (mark, text): (&[u8], &str) = match &e.text_key {
             Some(key) => (b"k", key),
-            None => (b"t", &e.text),
+            None => (b"t", &e.text[..]),
         };
         part(mark);
         part(text.as_bytes());

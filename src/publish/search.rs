@@ -244,7 +244,7 @@ pub fn pieces(entries: &[SearchEntry]) -> Vec<(String, Vec<u8>)> {
             e.space,
             e.description.unwrap_or(""),
             e.tags,
-            e.text.as_str(),
+            &*e.text,
         ));
     }
     let by_part: Vec<(usize, Vec<Option<Shown>>)> = by_part.into_iter().collect();
@@ -327,7 +327,7 @@ mod tests {
             space: "KB",
             description: None,
             tags: &[],
-            text: text.to_string(),
+            text: text.into(),
             text_key: None,
         }
     }

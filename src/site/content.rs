@@ -231,9 +231,8 @@ pub(crate) fn scan(content_dir: &Path, site_root: &Path, memo: Option<&Memo>) ->
         }
     };
     let mut candidates: Vec<Candidate> = Vec::new();
-    let mut walker = walkdir::WalkDir::new(content_dir)
+    let mut walker = crate::atomic::walk_by_name(content_dir)
         .min_depth(1)
-        .sort_by_file_name()
         .into_iter();
     while let Some(entry) = walker.next() {
         let entry = match entry {
@@ -511,9 +510,8 @@ fn read_bundle_beneath(
         |path: &Path| atomic::printable(&crate::site::config::display_relative(shown_from, path));
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     let mut total: u64 = 0;
-    let walker = walkdir::WalkDir::new(&dir)
+    let walker = crate::atomic::walk_by_name(&dir)
         .min_depth(1)
-        .sort_by_file_name()
         .into_iter()
         .filter_entry(|e| !e.file_name().as_encoded_bytes().starts_with(b"."));
     for entry in walker {

@@ -817,7 +817,7 @@ fn load_records(config: &SiteConfig, memo: Option<&Memo>) -> Result<Vec<RecordFi
         Ok(_) => {}
     }
     let mut paths = Vec::new();
-    for entry in walkdir::WalkDir::new(&dir).sort_by_file_name() {
+    for entry in crate::atomic::walk_by_name(&dir) {
         let entry = entry.map_err(|e| {
             let path = e.path().unwrap_or(&dir).to_path_buf();
             Error::io(path, e.into())

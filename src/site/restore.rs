@@ -168,9 +168,8 @@ fn inside(dir: &Path, rel: &str) -> Result<PathBuf> {
 /// file or folder refuses the restore before anything is written.
 fn bundle_files_not_in(dir: &Path, keep: &[(String, Vec<u8>)]) -> Result<Vec<String>> {
     let mut extra = Vec::new();
-    let walker = walkdir::WalkDir::new(dir)
+    let walker = crate::atomic::walk_by_name(dir)
         .min_depth(1)
-        .sort_by_file_name()
         .into_iter()
         .filter_entry(|e| !e.file_name().as_encoded_bytes().starts_with(b"."));
     for entry in walker {

@@ -165,7 +165,7 @@ pub fn current_files(site_root: &Path) -> Result<BTreeMap<String, String>> {
         if !dir.exists() && std::fs::symlink_metadata(&dir).is_err() {
             continue;
         }
-        for entry in walkdir::WalkDir::new(&dir).sort_by_file_name() {
+        for entry in crate::atomic::walk_by_name(&dir) {
             let entry = entry
                 .map_err(|e| Error::Governance(format!("{d}: {}", std::io::Error::from(e))))?;
             let ft = entry.file_type();
