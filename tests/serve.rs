@@ -187,6 +187,14 @@ fn a_draft_is_served_only_under_drafts_behind_a_banner_and_never_under_the_root(
     // The drafts view's navigation lists the draft; its links stay inside /_drafts/.
     let (_, index) = server.text("_drafts/kb/");
     assert!(index.contains("Secret launch plans"));
+    // Its search finds the draft's words; the published view's search has none of them.
+    let (status, piece) = server.text("_drafts/search-index/t-sec.js");
+    assert_eq!(status, 200);
+    assert!(piece.contains("\"secret\""), "{piece}");
+    let (status, piece) = server.text("search-index/t-sec.js");
+    assert!(status == 404 || !piece.contains("\"secret\""), "{piece}");
+    let (_, whole) = server.text("_drafts/search-index.json");
+    assert!(whole.contains("Launch words nobody approved."), "{whole}");
     assert_eq!(server.get("_drafts/sitemap.xml").0, 404);
 }
 

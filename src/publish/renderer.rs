@@ -401,12 +401,21 @@ impl<'a> Renderer<'a> {
         {
             return Ok(kept);
         }
-        // Side by side: the pieces, and the whole index in one file.
-        let (mut made, whole) =
-            rayon::join(|| search::pieces(&search), || search_index_json(&search));
-        made.push(("search-index.json".to_string(), whole));
+        let made = search_files_of(&search);
         sink.write_group(SEARCH_GROUP, inputs, &made)?;
         Ok(made.len())
+    }
+
+    /// Every file of the search index (`search-index.json` and the pieces under
+    /// `search-index/`) by path, from one gathering of every page's entry: what a build
+    /// writes. `serve` keeps them, so that the pieces of one search are not each gathered anew.
+    pub fn search_files(&self) -> Vec<(String, Vec<u8>)> {
+        let mut entries: Vec<SearchEntry> = (0..self.jobs.len())
+            .into_par_iter()
+            .map(|j| self.search_entry(j))
+            .collect();
+        entries.sort_by(|a, b| a.url.cmp(b.url));
+        search_files_of(&entries)
     }
 
     /// One file by its path relative to the site root (`kb/install/index.html`,
@@ -420,22 +429,12 @@ impl<'a> Renderer<'a> {
         if path == "index.html" {
             return Ok(Some(self.home()?.into_bytes()));
         }
-        let piece = path
-            .strip_prefix(search::DIR)
-            .is_some_and(|rest| rest.starts_with('/'));
-        if path == "search-index.json" || piece {
-            let mut entries: Vec<SearchEntry> = (0..self.jobs.len())
-                .into_par_iter()
-                .map(|j| self.search_entry(j))
-                .collect();
-            if piece {
-                entries.sort_by(|a, b| a.url.cmp(b.url));
-                return Ok(search::pieces(&entries)
-                    .into_iter()
-                    .find(|(rel, _)| *rel == path)
-                    .map(|(_, bytes)| bytes));
-            }
-            return Ok(Some(search_index(entries)));
+        if is_search_file(&path) {
+            return Ok(self
+                .search_files()
+                .into_iter()
+                .find(|(rel, _)| *rel == path)
+                .map(|(_, bytes)| bytes));
         }
         if path == "sitemap.xml" {
             if self.view != View::Published {
@@ -926,9 +925,20 @@ fn search_digest(entries: &[SearchEntry]) -> String {
     render_memo::hex(&h.finalize())
 }
 
-fn search_index(mut entries: Vec<SearchEntry>) -> Vec<u8> {
-    entries.sort_by(|a, b| a.url.cmp(b.url));
-    search_index_json(&entries)
+/// The files of the search index of `entries` (sorted by URL): the pieces and, made side
+/// by side, the whole index in one file.
+fn search_files_of(entries: &[SearchEntry]) -> Vec<(String, Vec<u8>)> {
+    let (mut files, whole) = rayon::join(|| search::pieces(entries), || search_index_json(entries));
+    files.push(("search-index.json".to_string(), whole));
+    files
+}
+
+/// Whether `path` (relative to the site root) is a file of the search index.
+pub fn is_search_file(path: &str) -> bool {
+    path == "search-index.json"
+        || path
+            .strip_prefix(search::DIR)
+            .is_some_and(|rest| rest.starts_with('/'))
 }
 
 /// `search-index.json` of `entries`, sorted by URL.

@@ -50,6 +50,10 @@ struct Snapshot {
     loaded: std::result::Result<Loaded, String>,
     /// Rendered responses by request path, dropped with the snapshot.
     cache: Mutex<HashMap<String, Reply>>,
+    /// The search index's files of the published view and of the drafts view, gathered once
+    /// at the first request for any of them (one search asks for twenty pieces or so, and
+    /// each would otherwise gather every page's words again).
+    search: [std::sync::OnceLock<HashMap<String, axum::body::Bytes>>; 2],
 }
 
 struct Loaded {
@@ -96,6 +100,7 @@ fn load(site_root: &Path, now: Option<&str>, memo: &Arc<Memo>) -> Snapshot {
     Snapshot {
         loaded,
         cache: Mutex::new(HashMap::new()),
+        search: Default::default(),
     }
 }
 
@@ -340,6 +345,25 @@ fn respond(snapshot: &Snapshot, path: &str, query: &str) -> Reply {
     };
     if rel.split('/').any(|s| s == ".." || s == ".") {
         return not_found();
+    }
+    if crate::publish::renderer::is_search_file(rel) {
+        let view = usize::from(prefix != "/");
+        let files = snapshot.search[view].get_or_init(|| {
+            renderer
+                .search_files()
+                .into_iter()
+                .map(|(path, bytes)| (path, bytes.into()))
+                .collect()
+        });
+        return match files.get(rel) {
+            Some(bytes) => Reply {
+                status: StatusCode::OK,
+                content_type: content_type(rel),
+                location: None,
+                body: bytes.clone(),
+            },
+            None => not_found(),
+        };
     }
     match renderer.file(rel) {
         Ok(Some(bytes)) => Reply {
