@@ -19,7 +19,6 @@ use crate::publish::render::{
     SpaceSummary,
 };
 use crate::publish::render_memo::{self, PageMemo};
-
 use crate::publish::search;
 use crate::publish::theme::Theme;
 use crate::report::{PageStatus, StatusReport};
