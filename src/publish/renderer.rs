@@ -407,7 +407,8 @@ impl<'a> Renderer<'a> {
 
     /// Every file of the search index (`search-index.json` and the pieces under
     /// `search-index/`) by path, from one gathering of every page's entry: what a build
-    /// writes. `serve` keeps them, so that the pieces of one search are not each gathered anew.
+    /// writes. `serve` keeps them, so that the pieces of one search are not each gathered anew
+    /// (which is why [`Renderer::file`] does not make them one by one).
     pub fn search_files(&self) -> Vec<(String, Vec<u8>)> {
         let mut entries: Vec<SearchEntry> = (0..self.jobs.len())
             .into_par_iter()
@@ -418,7 +419,9 @@ impl<'a> Renderer<'a> {
     }
 
     /// One file by its path relative to the site root (`kb/install/index.html`,
-    /// `kb/install/` for short), or `None` when the site has no such file.
+    /// `kb/install/` for short), or `None` when the site has no such file. The search
+    /// index's files are not among them: they are made all at once ([`Renderer::search_files`],
+    /// see [`is_search_file`]).
     pub fn file(&self, path: &str) -> Result<Option<Vec<u8>>> {
         let path = if path.is_empty() || path.ends_with('/') {
             format!("{path}index.html")
@@ -427,13 +430,6 @@ impl<'a> Renderer<'a> {
         };
         if path == "index.html" {
             return Ok(Some(self.home()?.into_bytes()));
-        }
-        if is_search_file(&path) {
-            return Ok(self
-                .search_files()
-                .into_iter()
-                .find(|(rel, _)| *rel == path)
-                .map(|(_, bytes)| bytes));
         }
         if path == "sitemap.xml" {
             if self.view != View::Published {

@@ -50,7 +50,8 @@ struct Snapshot {
     loaded: std::result::Result<Loaded, String>,
     /// Rendered responses by request path, dropped with the snapshot.
     cache: Mutex<HashMap<String, Reply>>,
-    /// The search index's files of the published view and of the drafts view, gathered once
+    /// The search index's files of the published view and of the drafts view (in that order),
+    /// gathered once
     /// at the first request for any of them (one search asks for twenty pieces or so, and
     /// each would otherwise gather every page's words again).
     search: [std::sync::OnceLock<HashMap<String, axum::body::Bytes>>; 2],
@@ -347,7 +348,8 @@ fn respond(snapshot: &Snapshot, path: &str, query: &str) -> Reply {
         return not_found();
     }
     if crate::publish::renderer::is_search_file(rel) {
-        let view = usize::from(prefix != "/");
+        // [published, drafts], as `prefix` says which view this is.
+        let view = if prefix == "/" { 0 } else { 1 };
         let files = snapshot.search[view].get_or_init(|| {
             renderer
                 .search_files()
