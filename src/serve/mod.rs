@@ -51,9 +51,8 @@ struct Snapshot {
     /// Rendered responses by request path, dropped with the snapshot.
     cache: Mutex<HashMap<String, Reply>>,
     /// The search index's files of the published view and of the drafts view (in that order),
-    /// gathered once
-    /// at the first request for any of them (one search asks for twenty pieces or so, and
-    /// each would otherwise gather every page's words again).
+    /// gathered once at the first request for any of them (one search asks for twenty pieces
+    /// or so, and each would otherwise gather every page's words again).
     search: [std::sync::OnceLock<HashMap<String, axum::body::Bytes>>; 2],
 }
 
