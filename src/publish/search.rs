@@ -107,7 +107,9 @@ type PageWords<'a> = Vec<Vec<(Cow<'a, str>, Places)>>;
 /// Every word of one page (lowercased) with where it is on the page, split into the
 /// [`SHARDS`] parts by the word's hash.
 fn page_words<'a>(entry: &'a SearchEntry) -> PageWords<'a> {
-    let mut found: foldhash::HashMap<Cow<str>, Places> = foldhash::HashMap::default();
+    // Sized for a help-center page (a few hundred distinct words): the map does not grow.
+    let mut found: foldhash::HashMap<Cow<str>, Places> =
+        foldhash::HashMap::with_capacity_and_hasher(512, Default::default());
     let mut mark = |text: &'a str, field: usize| {
         for (word, lower) in words(text) {
             // Most words are already lowercase: borrowed, not copied.
@@ -131,7 +133,9 @@ fn page_words<'a>(entry: &'a SearchEntry) -> PageWords<'a> {
     }
     mark(entry.description.unwrap_or(""), 2);
     mark(&entry.text, 3);
-    let mut shards: Vec<Vec<(Cow<str>, Places)>> = vec![Vec::new(); SHARDS];
+    let mut shards: Vec<Vec<(Cow<str>, Places)>> = (0..SHARDS)
+        .map(|_| Vec::with_capacity(found.len() / SHARDS * 2))
+        .collect();
     for (word, places) in found {
         shards[shard_of(&word)].push((word, places));
     }
