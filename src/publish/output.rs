@@ -586,7 +586,10 @@ impl<'lock> Staging<'lock> {
         let files = self.written.into_inner().expect("no writer panicked");
         let manifest = BuildManifest { files, pages };
         let unchanged = self.output_intact && self.previous.as_ref() == Some(&manifest);
-        let kept = KeptState { render_memo };
+        let kept = KeptState {
+            render_memo,
+            untouched: BTreeMap::new(),
+        };
         let folder = match self.folder.into_inner() {
             Some(folder) => folder,
             None if unchanged => {
@@ -598,7 +601,7 @@ impl<'lock> Staging<'lock> {
                 rayon::join(
                     || {
                         if !self.stat_current {
-                            record_output_stat(output_dir, &manifest, &dir);
+                            record_output_stat(output_dir, &manifest, &dir, &BTreeMap::new());
                         }
                     },
                     || {
@@ -634,32 +637,40 @@ fn commit_in(
     manifest: BuildManifest,
     from_output: Vec<String>,
     old: Option<BuildManifest>,
-    kept: KeptState,
+    mut kept: KeptState,
 ) -> Result<(BuildManifest, Swap)> {
     let root = folder.dir.path();
     let t = crate::timings::phase("link output/'s files");
     // In parallel: after a cold build the kept generation is empty, and the first build
     // that changes anything links every file (the kernel's link and mkdir of separate
     // folders run side by side).
-    from_output.par_iter().try_for_each(|rel| {
-        let to = root.join(rel);
-        if folder.existing.contains(rel) {
-            // The drift check just found output/'s file with the stat it records (when it
-            // could): only the kept file needs a look.
-            let same = match output_stats.get(rel) {
-                Some(stat) => {
-                    std::fs::symlink_metadata(&to).is_ok_and(|m| m.is_file() && stat.same_file(&m))
+    // Each file already one with output/'s, with the stat the drift check found it at, is
+    // left untouched: that stat is still its stat once it is in place.
+    let untouched = from_output
+        .par_iter()
+        .map(|rel| -> Result<Option<(String, Fingerprint)>> {
+            let to = root.join(rel);
+            if folder.existing.contains(rel) {
+                // The drift check just found output/'s file with the stat it records (when
+                // it could): only the kept file needs a look.
+                let same = match output_stats.get(rel) {
+                    Some(stat) => std::fs::symlink_metadata(&to)
+                        .is_ok_and(|m| m.is_file() && stat.same_file(&m))
+                        .then_some(Some(*stat)),
+                    None => same_file(&to, &output_dir.join(rel)).then_some(None),
+                };
+                if let Some(stat) = same {
+                    return Ok(stat.map(|stat| (rel.clone(), stat)));
                 }
-                None => same_file(&to, &output_dir.join(rel)),
-            };
-            if same {
-                return Ok(());
+                // A new file, never a write through whatever the old path now is.
+                std::fs::remove_file(&to).map_err(|e| Error::io(&to, e))?;
             }
-            // A new file, never a write through whatever the old path now is.
-            std::fs::remove_file(&to).map_err(|e| Error::io(&to, e))?;
-        }
-        copy_from(output_dir, root, rel)
-    })?;
+            copy_from(output_dir, root, rel)?;
+            Ok(None)
+        })
+        .filter_map(Result::transpose)
+        .collect::<Result<BTreeMap<String, Fingerprint>>>()?;
+    kept.untouched = untouched;
     let stale: Vec<&String> = folder
         .existing
         .iter()
@@ -724,6 +735,10 @@ fn same_file(a: &Path, b: &Path) -> bool {
 /// What a build leaves in the kept generation for the next one, besides files of the site.
 struct KeptState {
     render_memo: MemoFile,
+    /// Files of the new `output/` that are the very files of the old one, untouched by this
+    /// build, each with the stat the drift check found them at (which a stat taken now would
+    /// give: only a change moves it, and a change would move it again).
+    untouched: BTreeMap<String, Fingerprint>,
 }
 
 /// The render memo for the next build: the bytes of the file read (empty: none), or a memo
@@ -755,7 +770,7 @@ impl KeptState {
     fn record(self, output_dir: &Path, manifest: &BuildManifest, kept: &Path) {
         let _t = crate::timings::phase("record output/'s stat, the render memo");
         rayon::join(
-            || record_output_stat(output_dir, manifest, kept),
+            || record_output_stat(output_dir, manifest, kept, &self.untouched),
             || self.render_memo.write_into(kept),
         );
     }
@@ -781,7 +796,12 @@ struct OutputStat {
 /// would leave it as it is (the clock's tick may be several milliseconds): so the stats are
 /// taken only once the clock has moved past everything the build did, and any entry whose
 /// change time is not older than that moment is recorded without one.
-fn record_output_stat(output_dir: &Path, manifest: &BuildManifest, kept: &Path) {
+fn record_output_stat(
+    output_dir: &Path,
+    manifest: &BuildManifest,
+    kept: &Path,
+    untouched: &BTreeMap<String, Fingerprint>,
+) {
     let path = kept.join(OUTPUT_STAT);
     let _ = std::fs::remove_file(&path);
     let Ok(mut probe) = tempfile::NamedTempFile::new_in(kept) else {
@@ -790,7 +810,7 @@ fn record_output_stat(output_dir: &Path, manifest: &BuildManifest, kept: &Path) 
     let Some(since) = clock_past(probe.as_file()) else {
         return;
     };
-    let Ok(mut stat) = stat_tree(output_dir, since) else {
+    let Ok(mut stat) = stat_tree(output_dir, since, untouched) else {
         return;
     };
     for (rel, entry) in &mut stat.files {
@@ -827,11 +847,16 @@ fn clock_past(file: &std::fs::File) -> Option<(i64, i64)> {
 
 /// Every folder and other entry under `root` with its stat (see [`OutputStat`]); folders
 /// side by side. Fails on a name that is not UTF-8, or a folder that can't be listed.
-fn stat_tree(root: &Path, since: (i64, i64)) -> std::io::Result<OutputStat> {
+fn stat_tree(
+    root: &Path,
+    since: (i64, i64),
+    untouched: &BTreeMap<String, Fingerprint>,
+) -> std::io::Result<OutputStat> {
     fn visit(
         root: &Path,
         rel: String,
         since: (i64, i64),
+        untouched: &BTreeMap<String, Fingerprint>,
         out: &Mutex<OutputStat>,
     ) -> std::io::Result<()> {
         let path = if rel.is_empty() {
@@ -857,11 +882,15 @@ fn stat_tree(root: &Path, since: (i64, i64)) -> std::io::Result<OutputStat> {
             if entry.file_type()?.is_dir() {
                 folders.push(child);
             } else if child != MARKER {
-                let fingerprint = entry
-                    .metadata()
-                    .ok()
-                    .filter(std::fs::Metadata::is_file)
-                    .and_then(|m| settled(Fingerprint::of(&m), since));
+                let fingerprint = match untouched.get(&child) {
+                    // A regular file when the drift check found it (it is the same file).
+                    Some(known) if entry.file_type()?.is_file() => settled(*known, since),
+                    _ => entry
+                        .metadata()
+                        .ok()
+                        .filter(std::fs::Metadata::is_file)
+                        .and_then(|m| settled(Fingerprint::of(&m), since)),
+                };
                 files.push((child, fingerprint.map(|f| (f, String::new()))));
             }
         }
@@ -872,10 +901,10 @@ fn stat_tree(root: &Path, since: (i64, i64)) -> std::io::Result<OutputStat> {
         }
         folders
             .into_par_iter()
-            .try_for_each(|folder| visit(root, folder, since, out))
+            .try_for_each(|folder| visit(root, folder, since, untouched, out))
     }
     let out = Mutex::new(OutputStat::default());
-    visit(root, String::new(), since, &out)?;
+    visit(root, String::new(), since, untouched, &out)?;
     Ok(out.into_inner().expect("no lister panics"))
 }
 
@@ -1445,6 +1474,59 @@ mod tests {
         assert_eq!(std::fs::read(out.join("index.html")).unwrap(), b"home");
         assert_eq!(std::fs::read(out.join("kb/a/index.html")).unwrap(), b"a3");
         assert!(drift(&out, "output").is_empty());
+    }
+
+    #[test]
+    fn a_rebuild_records_the_stat_a_fresh_look_at_output_finds() {
+        let root = tempfile::tempdir().unwrap();
+        let out = root.path().join("output");
+        let lock = BuildLock::acquire(&out).unwrap();
+        let build = |files: &[(&str, &str)]| {
+            let s = Staging::new(&out, &lock, check_drift(&out, "output"), None).unwrap();
+            for (rel, bytes) in files {
+                s.write(rel, bytes.as_bytes()).unwrap();
+            }
+            s.commit(&out, BTreeMap::new()).unwrap().1
+        };
+        let fresh = || {
+            let dir = tempfile::tempdir().unwrap();
+            let manifest = previous_build(&out).unwrap();
+            record_output_stat(&out, &manifest, dir.path(), &BTreeMap::new());
+            let bytes = std::fs::read(dir.path().join(OUTPUT_STAT)).unwrap();
+            serde_json::from_slice::<OutputStat>(&bytes).unwrap()
+        };
+        let as_json = |stat: &OutputStat| serde_json::to_string(stat).unwrap();
+        let one = [
+            ("index.html", "home"),
+            ("kb/a/index.html", "a"),
+            ("kb/b/index.html", "b"),
+        ];
+        assert_eq!(build(&one), Swap::Swapped);
+        assert_eq!(build(&one), Swap::Unchanged);
+        assert!(check_drift(&out, "output").stat_current);
+        // One file changes, one is added: the other two are output/'s very files, and the
+        // stat recorded for them without looking is the one a look finds.
+        let two = [
+            ("index.html", "home"),
+            ("kb/a/index.html", "a2"),
+            ("kb/b/index.html", "b"),
+            ("kb/c/index.html", "c"),
+        ];
+        assert_eq!(build(&two), Swap::Swapped);
+        let recorded = recorded_output_stat(&out);
+        assert_eq!(recorded.files.len(), 4);
+        assert!(recorded.files.values().all(Option::is_some));
+        assert_eq!(as_json(&recorded), as_json(&fresh()));
+        assert!(check_drift(&out, "output").stat_current);
+
+        // Edited by hand mid-way (after the drift check, before the stat is recorded, as a
+        // stale stat would be): the next check reads the file and finds the edit.
+        std::fs::write(out.join("kb/b/index.html"), b"B").unwrap();
+        let found = check_drift(&out, "output");
+        assert_eq!(found.findings.len(), 1, "{:?}", found.findings);
+        assert!(found.findings[0]
+            .detail
+            .contains("kb/b/index.html was changed"));
     }
 
     #[test]
