@@ -230,7 +230,8 @@ pub fn pieces(entries: &[SearchEntry]) -> Vec<(String, Vec<u8>)> {
         .par_iter()
         .map(|(key, words)| {
             let name = format!("t-{key}");
-            (format!("{DIR}/{name}.js"), script(&name, words))
+            let size: usize = words.iter().map(|(w, c)| w.len() + c.len() + 6).sum();
+            (format!("{DIR}/{name}.js"), script(&name, words, size))
         })
         .collect();
     type Shown<'e> = (&'e str, &'e str, &'e str, &'e str, &'e [String], &'e str);
@@ -256,7 +257,15 @@ pub fn pieces(entries: &[SearchEntry]) -> Vec<(String, Vec<u8>)> {
         .par_iter()
         .map(|(n, pages)| {
             let name = format!("p-{n}");
-            (format!("{DIR}/{name}.js"), script(&name, pages))
+            let size: usize = pages
+                .iter()
+                .flatten()
+                .map(|(t, u, s, d, g, x)| {
+                    let tags: usize = g.iter().map(|t| t.len() + 3).sum();
+                    t.len() + u.len() + s.len() + d.len() + tags + x.len() + 32
+                })
+                .sum();
+            (format!("{DIR}/{name}.js"), script(&name, pages, size))
         })
         .collect();
     files.extend(pages);
@@ -312,12 +321,28 @@ fn push_distance(into: &mut String, mut n: usize) {
     }
 }
 
-fn script(name: &str, data: &impl serde::Serialize) -> Vec<u8> {
-    let json = serde_json::to_string(data).expect("a search piece serializes");
-    format!(
-        "(window.IMPRIMATUR_SEARCH_PARTS = window.IMPRIMATUR_SEARCH_PARTS || {{}})[\"{name}\"] = {json};\n"
-    )
-    .into_bytes()
+fn script(name: &str, data: &impl serde::Serialize, size_hint: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(size_hint + 100);
+    out.extend_from_slice(
+        format!("(window.IMPRIMATUR_SEARCH_PARTS = window.IMPRIMATUR_SEARCH_PARTS || {{}})[\"{name}\"] = ").as_bytes(),
+    );
+    // Straight into the piece, not into a string copied into it.
+    serde_json::to_writer(&mut out, data).expect("a search piece serializes");
+    out.extend_from_slice(b";\n");
+    out
+}
+
+/// About how many bytes the JSON of `entries` takes: their fields' lengths, and a little
+/// for the syntax around them (a buffer this size rarely grows).
+pub fn serialized_size_hint(entries: &[SearchEntry]) -> usize {
+    entries
+        .iter()
+        .map(|e| {
+            let tags: usize = e.tags.iter().map(|t| t.len() + 3).sum();
+            let fields = e.title.len() + e.url.len() + e.space.len();
+            fields + e.description.map_or(0, str::len) + tags + e.text.len() + 96
+        })
+        .sum()
 }
 
 #[cfg(test)]
