@@ -907,6 +907,10 @@ fn a_build_killed_while_writing_leaves_the_previous_site_whole_and_the_next_one_
         "output/ is exactly what its build wrote"
     );
 
+    // Killed later, a build leaves the reports it made beside reports/ (each is written
+    // there as soon as it is made, and renamed into place once the site is).
+    site.file("reports/.imprimatur-report-kXy3Qz", "STALE-REPORT");
+
     build(&site, NOW);
     assert!(site
         .read("output/kb/fresh/index.html")
@@ -915,6 +919,13 @@ fn a_build_killed_while_writing_leaves_the_previous_site_whole_and_the_next_one_
         .read("output/kb/other/index.html")
         .contains("Other words."));
     assert_eq!(staging_leftovers(&site), Vec::<String>::new());
+    let reports: Vec<String> = std::fs::read_dir(site.path().join("reports"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert_eq!(reports, Vec::<String>::new(), "no staged report is left");
+    assert!(site.read("reports/status.json").contains("kb/fresh"));
 }
 
 #[test]

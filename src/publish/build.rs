@@ -169,6 +169,7 @@ pub fn build(req: &BuildRequest) -> Result<BuildSummary> {
     drop(t);
     let _t = crate::timings::phase("write reports");
     let (report, made) = reports;
+    let made = made?;
     // Side by side: the copy of the manifest and the reports of the judgement.
     let (manifest_copy, reports_written) = rayon::join(
         || {

@@ -12,7 +12,9 @@ pub(crate) mod outdated;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::error::Result;
+use std::path::Path;
+
+use crate::error::{Error, Result};
 use crate::site::{Evaluation, Finding, Site};
 use crate::time;
 use crate::trust::review::Status;
@@ -31,19 +33,29 @@ fn json<T: Serialize>(value: &T) -> String {
 }
 
 /// The reports of a build (SPEC §8), each by its file name under `reports/`: made side by
-/// side (each walks every page), to be written with [`write_reports`] once the site they
-/// describe is in place.
-pub fn make_build_reports(site: &Site, eval: &Evaluation, status: &StatusReport) -> Reports {
+/// side (each walks every page), to be put in place with [`write_reports`] once the site
+/// they describe is in place. Each is written beside its place as soon as it is made, so
+/// that no report is held in memory while the site is rendered (at 100,000 pages they are
+/// hundreds of megabytes); a build that fails leaves none behind.
+pub fn make_build_reports(
+    site: &Site,
+    eval: &Evaluation,
+    status: &StatusReport,
+) -> Result<Reports> {
+    let dir = &site.config.reports_dir;
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    sweep_staged(dir);
+    let stage = |name: &'static str, text: String| stage(dir, name, text);
     let ((status_json, desync), (outdated, notifications, board, summary)) = rayon::join(
         || {
             rayon::join(
-                || status.to_json(),
+                || stage("status.json", status.to_json()),
                 || {
                     let desync = DesyncReport {
                         now: &status.now,
                         findings: status.findings.iter().filter(|f| f.is_defect()).collect(),
                     };
-                    json(&desync)
+                    stage("desync.json", json(&desync))
                 },
             )
         },
@@ -67,32 +79,81 @@ pub fn make_build_reports(site: &Site, eval: &Evaluation, status: &StatusReport)
                 &site.config.review_url,
             );
             let ((a, b), (c, d)) = rayon::join(
-                || rayon::join(|| json(&outdated), || json(&outbox)),
-                || rayon::join(|| board.to_html(), || board.to_markdown()),
+                || {
+                    rayon::join(
+                        || stage("outdated.json", json(&outdated)),
+                        || stage("notifications.json", json(&outbox)),
+                    )
+                },
+                || {
+                    rayon::join(
+                        || stage("index.html", board.to_html()),
+                        || stage("summary.md", board.to_markdown()),
+                    )
+                },
             );
             (a, b, c, d)
         },
     );
-    Reports(vec![
-        ("status.json", status_json),
-        ("desync.json", desync),
-        ("outdated.json", outdated),
-        ("notifications.json", notifications),
-        ("index.html", board),
-        ("summary.md", summary),
-    ])
+    Ok(Reports(vec![
+        status_json?,
+        desync?,
+        outdated?,
+        notifications?,
+        board?,
+        summary?,
+    ]))
 }
 
-/// A build's reports, made and not yet written.
-pub struct Reports(Vec<(&'static str, String)>);
+/// What staged reports are named by until they are put in place.
+const STAGED: &str = ".imprimatur-report-";
 
-/// Writes each report into the site's reports folder on its own (atomically), side by side.
+/// Writes `text` into a new file in `dir`, to be renamed to `name` by [`write_reports`].
+fn stage(
+    dir: &Path,
+    name: &'static str,
+    text: String,
+) -> Result<(&'static str, tempfile::NamedTempFile)> {
+    let mut file = tempfile::Builder::new()
+        .prefix(STAGED)
+        .tempfile_in(dir)
+        .map_err(|e| Error::io(dir, e))?;
+    let path = dir.join(name);
+    std::io::Write::write_all(&mut file, text.as_bytes()).map_err(|e| Error::io(&path, e))?;
+    Ok((name, file))
+}
+
+/// Deletes reports a killed build staged and never put in place (only builds stage reports,
+/// and one build at a time holds the build lock).
+fn sweep_staged(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let staged = entry
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.starts_with(STAGED));
+        if staged && entry.file_type().is_ok_and(|t| t.is_file()) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// A build's reports, made and written beside their places, not yet in place.
+pub struct Reports(Vec<(&'static str, tempfile::NamedTempFile)>);
+
+/// Puts each report in place in the site's reports folder (a rename: atomic), side by side.
 pub fn write_reports(site: &Site, reports: Reports) -> Result<()> {
     let dir = &site.config.reports_dir;
-    reports
-        .0
-        .par_iter()
-        .try_for_each(|(name, text)| crate::atomic::write_file(&dir.join(name), text.as_bytes()))
+    reports.0.into_par_iter().try_for_each(|(name, file)| {
+        let path = dir.join(name);
+        // rename(2) replaces whatever is at `path`, a symbolic link included, without
+        // following it.
+        file.persist(&path)
+            .map(drop)
+            .map_err(|e| Error::io(&path, e.error))
+    })
 }
 
 #[derive(Debug, Clone, Serialize)]
