@@ -16,9 +16,8 @@ use crate::trust::keyring::Keyring;
 use crate::trust::policy::Policy;
 use crate::trust::record::Kind;
 use crate::trust::review::{
-    LiveVersion, RecordNote, ReviewState, Status, VerifiedRecord, VersionReview,
+    LiveVersion, RecordNote, ReviewState, Status, VerifiedRecord, Versions,
 };
-use crate::trust::version::Version;
 
 /// One published page, with what navigation and indexes need of it.
 pub struct PublishedPage<'a> {
@@ -447,7 +446,7 @@ fn path_before(
     records: &[VerifiedRecord],
     order: &[usize],
     notes: &[RecordNote],
-    versions: &BTreeMap<Version, VersionReview>,
+    versions: &Versions,
 ) -> Vec<usize> {
     let counted: BTreeSet<usize> = notes
         .iter()
