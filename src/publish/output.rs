@@ -1420,19 +1420,22 @@ mod tests {
             .collect()
     }
 
+    /// A build of `out` that writes `files` (path, text): how many it rewrote, and the swap.
+    fn build_files(out: &Path, lock: &BuildLock, files: &[(&str, &str)]) -> (usize, Swap) {
+        let s = Staging::new(out, lock, check_drift(out, "output"), None).unwrap();
+        for (rel, bytes) in files {
+            s.write(rel, bytes.as_bytes()).unwrap();
+        }
+        let n = s.rewritten();
+        (n, s.commit(out, BTreeMap::new()).unwrap().1)
+    }
+
     #[test]
     fn a_rebuild_writes_only_changed_files_and_an_unchanged_one_touches_nothing() {
         let root = tempfile::tempdir().unwrap();
         let out = root.path().join("output");
         let lock = BuildLock::acquire(&out).unwrap();
-        let build = |files: &[(&str, &str)]| {
-            let s = Staging::new(&out, &lock, check_drift(&out, "output"), None).unwrap();
-            for (rel, bytes) in files {
-                s.write(rel, bytes.as_bytes()).unwrap();
-            }
-            let n = s.rewritten();
-            (n, s.commit(&out, BTreeMap::new()).unwrap().1)
-        };
+        let build = |files: &[(&str, &str)]| build_files(&out, &lock, files);
         let one = [
             ("index.html", "home"),
             ("kb/a/index.html", "a"),
@@ -1481,13 +1484,7 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let out = root.path().join("output");
         let lock = BuildLock::acquire(&out).unwrap();
-        let build = |files: &[(&str, &str)]| {
-            let s = Staging::new(&out, &lock, check_drift(&out, "output"), None).unwrap();
-            for (rel, bytes) in files {
-                s.write(rel, bytes.as_bytes()).unwrap();
-            }
-            s.commit(&out, BTreeMap::new()).unwrap().1
-        };
+        let build = |files: &[(&str, &str)]| build_files(&out, &lock, files).1;
         let fresh = || {
             let dir = tempfile::tempdir().unwrap();
             let manifest = previous_build(&out).unwrap();

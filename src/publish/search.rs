@@ -260,10 +260,7 @@ pub fn pieces(entries: &[SearchEntry]) -> Vec<(String, Vec<u8>)> {
             let size: usize = pages
                 .iter()
                 .flatten()
-                .map(|(t, u, s, d, g, x)| {
-                    let tags: usize = g.iter().map(|t| t.len() + 3).sum();
-                    t.len() + u.len() + s.len() + d.len() + tags + x.len() + 32
-                })
+                .map(|(t, u, s, d, g, x)| fields_size([t, u, s, d, x], g))
                 .sum();
             (format!("{DIR}/{name}.js"), script(&name, pages, size))
         })
@@ -332,17 +329,22 @@ fn script(name: &str, data: &impl serde::Serialize, size_hint: usize) -> Vec<u8>
     out
 }
 
-/// About how many bytes the JSON of `entries` takes: their fields' lengths, and a little
-/// for the syntax around them (a buffer this size rarely grows).
+/// About how many bytes the JSON of `entries` takes (a buffer this size rarely grows).
 pub fn serialized_size_hint(entries: &[SearchEntry]) -> usize {
     entries
         .iter()
         .map(|e| {
-            let tags: usize = e.tags.iter().map(|t| t.len() + 3).sum();
-            let fields = e.title.len() + e.url.len() + e.space.len();
-            fields + e.description.map_or(0, str::len) + tags + e.text.len() + 96
+            let description = e.description.unwrap_or("");
+            fields_size([e.title, e.url, e.space, description, &e.text], e.tags)
         })
         .sum()
+}
+
+/// About how many bytes the JSON of one page's fields takes: their lengths, and a little for
+/// the syntax around them.
+fn fields_size(texts: [&str; 5], tags: &[String]) -> usize {
+    let texts: usize = texts.iter().map(|t| t.len()).sum();
+    texts + tags.iter().map(|t| t.len() + 3).sum::<usize>() + 96
 }
 
 #[cfg(test)]

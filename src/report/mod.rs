@@ -45,7 +45,7 @@ pub fn make_build_reports(
     let dir = &site.config.reports_dir;
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     sweep_staged(dir);
-    let stage = |name: &'static str, text: String| stage(dir, name, text);
+    let stage = |name: &'static str, text: String| stage_in(dir, name, text);
     let ((status_json, desync), (outdated, notifications, board, summary)) = rayon::join(
         || {
             rayon::join(
@@ -109,7 +109,7 @@ pub fn make_build_reports(
 const STAGED: &str = ".imprimatur-report-";
 
 /// Writes `text` into a new file in `dir`, to be renamed to `name` by [`write_reports`].
-fn stage(
+fn stage_in(
     dir: &Path,
     name: &'static str,
     text: String,
