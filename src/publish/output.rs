@@ -1516,8 +1516,9 @@ mod tests {
         assert_eq!(as_json(&recorded), as_json(&fresh()));
         assert!(check_drift(&out, "output").stat_current);
 
-        // Edited by hand mid-way (after the drift check, before the stat is recorded, as a
-        // stale stat would be): the next check reads the file and finds the edit.
+        // An edit of a file whose stat was reused moves that stat: the next check reads the
+        // file and finds the edit (as it would had the edit come before the stat was
+        // recorded, leaving the reused stat stale).
         std::fs::write(out.join("kb/b/index.html"), b"B").unwrap();
         let found = check_drift(&out, "output");
         assert_eq!(found.findings.len(), 1, "{:?}", found.findings);
