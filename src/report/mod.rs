@@ -26,12 +26,6 @@ pub struct DesyncReport<'a> {
     pub findings: Vec<&'a Finding>,
 }
 
-fn json<T: Serialize>(value: &T) -> String {
-    let mut s = serde_json::to_string_pretty(value).expect("reports serialize");
-    s.push('\n');
-    s
-}
-
 /// The reports of a build (SPEC §8), each by its file name under `reports/`: made side by
 /// side (each walks every page), to be put in place with [`write_reports`] once the site
 /// they describe is in place. Each is written beside its place as soon as it is made, so
@@ -45,17 +39,22 @@ pub fn make_build_reports(
     let dir = &site.config.reports_dir;
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     sweep_staged(dir);
-    let stage = |name: &'static str, text: String| stage_in(dir, name, text);
+    // JSON goes straight into its file, never whole into memory (tens of megabytes each).
+    let stage_json = |name: &'static str, value: &dyn erased_json::Serialize| {
+        stage_in(dir, name, &|w| erased_json::pretty(w, value))
+    };
+    let stage =
+        |name: &'static str, text: String| stage_in(dir, name, &|w| w.write_all(text.as_bytes()));
     let ((status_json, desync), (outdated, notifications, board, summary)) = rayon::join(
         || {
             rayon::join(
-                || stage("status.json", status.to_json()),
+                || stage_json("status.json", status),
                 || {
                     let desync = DesyncReport {
                         now: &status.now,
                         findings: status.findings.iter().filter(|f| f.is_defect()).collect(),
                     };
-                    stage("desync.json", json(&desync))
+                    stage_json("desync.json", &desync)
                 },
             )
         },
@@ -81,8 +80,8 @@ pub fn make_build_reports(
             let ((a, b), (c, d)) = rayon::join(
                 || {
                     rayon::join(
-                        || stage("outdated.json", json(&outdated)),
-                        || stage("notifications.json", json(&outbox)),
+                        || stage_json("outdated.json", &outdated),
+                        || stage_json("notifications.json", &outbox),
                     )
                 },
                 || {
@@ -108,19 +107,43 @@ pub fn make_build_reports(
 /// What staged reports are named by until they are put in place.
 const STAGED: &str = ".imprimatur-report-";
 
-/// Writes `text` into a new file in `dir`, to be renamed to `name` by [`write_reports`].
+/// Writes what `fill` writes into a new file in `dir`, to be renamed to `name` by
+/// [`write_reports`].
 fn stage_in(
     dir: &Path,
     name: &'static str,
-    text: String,
+    fill: &dyn Fn(&mut dyn std::io::Write) -> std::io::Result<()>,
 ) -> Result<(&'static str, tempfile::NamedTempFile)> {
-    let mut file = tempfile::Builder::new()
+    let file = tempfile::Builder::new()
         .prefix(STAGED)
         .tempfile_in(dir)
         .map_err(|e| Error::io(dir, e))?;
     let path = dir.join(name);
-    std::io::Write::write_all(&mut file, text.as_bytes()).map_err(|e| Error::io(&path, e))?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, file);
+    fill(&mut out).map_err(|e| Error::io(&path, e))?;
+    let file = out
+        .into_inner()
+        .map_err(|e| Error::io(&path, e.into_error()))?;
     Ok((name, file))
+}
+
+/// Pretty JSON of values of different types through one `&dyn` (serde's `Serialize` is not
+/// object-safe), each ending in a newline as `json` does.
+mod erased_json {
+    pub trait Serialize: Sync {
+        fn pretty(&self, out: &mut dyn std::io::Write) -> serde_json::Result<()>;
+    }
+
+    impl<T: serde::Serialize + Sync> Serialize for T {
+        fn pretty(&self, out: &mut dyn std::io::Write) -> serde_json::Result<()> {
+            serde_json::to_writer_pretty(out, self)
+        }
+    }
+
+    pub fn pretty(out: &mut dyn std::io::Write, value: &dyn Serialize) -> std::io::Result<()> {
+        value.pretty(out)?;
+        out.write_all(b"\n")
+    }
 }
 
 /// Deletes reports a killed build staged and never put in place (only builds stage reports,
@@ -212,7 +235,7 @@ impl StatusReport {
                     id: p.page.id.clone(),
                     space: p.page.space.clone(),
                     status: p.status(),
-                    title: p.front.as_ref().ok().map(|f| f.title.clone()),
+                    title: p.front().ok().map(|f| f.title.clone()),
                     current_version: p.page.version.to_string(),
                     current_state: review.map_or(crate::trust::review::ReviewState::Draft, |r| {
                         r.current_state
