@@ -14,7 +14,7 @@ use crate::time::Instant;
 fn judge(site_root: &Path, now: Instant) -> Result<(Site, StatusReport)> {
     let site = Site::load(site_root)?;
     let eval = site.evaluate(now, &site.config.audiences);
-    let extra = crate::publish::build::check_without_building(&site, &eval);
+    let extra = crate::publish::build::check_without_building(&site, &eval)?;
     let report = StatusReport::from_evaluation(&eval, &extra).with_governance(&site.governance);
     Ok((site, report))
 }
@@ -108,7 +108,7 @@ pub fn status_mine(
         .reviewer
         .clone();
     let eval = site.evaluate(now, &site.config.audiences);
-    let extra = crate::publish::build::check_without_building(&site, &eval);
+    let extra = crate::publish::build::check_without_building(&site, &eval)?;
     let mut report = StatusReport::from_evaluation(&eval, &extra).with_governance(&site.governance);
     crate::atomic::write_file(
         &site.config.reports_dir.join("status.json"),
@@ -121,7 +121,7 @@ pub fn status_mine(
             let submitted = p.records.iter().any(|r| {
                 r.record.kind == crate::trust::record::Kind::Submit && r.record.reviewer == who
             });
-            let authored = p.front.as_ref().is_ok_and(|f| match f.extra.get("author") {
+            let authored = p.front().is_ok_and(|f| match f.extra.get("author") {
                 Some(serde_json::Value::String(a)) => *a == who,
                 Some(serde_json::Value::Array(list)) => list.iter().any(|a| a == who.as_str()),
                 _ => false,

@@ -175,9 +175,7 @@ pub(crate) fn items(site: &Site, eval: &Evaluation, ledger: &Ledger) -> Vec<Item
         let page = eval.page(&n.page);
         Item {
             space: n.page.split('/').next().unwrap_or("").to_string(),
-            title: page
-                .and_then(|p| p.front.as_ref().ok())
-                .map(|f| f.title.clone()),
+            title: page.and_then(|p| p.front().ok()).map(|f| f.title.clone()),
             review_url: review_link(&site.config.review_url, &n.page),
             n,
             only,

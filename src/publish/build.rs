@@ -68,13 +68,8 @@ impl Sink for Staging<'_> {
         Staging::reuse_group(self, name, inputs)
     }
 
-    fn write_group(
-        &self,
-        name: &str,
-        inputs: Option<String>,
-        files: &[(String, Vec<u8>)],
-    ) -> Result<()> {
-        Staging::write_group(self, name, inputs, files)
+    fn remember_group(&self, name: &str, inputs: Option<String>, files: &[String]) {
+        Staging::remember_group(self, name, inputs, files)
     }
 }
 
@@ -275,11 +270,11 @@ fn went_offline(
 /// The findings a build adds to the review's, without building: links to pages that are not
 /// published (from the Markdown alone, no templates) and hand edits of `output/`. `verify`
 /// and `status` report them, so they agree with what `build` would say.
-pub fn check_without_building(site: &Site, eval: &crate::site::Evaluation) -> Vec<Finding> {
+pub fn check_without_building(site: &Site, eval: &crate::site::Evaluation) -> Result<Vec<Finding>> {
     let config = &site.config;
     let mut findings = output::drift(&config.output_dir, &config.display_path(&config.output_dir));
     findings.extend(went_offline(config, eval));
     let published = PublishedSite::collect(eval, &site.policies);
-    findings.extend(renderer::broken_links_of(&published));
-    findings
+    findings.extend(renderer::broken_links_of(&published)?);
+    Ok(findings)
 }

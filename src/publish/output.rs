@@ -505,28 +505,17 @@ impl<'lock> Staging<'lock> {
         Ok(())
     }
 
-    /// [`Staging::write`] of every file of the group `name`, remembering its inputs.
-    pub fn write_group(
-        &self,
-        name: &str,
-        inputs: Option<String>,
-        files: &[(String, Vec<u8>)],
-    ) -> Result<()> {
-        // Side by side: a group is a thousand search pieces, each maybe a new file.
-        files
-            .par_iter()
-            .try_for_each(|(rel, bytes)| self.write(rel, bytes))?;
-        if let Some(inputs) = inputs {
-            let files = files
-                .iter()
-                .filter_map(|(rel, _)| Some((rel.clone(), self.written_sha256(rel)?)))
-                .collect();
-            let memo = GroupMemo { inputs, files };
-            self.lock_now().groups.insert(name.to_string(), memo);
-        }
-        Ok(())
+    /// Remembers the group `name`, its files (each written with [`Staging::write`]) and the
+    /// digest of the inputs they were made from, for [`Staging::reuse_group`] next time.
+    pub fn remember_group(&self, name: &str, inputs: Option<String>, files: &[String]) {
+        let Some(inputs) = inputs else { return };
+        let files = files
+            .iter()
+            .filter_map(|rel| Some((rel.clone(), self.written_sha256(rel)?)))
+            .collect();
+        let memo = GroupMemo { inputs, files };
+        self.lock_now().groups.insert(name.to_string(), memo);
     }
-
     fn lock_now(&self) -> std::sync::MutexGuard<'_, RenderMemo> {
         self.rendered_now
             .lock()

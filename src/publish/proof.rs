@@ -131,7 +131,8 @@ pub fn write_all(
                 );
             }
         }
-        let files = &live.content.files;
+        let loaded = live.content.load()?;
+        let files = &loaded.files;
         let source_path = p
             .page
             .source

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
+use crate::error::Result;
 use crate::publish::links::{LinkSource, PublishedLinks};
 use crate::publish::markdown::{self, LinkResolution, MarkdownOptions, TocEntry};
 use crate::site::config::{HistoryComments, SiteConfig};
@@ -71,7 +72,7 @@ impl<'a> PublishedSite<'a> {
         PublishedSite::collect_from(
             eval.pages.iter().filter_map(|p| {
                 p.live()
-                    .map(|l| (p, &l.version, &l.content, l.url.as_str()))
+                    .map(|l| (p, &l.version, &*l.content, l.url.as_str()))
             }),
             policies,
         )
@@ -88,15 +89,9 @@ impl<'a> PublishedSite<'a> {
         for (p, live, content, url) in shown {
             links.pages.insert(p.page.id.clone(), url.to_string());
             if p.page.bundle {
-                links.assets.insert(
-                    p.page.id.clone(),
-                    content
-                        .files
-                        .assets
-                        .iter()
-                        .map(|(path, _)| path.clone())
-                        .collect(),
-                );
+                links
+                    .assets
+                    .insert(p.page.id.clone(), content.assets.iter().cloned().collect());
             }
             let section = p
                 .page
@@ -317,29 +312,39 @@ pub struct RenderedBody {
     pub unpublished_links: Vec<String>,
 }
 
-/// Calls `f` with the page's Markdown body and its link resolver: links resolve relative to
-/// the page's source file, and point from the page's URL back to the output root.
-fn with_body_and_links<T>(
+/// Calls `f` with the page's link resolver: links resolve relative to the page's source
+/// file, and point from the page's URL back to the output root.
+fn with_links<T>(
     page: &PublishedPage,
     links: &PublishedLinks,
-    f: impl FnOnce(&str, &dyn Fn(&str) -> LinkResolution) -> T,
+    f: impl FnOnce(&dyn Fn(&str) -> LinkResolution) -> T,
 ) -> T {
-    let content = page.content;
     let root = root_prefix(page.url);
     let source = LinkSource {
         id: &page.eval.page.id,
         bundle: page.eval.page.bundle,
         root: &root,
     };
-    f(content.body(), &|dest| links.resolve(&source, dest))
+    f(&|dest| links.resolve(&source, dest))
+}
+
+/// [`with_links`], and the page's Markdown body: read again and checked when the bytes are
+/// not held (an error naming the file when they changed since they were judged).
+fn with_body_and_links<T>(
+    page: &PublishedPage,
+    links: &PublishedLinks,
+    f: impl FnOnce(&str, &dyn Fn(&str) -> LinkResolution) -> T,
+) -> Result<T> {
+    let loaded = page.content.load()?;
+    Ok(with_links(page, links, |resolve| f(loaded.body(), resolve)))
 }
 
 pub fn render_body(
     page: &PublishedPage,
     links: &PublishedLinks,
     config: &SiteConfig,
-) -> RenderedBody {
-    render_body_recording(page, links, config).0
+) -> Result<RenderedBody> {
+    Ok(render_body_recording(page, links, config)?.0)
 }
 
 /// [`render_body`], and every link destination the Markdown asked to resolve, in order: with
@@ -348,7 +353,7 @@ pub fn render_body_recording(
     page: &PublishedPage,
     links: &PublishedLinks,
     config: &SiteConfig,
-) -> (RenderedBody, Vec<String>) {
+) -> Result<(RenderedBody, Vec<String>)> {
     let options = MarkdownOptions {
         raw_html_allowed: config.raw_html_allowed,
     };
@@ -358,14 +363,14 @@ pub fn render_body_recording(
             asked.borrow_mut().push(dest.to_string());
             resolve(dest)
         })
-    });
+    })?;
     let body = RenderedBody {
         html: r.html,
         toc: r.toc,
         text: r.text,
         unpublished_links: r.unpublished_links,
     };
-    (body, asked.into_inner())
+    Ok((body, asked.into_inner()))
 }
 
 /// How each of `dests`, written in the page's Markdown, resolves in this build.
@@ -374,13 +379,13 @@ pub fn link_resolutions(
     links: &PublishedLinks,
     dests: &[String],
 ) -> Vec<LinkResolution> {
-    with_body_and_links(page, links, |_, resolve| {
+    with_links(page, links, |resolve| {
         dests.iter().map(|d| resolve(d)).collect()
     })
 }
 
 /// The links of a published page whose targets are not published, without rendering HTML.
-pub fn unpublished_links(page: &PublishedPage, links: &PublishedLinks) -> Vec<String> {
+pub fn unpublished_links(page: &PublishedPage, links: &PublishedLinks) -> Result<Vec<String>> {
     with_body_and_links(page, links, markdown::unpublished_links)
 }
 

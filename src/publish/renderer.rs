@@ -66,17 +66,8 @@ pub trait Sink: Sync {
         None
     }
 
-    /// Writes every file of a group, with the digest of its inputs.
-    fn write_group(
-        &self,
-        _name: &str,
-        _inputs: Option<String>,
-        files: &[(String, Vec<u8>)],
-    ) -> Result<()> {
-        files
-            .iter()
-            .try_for_each(|(rel, bytes)| self.write(rel, bytes))
-    }
+    /// Remembers the files of a group, each already written, with the digest of its inputs.
+    fn remember_group(&self, _name: &str, _inputs: Option<String>, _files: &[String]) {}
 }
 
 /// The whole context of `page.html`: what a page's bytes are a function of, with the theme.
@@ -112,7 +103,7 @@ pub trait Progress: Sync {
 
 /// The current versions the drafts view shows, owned here because no review made them live.
 pub struct Drafts {
-    pages: Vec<(usize, LiveVersion, LiveContent, String)>,
+    pages: Vec<(usize, LiveVersion, std::sync::Arc<LiveContent>, String)>,
 }
 
 impl Drafts {
@@ -207,7 +198,7 @@ impl<'a> Renderer<'a> {
             drafts
                 .pages
                 .iter()
-                .map(|(i, shown, content, url)| (&eval.pages[*i], shown, content, url.as_str())),
+                .map(|(i, shown, content, url)| (&eval.pages[*i], shown, &**content, url.as_str())),
             &site.policies,
         );
         Renderer::new(
@@ -336,8 +327,8 @@ impl<'a> Renderer<'a> {
                 let result = self.page_into(j, sink)?;
                 let (_, page) = self.job(j);
                 let mut files = 1;
-                for (asset, bytes) in self.assets(j) {
-                    sink.write(&format!("{}{asset}", page.url), bytes)?;
+                for (asset, bytes) in self.assets(j)? {
+                    sink.write(&format!("{}{asset}", page.url), &bytes)?;
                     files += 1;
                 }
                 progress.rendered();
@@ -400,8 +391,8 @@ impl<'a> Renderer<'a> {
         {
             return Ok(kept);
         }
-        let made = search_files_of(&search);
-        sink.write_group(SEARCH_GROUP, inputs, &made)?;
+        let made = search_files_of(&search, &|rel, bytes| sink.write(rel, bytes))?;
+        sink.remember_group(SEARCH_GROUP, inputs, &made);
         Ok(made.len())
     }
 
@@ -409,13 +400,20 @@ impl<'a> Renderer<'a> {
     /// `search-index/`) by path, from one gathering of every page's entry: what a build
     /// writes. `serve` keeps them, so that the pieces of one search are not each gathered anew
     /// (which is why [`Renderer::file`] does not make them one by one).
-    pub fn search_files(&self) -> Vec<(String, Vec<u8>)> {
+    pub fn search_files(&self) -> Result<Vec<(String, Vec<u8>)>> {
         let mut entries: Vec<SearchEntry> = (0..self.jobs.len())
             .into_par_iter()
             .map(|j| self.search_entry(j))
-            .collect();
+            .collect::<Result<_>>()?;
         entries.sort_by(|a, b| a.url.cmp(b.url));
-        search_files_of(&entries)
+        let made = std::sync::Mutex::new(Vec::new());
+        let collect = |rel: &str, bytes: &[u8]| -> Result<()> {
+            let file = (rel.to_string(), bytes.to_vec());
+            made.lock().expect("no collector panics").push(file);
+            Ok(())
+        };
+        search_files_of(&entries, &collect)?;
+        Ok(made.into_inner().expect("no collector panics"))
     }
 
     /// One file by its path relative to the site root (`kb/install/index.html`,
@@ -460,21 +458,28 @@ impl<'a> Renderer<'a> {
             if rest == "index.html" {
                 return Ok(Some(self.page(j)?.0.into_bytes()));
             }
-            if let Some((_, bytes)) = self.assets(j).find(|(a, _)| *a == rest) {
-                return Ok(Some(bytes.to_vec()));
+            if let Some((_, bytes)) = self.assets(j)?.into_iter().find(|(a, _)| *a == rest) {
+                return Ok(Some(bytes));
             }
         }
         Ok(None)
     }
 
-    fn assets(&self, j: usize) -> impl Iterator<Item = (&str, &[u8])> {
+    /// The files of page `j`'s bundle besides its Markdown, by path: read again and checked
+    /// when its bytes are not held.
+    fn assets(&self, j: usize) -> Result<Vec<(String, Vec<u8>)>> {
         let (_, page) = self.job(j);
-        page.content
+        if page.content.assets.is_empty() {
+            return Ok(Vec::new());
+        }
+        let loaded = page.content.load()?;
+        Ok(loaded
             .files
             .assets
             .iter()
             .filter(|(asset, _)| asset != "index.html")
-            .map(|(a, b)| (a.as_str(), b.as_slice()))
+            .cloned()
+            .collect())
     }
 
     fn home(&self) -> Result<String> {
@@ -542,7 +547,7 @@ impl<'a> Renderer<'a> {
     /// One page's HTML, and what the indexes need of it.
     pub fn page(&self, j: usize) -> Result<(String, PageResult<'_>)> {
         let (space, page) = self.job(j);
-        let body = render::render_body(page, &self.published.links, &self.site.config);
+        let body = render::render_body(page, &self.published.links, &self.site.config)?;
         let template = self.page_template(j, body.html, body.toc, true);
         let html = self.render_page(j, &template)?;
         let result = PageResult {
@@ -574,7 +579,7 @@ impl<'a> Renderer<'a> {
         let fresh = match recalled {
             Some(_) => None,
             None => {
-                let (body, dests) = render::render_body_recording(page, links, config);
+                let (body, dests) = render::render_body_recording(page, links, config)?;
                 let memo = PageMemo {
                     inputs: String::new(),
                     html: String::new(),
@@ -602,7 +607,7 @@ impl<'a> Renderer<'a> {
         }
         let (body, memo) = match fresh {
             Some(fresh) => fresh,
-            None => (render::render_body(page, links, config), memo.clone()),
+            None => (render::render_body(page, links, config)?, memo.clone()),
         };
         template.page.html = body.html;
         template.page.toc = body.toc;
@@ -730,10 +735,11 @@ impl<'a> Renderer<'a> {
     }
 
     /// The page's search entry, for a request of the index alone (no templates rendered).
-    fn search_entry(&self, j: usize) -> SearchEntry<'_> {
+    fn search_entry(&self, j: usize) -> Result<SearchEntry<'_>> {
         let (space, page) = self.job(j);
-        let body = render::render_body(page, &self.published.links, &self.site.config);
-        search_entry(space, page, render::search_text(&body.text).into(), None)
+        let body = render::render_body(page, &self.published.links, &self.site.config)?;
+        let text = render::search_text(&body.text).into();
+        Ok(search_entry(space, page, text, None))
     }
 
     fn sitemap_head(&self) -> Vec<(String, Option<String>)> {
@@ -757,7 +763,7 @@ impl<'a> Renderer<'a> {
 }
 
 /// Links of every page of `published` to pages it does not show, without rendering templates.
-pub fn broken_links_of(published: &PublishedSite) -> Vec<Finding> {
+pub fn broken_links_of(published: &PublishedSite) -> Result<Vec<Finding>> {
     let pages: Vec<&PublishedPage> = published
         .spaces
         .iter()
@@ -766,9 +772,14 @@ pub fn broken_links_of(published: &PublishedSite) -> Vec<Finding> {
         .collect();
     let found: Vec<Vec<Finding>> = pages
         .par_iter()
-        .map(|page| broken_links(page, render::unpublished_links(page, &published.links)))
-        .collect();
-    found.into_iter().flatten().collect()
+        .map(|page| {
+            Ok(broken_links(
+                page,
+                render::unpublished_links(page, &published.links)?,
+            ))
+        })
+        .collect::<Result<_>>()?;
+    Ok(found.into_iter().flatten().collect())
 }
 
 pub struct RenderedSite {
@@ -922,12 +933,22 @@ fn search_digest(entries: &[SearchEntry]) -> String {
 
 /// The files of the search index of `entries` (sorted by URL): the pieces and, made side
 /// by side, the whole index in one file.
-fn search_files_of(entries: &[SearchEntry]) -> Vec<(String, Vec<u8>)> {
-    let (mut files, whole) = rayon::join(|| search::pieces(entries), || search_index_json(entries));
-    files.push(("search-index.json".to_string(), whole));
-    files
+/// Makes every file of the search index of `entries` (sorted by URL) and hands each to
+/// `emit` as soon as it is made: their paths, sorted.
+fn search_files_of(
+    entries: &[SearchEntry],
+    emit: &search::Emit<'_, crate::error::Error>,
+) -> Result<Vec<String>> {
+    let (pieces, whole) = rayon::join(
+        || search::pieces(entries, emit),
+        || emit("search-index.json", &search_index_json(entries)),
+    );
+    let mut files = pieces?;
+    whole?;
+    files.push("search-index.json".to_string());
+    files.sort_unstable();
+    Ok(files)
 }
-
 /// Whether `path` (relative to the site root) is a file of the search index.
 pub fn is_search_file(path: &str) -> bool {
     path == "search-index.json"

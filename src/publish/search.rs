@@ -187,8 +187,16 @@ fn slots(entries: &[SearchEntry]) -> (Vec<u32>, usize) {
     (slots, count)
 }
 
-/// Every piece of the index of `entries` (sorted by URL), by path relative to `output/`.
-pub fn pieces(entries: &[SearchEntry]) -> Vec<(String, Vec<u8>)> {
+/// Takes one file of the index: its path relative to `output/`, its bytes.
+pub type Emit<'a, E> = dyn Fn(&str, &[u8]) -> Result<(), E> + Sync + 'a;
+
+/// Makes every piece of the index of `entries` (sorted by URL) and hands each to `emit` (its
+/// path relative to `output/`, its bytes) as soon as it is made, so that the pieces are never
+/// all held at once (100 MB at 100,000 pages): the paths of the pieces, sorted.
+pub fn pieces<E>(entries: &[SearchEntry], emit: &Emit<'_, E>) -> Result<Vec<String>, E>
+where
+    E: Send,
+{
     let (slots, count) = slots(entries);
     // The pages' words are gathered in parallel, a batch at a time; then word → pages with
     // their scores, each part of the words on its own thread; then words by piece.
@@ -213,27 +221,29 @@ pub fn pieces(entries: &[SearchEntry]) -> Vec<(String, Vec<u8>)> {
     }
     let mut by_word: Vec<(String, Postings)> = shards.into_iter().flatten().collect();
     by_word.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    let encoded: Vec<(String, &str, String)> = by_word
-        .par_iter_mut()
-        .map(|(word, pages)| {
+    // Each word's postings go as soon as they are spelled.
+    let encoded: Vec<(String, String, String)> = by_word
+        .into_par_iter()
+        .map(|(word, mut pages)| {
             // Pages came in URL order; slots are spelled in their own order.
             pages.sort_unstable();
-            (key_of(word), word.as_str(), encode(pages, count))
+            (key_of(&word), encode(&pages, count), word)
         })
         .collect();
-    let mut by_key: BTreeMap<String, BTreeMap<&str, String>> = BTreeMap::new();
-    for (key, word, code) in encoded {
+    let mut by_key: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    for (key, code, word) in encoded {
         by_key.entry(key).or_default().insert(word, code);
     }
-    let by_key: Vec<(String, BTreeMap<&str, String>)> = by_key.into_iter().collect();
-    let mut files: Vec<(String, Vec<u8>)> = by_key
-        .par_iter()
+    let mut made: Vec<String> = by_key
+        .into_par_iter()
         .map(|(key, words)| {
             let name = format!("t-{key}");
             let size: usize = words.iter().map(|(w, c)| w.len() + c.len() + 6).sum();
-            (format!("{DIR}/{name}.js"), script(&name, words, size))
+            let path = format!("{DIR}/{name}.js");
+            emit(&path, &script(&name, &words, size))?;
+            Ok(path)
         })
-        .collect();
+        .collect::<Result<_, E>>()?;
     type Shown<'e> = (&'e str, &'e str, &'e str, &'e str, &'e [String], &'e str);
     let mut by_part: BTreeMap<usize, Vec<Option<Shown>>> = BTreeMap::new();
     for (e, &slot) in entries.iter().zip(&slots) {
@@ -252,9 +262,8 @@ pub fn pieces(entries: &[SearchEntry]) -> Vec<(String, Vec<u8>)> {
             &*e.text,
         ));
     }
-    let by_part: Vec<(usize, Vec<Option<Shown>>)> = by_part.into_iter().collect();
-    let pages: Vec<(String, Vec<u8>)> = by_part
-        .par_iter()
+    let pages: Vec<String> = by_part
+        .into_par_iter()
         .map(|(n, pages)| {
             let name = format!("p-{n}");
             let size: usize = pages
@@ -262,11 +271,14 @@ pub fn pieces(entries: &[SearchEntry]) -> Vec<(String, Vec<u8>)> {
                 .flatten()
                 .map(|(t, u, s, d, g, x)| fields_size([t, u, s, d, x], g))
                 .sum();
-            (format!("{DIR}/{name}.js"), script(&name, pages, size))
+            let path = format!("{DIR}/{name}.js");
+            emit(&path, &script(&name, &pages, size))?;
+            Ok(path)
         })
-        .collect();
-    files.extend(pages);
-    files
+        .collect::<Result<_, E>>()?;
+    made.extend(pages);
+    made.sort_unstable();
+    Ok(made)
 }
 
 /// The characters of the last digit of a distance (base 32) and of the digits before it.
@@ -350,6 +362,23 @@ fn fields_size(texts: [&str; 5], tags: &[String]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every piece `super::pieces` hands out, by path; it names exactly these.
+    fn pieces(entries: &[SearchEntry]) -> Vec<(String, Vec<u8>)> {
+        let made = std::sync::Mutex::new(Vec::new());
+        let named = super::pieces(entries, &|path: &str, bytes: &[u8]| {
+            made.lock()
+                .unwrap()
+                .push((path.to_string(), bytes.to_vec()));
+            Ok::<(), ()>(())
+        })
+        .unwrap();
+        let mut made = made.into_inner().unwrap();
+        made.sort();
+        let paths: Vec<&String> = made.iter().map(|(p, _)| p).collect();
+        assert_eq!(paths, named.iter().collect::<Vec<_>>());
+        made
+    }
 
     fn entry<'a>(title: &'a str, url: &'a str, text: &str) -> SearchEntry<'a> {
         SearchEntry {

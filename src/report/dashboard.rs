@@ -212,8 +212,7 @@ impl Dashboard {
                     id: p.page.id.clone(),
                     review: review_link(review_url, &p.page.id),
                     title: p
-                        .front
-                        .as_ref()
+                        .front()
                         .map(|f| f.title.clone())
                         .unwrap_or_else(|_| p.page.id.clone()),
                     step: r.step.clone(),
@@ -418,7 +417,7 @@ fn page_row(
         })
     });
     let publish_at = (state == ReviewState::Scheduled)
-        .then(|| p.front.as_ref().ok().and_then(|f| f.publish_at))
+        .then(|| p.front().ok().and_then(|f| f.publish_at))
         .flatten()
         .map(|at| time::format_human(&at));
     let approved_at = current
@@ -441,8 +440,7 @@ fn page_row(
     PageRow {
         id: p.page.id.clone(),
         title: p
-            .front
-            .as_ref()
+            .front()
             .map(|f| f.title.clone())
             .unwrap_or_else(|_| p.page.id.clone()),
         space: space_titles

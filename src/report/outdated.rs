@@ -47,7 +47,7 @@ pub fn outdated(eval: &Evaluation) -> OutdatedReport {
             Some(OutdatedPage {
                 id: p.page.id.clone(),
                 space: p.page.space.clone(),
-                title: p.front.as_ref().ok().map(|f| f.title.clone()),
+                title: p.front().ok().map(|f| f.title.clone()),
                 url: Some(url.clone()),
                 published_version: live.version.to_string(),
                 live_since: time::format_utc(&live.published_at),

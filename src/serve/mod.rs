@@ -53,7 +53,8 @@ struct Snapshot {
     /// The search index's files of the published view and of the drafts view (in that order),
     /// gathered once at the first request for any of them (one search asks for twenty pieces
     /// or so, and each would otherwise gather every page's words again).
-    search: [std::sync::OnceLock<HashMap<String, axum::body::Bytes>>; 2],
+    /// Or why they can't be made (a page's bytes changed since they were judged).
+    search: [std::sync::OnceLock<Result<HashMap<String, axum::body::Bytes>, String>>; 2],
 }
 
 struct Loaded {
@@ -350,12 +351,16 @@ fn respond(snapshot: &Snapshot, path: &str, query: &str) -> Reply {
         // [published, drafts], as `prefix` says which view this is.
         let view = if prefix == "/" { 0 } else { 1 };
         let files = snapshot.search[view].get_or_init(|| {
-            renderer
-                .search_files()
+            let files = renderer.search_files().map_err(|e| e.to_string())?;
+            Ok(files
                 .into_iter()
                 .map(|(path, bytes)| (path, bytes.into()))
-                .collect()
+                .collect())
         });
+        let files = match files {
+            Ok(files) => files,
+            Err(why) => return error_page(why),
+        };
         return match files.get(rel) {
             Some(bytes) => Reply {
                 status: StatusCode::OK,

@@ -133,11 +133,11 @@ pub fn page_review(
         None => (p.page.version.clone(), "Current version (not in review)"),
     };
     let shown_bytes: Option<Vec<u8>> = if shown == p.page.version {
-        Some(p.page.files.markdown.clone())
+        p.page.files().ok().map(|f| f.markdown.clone())
     } else {
         site.store.get_version(&shown).ok().map(|f| f.markdown)
     };
-    let live_bytes = live.map(|l| l.content.files.markdown.clone());
+    let live_bytes = live.and_then(|l| Some(l.content.load().ok()?.files.markdown.clone()));
 
     let mut body = String::new();
     let _ = writeln!(body, "<p><a href=\"/_review/\">← Review queue</a></p>");

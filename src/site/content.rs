@@ -1,6 +1,7 @@
 //! The drafts in `content/` (SPEC §2): which files are pages, their ids, their front matter,
-//! and the version that names their exact bytes. Pages are read once, and the bytes that were
-//! hashed are the bytes that get rendered, so nothing can change between check and use.
+//! and the version that names their exact bytes. The bytes that get rendered are always the
+//! bytes of the judged version, so nothing can change between check and use: held since they
+//! were hashed, or read again and hashed again ([`VersionSource`]).
 
 mod flat;
 
@@ -30,23 +31,128 @@ pub struct Page {
     pub source: String,
     pub bundle: bool,
     pub version: Version,
-    /// Shared, not copied: the evaluation and the renderer read the same bytes.
-    pub files: Arc<VersionFiles>,
+    /// Where the bytes of `version` are (the evaluation and the renderer get the same ones).
+    pub bytes: VersionSource,
     /// Those bytes as front matter and body, parsed once when the page was read; or why
     /// they can't be a page (an `invalid_page` finding, never published).
-    pub content: std::result::Result<crate::site::LiveContent, String>,
+    /// Shared with the page's `Live`, not copied.
+    pub content: std::result::Result<Arc<crate::site::LiveContent>, String>,
 }
 
 impl Page {
+    /// The bytes of the page's version (an error naming the file when it changed since).
+    pub fn files(&self) -> Result<Arc<VersionFiles>> {
+        self.bytes.get()
+    }
+
     /// The bytes as the store keeps them: `(relative path, bytes)`, sorted, `index.md` included.
-    pub fn store_files(&self) -> Vec<(String, Vec<u8>)> {
+    pub fn store_files(&self) -> Result<Vec<(String, Vec<u8>)>> {
+        let files = self.files()?;
         if !self.bundle {
-            return vec![(self.source.clone(), self.files.markdown.clone())];
+            return Ok(vec![(self.source.clone(), files.markdown.clone())]);
         }
-        let mut files = self.files.assets.clone();
-        files.push(("index.md".into(), self.files.markdown.clone()));
-        files.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-        files
+        let mut all = files.assets.clone();
+        all.push(("index.md".into(), files.markdown.clone()));
+        all.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        Ok(all)
+    }
+}
+
+/// Where the bytes of one version are, to be handed out as the version's and nothing else:
+/// held since they were read and hashed (`serve`, which keeps pages between loads), or read
+/// again whenever they are wanted and hashed again (a build: at 100,000 pages they are
+/// 400 MB it need not hold while it judges and renders). Bytes that no longer hash to the
+/// version are an error naming the file, never rendered: the build fails closed, and
+/// `output/` keeps the site it had.
+#[derive(Clone)]
+pub struct VersionSource(Origin);
+
+#[derive(Clone)]
+enum Origin {
+    Held(Arc<VersionFiles>),
+    Content {
+        dir: Arc<ContentDir>,
+        /// The `.md` file or bundle folder, relative to `content/`.
+        rel: PathBuf,
+        bundle: bool,
+        version: Version,
+    },
+    Store {
+        store: crate::trust::store::Store,
+        version: Version,
+    },
+}
+
+/// `content/`, opened once, for pages read again.
+pub(crate) struct ContentDir {
+    beneath: atomic::Beneath,
+    site_root: PathBuf,
+}
+
+impl std::fmt::Debug for VersionSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Origin::Held(files) => write!(f, "held ({} bytes of Markdown)", files.markdown.len()),
+            Origin::Content { rel, version, .. } => {
+                write!(f, "{} in content/, read again", version.short())?;
+                write!(f, " from {}", rel.display())
+            }
+            Origin::Store { version, .. } => write!(f, "{} in the store", version.short()),
+        }
+    }
+}
+
+impl VersionSource {
+    /// Bytes held as they were read.
+    pub(crate) fn held(files: Arc<VersionFiles>) -> VersionSource {
+        VersionSource(Origin::Held(files))
+    }
+
+    /// The version `version` in `store`, read from it again when wanted.
+    pub(crate) fn in_store(store: &crate::trust::store::Store, version: &Version) -> VersionSource {
+        VersionSource(Origin::Store {
+            store: store.clone(),
+            version: version.clone(),
+        })
+    }
+
+    /// Whether the bytes are held (else they are read again when wanted).
+    pub(crate) fn is_held(&self) -> bool {
+        matches!(self.0, Origin::Held(_))
+    }
+
+    /// The bytes, checked to be the version's.
+    pub fn get(&self) -> Result<Arc<VersionFiles>> {
+        match &self.0 {
+            Origin::Held(files) => Ok(Arc::clone(files)),
+            Origin::Store { store, version } => store
+                .get_version(version)
+                .map(Arc::new)
+                .map_err(|e| Error::InvalidPage { why: e.to_string() }),
+            Origin::Content {
+                dir,
+                rel,
+                bundle,
+                version,
+            } => {
+                let (now, files) = read_source(&dir.beneath, &dir.site_root, rel, *bundle)
+                    .map_err(|why| Error::InvalidPage { why })?;
+                if now != *version {
+                    let shown = crate::site::config::display_relative(
+                        &dir.site_root,
+                        &dir.beneath.path().join(rel),
+                    );
+                    return Err(Error::InvalidPage {
+                        why: format!(
+                            "{} changed while this command ran: it is no longer version {}, which was judged; nothing was published (run it again)",
+                            atomic::printable(&shown),
+                            version.short()
+                        ),
+                    });
+                }
+                Ok(Arc::new(files))
+            }
+        }
     }
 }
 
@@ -189,7 +295,7 @@ pub fn page_id_from_arg(arg: &str) -> String {
 #[derive(Debug, Default)]
 pub struct Scan {
     /// Sorted by id.
-    pub pages: Vec<Page>,
+    pub pages: Vec<Arc<Page>>,
     /// Sorted by source.
     pub invalid: Vec<InvalidPage>,
 }
@@ -348,12 +454,22 @@ pub(crate) fn scan(content_dir: &Path, site_root: &Path, memo: Option<&Memo>) ->
         };
         Error::io(content_dir, e)
     })?;
+    let content = Arc::new(ContentDir {
+        beneath,
+        site_root: site_root.to_path_buf(),
+    });
+    // Bytes are held only for a load that keeps its pages for the next (`serve`).
+    let hold = memo.is_some_and(Memo::keeps_files);
     let previous = memo.map(Memo::take_pages).unwrap_or_default();
     // A file page's fingerprint (bundles are always read again: a change inside one leaves
     // its folder's fingerprint as it was). Looked up (`lstat`, not followed) only when an
     // earlier load left pages to reuse; otherwise the file read says who it is (`fstat`).
     let look_up = memo.is_some() && !previous.is_empty();
-    let read: Vec<(std::result::Result<Page, InvalidPage>, Option<Fingerprint>)> = named
+    type Read = (
+        std::result::Result<Arc<Page>, InvalidPage>,
+        Option<Fingerprint>,
+    );
+    let read: Vec<Read> = named
         .par_iter()
         .map(|(c, id)| {
             let path = content_dir.join(&c.rel);
@@ -364,10 +480,10 @@ pub(crate) fn scan(content_dir: &Path, site_root: &Path, memo: Option<&Memo>) ->
                 false => None,
             };
             if let Some(page) = seen.and_then(|f| previous.get(&path, f)) {
-                return (Ok(page.clone()), seen);
+                return (Ok(Arc::clone(page)), seen);
             }
-            match read_page(&beneath, content_dir, site_root, c, id) {
-                Ok((page, read)) => (Ok(page), seen.or(read).filter(|_| memo.is_some())),
+            match read_page(&content, hold, content_dir, c, id) {
+                Ok((page, read)) => (Ok(Arc::new(page)), seen.or(read).filter(|_| memo.is_some())),
                 Err(why) => {
                     let invalid = InvalidPage {
                         id: id.clone(),
@@ -383,7 +499,7 @@ pub(crate) fn scan(content_dir: &Path, site_root: &Path, memo: Option<&Memo>) ->
     if let Some(memo) = memo.filter(|m| m.keeps_files()) {
         let kept = named.iter().zip(&read).filter_map(|((c, _), (r, f))| {
             let page = r.as_ref().ok()?;
-            Some((content_dir.join(&c.rel), (*f)?, page.clone()))
+            Some((content_dir.join(&c.rel), (*f)?, Arc::clone(page)))
         });
         memo.keep_pages(kept.collect());
     }
@@ -443,18 +559,20 @@ fn lossy_id(rel: &Path) -> String {
 /// Reads the page at `candidate` below `content` (`content_dir`); with a file page, the
 /// fingerprint of the file that was read.
 fn read_page(
-    content: &atomic::Beneath,
+    content: &Arc<ContentDir>,
+    hold: bool,
     content_dir: &Path,
-    site_root: &Path,
     candidate: &Candidate,
     id: &str,
 ) -> std::result::Result<(Page, Option<Fingerprint>), String> {
     let (space, page_path) = id.split_once('/').ok_or("an id has a space and a path")?;
+    let site_root = &content.site_root;
     let (version, files, fingerprint) = if candidate.bundle {
-        let (version, files) = read_bundle_beneath(content, &candidate.rel, site_root)?;
+        let (version, files) = read_bundle_beneath(&content.beneath, &candidate.rel, site_root)?;
         (version, files, None)
     } else {
         let (bytes, meta) = content
+            .beneath
             .read_with_metadata(&candidate.rel, version::MAX_FILE_BYTES)
             .map_err(|e| e.describe(site_root))?;
         let files = VersionFiles {
@@ -468,17 +586,48 @@ fn read_page(
         )
     };
     let files = Arc::new(files);
+    let bytes = match hold {
+        true => VersionSource::held(Arc::clone(&files)),
+        false => VersionSource(Origin::Content {
+            dir: Arc::clone(content),
+            rel: candidate.rel.clone(),
+            bundle: candidate.bundle,
+            version: version.clone(),
+        }),
+    };
     let page = Page {
-        content: crate::site::LiveContent::parse(Arc::clone(&files)),
+        content: crate::site::LiveContent::parse(&files, bytes.clone()).map(Arc::new),
         id: id.to_string(),
         space: space.to_string(),
         path: page_path.to_string(),
         source: crate::site::config::display_relative(site_root, &content_dir.join(&candidate.rel)),
         bundle: candidate.bundle,
         version,
-        files,
+        bytes,
     };
     Ok((page, fingerprint))
+}
+
+/// Reads the page file or bundle folder at `rel` below `content`: its version and bytes.
+fn read_source(
+    content: &atomic::Beneath,
+    site_root: &Path,
+    rel: &Path,
+    bundle: bool,
+) -> std::result::Result<(Version, VersionFiles), String> {
+    if bundle {
+        return read_bundle_beneath(content, rel, site_root);
+    }
+    let bytes = content
+        .read(rel, version::MAX_FILE_BYTES)
+        .map_err(|e| e.describe(site_root))?;
+    Ok((
+        Version::of_bytes(&bytes),
+        VersionFiles {
+            markdown: bytes,
+            assets: Vec::new(),
+        },
+    ))
 }
 
 /// Reads a bundle and names it by its manifest (SPEC §2). An error (naming the file) when the
@@ -662,8 +811,58 @@ mod tests {
         let shots = &pages[2];
         assert!(shots.bundle);
         assert_eq!(shots.source, "content/kb/shots");
-        assert_eq!(shots.files.assets.len(), 2);
+        assert_eq!(shots.files().unwrap().assets.len(), 2);
         assert_eq!(pages[0].version, Version::of_bytes(b"---\ntitle: A\n---\n"));
+    }
+
+    #[test]
+    fn bytes_read_again_are_the_judged_version_or_an_error_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = dir.path().join("content");
+        let write = |p: &str, b: &[u8]| {
+            let path = c.join(p);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, b).unwrap();
+        };
+        write("kb/a.md", b"---\ntitle: A\n---\n\nApproved body\n");
+        write(
+            "kb/shots/index.md",
+            b"---\ntitle: Shots\n---\n\nSee the picture\n",
+        );
+        write("kb/shots/p.png", b"approved png");
+        // A build holds no bytes: each is read again when wanted, and hashed again.
+        let found = scan(&c, dir.path(), Some(&Memo::with_cache(None))).unwrap();
+        let (a, shots) = (&found.pages[0], &found.pages[1]);
+        assert!(!a.bytes.is_held() && !shots.bytes.is_held());
+        let content = a.content.as_ref().unwrap();
+        assert_eq!(content.load().unwrap().body(), "\nApproved body\n");
+        assert_eq!(shots.content.as_ref().unwrap().assets, vec!["p.png"]);
+        assert_eq!(shots.files().unwrap().assets[0].1, b"approved png");
+
+        // Bytes nobody judged are never handed out as the judged version.
+        write("kb/a.md", b"---\ntitle: A\n---\n\nUnapproved body\n");
+        write("kb/shots/p.png", b"unapproved png");
+        for err in [
+            content.load().err().unwrap(),
+            a.files().unwrap_err(),
+            shots.files().unwrap_err(),
+            shots.content.as_ref().unwrap().load().err().unwrap(),
+        ] {
+            let err = err.to_string();
+            assert!(err.contains("changed while this command ran"), "{err}");
+            assert!(err.contains("content/kb/a.md") || err.contains("content/kb/shots"));
+        }
+        // Back to the judged bytes, they are handed out again.
+        write("kb/a.md", b"---\ntitle: A\n---\n\nApproved body\n");
+        assert_eq!(content.load().unwrap().body(), "\nApproved body\n");
+
+        // `serve` keeps its pages between loads: it holds the bytes it hashed.
+        let held = scan(&c, dir.path(), Some(&Memo::default())).unwrap();
+        let a = &held.pages[0];
+        assert!(a.bytes.is_held());
+        write("kb/a.md", b"changed after the load");
+        let body = a.content.as_ref().unwrap().load().unwrap();
+        assert_eq!(body.body(), "\nApproved body\n");
     }
 
     #[test]

@@ -26,6 +26,7 @@
 use std::collections::{HashMap, HashSet};
 use std::fs::Metadata;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::Mutex;
 
 use sha2::{Digest, Sha256};
@@ -107,7 +108,7 @@ impl<T> FromIterator<(PathBuf, Fingerprint, T)> for Files<T> {
 /// See the module documentation.
 #[derive(Default)]
 pub(crate) struct Memo {
-    pages: Mutex<Files<Page>>,
+    pages: Mutex<Files<Arc<Page>>>,
     records: Mutex<Files<RecordFile>>,
     signatures: Mutex<HashSet<[u8; 32]>>,
     persisted: Option<VerifiedCache>,
@@ -148,11 +149,11 @@ impl Memo {
 
     /// The pages the last load read, for this load to reuse; [`Memo::keep_pages`] puts back
     /// what it read.
-    pub(crate) fn take_pages(&self) -> Files<Page> {
+    pub(crate) fn take_pages(&self) -> Files<Arc<Page>> {
         std::mem::take(&mut *self.pages.lock().expect("memo lock"))
     }
 
-    pub(crate) fn keep_pages(&self, files: Files<Page>) {
+    pub(crate) fn keep_pages(&self, files: Files<Arc<Page>>) {
         *self.pages.lock().expect("memo lock") = files;
     }
 

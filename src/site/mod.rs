@@ -38,7 +38,7 @@ pub struct Site {
     pub config: SiteConfig,
     pub keyring: Keyring,
     pub policies: BTreeMap<String, Policy>,
-    pub pages: Vec<Page>,
+    pub pages: Vec<Arc<Page>>,
     /// What stands in `content/` where a page would, but has no version: never published.
     pub invalid_pages: Vec<InvalidPage>,
     pub records: Vec<RecordFile>,
@@ -79,30 +79,54 @@ impl Finding {
     }
 }
 
-/// The bytes of a live version, with its parsed front matter and body.
+/// A version's parsed front matter, with where its bytes are.
 #[derive(Debug, Clone)]
 pub struct LiveContent {
-    pub files: Arc<VersionFiles>,
+    pub bytes: content::VersionSource,
     pub front: FrontMatter,
-    /// Where the Markdown body starts in `files.markdown`, after the front matter.
+    /// The paths of the bundle's files other than `index.md` (none for a file page).
+    pub assets: Vec<String>,
+    /// Where the Markdown body starts, after the front matter.
     body_start: usize,
 }
 
+/// A version's bytes, read and checked ([`LiveContent::load`]).
+pub struct LoadedContent {
+    pub files: Arc<VersionFiles>,
+    body_start: usize,
+}
+
+impl LoadedContent {
+    /// The Markdown body (front matter removed).
+    pub fn body(&self) -> &str {
+        std::str::from_utf8(&self.files.markdown[self.body_start..])
+            .expect("parse_page checked UTF-8 of these very bytes")
+    }
+}
+
 impl LiveContent {
-    pub(crate) fn parse(files: Arc<VersionFiles>) -> std::result::Result<LiveContent, String> {
+    /// Parses `files`, the bytes `bytes` hands out.
+    pub(crate) fn parse(
+        files: &VersionFiles,
+        bytes: content::VersionSource,
+    ) -> std::result::Result<LiveContent, String> {
         let (front, body) = content::parse_page(&files.markdown)?;
         let body_start = files.markdown.len() - body.len();
         Ok(LiveContent {
             front,
             body_start,
-            files,
+            assets: files.assets.iter().map(|(path, _)| path.clone()).collect(),
+            bytes,
         })
     }
 
-    /// The Markdown body (front matter removed).
-    pub fn body(&self) -> &str {
-        std::str::from_utf8(&self.files.markdown[self.body_start..])
-            .expect("parse_page checked UTF-8")
+    /// The bytes of the version: the very bytes that were parsed (hashed again if they were
+    /// read again), or an error naming the file.
+    pub fn load(&self) -> Result<LoadedContent> {
+        Ok(LoadedContent {
+            files: self.bytes.get()?,
+            body_start: self.body_start,
+        })
     }
 }
 
@@ -110,7 +134,7 @@ impl LiveContent {
 #[derive(Debug, Clone)]
 pub struct Live {
     pub version: LiveVersion,
-    pub content: LiveContent,
+    pub content: Arc<LiveContent>,
     /// Where it is published, relative to the output root (`kb/install/`).
     pub url: String,
 }
@@ -133,15 +157,19 @@ pub enum Judgement {
 
 /// One page, judged.
 pub struct PageEvaluation {
-    pub page: Page,
-    /// Front matter of the current draft (its error, if it has none usable).
-    pub front: std::result::Result<FrontMatter, String>,
+    /// Shared with the site's list of pages, not copied.
+    pub page: Arc<Page>,
     /// The page's verified records; the review's indices point into this.
     pub records: Vec<VerifiedRecord>,
     pub judgement: Judgement,
 }
 
 impl PageEvaluation {
+    /// Front matter of the current draft (its error, if it has none usable).
+    pub fn front(&self) -> std::result::Result<&FrontMatter, &String> {
+        self.page.content.as_ref().map(|c| &c.front)
+    }
+
     pub fn review(&self) -> Option<&PageReview<Live>> {
         match &self.judgement {
             Judgement::Reviewed(r) => Some(r),
@@ -297,7 +325,7 @@ impl Site {
         self.pages
             .binary_search_by(|p| p.id.as_str().cmp(id))
             .ok()
-            .map(|i| &self.pages[i])
+            .map(|i| &*self.pages[i])
     }
 
     /// Judges every page at `now` for `audiences`, in named stages: verify records → judge
@@ -313,14 +341,14 @@ impl Site {
         findings.extend(self.spaces_without_policy());
 
         // Each page takes its own records (moved, not copied).
-        let per_page: Vec<(&Page, Vec<VerifiedRecord>)> = self
+        let per_page: Vec<(&Arc<Page>, Vec<VerifiedRecord>)> = self
             .pages
             .iter()
             .map(|p| (p, by_page.remove(&p.id).unwrap_or_default()))
             .collect();
         let judged: Vec<(PageEvaluation, Vec<Finding>)> = per_page
             .into_par_iter()
-            .map(|(page, records)| self.judge_page(page.clone(), records, now, audiences))
+            .map(|(page, records)| self.judge_page(Arc::clone(page), records, now, audiences))
             .collect();
         let mut pages = Vec::with_capacity(judged.len());
         for (p, f) in judged {
@@ -448,7 +476,11 @@ impl Site {
         now: Instant,
         extra: Option<VerifiedRecord>,
     ) -> Option<PageEvaluation> {
-        let page = self.page(id)?.clone();
+        let at = self
+            .pages
+            .binary_search_by(|p| p.id.as_str().cmp(id))
+            .ok()?;
+        let page = Arc::clone(&self.pages[at]);
         let records = self
             .records
             .iter()
@@ -471,18 +503,13 @@ impl Site {
 
     fn judge_page(
         &self,
-        page: Page,
+        page: Arc<Page>,
         records: Vec<VerifiedRecord>,
         now: Instant,
         audiences: &[String],
     ) -> (PageEvaluation, Vec<Finding>) {
         let mut findings = Vec::new();
-        let front = page
-            .content
-            .as_ref()
-            .map(|c| c.front.clone())
-            .map_err(Clone::clone);
-        if let Err(why) = &front {
+        if let Err(why) = &page.content {
             findings.push(Finding {
                 kind: FindingKind::InvalidPage,
                 page: Some(page.id.clone()),
@@ -493,7 +520,6 @@ impl Site {
         let Some(policy) = self.policies.get(&page.space) else {
             let eval = PageEvaluation {
                 page,
-                front,
                 records,
                 judgement: Judgement::NoPolicy,
             };
@@ -501,7 +527,7 @@ impl Site {
         };
         // Each version's bytes are fetched at most once: from the draft when it is that
         // version, else from the store, checked against the version hash.
-        type Fetched = std::result::Result<LiveContent, FetchError>;
+        type Fetched = std::result::Result<Arc<LiveContent>, FetchError>;
         let fetched: RefCell<BTreeMap<Version, Fetched>> = RefCell::new(BTreeMap::new());
         let fetch = |v: &Version| -> Option<VersionMeta> {
             let mut cache = fetched.borrow_mut();
@@ -510,7 +536,14 @@ impl Site {
                     return page.content.clone().map_err(FetchError::Page);
                 }
                 let files = Arc::new(self.store.get_version(v).map_err(FetchError::Store)?);
-                LiveContent::parse(files).map_err(FetchError::Page)
+                // Held where the page's own bytes are (`serve`), else read again when wanted.
+                let bytes = match page.bytes.is_held() {
+                    true => content::VersionSource::held(Arc::clone(&files)),
+                    false => content::VersionSource::in_store(&self.store, v),
+                };
+                LiveContent::parse(&files, bytes)
+                    .map(Arc::new)
+                    .map_err(FetchError::Page)
             });
             entry.as_ref().ok().map(|c| VersionMeta {
                 publish_at: c.front.publish_at,
@@ -584,7 +617,6 @@ impl Site {
         });
         let eval = PageEvaluation {
             page,
-            front,
             records,
             judgement: Judgement::Reviewed(Box::new(review)),
         };

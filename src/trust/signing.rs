@@ -248,7 +248,7 @@ pub fn sign_in(site: &Site, signer: &Signer, req: &SignRequest) -> Result<String
 
     if kind == Kind::Submit {
         let stored =
-            Store::new(site.config.store_dir()).put_version(&page.store_files(), page.bundle)?;
+            Store::new(site.config.store_dir()).put_version(&page.store_files()?, page.bundle)?;
         // The record names `page.version`; what the store now holds must be exactly that.
         if stored != page.version {
             return Err(Error::Refused(format!(
