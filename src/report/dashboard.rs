@@ -73,8 +73,16 @@ struct QueueRow {
 #[derive(Serialize)]
 struct StatusGroup {
     status: Status,
+    count: usize,
+    /// Where the group's rows go in the page: a marker, replaced by the rows rendered a
+    /// chunk at a time (`dashboard-rows.html`).
+    rows: String,
+    #[serde(skip)]
     pages: Vec<PageRow>,
 }
+
+/// Pages whose rows are rendered from one template context.
+const ROWS_AT_A_TIME: usize = 512;
 
 /// One page behind a count: what holds it, or when it goes live, and its review page.
 #[derive(Serialize)]
@@ -251,14 +259,19 @@ impl Dashboard {
             .collect();
         let groups = LISTED
             .iter()
-            .map(|&status| StatusGroup {
-                status,
-                pages: eval
+            .map(|&status| {
+                let pages: Vec<PageRow> = eval
                     .pages
                     .iter()
                     .filter(|p| p.status() == status)
                     .map(|p| page_row(p, &escalated, space_titles, review_url))
-                    .collect(),
+                    .collect();
+                StatusGroup {
+                    status,
+                    count: pages.len(),
+                    rows: format!("<!--imprimatur-dashboard-rows:{status}-->"),
+                    pages,
+                }
             })
             .filter(|g| !g.pages.is_empty())
             .collect();
@@ -280,10 +293,42 @@ impl Dashboard {
         }
     }
 
-    pub fn to_html(&self) -> String {
+    /// The dashboard's HTML into `out`: the page around the rows from one context, then
+    /// each group's rows from a context of a few hundred pages at a time, so that no
+    /// context of every page is ever made (at 100,000 pages it was 150 MB).
+    pub fn write_html(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        self.write_html_by(out, ROWS_AT_A_TIME)
+    }
+
+    fn write_html_by(
+        &self,
+        out: &mut dyn std::io::Write,
+        rows_at_a_time: usize,
+    ) -> std::io::Result<()> {
         let context = tera::Context::from_serialize(self).expect("the dashboard serializes");
-        tera::Tera::one_off(include_str!("dashboard.html"), &context, true)
-            .expect("the built-in dashboard template renders")
+        let page = tera::Tera::one_off(include_str!("dashboard.html"), &context, true)
+            .expect("the built-in dashboard template renders");
+        let mut rows = tera::Tera::default();
+        rows.add_raw_template("rows.html", include_str!("dashboard-rows.html"))
+            .expect("the built-in rows template parses");
+        let mut rest = page.as_str();
+        for g in &self.groups {
+            let Some((before, after)) = rest.split_once(&g.rows) else {
+                continue;
+            };
+            out.write_all(before.as_bytes())?;
+            for chunk in g.pages.chunks(rows_at_a_time) {
+                let mut context = tera::Context::new();
+                context.insert("g", &serde_json::json!({ "status": g.status }));
+                context.insert("pages", chunk);
+                let html = rows
+                    .render("rows.html", &context)
+                    .expect("the built-in rows template renders");
+                out.write_all(html.as_bytes())?;
+            }
+            rest = after;
+        }
+        out.write_all(rest.as_bytes())
     }
 
     /// The summary in Markdown. Page ids, file names, titles and finding details come from
@@ -523,6 +568,73 @@ fn cell(markdown: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn row(i: usize) -> PageRow {
+        PageRow {
+            id: format!("kb/page-{i:04}"),
+            title: format!("Page {i} <script>x</script>"),
+            space: "kb".into(),
+            review: format!("/_review/kb/page-{i:04}/"),
+            state: ReviewState::Approved,
+            in_review: None,
+            rejection: None,
+            publish_at: None,
+            live_url: Some(format!("kb/page-{i:04}/")),
+            live_since: Some("2026-11-01".into()),
+            approved_at: None,
+            expired_at: None,
+            taken_down: None,
+        }
+    }
+
+    #[test]
+    fn rows_rendered_a_chunk_at_a_time_are_the_rows_of_one_context() {
+        let group = |status: Status, pages: Vec<PageRow>| StatusGroup {
+            status,
+            count: pages.len(),
+            rows: format!("<!--imprimatur-dashboard-rows:{status}-->"),
+            pages,
+        };
+        let board = Dashboard {
+            title: "Help <center>".into(),
+            now: "2026-11-21T12:00:00Z".into(),
+            page_count: 1203,
+            defect_count: 0,
+            reminder_count: 0,
+            notification_count: 0,
+            statuses: STATUSES.to_vec(),
+            totals: Vec::new(),
+            groups: vec![
+                group(Status::Outdated, (0..3).map(row).collect()),
+                group(Status::Published, (3..1203).map(row).collect()),
+            ],
+            review_url: "/_review/".into(),
+            spaces: Vec::new(),
+            queue: Vec::new(),
+            outdated: Vec::new(),
+            findings: Vec::new(),
+        };
+        let html = |by: usize| {
+            let mut out = Vec::new();
+            board.write_html_by(&mut out, by).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        let whole = html(usize::MAX);
+        assert_eq!(html(ROWS_AT_A_TIME), whole);
+        assert_eq!(html(7), whole);
+        assert_eq!(whole.matches("<tr><td><a class=\"title\"").count(), 1203);
+        assert!(
+            !whole.contains("imprimatur-dashboard-rows"),
+            "no marker is left"
+        );
+        assert!(!whole.contains("<script>x"), "titles are escaped");
+        assert!(whole.contains("Page 1202 &lt;script&gt;"));
+        assert!(whole.contains("Outdated") || whole.contains("outdated"));
+        // The rows sit inside their group's table, in order.
+        let outdated = whole.find("kb/page-0002").unwrap();
+        let published = whole.find("id=\"status-published\"").unwrap();
+        assert!(outdated < published && published < whole.find("kb/page-0003").unwrap());
+    }
 
     #[test]
     fn untrusted_text_is_escaped_and_kept_on_one_line() {

@@ -86,7 +86,7 @@ pub fn make_build_reports(
                 },
                 || {
                     rayon::join(
-                        || stage("index.html", board.to_html()),
+                        || stage_in(dir, "index.html", &|w| board.write_html(w)),
                         || stage("summary.md", board.to_markdown()),
                     )
                 },
