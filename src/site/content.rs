@@ -786,15 +786,18 @@ mod tests {
         assert_eq!(page_id_from_arg("kb/install"), "kb/install");
     }
 
+    /// Writes `bytes` at `rel` below `dir`, making its folders.
+    fn write_under(dir: &Path, rel: &str, bytes: &[u8]) {
+        let path = dir.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+
     #[test]
     fn scan_finds_files_and_bundles_and_skips_private_names() {
         let dir = tempfile::tempdir().unwrap();
         let c = dir.path().join("content");
-        let write = |p: &str, b: &[u8]| {
-            let path = c.join(p);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, b).unwrap();
-        };
+        let write = |p: &str, b: &[u8]| write_under(&c, p, b);
         write("kb/a.md", b"---\ntitle: A\n---\n");
         write("kb/_drafts/b.md", b"x");
         write("kb/.hidden.md", b"x");
@@ -819,11 +822,7 @@ mod tests {
     fn bytes_read_again_are_the_judged_version_or_an_error_naming_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let c = dir.path().join("content");
-        let write = |p: &str, b: &[u8]| {
-            let path = c.join(p);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, b).unwrap();
-        };
+        let write = |p: &str, b: &[u8]| write_under(&c, p, b);
         write("kb/a.md", b"---\ntitle: A\n---\n\nApproved body\n");
         write(
             "kb/shots/index.md",
@@ -892,11 +891,7 @@ mod tests {
     fn scan_reports_what_can_not_be_a_page_and_keeps_the_rest() {
         let dir = tempfile::tempdir().unwrap();
         let c = dir.path().join("content");
-        let write = |p: &str, b: &[u8]| {
-            let path = c.join(p);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, b).unwrap();
-        };
+        let write = |p: &str, b: &[u8]| write_under(&c, p, b);
         write("kb/ok.md", b"ok");
         write("kb/x.md", b"file");
         write("kb/x/index.md", b"bundle");
