@@ -94,8 +94,7 @@ impl std::fmt::Debug for VersionSource {
         match &self.0 {
             Origin::Held(files) => write!(f, "held ({} bytes of Markdown)", files.markdown.len()),
             Origin::Content { rel, version, .. } => {
-                write!(f, "{} in content/, read again", version.short())?;
-                write!(f, " from {}", rel.display())
+                write!(f, "{} read again from {}", version.short(), rel.display())
             }
             Origin::Store { version, .. } => write!(f, "{} in the store", version.short()),
         }
@@ -135,7 +134,7 @@ impl VersionSource {
                 bundle,
                 version,
             } => {
-                let (now, files) = read_source(&dir.beneath, &dir.site_root, rel, *bundle)
+                let (now, files, _) = read_source(&dir.beneath, &dir.site_root, rel, *bundle)
                     .map_err(|why| Error::InvalidPage { why })?;
                 if now != *version {
                     let shown = crate::site::config::display_relative(
@@ -567,24 +566,12 @@ fn read_page(
 ) -> std::result::Result<(Page, Option<Fingerprint>), String> {
     let (space, page_path) = id.split_once('/').ok_or("an id has a space and a path")?;
     let site_root = &content.site_root;
-    let (version, files, fingerprint) = if candidate.bundle {
-        let (version, files) = read_bundle_beneath(&content.beneath, &candidate.rel, site_root)?;
-        (version, files, None)
-    } else {
-        let (bytes, meta) = content
-            .beneath
-            .read_with_metadata(&candidate.rel, version::MAX_FILE_BYTES)
-            .map_err(|e| e.describe(site_root))?;
-        let files = VersionFiles {
-            markdown: bytes,
-            assets: Vec::new(),
-        };
-        (
-            Version::of_bytes(&files.markdown),
-            files,
-            Some(Fingerprint::of(&meta)),
-        )
-    };
+    let (version, files, fingerprint) = read_source(
+        &content.beneath,
+        site_root,
+        &candidate.rel,
+        candidate.bundle,
+    )?;
     let files = Arc::new(files);
     let bytes = match hold {
         true => VersionSource::held(Arc::clone(&files)),
@@ -608,25 +595,29 @@ fn read_page(
     Ok((page, fingerprint))
 }
 
-/// Reads the page file or bundle folder at `rel` below `content`: its version and bytes.
+/// Reads the page file or bundle folder at `rel` below `content`: its version, its bytes and,
+/// for a file page, the fingerprint of the file read (a bundle has none that covers it).
 fn read_source(
     content: &atomic::Beneath,
     site_root: &Path,
     rel: &Path,
     bundle: bool,
-) -> std::result::Result<(Version, VersionFiles), String> {
+) -> std::result::Result<(Version, VersionFiles, Option<Fingerprint>), String> {
     if bundle {
-        return read_bundle_beneath(content, rel, site_root);
+        let (version, files) = read_bundle_beneath(content, rel, site_root)?;
+        return Ok((version, files, None));
     }
-    let bytes = content
-        .read(rel, version::MAX_FILE_BYTES)
+    let (bytes, meta) = content
+        .read_with_metadata(rel, version::MAX_FILE_BYTES)
         .map_err(|e| e.describe(site_root))?;
+    let files = VersionFiles {
+        markdown: bytes,
+        assets: Vec::new(),
+    };
     Ok((
-        Version::of_bytes(&bytes),
-        VersionFiles {
-            markdown: bytes,
-            assets: Vec::new(),
-        },
+        Version::of_bytes(&files.markdown),
+        files,
+        Some(Fingerprint::of(&meta)),
     ))
 }
 
