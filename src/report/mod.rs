@@ -40,21 +40,18 @@ pub fn make_build_reports(
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     sweep_staged(dir);
     // JSON goes straight into its file, never whole into memory (tens of megabytes each).
-    let stage_json = |name: &'static str, value: &dyn erased_json::Serialize| {
-        stage_in(dir, name, &|w| erased_json::pretty(w, value))
-    };
     let stage =
         |name: &'static str, text: String| stage_in(dir, name, &|w| w.write_all(text.as_bytes()));
     let ((status_json, desync), (outdated, notifications, board, summary)) = rayon::join(
         || {
             rayon::join(
-                || stage_json("status.json", status),
+                || stage_json(dir, "status.json", status),
                 || {
                     let desync = DesyncReport {
                         now: &status.now,
                         findings: status.findings.iter().filter(|f| f.is_defect()).collect(),
                     };
-                    stage_json("desync.json", &desync)
+                    stage_json(dir, "desync.json", &desync)
                 },
             )
         },
@@ -80,8 +77,8 @@ pub fn make_build_reports(
             let ((a, b), (c, d)) = rayon::join(
                 || {
                     rayon::join(
-                        || stage_json("outdated.json", &outdated),
-                        || stage_json("notifications.json", &outbox),
+                        || stage_json(dir, "outdated.json", &outdated),
+                        || stage_json(dir, "notifications.json", &outbox),
                     )
                 },
                 || {
@@ -127,23 +124,16 @@ fn stage_in(
     Ok((name, file))
 }
 
-/// Pretty JSON of values of different types through one `&dyn` (serde's `Serialize` is not
-/// object-safe), each ending in a newline as `json` does.
-mod erased_json {
-    pub trait Serialize: Sync {
-        fn pretty(&self, out: &mut dyn std::io::Write) -> serde_json::Result<()>;
-    }
-
-    impl<T: serde::Serialize + Sync> Serialize for T {
-        fn pretty(&self, out: &mut dyn std::io::Write) -> serde_json::Result<()> {
-            serde_json::to_writer_pretty(out, self)
-        }
-    }
-
-    pub fn pretty(out: &mut dyn std::io::Write, value: &dyn Serialize) -> std::io::Result<()> {
-        value.pretty(out)?;
-        out.write_all(b"\n")
-    }
+/// [`stage_in`] of `value` as pretty JSON and a newline, serialized straight into the file.
+fn stage_json<T: Serialize>(
+    dir: &Path,
+    name: &'static str,
+    value: &T,
+) -> Result<(&'static str, tempfile::NamedTempFile)> {
+    stage_in(dir, name, &|w| {
+        serde_json::to_writer_pretty(&mut *w, value)?;
+        w.write_all(b"\n")
+    })
 }
 
 /// Deletes reports a killed build staged and never put in place (only builds stage reports,
