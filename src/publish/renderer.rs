@@ -535,7 +535,8 @@ impl<'a> Renderer<'a> {
                 step_number: status.and_then(|s| s.step_number),
                 step_count: status.and_then(|s| s.step_count),
                 waiting_on: status.map(|s| s.waiting_on.clone()).unwrap_or_default(),
-                published_version: status.and_then(|s| s.published_version.clone()),
+                published_version: status
+                    .and_then(|s| s.published_version.as_ref().map(|v| v.to_string())),
                 review_url: self
                     .review_links
                     .then(|| format!("{}../_review/{id}", render::root_prefix(page.url))),

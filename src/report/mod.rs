@@ -18,6 +18,7 @@ use crate::error::{Error, Result};
 use crate::site::{Evaluation, Finding, Site};
 use crate::time;
 use crate::trust::review::Status;
+use crate::trust::version::Version;
 
 /// `desync.json`: every defect finding — what is wrong or out of sync, not who is late.
 #[derive(Debug, Clone, Serialize)]
@@ -186,16 +187,16 @@ pub struct PageStatus {
     pub space: String,
     pub status: Status,
     pub title: Option<String>,
-    pub current_version: String,
+    pub current_version: Version,
     pub current_state: crate::trust::review::ReviewState,
-    pub published_version: Option<String>,
+    pub published_version: Option<Version>,
     pub step: Option<String>,
     pub waiting_on: Vec<String>,
     pub pending_since: Option<String>,
     pub url: Option<String>,
     /// The version in review when it is not the current draft (the draft changed after submit).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub review_version: Option<String>,
+    pub review_version: Option<Version>,
     /// `step N of M` of the version in review.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub step_number: Option<usize>,
@@ -203,7 +204,7 @@ pub struct PageStatus {
     pub step_count: Option<usize>,
     /// The version whose review an edit cancelled (`edit_cancels_review`), if one did.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub cancelled_review: Option<String>,
+    pub cancelled_review: Option<Version>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -226,23 +227,23 @@ impl StatusReport {
                     space: p.page.space.clone(),
                     status: p.status(),
                     title: p.front().ok().map(|f| f.title.clone()),
-                    current_version: p.page.version.to_string(),
+                    current_version: p.page.version.clone(),
                     current_state: review.map_or(crate::trust::review::ReviewState::Draft, |r| {
                         r.current_state
                     }),
-                    published_version: live.map(|l| l.version.version.to_string()),
+                    published_version: live.map(|l| l.version.version.clone()),
                     step: in_review.map(|r| r.step.clone()),
                     waiting_on: in_review.map(|r| r.waiting_on.clone()).unwrap_or_default(),
                     pending_since: in_review.map(|r| time::format_utc(&r.submitted_at)),
                     url: live.map(|l| l.url.clone()),
                     review_version: in_review
                         .filter(|r| r.version != p.page.version)
-                        .map(|r| r.version.to_string()),
+                        .map(|r| r.version.clone()),
                     step_number: in_review.map(|r| r.step_number),
                     step_count: in_review.map(|r| r.step_count),
                     cancelled_review: review
                         .and_then(|r| r.cancelled.as_ref())
-                        .map(|c| c.version.to_string()),
+                        .map(|c| c.version.clone()),
                 }
             })
             .collect();

@@ -155,7 +155,7 @@ pub fn page_review(
         "Current version",
         format!(
             "<code>{}</code> — {}",
-            escape(&status.current_version),
+            escape(status.current_version.as_str()),
             escape(status.current_state.as_str())
         ),
     );

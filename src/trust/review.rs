@@ -328,10 +328,63 @@ pub struct CancelledReview {
     pub step: String,
 }
 
-/// Every version of a page that was ever submitted, by version. Each review is boxed: a
-/// map's node has room for eleven entries however few it holds, and most pages have one
-/// version (unboxed, that room was ~3 KB a page, 300 MB of a 100,000-page build).
-pub type Versions = BTreeMap<Version, Box<VersionReview>>;
+/// Every version of a page that was ever submitted, by version: a list sorted by version,
+/// exactly as long as it must be. Most pages have one or two versions, and a build holds
+/// 100,000 pages: a tree's node has room for eleven entries however few it holds (~900 bytes
+/// a page), and each review is boxed so that the list's entries stay small.
+#[derive(Debug, Clone, Default)]
+pub struct Versions(Vec<(Version, Box<VersionReview>)>);
+
+impl Versions {
+    fn find(&self, version: &Version) -> Result<usize, usize> {
+        self.0.binary_search_by(|(v, _)| v.cmp(version))
+    }
+
+    pub fn get(&self, version: &Version) -> Option<&VersionReview> {
+        self.find(version).ok().map(|i| &*self.0[i].1)
+    }
+
+    pub fn get_mut(&mut self, version: &Version) -> Option<&mut VersionReview> {
+        self.find(version).ok().map(|i| &mut *self.0[i].1)
+    }
+
+    /// Puts `review` in for `version`, in place of the one there was (the list grows by
+    /// exactly one entry otherwise).
+    pub fn insert(&mut self, version: Version, review: Box<VersionReview>) {
+        match self.find(&version) {
+            Ok(i) => self.0[i].1 = review,
+            Err(i) => {
+                self.0.reserve_exact(1);
+                self.0.insert(i, (version, review));
+            }
+        }
+    }
+
+    /// The reviews, by version.
+    pub fn values(&self) -> impl Iterator<Item = &VersionReview> {
+        self.0.iter().map(|(_, r)| &**r)
+    }
+
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut VersionReview> {
+        self.0.iter_mut().map(|(_, r)| &mut **r)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::ops::Index<&Version> for Versions {
+    type Output = VersionReview;
+
+    fn index(&self, version: &Version) -> &VersionReview {
+        self.get(version).expect("a version of the review")
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct PageReview<L = LiveVersion> {
@@ -427,7 +480,7 @@ pub fn evaluate(input: &PageInput) -> PageReview {
         records: input.records,
         active: None,
         resume: None,
-        versions: BTreeMap::new(),
+        versions: Versions::default(),
         notes: Vec::new(),
         publications: Vec::new(),
     };

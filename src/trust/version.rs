@@ -19,28 +19,41 @@ pub const MAX_BUNDLE_FILES: usize = 10_000;
 /// The most bytes all the files of one bundle may hold together: 256 MiB.
 pub const MAX_BUNDLE_BYTES: u64 = 256 << 20;
 
-/// `sha256:<64 lowercase hex>`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Version(String);
+/// `sha256:<64 lowercase hex>`, held in place: a build holds a million of them (in every
+/// record, page and review), so none is an allocation of its own.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Version([u8; VERSION_LEN]);
+
+const PREFIX: &str = "sha256:";
+/// `sha256:` and 64 hex digits.
+const VERSION_LEN: usize = PREFIX.len() + 64;
 
 impl Version {
     /// Parses `sha256:` + 64 lowercase hex digits; nothing else names a version.
     pub fn parse(text: &str) -> Option<Version> {
-        let hex = text.strip_prefix("sha256:")?;
-        is_hex64(hex).then(|| Version(text.to_string()))
+        let hex = text.strip_prefix(PREFIX)?;
+        is_hex64(hex).then(|| Version(text.as_bytes().try_into().expect("71 bytes")))
     }
 
     pub fn of_bytes(bytes: &[u8]) -> Version {
-        Version(format!("sha256:{}", sha256_hex(bytes)))
+        let mut name = [0u8; VERSION_LEN];
+        name[..PREFIX.len()].copy_from_slice(PREFIX.as_bytes());
+        let digest = Sha256::digest(bytes);
+        for (i, b) in digest.iter().enumerate() {
+            let at = PREFIX.len() + 2 * i;
+            name[at] = HEX_DIGITS[usize::from(b >> 4)];
+            name[at + 1] = HEX_DIGITS[usize::from(b & 15)];
+        }
+        Version(name)
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0
+        std::str::from_utf8(&self.0).expect("a version is ASCII")
     }
 
     /// The 64 hex digits, which are also the store address of the version's first blob.
     pub fn hex(&self) -> &str {
-        &self.0["sha256:".len()..]
+        &self.as_str()[PREFIX.len()..]
     }
 
     /// The first 12 hex digits, for badges and tables.
@@ -49,15 +62,21 @@ impl Version {
     }
 }
 
+impl fmt::Debug for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
 impl fmt::Display for Version {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
 impl Serialize for Version {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
+        s.serialize_str(self.as_str())
     }
 }
 
@@ -68,6 +87,27 @@ pub(crate) fn hash_part(h: &mut Sha256, part: &[u8]) {
     h.update(part);
 }
 
+/// A writer that hashes what it is given (SHA-256) and keeps nothing: bytes too many to hold
+/// are hashed as they are made.
+#[derive(Default)]
+pub struct Sha256Writer(pub Sha256);
+
+impl Sha256Writer {
+    pub fn hex(self) -> String {
+        hex(&self.0.finalize())
+    }
+}
+
+impl std::io::Write for Sha256Writer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
@@ -76,11 +116,13 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 pub fn hex(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len() * 2);
     for b in bytes {
-        out.push(char::from(b"0123456789abcdef"[(b >> 4) as usize]));
-        out.push(char::from(b"0123456789abcdef"[(b & 15) as usize]));
+        out.push(char::from(HEX_DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(HEX_DIGITS[usize::from(b & 15)]));
     }
     out
 }
+
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 
 pub fn is_hex64(text: &str) -> bool {
     text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
@@ -213,6 +255,17 @@ mod tests {
         assert!(Version::parse(&v.as_str().to_uppercase()).is_none());
         assert!(Version::parse("sha1:abc").is_none());
         assert!(Version::parse("sha256:abc").is_none());
+        assert!(Version::parse(&format!("{}0", v.as_str())).is_none());
+        assert_eq!(format!("{v:?}"), format!("{:?}", v.as_str()));
+        // Versions sort as their names do (reports list them in that order).
+        let mut names: Vec<String> = (0..50u8)
+            .map(|i| Version::of_bytes(&[i]).as_str().to_string())
+            .collect();
+        let mut versions: Vec<Version> = names.iter().map(|n| Version::parse(n).unwrap()).collect();
+        names.sort();
+        versions.sort();
+        let sorted: Vec<&str> = versions.iter().map(Version::as_str).collect();
+        assert_eq!(sorted, names);
     }
 
     #[test]
