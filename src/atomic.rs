@@ -23,23 +23,40 @@ pub(crate) fn walk_by_name(dir: &Path) -> walkdir::WalkDir {
 }
 
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    write_beside(path, bytes, false)
+    write_beside(path, &|w| w.write_all(bytes), false)
+}
+
+/// [`write_file`] of what `fill` writes, straight into the file as it is made (reports of
+/// tens of megabytes are never held whole).
+pub fn write_file_with(
+    path: &Path,
+    fill: &dyn Fn(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> Result<()> {
+    write_beside(path, fill, false)
 }
 
 /// [`write_file`], with the bytes on disk before the rename: for state that must survive a
 /// crash of the machine, not only of the process (the notification ledger).
 pub fn write_file_synced(path: &Path, bytes: &[u8]) -> Result<()> {
-    write_beside(path, bytes, true)
+    write_beside(path, &|w| w.write_all(bytes), true)
 }
 
-fn write_beside(path: &Path, bytes: &[u8], sync: bool) -> Result<()> {
+fn write_beside(
+    path: &Path,
+    fill: &dyn Fn(&mut dyn std::io::Write) -> std::io::Result<()>,
+    sync: bool,
+) -> Result<()> {
     let parent = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
     let mut tmp = tempfile::Builder::new()
         .prefix(".imprimatur-tmp-")
         .tempfile_in(parent)
         .map_err(|e| Error::io(parent, e))?;
-    std::io::Write::write_all(&mut tmp, bytes).map_err(|e| Error::io(path, e))?;
+    {
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, &mut tmp);
+        fill(&mut out).map_err(|e| Error::io(path, e))?;
+        std::io::Write::flush(&mut out).map_err(|e| Error::io(path, e))?;
+    }
     if sync {
         tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
     }

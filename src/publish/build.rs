@@ -48,6 +48,10 @@ impl Sink for Staging<'_> {
         Staging::write(self, rel, bytes)
     }
 
+    fn write_with(&self, rel: &str, fill: &output::Fill) -> Result<()> {
+        Staging::write_with(self, rel, fill)
+    }
+
     fn remembers(&self) -> bool {
         Staging::remembers(self)
     }

@@ -34,7 +34,10 @@ use crate::publish::render_memo::{self, GroupMemo, PageMemo, RenderMemo};
 use crate::site::memo::{Fingerprint, Tagger};
 use crate::site::Finding;
 use crate::trust::review::FindingKind;
-use crate::trust::version;
+use crate::trust::version::{self, Sha256Writer};
+
+/// Writes the bytes of one file, a piece at a time (see [`Staging::write_with`]).
+pub type Fill<'a> = dyn Fn(&mut dyn std::io::Write) -> std::io::Result<()> + Sync + 'a;
 
 /// The build manifest inside `output/`, written last into the staging folder.
 pub const MARKER: &str = ".imprimatur-build.json";
@@ -404,12 +407,88 @@ impl<'lock> Staging<'lock> {
                     std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
                 }
                 write_new(folder.dir.path(), &path, bytes)?;
-                let n = self.rewritten.fetch_add(1, Ordering::Relaxed) + 1;
-                if self.abort_after.is_some_and(|limit| n >= limit) {
-                    std::process::abort();
-                }
+                self.count_rewritten();
             }
         }
+        self.note_written(rel, hash)
+    }
+
+    /// [`Staging::write`] of the bytes `fill` writes, never held all at once (the whole
+    /// search index is 170 MB at 100,000 pages): hashed as they are made to compare them with
+    /// what `output/` or the staging folder holds, and made again into the file when they
+    /// differ (a new file made once when there is nothing to compare with).
+    pub fn write_with(&self, rel: &str, fill: &Fill) -> Result<()> {
+        if !version::is_safe_relative_path(rel) {
+            return Err(Error::Refused(format!(
+                "refusing to write '{rel}' outside output/"
+            )));
+        }
+        let hash_of = || -> Result<String> {
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, Sha256Writer::default());
+            fill(&mut out).map_err(|e| Error::io(rel, e))?;
+            let hashed = out
+                .into_inner()
+                .map_err(|e| Error::io(rel, e.into_error()))?;
+            Ok(hashed.hex())
+        };
+        let mut known = None;
+        if let Some(in_output) = self.output_file(rel) {
+            let hash = hash_of()?;
+            if *in_output == hash {
+                self.lock(&self.from_output).push(rel.to_string());
+                return self.note_written(rel, hash);
+            }
+            known = Some(hash);
+        }
+        let folder = self.folder()?;
+        let path = folder.dir.path().join(rel);
+        if folder.existing.contains(rel) {
+            let hash = match known {
+                Some(hash) => hash,
+                None => hash_of()?,
+            };
+            if file_sha256(&path).is_ok_and(|old| old == hash) {
+                return self.note_written(rel, hash);
+            }
+            // A new file, never a write through whatever the old path now is.
+            std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+            known = Some(hash);
+        }
+        let mut made = None;
+        write_new_by(folder.dir.path(), &path, &mut |file| {
+            let mut out = std::io::BufWriter::with_capacity(
+                1 << 16,
+                Teed {
+                    file,
+                    hash: Sha256Writer::default(),
+                },
+            );
+            fill(&mut out)?;
+            let teed = out.into_inner().map_err(|e| e.into_error())?;
+            made = Some(teed.hash.hex());
+            Ok(())
+        })?;
+        let made = made.expect("a written file was hashed");
+        if known.is_some_and(|hash| hash != made) {
+            return Err(Error::Refused(format!(
+                "'{rel}' came out different when made twice from the same inputs"
+            )));
+        }
+        self.count_rewritten();
+        self.note_written(rel, made)
+    }
+
+    /// One more file whose bytes were new (the test hook `ABORT_AFTER_WRITES` kills the
+    /// build here).
+    fn count_rewritten(&self) {
+        let n = self.rewritten.fetch_add(1, Ordering::Relaxed) + 1;
+        if self.abort_after.is_some_and(|limit| n >= limit) {
+            std::process::abort();
+        }
+    }
+
+    /// Remembers that `rel` is part of the new site, with the hash of its bytes.
+    fn note_written(&self, rel: &str, hash: String) -> Result<()> {
         if self
             .lock(&self.written)
             .insert(rel.to_string(), hash)
@@ -672,11 +751,17 @@ fn commit_in(
     remove_empty_dirs(root, stale.iter().map(|r| r.as_str()));
     drop(t);
     let _t = crate::timings::phase("manifest, swap");
-    let mut json = serde_json::to_string_pretty(&manifest).expect("a manifest serializes");
-    json.push('\n');
     let marker = root.join(MARKER);
     let _ = std::fs::remove_file(&marker);
-    std::fs::write(&marker, json).map_err(|e| Error::io(&marker, e))?;
+    // Straight into the file: it lists every file of the site (20 MB at 100,000 pages).
+    let write_marker = || -> std::io::Result<()> {
+        let file = std::fs::File::create_new(&marker)?;
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, file);
+        serde_json::to_writer_pretty(&mut out, &manifest)?;
+        std::io::Write::write_all(&mut out, b"\n")?;
+        std::io::Write::flush(&mut out)
+    };
+    write_marker().map_err(|e| Error::io(&marker, e))?;
     let staged = folder.dir.keep();
     if old.as_ref() == Some(&manifest) {
         kept.record(output_dir, &manifest, &staged);
@@ -742,12 +827,14 @@ impl MemoFile {
     fn write_into(self, kept: &Path) {
         let path = kept.join(render_memo::FILE);
         let _ = std::fs::remove_file(&path);
-        let bytes = match self {
-            MemoFile::Read(bytes) => bytes,
-            MemoFile::Made(memo, tagger) => memo.to_bytes(&tagger),
+        let written = match self {
+            MemoFile::Read(bytes) if bytes.is_empty() => return,
+            MemoFile::Read(bytes) => std::fs::write(&path, bytes),
+            MemoFile::Made(memo, tagger) => std::fs::File::create_new(&path)
+                .and_then(|mut file| memo.write_to(&tagger, &mut file)),
         };
-        if !bytes.is_empty() {
-            let _ = std::fs::write(path, bytes);
+        if written.is_err() {
+            let _ = std::fs::remove_file(&path);
         }
     }
 }
@@ -808,10 +895,13 @@ fn record_output_stat(
             _ => None,
         };
     }
-    if let Ok(json) = serde_json::to_vec(&stat) {
-        if std::io::Write::write_all(&mut probe, &json).is_ok() {
-            let _ = probe.persist(&path);
-        }
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, &mut probe);
+    let written = serde_json::to_writer(&mut out, &stat)
+        .map_err(std::io::Error::from)
+        .and_then(|()| std::io::Write::flush(&mut out));
+    drop(out);
+    if written.is_ok() {
+        let _ = probe.persist(&path);
     }
 }
 
@@ -1008,7 +1098,19 @@ fn with_below(
 /// Creates `path` (inside `root`) with `bytes`, making its folders; a folder or file in the
 /// way, left from another generation's layout, is removed first.
 fn write_new(root: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
-    let create = |path: &Path| -> std::io::Result<()> {
+    write_new_by(root, path, &mut |file| {
+        std::io::Write::write_all(file, bytes)
+    })
+}
+
+/// [`write_new`] of what `fill` writes into the new file (called again if the first try
+/// failed).
+fn write_new_by(
+    root: &Path,
+    path: &Path,
+    fill: &mut dyn FnMut(&mut std::fs::File) -> std::io::Result<()>,
+) -> Result<()> {
+    let mut create = |path: &Path| -> std::io::Result<()> {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)?;
         }
@@ -1016,7 +1118,7 @@ fn write_new(root: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
             .write(true)
             .create_new(true)
             .open(path)?;
-        std::io::Write::write_all(&mut file, bytes)
+        fill(&mut file)
     };
     if create(path).is_ok() {
         return Ok(());
@@ -1184,6 +1286,30 @@ fn aside_path(output_dir: &Path) -> PathBuf {
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_default();
     output_dir.with_file_name(format!(".imprimatur-old-{name}-{}", std::process::id()))
+}
+
+/// The hex SHA-256 of the file at `path`, read a block at a time.
+fn file_sha256(path: &Path) -> std::io::Result<String> {
+    let mut hash = Sha256Writer::default();
+    std::io::copy(&mut std::fs::File::open(path)?, &mut hash)?;
+    Ok(hash.hex())
+}
+
+/// Writes into a file and a hash of what it was given.
+struct Teed<'f> {
+    file: &'f mut std::fs::File,
+    hash: Sha256Writer,
+}
+
+impl std::io::Write for Teed<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.hash.write_all(&buf[..n])?;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
 }
 
 fn remove_old(path: &Path) -> Result<()> {
@@ -1466,6 +1592,51 @@ mod tests {
         assert_eq!(std::fs::read(out.join("index.html")).unwrap(), b"home");
         assert_eq!(std::fs::read(out.join("kb/a/index.html")).unwrap(), b"a3");
         assert!(drift(&out, "output").is_empty());
+    }
+
+    #[test]
+    fn a_file_made_a_piece_at_a_time_is_kept_replaced_and_hashed_as_one_written_whole() {
+        let root = tempfile::tempdir().unwrap();
+        let out = root.path().join("output");
+        let lock = BuildLock::acquire(&out).unwrap();
+        // `index.html` written whole, `big.json` handed over in pieces of 7 bytes.
+        let build = |big: &str, home: &str| {
+            let s = Staging::new(&out, &lock, check_drift(&out, "output"), None).unwrap();
+            s.write("index.html", home.as_bytes()).unwrap();
+            s.write_with("big.json", &|w| {
+                big.as_bytes().chunks(7).try_for_each(|c| w.write_all(c))
+            })
+            .unwrap();
+            let n = s.rewritten();
+            let (manifest, swap) = s.commit(&out, BTreeMap::new()).unwrap();
+            assert_eq!(
+                manifest.files["big.json"],
+                version::sha256_hex(big.as_bytes())
+            );
+            assert_eq!(std::fs::read_to_string(out.join("big.json")).unwrap(), big);
+            (n, swap)
+        };
+        let v1 = "v1 ".repeat(50_000);
+        assert_eq!(build(&v1, "home"), (2, Swap::Swapped));
+        // The same bytes again: output/ holds them, nothing is written.
+        let before = inodes(&out);
+        assert_eq!(build(&v1, "home"), (0, Swap::Unchanged));
+        assert_eq!(inodes(&out), before);
+        // Only the home page changes: the big file is output/'s, linked, not made again.
+        assert_eq!(build(&v1, "home 2"), (1, Swap::Swapped));
+        // The kept generation holds other bytes under the big file's name: they are replaced
+        // by a new file, never written through.
+        let prev = root.path().join(".imprimatur-prev-output");
+        let kept = prev.join("big.json");
+        let _ = std::fs::remove_file(&kept);
+        std::fs::write(&kept, "defaced").unwrap();
+        let v2 = "v2 ".repeat(50_000);
+        assert_eq!(build(&v2, "home 2"), (1, Swap::Swapped));
+        assert!(drift(&out, "output").is_empty());
+        // A path outside the site is refused before anything is made.
+        let s = Staging::new(&out, &lock, check_drift(&out, "output"), None).unwrap();
+        assert!(s.write_with("../x.json", &|w| w.write_all(b"x")).is_err());
+        assert!(s.write_with("/etc/x.json", &|w| w.write_all(b"x")).is_err());
     }
 
     #[test]

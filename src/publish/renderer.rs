@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::publish::markdown::LinkResolution;
+use crate::publish::output::Fill;
 use crate::publish::render::{
     self, PublishedPage, PublishedSite, PublishedSpace, SearchEntry, SiteContext, SpaceLink,
     SpaceSummary,
@@ -38,6 +39,13 @@ pub enum View {
 /// keeps what a build rendered for the next one (`render_memo`), and may offer it back.
 pub trait Sink: Sync {
     fn write(&self, rel: &str, bytes: &[u8]) -> Result<()>;
+
+    /// [`Sink::write`] of the bytes `fill` writes, for a file too big to hold at once.
+    fn write_with(&self, rel: &str, fill: &Fill) -> Result<()> {
+        let mut bytes = Vec::new();
+        fill(&mut bytes).map_err(|e| Error::io(rel, e))?;
+        self.write(rel, &bytes)
+    }
 
     /// Whether pages and groups of files are offered by the digest of their inputs.
     fn remembers(&self) -> bool {
@@ -391,7 +399,11 @@ impl<'a> Renderer<'a> {
         {
             return Ok(kept);
         }
-        let made = search_files_of(&search, &|rel, bytes| sink.write(rel, bytes))?;
+        let made = search_files_of(
+            &search,
+            &|rel, bytes| sink.write(rel, bytes),
+            &|rel, fill| sink.write_with(rel, fill),
+        )?;
         sink.remember_group(SEARCH_GROUP, inputs, &made);
         Ok(made.len())
     }
@@ -412,7 +424,12 @@ impl<'a> Renderer<'a> {
             made.lock().expect("no collector panics").push(file);
             Ok(())
         };
-        search_files_of(&entries, &collect)?;
+        let collect_by = |rel: &str, fill: &Fill| -> Result<()> {
+            let mut bytes = Vec::new();
+            fill(&mut bytes).map_err(|e| Error::io(rel, e))?;
+            collect(rel, &bytes)
+        };
+        search_files_of(&entries, &collect, &collect_by)?;
         Ok(made.into_inner().expect("no collector panics"))
     }
 
@@ -704,7 +721,7 @@ impl<'a> Renderer<'a> {
         use sha2::Digest;
         let (si, ci, pi) = self.jobs[j];
         let (_, page) = self.job(j);
-        let mut h = Hashing(sha2::Sha256::new());
+        let mut h = crate::trust::version::Sha256Writer::default();
         h.0.update(b"imprimatur-page-inputs-v3\n");
         h.0.update(render_memo::program_id());
         h.0.update(self.theme.digest());
@@ -717,7 +734,7 @@ impl<'a> Renderer<'a> {
             hash_part(&mut h.0, part);
         }
         serde_json::to_writer(&mut h, template).expect("a page context serializes");
-        render_memo::hex(&h.0.finalize())
+        h.hex()
     }
 
     fn render_page(&self, j: usize, template: &PageTemplate) -> Result<String> {
@@ -885,19 +902,6 @@ impl NavDigests {
 /// The name of the search index's files as a group in the render memo.
 const SEARCH_GROUP: &str = "search";
 
-/// Writes into a SHA-256.
-struct Hashing(sha2::Sha256);
-
-impl std::io::Write for Hashing {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        sha2::Digest::update(&mut self.0, buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// What the search index's files are made from: this program and the entries (sorted). An
 /// entry's text counts by the key of the Markdown inputs it was made from, when known (equal
 /// keys make equal text: the render memo rests on that too), so a rebuild does not hash the
@@ -932,17 +936,23 @@ fn search_digest(entries: &[SearchEntry]) -> String {
     render_memo::hex(&h.finalize())
 }
 
-/// The files of the search index of `entries` (sorted by URL): the pieces and, made side
-/// by side, the whole index in one file.
-/// Makes every file of the search index of `entries` (sorted by URL) and hands each to
-/// `emit` as soon as it is made: their paths, sorted.
+/// The files of the search index of `entries` (sorted by URL): the pieces, each handed to
+/// `emit` as soon as it is made, and side by side the whole index in one file, which
+/// `emit_by` has written a piece at a time (it is 170 MB at 100,000 pages). Their paths,
+/// sorted.
 fn search_files_of(
     entries: &[SearchEntry],
     emit: &search::Emit<'_, crate::error::Error>,
+    emit_by: &(dyn Fn(&str, &Fill) -> Result<()> + Sync),
 ) -> Result<Vec<String>> {
     let (pieces, whole) = rayon::join(
         || search::pieces(entries, emit),
-        || emit("search-index.json", &search_index_json(entries)),
+        || {
+            emit_by("search-index.json", &|w| {
+                serde_json::to_writer(w, &render::SearchIndex { pages: entries })
+                    .map_err(std::io::Error::from)
+            })
+        },
     );
     let mut files = pieces?;
     whole?;
@@ -950,22 +960,13 @@ fn search_files_of(
     files.sort_unstable();
     Ok(files)
 }
+
 /// Whether `path` (relative to the site root) is a file of the search index.
 pub fn is_search_file(path: &str) -> bool {
     path == "search-index.json"
         || path
             .strip_prefix(search::DIR)
             .is_some_and(|rest| rest.starts_with('/'))
-}
-
-/// `search-index.json` of `entries`, sorted by URL.
-fn search_index_json(entries: &[SearchEntry]) -> Vec<u8> {
-    // Written once into a buffer of about its size (17 MB at 10,000 pages), not copied
-    // each time a growing buffer doubles.
-    let mut json = Vec::with_capacity(search::serialized_size_hint(entries));
-    serde_json::to_writer(&mut json, &render::SearchIndex { pages: entries })
-        .expect("the search index serializes");
-    json
 }
 
 fn broken_links(page: &PublishedPage, unpublished: Vec<String>) -> Vec<Finding> {

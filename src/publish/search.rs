@@ -35,9 +35,22 @@ pub const DIR: &str = "search-index";
 
 /// Where a word is on one page: in the title, a tag, the description; how often in the text.
 type Places = (bool, bool, bool, usize);
-/// The pages a word is on (their slots), each with the word's score there: five bytes a page,
-/// not the places and a machine word (100,000 pages make 25 million).
-type Postings = Vec<(u32, u8)>;
+/// The pages a word is on, each as one [`posting`]: four bytes a page, not the places and a
+/// machine word (100,000 pages make 25 million).
+type Postings = Vec<u32>;
+
+/// A page's slot and a word's score there in one number: the slot above six bits of score
+/// (the score is below 36; slots are fewer than 2^26, see [`slots`]). Sorted, postings are in
+/// slot order.
+fn posting(slot: u32, score: u32) -> u32 {
+    debug_assert!(score < 64 && slot < 1 << 26);
+    slot << 6 | score
+}
+
+/// The slot and the score of a [`posting`].
+fn slot_and_score(posting: u32) -> (usize, u32) {
+    ((posting >> 6) as usize, posting & 63)
+}
 /// Pages whose words are gathered at a time (in parallel) before they join the index, so at
 /// most this many pages' word maps are held at once.
 const PAGES_AT_A_TIME: usize = 1024;
@@ -181,7 +194,11 @@ fn slots(entries: &[SearchEntry]) -> (Vec<u32>, usize) {
                 slot = (slot + 1) & (count - 1);
             }
             taken[slot] = true;
-            u32::try_from(slot).expect("under 2^32 slots")
+            // Fewer than 2^26 slots (33 million pages), so a slot fits a posting.
+            u32::try_from(slot)
+                .ok()
+                .filter(|&s| s < 1 << 26)
+                .expect("fewer than 2^26 slots")
         })
         .collect();
     (slots, count)
@@ -208,7 +225,7 @@ where
             for (n, page_shards) in found.iter().enumerate() {
                 let slot = slots[batch * PAGES_AT_A_TIME + n];
                 for (word, (t, g, d, x)) in &page_shards[k] {
-                    let posting = (slot, score(*t, *g, *d, *x) as u8);
+                    let posting = posting(slot, score(*t, *g, *d, *x));
                     match index.get_mut(word.as_ref()) {
                         Some(pages) => pages.push(posting),
                         None => {
@@ -221,26 +238,33 @@ where
     }
     let mut by_word: Vec<(String, Postings)> = shards.into_iter().flatten().collect();
     by_word.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    // Each word's postings go as soon as they are spelled.
-    let encoded: Vec<(String, String, String)> = by_word
-        .into_par_iter()
-        .map(|(word, mut pages)| {
-            // Pages came in URL order; slots are spelled in their own order.
-            pages.sort_unstable();
-            (key_of(&word), encode(&pages, count), word)
-        })
-        .collect();
-    let mut by_key: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-    for (key, code, word) in encoded {
-        by_key.entry(key).or_default().insert(word, code);
+    // The words of one piece are next to each other (the key is their first characters):
+    // each piece is spelled and handed out on its own, and its words' postings go with it,
+    // so no spelling of the whole index is ever held.
+    let mut by_key: Vec<(String, Vec<(String, Postings)>)> = Vec::new();
+    for (word, pages) in by_word {
+        let key = key_of(&word);
+        match by_key.last_mut() {
+            Some((last, words)) if *last == key => words.push((word, pages)),
+            _ => by_key.push((key, vec![(word, pages)])),
+        }
     }
     let mut made: Vec<String> = by_key
         .into_par_iter()
         .map(|(key, words)| {
+            let words: Vec<(String, String)> = words
+                .into_iter()
+                .map(|(word, mut pages)| {
+                    // Pages came in URL order; slots are spelled in their own order.
+                    pages.sort_unstable();
+                    let code = encode(&pages, count);
+                    (word, code)
+                })
+                .collect();
             let name = format!("t-{key}");
             let size: usize = words.iter().map(|(w, c)| w.len() + c.len() + 6).sum();
             let path = format!("{DIR}/{name}.js");
-            emit(&path, &script(&name, &words, size))?;
+            emit(&path, &script(&name, &SortedMap(&words), size))?;
             Ok(path)
         })
         .collect::<Result<_, E>>()?;
@@ -291,12 +315,12 @@ const MORE_DIGITS: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZwxyz-_";
 /// before the first), in base 32: its last digit from `0-9a-v`, those before it from
 /// `A-Z w-z - _`. Two characters a page for a word on every page, three or four for a rare
 /// one.
-fn encode(pages: &[(u32, u8)], count: usize) -> String {
-    let digit = |s: u8| char::from_digit(u32::from(s), 36).expect("a score is below 36");
+fn encode(pages: &[u32], count: usize) -> String {
+    let digit = |s: u32| char::from_digit(s, 36).expect("a score is below 36");
     let mut sparse = String::from("S");
     let mut next = 0usize;
-    for &(slot, score) in pages {
-        let slot = slot as usize;
+    for &p in pages {
+        let (slot, score) = slot_and_score(p);
         sparse.push(digit(score));
         push_distance(&mut sparse, slot - next);
         next = slot + 1;
@@ -306,8 +330,9 @@ fn encode(pages: &[(u32, u8)], count: usize) -> String {
     }
     let mut dense = vec![b'0'; count + 1];
     dense[0] = b'D';
-    for &(slot, score) in pages {
-        dense[slot as usize + 1] = digit(score) as u8;
+    for &p in pages {
+        let (slot, score) = slot_and_score(p);
+        dense[slot + 1] = digit(score) as u8;
     }
     String::from_utf8(dense).expect("ASCII")
 }
@@ -341,15 +366,14 @@ fn script(name: &str, data: &impl serde::Serialize, size_hint: usize) -> Vec<u8>
     out
 }
 
-/// About how many bytes the JSON of `entries` takes (a buffer this size rarely grows).
-pub fn serialized_size_hint(entries: &[SearchEntry]) -> usize {
-    entries
-        .iter()
-        .map(|e| {
-            let description = e.description.unwrap_or("");
-            fields_size([e.title, e.url, e.space, description, &e.text], e.tags)
-        })
-        .sum()
+/// Pairs sorted by their first, unique, serialized as a JSON object (as a `BTreeMap` of them
+/// is), without building the map.
+struct SortedMap<'a>(&'a [(String, String)]);
+
+impl serde::Serialize for SortedMap<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(k, v)| (k, v)))
+    }
 }
 
 /// About how many bytes the JSON of one page's fields takes: their lengths, and a little for
@@ -530,20 +554,31 @@ mod tests {
             assert_eq!(words[&format!("page{n}")].keys().collect::<Vec<_>>(), [url]);
         }
         // Both spellings, each read back the same.
+        let postings = |pages: &[(u32, u32)]| -> Vec<u32> {
+            pages
+                .iter()
+                .map(|&(slot, score)| posting(slot, score))
+                .collect()
+        };
         for pages in [
             vec![(0, 1), (1, 35), (2, 7)],
             vec![(5, 3), (40, 1), (1000, 9), (70_000, 2)],
-            (0..64).map(|s| (s, 1 + (s % 35) as u8)).collect(),
+            (0..64).map(|s| (s, 1 + s % 35)).collect(),
         ] {
-            let spelled = encode(&pages, 70_001);
+            let spelled = encode(&postings(&pages), 70_001);
             let expected: BTreeMap<usize, u32> = pages
                 .iter()
-                .map(|&(slot, score)| (slot as usize, u32::from(score)))
+                .map(|&(slot, score)| (slot as usize, score))
                 .collect();
             assert_eq!(decode(&spelled), expected, "{spelled}");
         }
-        assert_eq!(encode(&[(0, 1), (1, 35), (2, 7)], 3), "D1z7");
-        assert_eq!(encode(&[(40, 2)], 100), "S2B8");
+        assert_eq!(encode(&postings(&[(0, 1), (1, 35), (2, 7)]), 3), "D1z7");
+        assert_eq!(encode(&postings(&[(40, 2)]), 100), "S2B8");
+        // Sorted postings are in slot order, whatever the scores.
+        let mut sorted = postings(&[(9, 1), (3, 35), (1 << 25, 2), (4, 1)]);
+        sorted.sort_unstable();
+        let slots: Vec<usize> = sorted.iter().map(|&p| slot_and_score(p).0).collect();
+        assert_eq!(slots, [3, 4, 9, 1 << 25]);
         assert_eq!(decode("S2B8"), BTreeMap::from([(40, 2)]));
     }
 

@@ -294,6 +294,38 @@ impl Tagger {
         }
         mac.finalize().into_bytes().into()
     }
+
+    /// A writer whose [`TagWriter::finish`] is the tag of everything written to it, as one
+    /// part whose end is the end of the input (a file's rest: too big to hold and measure
+    /// first). Its domains are never those of [`Tagger::tag`], and it marks its input
+    /// otherwise, so the two kinds of tag never stand for one another.
+    pub(crate) fn tagging(&self, domain: &[u8]) -> TagWriter {
+        use hmac::{KeyInit, Mac};
+        let mut mac = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(&self.key)
+            .expect("HMAC takes a key of any length");
+        mac.update(domain);
+        mac.update(b"\nto the end\n");
+        TagWriter(mac)
+    }
+}
+
+/// See [`Tagger::tagging`].
+pub(crate) struct TagWriter(hmac::Hmac<Sha256>);
+
+impl TagWriter {
+    pub(crate) fn finish(self) -> [u8; 32] {
+        hmac::Mac::finalize(self.0).into_bytes().into()
+    }
+}
+
+impl std::io::Write for TagWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        hmac::Mac::update(&mut self.0, buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// The cache's HMAC key: 32 random bytes, created once with mode 0600 and never written again.
