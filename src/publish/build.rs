@@ -82,7 +82,9 @@ pub fn build(req: &BuildRequest) -> Result<BuildSummary> {
     // HMAC-keyed cache outside the site: see `site::memo`).
     let _t = crate::timings::phase("build");
     let memo = Arc::new(Memo::with_cache(VerifiedCache::open(req.site_root)));
-    let site = Site::load_with(req.site_root, Some(memo.clone()))?;
+    let mut site = Site::load_with(req.site_root, Some(memo.clone()))?;
+    // Nothing after the judgement reads the record files: freed as soon as it is made.
+    let records = std::mem::take(&mut site.records);
     let config = &site.config;
     // One build at a time writes beside output/; leftovers of killed builds go first.
     let lock = output::BuildLock::acquire(&config.output_dir)?;
@@ -95,7 +97,7 @@ pub fn build(req: &BuildRequest) -> Result<BuildSummary> {
     // render memo kept beside it is read and the theme loaded. A hand-edited output/ is
     // always replaced, even when the build's own files are the same.
     let (eval, prepared) = rayon::join(
-        || site.evaluate(req.now, &audiences),
+        || site.evaluate_records(&records, req.now, &audiences),
         || {
             let drift = {
                 let _t = crate::timings::phase("drift");
@@ -109,6 +111,7 @@ pub fn build(req: &BuildRequest) -> Result<BuildSummary> {
             (findings, previous_pages, staging, theme)
         },
     );
+    drop_aside(records);
     let (drift_findings, previous_pages, staging, theme) = prepared;
     if theme.is_err() || staging.is_err() {
         // What verified is kept all the same (below, it is saved beside collecting the site).
@@ -134,37 +137,31 @@ pub fn build(req: &BuildRequest) -> Result<BuildSummary> {
     let t = crate::timings::phase("render");
     let pages = renderer.render_pages(&staging, req.progress)?;
     extra_findings.extend(pages.broken());
-    // Side by side: the rest of the site is rendered and swapped in, and the reports of the
-    // judgement are made; they are written only once the site they describe is in place.
-    let (published, reports) = rayon::join(
-        || -> Result<_> {
-            let rendered = renderer.render_indexes(&staging, pages)?;
-            let t = crate::timings::phase("proofs");
-            // Governed sites publish a proof beside every page, and the trust root under
-            // /_proof/.
-            crate::publish::proof::write_all(
-                &site,
-                &eval,
-                &renderer.live_urls(),
-                &staging,
-                req.now,
-                &audiences,
-            )?;
-            drop(t);
-            let files_rewritten = staging.rewritten();
-            let _t = crate::timings::phase("commit output");
-            let (written, swap) = staging.commit(&config.output_dir, renderer.live_urls())?;
-            Ok((rendered, files_rewritten, written, swap))
-        },
-        || {
-            let _t = crate::timings::phase("make reports");
-            let report = StatusReport::from_evaluation(&eval, &extra_findings)
-                .with_governance(&site.governance);
-            let made = crate::report::make_build_reports(&site, &eval, &report);
-            (report, made)
-        },
-    );
-    let (rendered, files_rewritten, written, swap) = published?;
+    let rendered = renderer.render_indexes(&staging, pages)?;
+    let t_proofs = crate::timings::phase("proofs");
+    // Governed sites publish a proof beside every page, and the trust root under /_proof/.
+    crate::publish::proof::write_all(
+        &site,
+        &eval,
+        &renderer.live_urls(),
+        &staging,
+        req.now,
+        &audiences,
+    )?;
+    drop(t_proofs);
+    let files_rewritten = staging.rewritten();
+    let t_commit = crate::timings::phase("commit output");
+    let (written, swap) = staging.commit(&config.output_dir, renderer.live_urls())?;
+    drop(t_commit);
+    // The reports of the judgement, made once the site is in place and what made it is
+    // freed: beside the search index or the commit, they made the build's peak memory.
+    let reports = {
+        let _t = crate::timings::phase("make reports");
+        let report =
+            StatusReport::from_evaluation(&eval, &extra_findings).with_governance(&site.governance);
+        let made = crate::report::make_build_reports(&site, &eval, &report);
+        (report, made)
+    };
     drop(t);
     let _t = crate::timings::phase("write reports");
     let (report, made) = reports;
@@ -178,15 +175,15 @@ pub fn build(req: &BuildRequest) -> Result<BuildSummary> {
             struct Copy<'a> {
                 files: &'a std::collections::BTreeMap<String, String>,
             }
-            let mut files_json = serde_json::to_string_pretty(&Copy {
-                files: &written.files,
+            crate::atomic::write_file_with(&config.reports_dir.join("output-manifest.json"), &|w| {
+                serde_json::to_writer_pretty(
+                    &mut *w,
+                    &Copy {
+                        files: &written.files,
+                    },
+                )?;
+                w.write_all(b"\n")
             })
-            .expect("a manifest serializes");
-            files_json.push('\n');
-            crate::atomic::write_file(
-                &config.reports_dir.join("output-manifest.json"),
-                files_json.as_bytes(),
-            )
         },
         || crate::report::write_reports(&site, made),
     );

@@ -71,14 +71,22 @@ struct QueueRow {
 
 /// The pages of one status, behind its count.
 #[derive(Serialize)]
-struct StatusGroup {
+struct StatusGroup<'a> {
     status: Status,
     count: usize,
     /// Where the group's rows go in the page: a marker, replaced by the rows rendered a
     /// chunk at a time (`dashboard-rows.html`).
     rows: String,
+    /// Its `count` pages, whose rows are made a chunk at a time too: a row of every page
+    /// held at once was ~95 MB of a 100,000-page build.
     #[serde(skip)]
-    pages: Vec<PageRow>,
+    pages: Vec<&'a PageEvaluation>,
+}
+
+/// What a page's row is made with besides the page.
+struct RowContext<'a> {
+    escalated: std::collections::BTreeSet<&'a str>,
+    space_titles: &'a BTreeMap<String, String>,
 }
 
 /// Pages whose rows are rendered from one template context.
@@ -147,7 +155,7 @@ struct FindingRow {
 }
 
 #[derive(Serialize)]
-pub struct Dashboard {
+pub struct Dashboard<'a> {
     title: String,
     now: String,
     page_count: usize,
@@ -156,24 +164,26 @@ pub struct Dashboard {
     notification_count: usize,
     statuses: Vec<Status>,
     totals: Vec<Count>,
-    groups: Vec<StatusGroup>,
+    groups: Vec<StatusGroup<'a>>,
     review_url: String,
     spaces: Vec<SpaceRow>,
     queue: Vec<QueueRow>,
     outdated: Vec<OutdatedRow>,
     findings: Vec<FindingRow>,
+    #[serde(skip)]
+    row_context: RowContext<'a>,
 }
 
-impl Dashboard {
+impl<'a> Dashboard<'a> {
     pub fn new(
         title: &str,
-        eval: &Evaluation,
-        status: &StatusReport,
+        eval: &'a Evaluation,
+        status: &'a StatusReport,
         outdated: &OutdatedReport,
-        space_titles: &BTreeMap<String, String>,
+        space_titles: &'a BTreeMap<String, String>,
         notification_count: usize,
         review_url: &str,
-    ) -> Dashboard {
+    ) -> Dashboard<'a> {
         let mut per_space: BTreeMap<&str, BTreeMap<Status, usize>> = BTreeMap::new();
         for p in &status.pages {
             *per_space
@@ -260,12 +270,8 @@ impl Dashboard {
         let groups = LISTED
             .iter()
             .map(|&status| {
-                let pages: Vec<PageRow> = eval
-                    .pages
-                    .iter()
-                    .filter(|p| p.status() == status)
-                    .map(|p| page_row(p, &escalated, space_titles, review_url))
-                    .collect();
+                let pages: Vec<&PageEvaluation> =
+                    eval.pages.iter().filter(|p| p.status() == status).collect();
                 StatusGroup {
                     status,
                     count: pages.len(),
@@ -290,6 +296,10 @@ impl Dashboard {
             queue,
             outdated,
             findings,
+            row_context: RowContext {
+                escalated,
+                space_titles,
+            },
         }
     }
 
@@ -305,6 +315,26 @@ impl Dashboard {
         out: &mut dyn std::io::Write,
         rows_at_a_time: usize,
     ) -> std::io::Result<()> {
+        let RowContext {
+            escalated,
+            space_titles,
+        } = &self.row_context;
+        self.write_html_with(out, rows_at_a_time, &|g, range| {
+            self.groups[g].pages[range]
+                .iter()
+                .map(|p| page_row(p, escalated, space_titles, &self.review_url))
+                .collect()
+        })
+    }
+
+    /// [`Dashboard::write_html_by`] with the rows of group `g`'s pages in `range` made by
+    /// `rows`.
+    fn write_html_with(
+        &self,
+        out: &mut dyn std::io::Write,
+        rows_at_a_time: usize,
+        rows_of: &dyn Fn(usize, std::ops::Range<usize>) -> Vec<PageRow>,
+    ) -> std::io::Result<()> {
         let context = tera::Context::from_serialize(self).expect("the dashboard serializes");
         let page = tera::Tera::one_off(include_str!("dashboard.html"), &context, true)
             .expect("the built-in dashboard template renders");
@@ -312,15 +342,16 @@ impl Dashboard {
         rows.add_raw_template("rows.html", include_str!("dashboard-rows.html"))
             .expect("the built-in rows template parses");
         let mut rest = page.as_str();
-        for g in &self.groups {
+        for (n, g) in self.groups.iter().enumerate() {
             let Some((before, after)) = rest.split_once(&g.rows) else {
                 continue;
             };
             out.write_all(before.as_bytes())?;
-            for chunk in g.pages.chunks(rows_at_a_time) {
+            for start in (0..g.count).step_by(rows_at_a_time.max(1)) {
+                let chunk = rows_of(n, start..g.count.min(start.saturating_add(rows_at_a_time)));
                 let mut context = tera::Context::new();
                 context.insert("g", &serde_json::json!({ "status": g.status }));
-                context.insert("pages", chunk);
+                context.insert("pages", &chunk);
                 let html = rows
                     .render("rows.html", &context)
                     .expect("the built-in rows template renders");
@@ -589,12 +620,14 @@ mod tests {
 
     #[test]
     fn rows_rendered_a_chunk_at_a_time_are_the_rows_of_one_context() {
-        let group = |status: Status, pages: Vec<PageRow>| StatusGroup {
+        // Rows of pages 0..3, then 3..1203 (no page is needed to make a row here).
+        let group = |status: Status, count: usize| StatusGroup {
             status,
-            count: pages.len(),
+            count,
             rows: format!("<!--imprimatur-dashboard-rows:{status}-->"),
-            pages,
+            pages: Vec::new(),
         };
+        let titles = BTreeMap::new();
         let board = Dashboard {
             title: "Help <center>".into(),
             now: "2026-11-21T12:00:00Z".into(),
@@ -604,19 +637,25 @@ mod tests {
             notification_count: 0,
             statuses: STATUSES.to_vec(),
             totals: Vec::new(),
-            groups: vec![
-                group(Status::Outdated, (0..3).map(row).collect()),
-                group(Status::Published, (3..1203).map(row).collect()),
-            ],
+            groups: vec![group(Status::Outdated, 3), group(Status::Published, 1200)],
             review_url: "/_review/".into(),
             spaces: Vec::new(),
             queue: Vec::new(),
             outdated: Vec::new(),
             findings: Vec::new(),
+            row_context: RowContext {
+                escalated: Default::default(),
+                space_titles: &titles,
+            },
         };
+        let first = [0, 3];
         let html = |by: usize| {
             let mut out = Vec::new();
-            board.write_html_by(&mut out, by).unwrap();
+            board
+                .write_html_with(&mut out, by, &|g, range| {
+                    range.map(|i| row(first[g] + i)).collect()
+                })
+                .unwrap();
             String::from_utf8(out).unwrap()
         };
         let whole = html(usize::MAX);
