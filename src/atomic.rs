@@ -35,6 +35,24 @@ pub fn write_file_with(
     write_beside(path, fill, false)
 }
 
+/// Writes into `into` and hands `copy` every byte that went in: the hash or the tag of a
+/// file made as it is written, never held whole.
+pub(crate) struct Tee<W, C> {
+    pub into: W,
+    pub copy: C,
+}
+
+impl<W: std::io::Write, C: std::io::Write> std::io::Write for Tee<W, C> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.into.write(buf)?;
+        self.copy.write_all(&buf[..n])?;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.into.flush()
+    }
+}
+
 /// [`write_file`], with the bytes on disk before the rename: for state that must survive a
 /// crash of the machine, not only of the process (the notification ledger).
 pub fn write_file_synced(path: &Path, bytes: &[u8]) -> Result<()> {

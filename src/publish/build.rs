@@ -155,7 +155,7 @@ pub fn build(req: &BuildRequest) -> Result<BuildSummary> {
     drop(t_commit);
     // The reports of the judgement, made once the site is in place and what made it is
     // freed: beside the search index or the commit, they made the build's peak memory.
-    let reports = {
+    let (report, made) = {
         let _t = crate::timings::phase("make reports");
         let report =
             StatusReport::from_evaluation(&eval, &extra_findings).with_governance(&site.governance);
@@ -164,7 +164,6 @@ pub fn build(req: &BuildRequest) -> Result<BuildSummary> {
     };
     drop(t);
     let _t = crate::timings::phase("write reports");
-    let (report, made) = reports;
     let made = made?;
     // Side by side: the copy of the manifest and the reports of the judgement.
     let (manifest_copy, reports_written) = rayon::join(

@@ -28,7 +28,7 @@ use std::sync::Mutex;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::atomic::{self, ReadErrorKind};
+use crate::atomic::{self, ReadErrorKind, Tee};
 use crate::error::{Error, Result};
 use crate::publish::render_memo::{self, GroupMemo, PageMemo, RenderMemo};
 use crate::site::memo::{Fingerprint, Tagger};
@@ -458,14 +458,14 @@ impl<'lock> Staging<'lock> {
         write_new_by(folder.dir.path(), &path, &mut |file| {
             let mut out = std::io::BufWriter::with_capacity(
                 1 << 16,
-                Teed {
-                    file,
-                    hash: Sha256Writer::default(),
+                Tee {
+                    into: file,
+                    copy: Sha256Writer::default(),
                 },
             );
             fill(&mut out)?;
             let teed = out.into_inner().map_err(|e| e.into_error())?;
-            made = Some(teed.hash.hex());
+            made = Some(teed.copy.hex());
             Ok(())
         })?;
         let made = made.expect("a written file was hashed");
@@ -1293,23 +1293,6 @@ fn file_sha256(path: &Path) -> std::io::Result<String> {
     let mut hash = Sha256Writer::default();
     std::io::copy(&mut std::fs::File::open(path)?, &mut hash)?;
     Ok(hash.hex())
-}
-
-/// Writes into a file and a hash of what it was given.
-struct Teed<'f> {
-    file: &'f mut std::fs::File,
-    hash: Sha256Writer,
-}
-
-impl std::io::Write for Teed<'_> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.file.write(buf)?;
-        self.hash.write_all(&buf[..n])?;
-        Ok(n)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.file.flush()
-    }
 }
 
 fn remove_old(path: &Path) -> Result<()> {

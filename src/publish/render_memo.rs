@@ -18,7 +18,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use crate::site::memo::{TagWriter, Tagger};
+use crate::atomic::Tee;
+use crate::site::memo::Tagger;
 
 /// The memo's file in the kept generation. Never part of a site.
 pub const FILE: &str = ".imprimatur-render-memo.json";
@@ -110,33 +111,16 @@ impl RenderMemo {
         file.write_all(&[b'\n'; TAG_LINE])?;
         let mut out = std::io::BufWriter::with_capacity(
             1 << 16,
-            Tagged {
-                file: &mut *file,
-                tag: tagger.tagging(TAG),
+            Tee {
+                into: &mut *file,
+                copy: tagger.tagging(TAG),
             },
         );
         serde_json::to_writer(&mut out, &stored)?;
         let tagged = out.into_inner().map_err(|e| e.into_error())?;
-        let tag = hex(&tagged.tag.finish());
+        let tag = hex(&tagged.copy.finish());
         file.seek(std::io::SeekFrom::Start(0))?;
         file.write_all(tag.as_bytes())
-    }
-}
-
-/// Writes into a file and tags what it wrote.
-struct Tagged<'f> {
-    file: &'f mut std::fs::File,
-    tag: TagWriter,
-}
-
-impl std::io::Write for Tagged<'_> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.file.write(buf)?;
-        self.tag.write_all(&buf[..n])?;
-        Ok(n)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.file.flush()
     }
 }
 
