@@ -388,29 +388,7 @@ impl<'lock> Staging<'lock> {
     /// intact `output/` or the staging folder already holds exactly these bytes there.
     /// Thread-safe.
     pub fn write(&self, rel: &str, bytes: &[u8]) -> Result<()> {
-        if !version::is_safe_relative_path(rel) {
-            return Err(Error::Refused(format!(
-                "refusing to write '{rel}' outside output/"
-            )));
-        }
-        let hash = version::sha256_hex(bytes);
-        if self.output_file(rel) == Some(&hash) {
-            self.lock(&self.from_output).push(rel.to_string());
-        } else {
-            let folder = self.folder()?;
-            let path = folder.dir.path().join(rel);
-            let held = folder.existing.contains(rel);
-            let same = held && std::fs::read(&path).is_ok_and(|old| old == bytes);
-            if !same {
-                if held {
-                    // A new file, never a write through whatever the old path now is.
-                    std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
-                }
-                write_new(folder.dir.path(), &path, bytes)?;
-                self.count_rewritten();
-            }
-        }
-        self.note_written(rel, hash)
+        self.place(rel, Bytes::Whole(bytes))
     }
 
     /// [`Staging::write`] of the bytes `fill` writes, never held all at once (the whole
@@ -418,62 +396,79 @@ impl<'lock> Staging<'lock> {
     /// what `output/` or the staging folder holds, and made again into the file when they
     /// differ (a new file made once when there is nothing to compare with).
     pub fn write_with(&self, rel: &str, fill: &Fill) -> Result<()> {
+        self.place(rel, Bytes::Made(fill))
+    }
+
+    /// What [`Staging::write`] and [`Staging::write_with`] do, either way the bytes come.
+    fn place(&self, rel: &str, bytes: Bytes) -> Result<()> {
         if !version::is_safe_relative_path(rel) {
             return Err(Error::Refused(format!(
                 "refusing to write '{rel}' outside output/"
             )));
         }
-        let hash_of = || -> Result<String> {
-            let mut out = std::io::BufWriter::with_capacity(1 << 16, Sha256Writer::default());
-            fill(&mut out).map_err(|e| Error::io(rel, e))?;
-            let hashed = out
-                .into_inner()
-                .map_err(|e| Error::io(rel, e.into_error()))?;
-            Ok(hashed.hex())
+        // The hash, once known without making the file.
+        let mut known = match bytes {
+            Bytes::Whole(whole) => Some(version::sha256_hex(whole)),
+            Bytes::Made(_) => None,
         };
-        let mut known = None;
+        let hash = |known: &mut Option<String>| -> Result<String> {
+            if let Some(hash) = known {
+                return Ok(hash.clone());
+            }
+            let hash = bytes.hash(rel)?;
+            *known = Some(hash.clone());
+            Ok(hash)
+        };
         if let Some(in_output) = self.output_file(rel) {
-            let hash = hash_of()?;
+            let hash = hash(&mut known)?;
             if *in_output == hash {
                 self.lock(&self.from_output).push(rel.to_string());
                 return self.note_written(rel, hash);
             }
-            known = Some(hash);
         }
         let folder = self.folder()?;
         let path = folder.dir.path().join(rel);
         if folder.existing.contains(rel) {
-            let hash = match known {
-                Some(hash) => hash,
-                None => hash_of()?,
+            let hash = hash(&mut known)?;
+            let same = match bytes {
+                Bytes::Whole(whole) => std::fs::read(&path).is_ok_and(|old| old == whole),
+                Bytes::Made(_) => file_sha256(&path).is_ok_and(|old| old == hash),
             };
-            if file_sha256(&path).is_ok_and(|old| old == hash) {
+            if same {
                 return self.note_written(rel, hash);
             }
             // A new file, never a write through whatever the old path now is.
             std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
-            known = Some(hash);
         }
-        let mut made = None;
-        write_new_by(folder.dir.path(), &path, &mut |file| {
-            let mut out = std::io::BufWriter::with_capacity(
-                1 << 16,
-                Tee {
-                    into: file,
-                    copy: Sha256Writer::default(),
-                },
-            );
-            fill(&mut out)?;
-            let teed = out.into_inner().map_err(|e| e.into_error())?;
-            made = Some(teed.copy.hex());
-            Ok(())
-        })?;
-        let made = made.expect("a written file was hashed");
-        if known.is_some_and(|hash| hash != made) {
-            return Err(Error::Refused(format!(
-                "'{rel}' came out different when made twice from the same inputs"
-            )));
-        }
+        let made = match bytes {
+            Bytes::Whole(whole) => {
+                write_new(folder.dir.path(), &path, whole)?;
+                known.expect("whole bytes are hashed first")
+            }
+            Bytes::Made(fill) => {
+                let mut made = None;
+                write_new_by(folder.dir.path(), &path, &mut |file| {
+                    let mut out = std::io::BufWriter::with_capacity(
+                        1 << 16,
+                        Tee {
+                            into: file,
+                            copy: Sha256Writer::default(),
+                        },
+                    );
+                    fill(&mut out)?;
+                    let teed = out.into_inner().map_err(|e| e.into_error())?;
+                    made = Some(teed.copy.hex());
+                    Ok(())
+                })?;
+                let made = made.expect("a written file was hashed");
+                if known.is_some_and(|hash| hash != made) {
+                    return Err(Error::Refused(format!(
+                        "'{rel}' came out different when made twice from the same inputs"
+                    )));
+                }
+                made
+            }
+        };
         self.count_rewritten();
         self.note_written(rel, made)
     }
@@ -1286,6 +1281,30 @@ fn aside_path(output_dir: &Path) -> PathBuf {
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_default();
     output_dir.with_file_name(format!(".imprimatur-old-{name}-{}", std::process::id()))
+}
+
+/// The bytes of a file to write: whole, or made by a writer a piece at a time.
+#[derive(Clone, Copy)]
+enum Bytes<'b> {
+    Whole(&'b [u8]),
+    Made(&'b Fill<'b>),
+}
+
+impl Bytes<'_> {
+    /// The hex SHA-256 of the bytes (made, and hashed only, for a writer).
+    fn hash(&self, rel: &str) -> Result<String> {
+        match self {
+            Bytes::Whole(whole) => Ok(version::sha256_hex(whole)),
+            Bytes::Made(fill) => {
+                let mut out = std::io::BufWriter::with_capacity(1 << 16, Sha256Writer::default());
+                fill(&mut out).map_err(|e| Error::io(rel, e))?;
+                let hashed = out
+                    .into_inner()
+                    .map_err(|e| Error::io(rel, e.into_error()))?;
+                Ok(hashed.hex())
+            }
+        }
+    }
 }
 
 /// The hex SHA-256 of the file at `path`, read a block at a time.
