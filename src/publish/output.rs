@@ -35,6 +35,7 @@ use crate::site::memo::{Fingerprint, Tagger};
 use crate::site::Finding;
 use crate::trust::review::FindingKind;
 use crate::trust::version::{self, Sha256Writer};
+use tempfile::NamedTempFile;
 
 /// Writes the bytes of one file, a piece at a time (see [`Staging::write_with`]).
 pub type Fill<'a> = dyn Fn(&mut dyn std::io::Write) -> std::io::Result<()> + Sync + 'a;
@@ -419,6 +420,15 @@ impl<'lock> Staging<'lock> {
             *known = Some(hash.clone());
             Ok(hash)
         };
+        // A writer's bytes that output/ has a file to compare with are made once, into a file
+        // beside output/ while they are hashed (the search index is 17 MB at 10,000 pages,
+        // and any page added changes it): dropped when they are output/'s, else moved in.
+        let mut aside = None;
+        if let (Bytes::Made(fill), Some(_)) = (bytes, self.output_file(rel)) {
+            let (file, hash) = make_aside(&self.output_dir, rel, fill)?;
+            known = Some(hash);
+            aside = Some(file);
+        }
         if let Some(in_output) = self.output_file(rel) {
             let hash = hash(&mut known)?;
             if *in_output == hash {
@@ -440,12 +450,16 @@ impl<'lock> Staging<'lock> {
             // A new file, never a write through whatever the old path now is.
             std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
         }
-        let made = match bytes {
-            Bytes::Whole(whole) => {
+        let made = match (bytes, aside) {
+            (Bytes::Whole(whole), _) => {
                 write_new(folder.dir.path(), &path, whole)?;
                 known.expect("whole bytes are hashed first")
             }
-            Bytes::Made(fill) => {
+            (Bytes::Made(_), Some(file)) => {
+                move_new(folder.dir.path(), &path, file)?;
+                known.expect("bytes made aside are hashed")
+            }
+            (Bytes::Made(fill), None) => {
                 let mut made = None;
                 write_new_by(folder.dir.path(), &path, &mut |file| {
                     let mut out = std::io::BufWriter::with_capacity(
@@ -1105,15 +1119,74 @@ fn write_new_by(
     path: &Path,
     fill: &mut dyn FnMut(&mut std::fs::File) -> std::io::Result<()>,
 ) -> Result<()> {
-    let mut create = |path: &Path| -> std::io::Result<()> {
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
+    make_new(root, path, &mut |path| {
         let mut file = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(path)?;
         fill(&mut file)
+    })
+}
+
+/// The bytes `fill` writes, made into a new file beside `output_dir` (named as a staging
+/// folder is, so the next build sweeps it if this one is killed) while they are hashed: the
+/// file and the hex SHA-256.
+fn make_aside(output_dir: &Path, rel: &str, fill: &Fill) -> Result<(NamedTempFile, String)> {
+    let parent = parent_of(output_dir);
+    let mut builder = tempfile::Builder::new();
+    // Readable as any file the build makes (the umask applies), not only by its owner.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let mut file = builder
+        .prefix(".imprimatur-build-")
+        .tempfile_in(parent)
+        .map_err(|e| Error::io(parent, e))?;
+    let mut out = std::io::BufWriter::with_capacity(
+        1 << 16,
+        Tee {
+            into: file.as_file_mut(),
+            copy: Sha256Writer::default(),
+        },
+    );
+    fill(&mut out).map_err(|e| Error::io(rel, e))?;
+    let teed = out
+        .into_inner()
+        .map_err(|e| Error::io(rel, e.into_error()))?;
+    let hash = teed.copy.hex();
+    Ok((file, hash))
+}
+
+/// Moves `file` (made by [`make_aside`]) to the new `path` inside `root`, as [`write_new`]
+/// would have made it: never onto anything already there.
+fn move_new(root: &Path, path: &Path, file: NamedTempFile) -> Result<()> {
+    let mut file = Some(file);
+    make_new(root, path, &mut |path| {
+        let made = file
+            .take()
+            .ok_or_else(|| std::io::Error::other("moved once"))?;
+        match made.persist_noclobber(path) {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                file = Some(e.file);
+                Err(e.error)
+            }
+        }
+    })
+}
+
+/// Makes the new `path` inside `root` with `create`, its folders first; when that fails, a
+/// folder or file in the way (left from another generation's layout) is removed and
+/// `create` is called once more.
+fn make_new(
+    root: &Path,
+    path: &Path,
+    make: &mut dyn FnMut(&Path) -> std::io::Result<()>,
+) -> Result<()> {
+    let mut create = |path: &Path| -> std::io::Result<()> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        make(path)
     };
     if create(path).is_ok() {
         return Ok(());
@@ -1602,10 +1675,13 @@ mod tests {
         let out = root.path().join("output");
         let lock = BuildLock::acquire(&out).unwrap();
         // `index.html` written whole, `big.json` handed over in pieces of 7 bytes.
+        let made = AtomicUsize::new(0);
         let build = |big: &str, home: &str| {
+            made.store(0, Ordering::Relaxed);
             let s = Staging::new(&out, &lock, check_drift(&out, "output"), None).unwrap();
             s.write("index.html", home.as_bytes()).unwrap();
             s.write_with("big.json", &|w| {
+                made.fetch_add(1, Ordering::Relaxed);
                 big.as_bytes().chunks(7).try_for_each(|c| w.write_all(c))
             })
             .unwrap();
@@ -1635,6 +1711,24 @@ mod tests {
         let v2 = "v2 ".repeat(50_000);
         assert_eq!(build(&v2, "home 2"), (1, Swap::Swapped));
         assert!(drift(&out, "output").is_empty());
+        // output/ held other bytes: they were made once, beside it, and moved in, readable
+        // as a file written whole is; nothing is left beside output/.
+        assert_eq!(made.load(Ordering::Relaxed), 1);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |rel: &str| out.join(rel).metadata().unwrap().permissions().mode();
+            assert_eq!(mode("big.json"), mode("index.html"));
+        }
+        let beside: Vec<_> = std::fs::read_dir(root.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .filter(|n| n.starts_with(".imprimatur-build-"))
+            .collect();
+        assert!(beside.is_empty(), "{beside:?}");
+        // The same bytes once more: made once, found to be output/'s, and dropped.
+        assert_eq!(build(&v2, "home 2"), (0, Swap::Unchanged));
+        assert_eq!(made.load(Ordering::Relaxed), 1);
         // A path outside the site is refused before anything is made.
         let s = Staging::new(&out, &lock, check_drift(&out, "output"), None).unwrap();
         assert!(s.write_with("../x.json", &|w| w.write_all(b"x")).is_err());
