@@ -729,7 +729,7 @@ fn a_rebuild_that_reuses_what_it_rendered_before_writes_the_bytes_a_fresh_build_
     publish(&site, "api/intro");
     build(&site, NOW);
     assert!(
-        site.exists(".imprimatur-prev-output/.imprimatur-render-memo.json"),
+        site.exists(".imprimatur-prev-output/.imprimatur-render-memo.bin"),
         "the build kept what it rendered"
     );
     assert_eq!(findings_of(&status_file(&site), "broken_link").len(), 1);
@@ -861,7 +861,7 @@ fn a_render_memo_changed_beside_output_counts_for_nothing() {
     site.file(page, &forged);
     let marker = "output/.imprimatur-build.json";
     site.file(marker, site.read(marker).replace(&old_hash, &forged_hash));
-    let memo = ".imprimatur-prev-output/.imprimatur-render-memo.json";
+    let memo = ".imprimatur-prev-output/.imprimatur-render-memo.bin";
     assert!(site.read(memo).contains(&old_hash));
     site.file(memo, site.read(memo).replace(&old_hash, &forged_hash));
     let verify = site.cmd(&["verify", "--now", NOW, "--format", "json"]);
