@@ -63,10 +63,14 @@ say "bench: $(nproc) cores, $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /
 
 # --- helpers -----------------------------------------------------------------------------------
 # timed LABEL LOG cmd...: runs cmd under /usr/bin/time; prints "wall_s peak_kib cpu_s" (cpu =
-# user + system); fails loudly.
+# user + system); fails loudly. What earlier runs left to write back to the disk is written
+# first (`sync`, not timed): on this 2-core machine the kernel's writeback of Hugo's 10,000
+# pages otherwise lands in whichever build runs next (it added 0.2 s to imprimatur's add at
+# 10k, whose own time is 0.8 s), and each tool's own writeback in the other's time.
 timed() {
     local label="$1" log="$2"; shift 2
     local tf="$WORK/time.$$"
+    sync
     if ! /usr/bin/time -f '%e %M %U %S' -o "$tf" "$@" >"$log" 2>&1; then
         say "bench: $label failed ($(head -1 "$tf")); last lines of its output:"
         tail -20 "$log" >&2
