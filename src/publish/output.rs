@@ -393,9 +393,10 @@ impl<'lock> Staging<'lock> {
     }
 
     /// [`Staging::write`] of the bytes `fill` writes, never held all at once (the whole
-    /// search index is 170 MB at 100,000 pages): hashed as they are made to compare them with
-    /// what `output/` or the staging folder holds, and made again into the file when they
-    /// differ (a new file made once when there is nothing to compare with).
+    /// search index is 170 MB at 100,000 pages). When `output/` has the file, they are made
+    /// once into a file beside it while hashed, then dropped if they are `output/`'s or moved
+    /// in; when only the staging folder has it, hashed to compare, and made again into the
+    /// file if they differ; when neither has it, made into the file once.
     pub fn write_with(&self, rel: &str, fill: &Fill) -> Result<()> {
         self.place(rel, Bytes::Made(fill))
     }
