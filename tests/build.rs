@@ -862,8 +862,23 @@ fn a_render_memo_changed_beside_output_counts_for_nothing() {
     let marker = "output/.imprimatur-build.json";
     site.file(marker, site.read(marker).replace(&old_hash, &forged_hash));
     let memo = ".imprimatur-prev-output/.imprimatur-render-memo.bin";
-    assert!(site.read(memo).contains(&old_hash));
-    site.file(memo, site.read(memo).replace(&old_hash, &forged_hash));
+    // The memo is binary (postcard): its hashes are replaced as bytes, the rest kept as is.
+    let kept = site.read_bytes(memo);
+    let at = kept
+        .windows(old_hash.len())
+        .position(|w| w == old_hash.as_bytes());
+    assert!(at.is_some(), "the memo holds the page's hash");
+    let mut forged_memo = kept.clone();
+    let mut from = 0;
+    while let Some(i) = forged_memo[from..]
+        .windows(old_hash.len())
+        .position(|w| w == old_hash.as_bytes())
+    {
+        let i = from + i;
+        forged_memo[i..i + old_hash.len()].copy_from_slice(forged_hash.as_bytes());
+        from = i + old_hash.len();
+    }
+    std::fs::write(site.path().join(memo), &forged_memo).unwrap();
     let verify = site.cmd(&["verify", "--now", NOW, "--format", "json"]);
     assert!(
         !crate::util::stdout(&verify).contains("output_drift"),
