@@ -12,7 +12,10 @@
 //! `output/` makes no staging folder and swaps nothing: no file of `output/` is touched.
 //! Beside the kept files lie what the next build may skip work with: the stat of every
 //! folder and file of `output/` (so the drift check lists and reads only what moved, see
-//! [`OutputStat`]) and the render memo (`render_memo`): a page or the
+//! [`OutputStat`]), the kept generation's own listing with the stat of each folder (so the
+//! build taking it over lists only the folders that moved, see `listing`: a file slipped
+//! into a folder moves its stat, and is found and deleted) and the render memo
+//! (`render_memo`): a page or the
 //! search index whose inputs did not change is kept (`Staging::reuse`) without being
 //! rendered, when the intact `output/` holds the very bytes the memo names.
 //! The staged site carries its own manifest, [`MARKER`]: the files written with their hashes
@@ -20,7 +23,7 @@
 //! (a non-empty folder without it is never replaced), tells the next build which pages went
 //! offline, and lets it find hand edits (`output_drift`), even after a kill at any moment.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -36,6 +39,9 @@ use crate::site::Finding;
 use crate::trust::review::FindingKind;
 use crate::trust::version::{self, Sha256Writer};
 use tempfile::NamedTempFile;
+
+mod listing;
+use listing::{settled, Listed, Look};
 
 /// Writes the bytes of one file, a piece at a time (see [`Staging::write_with`]).
 pub type Fill<'a> = dyn Fn(&mut dyn std::io::Write) -> std::io::Result<()> + Sync + 'a;
@@ -55,6 +61,10 @@ pub const PREVIOUS: &str = ".imprimatur-prev-";
 /// drift check reads only files whose metadata moved. The change time can't be set back from
 /// user space, so no edit keeps all of it. Never part of a site.
 const OUTPUT_STAT: &str = ".imprimatur-output-stat.bin";
+/// In the kept generation: its own listing, each folder with the stat it was listed at (see
+/// `listing`), so that the build taking it over lists only the folders that moved since.
+/// Never part of a site.
+const KEPT_STAT: &str = ".imprimatur-kept-stat.bin";
 /// Test hook: a build aborts the process (as a kill would) after writing this many files.
 const ABORT_AFTER_WRITES: &str = "IMPRIMATUR_TEST_ABORT_AFTER_WRITES";
 
@@ -248,7 +258,7 @@ pub struct Staging<'lock> {
     /// Whether the kept stat of `output/`'s files held for every file (nothing to record),
     /// and then those stats.
     stat_current: bool,
-    output_stats: BTreeMap<String, Fingerprint>,
+    output_known: OutputKnown,
     /// What the last build's render memo vouched for (tag checked), and its file's bytes.
     rendered_before: RenderMemo,
     rendered_before_bytes: Vec<u8>,
@@ -261,9 +271,17 @@ pub struct Staging<'lock> {
     _lock: &'lock BuildLock,
 }
 
+/// What the drift check found of the intact `output/` (else empty): the stat of each file,
+/// when every one held, and the listing recorded after its build (see [`Drift`]).
+#[derive(Default)]
+struct OutputKnown {
+    stats: BTreeMap<String, Fingerprint>,
+    listed: Listed,
+}
+
 /// How a folder is listed: top-level folders shared out among the threads of the pool, or
 /// among threads of its own.
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 enum Listing {
     Parallel,
     OwnThreads,
@@ -274,9 +292,19 @@ struct Folder {
     dir: tempfile::TempDir,
     /// Regular files it held when taken over from [`PREVIOUS`].
     existing: BTreeSet<String>,
+    /// Its listing when taken over (empty when it was made empty, or listed without stats).
+    listed: Listed,
+    /// Paths in it that this build wrote, linked or removed (see [`touched_folders`]).
+    touched: Mutex<Vec<String>>,
 }
 
 impl Folder {
+    /// Notes that the build wrote, linked or removed `rel` in the folder.
+    fn touch(&self, rel: &str) {
+        let mut touched = self.touched.lock().expect("no writer panics");
+        touched.push(rel.to_string());
+    }
+
     /// A folder next to `output_dir` (same filesystem, so the swap is a rename): the previous
     /// generation when one is kept, else an empty folder. `Listing::OwnThreads` when called by a
     /// thread of the pool that holds a lock other threads of it wait on (see
@@ -289,12 +317,14 @@ impl Folder {
             .map_err(|e| Error::io(parent, e))?;
         let previous = previous_path(output_dir);
         let mut existing = BTreeSet::new();
+        let mut listed = Listed::default();
+        let mut removed = Vec::new();
         match std::fs::symlink_metadata(&previous) {
             // Renamed over the empty staging folder: from now on a kill leaves a
             // `.imprimatur-build-*` folder, which the next build sweeps.
             Ok(meta) if meta.is_dir() => {
                 if std::fs::rename(&previous, dir.path()).is_ok() {
-                    existing = take_over(dir.path(), listing)?;
+                    (existing, listed, removed) = take_over(dir.path(), listing)?;
                 } else {
                     remove_old(&previous)?;
                 }
@@ -302,7 +332,12 @@ impl Folder {
             Ok(_) => remove_old(&previous)?,
             Err(_) => {}
         }
-        Ok(Folder { dir, existing })
+        Ok(Folder {
+            dir,
+            existing,
+            listed,
+            touched: Mutex::new(removed),
+        })
     }
 }
 
@@ -348,9 +383,12 @@ impl<'lock> Staging<'lock> {
             output_intact,
             previous: drift.manifest,
             stat_current: output_intact && drift.stat_current,
-            output_stats: match output_intact {
-                true => drift.stats,
-                false => BTreeMap::new(),
+            output_known: match output_intact {
+                true => OutputKnown {
+                    stats: drift.stats,
+                    listed: drift.recorded,
+                },
+                false => OutputKnown::default(),
             },
             rendered_before,
             rendered_before_bytes,
@@ -484,6 +522,7 @@ impl<'lock> Staging<'lock> {
                 made
             }
         };
+        folder.touch(rel);
         self.count_rewritten();
         self.note_written(rel, made)
     }
@@ -667,6 +706,9 @@ impl<'lock> Staging<'lock> {
         let kept = KeptState {
             render_memo,
             untouched: BTreeMap::new(),
+            output_listed: Listed::default(),
+            output_touched: None,
+            kept_listed: None,
         };
         let folder = match self.folder.into_inner() {
             Some(folder) => folder,
@@ -679,7 +721,18 @@ impl<'lock> Staging<'lock> {
                 rayon::join(
                     || {
                         if !self.stat_current {
-                            record_output_stat(output_dir, &manifest, &dir, &BTreeMap::new());
+                            let _ = std::fs::remove_file(dir.join(OUTPUT_STAT));
+                            if let Some(since) = clock_in(&dir) {
+                                record_output_stat(
+                                    output_dir,
+                                    &manifest,
+                                    &dir,
+                                    &BTreeMap::new(),
+                                    &self.output_known.listed,
+                                    Look::Every,
+                                    since,
+                                );
+                            }
                         }
                     },
                     || {
@@ -695,7 +748,7 @@ impl<'lock> Staging<'lock> {
         commit_in(
             folder,
             output_dir,
-            &self.output_stats,
+            self.output_known,
             manifest,
             self.from_output.into_inner().expect("no writer panicked"),
             self.previous.filter(|_| self.output_intact),
@@ -711,7 +764,7 @@ impl<'lock> Staging<'lock> {
 fn commit_in(
     folder: Folder,
     output_dir: &Path,
-    output_stats: &BTreeMap<String, Fingerprint>,
+    output_known: OutputKnown,
     manifest: BuildManifest,
     from_output: Vec<String>,
     old: Option<BuildManifest>,
@@ -731,7 +784,7 @@ fn commit_in(
             if folder.existing.contains(rel) {
                 // The drift check just found output/'s file with the stat it records (when
                 // it could): only the kept file needs a look.
-                let same = match output_stats.get(rel) {
+                let same = match output_known.stats.get(rel) {
                     Some(stat) => std::fs::symlink_metadata(&to)
                         .is_ok_and(|m| m.is_file() && stat.same_file(&m))
                         .then_some(Some(*stat)),
@@ -744,6 +797,7 @@ fn commit_in(
                 std::fs::remove_file(&to).map_err(|e| Error::io(&to, e))?;
             }
             copy_from(output_dir, root, rel)?;
+            folder.touch(rel);
             Ok(None)
         })
         .filter_map(Result::transpose)
@@ -757,6 +811,7 @@ fn commit_in(
     for rel in &stale {
         let path = root.join(rel);
         std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+        folder.touch(rel);
     }
     remove_empty_dirs(root, stale.iter().map(|r| r.as_str()));
     drop(t);
@@ -774,15 +829,45 @@ fn commit_in(
     write_marker().map_err(|e| Error::io(&marker, e))?;
     let staged = folder.dir.keep();
     if old.as_ref() == Some(&manifest) {
+        // output/ stays; the staging folder is kept, as it was taken over and then changed
+        // (the folders this build changed have moved since, and are listed by the next).
+        // output/ stays as it was: nothing in it was changed by this build.
+        kept.output_listed = output_known.listed;
+        kept.output_touched = Some(HashSet::new());
+        kept.kept_listed = Some(folder.listed);
         kept.record(output_dir, &manifest, &staged);
         keep_as_previous(&staged, output_dir);
         return Ok((manifest, Swap::Unchanged));
     }
+    // The staging folder becomes output/, and output/ the kept generation: each with the
+    // listing it had.
+    kept.output_touched = Some(touched_folders(
+        &folder.touched.into_inner().expect("no writer panicked"),
+    ));
+    kept.output_listed = folder.listed;
+    kept.kept_listed = Some(output_known.listed);
     if let Err(e) = swap_in(&staged, output_dir, old.as_ref(), &manifest, kept) {
         let _ = std::fs::remove_dir_all(&staged);
         return Err(e);
     }
     Ok((manifest, Swap::Swapped))
+}
+
+/// Every folder that holds one of `paths` (a file's, `/`-separated), up to the top (`""`):
+/// those a write, link or removal of them changed, and those where a folder for them may
+/// have been made or removed.
+fn touched_folders(paths: &[String]) -> HashSet<String> {
+    let mut folders = HashSet::from([String::new()]);
+    for path in paths {
+        let mut at = path.as_str();
+        while let Some((parent, _)) = at.rsplit_once('/') {
+            if !folders.insert(parent.to_string()) {
+                break;
+            }
+            at = parent;
+        }
+    }
+    folders
 }
 
 /// Puts the file `rel` of the intact `output_dir` into `staged`: a hard link (no bytes
@@ -823,6 +908,15 @@ struct KeptState {
     /// build, each with the stat the drift check found them at (which a stat taken now would
     /// give: only a change moves it, and a change would move it again).
     untouched: BTreeMap<String, Fingerprint>,
+    /// A listing of the new `output/`'s folders (each with the stat it was listed at), from
+    /// which only the folders that moved since are listed again to record its stat.
+    output_listed: Listed,
+    /// The folders of the new `output/` this build changed, when known: only they are
+    /// looked at again (see `listing::Look`); else every folder is.
+    output_touched: Option<HashSet<String>>,
+    /// The kept generation's listing to keep in it ([`KEPT_STAT`]), when known; else it is
+    /// listed.
+    kept_listed: Option<Listed>,
 }
 
 /// The render memo for the next build: the bytes of the file read (empty: none), or a memo
@@ -850,14 +944,45 @@ impl MemoFile {
 }
 
 impl KeptState {
-    /// Writes [`OUTPUT_STAT`] and [`render_memo::FILE`] into `kept`, replacing what is there
-    /// (only caches: an error leaves them out, and the next build reads and renders more),
-    /// side by side: one lists and stats `output/`, the other serializes the memo.
+    /// Writes [`OUTPUT_STAT`], [`KEPT_STAT`] and [`render_memo::FILE`] into `kept`, replacing
+    /// what is there (only caches: an error leaves them out, and the next build reads, lists
+    /// and renders more), side by side: the stats once the filesystem clock has moved past
+    /// everything the build did, and the memo.
     fn record(self, output_dir: &Path, manifest: &BuildManifest, kept: &Path) {
         let _t = crate::timings::phase("record output/'s stat, the render memo");
+        let KeptState {
+            render_memo,
+            untouched,
+            output_listed,
+            output_touched,
+            kept_listed,
+        } = self;
+        let look = match &output_touched {
+            Some(touched) => Look::Only(touched),
+            None => Look::Every,
+        };
         rayon::join(
-            || record_output_stat(output_dir, manifest, kept, &self.untouched),
-            || self.render_memo.write_into(kept),
+            || {
+                for file in [OUTPUT_STAT, KEPT_STAT] {
+                    let _ = std::fs::remove_file(kept.join(file));
+                }
+                let Some(since) = clock_in(kept) else { return };
+                rayon::join(
+                    || {
+                        record_output_stat(
+                            output_dir,
+                            manifest,
+                            kept,
+                            &untouched,
+                            &output_listed,
+                            look,
+                            since,
+                        )
+                    },
+                    || record_kept_stat(kept, kept_listed, since),
+                );
+            },
+            || render_memo.write_into(kept),
         );
     }
 }
@@ -877,44 +1002,93 @@ struct OutputStat {
 
 /// Writes [`OUTPUT_STAT`] into `kept` for `output_dir`, whose files `manifest` lists (only a
 /// cache: any error leaves it out, and the next drift check lists and reads everything).
+/// Folders are listed again only where their stat moved since `listed` (see `listing`).
 ///
 /// A stat vouches for nothing when a change in the same tick of the filesystem's clock
 /// would leave it as it is (the clock's tick may be several milliseconds): so the stats are
-/// taken only once the clock has moved past everything the build did, and any entry whose
-/// change time is not older than that moment is recorded without one.
+/// taken only once the clock has moved past everything the build did (`since`, see
+/// [`clock_in`]), and any entry whose change time is not older than that is recorded without
+/// one.
 fn record_output_stat(
     output_dir: &Path,
     manifest: &BuildManifest,
     kept: &Path,
     untouched: &BTreeMap<String, Fingerprint>,
+    listed: &Listed,
+    look: Look,
+    since: (i64, i64),
 ) {
-    let path = kept.join(OUTPUT_STAT);
-    let _ = std::fs::remove_file(&path);
-    let Ok(mut probe) = tempfile::NamedTempFile::new_in(kept) else {
+    let Ok(listed) = listing::list_looking(output_dir, listed, look, since, Listing::Parallel)
+    else {
         return;
     };
-    let Some(since) = clock_past(probe.as_file()) else {
-        return;
+    let files = listed
+        .entries
+        .into_par_iter()
+        .filter(|(rel, _)| rel != MARKER)
+        .map(|(rel, regular)| {
+            let stat = match (regular, untouched.get(&rel)) {
+                (false, _) => None,
+                // The very file the drift check found (the listing says it is one still).
+                (true, Some(known)) => settled(*known, since),
+                (true, None) => std::fs::symlink_metadata(output_dir.join(&rel))
+                    .ok()
+                    .filter(std::fs::Metadata::is_file)
+                    .and_then(|m| settled(Fingerprint::of(&m), since)),
+            };
+            let entry = match (stat, manifest.files.get(&rel)) {
+                (Some(stat), Some(hash)) => Some((stat, hash.clone())),
+                _ => None,
+            };
+            (rel, entry)
+        })
+        .collect();
+    let stat = OutputStat {
+        dirs: listed.dirs,
+        files,
     };
-    let Ok(mut stat) = stat_tree(output_dir, since, untouched) else {
-        return;
-    };
-    for (rel, entry) in &mut stat.files {
-        *entry = match (entry.take(), manifest.files.get(rel)) {
-            (Some((fingerprint, _)), Some(hash)) => Some((fingerprint, hash.clone())),
-            _ => None,
-        };
-    }
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, &mut probe);
     // `postcard`: 2.7 MB at 10,000 pages where JSON took 4.5, and no text to scan.
-    let written = postcard::to_io(&stat, &mut out)
+    write_cache(kept, OUTPUT_STAT, &stat);
+}
+
+/// Writes [`KEPT_STAT`] into `kept`: `listed` when known, else a listing of every folder
+/// (stats settled against `since`). Its top folder is recorded without a stat: the build
+/// writes into it after, and renames it. Only a cache: an error leaves it out, and the build
+/// that takes `kept` over lists every folder.
+fn record_kept_stat(kept: &Path, listed: Option<Listed>, since: (i64, i64)) {
+    let listed = match listed {
+        Some(listed) => listed,
+        None => match listing::list(kept, &Listed::default(), since, Listing::Parallel) {
+            Ok(listed) => listed,
+            Err(_) => return,
+        },
+    };
+    let mut listed = listed;
+    listed.dirs.insert(String::new(), None);
+    write_cache(kept, KEPT_STAT, &listed);
+}
+
+/// Writes `value` into the file `name` of `kept` in `postcard`, whole or not at all.
+fn write_cache<T: Serialize>(kept: &Path, name: &str, value: &T) {
+    let Ok(mut file) = tempfile::NamedTempFile::new_in(kept) else {
+        return;
+    };
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, &mut file);
+    let written = postcard::to_io(value, &mut out)
         .map(drop)
         .map_err(std::io::Error::other)
         .and_then(|()| std::io::Write::flush(&mut out));
     drop(out);
     if written.is_ok() {
-        let _ = probe.persist(&path);
+        let _ = file.persist(kept.join(name));
     }
+}
+
+/// A reading of the filesystem clock in `dir` past everything done before the call (see
+/// [`clock_past`]), through a file made there for a moment.
+fn clock_in(dir: &Path) -> Option<(i64, i64)> {
+    let probe = tempfile::NamedTempFile::new_in(dir).ok()?;
+    clock_past(probe.as_file())
 }
 
 /// Waits until the filesystem clock, as `file`'s change time shows it, is past its reading
@@ -936,74 +1110,6 @@ fn clock_past(file: &std::fs::File) -> Option<(i64, i64)> {
     None
 }
 
-/// Every folder and other entry under `root` with its stat (see [`OutputStat`]); folders
-/// side by side. Fails on a name that is not UTF-8, or a folder that can't be listed.
-fn stat_tree(
-    root: &Path,
-    since: (i64, i64),
-    untouched: &BTreeMap<String, Fingerprint>,
-) -> std::io::Result<OutputStat> {
-    fn visit(
-        root: &Path,
-        rel: String,
-        since: (i64, i64),
-        untouched: &BTreeMap<String, Fingerprint>,
-        out: &Mutex<OutputStat>,
-    ) -> std::io::Result<()> {
-        let path = if rel.is_empty() {
-            root.to_path_buf()
-        } else {
-            root.join(&rel)
-        };
-        // Before the listing: a change after this shows in the next drift check's stat.
-        let meta = std::fs::symlink_metadata(&path)?;
-        let fingerprint = settled(Fingerprint::of(&meta), since);
-        let mut folders = Vec::new();
-        let mut files = Vec::new();
-        for entry in std::fs::read_dir(&path)? {
-            let entry = entry?;
-            let name = entry.file_name().into_string().map_err(|_| {
-                std::io::Error::new(std::io::ErrorKind::InvalidData, "a name is not UTF-8")
-            })?;
-            let child = if rel.is_empty() {
-                name
-            } else {
-                format!("{rel}/{name}")
-            };
-            if entry.file_type()?.is_dir() {
-                folders.push(child);
-            } else if child != MARKER {
-                let fingerprint = match untouched.get(&child) {
-                    // A regular file when the drift check found it (it is the same file).
-                    Some(known) if entry.file_type()?.is_file() => settled(*known, since),
-                    _ => entry
-                        .metadata()
-                        .ok()
-                        .filter(std::fs::Metadata::is_file)
-                        .and_then(|m| settled(Fingerprint::of(&m), since)),
-                };
-                files.push((child, fingerprint.map(|f| (f, String::new()))));
-            }
-        }
-        {
-            let mut out = out.lock().expect("no lister panics");
-            out.dirs.insert(rel, fingerprint);
-            out.files.extend(files);
-        }
-        folders
-            .into_par_iter()
-            .try_for_each(|folder| visit(root, folder, since, untouched, out))
-    }
-    let out = Mutex::new(OutputStat::default());
-    visit(root, String::new(), since, untouched, &out)?;
-    Ok(out.into_inner().expect("no lister panics"))
-}
-
-/// `fingerprint`, unless its change time is not older than `since` (see [`OutputStat`]).
-fn settled(fingerprint: Fingerprint, since: (i64, i64)) -> Option<Fingerprint> {
-    (fingerprint.ctime() < since).then_some(fingerprint)
-}
-
 /// What [`record_output_stat`] wrote beside `output_dir`, if anything.
 fn recorded_output_stat(output_dir: &Path) -> OutputStat {
     let path = previous_path(output_dir).join(OUTPUT_STAT);
@@ -1023,9 +1129,39 @@ fn previous_path(output_dir: &Path) -> PathBuf {
 }
 
 /// The regular files of a previous generation taken over as the staging folder, by
-/// `/`-separated path. Anything else in it (a link, a FIFO) is removed, never followed, so
-/// every later write lands inside the folder.
-fn take_over(dir: &Path, listing: Listing) -> Result<BTreeSet<String>> {
+/// `/`-separated path, and its listing. Anything else in it (a link, a FIFO) is removed,
+/// never followed, so every later write lands inside the folder. Only the folders whose stat
+/// moved since the listing kept in it ([`KEPT_STAT`]) are listed; where that can't be done
+/// (no such listing, a name that is not UTF-8), every folder is.
+fn take_over(dir: &Path, listing: Listing) -> Result<(BTreeSet<String>, Listed, Vec<String>)> {
+    let prior = std::fs::read(dir.join(KEPT_STAT))
+        .ok()
+        .and_then(|bytes| postcard::from_bytes::<Listed>(&bytes).ok())
+        .unwrap_or_default();
+    // The folder was just renamed, which set its change time to the filesystem clock's
+    // reading (or left it older, where a filesystem does not: then fewer stats are settled).
+    let since = std::fs::symlink_metadata(dir).map(|m| Fingerprint::of(&m).ctime());
+    if let Ok(listed) = since.and_then(|since| listing::list(dir, &prior, since, listing)) {
+        let mut files = BTreeSet::new();
+        let mut removed = Vec::new();
+        for (rel, &regular) in &listed.entries {
+            if regular
+                && ![MARKER, OUTPUT_STAT, KEPT_STAT, render_memo::FILE].contains(&rel.as_str())
+            {
+                files.insert(rel.clone());
+            } else {
+                remove_old(&dir.join(rel))?;
+                removed.push(rel.clone());
+            }
+        }
+        return Ok((files, listed, removed));
+    }
+    let files = take_over_listing_all(dir, listing)?;
+    Ok((files, Listed::default(), Vec::new()))
+}
+
+/// [`take_over`] by listing every folder, without stats.
+fn take_over_listing_all(dir: &Path, listing: Listing) -> Result<BTreeSet<String>> {
     let mut files = BTreeSet::new();
     let mut odd = Vec::new();
     let entries = match listing {
@@ -1041,7 +1177,8 @@ fn take_over(dir: &Path, listing: Listing) -> Result<BTreeSet<String>> {
         let rel = entry.path().strip_prefix(dir).unwrap_or(entry.path());
         match rel.to_str() {
             Some(rel)
-                if kind.is_file() && ![MARKER, OUTPUT_STAT, render_memo::FILE].contains(&rel) =>
+                if kind.is_file()
+                    && ![MARKER, OUTPUT_STAT, KEPT_STAT, render_memo::FILE].contains(&rel) =>
             {
                 files.insert(rel.replace(std::path::MAIN_SEPARATOR, "/"));
             }
@@ -1305,7 +1442,7 @@ fn swap_in(
     output_dir: &Path,
     old_manifest: Option<&BuildManifest>,
     new_manifest: &BuildManifest,
-    kept: KeptState,
+    mut kept: KeptState,
 ) -> Result<()> {
     let exists = std::fs::symlink_metadata(output_dir).is_ok();
     if !exists {
@@ -1316,6 +1453,8 @@ fn swap_in(
         let previous = previous_path(output_dir);
         if std::fs::create_dir(&previous).is_ok() {
             link_twin(output_dir, new_manifest, &previous);
+            // Its folders were all just made: listed, so that the next build need not.
+            kept.kept_listed = None;
             kept.record(output_dir, new_manifest, &previous);
         }
         return Ok(());
@@ -1410,6 +1549,9 @@ pub struct Drift {
     stat_current: bool,
     /// Then, the stat of each file of `output/`, as found.
     stats: BTreeMap<String, Fingerprint>,
+    /// The listing of `output/` recorded after its build (each folder with the stat it was
+    /// listed at): once `output/` is the kept generation, what the next build takes it over by.
+    recorded: Listed,
 }
 
 impl Drift {
@@ -1441,6 +1583,7 @@ pub fn check_drift(output_dir: &Path, output_name: &str) -> Drift {
                 manifest: None,
                 stat_current: false,
                 stats: BTreeMap::new(),
+                recorded: Listed::default(),
             }
         }
         Err(why) => {
@@ -1454,6 +1597,7 @@ pub fn check_drift(output_dir: &Path, output_name: &str) -> Drift {
                 manifest: None,
                 stat_current: false,
                 stats: BTreeMap::new(),
+                recorded: Listed::default(),
             }
         }
     };
@@ -1512,6 +1656,14 @@ pub fn check_drift(output_dir: &Path, output_name: &str) -> Drift {
         drift(rel, "added");
     }
     let stat_current = listed && moved.into_inner() == 0;
+    let recorded = Listed {
+        dirs: known.dirs,
+        entries: known
+            .files
+            .iter()
+            .map(|(rel, stat)| (rel.clone(), stat.is_some()))
+            .collect(),
+    };
     let stats = match stat_current {
         true => known
             .files
@@ -1525,6 +1677,7 @@ pub fn check_drift(output_dir: &Path, output_name: &str) -> Drift {
         manifest: Some(manifest),
         stat_current,
         stats,
+        recorded,
     }
 }
 
@@ -1739,6 +1892,99 @@ mod tests {
     }
 
     #[test]
+    fn the_kept_generation_is_taken_over_by_its_kept_listing_and_a_file_slipped_in_is_found() {
+        let root = tempfile::tempdir().unwrap();
+        let out = root.path().join("output");
+        let lock = BuildLock::acquire(&out).unwrap();
+        let build = |files: &[(&str, &str)]| build_files(&out, &lock, files);
+        let prev = root.path().join(".imprimatur-prev-output");
+        let kept_listing = || {
+            let bytes = std::fs::read(prev.join(KEPT_STAT)).unwrap();
+            postcard::from_bytes::<Listed>(&bytes).unwrap()
+        };
+        let one = [
+            ("index.html", "home"),
+            ("kb/a/index.html", "a"),
+            ("kb/b/index.html", "b"),
+        ];
+        assert_eq!(build(&one), (3, Swap::Swapped));
+        // The twin's listing is kept in it, each folder but its top with a stat.
+        let mut twin = kept_listing();
+        twin.entries
+            .retain(|rel, _| !rel.starts_with(".imprimatur-"));
+        assert_eq!(
+            twin.dirs.keys().collect::<Vec<_>>(),
+            ["", "kb", "kb/a", "kb/b"]
+        );
+        assert!(twin.dirs[""].is_none() && twin.dirs["kb/a"].is_some());
+        let (existing, listed) = {
+            // A look at the twin as a build taking it over has it: the listing kept is what
+            // a fresh listing finds.
+            let since = clock_in(root.path()).unwrap();
+            let mut fresh =
+                listing::list(&prev, &Listed::default(), since, Listing::Parallel).unwrap();
+            // Besides the caches the generation holds at its top.
+            fresh
+                .entries
+                .retain(|rel, _| !rel.starts_with(".imprimatur-"));
+            (fresh.entries.clone(), fresh)
+        };
+        assert_eq!(twin.entries, existing);
+        assert_eq!(
+            twin.dirs.keys().collect::<Vec<_>>(),
+            listed.dirs.keys().collect::<Vec<_>>()
+        );
+
+        // A changes: after the swap the old output/ is kept, with the listing recorded for it.
+        let two = [
+            ("index.html", "home"),
+            ("kb/a/index.html", "a2"),
+            ("kb/b/index.html", "b"),
+        ];
+        assert_eq!(build(&two), (1, Swap::Swapped));
+        assert!(kept_listing().dirs["kb/b"].is_some());
+        // A file slipped into a folder of the kept generation whose listing was kept: that
+        // folder's stat moved, so the build taking it over lists it, and the file is not
+        // published (nor left in the generation kept after).
+        std::fs::write(prev.join("kb/b/stray.html"), b"not approved").unwrap();
+        std::fs::create_dir(prev.join("kb/b/deeper")).unwrap();
+        std::fs::write(prev.join("kb/b/deeper/stray.html"), b"not approved").unwrap();
+        let three = [
+            ("index.html", "home 3"),
+            ("kb/a/index.html", "a2"),
+            ("kb/b/index.html", "b"),
+        ];
+        assert_eq!(build(&three), (1, Swap::Swapped));
+        assert!(drift(&out, "output").is_empty());
+        let published: Vec<_> = walkdir::WalkDir::new(&out)
+            .into_iter()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_type().is_file())
+            .map(|e| {
+                e.path()
+                    .strip_prefix(&out)
+                    .unwrap()
+                    .to_string_lossy()
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(published.len(), 4, "{published:?}");
+        assert!(!out.join("kb/b/stray.html").exists());
+        assert!(!out.join("kb/b/deeper").exists());
+        // A listing kept that does not match the generation beside it is listed anew.
+        std::fs::write(prev.join(KEPT_STAT), b"not a listing").unwrap();
+        std::fs::write(prev.join("kb/b/stray.html"), b"not approved").unwrap();
+        let four = [
+            ("index.html", "home 4"),
+            ("kb/a/index.html", "a2"),
+            ("kb/b/index.html", "b"),
+        ];
+        assert_eq!(build(&four), (1, Swap::Swapped));
+        assert!(!out.join("kb/b/stray.html").exists());
+        assert!(drift(&out, "output").is_empty());
+    }
+
+    #[test]
     fn a_rebuild_records_the_stat_a_fresh_look_at_output_finds() {
         let root = tempfile::tempdir().unwrap();
         let out = root.path().join("output");
@@ -1747,7 +1993,17 @@ mod tests {
         let fresh = || {
             let dir = tempfile::tempdir().unwrap();
             let manifest = previous_build(&out).unwrap();
-            record_output_stat(&out, &manifest, dir.path(), &BTreeMap::new());
+            let since = clock_in(dir.path()).unwrap();
+            let nothing = Listed::default();
+            record_output_stat(
+                &out,
+                &manifest,
+                dir.path(),
+                &BTreeMap::new(),
+                &nothing,
+                Look::Every,
+                since,
+            );
             let bytes = std::fs::read(dir.path().join(OUTPUT_STAT)).unwrap();
             postcard::from_bytes::<OutputStat>(&bytes).unwrap()
         };
