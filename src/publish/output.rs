@@ -65,6 +65,9 @@ const OUTPUT_STAT: &str = ".imprimatur-output-stat.bin";
 /// `listing`), so that the build taking it over lists only the folders that moved since.
 /// Never part of a site.
 const KEPT_STAT: &str = ".imprimatur-kept-stat.bin";
+/// What a kept generation holds at its top besides files of the site: removed when it is
+/// taken over.
+const KEPT_CACHES: [&str; 4] = [MARKER, OUTPUT_STAT, KEPT_STAT, render_memo::FILE];
 /// Test hook: a build aborts the process (as a kill would) after writing this many files.
 const ABORT_AFTER_WRITES: &str = "IMPRIMATUR_TEST_ABORT_AFTER_WRITES";
 
@@ -1056,14 +1059,13 @@ fn record_output_stat(
 /// writes into it after, and renames it. Only a cache: an error leaves it out, and the build
 /// that takes `kept` over lists every folder.
 fn record_kept_stat(kept: &Path, listed: Option<Listed>, since: (i64, i64)) {
-    let listed = match listed {
+    let mut listed = match listed {
         Some(listed) => listed,
         None => match listing::list(kept, &Listed::default(), since, Listing::Parallel) {
             Ok(listed) => listed,
             Err(_) => return,
         },
     };
-    let mut listed = listed;
     listed.dirs.insert(String::new(), None);
     write_cache(kept, KEPT_STAT, &listed);
 }
@@ -1145,9 +1147,7 @@ fn take_over(dir: &Path, listing: Listing) -> Result<(BTreeSet<String>, Listed, 
         let mut files = BTreeSet::new();
         let mut removed = Vec::new();
         for (rel, &regular) in &listed.entries {
-            if regular
-                && ![MARKER, OUTPUT_STAT, KEPT_STAT, render_memo::FILE].contains(&rel.as_str())
-            {
+            if regular && !KEPT_CACHES.contains(&rel.as_str()) {
                 files.insert(rel.clone());
             } else {
                 remove_old(&dir.join(rel))?;
@@ -1176,10 +1176,7 @@ fn take_over_listing_all(dir: &Path, listing: Listing) -> Result<BTreeSet<String
         }
         let rel = entry.path().strip_prefix(dir).unwrap_or(entry.path());
         match rel.to_str() {
-            Some(rel)
-                if kind.is_file()
-                    && ![MARKER, OUTPUT_STAT, KEPT_STAT, render_memo::FILE].contains(&rel) =>
-            {
+            Some(rel) if kind.is_file() && !KEPT_CACHES.contains(&rel) => {
                 files.insert(rel.replace(std::path::MAIN_SEPARATOR, "/"));
             }
             _ => odd.push(entry.into_path()),
