@@ -783,6 +783,11 @@ fn a_rebuild_that_reuses_what_it_rendered_before_writes_the_bytes_a_fresh_build_
     build(&site, NOW);
     assert!(!site.exists("output/kb/guide/setup/index.html"));
     same(&site, "a page whose source is deleted");
+    // The rebuild took the page's words out of the index it patched: nothing of it is left.
+    for (path, bytes) in site.files_under("output/search-index") {
+        let text = String::from_utf8(bytes).unwrap();
+        assert!(!text.contains("zeppelins"), "{path}: {text}");
+    }
 }
 
 #[test]

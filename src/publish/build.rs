@@ -12,7 +12,7 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::publish::output::{self, Staging};
 use crate::publish::render::PublishedSite;
-use crate::publish::render_memo::PageMemo;
+use crate::publish::render_memo::{GroupMemo, PageMemo};
 use crate::publish::renderer::{self, Drafts, Progress, Renderer, Sink};
 use crate::publish::theme::Theme;
 use crate::report::StatusReport;
@@ -72,8 +72,26 @@ impl Sink for Staging<'_> {
         Staging::reuse_group(self, name, inputs)
     }
 
-    fn remember_group(&self, name: &str, inputs: Option<String>, files: &[String]) {
-        Staging::remember_group(self, name, inputs, files)
+    fn remember_group(
+        &self,
+        name: &str,
+        inputs: Option<String>,
+        files: &[String],
+        parts: Vec<(String, [u8; 32])>,
+    ) {
+        Staging::remember_group(self, name, inputs, files, parts)
+    }
+
+    fn group_before(&self, name: &str) -> Option<&GroupMemo> {
+        Staging::group_before(self, name)
+    }
+
+    fn read_before(&self, rel: &str, hash: &str) -> Option<Vec<u8>> {
+        Staging::read_before(self, rel, hash)
+    }
+
+    fn keep_before(&self, rel: &str, hash: &str) -> bool {
+        Staging::keep_before(self, rel, hash)
     }
 }
 

@@ -69,6 +69,9 @@ const KEPT_STAT: &str = ".imprimatur-kept-stat.bin";
 /// taken over.
 const KEPT_CACHES: [&str; 4] = [MARKER, OUTPUT_STAT, KEPT_STAT, render_memo::FILE];
 /// Test hook: a build aborts the process (as a kill would) after writing this many files.
+/// The most a build reads of one file of the last build's `output/` to patch it (a piece of the
+/// search index; the biggest is a few MB at 100,000 pages): beyond, it makes the file anew.
+const BEFORE_LIMIT: u64 = 256 << 20;
 const ABORT_AFTER_WRITES: &str = "IMPRIMATUR_TEST_ABORT_AFTER_WRITES";
 
 /// What a build published: the contents of [`MARKER`].
@@ -636,16 +639,56 @@ impl<'lock> Staging<'lock> {
         Ok(())
     }
 
-    /// Remembers the group `name`, its files (each written with [`Staging::write`]) and the
-    /// digest of the inputs they were made from, for [`Staging::reuse_group`] next time.
-    pub fn remember_group(&self, name: &str, inputs: Option<String>, files: &[String]) {
+    /// Remembers the group `name`, its files (each written with [`Staging::write`] or kept
+    /// with [`Staging::keep_before`]), the digest of the inputs they were made from and those
+    /// inputs one by one (`parts`), for [`Staging::reuse_group`] and
+    /// [`Staging::group_before`] next time.
+    pub fn remember_group(
+        &self,
+        name: &str,
+        inputs: Option<String>,
+        files: &[String],
+        parts: Vec<(String, [u8; 32])>,
+    ) {
         let Some(inputs) = inputs else { return };
         let files = files
             .iter()
             .filter_map(|rel| Some((rel.clone(), self.written_sha256(rel)?)))
             .collect();
-        let memo = GroupMemo { inputs, files };
+        let memo = GroupMemo {
+            inputs,
+            files,
+            parts,
+        };
         self.lock_now().groups.insert(name.to_string(), memo);
+    }
+
+    /// What the last build remembered of the group `name` (see [`Staging::remember_group`]),
+    /// when the intact `output/` still holds every one of its files: what a build patches
+    /// instead of making the group anew.
+    pub fn group_before(&self, name: &str) -> Option<&GroupMemo> {
+        let memo = self.rendered_before.groups.get(name)?;
+        memo.files
+            .iter()
+            .all(|(rel, hash)| self.reusable(rel, hash))
+            .then_some(memo)
+    }
+
+    /// The bytes of the intact `output/`'s file `rel` when they are exactly those of hash
+    /// `hash` (read without following a link, at most [`BEFORE_LIMIT`] bytes); else `None`.
+    pub fn read_before(&self, rel: &str, hash: &str) -> Option<Vec<u8>> {
+        if !self.reusable(rel, hash) {
+            return None;
+        }
+        let bytes =
+            crate::atomic::read_beneath(&self.output_dir, Path::new(rel), BEFORE_LIMIT).ok()?;
+        (version::sha256_hex(&bytes) == hash).then_some(bytes)
+    }
+
+    /// Keeps `output/`'s file `rel` with the bytes of hash `hash` as part of the new site (see
+    /// [`Staging::reuse_file`]): `false` when it can't.
+    pub fn keep_before(&self, rel: &str, hash: &str) -> bool {
+        self.reuse_file(rel, hash)
     }
     fn lock_now(&self) -> std::sync::MutexGuard<'_, RenderMemo> {
         self.rendered_now

@@ -652,7 +652,7 @@ pub fn breadcrumbs(space: &PublishedSpace, page: &PublishedPage) -> Vec<Crumb> {
     crumbs
 }
 
-#[derive(Serialize)]
+#[derive(Clone, Serialize)]
 pub struct SearchEntry<'a> {
     pub title: &'a str,
     pub url: &'a str,

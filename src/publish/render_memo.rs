@@ -5,7 +5,9 @@
 //! page's Markdown yielded besides HTML: the key of its Markdown inputs (the version, the
 //! page's place, and where each of its links pointed), those link destinations, its search
 //! text and its links to unpublished pages. For groups of files rendered together (the search
-//! index) it holds the digest of their inputs and each file's hash.
+//! index) it holds the digest of their inputs, each file's hash, and each input by name with
+//! its own digest (the search index's pages by URL), so that a build can remake only the files
+//! of the inputs that changed.
 //!
 //! It lives in the kept generation beside `output/` ([`FILE`]), where whoever writes to the
 //! repository might put a file of their own: the file carries an HMAC-SHA256 of its contents
@@ -24,7 +26,7 @@ use crate::site::memo::Tagger;
 /// The memo's file in the kept generation. Never part of a site.
 pub const FILE: &str = ".imprimatur-render-memo.bin";
 /// What the memo's tags are made for.
-const TAG: &[u8] = b"imprimatur-rendered-v4";
+const TAG: &[u8] = b"imprimatur-rendered-v5";
 
 /// What one page's last rendering was made from and yielded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,6 +51,9 @@ pub struct GroupMemo {
     pub inputs: String,
     /// Path relative to `output/` → hex SHA-256.
     pub files: BTreeMap<String, String>,
+    /// The inputs one by one, sorted by name, each with its own SHA-256 digest (for the
+    /// search index: each page's URL and the digest of its entry).
+    pub parts: Vec<(String, [u8; 32])>,
 }
 
 /// A memo: pages by the path of their HTML, groups by name.
@@ -241,6 +246,7 @@ mod tests {
         let group = GroupMemo {
             inputs: "dd".into(),
             files: BTreeMap::from([("search-index.json".to_string(), "ee".to_string())]),
+            parts: vec![("kb/a/".to_string(), [9; 32])],
         };
         RenderMemo {
             pages: HashMap::from([("kb/a/index.html".to_string(), page)]),

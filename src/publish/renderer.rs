@@ -19,7 +19,7 @@ use crate::publish::render::{
     self, PublishedPage, PublishedSite, PublishedSpace, SearchEntry, SiteContext, SpaceLink,
     SpaceSummary,
 };
-use crate::publish::render_memo::{self, PageMemo};
+use crate::publish::render_memo::{self, GroupMemo, PageMemo};
 use crate::publish::search;
 use crate::publish::theme::Theme;
 use crate::report::{PageStatus, StatusReport};
@@ -74,8 +74,34 @@ pub trait Sink: Sync {
         None
     }
 
-    /// Remembers the files of a group, each already written, with the digest of its inputs.
-    fn remember_group(&self, _name: &str, _inputs: Option<String>, _files: &[String]) {}
+    /// Remembers the files of a group, each already written or kept, with the digest of its
+    /// inputs and its inputs one by one (`parts`, sorted by name, each with its digest).
+    fn remember_group(
+        &self,
+        _name: &str,
+        _inputs: Option<String>,
+        _files: &[String],
+        _parts: Vec<(String, [u8; 32])>,
+    ) {
+    }
+
+    /// What the last build remembered of the group `name`, if the sink still holds every
+    /// file of it: what a group is patched from when only some of its inputs changed.
+    fn group_before(&self, _name: &str) -> Option<&GroupMemo> {
+        None
+    }
+
+    /// The bytes of a file of [`Sink::group_before`], if they are still exactly those of
+    /// hash `hash`.
+    fn read_before(&self, _rel: &str, _hash: &str) -> Option<Vec<u8>> {
+        None
+    }
+
+    /// Keeps a file of [`Sink::group_before`] with the bytes of hash `hash` as it is, as if
+    /// written again: `false` when it can't.
+    fn keep_before(&self, _rel: &str, _hash: &str) -> bool {
+        false
+    }
 }
 
 /// The whole context of `page.html`: what a page's bytes are a function of, with the theme.
@@ -387,24 +413,49 @@ impl<'a> Renderer<'a> {
         Ok(RenderedSite { files })
     }
 
-    /// The index pieces and `search-index.json`, made from the entries alone (kept as the
-    /// last build wrote them when their inputs are the same): how many files.
+    /// The index pieces and `search-index.json`, made from the entries alone: kept as the
+    /// last build wrote them when their inputs are the same, patched where only some pages'
+    /// entries changed (see [`search::patch`]). How many files.
     fn search_into(&self, sink: &dyn Sink, mut search: Vec<SearchEntry>) -> Result<usize> {
         let _t = crate::timings::phase("search index");
         search.sort_by(|a, b| a.url.cmp(b.url));
-        let inputs = sink.remembers().then(|| search_digest(&search));
-        if let Some(kept) = inputs
-            .as_deref()
-            .and_then(|d| sink.reuse_group(SEARCH_GROUP, d))
-        {
+        let write = |rel: &str, bytes: &[u8]| sink.write(rel, bytes);
+        let write_with = |rel: &str, fill: &Fill| sink.write_with(rel, fill);
+        if !sink.remembers() {
+            return Ok(search_files_of(&search, &write, &write_with, None)?.len());
+        }
+        let digests: Vec<[u8; 32]> = search.par_iter().map(entry_digest).collect();
+        let inputs = search_digest(&digests);
+        if let Some(kept) = sink.reuse_group(SEARCH_GROUP, &inputs) {
             return Ok(kept);
         }
+        let read = |rel: &str, hash: &str| sink.read_before(rel, hash);
+        let keep = |rel: &str, hash: &str| -> Result<()> {
+            match sink.keep_before(rel, hash) {
+                true => Ok(()),
+                false => Err(Error::Refused(format!(
+                    "the search index's file '{rel}' could not be kept from the last build"
+                ))),
+            }
+        };
+        let before = sink.group_before(SEARCH_GROUP).map(|memo| search::Before {
+            entries: &memo.parts,
+            files: &memo.files,
+            read: &read,
+            keep: &keep,
+        });
         let made = search_files_of(
             &search,
-            &|rel, bytes| sink.write(rel, bytes),
-            &|rel, fill| sink.write_with(rel, fill),
+            &write,
+            &write_with,
+            before.as_ref().map(|b| (b, &digests[..])),
         )?;
-        sink.remember_group(SEARCH_GROUP, inputs, &made);
+        let parts = search
+            .iter()
+            .zip(digests)
+            .map(|(e, d)| (e.url.to_string(), d))
+            .collect();
+        sink.remember_group(SEARCH_GROUP, Some(inputs), &made, parts);
         Ok(made.len())
     }
 
@@ -429,7 +480,7 @@ impl<'a> Renderer<'a> {
             fill(&mut bytes).map_err(|e| Error::io(rel, e))?;
             collect(rel, &bytes)
         };
-        search_files_of(&entries, &collect, &collect_by)?;
+        search_files_of(&entries, &collect, &collect_by, None)?;
         Ok(made.into_inner().expect("no collector panics"))
     }
 
@@ -902,51 +953,70 @@ impl NavDigests {
 /// The name of the search index's files as a group in the render memo.
 const SEARCH_GROUP: &str = "search";
 
-/// What the search index's files are made from: this program and the entries (sorted). An
-/// entry's text counts by the key of the Markdown inputs it was made from, when known (equal
-/// keys make equal text: the render memo rests on that too), so a rebuild does not hash the
-/// text of every page.
-fn search_digest(entries: &[SearchEntry]) -> String {
+/// What one page's search entry is made from, with this program: the digest [`search::patch`]
+/// tells the pages that changed by. Its text counts by the key of the Markdown inputs it was
+/// made from, when known (equal keys make equal text: the render memo rests on that too), so a
+/// rebuild does not hash the text of every page.
+fn entry_digest(e: &SearchEntry) -> [u8; 32] {
     use sha2::Digest;
     let mut h = sha2::Sha256::new();
-    h.update(b"imprimatur-search-inputs-v2\n");
+    h.update(b"imprimatur-search-entry-v1\n");
     h.update(render_memo::program_id());
     let mut part = |bytes: &[u8]| hash_part(&mut h, bytes);
-    for e in entries {
-        for field in [e.title, e.url, e.space] {
-            part(field.as_bytes());
-        }
-        let (mark, description): (&[u8], &str) = match e.description {
-            Some(d) => (b"d", d),
-            None => (b"-", ""),
-        };
-        part(mark);
-        part(description.as_bytes());
-        part(&(e.tags.len() as u64).to_be_bytes());
-        for tag in e.tags {
-            part(tag.as_bytes());
-        }
-        let (mark, text): (&[u8], &str) = match &e.text_key {
-            Some(key) => (b"k", key),
-            None => (b"t", &e.text[..]),
-        };
-        part(mark);
-        part(text.as_bytes());
+    for field in [e.title, e.url, e.space] {
+        part(field.as_bytes());
+    }
+    let (mark, description): (&[u8], &str) = match e.description {
+        Some(d) => (b"d", d),
+        None => (b"-", ""),
+    };
+    part(mark);
+    part(description.as_bytes());
+    part(&(e.tags.len() as u64).to_be_bytes());
+    for tag in e.tags {
+        part(tag.as_bytes());
+    }
+    let (mark, text): (&[u8], &str) = match &e.text_key {
+        Some(key) => (b"k", key),
+        None => (b"t", &e.text[..]),
+    };
+    part(mark);
+    part(text.as_bytes());
+    h.finalize().into()
+}
+
+/// What the search index's files are made from: the digests of its entries (sorted by URL,
+/// see [`entry_digest`]), in one.
+fn search_digest(entries: &[[u8; 32]]) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(b"imprimatur-search-inputs-v3\n");
+    h.update((entries.len() as u64).to_be_bytes());
+    for digest in entries {
+        h.update(digest);
     }
     render_memo::hex(&h.finalize())
 }
 
 /// The files of the search index of `entries` (sorted by URL): the pieces, each handed to
-/// `emit` as soon as it is made, and side by side the whole index in one file, which
-/// `emit_by` has written a piece at a time (it is 170 MB at 100,000 pages). Their paths,
-/// sorted.
+/// `emit` as soon as it is made (or patched from the last build's, `before`, with each entry's
+/// digest), and side by side the whole index in one file, which `emit_by` has written a piece
+/// at a time (it is 170 MB at 100,000 pages). Their paths, sorted.
 fn search_files_of(
     entries: &[SearchEntry],
     emit: &search::Emit<'_, crate::error::Error>,
     emit_by: &(dyn Fn(&str, &Fill) -> Result<()> + Sync),
+    before: Option<(&search::Before<'_, crate::error::Error>, &[[u8; 32]])>,
 ) -> Result<Vec<String>> {
     let (pieces, whole) = rayon::join(
-        || search::pieces(entries, emit),
+        || -> Result<Vec<String>> {
+            if let Some((before, digests)) = before {
+                if let Some(patched) = search::patch(entries, digests, before, emit)? {
+                    return Ok(patched);
+                }
+            }
+            search::pieces(entries, emit)
+        },
         || {
             emit_by("search-index.json", &|w| {
                 serde_json::to_writer(w, &render::SearchIndex { pages: entries })
