@@ -10,6 +10,8 @@
 #   BENCH_RUNS    timed runs per tool and size               (default 3; the median is reported)
 #   BENCH_NOW     the build's --now                          (default 2026-11-21T12:00:00Z)
 #   BENCH_TOOLS   which tools to time                        (default "imprimatur hugo")
+#   BENCH_HUGO_LIMIT  seconds a Hugo build may take before it is stopped and recorded as not
+#                 finished (default: 4 x imprimatur's cold wall in the same run, at least 60)
 #   BENCH_KEEP=1  keep the generated sites and outputs (under /tmp) instead of deleting them
 #   BENCH_NO_BUILD=1  use the release binaries already built instead of running cargo build
 #   CARGO_TARGET_DIR  where cargo builds (default: <crate>/target)
@@ -115,6 +117,8 @@ inodes() { (cd "$1" && find . -type f -printf '%i %T@ %p\n' | sort -k3); }
 pages_in() { find "$1" -mindepth 4 -maxdepth 4 -name index.html | wc -l; }
 
 SUMMARY=""
+GROWTH=""
+imp_cold_wall=15
 
 # run_imprimatur SCENARIO RUN: one timed build, its numbers appended to imp-N-SCENARIO.txt.
 run_imprimatur() {
@@ -122,14 +126,35 @@ run_imprimatur() {
     r="$(timed "imprimatur build ($1)" "$WORK/imp-$N-$1-$2.log" env IMPRIMATUR_CACHE_DIR="$CACHE" \
         "$IMPRIMATUR" build --site "$SITE" --now "$NOW")"
     echo "$r" >>"$WORK/imp-$N-$1.txt"
+    [ "$1" != cold ] || imp_cold_wall="$(wall "$r")"
     say "bench: run $2 imprimatur $1: $(wall "$r") s, cpu $(cpu "$r") s, $(peak_mib "$r") MiB; $(grep -o '([0-9]* files, [a-z0-9 ]*)' "$WORK/imp-$N-$1-$2.log")"
 }
+# run_hugo SCENARIO RUN: the same for Hugo, stopped at its time limit (see BENCH_HUGO_LIMIT).
+# A build stopped there, or killed by the kernel (Hugo is OOM-killed at 100k pages on a 23 GiB
+# machine, after ~12 minutes), did not finish: its wall and peak so far go to
+# hugo-N-dnf.txt, and Hugo's later builds of that size are not run (each is a whole build).
 run_hugo() {
-    local h
-    h="$(timed "hugo ($1)" "$WORK/hugo-$N-$1-$2.log" \
-        hugo --source "$HUGO_SITE" --destination "$DEST" --cacheDir "$HCACHE" --quiet)"
-    echo "$h" >>"$WORK/hugo-$N-$1.txt"
-    say "bench: run $2 hugo       $1: $(wall "$h") s, cpu $(cpu "$h") s, $(peak_mib "$h") MiB"
+    local h limit tf="$WORK/time.$$" log="$WORK/hugo-$N-$1-$2.log"
+    if [ -s "$WORK/hugo-$N-dnf.txt" ]; then
+        say "bench: run $2 hugo       $1: not run (a build of this size did not finish)"
+        return 0
+    fi
+    limit="${BENCH_HUGO_LIMIT:-$(calc '%.0f' "($imp_cold_wall * 4 < 60) ? 60 : $imp_cold_wall * 4")}"
+    sync
+    if /usr/bin/time -f '%e %M %U %S' -o "$tf" timeout --signal=KILL "$limit" \
+        hugo --source "$HUGO_SITE" --destination "$DEST" --cacheDir "$HCACHE" --quiet >"$log" 2>&1; then
+        h="$(tail -1 "$tf" | awk '{ printf "%s %s %.2f\n", $1, $2, $3 + $4 }')"
+        echo "$h" >>"$WORK/hugo-$N-$1.txt"
+        say "bench: run $2 hugo       $1: $(wall "$h") s, cpu $(cpu "$h") s, $(peak_mib "$h") MiB"
+    elif grep -q 'status 137\|signal 9' "$tf"; then
+        h="$(tail -1 "$tf" | awk '{ printf "%s %s %.2f\n", $1, $2, $3 + $4 }')"
+        echo "$h" >>"$WORK/hugo-$N-dnf.txt"
+        say "bench: run $2 hugo       $1: DID NOT FINISH: killed after $(wall "$h") s (limit $limit s) at $(peak_mib "$h") MiB"
+    else
+        say "bench: hugo ($1) failed ($(head -1 "$tf")); last lines of its output:"
+        tail -20 "$log" >&2
+        exit 1
+    fi
 }
 
 for N in $PAGES_LIST; do
@@ -169,7 +194,7 @@ for N in $PAGES_LIST; do
         fi
         if want hugo; then
             run_hugo cold "$run"
-            [ "$(pages_in "$DEST")" -eq "$N" ] || die "hugo cold: not $N pages"
+            [ -s "$WORK/hugo-$N-dnf.txt" ] || [ "$(pages_in "$DEST")" -eq "$N" ] || die "hugo cold: not $N pages"
         fi
 
         if want imprimatur; then
@@ -199,7 +224,7 @@ for N in $PAGES_LIST; do
         fi
         if want hugo; then
             run_hugo add "$run"
-            [ "$(pages_in "$DEST")" -eq "$((N + 1))" ] || die "hugo add: not $((N + 1)) pages"
+            [ -s "$WORK/hugo-$N-dnf.txt" ] || [ "$(pages_in "$DEST")" -eq "$((N + 1))" ] || die "hugo add: not $((N + 1)) pages"
         fi
         search=""
         if want imprimatur && command -v node >/dev/null; then
@@ -218,9 +243,11 @@ for N in $PAGES_LIST; do
                 row imprimatur "$sc" "$WORK/imp-$N-$sc.txt"
                 eval "iw_$sc=$WALL im_$sc=$PEAK ic_$sc=$CPU"
             fi
-            if want hugo; then
+            if want hugo && [ -s "$WORK/hugo-$N-$sc.txt" ] && [ ! -s "$WORK/hugo-$N-dnf.txt" ]; then
                 row hugo "$sc" "$WORK/hugo-$N-$sc.txt"
                 eval "hw_$sc=$WALL hm_$sc=$PEAK"
+            elif want hugo; then
+                printf '| %-10s | %-8s | %s |\n' hugo "$sc" "did not finish (see below)"
             fi
         done
         printf '(generator: %s s)\n' "$(wall "$gen")"
@@ -233,7 +260,18 @@ for N in $PAGES_LIST; do
             r_add="$(calc '%.2f' "$iw_add / $iw_cold")"
             printf 'ratios: no-op/own cold %s× (goal <= 0.2: %s); edit/own cold %s× (<= 0.3: %s); add/own cold %s× (<= 0.3: %s)\n' \
                 "$r_noop" "$(pass "$r_noop <= 0.2")" "$r_edit" "$(pass "$r_edit <= 0.3")" "$r_add" "$(pass "$r_add <= 0.3")"
-            if want hugo; then
+            if want hugo && [ -s "$WORK/hugo-$N-dnf.txt" ]; then
+                # Stopped unfinished after `dnf` seconds at `dnf_peak`: its whole build takes
+                # longer and needs more, so imprimatur's ratios are below these.
+                dnf="$(head -1 "$WORK/hugo-$N-dnf.txt")"
+                dnf_wall="$(wall "$dnf")"
+                dnf_peak="$(echo "$dnf" | cut -d' ' -f2)"
+                r_cold="$(calc '%.2f' "$iw_cold / $dnf_wall")"
+                printf 'hugo did not finish its cold build: killed after %s s at %s MiB (no later hugo build of this size was run)\n' \
+                    "$dnf_wall" "$(calc '%.0f' "$dnf_peak / 1024")"
+                printf 'ratios: cold imprimatur/hugo wall < %s× (goal <= 0.5: %s), peak memory < %s×\n' \
+                    "$r_cold" "$(pass "$r_cold <= 0.5")" "$(calc '%.2f' "$im_cold / $dnf_peak")"
+            elif want hugo; then
                 r_cold="$(calc '%.2f' "$iw_cold / $hw_cold")"
                 printf 'ratios: cold imprimatur/hugo wall %s× (goal <= 0.5: %s), peak memory %s×\n' \
                     "$r_cold" "$(pass "$r_cold <= 0.5")" "$(calc '%.2f' "$im_cold / $hm_cold")"
@@ -243,6 +281,10 @@ for N in $PAGES_LIST; do
     )"
     say "$table"
     SUMMARY="$SUMMARY$table"$'\n'
+    if want imprimatur; then
+        # For the growth from one size to the next: the cold build's median wall and peak.
+        GROWTH="$GROWTH $N:$(cut -d' ' -f1 "$WORK/imp-$N-cold.txt" | median):$(cut -d' ' -f2 "$WORK/imp-$N-cold.txt" | median)"
+    fi
     [ "${BENCH_KEEP:-0}" = 1 ] || discard "$SITE" "$HUGO_SITE" "$SITE-add" "$SITE-hugo-add"
 done
 
@@ -252,4 +294,17 @@ if [ "${BENCH_NO_BUILD:-0}" = 1 ]; then
 else
     built="built at $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 fi
-printf '\n== imprimatur vs hugo (%s, %s) ==%s' "$(date -u +%Y-%m-%dT%H:%MZ)" "$built" "$SUMMARY"
+# Growth of imprimatur's cold build from each size to the next (linear: as many times the
+# wall and the memory as the pages).
+growth=""
+previous=""
+for size in $GROWTH; do
+    if [ -n "$previous" ]; then
+        IFS=: read -r n0 w0 m0 <<<"$previous"
+        IFS=: read -r n1 w1 m1 <<<"$size"
+        growth="$growth$(printf '\ngrowth of the cold build from %s to %s pages (x%s): wall x%s, peak memory x%s' \
+            "$n0" "$n1" "$(calc '%.0f' "$n1 / $n0")" "$(calc '%.1f' "$w1 / $w0")" "$(calc '%.1f' "$m1 / $m0")")"
+    fi
+    previous="$size"
+done
+printf '\n== imprimatur vs hugo (%s, %s) ==%s%s\n' "$(date -u +%Y-%m-%dT%H:%MZ)" "$built" "$SUMMARY" "$growth"
