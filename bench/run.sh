@@ -141,8 +141,17 @@ run_hugo() {
     fi
     limit="${BENCH_HUGO_LIMIT:-$(calc '%.0f' "($imp_cold_wall * 4 < 60) ? 60 : $imp_cold_wall * 4")}"
     sync
-    if /usr/bin/time -f '%e %M %U %S' -o "$tf" timeout --signal=KILL "$limit" \
-        hugo --source "$HUGO_SITE" --destination "$DEST" --cacheDir "$HCACHE" --quiet >"$log" 2>&1; then
+    # Hugo is the child of /usr/bin/time, which waits for it and so reports its peak memory
+    # even when it is killed; a watchdog kills it at the limit.
+    /usr/bin/time -f '%e %M %U %S' -o "$tf" \
+        hugo --source "$HUGO_SITE" --destination "$DEST" --cacheDir "$HCACHE" --quiet >"$log" 2>&1 &
+    local timer=$!
+    (sleep "$limit" && pkill -KILL -P "$timer" -x hugo) >/dev/null 2>&1 &
+    local watchdog=$!
+    local status=0
+    wait "$timer" || status=$?
+    kill "$watchdog" 2>/dev/null || true
+    if [ "$status" -eq 0 ]; then
         h="$(tail -1 "$tf" | awk '{ printf "%s %s %.2f\n", $1, $2, $3 + $4 }')"
         echo "$h" >>"$WORK/hugo-$N-$1.txt"
         say "bench: run $2 hugo       $1: $(wall "$h") s, cpu $(cpu "$h") s, $(peak_mib "$h") MiB"
@@ -258,8 +267,14 @@ for N in $PAGES_LIST; do
             r_noop="$(calc '%.2f' "$iw_noop / $iw_cold")"
             r_edit="$(calc '%.2f' "$iw_edit / $iw_cold")"
             r_add="$(calc '%.2f' "$iw_add / $iw_cold")"
-            printf 'ratios: no-op/own cold %s× (goal <= 0.2: %s); edit/own cold %s× (<= 0.3: %s); add/own cold %s× (<= 0.3: %s)\n' \
-                "$r_noop" "$(pass "$r_noop <= 0.2")" "$r_edit" "$(pass "$r_edit <= 0.3")" "$r_add" "$(pass "$r_add <= 0.3")"
+            if [ "$N" -eq 10000 ]; then
+                printf 'ratios: no-op/own cold %s× (goal <= 0.2: %s); edit/own cold %s× (<= 0.3: %s); add/own cold %s× (<= 0.3: %s)\n' \
+                    "$r_noop" "$(pass "$r_noop <= 0.2")" "$r_edit" "$(pass "$r_edit <= 0.3")" "$r_add" "$(pass "$r_add <= 0.3")"
+            else
+                # The goals of these three are set at 10k pages.
+                printf 'ratios: no-op/own cold %s×; edit/own cold %s×; add/own cold %s× (their goals, 0.2 / 0.3 / 0.3, are set at 10k)\n' \
+                    "$r_noop" "$r_edit" "$r_add"
+            fi
             if want hugo && [ -s "$WORK/hugo-$N-dnf.txt" ]; then
                 # Stopped unfinished after `dnf` seconds at `dnf_peak`: its whole build takes
                 # longer and needs more, so imprimatur's ratios are below these.
@@ -276,7 +291,9 @@ for N in $PAGES_LIST; do
                 printf 'ratios: cold imprimatur/hugo wall %s× (goal <= 0.5: %s), peak memory %s×\n' \
                     "$r_cold" "$(pass "$r_cold <= 0.5")" "$(calc '%.2f' "$im_cold / $hm_cold")"
             fi
-            printf 'peak memory of the cold build: %s MiB (goal at 100k: <= 1024)\n' "$(calc '%.0f' "$im_cold / 1024")"
+            printf 'peak memory of the cold build: %s MiB (goal at 100k: <= 1024); of the no-op, edit and add: %s, %s, %s MiB\n' \
+                "$(calc '%.0f' "$im_cold / 1024")" "$(calc '%.0f' "$im_noop / 1024")" \
+                "$(calc '%.0f' "$im_edit / 1024")" "$(calc '%.0f' "$im_add / 1024")"
         fi
     )"
     say "$table"
