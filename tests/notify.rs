@@ -227,6 +227,8 @@ class Keep:
         name = os.path.join(out, "%d" % time.time_ns())
         with open(name + ".tmp", "wb") as f:
             f.write(b"X-Rcpt-To: " + ",".join(envelope.rcpt_tos).encode() + b"\r\n")
+            login = session.auth_data.login if session.authenticated else b"-"
+            f.write(b"X-Logged-In-As: " + login + b"\r\n")
             f.write(envelope.content)
         os.rename(name + ".tmp", name + ".eml")
         return "250 OK"
@@ -236,6 +238,15 @@ if len(sys.argv) > 3:
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(sys.argv[3], sys.argv[4])
     params = dict(tls_context=ctx, require_starttls=True)
+# With SMTP_USER and SMTP_PASSWORD set, mail is taken only after AUTH with them (and only
+# over TLS: aiosmtpd refuses AUTH in clear text).
+if os.environ.get("SMTP_USER"):
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+    user, password = os.environ["SMTP_USER"].encode(), os.environ["SMTP_PASSWORD"].encode()
+    def check(server, session, envelope, mechanism, data):
+        ok = isinstance(data, LoginPassword) and data.login == user and data.password == password
+        return AuthResult(success=ok, handled=False, auth_data=data)
+    params.update(authenticator=check, auth_required=True, auth_require_tls=True)
 c = Controller(Keep(), hostname="127.0.0.1", port=port, **params)
 c.start()
 print("ready", flush=True)
@@ -295,15 +306,28 @@ impl Mail {
 
 impl Smtp {
     fn start(port: u16, tls: Option<(&PathBuf, &PathBuf)>) -> Smtp {
+        Smtp::start_with_login(port, tls, None)
+    }
+
+    /// A server that takes mail only from a client logged in as `login` (user, password).
+    fn start_with_login(
+        port: u16,
+        tls: Option<(&PathBuf, &PathBuf)>,
+        login: Option<(&str, &str)>,
+    ) -> Smtp {
         python_with_aiosmtpd();
         let dir = tempfile::tempdir().unwrap();
         let mut cmd = Command::new("python3");
         cmd.args(["-c", SMTP_SERVER, &port.to_string()])
             .arg(dir.path())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null());
+            .stderr(Stdio::null())
+            .env_remove("SMTP_USER");
         if let Some((cert, key)) = tls {
             cmd.arg(cert).arg(key);
+        }
+        if let Some((user, password)) = login {
+            cmd.env("SMTP_USER", user).env("SMTP_PASSWORD", password);
         }
         let mut child = cmd.spawn().expect("python3 runs");
         let mut line = String::new();
@@ -1004,4 +1028,55 @@ fn mail_goes_over_starttls_and_never_falls_back_to_plain_text() {
     let out = notify(&site, DAY1, &[], 4);
     assert!(out.contains("failed     email"), "{out}");
     assert!(plain.mails().is_empty());
+}
+
+#[test]
+fn mail_logs_in_with_the_credentials_named_in_the_config_and_is_refused_without_them() {
+    let certs = tempfile::tempdir().unwrap();
+    let (cert, key) = self_signed(certs.path());
+    let smtp = Smtp::start_with_login(
+        free_port(),
+        Some((&cert, &key)),
+        Some(("docs-bot", "correct horse")),
+    );
+    let site = site_with(&format!(
+        "  email: {{smtp: '127.0.0.1:{}', from: 'docs@example.com', tls: starttls, ca_file: '{}', user_env: DOCS_SMTP_USER, password_env: DOCS_SMTP_PASSWORD}}\n{FAST}",
+        smtp.port,
+        cert.display()
+    ));
+    let login = |password: &str| -> Vec<(String, String)> {
+        vec![
+            ("DOCS_SMTP_USER".into(), "docs-bot".into()),
+            ("DOCS_SMTP_PASSWORD".into(), password.into()),
+        ]
+    };
+    notify(&site, DAY0, &login("correct horse"), 0);
+    submit(&site, "kb/install", DAY1);
+
+    // A wrong password: the server refuses the login, nothing is delivered, and the event
+    // stays due for the next run.
+    let out = notify(&site, DAY1, &login("wrong horse"), 4);
+    assert!(out.contains("failed     email"), "{out}");
+    assert!(smtp.mails().is_empty());
+    // The password named in the config but not set: the run says which variable is missing.
+    let out = site
+        .imprimatur(&["notify"])
+        .at(DAY1)
+        .env(&[("DOCS_SMTP_USER".into(), "docs-bot".into())])
+        .exits(4)
+        .run();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains("$DOCS_SMTP_PASSWORD is not set"), "{said}");
+    assert!(smtp.mails().is_empty());
+
+    // The right one: delivered once, by a client logged in as the configured user.
+    notify(&site, DAY1, &login("correct horse"), 0);
+    let mails = smtp.mails();
+    assert_eq!(mails.len(), 1, "{:?}", smtp.summary());
+    assert_eq!(mails[0].header("X-Logged-In-As"), "docs-bot");
+    assert_eq!(mails[0].rcpt, "alice@example.com");
 }
