@@ -147,7 +147,7 @@ struct KeyArgs {
     agent: bool,
     /// Which of the agent's keys: its fingerprint (SHA256:...), comment or keyring key id;
     /// default: the one ed25519 key of the agent that the keyring knows
-    #[arg(long, requires = "agent")]
+    #[arg(long, requires = "agent", conflicts_with = "key")]
     agent_key: Option<String>,
 }
 
@@ -159,6 +159,18 @@ impl KeyArgs {
                 select: self.agent_key.clone(),
             },
         }
+    }
+}
+
+/// The key of `--key FILE` or `--agent [--agent-key K]`, if either was given: whose inbox or
+/// pages, for commands that act as you without signing.
+fn own_key(file: &Option<PathBuf>, agent: bool, agent_key: &Option<String>) -> Option<KeySource> {
+    match (file, agent) {
+        (Some(file), _) => Some(KeySource::File(file.clone())),
+        (None, true) => Some(KeySource::Agent {
+            select: agent_key.clone(),
+        }),
+        (None, false) => None,
     }
 }
 
@@ -234,18 +246,22 @@ enum Command {
         open: bool,
     },
     /// What waits on a reviewer, oldest first, with step, age, submitter and review URL
+    #[command(group(clap::ArgGroup::new("whose").required(true).args(["key", "agent", "reviewer"])))]
     Inbox {
         #[command(flatten)]
         site: SiteArgs,
         #[command(flatten)]
         now: NowArg,
         /// Your secret key file: the inbox of the reviewer it belongs to
-        #[arg(
-            long,
-            conflicts_with = "reviewer",
-            required_unless_present = "reviewer"
-        )]
+        #[arg(long)]
         key: Option<PathBuf>,
+        /// Your ed25519 key held by the running ssh-agent (SSH_AUTH_SOCK): the inbox of the
+        /// reviewer it belongs to
+        #[arg(long)]
+        agent: bool,
+        /// Which of the agent's keys: its fingerprint (SHA256:...), comment or keyring key id
+        #[arg(long, requires = "agent", conflicts_with_all = ["key", "reviewer"])]
+        agent_key: Option<String>,
         /// A reviewer id from the keyring
         #[arg(long)]
         reviewer: Option<String>,
@@ -260,12 +276,19 @@ enum Command {
         now: NowArg,
         #[arg(long, value_enum, default_value = "text")]
         format: FormatArg,
-        /// Only your pages: those the reviewer of --key submitted, or names as `author`
-        #[arg(long, requires = "key", conflicts_with = "pages")]
+        /// Only your pages: those the reviewer of --key (or --agent) submitted, or names as
+        /// `author`
+        #[arg(long, requires = "own_key", conflicts_with = "pages")]
         mine: bool,
         /// Your secret key file (with --mine)
-        #[arg(long, requires = "mine")]
+        #[arg(long, requires = "mine", group = "own_key", conflicts_with = "agent")]
         key: Option<PathBuf>,
+        /// Your ed25519 key held by the running ssh-agent (with --mine)
+        #[arg(long, requires = "mine", group = "own_key")]
+        agent: bool,
+        /// Which of the agent's keys: its fingerprint (SHA256:...), comment or keyring key id
+        #[arg(long, requires = "agent", conflicts_with = "key")]
+        agent_key: Option<String>,
         /// Only these pages (paths or ids)
         pages: Vec<String>,
     },
@@ -566,14 +589,16 @@ fn run(cli: Cli) -> imprimatur::Result<i32> {
             site,
             now,
             key,
+            agent,
+            agent_key,
             reviewer,
             format,
         } => {
             let now = cli::resolve_now(now.now.as_deref())?;
-            let who = match (key, reviewer) {
-                (Some(k), _) => cli::Who::Key(k),
+            let who = match (own_key(key, *agent, agent_key), reviewer) {
+                (Some(source), _) => cli::Who::Key(source),
                 (None, Some(r)) => cli::Who::Reviewer(r),
-                (None, None) => unreachable!("clap requires --key or --reviewer"),
+                (None, None) => unreachable!("clap requires --key, --agent or --reviewer"),
             };
             cli::inbox(&site.site, now, who, (*format).into(), out)
         }
@@ -583,11 +608,13 @@ fn run(cli: Cli) -> imprimatur::Result<i32> {
             format,
             mine,
             key,
+            agent,
+            agent_key,
             pages,
         } => {
             let now = cli::resolve_now(now.now.as_deref())?;
-            match (mine, key) {
-                (true, Some(key)) => cli::status_mine(&site.site, now, (*format).into(), key, out),
+            match (mine, own_key(key, *agent, agent_key)) {
+                (true, Some(key)) => cli::status_mine(&site.site, now, (*format).into(), &key, out),
                 _ => cli::status(&site.site, now, (*format).into(), pages, out),
             }
         }

@@ -472,3 +472,90 @@ fn an_agent_holding_two_known_keys_must_be_told_which() {
         .stdout_has("key: alice-second")
         .run();
 }
+
+#[test]
+fn inbox_and_status_mine_know_the_reviewer_by_the_agents_key() {
+    let probe = TestSite::new();
+    let (alice, alice_line) = ssh_keygen(&probe, "id_alice", "", None);
+    let (stranger, _) = ssh_keygen(&probe, "id_stranger", "", None);
+    let mut site = kb_in_review(&alice_line);
+    let agent = Agent::start();
+
+    // An agent holding only a key the keyring does not know speaks for nobody.
+    agent.add(&stranger);
+    site.imprimatur(&["inbox", "--agent"])
+        .at(SIGNED)
+        .env(&agent.env())
+        .exits(1)
+        .stderr_has("ssh-agent")
+        .run();
+
+    // With alice's key loaded: her inbox holds the page wanda submitted, as with --reviewer.
+    agent.add(&alice);
+    site.imprimatur(&["inbox", "--agent"])
+        .at(SIGNED)
+        .env(&agent.env())
+        .stdout_has("1 page(s) wait on alice")
+        .stdout_has("kb/install  step technical")
+        .run();
+
+    // Her pages: the one whose draft names her as author, the same as by her key file.
+    site.file(
+        "content/kb/install.md",
+        "---\ntitle: Install the agent\nauthor: alice\n---\n\nRun `agent install` now.\n",
+    );
+    let mine = |args: &[&str], env: &[(String, String)]| -> String {
+        let out = site
+            .imprimatur(&[&["status", "--mine"], args].concat())
+            .at(SIGNED)
+            .env(env)
+            .run();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let by_agent = mine(&["--agent"], &agent.env());
+    assert!(by_agent.contains("kb/install"), "{by_agent}");
+    assert_eq!(by_agent, mine(&["--key", alice.to_str().unwrap()], &[]));
+    // --agent-key names the key among several; a name the agent lacks is refused.
+    site.imprimatur(&["status", "--mine", "--agent", "--agent-key", "SHA256:nope"])
+        .at(SIGNED)
+        .env(&agent.env())
+        .exits(1)
+        .stderr_has("no ed25519 key of the ssh-agent has that fingerprint")
+        .run();
+    // --agent without --mine means nothing to status; --agent-key beside a key file or a
+    // reviewer id is refused, not ignored.
+    for args in [
+        &["status", "--agent"][..],
+        &[
+            "status",
+            "--mine",
+            "--key",
+            "k.pem",
+            "--agent-key",
+            "id_alice@test",
+        ],
+        &[
+            "inbox",
+            "--reviewer",
+            "alice",
+            "--agent-key",
+            "id_alice@test",
+        ],
+        &[
+            "approve",
+            PAGE,
+            "--step",
+            "technical",
+            "--key",
+            "k.pem",
+            "--agent-key",
+            "x",
+        ],
+    ] {
+        site.imprimatur(args)
+            .at(SIGNED)
+            .exits(2)
+            .signs_nothing()
+            .run();
+    }
+}

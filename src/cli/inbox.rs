@@ -1,4 +1,4 @@
-//! `imprimatur inbox [--key FILE | --reviewer ID]`: what waits on me, oldest first.
+//! `imprimatur inbox [--key FILE | --agent | --reviewer ID]`: what waits on me, oldest first.
 
 use std::io::Write;
 use std::path::Path;
@@ -9,11 +9,12 @@ use crate::report::inbox;
 use crate::report::StatusReport;
 use crate::site::Site;
 use crate::time::Instant;
+use crate::trust::signer::{reviewer_of, KeySource};
 
-/// Whose inbox: a reviewer id, or the reviewer whose key file this is.
+/// Whose inbox: a reviewer id, or the reviewer whose key this is (a file, or the ssh-agent's).
 pub enum Who<'a> {
     Reviewer(&'a str),
-    Key(&'a Path),
+    Key(KeySource),
 }
 
 pub fn inbox(
@@ -33,18 +34,7 @@ pub fn inbox(
             }
             id.to_string()
         }
-        Who::Key(file) => {
-            let secret = crate::trust::keyfile::load(file)?;
-            site.keyring
-                .key_for_public(&secret.verifying_key())
-                .map(|k| k.reviewer.clone())
-                .ok_or_else(|| {
-                    Error::Refused(format!(
-                        "{}: this key is not in approvals/keyring.yaml",
-                        file.display()
-                    ))
-                })?
-        }
+        Who::Key(source) => reviewer_of(&source, &site.keyring)?,
     };
     let eval = site.evaluate(now, &site.config.audiences);
     let report = StatusReport::from_evaluation(&eval, &[]);

@@ -83,7 +83,7 @@ pub fn verify(site_root: &Path, now: Instant, format: Format, out: &mut dyn Writ
     })
 }
 
-/// `imprimatur status --mine --key FILE`: the writer's own pages — those the key's reviewer
+/// `imprimatur status --mine --key FILE` (or `--agent`): the writer's own pages — those the key's reviewer
 /// signed a submit for (any version, counted or not), or that name them in the current
 /// draft's front matter as `author` (an id or a list of ids). Writes the whole site's
 /// `reports/status.json`, as `status` does; prints only those pages and their findings.
@@ -91,22 +91,11 @@ pub fn status_mine(
     site_root: &Path,
     now: Instant,
     format: Format,
-    key_file: &Path,
+    key: &crate::trust::signer::KeySource,
     out: &mut dyn Write,
 ) -> Result<i32> {
     let site = Site::load(site_root)?;
-    let secret = crate::trust::keyfile::load(key_file)?;
-    let who = site
-        .keyring
-        .key_for_public(&secret.verifying_key())
-        .ok_or_else(|| {
-            Error::Refused(format!(
-                "{}: this key is not in approvals/keyring.yaml",
-                key_file.display()
-            ))
-        })?
-        .reviewer
-        .clone();
+    let who = crate::trust::signer::reviewer_of(key, &site.keyring)?;
     let eval = site.evaluate(now, &site.config.audiences);
     let extra = crate::publish::build::check_without_building(&site, &eval)?;
     let mut report = StatusReport::from_evaluation(&eval, &extra).with_governance(&site.governance);

@@ -39,6 +39,22 @@ enum Backend {
     },
 }
 
+/// The reviewer whose keyring key `source` holds (for the ssh-agent, the one key the keyring
+/// knows, or the one `--agent-key` names): who "me" is for commands that act as you without
+/// signing. Refused, naming the key, when the keyring does not know it.
+pub fn reviewer_of(source: &KeySource, keyring: &Keyring) -> Result<String> {
+    let signer = Signer::open(source, keyring)?;
+    keyring
+        .key_for_public(&signer.public_key())
+        .map(|k| k.reviewer.clone())
+        .ok_or_else(|| {
+            Error::Refused(format!(
+                "{}: this key is not in approvals/keyring.yaml",
+                signer.name()
+            ))
+        })
+}
+
 impl Signer {
     /// Opens the key. The agent's keys are matched against `keyring` to pick the one to use
     /// when `--agent-key` does not name it.
