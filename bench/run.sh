@@ -73,12 +73,16 @@ timed() {
     local label="$1" log="$2"; shift 2
     local tf="$WORK/time.$$"
     sync
-    if ! /usr/bin/time -f '%e %M %U %S' -o "$tf" "$@" >"$log" 2>&1; then
-        say "bench: $label failed ($(head -1 "$tf")); last lines of its output:"
-        tail -20 "$log" >&2
-        exit 1
-    fi
-    tail -1 "$tf" | awk '{ printf "%s %s %.2f\n", $1, $2, $3 + $4 }'
+    /usr/bin/time -f '%e %M %U %S' -o "$tf" "$@" >"$log" 2>&1 || failed "$label" "$tf" "$log"
+    measured "$tf"
+}
+# measured TIMEFILE: "wall_s peak_kib cpu_s" from what /usr/bin/time wrote (its last line).
+measured() { tail -1 "$1" | awk '{ printf "%s %s %.2f\n", $1, $2, $3 + $4 }'; }
+# failed LABEL TIMEFILE LOG: says how the command ended and the end of its output; exits.
+failed() {
+    say "bench: $1 failed ($(head -1 "$2")); last lines of its output:"
+    tail -20 "$3" >&2
+    exit 1
 }
 wall() { echo "${1%% *}"; }
 peak_mib() { calc '%.0f' "$(echo "$1" | cut -d' ' -f2) / 1024"; }
@@ -152,17 +156,15 @@ run_hugo() {
     wait "$timer" || status=$?
     kill "$watchdog" 2>/dev/null || true
     if [ "$status" -eq 0 ]; then
-        h="$(tail -1 "$tf" | awk '{ printf "%s %s %.2f\n", $1, $2, $3 + $4 }')"
+        h="$(measured "$tf")"
         echo "$h" >>"$WORK/hugo-$N-$1.txt"
         say "bench: run $2 hugo       $1: $(wall "$h") s, cpu $(cpu "$h") s, $(peak_mib "$h") MiB"
     elif grep -q 'status 137\|signal 9' "$tf"; then
-        h="$(tail -1 "$tf" | awk '{ printf "%s %s %.2f\n", $1, $2, $3 + $4 }')"
-        echo "$h" >>"$WORK/hugo-$N-dnf.txt"
+        h="$(measured "$tf")"
+        echo "$1 $h" >>"$WORK/hugo-$N-dnf.txt"
         say "bench: run $2 hugo       $1: DID NOT FINISH: killed after $(wall "$h") s (limit $limit s) at $(peak_mib "$h") MiB"
     else
-        say "bench: hugo ($1) failed ($(head -1 "$tf")); last lines of its output:"
-        tail -20 "$log" >&2
-        exit 1
+        failed "hugo ($1)" "$tf" "$log"
     fi
 }
 
@@ -252,11 +254,12 @@ for N in $PAGES_LIST; do
                 row imprimatur "$sc" "$WORK/imp-$N-$sc.txt"
                 eval "iw_$sc=$WALL im_$sc=$PEAK ic_$sc=$CPU"
             fi
-            if want hugo && [ -s "$WORK/hugo-$N-$sc.txt" ] && [ ! -s "$WORK/hugo-$N-dnf.txt" ]; then
+            # Hugo's row: the runs it finished (none when it did not finish or was not run).
+            if want hugo && [ -s "$WORK/hugo-$N-$sc.txt" ]; then
                 row hugo "$sc" "$WORK/hugo-$N-$sc.txt"
                 eval "hw_$sc=$WALL hm_$sc=$PEAK"
             elif want hugo; then
-                printf '| %-10s | %-8s | %s |\n' hugo "$sc" "did not finish (see below)"
+                printf '| %-10s | %-8s | %s |\n' hugo "$sc" "did not finish, or not run (see below)"
             fi
         done
         printf '(generator: %s s)\n' "$(wall "$gen")"
@@ -276,14 +279,18 @@ for N in $PAGES_LIST; do
                     "$r_noop" "$r_edit" "$r_add"
             fi
             if want hugo && [ -s "$WORK/hugo-$N-dnf.txt" ]; then
-                # Stopped unfinished after `dnf` seconds at `dnf_peak`: its whole build takes
-                # longer and needs more, so imprimatur's ratios are below these.
                 dnf="$(head -1 "$WORK/hugo-$N-dnf.txt")"
+                dnf_sc="${dnf%% *}"
+                dnf="${dnf#* }"
                 dnf_wall="$(wall "$dnf")"
                 dnf_peak="$(echo "$dnf" | cut -d' ' -f2)"
+                printf 'hugo did not finish its %s build: killed after %s s at %s MiB (no later hugo build of this size was run)\n' \
+                    "$dnf_sc" "$dnf_wall" "$(calc '%.0f' "$dnf_peak / 1024")"
+            fi
+            if want hugo && [ ! -s "$WORK/hugo-$N-cold.txt" ]; then
+                # Stopped unfinished after `dnf_wall` seconds at `dnf_peak`: its whole build
+                # takes longer and needs more, so imprimatur's ratios are below these.
                 r_cold="$(calc '%.2f' "$iw_cold / $dnf_wall")"
-                printf 'hugo did not finish its cold build: killed after %s s at %s MiB (no later hugo build of this size was run)\n' \
-                    "$dnf_wall" "$(calc '%.0f' "$dnf_peak / 1024")"
                 printf 'ratios: cold imprimatur/hugo wall < %s× (goal <= 0.5: %s), peak memory < %s×\n' \
                     "$r_cold" "$(pass "$r_cold <= 0.5")" "$(calc '%.2f' "$im_cold / $dnf_peak")"
             elif want hugo; then
