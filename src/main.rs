@@ -153,12 +153,7 @@ struct KeyArgs {
 
 impl KeyArgs {
     fn source(&self) -> KeySource {
-        match &self.key {
-            Some(file) => KeySource::File(file.clone()),
-            None => KeySource::Agent {
-                select: self.agent_key.clone(),
-            },
-        }
+        own_key(&self.key, self.agent, &self.agent_key).expect("clap requires --key or --agent")
     }
 }
 
