@@ -370,75 +370,15 @@ pub fn patch<E: Send>(
 ) -> Result<Option<Vec<String>>, E> {
     use std::collections::HashSet;
     let (slots, count) = slots(entries);
-    let urls_before = before.entries.iter().map(|(url, _)| url.as_str());
-    let (slots_before, count_before) = slots_of(urls_before, before.entries.len());
-    if count != count_before {
+    let Some((vacated, filled)) = changes(entries, digests, &slots, count, before.entries) else {
         return Ok(None);
-    }
-    // The slots of the pages gone or changed, and the pages new or changed (by index).
-    let mut vacated: HashSet<u32> = HashSet::new();
-    let mut filled: Vec<usize> = Vec::new();
-    let (mut i, mut j) = (0, 0);
-    while i < entries.len() || j < before.entries.len() {
-        let now = entries.get(i).map(|e| e.url);
-        let then = before.entries.get(j).map(|(url, _)| url.as_str());
-        match (now, then) {
-            (Some(now), Some(then)) if now == then => {
-                if digests[i] != before.entries[j].1 {
-                    vacated.insert(slots_before[j]);
-                    filled.push(i);
-                } else if slots[i] != slots_before[j] {
-                    return Ok(None);
-                }
-                i += 1;
-                j += 1;
-            }
-            (Some(now), Some(then)) if now < then => {
-                filled.push(i);
-                i += 1;
-            }
-            (Some(_), None) => {
-                filled.push(i);
-                i += 1;
-            }
-            (_, Some(_)) => {
-                vacated.insert(slots_before[j]);
-                j += 1;
-            }
-            (None, None) => unreachable!("the loop ends when both are done"),
-        }
-    }
+    };
     if (vacated.len() + filled.len()) * 4 > entries.len().max(16) {
         return Ok(None);
     }
-    // The last index's pieces by kind; anything else in it, and it is made anew.
-    let mut word_pieces: BTreeMap<&str, &str> = BTreeMap::new();
-    let mut page_pieces_before: BTreeMap<usize, (&str, &str)> = BTreeMap::new();
-    for (path, hash) in before.files {
-        let Some(name) = path
-            .strip_prefix(DIR)
-            .and_then(|p| p.strip_prefix('/'))
-            .and_then(|p| p.strip_suffix(".js"))
-        else {
-            if path == "search-index.json" {
-                continue;
-            }
-            return Ok(None);
-        };
-        if let Some(key) = name.strip_prefix("t-") {
-            if word_path(key) != *path {
-                return Ok(None);
-            }
-            word_pieces.insert(key, hash);
-        } else if let Some(n) = name.strip_prefix("p-").and_then(|n| n.parse().ok()) {
-            if page_path(n) != *path {
-                return Ok(None);
-            }
-            page_pieces_before.insert(n, (path, hash));
-        } else {
-            return Ok(None);
-        }
-    }
+    let Some((word_pieces, page_pieces_before)) = last_pieces(before.files) else {
+        return Ok(None);
+    };
     // The words of the pages new or changed, by piece: word → their postings.
     let found: Vec<PageWords> = filled
         .par_iter()
@@ -491,7 +431,7 @@ pub fn patch<E: Send>(
             let mut changed = false;
             for (_, pages) in &mut words {
                 let had = pages.len();
-                pages.retain(|&p| !vacated.contains(&(p >> 6)));
+                pages.retain(|&p| !vacated.contains(&(slot_and_score(p).0 as u32)));
                 changed |= pages.len() != had;
             }
             words.retain(|(_, pages)| !pages.is_empty());
@@ -545,6 +485,83 @@ pub fn patch<E: Send>(
     made.extend(page_pieces(entries, &slots, Some(&parts), emit)?);
     made.sort_unstable();
     Ok(Some(made))
+}
+
+/// What changed since the last index (its pages `before`: URL and entry digest, sorted) in
+/// `entries` (in `slots` of `count`, with `digests`): the slots of the pages gone or changed,
+/// and the pages new or changed (by index). `None` when the slots differ: their count, or a
+/// page kept whose slot moved.
+fn changes(
+    entries: &[SearchEntry],
+    digests: &[[u8; 32]],
+    slots: &[u32],
+    count: usize,
+    before: &[(String, [u8; 32])],
+) -> Option<(std::collections::HashSet<u32>, Vec<usize>)> {
+    let urls_before = before.iter().map(|(url, _)| url.as_str());
+    let (slots_before, count_before) = slots_of(urls_before, before.len());
+    if count != count_before {
+        return None;
+    }
+    let mut vacated = std::collections::HashSet::new();
+    let mut filled = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    while i < entries.len() || j < before.len() {
+        let now = entries.get(i).map(|e| e.url);
+        let then = before.get(j).map(|(url, _)| url.as_str());
+        match (now, then) {
+            (Some(now), Some(then)) if now == then => {
+                if digests[i] != before[j].1 {
+                    vacated.insert(slots_before[j]);
+                    filled.push(i);
+                } else if slots[i] != slots_before[j] {
+                    return None;
+                }
+                i += 1;
+                j += 1;
+            }
+            (Some(now), then) if then.is_none_or(|then| now < then) => {
+                filled.push(i);
+                i += 1;
+            }
+            _ => {
+                vacated.insert(slots_before[j]);
+                j += 1;
+            }
+        }
+    }
+    Some((vacated, filled))
+}
+
+/// The last index's word pieces (key → hash) and page pieces (number → path and hash).
+type LastPieces<'a> = (
+    BTreeMap<&'a str, &'a str>,
+    BTreeMap<usize, (&'a str, &'a str)>,
+);
+
+/// The last index's files (path → hash) by kind (`search-index.json` aside); `None` if it has
+/// any other file: it is made anew.
+fn last_pieces(files: &BTreeMap<String, String>) -> Option<LastPieces<'_>> {
+    let mut words = BTreeMap::new();
+    let mut pages = BTreeMap::new();
+    for (path, hash) in files {
+        if path == "search-index.json" {
+            continue;
+        }
+        let name = path
+            .strip_prefix(DIR)?
+            .strip_prefix('/')?
+            .strip_suffix(".js")?;
+        if let Some(key) = name.strip_prefix("t-") {
+            (word_path(key) == *path).then_some(())?;
+            words.insert(key, hash.as_str());
+        } else {
+            let n: usize = name.strip_prefix("p-")?.parse().ok()?;
+            (page_path(n) == *path).then_some(())?;
+            pages.insert(n, (path.as_str(), hash.as_str()));
+        }
+    }
+    Some((words, pages))
 }
 
 /// The words of the piece `t-<key>.js` (`bytes`, as [`word_piece`] spells it for `count`
