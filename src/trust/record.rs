@@ -192,11 +192,23 @@ impl Record {
         else {
             unreachable!("a struct serializes to a JSON object")
         };
-        // Sorted here, whatever order serde_json's map keeps.
-        let mut fields: BTreeMap<String, serde_json::Value> = fields.into_iter().collect();
+        let mut fields = fields;
         fields.insert("imprimatur".into(), FORMAT_VERSION.into());
+        // Sorted here, whatever order serde_json's map keeps; written as serde_json writes a
+        // map compactly: `{"key":value,...}`.
+        let mut sorted: Vec<(&String, &serde_json::Value)> = fields.iter().collect();
+        sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
         let mut bytes = SIGNING_PREFIX.to_vec();
-        serde_json::to_writer(&mut bytes, &fields).expect("a map of strings serializes");
+        bytes.push(b'{');
+        for (i, (key, value)) in sorted.into_iter().enumerate() {
+            if i > 0 {
+                bytes.push(b',');
+            }
+            serde_json::to_writer(&mut bytes, key).expect("a string serializes");
+            bytes.push(b':');
+            serde_json::to_writer(&mut bytes, value).expect("a scalar or a map serializes");
+        }
+        bytes.push(b'}');
         bytes
     }
 

@@ -1,12 +1,13 @@
 //! A fast path for reading record files: the exact flat form imprimatur writes (one
 //! `key: value` per line, every string double-quoted without escapes, `imprimatur: 1`, flags
 //! `true`/`false`). For that form the YAML reading is trivial, so the fields are handed
-//! straight to the same strict `Deserialize` the full parser feeds; anything else (comments,
-//! unquoted or escaped strings, `assign` lists, CRLF, odd spacing) returns `None`, and the
-//! caller uses the full YAML parser. So both paths accept and refuse the same files with the
-//! same fields; `tests::both_readers_agree` checks it on the vectors and on variants.
+//! straight to the same strict `Deserialize` the full parser feeds, as the same scalars;
+//! anything else (comments, unquoted or escaped strings, `assign` lists, CRLF, odd spacing)
+//! returns `None`, and the caller uses the full YAML parser. So both paths accept and refuse
+//! the same files with the same fields; `tests::both_readers_agree` checks it on the vectors
+//! and on variants.
 
-use serde_json::{Map, Value};
+use serde::de::{self, value::MapDeserializer, Deserialize, IntoDeserializer, Visitor};
 
 use super::RecordFileParsed;
 
@@ -16,16 +17,16 @@ pub(super) fn read(text: &str) -> Option<RecordFileParsed> {
     if text.len() > crate::yaml::RECORD.max_bytes || !text.ends_with('\n') {
         return None;
     }
-    let mut fields = Map::new();
+    let mut fields: Vec<(&str, Scalar)> = Vec::with_capacity(16);
     for line in text[..text.len() - 1].split('\n') {
         let (key, value) = line.split_once(": ")?;
         if key.is_empty() || !key.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
             return None;
         }
         let value = match value {
-            "true" => Value::Bool(true),
-            "false" => Value::Bool(false),
-            "1" if key == "imprimatur" => Value::from(1u64),
+            "true" => Scalar::Flag(true),
+            "false" => Scalar::Flag(false),
+            "1" if key == "imprimatur" => Scalar::One,
             quoted => {
                 let inner = quoted.strip_prefix('"')?.strip_suffix('"')?;
                 // In a double-quoted YAML scalar these are read as they are: no escapes, no
@@ -36,14 +37,53 @@ pub(super) fn read(text: &str) -> Option<RecordFileParsed> {
                 {
                     return None;
                 }
-                Value::String(inner.to_string())
+                Scalar::Text(inner)
             }
         };
-        if fields.insert(key.to_string(), value).is_some() {
+        if fields.iter().any(|(seen, _)| *seen == key) {
             return None;
         }
+        fields.push((key, value));
     }
-    serde_json::from_value(Value::Object(fields)).ok()
+    RecordFileParsed::deserialize(MapDeserializer::<_, de::value::Error>::new(
+        fields.into_iter(),
+    ))
+    .ok()
+}
+
+/// One value of a flat record, as the YAML parser would hand it over.
+#[derive(Clone, Copy)]
+enum Scalar<'a> {
+    Flag(bool),
+    /// `imprimatur: 1`, the format version.
+    One,
+    Text(&'a str),
+}
+
+impl<'de> de::Deserializer<'de> for Scalar<'de> {
+    type Error = de::value::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        match self {
+            Scalar::Flag(b) => visitor.visit_bool(b),
+            Scalar::One => visitor.visit_u64(1),
+            Scalar::Text(text) => visitor.visit_borrowed_str(text),
+        }
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map struct enum
+        identifier ignored_any
+    }
+}
+
+impl<'de> IntoDeserializer<'de, de::value::Error> for Scalar<'de> {
+    type Deserializer = Self;
+
+    fn into_deserializer(self) -> Self {
+        self
+    }
 }
 
 #[cfg(test)]
