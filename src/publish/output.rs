@@ -1115,7 +1115,12 @@ fn record_kept_stat(kept: &Path, listed: Option<Listed>, since: (i64, i64)) {
 
 /// Writes `value` into the file `name` of `kept` in `postcard`, whole or not at all.
 fn write_cache<T: Serialize>(kept: &Path, name: &str, value: &T) {
-    let Ok(mut file) = tempfile::NamedTempFile::new_in(kept) else {
+    // Named as the caches are: a listing of `kept` taken meanwhile (the two stats are
+    // recorded side by side) sets it aside with them.
+    let made = tempfile::Builder::new()
+        .prefix(".imprimatur-cache-")
+        .tempfile_in(kept);
+    let Ok(mut file) = made else {
         return;
     };
     let mut out = std::io::BufWriter::with_capacity(1 << 16, &mut file);
