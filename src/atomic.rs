@@ -10,6 +10,7 @@ use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::site::memo::Fingerprint;
 
 /// Everything under `dir` (links not followed), each folder's entries in the byte order of
 /// their names, as `WalkDir::sort_by_file_name` lists them. The entries of one folder share
@@ -248,6 +249,38 @@ impl Beneath {
     /// The path of the base, as it was given.
     pub(crate) fn path(&self) -> &Path {
         &self.base
+    }
+
+    /// Who the entry at `rel` below the base is, not following a link at its end: what
+    /// [`Fingerprint::of`] says of its `lstat`, in one `statx` relative to the open base (a
+    /// shorter walk than the whole path's). `None` when it can't be looked up.
+    pub(crate) fn fingerprint(&self, rel: &Path) -> Option<Fingerprint> {
+        #[cfg(target_os = "linux")]
+        {
+            use rustix::fs::{makedev, statx, AtFlags, StatxFlags};
+            let s = statx(
+                &self.dir,
+                rel,
+                AtFlags::SYMLINK_NOFOLLOW,
+                StatxFlags::BASIC_STATS,
+            )
+            .ok()?;
+            let time = |t: rustix::fs::StatxTimestamp| (t.tv_sec, i64::from(t.tv_nsec));
+            // The device number as the standard library makes it from `statx`.
+            let dev = makedev(s.stx_dev_major, s.stx_dev_minor);
+            Some(Fingerprint::from_parts(
+                dev,
+                s.stx_ino,
+                s.stx_size,
+                time(s.stx_mtime),
+                time(s.stx_ctime),
+            ))
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let meta = std::fs::symlink_metadata(self.base.join(rel)).ok()?;
+            Some(Fingerprint::of(&meta))
+        }
     }
 
     /// [`read_beneath`] of `base/rel`.

@@ -16,7 +16,7 @@ use crate::publish::render_memo::{GroupMemo, PageMemo};
 use crate::publish::renderer::{self, Drafts, Progress, Renderer, Sink};
 use crate::publish::theme::Theme;
 use crate::report::StatusReport;
-use crate::site::memo::{Memo, VerifiedCache};
+use crate::site::memo::Memo;
 use crate::site::{Finding, Site};
 use crate::time::Instant;
 
@@ -99,7 +99,7 @@ pub fn build(req: &BuildRequest) -> Result<BuildSummary> {
     // Signatures that verified in earlier builds of this site are not verified again (an
     // HMAC-keyed cache outside the site: see `site::memo`).
     let _t = crate::timings::phase("build");
-    let memo = Arc::new(Memo::with_cache(VerifiedCache::open(req.site_root)));
+    let memo = Arc::new(Memo::for_build(req.site_root));
     let mut site = Site::load_with(req.site_root, Some(memo.clone()))?;
     // Nothing after the judgement reads the record files: freed as soon as it is made.
     let records = std::mem::take(&mut site.records);

@@ -86,7 +86,7 @@ impl RenderMemo {
         };
         let mut tag = tagger.tagging(TAG);
         std::io::Write::write_all(&mut tag, body).expect("a tag takes any bytes");
-        if !same(hex(&tag.finish()).as_bytes(), claimed) {
+        if !crate::site::memo::same(hex(&tag.finish()).as_bytes(), claimed) {
             return RenderMemo::default();
         }
         match postcard::from_bytes::<Stored>(body) {
@@ -133,11 +133,6 @@ impl RenderMemo {
 
 /// The memo file's first line: the hex tag (64 characters) and a newline.
 const TAG_LINE: usize = 65;
-
-/// Equal bytes, compared in constant time (a tag is a MAC).
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
 
 /// Which program renders: the SHA-256 of its executable (any other build of imprimatur
 /// renders anew, even under the same version number), or its version where the executable
@@ -208,7 +203,7 @@ fn program_digest_remembered(
     let kept = std::fs::read(&path).ok().and_then(|bytes| {
         let (tag, id) = bytes.split_at_checked(64)?;
         let id: [u8; 32] = id.try_into().ok()?;
-        same(
+        crate::site::memo::same(
             tag,
             hex(&tagger.tag(PROGRAM_TAG, &[&stamp, &id])).as_bytes(),
         )

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 use serde::Deserialize;
 
+use super::memo::inputs::{Clock, Keep, Kept, PageRead};
 use super::memo::{Fingerprint, Memo};
 use crate::atomic;
 use crate::error::{Error, Result};
@@ -320,7 +321,12 @@ struct Candidate {
 /// Scans `content/`: every `.md` file and every bundle folder under a space folder, read and
 /// hashed in parallel, without following a symbolic link. A problem with one page makes it an
 /// [`InvalidPage`] and the scan goes on; only a `content/` that can't be listed is an error.
-pub(crate) fn scan(content_dir: &Path, site_root: &Path, memo: Option<&Memo>) -> Result<Scan> {
+pub(crate) fn scan(
+    content_dir: &Path,
+    site_root: &Path,
+    memo: Option<&Memo>,
+    clock: Option<Clock>,
+) -> Result<Scan> {
     let mut scan = Scan::default();
     if !content_dir.is_dir() {
         return Ok(scan);
@@ -460,49 +466,69 @@ pub(crate) fn scan(content_dir: &Path, site_root: &Path, memo: Option<&Memo>) ->
     // Bytes are held only for a load that keeps its pages for the next (`serve`).
     let hold = memo.is_some_and(Memo::keeps_files);
     let previous = memo.map(Memo::take_pages).unwrap_or_default();
+    // What the last build read (a build: see `memo::inputs`).
+    let kept = memo.and_then(|m| m.kept_pages(clock));
     // A file page's fingerprint (bundles are always read again: a change inside one leaves
     // its folder's fingerprint as it was). Looked up (`lstat`, not followed) only when an
     // earlier load left pages to reuse; otherwise the file read says who it is (`fstat`).
-    let look_up = memo.is_some() && !previous.is_empty();
+    let look_up =
+        memo.is_some() && !(previous.is_empty() && kept.as_ref().is_none_or(Kept::is_empty));
     type Read = (
         std::result::Result<Arc<Page>, InvalidPage>,
         Option<Fingerprint>,
+        Keep<PageRead>,
     );
-    let read: Vec<Read> = named
+    let mut read: Vec<Read> = named
         .par_iter()
         .map(|(c, id)| {
             let path = content_dir.join(&c.rel);
             let seen = match look_up && !c.bundle {
-                true => std::fs::symlink_metadata(&path)
-                    .ok()
-                    .map(|m| Fingerprint::of(&m)),
+                true => content.beneath.fingerprint(&c.rel),
                 false => None,
             };
             if let Some(page) = seen.and_then(|f| previous.get(&path, f)) {
-                return (Ok(Arc::clone(page)), seen);
+                return (Ok(Arc::clone(page)), seen, Keep::Nothing);
             }
-            match read_page(&content, hold, content_dir, c, id) {
-                Ok((page, read)) => (Ok(Arc::new(page)), seen.or(read).filter(|_| memo.is_some())),
+            let was = seen.and_then(|f| Some((f, kept.as_ref()?.get(&path, f)?)));
+            if let Some(page) = was.and_then(|(_, r)| page_kept(&content, content_dir, c, id, r)) {
+                let reused = Keep::Reused(was.expect("found").0);
+                return (Ok(Arc::new(page)), seen, reused);
+            }
+            let keep = |f: &Fingerprint| kept.as_ref().is_some_and(|k| k.may_keep(f));
+            match read_page(&content, hold, content_dir, c, id, keep) {
+                Ok((page, read, keep)) => (
+                    Ok(Arc::new(page)),
+                    seen.or(read).filter(|_| memo.is_some()),
+                    keep,
+                ),
                 Err(why) => {
                     let invalid = InvalidPage {
                         id: id.clone(),
                         source: show(&path),
                         why,
                     };
-                    (Err(invalid), None)
+                    (Err(invalid), None, Keep::Nothing)
                 }
             }
         })
         .collect();
     drop(previous);
+    if let (Some(memo), Some(kept)) = (memo, kept) {
+        let now = named
+            .iter()
+            .zip(&mut read)
+            .filter_map(|((c, _), (_, _, keep))| std::mem::take(keep).now(content_dir.join(&c.rel)))
+            .collect();
+        memo.save_later(kept, now);
+    }
     if let Some(memo) = memo.filter(|m| m.keeps_files()) {
-        let kept = named.iter().zip(&read).filter_map(|((c, _), (r, f))| {
+        let kept = named.iter().zip(&read).filter_map(|((c, _), (r, f, _))| {
             let page = r.as_ref().ok()?;
             Some((content_dir.join(&c.rel), (*f)?, Arc::clone(page)))
         });
         memo.keep_pages(kept.collect());
     }
-    for (r, _) in read {
+    for (r, _, _) in read {
         match r {
             Ok(page) => scan.pages.push(page),
             Err(invalid) => scan.invalid.push(invalid),
@@ -556,19 +582,20 @@ fn lossy_id(rel: &Path) -> String {
 }
 
 /// Reads the page at `candidate` below `content` (`content_dir`); with a file page, the
-/// fingerprint of the file that was read.
+/// fingerprint of the file that was read, and what to keep of it for the next build when
+/// `keep` says a file with that fingerprint may be kept (see `memo::inputs`).
 fn read_page(
     content: &Arc<ContentDir>,
     hold: bool,
     content_dir: &Path,
     candidate: &Candidate,
     id: &str,
-) -> std::result::Result<(Page, Option<Fingerprint>), String> {
-    let (space, page_path) = id.split_once('/').ok_or("an id has a space and a path")?;
-    let site_root = &content.site_root;
+    keep: impl Fn(&Fingerprint) -> bool,
+) -> std::result::Result<(Page, Option<Fingerprint>, Keep<PageRead>), String> {
+    id.split_once('/').ok_or("an id has a space and a path")?;
     let (version, files, fingerprint) = read_source(
         &content.beneath,
-        site_root,
+        &content.site_root,
         &candidate.rel,
         candidate.bundle,
     )?;
@@ -582,17 +609,93 @@ fn read_page(
             version: version.clone(),
         }),
     };
-    let page = Page {
-        content: crate::site::LiveContent::parse(&files, bytes.clone()).map(Arc::new),
+    let parsed = crate::site::LiveContent::parse(&files, bytes.clone()).map(Arc::new);
+    let kept = match fingerprint.filter(&keep) {
+        Some(f) => Keep::Read(
+            f,
+            match &parsed {
+                Ok(live) => PageRead::Parsed {
+                    version: version.as_str().to_string(),
+                    head: files.markdown[..live.body_start].to_vec(),
+                },
+                Err(why) => PageRead::Invalid {
+                    version: version.as_str().to_string(),
+                    why: why.clone(),
+                },
+            },
+        ),
+        None => Keep::Nothing,
+    };
+    let page = new_page(content, content_dir, candidate, id, version, bytes, parsed);
+    Ok((page, fingerprint, kept))
+}
+
+/// The page file at `candidate` as the last build read it (`read`), or `None` when what was
+/// kept is not a version (then the file is read).
+fn page_kept(
+    content: &Arc<ContentDir>,
+    content_dir: &Path,
+    candidate: &Candidate,
+    id: &str,
+    read: &PageRead,
+) -> Option<Page> {
+    let (version, parsed) = match read {
+        PageRead::Parsed { version, head } => (Version::parse(version)?, Ok(head)),
+        PageRead::Invalid { version, why } => (Version::parse(version)?, Err(why)),
+    };
+    id.split_once('/')?;
+    let bytes = VersionSource(Origin::Content {
+        dir: Arc::clone(content),
+        rel: candidate.rel.clone(),
+        bundle: false,
+        version: version.clone(),
+    });
+    // The front matter as it was parsed: the same text, the body left out (it is read again,
+    // and hashed again, when the page is rendered).
+    let parsed = match parsed {
+        Ok(head) => {
+            let files = VersionFiles {
+                markdown: head.clone(),
+                assets: Vec::new(),
+            };
+            crate::site::LiveContent::parse(&files, bytes.clone()).map(Arc::new)
+        }
+        Err(why) => Err(why.clone()),
+    };
+    Some(new_page(
+        content,
+        content_dir,
+        candidate,
+        id,
+        version,
+        bytes,
+        parsed,
+    ))
+}
+
+/// The page `id` at `candidate`, of `version`, whose bytes `bytes` hands out and parsed as
+/// `parsed`. `id` has a space and a path (checked by the caller).
+fn new_page(
+    content: &ContentDir,
+    content_dir: &Path,
+    candidate: &Candidate,
+    id: &str,
+    version: Version,
+    bytes: VersionSource,
+    parsed: std::result::Result<Arc<crate::site::LiveContent>, String>,
+) -> Page {
+    let (space, page_path) = id.split_once('/').unwrap_or((id, ""));
+    let source = content_dir.join(&candidate.rel);
+    Page {
+        content: parsed,
         id: id.to_string(),
         space: space.to_string(),
         path: page_path.to_string(),
-        source: crate::site::config::display_relative(site_root, &content_dir.join(&candidate.rel)),
+        source: crate::site::config::display_relative(&content.site_root, &source),
         bundle: candidate.bundle,
         version,
         bytes,
-    };
-    Ok((page, fingerprint))
+    }
 }
 
 /// Reads the page file or bundle folder at `rel` below `content`: its version, its bytes and,
@@ -797,7 +900,7 @@ mod tests {
         write("kb/shots/img/p.png", b"png");
         write("kb/shots/nested/index.md", b"belongs to the bundle");
         write("top.md", b"not in a space");
-        let found = scan(&c, dir.path(), None).unwrap();
+        let found = scan(&c, dir.path(), None, None).unwrap();
         assert!(found.invalid.is_empty(), "{:?}", found.invalid);
         let pages = found.pages;
         let ids: Vec<_> = pages.iter().map(|p| p.id.as_str()).collect();
@@ -821,7 +924,7 @@ mod tests {
         );
         write("kb/shots/p.png", b"approved png");
         // A build holds no bytes: each is read again when wanted, and hashed again.
-        let found = scan(&c, dir.path(), Some(&Memo::with_cache(None))).unwrap();
+        let found = scan(&c, dir.path(), Some(&Memo::with_cache(None)), None).unwrap();
         let (a, shots) = (&found.pages[0], &found.pages[1]);
         assert!(!a.bytes.is_held() && !shots.bytes.is_held());
         let content = a.content.as_ref().unwrap();
@@ -847,7 +950,7 @@ mod tests {
         assert_eq!(content.load().unwrap().body(), "\nApproved body\n");
 
         // `serve` keeps its pages between loads: it holds the bytes it hashed.
-        let held = scan(&c, dir.path(), Some(&Memo::default())).unwrap();
+        let held = scan(&c, dir.path(), Some(&Memo::default()), None).unwrap();
         let a = &held.pages[0];
         assert!(a.bytes.is_held());
         write("kb/a.md", b"changed after the load");
@@ -864,7 +967,7 @@ mod tests {
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(path, b"---\ntitle: X\n---\n").unwrap();
         }
-        let found = scan(&c, dir.path(), None).unwrap();
+        let found = scan(&c, dir.path(), None, None).unwrap();
         let ids: Vec<_> = found.pages.iter().map(|p| p.id.as_str()).collect();
         assert_eq!(ids, ["kb/y"]);
         let why: Vec<_> = found.invalid.iter().map(|p| p.why.as_str()).collect();
@@ -890,7 +993,7 @@ mod tests {
         write("kb/shots/index.md", b"x");
         std::os::unix::fs::symlink("../ok.md", c.join("kb/shots/linked.png")).unwrap();
         std::os::unix::fs::symlink("ok.md", c.join("kb/alias.md")).unwrap();
-        let found = scan(&c, dir.path(), None).unwrap();
+        let found = scan(&c, dir.path(), None, None).unwrap();
         let ids: Vec<_> = found.pages.iter().map(|p| p.id.as_str()).collect();
         assert_eq!(ids, ["kb/ok"]);
         let invalid: Vec<(&str, &str)> = found

@@ -21,9 +21,15 @@
 //! signature and bytes verified strictly", which `verify_strict` would say again.
 //!
 //! The same key authenticates what `build` keeps beside `output/` to render less next time
-//! (`publish::output`'s render memo): a [`Tagger`] lends it, never the key itself.
+//! (`publish::output`'s render memo): a [`Tagger`] lends it, never the key itself. It also
+//! authenticates what `build` read of pages and records, kept in the cache folder so that
+//! the next build opens only the files whose fingerprint moved ([`inputs`], which says why
+//! that can't stand for bytes a file no longer holds).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+
+/// Sets of SHA-256 digests and HMAC tags: nobody picks them to collide, so a fast hash will do.
+type Digests = foldhash::HashSet<[u8; 32]>;
 use std::fs::Metadata;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -33,6 +39,10 @@ use sha2::{Digest, Sha256};
 
 use super::content::Page;
 use super::RecordFile;
+
+pub(crate) mod inputs;
+
+use inputs::{Clock, Kept, Now, PageRead, Place, RecordBytes};
 
 /// Who a file on disk is, as far as reuse goes (see the module documentation). `build` also
 /// keeps it for the files of `output/`, so that a drift check reads only files that moved.
@@ -55,6 +65,23 @@ impl Fingerprint {
             len: meta.len(),
             mtime: (meta.mtime(), meta.mtime_nsec()),
             ctime: (meta.ctime(), meta.ctime_nsec()),
+        }
+    }
+
+    /// From the fields of a `statx` (see `atomic::Beneath::fingerprint`).
+    pub(crate) fn from_parts(
+        dev: u64,
+        ino: u64,
+        len: u64,
+        mtime: (i64, i64),
+        ctime: (i64, i64),
+    ) -> Fingerprint {
+        Fingerprint {
+            dev,
+            ino,
+            len,
+            mtime,
+            ctime,
         }
     }
 
@@ -110,11 +137,16 @@ impl<T> FromIterator<(PathBuf, Fingerprint, T)> for Files<T> {
 pub(crate) struct Memo {
     pages: Mutex<Files<Arc<Page>>>,
     records: Mutex<Files<RecordFile>>,
-    signatures: Mutex<HashSet<[u8; 32]>>,
+    signatures: Mutex<Digests>,
     persisted: Option<VerifiedCache>,
     /// Whether pages and records read are kept for a later load (`serve`); a one-shot build
     /// keeps only signatures, and copies nothing else.
     once: bool,
+    /// Whether a build keeps what it read of pages and records in the cache folder, for the
+    /// next build ([`inputs`]).
+    keeps_inputs: bool,
+    /// What is being written to the cache folder, on threads of its own.
+    saving: Saving,
 }
 
 impl Memo {
@@ -125,6 +157,66 @@ impl Memo {
             persisted: cache,
             once: true,
             ..Memo::default()
+        }
+    }
+
+    /// A build's memo: the signatures earlier builds of the site at `site_root` verified, and
+    /// what they read of its pages and records ([`inputs`]), from the cache folder.
+    pub(crate) fn for_build(site_root: &Path) -> Memo {
+        Memo {
+            keeps_inputs: true,
+            ..Memo::with_cache(VerifiedCache::open(site_root))
+        }
+    }
+
+    /// A reading of the clock of the filesystem that holds the folder `dir` (the one `build`
+    /// writes to), taken before pages and records are read: what may be kept of them for the
+    /// next build is settled against it. `None` when nothing is kept.
+    pub(crate) fn clock(&self, dir: &Path) -> Option<Clock> {
+        match self.keeps_inputs && self.persisted.is_some() {
+            true => Clock::read_in(dir),
+            false => None,
+        }
+    }
+
+    /// What the last build kept of the page files it read, for this one (see [`inputs`]).
+    pub(crate) fn kept_pages(&self, clock: Option<Clock>) -> Option<Kept<PageRead>> {
+        Some(Kept::load(
+            self.place("pages", b"imprimatur-kept-pages-v1")?,
+            clock?,
+        ))
+    }
+
+    /// What the last build kept of the record files it read, for this one.
+    pub(crate) fn kept_records(&self, clock: Option<Clock>) -> Option<Kept<RecordBytes>> {
+        Some(Kept::load(
+            self.place("records", b"imprimatur-kept-records-v1")?,
+            clock?,
+        ))
+    }
+
+    fn place(&self, kind: &str, domain: &'static [u8]) -> Option<Place> {
+        let cache = self.persisted.as_ref().filter(|_| self.keeps_inputs)?;
+        Some(Place {
+            path: cache
+                .path
+                .with_file_name(format!("{kind}-{}.bin", cache.site)),
+            tagger: Tagger { key: cache.key },
+            domain,
+        })
+    }
+
+    /// Writes `kept` with what this build read (`now`) to the cache folder, beside the work
+    /// that follows; waited for by [`Memo::save_cache`] or when the memo is dropped.
+    pub(crate) fn save_later<T>(&self, kept: Kept<T>, now: Vec<Now<T>>)
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned + Send + 'static,
+    {
+        let saving = std::thread::Builder::new()
+            .name("imprimatur-keep".into())
+            .spawn(move || kept.save(now));
+        if let Ok(handle) = saving {
+            self.saving.push(handle);
         }
     }
 
@@ -145,6 +237,7 @@ impl Memo {
         if let Some(cache) = &self.persisted {
             cache.save(&self.signatures.lock().expect("memo lock"));
         }
+        self.saving.wait();
     }
 
     /// The pages the last load read, for this load to reuse; [`Memo::keep_pages`] puts back
@@ -191,12 +284,38 @@ impl Memo {
     }
 }
 
+/// Threads writing to the cache folder: waited for before they are forgotten, so that a
+/// build never leaves a file half written there (a temporary file, never the one read).
+#[derive(Default)]
+struct Saving(Mutex<Vec<std::thread::JoinHandle<()>>>);
+
+impl Saving {
+    fn push(&self, handle: std::thread::JoinHandle<()>) {
+        self.0.lock().expect("memo lock").push(handle);
+    }
+
+    fn wait(&self) {
+        let handles = std::mem::take(&mut *self.0.lock().expect("memo lock"));
+        for handle in handles {
+            let _ = handle.join();
+        }
+    }
+}
+
+impl Drop for Saving {
+    fn drop(&mut self) {
+        self.wait();
+    }
+}
+
 /// The signatures earlier runs verified on one site, as HMAC tags in the user's cache folder
 /// (see the module documentation for why it can't be forged from the repository).
 pub(crate) struct VerifiedCache {
     key: [u8; 32],
-    known: HashSet<[u8; 32]>,
+    known: Digests,
     path: PathBuf,
+    /// The site's name in the cache folder: a digest of its absolute path.
+    site: String,
 }
 
 /// Where the cache lives: `$IMPRIMATUR_CACHE_DIR`, else `$XDG_CACHE_HOME/imprimatur`, else
@@ -243,7 +362,12 @@ impl VerifiedCache {
             .chunks_exact(32)
             .map(|c| c.try_into().expect("32 bytes"))
             .collect();
-        Some(VerifiedCache { key, known, path })
+        Some(VerifiedCache {
+            key,
+            known,
+            path,
+            site: name,
+        })
     }
 
     fn tag(&self, id: &[u8; 32]) -> [u8; 32] {
@@ -254,7 +378,7 @@ impl VerifiedCache {
         self.known.contains(&self.tag(id))
     }
 
-    fn save(&self, ids: &HashSet<[u8; 32]>) {
+    fn save(&self, ids: &Digests) {
         let mut tags: Vec<[u8; 32]> = ids.iter().map(|id| self.tag(id)).collect();
         tags.sort_unstable();
         let bytes: Vec<u8> = tags.concat();
@@ -307,6 +431,11 @@ impl Tagger {
         mac.update(b"\nto the end\n");
         TagWriter(mac)
     }
+}
+
+/// Equal bytes, compared in constant time (a tag is a MAC).
+pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// See [`Tagger::tagging`].

@@ -17,6 +17,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use self::content::{FrontMatter, InvalidPage, Page};
+use self::memo::inputs::{Clock, Keep, Kept, RecordBytes};
 use self::memo::{Fingerprint, Memo};
 use crate::error::{Error, Result};
 use crate::site::config::SiteConfig;
@@ -297,9 +298,13 @@ impl Site {
         check_spaces_publish_apart(&policies)?;
         // Side by side: each begins by listing its folder on one thread.
         let t = crate::timings::phase("read pages and records");
+        // What is kept of them for the next build is settled against this reading, taken
+        // where the build writes (see `memo::inputs`).
+        let output_parent = config.output_dir.parent().unwrap_or(&config.root);
+        let clock = memo.as_deref().and_then(|m| m.clock(output_parent));
         let (scan, records) = rayon::join(
-            || content::scan(&config.content_dir(), &config.root, memo.as_deref()),
-            || load_records(&config, memo.as_deref()),
+            || content::scan(&config.content_dir(), &config.root, memo.as_deref(), clock),
+            || load_records(&config, memo.as_deref(), clock),
         );
         let content::Scan {
             pages,
@@ -843,7 +848,11 @@ fn reminders(page: &str, review: &PageReview<Live>, policy: &Policy) -> Vec<Find
 /// record is read only from a regular file reached without following a link, and only up to
 /// the record size limit: anything else is a record that does not parse, with the reason (an
 /// `invalid_record` finding), never a hang, a file read whole, or a stopped build.
-fn load_records(config: &SiteConfig, memo: Option<&Memo>) -> Result<Vec<RecordFile>> {
+fn load_records(
+    config: &SiteConfig,
+    memo: Option<&Memo>,
+    clock: Option<Clock>,
+) -> Result<Vec<RecordFile>> {
     let dir = config.records_dir();
     let unreadable = |path: &std::path::Path, why: String| RecordFile {
         file: config.display_path(path),
@@ -891,46 +900,75 @@ fn load_records(config: &SiteConfig, memo: Option<&Memo>) -> Result<Vec<RecordFi
                 .and_then(|root| root.read_with_metadata(rel, limit))
         }
     };
-    let files: Vec<(RecordFile, Option<Fingerprint>)> = paths
+    // What the last build read (a build: see `memo::inputs`).
+    let kept = memo.and_then(|m| m.kept_records(clock));
+    let parse = |bytes: &[u8]| match std::str::from_utf8(bytes) {
+        Ok(text) => record::parse(text),
+        Err(_) => Err("not UTF-8 text".into()),
+    };
+    let mut files: Vec<(RecordFile, Option<Fingerprint>, Keep<RecordBytes>)> = paths
         .par_iter()
         .map(|path| {
+            let file = |parsed| RecordFile {
+                file: config.display_path(path),
+                parsed,
+            };
             // Not followed: the fingerprint of the entry itself, whatever it is. Looked up only
             // when an earlier load left something to reuse; otherwise the file that is read
             // says who it is (`fstat`), which saves a `stat` per record on a first load.
             let seen = match memo {
-                Some(_) if !previous.is_empty() => std::fs::symlink_metadata(path)
-                    .ok()
-                    .map(|m| Fingerprint::of(&m)),
+                Some(_) if !(previous.is_empty() && kept.as_ref().is_none_or(Kept::is_empty)) => {
+                    match &beneath {
+                        Some(records) => {
+                            records.fingerprint(path.strip_prefix(&dir).unwrap_or(path))
+                        }
+                        None => std::fs::symlink_metadata(path)
+                            .ok()
+                            .map(|m| Fingerprint::of(&m)),
+                    }
+                }
                 _ => None,
             };
             if let Some(file) = seen.and_then(|f| previous.get(path, f)) {
-                return (file.clone(), seen);
+                return (file.clone(), seen, Keep::Nothing);
             }
-            let (parsed, fingerprint) = match read(path) {
+            if let Some((f, bytes)) = seen.and_then(|f| Some((f, kept.as_ref()?.get(path, f)?))) {
+                return (file(parse(bytes)), seen, Keep::Reused(f));
+            }
+            match read(path) {
                 Ok((bytes, meta)) => {
-                    let parsed = match String::from_utf8(bytes) {
-                        Ok(text) => record::parse(&text),
-                        Err(_) => Err("not UTF-8 text".into()),
+                    let read = Fingerprint::of(&meta);
+                    let parsed = parse(&bytes);
+                    let keep = match kept.as_ref().is_some_and(|k| k.may_keep(&read)) {
+                        true => Keep::Read(read, RecordBytes::from(bytes)),
+                        false => Keep::Nothing,
                     };
-                    (parsed, seen.or(memo.map(|_| Fingerprint::of(&meta))))
+                    (file(parsed), seen.or(memo.map(|_| read)), keep)
                 }
-                Err(e) => (Err(format!("the file {}", e.kind)), seen),
-            };
-            let file = RecordFile {
-                file: config.display_path(path),
-                parsed,
-            };
-            (file, fingerprint)
+                Err(e) => (
+                    file(Err(format!("the file {}", e.kind))),
+                    seen,
+                    Keep::Nothing,
+                ),
+            }
         })
         .collect();
     drop(previous);
+    if let (Some(memo), Some(kept)) = (memo, kept) {
+        let now = paths
+            .iter()
+            .zip(&mut files)
+            .filter_map(|(path, (_, _, keep))| std::mem::take(keep).now(path.clone()))
+            .collect();
+        memo.save_later(kept, now);
+    }
     if let Some(memo) = memo.filter(|m| m.keeps_files()) {
         let kept = paths
             .into_iter()
             .zip(&files)
-            .filter_map(|(path, (file, f))| Some((path, (*f)?, file.clone())));
+            .filter_map(|(path, (file, f, _))| Some((path, (*f)?, file.clone())));
         memo.keep_records(kept.collect());
     }
-    let files = files.into_iter().map(|(file, _)| file).collect();
+    let files = files.into_iter().map(|(file, _, _)| file).collect();
     Ok(files)
 }
