@@ -172,32 +172,71 @@ impl<T: Serialize + DeserializeOwned> Kept<T> {
             };
             entries.push((bytes_of(path), f, value));
         }
-        let entries: Vec<(&serde_bytes::Bytes, &Fingerprint, &T)> = entries
-            .iter()
-            .map(|(p, f, v)| (serde_bytes::Bytes::new(p), f, v))
-            .collect();
-        let Ok(payload) = postcard::to_stdvec(&entries) else {
-            return;
-        };
-        let tag = tag(&self.place, &payload);
-        let Some(dir) = self.place.path.parent() else {
-            return;
-        };
-        if let Ok(mut file) = tempfile::NamedTempFile::new_in(dir) {
-            let written = std::io::Write::write_all(&mut file, &tag)
-                .and_then(|()| std::io::Write::write_all(&mut file, &payload));
-            if written.is_ok() {
-                let _ = file.persist(&self.place.path);
+        drop(std::mem::take(&mut self.before));
+        if let Some(dir) = self.place.path.parent() {
+            if let Ok(file) = tempfile::NamedTempFile::new_in(dir) {
+                if let Ok(file) = write(&self.place, file, entries) {
+                    let _ = file.persist(&self.place.path);
+                }
             }
         }
     }
 }
 
-/// The tag of a kept file's payload: under the cache's key, for this kind of input and this
-/// very program.
-fn tag(place: &Place, payload: &[u8]) -> [u8; 32] {
+/// Writes `entries` into `file` after their tag, one by one as `postcard` writes a list of
+/// them, each dropped once written: at 100,000 pages the records are 140 MB, which a build
+/// should not hold twice beside its judgement.
+fn write<T: Serialize>(
+    place: &Place,
+    file: tempfile::NamedTempFile,
+    entries: Vec<(Vec<u8>, Fingerprint, T)>,
+) -> std::io::Result<tempfile::NamedTempFile> {
+    use std::io::{Seek, Write};
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, file);
+    out.write_all(&[0; 32])?;
+    let mut both = Tee {
+        out: &mut out,
+        tag: tagging(place),
+    };
+    postcard::to_io(&entries.len(), &mut both).map_err(std::io::Error::other)?;
+    for (path, f, value) in entries {
+        let entry = (serde_bytes::Bytes::new(&path), f, value);
+        postcard::to_io(&entry, &mut both).map_err(std::io::Error::other)?;
+    }
+    let tag = both.tag.finish();
+    let mut file = out.into_inner().map_err(|e| e.into_error())?;
+    file.seek(std::io::SeekFrom::Start(0))?;
+    file.write_all(&tag)?;
+    Ok(file)
+}
+
+/// Writes to a file and to a tag at once.
+struct Tee<'a, W> {
+    out: &'a mut W,
+    tag: super::TagWriter,
+}
+
+impl<W: std::io::Write> std::io::Write for Tee<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.out.write(buf)?;
+        self.tag.write_all(&buf[..n])?;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// The tag of a kept file's payload, fed as it is written or read: under the cache's key,
+/// for this kind of input and this very program.
+fn tagging(place: &Place) -> super::TagWriter {
+    use std::io::Write;
     let program = crate::publish::render_memo::program_id();
-    place.tagger.tag(place.domain, &[program, payload])
+    let mut tag = place.tagger.tagging(place.domain);
+    let _ = tag.write_all(&(program.len() as u64).to_be_bytes());
+    let _ = tag.write_all(program);
+    tag
 }
 
 /// The entries of a kept file, if its tag is this program's under this key.
@@ -206,7 +245,9 @@ fn open<T: DeserializeOwned>(
     bytes: &[u8],
 ) -> Option<foldhash::HashMap<Vec<u8>, (Fingerprint, T)>> {
     let (tag_read, payload) = bytes.split_at_checked(32)?;
-    if !super::same(tag_read, &tag(place, payload)) {
+    let mut tag = tagging(place);
+    std::io::Write::write_all(&mut tag, payload).ok()?;
+    if !super::same(tag_read, &tag.finish()) {
         return None;
     }
     let entries: Vec<(serde_bytes::ByteBuf, Fingerprint, T)> =
