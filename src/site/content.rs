@@ -489,10 +489,12 @@ pub(crate) fn scan(
             if let Some(page) = seen.and_then(|f| previous.get(&path, f)) {
                 return (Ok(Arc::clone(page)), seen, Keep::Nothing);
             }
-            let was = seen.and_then(|f| Some((f, kept.as_ref()?.get(&path, f)?)));
-            if let Some(page) = was.and_then(|(_, r)| page_kept(&content, content_dir, c, id, r)) {
-                let reused = Keep::Reused(was.expect("found").0);
-                return (Ok(Arc::new(page)), seen, reused);
+            let reused = seen.and_then(|f| {
+                let read = kept.as_ref()?.get(&path, f)?;
+                Some((f, page_kept(&content, content_dir, c, id, read)?))
+            });
+            if let Some((f, page)) = reused {
+                return (Ok(Arc::new(page)), seen, Keep::Reused(f));
             }
             let keep = |f: &Fingerprint| kept.as_ref().is_some_and(|k| k.may_keep(f));
             match read_page(&content, hold, content_dir, c, id, keep) {
