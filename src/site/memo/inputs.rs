@@ -194,38 +194,20 @@ fn write<T: Serialize>(
     use std::io::{Seek, Write};
     let mut out = std::io::BufWriter::with_capacity(1 << 16, file);
     out.write_all(&[0; 32])?;
-    let mut both = Tee {
-        out: &mut out,
-        tag: tagging(place),
+    let mut both = crate::atomic::Tee {
+        into: &mut out,
+        copy: tagging(place),
     };
     postcard::to_io(&entries.len(), &mut both).map_err(std::io::Error::other)?;
     for (path, f, value) in entries {
         let entry = (serde_bytes::Bytes::new(&path), f, value);
         postcard::to_io(&entry, &mut both).map_err(std::io::Error::other)?;
     }
-    let tag = both.tag.finish();
+    let tag = both.copy.finish();
     let mut file = out.into_inner().map_err(|e| e.into_error())?;
     file.seek(std::io::SeekFrom::Start(0))?;
     file.write_all(&tag)?;
     Ok(file)
-}
-
-/// Writes to a file and to a tag at once.
-struct Tee<'a, W> {
-    out: &'a mut W,
-    tag: super::TagWriter,
-}
-
-impl<W: std::io::Write> std::io::Write for Tee<'_, W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.out.write(buf)?;
-        self.tag.write_all(&buf[..n])?;
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.out.flush()
-    }
 }
 
 /// The tag of a kept file's payload, fed as it is written or read: under the cache's key,
