@@ -60,6 +60,14 @@ pub fn write_file_synced(path: &Path, bytes: &[u8]) -> Result<()> {
     write_beside(path, &|w| w.write_all(bytes), true)
 }
 
+/// [`write_file_synced`] of what `fill` writes, straight into the file as it is made.
+pub(crate) fn write_file_synced_with(
+    path: &Path,
+    fill: &dyn Fn(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> Result<()> {
+    write_beside(path, fill, true)
+}
+
 fn write_beside(
     path: &Path,
     fill: &dyn Fn(&mut dyn std::io::Write) -> std::io::Result<()>,

@@ -97,9 +97,9 @@ impl Sink for Staging<'_> {
 
 pub fn build(req: &BuildRequest) -> Result<BuildSummary> {
     // Signatures that verified in earlier builds of this site are not verified again (an
-    // HMAC-keyed cache outside the site: see `site::memo`).
+    // HMAC-keyed cache outside the site, under a secret kept elsewhere: see `site::memo`).
     let _t = crate::timings::phase("build");
-    let memo = Arc::new(Memo::for_build(req.site_root));
+    let memo = Arc::new(Memo::for_build(req.site_root)?);
     let mut site = Site::load_with(req.site_root, Some(memo.clone()))?;
     // Nothing after the judgement reads the record files: freed as soon as it is made.
     let records = std::mem::take(&mut site.records);
@@ -129,6 +129,12 @@ pub fn build(req: &BuildRequest) -> Result<BuildSummary> {
             (findings, previous_pages, staging, theme)
         },
     );
+    // The records that counted are kept beside output/, so that deleting one's file can't
+    // un-say it (`site::counted`): before anything is published on their strength.
+    {
+        let _t = crate::timings::phase("keep counted records");
+        crate::site::counted::write(&config.output_dir, &site.counted, &eval.counted, &records)?;
+    }
     drop_aside(records);
     let (drift_findings, previous_pages, staging, theme) = prepared;
     if theme.is_err() || staging.is_err() {

@@ -139,15 +139,18 @@ const TAG_LINE: usize = 65;
 /// can't be read.
 ///
 /// Hashing the executable (16 MB) was ~6 % of a no-op rebuild's samples, with every rendering
-/// thread waiting on this lock meanwhile, so the digest is kept in the cache folder under the executable's fingerprint
-/// (device, inode, size, modification and change times), tagged with the cache's key. An
+/// thread waiting on this lock meanwhile, so the digest is kept in the cache folder under the
+/// executable's fingerprint (device, inode, size, modification and change times), tagged with
+/// the cache's secret (kept elsewhere, `site::memo::secret`). An
 /// executable changed in the last two seconds is hashed and not remembered: its change time
 /// may not have moved yet.
 pub fn program_id() -> &'static [u8] {
     static ID: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
     ID.get_or_init(|| {
-        let remembered = crate::site::memo::cache_dir()
-            .and_then(|dir| Some((crate::site::memo::cache_tagger(&dir)?, dir)));
+        let remembered = crate::site::memo::cache_dir().and_then(|dir| {
+            std::fs::create_dir_all(&dir).ok()?;
+            Some((crate::site::memo::cache_tagger(&dir).ok()??, dir))
+        });
         let id = std::env::current_exe()
             .and_then(std::fs::File::open)
             .and_then(|file| {

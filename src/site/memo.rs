@@ -14,13 +14,14 @@
 //!
 //! `build` also lends itself the signatures that verified in its earlier runs, through a
 //! [`VerifiedCache`] outside the site (the user's cache folder), so a rebuild does not verify
-//! 30,000 signatures again. That file can't be forged by whoever writes to the repository:
-//! it is not in the repository, and each entry is an HMAC-SHA256, under a random key kept
-//! beside it (mode 0600), of the signature's id above. Without the key nobody can make an
-//! entry that matches a triple that did not verify; an entry only ever says "this exact key,
-//! signature and bytes verified strictly", which `verify_strict` would say again.
+//! 30,000 signatures again. Whoever can write that folder (a CI cache, restored from any
+//! job's) can't forge an entry: each is an HMAC-SHA256 of the signature's id above, under a
+//! secret that never lives in the cache folder, the site or beside `output/` ([`secret`] says
+//! where it does). Without the secret nobody can make an entry that matches a triple that did
+//! not verify; an entry only ever says "this exact key, signature and bytes verified
+//! strictly", which `verify_strict` would say again.
 //!
-//! The same key authenticates what `build` keeps beside `output/` to render less next time
+//! The same secret authenticates what `build` keeps beside `output/` to render less next time
 //! (`publish::output`'s render memo): a [`Tagger`] lends it, never the key itself. It also
 //! authenticates what `build` read of pages and records, kept in the cache folder so that
 //! the next build opens only the files whose fingerprint moved ([`inputs`], which says why
@@ -41,6 +42,7 @@ use super::content::Page;
 use super::RecordFile;
 
 pub(crate) mod inputs;
+pub(crate) mod secret;
 
 use inputs::{Clock, Kept, Now, PageRead, Place, RecordBytes};
 
@@ -161,12 +163,13 @@ impl Memo {
     }
 
     /// A build's memo: the signatures earlier builds of the site at `site_root` verified, and
-    /// what they read of its pages and records ([`inputs`]), from the cache folder.
-    pub(crate) fn for_build(site_root: &Path) -> Memo {
-        Memo {
+    /// what they read of its pages and records ([`inputs`]), from the cache folder. An error
+    /// only for a cache key in the environment that is not one ([`secret`]).
+    pub(crate) fn for_build(site_root: &Path) -> crate::Result<Memo> {
+        Ok(Memo {
             keeps_inputs: true,
-            ..Memo::with_cache(VerifiedCache::open(site_root))
-        }
+            ..Memo::with_cache(VerifiedCache::open(site_root)?)
+        })
     }
 
     /// A reading of the clock of the filesystem that holds the folder `dir` (the one `build`
@@ -335,24 +338,27 @@ pub(crate) fn cache_dir() -> Option<PathBuf> {
     }
 }
 
-/// The [`Tagger`] of the cache folder `dir`, creating its key on first use.
-pub(crate) fn cache_tagger(dir: &Path) -> Option<Tagger> {
-    std::fs::create_dir_all(dir).ok()?;
-    Some(Tagger {
-        key: cache_key(&dir.join("verified.key"))?,
-    })
+/// The [`Tagger`] of the cache folder `dir`, under the secret [`secret`] finds (`Ok(None)`
+/// when there is none: then nothing kept there is trusted).
+pub(crate) fn cache_tagger(dir: &Path) -> crate::Result<Option<Tagger>> {
+    Ok(secret::cache_secret(dir)?.map(|key| Tagger { key }))
 }
 
 impl VerifiedCache {
-    /// The cache for the site at `site_root` (by its absolute path), creating the key on
-    /// first use; `None` when it is turned off or can't be used (then every signature is
-    /// verified, as without it).
-    pub(crate) fn open(site_root: &Path) -> Option<VerifiedCache> {
-        VerifiedCache::open_in(&cache_dir()?, site_root)
+    /// The cache for the site at `site_root` (by its absolute path); `None` when it is turned
+    /// off, has no secret or can't be used (then every signature is verified, as without it).
+    pub(crate) fn open(site_root: &Path) -> crate::Result<Option<VerifiedCache>> {
+        let Some(dir) = cache_dir() else {
+            return Ok(None);
+        };
+        Ok(match cache_tagger(&dir)? {
+            Some(Tagger { key }) => VerifiedCache::open_in(&dir, site_root, key),
+            None => None,
+        })
     }
 
-    fn open_in(dir: &Path, site_root: &Path) -> Option<VerifiedCache> {
-        let Tagger { key } = cache_tagger(dir)?;
+    fn open_in(dir: &Path, site_root: &Path, key: [u8; 32]) -> Option<VerifiedCache> {
+        std::fs::create_dir_all(dir).ok()?;
         let root = std::fs::canonicalize(site_root).ok()?;
         let name =
             crate::trust::version::hex(&Sha256::digest(root.as_os_str().as_encoded_bytes())[..16]);
@@ -457,24 +463,6 @@ impl std::io::Write for TagWriter {
     }
 }
 
-/// The cache's HMAC key: 32 random bytes, created once with mode 0600 and never written again.
-fn cache_key(path: &Path) -> Option<[u8; 32]> {
-    use std::os::unix::fs::OpenOptionsExt;
-    if let Ok(bytes) = std::fs::read(path) {
-        return bytes.try_into().ok();
-    }
-    let mut key = [0u8; 32];
-    getrandom::fill(&mut key).ok()?;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .ok()?;
-    std::io::Write::write_all(&mut file, &key).ok()?;
-    Some(key)
-}
-
 /// Length-prefixed, so that no two different triples hash the same input.
 fn signature_id(public_key: &[u8], signature: &[u8], signed: &[u8]) -> [u8; 32] {
     let mut h = Sha256::new();
@@ -542,7 +530,7 @@ mod tests {
         let site = tempfile::tempdir().unwrap();
         let open = || {
             let cache_dir = dir.path().to_path_buf();
-            VerifiedCache::open_in(&cache_dir, site.path()).unwrap()
+            VerifiedCache::open_in(&cache_dir, site.path(), [3; 32]).unwrap()
         };
         let first = Memo::with_cache(Some(open()));
         assert!(!first.verified(b"key", b"sig", b"bytes"));

@@ -6,8 +6,10 @@
 
 pub(crate) mod config;
 pub mod content;
+pub(crate) mod counted;
 pub(crate) mod memo;
 pub(crate) mod restore;
+pub(crate) mod since;
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -44,6 +46,8 @@ pub struct Site {
     pub invalid_pages: Vec<InvalidPage>,
     pub records: Vec<RecordFile>,
     pub store: Store,
+    /// The records earlier builds counted, kept beside `output/` ([`counted`]).
+    pub(crate) counted: counted::Counted,
     /// What an earlier judgement of this folder lends this one (`serve`), if anything.
     memo: Option<Arc<Memo>>,
 }
@@ -199,6 +203,8 @@ pub struct Evaluation {
     pub pages: Vec<PageEvaluation>,
     pub invalid_records: Vec<(String, String)>,
     pub findings: Vec<Finding>,
+    /// Which records counted, for the build to keep ([`counted::write`]).
+    pub(crate) counted: counted::Next,
 }
 
 impl Evaluation {
@@ -313,7 +319,12 @@ impl Site {
         let records = records?;
         drop(t);
         let store = Store::new(config.store_dir());
+        let counted = {
+            let shown = config.display_path(&counted::path_for(&config.output_dir));
+            counted::Counted::load(&config.output_dir, shown)
+        };
         Ok(Site {
+            counted,
             governance,
             config,
             keyring,
@@ -349,7 +360,15 @@ impl Site {
     ) -> Evaluation {
         let mut findings = Vec::new();
         let t = crate::timings::phase("verify records");
-        let (mut by_page, mut invalid_records) = self.verify_records(records, now, &mut findings);
+        let (mut by_page, mut invalid_records, on_disk) =
+            self.verify_records(records, now, &mut findings);
+        let mut counted = self.put_back_removed(
+            on_disk,
+            now,
+            &mut by_page,
+            &mut invalid_records,
+            &mut findings,
+        );
         drop(t);
         let _t = crate::timings::phase("judge pages");
         findings.extend(self.invalid_pages());
@@ -367,10 +386,21 @@ impl Site {
             .map(|(page, records)| self.judge_page(Arc::clone(page), records, now, audiences))
             .collect();
         let mut pages = Vec::with_capacity(judged.len());
+        // Records the policy refused (outside the signer's authority, out of turn) did not
+        // count: they are not kept as counted.
+        let mut refused: std::collections::HashSet<String> = std::collections::HashSet::new();
         for (p, f) in judged {
             pages.push(p);
+            refused.extend(
+                f.iter()
+                    .filter(|f| {
+                        matches!(f.kind, FindingKind::InvalidRecord | FindingKind::OutOfTurn)
+                    })
+                    .filter_map(|f| f.file.clone()),
+            );
             findings.extend(f);
         }
+        counted.settle(&refused, records, &self.counted);
         findings.extend(resolve_urls(&mut pages, &self.policies));
         for p in &pages {
             if let (Some(review), Some(policy)) = (p.review(), self.policies.get(&p.page.space)) {
@@ -384,28 +414,40 @@ impl Site {
             pages,
             invalid_records,
             findings,
+            counted,
         }
     }
 
     /// Stage one: every record checked against SPEC §4, grouped by page. Records that fail
-    /// are findings (and the `invalid_records` list of the status report).
+    /// are findings (and the `invalid_records` list of the status report). Also the id of
+    /// each record that counts, with its index in `records`.
     #[allow(clippy::type_complexity)]
     fn verify_records(
         &self,
         records: &[RecordFile],
         now: Instant,
         findings: &mut Vec<Finding>,
-    ) -> (BTreeMap<String, Vec<VerifiedRecord>>, Vec<(String, String)>) {
-        let checked: Vec<std::result::Result<VerifiedRecord, (String, String)>> = records
+    ) -> (
+        BTreeMap<String, Vec<VerifiedRecord>>,
+        Vec<(String, String)>,
+        Vec<(record::RecordId, usize)>,
+    ) {
+        #[allow(clippy::type_complexity)]
+        let checked: Vec<
+            std::result::Result<(VerifiedRecord, record::RecordId), (String, String)>,
+        > = records
             .par_iter()
             .map(|f| match &f.parsed {
                 Err(why) => Err((f.file.clone(), why.clone())),
                 Ok(parsed) => {
                     match record::check_with(parsed, &self.keyring, &now, self.memo.as_deref()) {
-                        Ok(()) => Ok(VerifiedRecord {
-                            file: f.file.clone(),
-                            record: parsed.record.clone(),
-                        }),
+                        Ok(id) => Ok((
+                            VerifiedRecord {
+                                file: f.file.clone(),
+                                record: parsed.record.clone(),
+                            },
+                            id,
+                        )),
                         Err(why) => Err((f.file.clone(), why)),
                     }
                 }
@@ -413,9 +455,13 @@ impl Site {
             .collect();
         let mut by_page: BTreeMap<String, Vec<VerifiedRecord>> = BTreeMap::new();
         let mut invalid = Vec::new();
-        for c in checked {
+        let mut ids = Vec::with_capacity(checked.len());
+        for (i, c) in checked.into_iter().enumerate() {
             match c {
-                Ok(v) => by_page.entry(v.record.content.clone()).or_default().push(v),
+                Ok((v, id)) => {
+                    ids.push((id, i));
+                    by_page.entry(v.record.content.clone()).or_default().push(v)
+                }
                 Err((file, why)) => {
                     findings.push(Finding {
                         kind: FindingKind::InvalidRecord,
@@ -427,7 +473,93 @@ impl Site {
                 }
             }
         }
-        (by_page, invalid)
+        (by_page, invalid, ids)
+    }
+
+    /// Stage one and a half: the records an earlier build counted whose file is gone (or no
+    /// longer counts) are judged from the copy kept beside `output/`, as if their file were
+    /// there, and reported (`record_removed`); see [`counted`]. `on_disk`: the ids of the
+    /// records whose file counts now. Returns what the build keeps for the next one.
+    fn put_back_removed(
+        &self,
+        on_disk: Vec<(record::RecordId, usize)>,
+        now: Instant,
+        by_page: &mut BTreeMap<String, Vec<VerifiedRecord>>,
+        invalid: &mut Vec<(String, String)>,
+        findings: &mut Vec<Finding>,
+    ) -> counted::Next {
+        let counted = &self.counted;
+        if let Some(why) = &counted.unreadable {
+            let why = format!(
+                "the records earlier builds counted can't be read: {why}. A record whose file was deleted before this build can't be found this once; this build keeps what it counts now"
+            );
+            findings.push(Finding {
+                kind: FindingKind::InvalidRecord,
+                page: None,
+                detail: why.clone(),
+                file: Some(counted.shown.clone()),
+            });
+            invalid.push((counted.shown.clone(), why));
+        }
+        if counted.entries.is_empty() {
+            return counted::Next {
+                on_disk,
+                ..counted::Next::default()
+            };
+        }
+        let now_ids: std::collections::HashSet<record::RecordId> =
+            on_disk.iter().map(|(id, _)| *id).collect();
+        let page_exists =
+            |id: &str| self.page(id).is_some() || self.invalid_pages.iter().any(|p| p.id == id);
+        let check = |p: &RecordFileParsed| record::check_with(p, &self.keyring, &now, None);
+        let mut kept = Vec::new();
+        for (i, entry, judged) in counted::missing(counted, &now_ids, &page_exists, &check) {
+            match judged {
+                counted::Missing::Carried => kept.push(i),
+                counted::Missing::PutBack(parsed) => {
+                    kept.push(i);
+                    let r = &parsed.record;
+                    findings.push(Finding {
+                        kind: FindingKind::RecordRemoved,
+                        page: Some(r.content.clone()),
+                        detail: format!(
+                            "the {} by '{}' of version {} ({}), counted by an earlier build, is gone from {}: it still counts. Put its file back (`git log --diff-filter=D -- {}` names the commit that deleted it); a decision is withdrawn by a new record, never by deleting one",
+                            r.kind,
+                            r.reviewer,
+                            r.version.short(),
+                            time::format_utc(&r.signed_at),
+                            self.config.display_path(&self.config.records_dir()),
+                            entry.file
+                        ),
+                        file: Some(entry.file.clone()),
+                    });
+                    by_page
+                        .entry(r.content.clone())
+                        .or_default()
+                        .push(VerifiedRecord {
+                            file: entry.file.clone(),
+                            record: parsed.record.clone(),
+                        });
+                }
+                counted::Missing::Invalid(why) => {
+                    let file = format!("{} ({})", counted.shown, entry.file);
+                    let why =
+                        format!("kept as counted by an earlier build, but does not count: {why}");
+                    findings.push(Finding {
+                        kind: FindingKind::InvalidRecord,
+                        page: None,
+                        detail: why.clone(),
+                        file: Some(file.clone()),
+                    });
+                    invalid.push((file, why));
+                }
+            }
+        }
+        counted::Next {
+            on_disk,
+            kept,
+            changed: false,
+        }
     }
 
     /// Pages in `content/` whose bytes no version can pin (SPEC §2): offline, reported.

@@ -333,20 +333,53 @@ fn check_assignment(record: &Record) -> Result<(), String> {
     Ok(())
 }
 
+/// Who a record is, whatever file holds it and however its YAML is spelled: the SHA-256 of
+/// its signature and its signed bytes. Two files with one id are one decision; a build that
+/// counted a record keeps it by this id (`site::counted`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RecordId(pub [u8; 32]);
+
+impl RecordId {
+    fn of(signature: &[u8], signed: &[u8]) -> RecordId {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        h.update(b"imprimatur-record-id-v1\n");
+        for part in [signature, signed] {
+            crate::trust::version::hash_part(&mut h, part);
+        }
+        RecordId(h.finalize().into())
+    }
+}
+
+impl RecordFileParsed {
+    /// This record's [`RecordId`] (the signed bytes made again: for the few records a caller
+    /// holds without having checked them).
+    pub fn id(&self) -> RecordId {
+        RecordId::of(&self.signature, &self.record.signed_bytes())
+    }
+
+    /// The record file's text, as the signing commands write it: what a build keeps of a
+    /// record it counted, to judge it again should its file go.
+    pub fn to_yaml(&self) -> String {
+        self.record.to_yaml(&Signature::from_bytes(&self.signature))
+    }
+}
+
 /// Conditions 2–5 of §4 for a parsed record. `Ok` means the record counts (subject to the
 /// policy's authority rules, which the review engine applies).
 pub fn check(parsed: &RecordFileParsed, keyring: &Keyring, now: &Instant) -> Result<(), String> {
-    check_with(parsed, keyring, now, None)
+    check_with(parsed, keyring, now, None).map(|_| ())
 }
 
 /// [`check`], skipping the strict verification of a signature `memo` saw verify over the
-/// same key and bytes before (and remembering the ones that verify now).
+/// same key and bytes before (and remembering the ones that verify now). `Ok` is the id of
+/// the record that counts.
 pub(crate) fn check_with(
     parsed: &RecordFileParsed,
     keyring: &Keyring,
     now: &Instant,
     memo: Option<&crate::site::memo::Memo>,
-) -> Result<(), String> {
+) -> Result<RecordId, String> {
     let r = &parsed.record;
     let Some(key) = keyring.keys.get(&r.key) else {
         return Err(format!("key '{}' is not in the keyring", r.key));
@@ -405,7 +438,7 @@ pub(crate) fn check_with(
             r.space, r.content
         ));
     }
-    Ok(())
+    Ok(RecordId::of(&parsed.signature, &signed))
 }
 
 #[cfg(test)]

@@ -297,6 +297,13 @@ pub enum FindingKind {
     InvalidPage,
     UrlConflict,
     WentOffline,
+    /// A record an earlier build counted (or that `verify --since REV` finds at REV) is
+    /// gone from `approvals/records/`, or changed: it still counts, and the gate fails until
+    /// its file is back.
+    RecordRemoved,
+    /// A blob of `approvals/store/` that `verify --since REV` finds deleted or changed since
+    /// REV: the store only ever grows.
+    StoreChanged,
     /// An edit ended a review (`edit_cancels_review`): a notice, not a defect.
     ReviewCancelled,
 }

@@ -198,7 +198,8 @@ impl TestSite {
         self
     }
 
-    fn write(&self, rel: &str, bytes: &[u8]) {
+    /// Writes `rel` (its folders made first), as a test's attacker or user would.
+    pub fn write(&self, rel: &str, bytes: &[u8]) {
         let path = self.path().join(rel);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -248,6 +249,7 @@ impl TestSite {
         cmd.current_dir(self.path())
             .env("NO_COLOR", "1")
             .env("IMPRIMATUR_CACHE_DIR", test_cache_dir())
+            .env("IMPRIMATUR_CACHE_KEY", TEST_CACHE_KEY)
             .env_remove("SOURCE_DATE_EPOCH")
             .timeout(std::time::Duration::from_secs(seconds))
             .args(args)
@@ -268,6 +270,7 @@ impl TestSite {
             .current_dir(self.path())
             .env("NO_COLOR", "1")
             .env("IMPRIMATUR_CACHE_DIR", test_cache_dir())
+            .env("IMPRIMATUR_CACHE_KEY", TEST_CACHE_KEY)
             .env_remove("SOURCE_DATE_EPOCH")
             .envs(envs.iter().map(|(k, v)| (k, v)))
             .args(args)
@@ -317,6 +320,7 @@ impl TestSite {
         cmd.current_dir(self.path())
             .env("NO_COLOR", "1")
             .env("IMPRIMATUR_CACHE_DIR", test_cache_dir())
+            .env("IMPRIMATUR_CACHE_KEY", TEST_CACHE_KEY)
             .env_remove("SOURCE_DATE_EPOCH")
             .envs(envs.iter().map(|(k, v)| (k, v)))
             .args(args);
@@ -410,6 +414,10 @@ impl TestSite {
         self.write_record(name, record, self.signing_key(signer))
     }
 }
+
+/// The secret the builds of the tests keep their cache under (a CI's secret, in real life):
+/// never the secret of an attacker's test, who writes the cache folder under keys of their own.
+pub const TEST_CACHE_KEY: &str = "5e0c2ad27b6f4e1a9c3d8b7a6f5e4d3c2b1a09f8e7d6c5b4a39281706f5e4d3c";
 
 /// The builds' cache of verified signatures, shared by every test (as it is by every build
 /// of a user) but kept out of the home folder.
