@@ -295,6 +295,11 @@ enum Command {
         now: NowArg,
         #[arg(long, value_enum, default_value = "text")]
         format: FormatArg,
+        /// Also report every file under approvals/records/ or approvals/store/ deleted or
+        /// changed since this git revision (from where this checkout forked from it): for
+        /// pull requests, e.g. --since origin/main
+        #[arg(long, value_name = "REV")]
+        since: Option<String>,
     },
     /// Write a new secret key (PKCS#8 PEM, mode 0600); prints the public key last
     Keygen {
@@ -613,9 +618,14 @@ fn run(cli: Cli) -> imprimatur::Result<i32> {
                 _ => cli::status(&site.site, now, (*format).into(), pages, out),
             }
         }
-        Command::Verify { site, now, format } => {
+        Command::Verify {
+            site,
+            now,
+            format,
+            since,
+        } => {
             let now = cli::resolve_now(now.now.as_deref())?;
-            cli::verify(&site.site, now, (*format).into(), out)
+            cli::verify(&site.site, now, since.as_deref(), (*format).into(), out)
         }
         Command::Keygen { out: file, ssh, .. } => match ssh {
             true => cli::keygen_ssh(file, out),

@@ -12,6 +12,7 @@ mod hardening_parse;
 mod init;
 mod notify;
 mod reports;
+mod sealed;
 mod serve;
 mod snapshots;
 mod ssh;

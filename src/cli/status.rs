@@ -10,11 +10,15 @@ use crate::site::Site;
 use crate::time::Instant;
 
 /// What `status` and `verify` both report: the site judged at `now`, with the findings a
-/// build would add (broken links, output drift), without building.
-fn judge(site_root: &Path, now: Instant) -> Result<(Site, StatusReport)> {
+/// build would add (broken links, output drift), without building; with `since` (a git
+/// revision), also what git says was deleted or changed under `approvals/` since then.
+fn judge(site_root: &Path, now: Instant, since: Option<&str>) -> Result<(Site, StatusReport)> {
     let site = Site::load(site_root)?;
     let eval = site.evaluate(now, &site.config.audiences);
-    let extra = crate::publish::build::check_without_building(&site, &eval)?;
+    let mut extra = crate::publish::build::check_without_building(&site, &eval)?;
+    if let Some(rev) = since {
+        extra.extend(crate::site::since::removed_since(&site.config, rev)?);
+    }
     let report = StatusReport::from_evaluation(&eval, &extra).with_governance(&site.governance);
     Ok((site, report))
 }
@@ -27,7 +31,7 @@ pub fn status(
     pages: &[String],
     out: &mut dyn Write,
 ) -> Result<i32> {
-    let (site, report) = judge(site_root, now)?;
+    let (site, report) = judge(site_root, now, None)?;
     let json = report.to_json();
     crate::atomic::write_file(
         &site.config.reports_dir.join("status.json"),
@@ -50,9 +54,16 @@ pub fn status(
 }
 
 /// `imprimatur verify`: keyring, policies and every record, without rendering. Exit 3 on
-/// any defect finding.
-pub fn verify(site_root: &Path, now: Instant, format: Format, out: &mut dyn Write) -> Result<i32> {
-    let (site, report) = judge(site_root, now)?;
+/// any defect finding. With `since` (a git revision), also every record or stored blob
+/// deleted or changed since then (`site::since`).
+pub fn verify(
+    site_root: &Path,
+    now: Instant,
+    since: Option<&str>,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<i32> {
+    let (site, report) = judge(site_root, now, since)?;
     match format {
         Format::Json => print(out, &report.to_json())?,
         Format::Text => {
