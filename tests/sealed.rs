@@ -281,8 +281,8 @@ fn deleting_a_managers_takedown_keeps_the_page_offline_and_says_why() {
     assert_eq!(removed[0]["file"], takedown.as_str());
 }
 
-/// The file of counted records as `site::counted` writes it, with `entries` (record text,
-/// path) in it.
+/// The file of counted records as `site::counted` writes it (SPEC-like layout in its module
+/// documentation), with `entries` (record text, path) in it.
 fn counted_file(entries: &[(&str, &str)]) -> Vec<u8> {
     let mut parsed: Vec<([u8; 32], &str, &str)> = entries
         .iter()
@@ -294,13 +294,20 @@ fn counted_file(entries: &[(&str, &str)]) -> Vec<u8> {
         })
         .collect();
     parsed.sort();
-    let mut bytes = b"imprimatur-counted-records-v1\n".to_vec();
-    for (id, file, text) in parsed {
+    let magic = b"imprimatur-counted-records-v2\n";
+    let mut bytes = magic.to_vec();
+    bytes.extend((parsed.len() as u64).to_be_bytes());
+    let mut offset = (magic.len() + 8 + 48 * parsed.len()) as u64;
+    for (id, file, text) in &parsed {
         bytes.extend(id);
-        for part in [file.as_bytes(), text.as_bytes()] {
-            bytes.extend((part.len() as u32).to_be_bytes());
-            bytes.extend(part);
-        }
+        bytes.extend(offset.to_be_bytes());
+        bytes.extend((file.len() as u32).to_be_bytes());
+        bytes.extend((text.len() as u32).to_be_bytes());
+        offset += (file.len() + text.len()) as u64;
+    }
+    for (_, file, text) in &parsed {
+        bytes.extend(file.as_bytes());
+        bytes.extend(text.as_bytes());
     }
     bytes
 }
@@ -335,9 +342,10 @@ fn counted_records_forged_beside_output_count_for_nothing_and_are_reported() {
     // Reported once, then forgotten: the next build is clean.
     site.cmd(&["build", "--now", LATER, "--strict"]).success();
 
-    // A file cut short: the build says it could not read what earlier builds counted.
+    // A file cut short in its index: the build says it could not read what earlier builds
+    // counted.
     let kept = site.read_bytes(".imprimatur-records-output");
-    site.write(".imprimatur-records-output", &kept[..kept.len() - 3]);
+    site.write(".imprimatur-records-output", &kept[..50]);
     site.cmd(&["build", "--now", LATER, "--strict"]).code(3);
     let status = status_file(&site);
     assert!(findings_of(&status, "invalid_record")[0]["detail"]

@@ -515,9 +515,8 @@ impl Site {
         let mut kept = Vec::new();
         for (i, entry, judged) in counted::missing(counted, &now_ids, &page_exists, &check) {
             match judged {
-                counted::Missing::Carried => kept.push(i),
+                counted::Missing::Carried => kept.push((i, entry.file)),
                 counted::Missing::PutBack(parsed) => {
-                    kept.push(i);
                     let r = &parsed.record;
                     findings.push(Finding {
                         kind: FindingKind::RecordRemoved,
@@ -540,6 +539,7 @@ impl Site {
                             file: entry.file.clone(),
                             record: parsed.record.clone(),
                         });
+                    kept.push((i, entry.file));
                 }
                 counted::Missing::Invalid(why) => {
                     let file = format!("{} ({})", counted.shown, entry.file);
