@@ -882,7 +882,7 @@ impl Replay<'_> {
         let act = Act::Decide {
             step: step_name,
             reject,
-            comment: r.comment.as_deref(),
+            comment: r.comment_for_policy(),
             override_: r.overrides(),
             publish: r.publishes(),
             submitter: submitter.as_deref(),
