@@ -299,6 +299,9 @@ pub enum FindingKind {
     WentOffline,
     /// An edit ended a review (`edit_cancels_review`): a notice, not a defect.
     ReviewCancelled,
+    /// A page's proof withholds a record that signs a comment the site keeps hidden (SPEC
+    /// §4a): a notice — the page is published, but `audit` can't prove it until re-signed.
+    ProofIncomplete,
 }
 
 impl FindingKind {
