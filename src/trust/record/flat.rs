@@ -175,6 +175,20 @@ signature: \"pVraYNao1MznTVDUtB88AX9z5SLSbUeUqsJJSU0NiIr5KRTck8BSOnknkvTfZ+8u1+y
             CANONICAL.replacen("publish: true\n", salt, 1),
         ];
         variants.extend(crate::yaml::line_variants(&committed));
+        // The contract's vectors: whole, redacted and tampered, as JSON and as written back.
+        let vectors: serde_json::Value = serde_json::from_str(include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/vectors-v2.json"
+        )))
+        .unwrap();
+        for name in ["record", "redacted_record", "tampered_comment"] {
+            let json = vectors["comment_commitment"][name].to_string();
+            if let Ok(parsed) = super::super::parse_from(&json, Origin::Proof) {
+                let signature = ed25519_dalek::Signature::from_bytes(&parsed.signature);
+                variants.push(parsed.record.to_yaml(&signature));
+            }
+            variants.push(json);
+        }
         for v in &variants {
             assert_agree_from(v, Origin::Records);
             assert_agree_from(v, Origin::Proof);
