@@ -207,10 +207,11 @@ impl Shown {
             .comment
             .as_deref()
             .is_some_and(|c| !c.trim().is_empty());
-        match (comments, private, record.redacted()) {
+        let committed = record.comment_digest.is_some();
+        match (comments, private, committed) {
             (HistoryComments::Public, _, _) | (_, false, _) => Shown::Whole,
-            (HistoryComments::Hidden, true, Some(_)) => Shown::Redacted,
-            (HistoryComments::Hidden, true, None) => Shown::Withheld,
+            (HistoryComments::Hidden, true, true) => Shown::Redacted,
+            (HistoryComments::Hidden, true, false) => Shown::Withheld,
         }
     }
 }
@@ -284,5 +285,76 @@ fn refuse_rollback(site: &Site, signed: &governance::SignedState) -> Result<()> 
             site.config.display_path(&previous)
         ))),
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trust::record::Kind;
+    use crate::trust::version::Version;
+
+    #[test]
+    fn a_proof_shows_a_comment_only_where_comments_are_public() {
+        let record = |comment: Option<&str>, committed: bool| Record {
+            kind: Kind::Reject,
+            space: "kb".into(),
+            content: "kb/install".into(),
+            version: Version::of_bytes(b"v1"),
+            step: Some("technical".into()),
+            reviewer: "alice".into(),
+            key: "alice-2026".into(),
+            signed_at: time::parse_signed_at("2026-11-20T10:00:00Z").unwrap(),
+            role: None,
+            comment: comment.map(str::to_string),
+            comment_salt: committed.then(|| "ZGVmZ2hpamtsbW5vcHFycw==".into()),
+            comment_digest: committed.then(|| format!("{}", Version::of_bytes(b"digest"))),
+            discard: None,
+            publish: None,
+            override_: None,
+            assign: None,
+        };
+        use HistoryComments::{Hidden, Public};
+        for (name, r, comments, shown) in [
+            ("no comment", record(None, false), Hidden, Shown::Whole),
+            (
+                "a blank legacy comment",
+                record(Some(" "), false),
+                Hidden,
+                Shown::Whole,
+            ),
+            (
+                "a blank committed comment",
+                record(Some(""), true),
+                Hidden,
+                Shown::Whole,
+            ),
+            (
+                "a committed comment",
+                record(Some("quote"), true),
+                Hidden,
+                Shown::Redacted,
+            ),
+            (
+                "a legacy comment",
+                record(Some("quote"), false),
+                Hidden,
+                Shown::Withheld,
+            ),
+            (
+                "a committed comment, public",
+                record(Some("quote"), true),
+                Public,
+                Shown::Whole,
+            ),
+            (
+                "a legacy comment, public",
+                record(Some("quote"), false),
+                Public,
+                Shown::Whole,
+            ),
+        ] {
+            assert_eq!(Shown::of(&r, comments), shown, "{name}");
+        }
     }
 }
