@@ -14,7 +14,7 @@ const APPROVED: &str = "2026-11-20T10:00:00Z";
 const NOW: &str = "2026-11-20T12:00:00Z";
 const LATER: &str = "2026-11-22T12:00:00Z";
 
-const ONE_STEP: &str = "\
+pub(crate) const ONE_STEP: &str = "\
 contributors: [group:writers]
 steps:
   - name: technical

@@ -6,7 +6,7 @@
 
 use imprimatur::trust::record::{Kind, Record};
 
-use crate::governance::{key, new_root, pin_of, sign_governance};
+use crate::governance::{key, new_root, pin_of, sign_governance, ONE_STEP};
 use crate::util::{findings_of, TestSite};
 
 const PAGE: &str = "kb/install";
@@ -18,14 +18,6 @@ const NOW: &str = "2026-11-21T12:00:00Z";
 
 /// The rejection's words: they quote a price that was never published.
 const SECRET: &str = "Step 3 quotes the unreleased enterprise price of 4,200 EUR";
-
-const ONE_STEP: &str = "\
-contributors: [group:writers]
-steps:
-  - name: technical
-    approvers: [group:engineering]
-    min_approvals: 1
-";
 
 /// `kb/install`: the first version rejected by alice with `SECRET`, the edited one approved
 /// and live. `legacy_rejection` signs the rejection as records were signed before comments
