@@ -1,7 +1,8 @@
 //! What a governed site's public proofs disclose (SPEC §4a, issue 31): a reviewer's comment is a
-//! note for reviewers, so unless the site makes comments public, no comment reaches `output/` —
-//! not even inside `proof.json`, where the records are shown for anyone to check — and the
-//! audit still proves the page from the redacted records. A record signed before comments
+//! note for reviewers, so a comment reaches `output/` only where the approval history shows it
+//! (`history.comments: public`, the live version's records) — not even inside `proof.json`,
+//! where the records are shown for anyone to check — and the audit still proves the page from
+//! the redacted records. A record signed before comments
 //! were committed can't be redacted: its page's proof is incomplete, and the audit says so.
 
 use imprimatur::trust::record::{Kind, Record};
@@ -173,7 +174,7 @@ fn a_rejection_comment_appears_nowhere_in_output_and_the_approval_still_proves()
 }
 
 #[test]
-fn with_public_comments_the_proof_shows_them_and_still_proves() {
+fn with_public_comments_the_proof_shows_the_live_versions_and_still_proves() {
     let (mut site, pin, _) = rejected_then_approved(false);
     let config = site.read("imprimatur.yaml");
     site.file(
@@ -185,8 +186,19 @@ fn with_public_comments_the_proof_shows_them_and_still_proves() {
     site.imprimatur(&["build", "--trust-root", &pin, "--strict"])
         .at(NOW)
         .run();
+    // Where the approval history shows a comment, the proof shows it: the live version's
+    // approval, whole, with its salt (anyone can check it against the signed digest) ...
     let records = proof_records(&site);
-    assert!(records.iter().any(|t| t.contains(SECRET)), "{records:#?}");
+    let approval = records
+        .iter()
+        .find(|t| t.contains("kind: \"approve\""))
+        .unwrap();
+    assert!(approval.contains("comment: \"Fixed\""), "{approval}");
+    assert!(approval.contains("comment_salt: \""), "{approval}");
+    assert!(site.read("output/kb/install/index.html").contains("Fixed"));
+    // ... and the history never shows an earlier version's comment, public or not (it may
+    // quote what was never published): nor does the proof.
+    assert_eq!(output_files_holding(&site, SECRET), Vec::<String>::new());
     audit(&site, &pin, 0, "every page is the approved version");
 }
 

@@ -4,10 +4,11 @@
 //! public keyring and the policies of published spaces. `imprimatur audit` checks a published
 //! folder against them offline, with nothing from the repository.
 //!
-//! A proof discloses nothing private: unless `history.comments: public`, a record whose comment
-//! is committed (SPEC §4a) is shown without its comment and salt, and a record that signs its
-//! comment itself is withheld — the proof is then incomplete (`proof_incomplete`), and `audit`
-//! names the page unprovable until the record is signed again.
+//! A proof discloses nothing private: a comment is in a proof only where the page's approval
+//! history shows it (`history.comments: public`, a record of the live version). Elsewhere a
+//! record whose comment is committed (SPEC §4a) is shown without its comment and salt, and a
+//! record that signs its comment itself is withheld — the proof is then incomplete
+//! (`proof_incomplete`), and `audit` names the page unprovable until the record is signed anew.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -22,7 +23,7 @@ use crate::time::{self, Instant};
 use crate::trust::governance::{self, Governance, PUBLIC_KEYRING};
 use crate::trust::record::{self, Record};
 use crate::trust::review::{FindingKind, VerifiedRecord};
-use crate::trust::version::sha256_hex;
+use crate::trust::version::{sha256_hex, Version};
 
 pub const DIR: &str = "_proof";
 pub const FORMAT: u64 = 1;
@@ -200,18 +201,21 @@ enum Shown {
 }
 
 impl Shown {
-    fn of(record: &Record, comments: HistoryComments) -> Shown {
+    /// How `record` is shown in the proof of a page whose live version is `live`: its comment
+    /// only where the page's approval history shows it (`HistoryComments::shows`).
+    fn of(record: &Record, comments: HistoryComments, live: &Version) -> Shown {
         // A blank comment hides nothing, and shown whole it can't pass for a given one when
         // the audit replays a policy that requires comments (`Record::comment_for_policy`).
         let private = record
             .comment
             .as_deref()
             .is_some_and(|c| !c.trim().is_empty());
+        let public = comments.shows(&record.version, live);
         let committed = record.comment_digest.is_some();
-        match (comments, private, committed) {
-            (HistoryComments::Public, _, _) | (_, false, _) => Shown::Whole,
-            (HistoryComments::Hidden, true, true) => Shown::Redacted,
-            (HistoryComments::Hidden, true, false) => Shown::Withheld,
+        match (public, private, committed) {
+            (true, _, _) | (_, false, _) => Shown::Whole,
+            (false, true, true) => Shown::Redacted,
+            (false, true, false) => Shown::Withheld,
         }
     }
 }
@@ -227,7 +231,7 @@ fn proof_records<'a>(
     p.records
         .iter()
         .filter(move |r| r.record.signed_at <= live.version.published_at)
-        .map(move |r| (r, Shown::of(&r.record, comments)))
+        .map(move |r| (r, Shown::of(&r.record, comments, &live.version.version)))
 }
 
 /// The record file `text` without its committed comment and salt, written as imprimatur
@@ -295,12 +299,13 @@ mod tests {
     use crate::trust::version::Version;
 
     #[test]
-    fn a_proof_shows_a_comment_only_where_comments_are_public() {
+    fn a_proof_shows_a_comment_only_where_the_history_does() {
+        let live = Version::of_bytes(b"v2");
         let record = |comment: Option<&str>, committed: bool| Record {
             kind: Kind::Reject,
             space: "kb".into(),
             content: "kb/install".into(),
-            version: Version::of_bytes(b"v1"),
+            version: live.clone(),
             step: Some("technical".into()),
             reviewer: "alice".into(),
             key: "alice-2026".into(),
@@ -313,6 +318,10 @@ mod tests {
             publish: None,
             override_: None,
             assign: None,
+        };
+        let earlier = |r: Record| Record {
+            version: Version::of_bytes(b"v1"),
+            ..r
         };
         use HistoryComments::{Hidden, Public};
         for (name, r, comments, shown) in [
@@ -353,8 +362,26 @@ mod tests {
                 Public,
                 Shown::Whole,
             ),
+            (
+                "a committed comment on an earlier version, public",
+                earlier(record(Some("quote"), true)),
+                Public,
+                Shown::Redacted,
+            ),
+            (
+                "a legacy comment on an earlier version, public",
+                earlier(record(Some("quote"), false)),
+                Public,
+                Shown::Withheld,
+            ),
+            (
+                "no comment on an earlier version, public",
+                earlier(record(None, false)),
+                Public,
+                Shown::Whole,
+            ),
         ] {
-            assert_eq!(Shown::of(&r, comments), shown, "{name}");
+            assert_eq!(Shown::of(&r, comments, &live), shown, "{name}");
         }
     }
 }
