@@ -207,8 +207,9 @@ impl Record {
 
     /// The signing rule: prefix + RFC 8785 canonical JSON of every field but `signature` —
     /// and, when the comment is committed (`comment_digest`), but `comment` and `comment_salt`,
-    /// which is what lets a proof leave them out (SPEC §4a). Our values are strings, one small integer and booleans, for which serde_json's compact
-    /// output of a key-sorted map is exactly JCS (same escapes, UTF-8 kept, no spaces).
+    /// which is what lets a proof leave them out (SPEC §4a). Our values are strings, one small
+    /// integer and booleans, for which serde_json's compact output of a key-sorted map is
+    /// exactly JCS (same escapes, UTF-8 kept, no spaces).
     pub fn signed_bytes(&self) -> Vec<u8> {
         let serde_json::Value::Object(fields) =
             serde_json::to_value(self).expect("a record's fields are strings and booleans")

@@ -103,8 +103,9 @@ impl Record {
         }
     }
 
-    /// The record without its comment and salt, as a proof shows it when comments are not
-    /// public. Only a committed comment can be left out: its signature still verifies.
+    /// The record without its comment and salt, as a proof shows it where the approval history
+    /// does not show the comment. Only a committed comment can be left out: its signature
+    /// still verifies.
     pub fn redacted(&self) -> Option<Record> {
         self.comment_digest.as_ref()?;
         Some(Record {
@@ -125,6 +126,7 @@ pub(super) fn check(record: &Record, origin: Origin) -> Result<(), CommentError>
             None => Ok(()),
         };
     };
+    // A digest is spelled as a version is: `sha256:` and 64 lowercase hex digits.
     if Version::parse(committed).is_none() {
         return Err(CommentError::MalformedDigest(committed.clone()));
     }
