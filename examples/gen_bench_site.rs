@@ -741,6 +741,8 @@ fn generate(args: &Args) -> Result<(), String> {
                     signed_at: at(&submitted, offset),
                     role: role.map(str::to_string),
                     comment: (kind == Kind::Approve).then(|| "Checked the steps.".to_string()),
+                    comment_salt: None,
+                    comment_digest: None,
                     discard: None,
                     publish: None,
                     override_: None,

@@ -1072,13 +1072,28 @@ fn a_record_changed_after_a_build_counted_it_is_invalid_and_the_decision_it_held
     publish(&site, "kb/install");
     build(&site, NOW);
     assert!(site.exists("output/kb/install/index.html"));
-    // The approval's comment is changed after a build verified (and cached) its signature.
+    // The approval's comment is changed after a build verified (and cached) its signature,
+    // its digest with it (SPEC §4a), so that only the signature can tell.
     let records = site.files_under("approvals/records");
     let (path, bytes) = records
         .iter()
         .find(|(_, b)| String::from_utf8_lossy(b).contains("Looks right"))
         .expect("the approval");
-    let changed = String::from_utf8_lossy(bytes).replace("Looks right", "Looks wrong");
+    let text = String::from_utf8_lossy(bytes).into_owned();
+    let signed = imprimatur::trust::record::parse(&text).unwrap().record;
+    let salt = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        signed
+            .comment_salt
+            .as_deref()
+            .expect("the comment is committed"),
+    )
+    .unwrap();
+    let digest = signed.comment_digest.as_deref().unwrap();
+    let changed = text.replace("Looks right", "Looks wrong").replace(
+        digest,
+        &imprimatur::trust::record::comment_digest(&salt, "Looks wrong"),
+    );
     site.file(path, changed);
     build(&site, NOW);
     // The changed bytes do not count, whatever the cache of verified signatures holds; the

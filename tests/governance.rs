@@ -14,7 +14,7 @@ const APPROVED: &str = "2026-11-20T10:00:00Z";
 const NOW: &str = "2026-11-20T12:00:00Z";
 const LATER: &str = "2026-11-22T12:00:00Z";
 
-const ONE_STEP: &str = "\
+pub(crate) const ONE_STEP: &str = "\
 contributors: [group:writers]
 steps:
   - name: technical
@@ -25,7 +25,7 @@ steps:
 const PAGE: &str = "kb/install";
 
 /// An admin's key, seeded from its name, written to `keys/<name>.pem`.
-fn admin(site: &TestSite, name: &str) -> String {
+pub(crate) fn admin(site: &TestSite, name: &str) -> String {
     let seed: [u8; 32] = imprimatur::trust::version::sha256_hex(name.as_bytes()).as_bytes()[..32]
         .try_into()
         .unwrap();
@@ -34,19 +34,19 @@ fn admin(site: &TestSite, name: &str) -> String {
     public_base64(&key)
 }
 
-fn key(name: &str) -> String {
+pub(crate) fn key(name: &str) -> String {
     format!("keys/{name}.pem")
 }
 
 /// `--trust-root` for the site's first root file.
-fn pin_of(site: &TestSite) -> String {
+pub(crate) fn pin_of(site: &TestSite) -> String {
     format!(
         "sha256:{}",
         imprimatur::trust::version::sha256_hex(&site.read_bytes("approvals/root/1.yaml"))
     )
 }
 
-fn new_root(site: &TestSite, threshold: &str, admins: &[&str]) {
+pub(crate) fn new_root(site: &TestSite, threshold: &str, admins: &[&str]) {
     let mut args = vec![
         "root".to_string(),
         "new".into(),
@@ -61,7 +61,7 @@ fn new_root(site: &TestSite, threshold: &str, admins: &[&str]) {
     site.imprimatur(&args).run();
 }
 
-fn sign_governance(site: &TestSite, pin: &str, by: &str) {
+pub(crate) fn sign_governance(site: &TestSite, pin: &str, by: &str) {
     site.imprimatur(&["governance", "sign", "--key", &key(by), "--trust-root", pin])
         .run();
 }

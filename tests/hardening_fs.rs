@@ -153,6 +153,8 @@ fn submit_by_hand(site: &TestSite, page: &str, version: Version) -> String {
         signed_at: imprimatur::time::parse_signed_at(SUBMITTED).unwrap(),
         role: None,
         comment: None,
+        comment_salt: None,
+        comment_digest: None,
         discard: None,
         publish: None,
         override_: None,

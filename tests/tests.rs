@@ -11,6 +11,7 @@ mod hardening_fs;
 mod hardening_parse;
 mod init;
 mod notify;
+mod proofs;
 mod reports;
 mod sealed;
 mod serve;

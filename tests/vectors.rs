@@ -433,3 +433,61 @@ fn the_trust_root_formats_reproduce_their_independent_vectors() {
         text(&s["seal"])
     );
 }
+
+/// `tests/data/vectors-v2.json` (a copy of the contract's `shared/testdata/vectors-v2.json`;
+/// `.ci/run` checks the copy still matches), made with Python's `cryptography` from SPEC §4a:
+/// a rejection whose comment is committed, the same record redacted as a proof shows it, and
+/// one with its comment changed. Its `webauthn` cases (SPEC §3a) are not tested yet: passkeys
+/// are a later issue.
+#[test]
+fn comment_commitments_reproduce_their_independent_vectors() {
+    use record::Origin;
+
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/vectors-v2.json");
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let c = &v["comment_commitment"];
+    let public_key = text(&c["public_key"]);
+    let keyring = imprimatur::trust::keyring::Keyring::parse(&format!(
+        "reviewers:\n  - id: dana\n    name: Dana Example\n    keys:\n      - id: dana-2026\n        public_key: {public_key}\n",
+    ))
+    .unwrap();
+    let now = imprimatur::time::parse_rfc3339(NOW).unwrap();
+    let read = |name: &str, origin: Origin| {
+        let yaml = serde_saphyr::to_string(&c[name]).unwrap();
+        record::parse_from(&yaml, origin)
+            .and_then(|parsed| record::check(&parsed, &keyring, &now).map(|()| parsed))
+    };
+    let signed_bytes = hex_decode(text(&c["signed_bytes_hex"]));
+
+    // The whole record counts, read from either origin; its digest is the salted comment's,
+    // and the comment and salt are not in the signed bytes.
+    let r = &c["record"];
+    let full = read("record", Origin::Records).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(full.record.signed_bytes(), signed_bytes);
+    assert_eq!(
+        record::comment_digest(&b64(text(&r["comment_salt"])), text(&r["comment"])),
+        text(&r["comment_digest"])
+    );
+    assert_eq!(full.record.comment.as_deref(), Some(text(&r["comment"])));
+    assert!(read("record", Origin::Proof).is_ok());
+
+    // Redacted, it counts in a proof, over the same signed bytes, and is exactly what
+    // imprimatur's own redaction of the whole record gives.
+    assert!(c["redacted_counts"].as_bool().unwrap());
+    let redacted = read("redacted_record", Origin::Proof).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(redacted.record.signed_bytes(), signed_bytes);
+    assert_eq!(Some(&*redacted.record), full.record.redacted().as_ref());
+    // ... but not under approvals/records/, where the build must see the comment.
+    let why = read("redacted_record", Origin::Records).unwrap_err();
+    assert!(why.starts_with("comment: missing"), "{why}");
+
+    // A changed comment no longer matches the digest its reviewer signed: it counts nowhere.
+    assert!(!c["tampered_comment_counts"].as_bool().unwrap());
+    for origin in [Origin::Records, Origin::Proof] {
+        let why = read("tampered_comment", origin).unwrap_err();
+        assert!(
+            why.starts_with("comment_digest: does not match"),
+            "{origin:?}: {why}"
+        );
+    }
+}

@@ -377,7 +377,8 @@ fn revoke_in_text(
 }
 
 /// `imprimatur audit DIR`: a published site checked offline against its proofs. Exit 0 when
-/// every page verifies, 3 naming each page (or `/_proof/` file) that does not.
+/// every page verifies, 3 naming each page (or `/_proof/` file) that does not (`TAMPERED`), or
+/// whose proof withholds records and so proves nothing (`UNPROVABLE`).
 pub fn audit(dir: &Path, out: &mut dyn Write) -> Result<i32> {
     let pin = root::current_pin()?;
     if !dir.is_dir() {
@@ -395,6 +396,10 @@ pub fn audit(dir: &Path, out: &mut dyn Write) -> Result<i32> {
     for p in &audit.problems {
         text.push_str(&format!("TAMPERED {p}\n"));
     }
+    for p in &audit.unprovable {
+        text.push_str(&format!("UNPROVABLE {p}\n"));
+    }
+    let failed = audit.problems.len() + audit.unprovable.len();
     text.push_str(&format!(
         "audited {} page(s) against root version {}{}: {}\n",
         audit.pages,
@@ -404,18 +409,14 @@ pub fn audit(dir: &Path, out: &mut dyn Write) -> Result<i32> {
         } else {
             "; WARNING: trust root not pinned (pass --trust-root sha256:...)"
         },
-        if audit.problems.is_empty() {
+        if failed == 0 {
             "every page is the approved version, approved as its policy requires".to_string()
         } else {
-            format!("{} problem(s)", audit.problems.len())
+            format!("{failed} problem(s)")
         }
     ));
     print(out, &text)?;
-    Ok(if audit.problems.is_empty() {
-        EXIT_OK
-    } else {
-        EXIT_FINDINGS
-    })
+    Ok(if failed == 0 { EXIT_OK } else { EXIT_FINDINGS })
 }
 
 #[cfg(test)]

@@ -23,6 +23,16 @@ pub struct Audit {
     pub root_version: u64,
     pub pinned: bool,
     pub problems: Vec<String>,
+    /// Pages whose proofs withhold records (they sign comments the site keeps hidden, SPEC
+    /// §4a): nothing is known to be wrong with them, and nothing proves them either.
+    pub unprovable: Vec<String>,
+}
+
+/// What replaying a page's proof showed, when nothing in it was found tampered.
+enum Replay {
+    Proven,
+    /// The proof leaves records out, so it can't be replayed: why.
+    Unprovable(String),
 }
 
 fn read(dir: &Path, rel: &str) -> std::result::Result<Vec<u8>, String> {
@@ -75,6 +85,7 @@ fn trusted(dir: &Path, pin: Option<&Pin>) -> Result<(root::TrustedRoot, SignedSt
 pub fn audit(dir: &Path, pin: Option<&Pin>) -> Result<Audit> {
     let (trusted, state, keyring) = trusted(dir, pin)?;
     let mut problems = Vec::new();
+    let mut unprovable = Vec::new();
     // Policies: as signed, and where their spaces publish (those index pages carry no proof).
     let mut policies: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     let mut space_indexes = vec!["index.html".to_string()];
@@ -132,8 +143,10 @@ pub fn audit(dir: &Path, pin: Option<&Pin>) -> Result<Audit> {
         }
         pages += 1;
         let url = rel.strip_suffix("index.html").unwrap_or(&rel);
-        if let Err(why) = check_page(dir, url, &keyring, &policies) {
-            problems.push(format!("{url}: {why}"));
+        match check_page(dir, url, &keyring, &policies) {
+            Ok(Replay::Proven) => {}
+            Ok(Replay::Unprovable(why)) => unprovable.push(format!("{url}: {why}")),
+            Err(why) => problems.push(format!("{url}: {why}")),
         }
     }
     Ok(Audit {
@@ -141,6 +154,7 @@ pub fn audit(dir: &Path, pin: Option<&Pin>) -> Result<Audit> {
         root_version: trusted.root.version,
         pinned: trusted.pinned,
         problems,
+        unprovable,
     })
 }
 
@@ -150,7 +164,7 @@ fn check_page(
     url: &str,
     keyring: &Keyring,
     policies: &BTreeMap<String, Vec<u8>>,
-) -> std::result::Result<(), String> {
+) -> std::result::Result<Replay, String> {
     let proof_bytes =
         read(dir, &format!("{url}proof.json")).map_err(|_| "has no proof.json".to_string())?;
     let proof: Proof =
@@ -160,6 +174,12 @@ fn check_page(
             "proof.json is the proof of {}, not of this page",
             proof.url
         ));
+    }
+    if !proof.withheld.is_empty() {
+        return Ok(Replay::Unprovable(format!(
+            "proof.json withholds {} (records that sign comments the site keeps hidden): the page can't be proven until they are signed again",
+            proof.withheld.join(", ")
+        )));
     }
     let html = read(dir, &format!("{url}index.html"))?;
     if sha256_hex(&html) != proof.html_sha256 {
@@ -269,7 +289,8 @@ fn check_page(
     }
     let now = crate::time::parse_rfc3339(&proof.built_at)
         .ok_or("proof.json: built_at is not RFC 3339")?;
-    let site = Site::load_ungoverned(root).map_err(|e| format!("replaying the proof: {e}"))?;
+    // Read as a proof shows records: a committed comment may have been left out.
+    let site = Site::load_proof_replay(root).map_err(|e| format!("replaying the proof: {e}"))?;
     let eval = site.evaluate(now, &proof.audiences);
     if let Some((file, why)) = eval.invalid_records.first() {
         return Err(format!(
@@ -284,7 +305,7 @@ fn check_page(
             if live.url != proof.url {
                 return Err(format!("the records publish it at {}, not here", live.url));
             }
-            Ok(())
+            Ok(Replay::Proven)
         }
         Some(live) => Err(format!(
             "the proof's records publish {}, not {}",

@@ -172,6 +172,7 @@ pub fn build(req: &BuildRequest) -> Result<BuildSummary> {
         req.now,
         &audiences,
     )?;
+    extra_findings.extend(crate::publish::proof::incomplete(&site, &eval));
     drop(t_proofs);
     let files_rewritten = staging.rewritten();
     let t_commit = crate::timings::phase("commit output");
@@ -292,7 +293,8 @@ fn went_offline(
 }
 
 /// The findings a build adds to the review's, without building: links to pages that are not
-/// published (from the Markdown alone, no templates) and hand edits of `output/`. `verify`
+/// published (from the Markdown alone, no templates), hand edits of `output/` and proofs that
+/// must withhold a record (`proof_incomplete`). `verify`
 /// and `status` report them, so they agree with what `build` would say.
 pub fn check_without_building(site: &Site, eval: &crate::site::Evaluation) -> Result<Vec<Finding>> {
     let config = &site.config;
@@ -300,5 +302,6 @@ pub fn check_without_building(site: &Site, eval: &crate::site::Evaluation) -> Re
     findings.extend(went_offline(config, eval));
     let published = PublishedSite::collect(eval, &site.policies);
     findings.extend(renderer::broken_links_of(&published)?);
+    findings.extend(crate::publish::proof::incomplete(site, eval));
     Ok(findings)
 }

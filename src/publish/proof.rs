@@ -3,6 +3,12 @@
 //! signed them — and once under `/_proof/` the root chain, the governance signatures, the
 //! public keyring and the policies of published spaces. `imprimatur audit` checks a published
 //! folder against them offline, with nothing from the repository.
+//!
+//! A proof discloses nothing private: a comment is in a proof only where the page's approval
+//! history shows it (`history.comments: public`, a record of the live version). Elsewhere a
+//! record whose comment is committed (SPEC §4a) is shown without its comment and salt, and a
+//! record that signs its comment itself is withheld — the proof is then incomplete
+//! (`proof_incomplete`), and `audit` names the page unprovable until the record is signed anew.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -11,10 +17,13 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::site::{Evaluation, Site};
+use crate::site::config::HistoryComments;
+use crate::site::{Evaluation, Finding, Live, PageEvaluation, Site};
 use crate::time::{self, Instant};
 use crate::trust::governance::{self, Governance, PUBLIC_KEYRING};
-use crate::trust::version::sha256_hex;
+use crate::trust::record::{self, Record};
+use crate::trust::review::{FindingKind, VerifiedRecord};
+use crate::trust::version::{sha256_hex, Version};
 
 pub const DIR: &str = "_proof";
 pub const FORMAT: u64 = 1;
@@ -36,8 +45,14 @@ pub struct Proof {
     pub markdown: String,
     /// A bundle's other files (published beside the page), by path, with their SHA-256.
     pub assets: BTreeMap<String, String>,
-    /// The page's counted records up to the instant the version went live: file → text.
+    /// The page's counted records up to the instant the version went live: file → text,
+    /// committed comments left out unless the site's comments are public.
     pub records: BTreeMap<String, String>,
+    /// Those of them left out whole: they sign a comment the site keeps hidden (records signed
+    /// before comments were committed, SPEC §4a). The proof can't be replayed without them:
+    /// `audit` names the page unprovable.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub withheld: Vec<String>,
     /// The keys that signed them: key id → base64 public key.
     pub keys: BTreeMap<String, String>,
     pub policy: String,
@@ -110,20 +125,23 @@ pub fn write_all(
             Error::Refused(format!("{}: no page was written at {html}", p.page.id))
         })?;
         let mut records = BTreeMap::new();
+        let mut withheld = Vec::new();
         let mut signers = BTreeMap::new();
-        // Every counted record of the page up to the moment this version went live: the
-        // review that made it live may have resumed from an earlier version's steps. Nothing
-        // signed later (newer drafts in review) is published.
-        for r in p
-            .records
-            .iter()
-            .filter(|r| r.record.signed_at <= live.version.published_at)
-        {
+        for (r, shown) in proof_records(p, live, site.config.history_comments) {
+            if shown == Shown::Withheld {
+                withheld.push(r.file.clone());
+                continue;
+            }
             let bytes = crate::atomic::read_beneath(&site.config.root, Path::new(&r.file), 1 << 20)
                 .map_err(|e| {
                     Error::Refused(format!("{}: {}", r.file, e.describe(&site.config.root)))
                 })?;
-            records.insert(r.file.clone(), String::from_utf8_lossy(&bytes).into_owned());
+            let text = String::from_utf8_lossy(&bytes).into_owned();
+            let text = match shown {
+                Shown::Redacted => redacted(&r.file, &text)?,
+                _ => text,
+            };
+            records.insert(r.file.clone(), text);
             if let Some(k) = keys.get(&r.record.key) {
                 signers.insert(
                     k.id.clone(),
@@ -159,6 +177,7 @@ pub fn write_all(
                 .map(|(path, bytes)| (path.clone(), sha256_hex(bytes)))
                 .collect(),
             records,
+            withheld,
             keys: signers,
             policy: format!("{DIR}/policies/{}.yaml", p.page.space),
             trust: trust.clone(),
@@ -168,6 +187,90 @@ pub fn write_all(
         staging.write(&format!("{url}proof.json"), json.as_bytes())?;
     }
     Ok(())
+}
+
+/// How a record appears in a page's proof.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shown {
+    /// As its file is: comments are public, or it has none worth hiding.
+    Whole,
+    /// Without its committed comment and salt; its signature still verifies (SPEC §4a).
+    Redacted,
+    /// Left out: it signs its comment itself, which the site keeps hidden.
+    Withheld,
+}
+
+impl Shown {
+    /// How `record` is shown in the proof of a page whose live version is `live`: its comment
+    /// only where the page's approval history shows it (`HistoryComments::shows`).
+    fn of(record: &Record, comments: HistoryComments, live: &Version) -> Shown {
+        // A blank comment hides nothing, and shown whole it can't pass for a given one when
+        // the audit replays a policy that requires comments (`Record::comment_for_policy`).
+        let private = record
+            .comment
+            .as_deref()
+            .is_some_and(|c| !c.trim().is_empty());
+        let public = comments.shows(&record.version, live);
+        let committed = record.comment_digest.is_some();
+        match (public, private, committed) {
+            (true, _, _) | (_, false, _) => Shown::Whole,
+            (false, true, true) => Shown::Redacted,
+            (false, true, false) => Shown::Withheld,
+        }
+    }
+}
+
+/// The records a page's proof names, each with how it is shown: every counted record of the
+/// page up to the moment this version went live (the review that made it live may have resumed
+/// from an earlier version's steps). Nothing signed later (newer drafts in review) is published.
+fn proof_records<'a>(
+    p: &'a PageEvaluation,
+    live: &'a Live,
+    comments: HistoryComments,
+) -> impl Iterator<Item = (&'a VerifiedRecord, Shown)> + 'a {
+    p.records
+        .iter()
+        .filter(move |r| r.record.signed_at <= live.version.published_at)
+        .map(move |r| (r, Shown::of(&r.record, comments, &live.version.version)))
+}
+
+/// The record file `text` without its committed comment and salt, written as imprimatur
+/// writes records: the same fields, so the same signed bytes.
+fn redacted(file: &str, text: &str) -> Result<String> {
+    let parsed = record::parse(text)
+        .map_err(|why| Error::Refused(format!("{file}: changed while building: {why}")))?;
+    let record = parsed
+        .record
+        .redacted()
+        .ok_or_else(|| Error::Refused(format!("{file}: changed while building")))?;
+    let signature = ed25519_dalek::Signature::from_bytes(&parsed.signature);
+    Ok(record.to_yaml(&signature))
+}
+
+/// A `proof_incomplete` notice for every record a live page's proof withholds (governed sites
+/// only: the others publish no proofs). The page stays published: what is live is approved.
+pub fn incomplete(site: &Site, eval: &Evaluation) -> Vec<Finding> {
+    if !matches!(site.governance, Governance::Signed(_)) {
+        return Vec::new();
+    }
+    let comments = site.config.history_comments;
+    eval.pages
+        .iter()
+        .filter_map(|p| Some((p, p.live()?)))
+        .flat_map(|(p, live)| {
+            proof_records(p, live, comments)
+                .filter(|(_, shown)| *shown == Shown::Withheld)
+                .map(|(r, _)| Finding {
+                    kind: FindingKind::ProofIncomplete,
+                    page: Some(p.page.id.clone()),
+                    detail: format!(
+                        "its proof.json withholds this {} record: it signs its comment itself, which this site keeps hidden (history.comments), so `imprimatur audit` can't prove the page until the record is replaced by one that commits its comment (the signing commands write comments so, SPEC §4a)",
+                        r.record.kind
+                    ),
+                    file: Some(r.file.clone()),
+                })
+        })
+        .collect()
 }
 
 /// An older signed state than the one the previous build published is a rollback (someone
@@ -186,5 +289,99 @@ fn refuse_rollback(site: &Site, signed: &governance::SignedState) -> Result<()> 
             site.config.display_path(&previous)
         ))),
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trust::record::Kind;
+    use crate::trust::version::Version;
+
+    #[test]
+    fn a_proof_shows_a_comment_only_where_the_history_does() {
+        let live = Version::of_bytes(b"v2");
+        let record = |comment: Option<&str>, committed: bool| Record {
+            kind: Kind::Reject,
+            space: "kb".into(),
+            content: "kb/install".into(),
+            version: live.clone(),
+            step: Some("technical".into()),
+            reviewer: "alice".into(),
+            key: "alice-2026".into(),
+            signed_at: time::parse_signed_at("2026-11-20T10:00:00Z").unwrap(),
+            role: None,
+            comment: comment.map(str::to_string),
+            comment_salt: committed.then(|| "ZGVmZ2hpamtsbW5vcHFycw==".into()),
+            comment_digest: committed.then(|| format!("{}", Version::of_bytes(b"digest"))),
+            discard: None,
+            publish: None,
+            override_: None,
+            assign: None,
+        };
+        let earlier = |r: Record| Record {
+            version: Version::of_bytes(b"v1"),
+            ..r
+        };
+        use HistoryComments::{Hidden, Public};
+        for (name, r, comments, shown) in [
+            ("no comment", record(None, false), Hidden, Shown::Whole),
+            (
+                "a blank legacy comment",
+                record(Some(" "), false),
+                Hidden,
+                Shown::Whole,
+            ),
+            (
+                "a blank committed comment",
+                record(Some(""), true),
+                Hidden,
+                Shown::Whole,
+            ),
+            (
+                "a committed comment",
+                record(Some("quote"), true),
+                Hidden,
+                Shown::Redacted,
+            ),
+            (
+                "a legacy comment",
+                record(Some("quote"), false),
+                Hidden,
+                Shown::Withheld,
+            ),
+            (
+                "a committed comment, public",
+                record(Some("quote"), true),
+                Public,
+                Shown::Whole,
+            ),
+            (
+                "a legacy comment, public",
+                record(Some("quote"), false),
+                Public,
+                Shown::Whole,
+            ),
+            (
+                "a committed comment on an earlier version, public",
+                earlier(record(Some("quote"), true)),
+                Public,
+                Shown::Redacted,
+            ),
+            (
+                "a legacy comment on an earlier version, public",
+                earlier(record(Some("quote"), false)),
+                Public,
+                Shown::Withheld,
+            ),
+            (
+                "no comment on an earlier version, public",
+                earlier(record(None, false)),
+                Public,
+                Shown::Whole,
+            ),
+        ] {
+            assert_eq!(Shown::of(&r, comments, &live), shown, "{name}");
+        }
     }
 }

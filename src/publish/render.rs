@@ -511,7 +511,7 @@ fn entries(
                 Kind::Assign => "Reviewers assigned",
             };
             submitted |= r.kind == Kind::Submit;
-            let public = comments == HistoryComments::Public && !earlier;
+            let public = comments.shows(&r.version, &live.version);
             HistoryEntry {
                 kind: r.kind.as_str(),
                 label,

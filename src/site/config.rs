@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+use crate::trust::version::Version;
 use crate::yaml;
 
 pub const CONFIG_FILE: &str = "imprimatur.yaml";
@@ -56,6 +57,16 @@ pub enum HistoryComments {
     #[default]
     Hidden,
     Public,
+}
+
+impl HistoryComments {
+    /// Whether readers may see the comment of a record about `version` on a page whose live
+    /// version is `live`: only with `public`, and only on the live version's records — a
+    /// comment on an earlier version may quote text that was never published. The approval
+    /// history and the public proofs both ask this, so a comment is in both or in neither.
+    pub fn shows(self, version: &Version, live: &Version) -> bool {
+        self == HistoryComments::Public && version == live
+    }
 }
 
 /// Where `imprimatur serve` shows a page's review: the dashboard links `{review_url}{page id}`.

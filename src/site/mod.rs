@@ -72,7 +72,8 @@ pub struct Finding {
 
 impl Finding {
     /// Findings that fail `--strict` and `verify`: something is wrong or out of sync.
-    /// `stale`, `escalation` and `review_due` are reminders about people, not defects.
+    /// `stale`, `escalation` and `review_due` are reminders about people, not defects; nor is
+    /// `proof_incomplete`: what is published is approved, only its public proof falls short.
     pub fn is_defect(&self) -> bool {
         !matches!(
             self.kind,
@@ -80,6 +81,7 @@ impl Finding {
                 | FindingKind::Escalation
                 | FindingKind::ReviewDue
                 | FindingKind::ReviewCancelled
+                | FindingKind::ProofIncomplete
         )
     }
 }
@@ -284,19 +286,27 @@ impl Site {
             let _t = crate::timings::phase("governance");
             governance::verify(root, crate::trust::root::current_pin()?.as_ref())?
         };
-        Site::load_governed(root, memo, governance)
+        Site::load_governed(root, memo, governance, record::Origin::Records)
     }
 
     /// The site as its files say, governance not checked: only for commands that prepare a
     /// change for admins to sign (`keyring revoke`), and publish or sign nothing themselves.
     pub(crate) fn load_ungoverned(root: &std::path::Path) -> Result<Site> {
-        Site::load_governed(root, None, Governance::Unsigned)
+        Site::load_governed(root, None, Governance::Unsigned, record::Origin::Records)
+    }
+
+    /// A site `audit` made of one page's proof, its records written under `approvals/records/`
+    /// as the proof shows them: a committed comment may have been left out (SPEC §4a). Only
+    /// the audit's replay reads records so; a build never does.
+    pub(crate) fn load_proof_replay(root: &std::path::Path) -> Result<Site> {
+        Site::load_governed(root, None, Governance::Unsigned, record::Origin::Proof)
     }
 
     fn load_governed(
         root: &std::path::Path,
         memo: Option<Arc<Memo>>,
         governance: Governance,
+        origin: record::Origin,
     ) -> Result<Site> {
         let config = SiteConfig::load(root)?;
         let keyring = Keyring::load(&config.keyring_file())?;
@@ -310,7 +320,7 @@ impl Site {
         let clock = memo.as_deref().and_then(|m| m.clock(output_parent));
         let (scan, records) = rayon::join(
             || content::scan(&config.content_dir(), &config.root, memo.as_deref(), clock),
-            || load_records(&config, memo.as_deref(), clock),
+            || load_records(&config, memo.as_deref(), clock, origin),
         );
         let content::Scan {
             pages,
@@ -984,6 +994,7 @@ fn load_records(
     config: &SiteConfig,
     memo: Option<&Memo>,
     clock: Option<Clock>,
+    origin: record::Origin,
 ) -> Result<Vec<RecordFile>> {
     let dir = config.records_dir();
     let unreadable = |path: &std::path::Path, why: String| RecordFile {
@@ -1035,7 +1046,7 @@ fn load_records(
     // What the last build read (a build: see `memo::inputs`).
     let kept = memo.and_then(|m| m.kept_records(clock));
     let parse = |bytes: &[u8]| match std::str::from_utf8(bytes) {
-        Ok(text) => record::parse(text),
+        Ok(text) => record::parse_from(text, origin),
         Err(_) => Err("not UTF-8 text".into()),
     };
     let mut files: Vec<(RecordFile, Option<Fingerprint>, Keep<RecordBytes>)> = paths

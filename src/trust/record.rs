@@ -1,7 +1,8 @@
 //! Signed records (SPEC §4): their fields, declared once, and the signing rule, written once —
 //! the build's verification and the signing commands both use `signed_bytes`. A record counts
 //! only if every condition of §4 holds; otherwise `parse` or `check` says why in words a
-//! reviewer understands. How a record file is read and written is in `file`.
+//! reviewer understands. How a record file is read and written is in `file`; how a comment
+//! is signed as a commitment, so that a proof can leave it out, is in `comment` (SPEC §4a).
 
 use std::collections::BTreeMap;
 
@@ -15,8 +16,11 @@ use crate::trust::keyring::Keyring;
 use crate::trust::version::Version;
 use crate::yaml::{self, Problem};
 
+mod comment;
 mod file;
 mod flat;
+
+pub use comment::{digest as comment_digest, CommentError, Origin, SALT_LEN};
 
 pub const SIGNING_PREFIX: &[u8] = b"imprimatur-record-v1\n";
 /// The only format version there is: the value of a record's `imprimatur` field.
@@ -136,6 +140,24 @@ pub struct Record {
         deserialize_with = "file::optional_text"
     )]
     pub comment: Option<String>,
+    /// Base64 of the 16 random bytes the comment's digest was salted with (SPEC §4a). Not
+    /// signed: the digest holds it.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "file::quoted_some",
+        deserialize_with = "file::optional_text"
+    )]
+    pub comment_salt: Option<String>,
+    /// `sha256:` + hex of salt then comment (SPEC §4a). When present it is signed in place of
+    /// `comment` and `comment_salt`, which a proof may then leave out.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "file::quoted_some",
+        deserialize_with = "file::optional_text"
+    )]
+    pub comment_digest: Option<String>,
     /// The three flags keep whether the file wrote them: a flag written as `false` is a
     /// field of the record like any other, and so part of the signed bytes.
     #[serde(
@@ -183,9 +205,11 @@ impl Record {
         self.override_ == Some(true)
     }
 
-    /// The signing rule: prefix + RFC 8785 canonical JSON of every field but `signature`.
-    /// Our values are strings, one small integer and booleans, for which serde_json's compact
-    /// output of a key-sorted map is exactly JCS (same escapes, UTF-8 kept, no spaces).
+    /// The signing rule: prefix + RFC 8785 canonical JSON of every field but `signature` —
+    /// and, when the comment is committed (`comment_digest`), but `comment` and `comment_salt`,
+    /// which is what lets a proof leave them out (SPEC §4a). Our values are strings, one small
+    /// integer and booleans, for which serde_json's compact output of a key-sorted map is
+    /// exactly JCS (same escapes, UTF-8 kept, no spaces).
     pub fn signed_bytes(&self) -> Vec<u8> {
         let serde_json::Value::Object(fields) =
             serde_json::to_value(self).expect("a record's fields are strings and booleans")
@@ -194,6 +218,10 @@ impl Record {
         };
         let mut fields = fields;
         fields.insert("imprimatur".into(), FORMAT_VERSION.into());
+        if fields.contains_key("comment_digest") {
+            fields.remove("comment");
+            fields.remove("comment_salt");
+        }
         // Sorted here, whatever order serde_json's map keeps; written as serde_json writes a
         // map compactly: `{"key":value,...}`.
         let mut sorted: Vec<(&String, &serde_json::Value)> = fields.iter().collect();
@@ -245,14 +273,21 @@ pub struct RecordFileParsed {
 }
 
 /// Parses a record file's YAML with condition 1 of §4: the format version is 1, the kind is
-/// known, required fields are there, every value has its type and nothing else is present.
-/// The error names the field at fault.
+/// known, required fields are there, every value has its type and nothing else is present, and
+/// a committed comment is there and matches its digest (§4a). The error names the field at
+/// fault.
 pub fn parse(text: &str) -> Result<RecordFileParsed, String> {
+    parse_from(text, Origin::Records)
+}
+
+/// [`parse`] of a record read from `origin`: a record shown by a proof may leave its committed
+/// comment out; one under `approvals/records/` may not.
+pub fn parse_from(text: &str, origin: Origin) -> Result<RecordFileParsed, String> {
     let parsed = match flat::read(text) {
         Some(parsed) => parsed,
         None => parse_yaml(text)?,
     };
-    check_fields(parsed)
+    check_fields(parsed, origin)
 }
 
 /// The record file read by the full YAML parser.
@@ -268,7 +303,7 @@ fn parse_yaml(text: &str) -> Result<RecordFileParsed, String> {
 }
 
 /// The rules of §4 condition 1 beyond each field's type, whichever reader read the fields.
-fn check_fields(parsed: RecordFileParsed) -> Result<RecordFileParsed, String> {
+fn check_fields(parsed: RecordFileParsed, origin: Origin) -> Result<RecordFileParsed, String> {
     let record = &parsed.record;
     let kind = record.kind;
     if matches!(kind, Kind::Approve | Kind::Reject | Kind::Assign)
@@ -277,6 +312,7 @@ fn check_fields(parsed: RecordFileParsed) -> Result<RecordFileParsed, String> {
         return Err(format!("step: missing (required for {kind})"));
     }
     check_assignment(record)?;
+    comment::check(record, origin).map_err(|e| e.to_string())?;
     // The flags are signed, so their presence is part of the record: only where SPEC allows them.
     // A flag may be written as `false` anywhere; set to true, only where SPEC gives it meaning.
     for (name, set, allowed) in [
@@ -445,7 +481,7 @@ pub(crate) fn check_with(
 mod tests {
     use super::*;
 
-    fn sample() -> Record {
+    pub(super) fn sample() -> Record {
         Record {
             kind: Kind::Approve,
             space: "kb".into(),
@@ -457,6 +493,8 @@ mod tests {
             signed_at: time::parse_signed_at("2026-11-20T10:00:00Z").unwrap(),
             role: None,
             comment: Some("a \"quote\"\nline".into()),
+            comment_salt: None,
+            comment_digest: None,
             discard: None,
             publish: Some(true),
             override_: None,

@@ -306,6 +306,9 @@ pub enum FindingKind {
     StoreChanged,
     /// An edit ended a review (`edit_cancels_review`): a notice, not a defect.
     ReviewCancelled,
+    /// A page's proof withholds a record that signs a comment the site keeps hidden (SPEC
+    /// §4a): a notice — the page is published, but `audit` can't prove it until re-signed.
+    ProofIncomplete,
 }
 
 impl FindingKind {
@@ -889,7 +892,7 @@ impl Replay<'_> {
         let act = Act::Decide {
             step: step_name,
             reject,
-            comment: r.comment.as_deref(),
+            comment: r.comment_for_policy(),
             override_: r.overrides(),
             publish: r.publishes(),
             submitter: submitter.as_deref(),

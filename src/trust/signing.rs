@@ -11,7 +11,7 @@ use crate::site::content::{page_id_from_arg, Page};
 use crate::site::{Live, Site};
 use crate::time::{self, Instant};
 use crate::trust::keyfile;
-use crate::trust::record::{Assignment, Kind, Record};
+use crate::trust::record::{Assignment, Kind, Record, SALT_LEN};
 use crate::trust::review::{PageReview, VerifiedRecord};
 use crate::trust::signer::{KeySource, Signer};
 use crate::trust::store::Store;
@@ -67,7 +67,9 @@ impl Action {
         }
     }
 
-    /// The record this action signs, about `version` of `page`, by `reviewer` with `key`.
+    /// The record this action signs, about `version` of `page`, by `reviewer` with `key`. A
+    /// comment is signed as a commitment under `salt` (SPEC §4a), so that a public proof can
+    /// show the record without it.
     fn record(
         &self,
         page: &Page,
@@ -75,6 +77,7 @@ impl Action {
         reviewer: &str,
         key: &str,
         now: Instant,
+        salt: [u8; SALT_LEN],
     ) -> Record {
         let mut record = Record {
             kind: self.kind(),
@@ -87,6 +90,8 @@ impl Action {
             signed_at: now,
             role: None,
             comment: None,
+            comment_salt: None,
+            comment_digest: None,
             discard: None,
             publish: None,
             override_: None,
@@ -130,6 +135,7 @@ impl Action {
             }
             Action::Retract | Action::Publish => {}
         }
+        record.commit_comment(salt);
         record
     }
 }
@@ -208,9 +214,13 @@ pub fn sign_in(site: &Site, signer: &Signer, req: &SignRequest) -> Result<String
     }
 
     let kind = req.action.kind();
+    // Fresh for every record: the same comment never gives the same digest twice.
+    let mut salt = [0u8; SALT_LEN];
+    getrandom::fill(&mut salt)
+        .map_err(|e| Error::Refused(format!("cannot read the system's randomness: {e}")))?;
     let record = req
         .action
-        .record(page, version, &key.reviewer, &key.id, req.now);
+        .record(page, version, &key.reviewer, &key.id, req.now, salt);
     let dir = site.config.records_dir().join(&page.id);
     // Records signed in the same second are replayed in file-path order (SPEC §5), so the
     // name carries a sequence number after the time: creation order survives a tie.

@@ -394,6 +394,8 @@ impl TestSite {
             signed_at: imprimatur::time::parse_signed_at(signed_at).expect("a signed_at"),
             role: None,
             comment: None,
+            comment_salt: None,
+            comment_digest: None,
             discard: None,
             publish: None,
             override_: None,

@@ -88,7 +88,7 @@ impl<'de> IntoDeserializer<'de, de::value::Error> for Scalar<'de> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{check_fields, parse, parse_yaml};
+    use super::super::{check_fields, parse, parse_yaml, Origin};
 
     const CANONICAL: &str = "imprimatur: 1
 kind: \"approve\"
@@ -107,8 +107,12 @@ signature: \"pVraYNao1MznTVDUtB88AX9z5SLSbUeUqsJJSU0NiIr5KRTck8BSOnknkvTfZ+8u1+y
 
     /// Both readers give the same fields, or both refuse with the same reason.
     fn assert_agree(text: &str) {
-        let full = parse_yaml(text).and_then(check_fields);
-        let fast = parse(text);
+        assert_agree_from(text, Origin::Records);
+    }
+
+    fn assert_agree_from(text: &str, origin: Origin) {
+        let full = parse_yaml(text).and_then(|p| check_fields(p, origin));
+        let fast = super::super::parse_from(text, origin);
         match (&full, &fast) {
             (Ok(a), Ok(b)) => {
                 assert_eq!(a.record, b.record, "{text:?}");
@@ -134,6 +138,66 @@ signature: \"pVraYNao1MznTVDUtB88AX9z5SLSbUeUqsJJSU0NiIr5KRTck8BSOnknkvTfZ+8u1+y
             .to_yaml(&ed25519_dalek::Signature::from_bytes(&parsed.signature));
         assert!(super::read(&written).is_some(), "{written}");
         assert_agree(&written);
+    }
+
+    /// CANONICAL with its comment committed (SPEC §4a), as the signing commands write it.
+    fn committed() -> String {
+        CANONICAL.replace(
+            "publish: true\n",
+            "comment_salt: \"ZGVmZ2hpamtsbW5vcHFycw==\"\ncomment_digest: \"sha256:83f0d478b44aa4dabc7cb2c9ade9fa1d5d5e1d118a4912a13e004ea8ffd150ad\"\npublish: true\n",
+        )
+    }
+
+    #[test]
+    fn both_readers_agree_on_comment_commitments_from_either_origin() {
+        let committed = committed();
+        assert!(super::read(&committed).is_some(), "{committed}");
+        assert!(parse(&committed).is_ok());
+        let comment = "comment: \"Geprüft ✓ — no: #1, 'yes'\"\n";
+        let salt = "comment_salt: \"ZGVmZ2hpamtsbW5vcHFycw==\"\n";
+        let mut variants = vec![
+            committed.clone(),
+            committed.replacen(comment, "", 1),
+            committed.replacen(salt, "", 1),
+            committed.replacen(comment, "", 1).replacen(salt, "", 1),
+            committed.replacen("Geprüft", "Geprueft", 1),
+            committed.replacen("ZGVmZ2hp", "ZGVmZ2hq", 1),
+            committed.replacen("ZGVmZ2hpamtsbW5vcHFycw==", "ZGVmZ2hpamtsbW5vcHFy", 1),
+            committed.replacen("ZGVmZ2hpamtsbW5vcHFycw==", "not base64!", 1),
+            committed.replacen("sha256:83f0", "sha256:83F0", 1),
+            committed.replacen("sha256:83f0", "83f0", 1),
+            committed.replacen("comment_digest", "comment_digests", 1),
+            committed.replacen(
+                "comment_salt: \"ZGVmZ2hpamtsbW5vcHFycw==\"",
+                "comment_salt: 1",
+                1,
+            ),
+            CANONICAL.replacen("publish: true\n", salt, 1),
+        ];
+        variants.extend(crate::yaml::line_variants(&committed));
+        // The contract's vectors: whole, redacted and tampered, as JSON and as written back.
+        let vectors: serde_json::Value = serde_json::from_str(include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/vectors-v2.json"
+        )))
+        .unwrap();
+        for name in ["record", "redacted_record", "tampered_comment"] {
+            let json = vectors["comment_commitment"][name].to_string();
+            if let Ok(parsed) = super::super::parse_from(&json, Origin::Proof) {
+                let signature = ed25519_dalek::Signature::from_bytes(&parsed.signature);
+                variants.push(parsed.record.to_yaml(&signature));
+            }
+            variants.push(json);
+        }
+        for v in &variants {
+            assert_agree_from(v, Origin::Records);
+            assert_agree_from(v, Origin::Proof);
+        }
+        // Only a proof may leave the committed comment out.
+        let redacted = committed.replacen(comment, "", 1).replacen(salt, "", 1);
+        assert!(super::super::parse_from(&redacted, Origin::Proof).is_ok());
+        let err = parse(&redacted).unwrap_err();
+        assert!(err.starts_with("comment: missing"), "{err}");
     }
 
     #[test]

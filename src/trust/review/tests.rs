@@ -69,6 +69,8 @@ fn rec(kind: Kind, ver: &str, who: &str, step: Option<&str>, at: Instant) -> R {
         signed_at: at,
         role: None,
         comment: None,
+        comment_salt: None,
+        comment_digest: None,
         discard: None,
         publish: None,
         override_: None,
