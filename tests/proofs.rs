@@ -166,6 +166,26 @@ fn a_rejection_comment_appears_nowhere_in_output_and_the_approval_still_proves()
             .starts_with("comment: missing"),
         "{status:#}"
     );
+    // The approval as signed, counted by the last build, still stands (`tests/sealed.rs`)...
+    assert_eq!(
+        findings_of(&status, "record_removed").len(),
+        1,
+        "{status:#}"
+    );
+    assert_eq!(
+        crate::util::page_entry(&status, PAGE)["status"],
+        "published",
+        "{status:#}"
+    );
+    // ...and without it, as in a checkout no build has run in, the redacted one alone
+    // publishes nothing.
+    std::fs::remove_file(site.path().join(".imprimatur-records-output")).unwrap();
+    let status = site.status_json(NOW);
+    assert_eq!(
+        findings_of(&status, "invalid_record").len(),
+        1,
+        "{status:#}"
+    );
     assert_eq!(
         crate::util::page_entry(&status, PAGE)["status"],
         "pending",
