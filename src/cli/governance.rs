@@ -377,7 +377,8 @@ fn revoke_in_text(
 }
 
 /// `imprimatur audit DIR`: a published site checked offline against its proofs. Exit 0 when
-/// every page verifies, 3 naming each page (or `/_proof/` file) that does not.
+/// every page verifies and every other file is accounted for, 3 naming each page or file
+/// (stray, missing or changed) that is not.
 pub fn audit(dir: &Path, out: &mut dyn Write) -> Result<i32> {
     let pin = root::current_pin()?;
     if !dir.is_dir() {
@@ -405,7 +406,9 @@ pub fn audit(dir: &Path, out: &mut dyn Write) -> Result<i32> {
             "; WARNING: trust root not pinned (pass --trust-root sha256:...)"
         },
         if audit.problems.is_empty() {
-            "every page is the approved version, approved as its policy requires".to_string()
+            "every page is the approved version, approved as its policy requires, and every \
+             other file is one the build generates from them"
+                .to_string()
         } else {
             format!("{} problem(s)", audit.problems.len())
         }

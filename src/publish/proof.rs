@@ -235,3 +235,31 @@ fn refuse_rollback(site: &Site, signed: &governance::SignedState) -> Result<()> 
         _ => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_inputs_of_generated_files_are_the_config_and_the_site_theme_templates_and_static() {
+        for rel in [
+            "imprimatur.yaml",
+            "themes/brand/templates/page.html",
+            "themes/brand/templates/partials/header.html",
+            "themes/brand/static/style.css",
+        ] {
+            assert!(is_generator_input(rel, "brand"), "{rel}");
+        }
+        for rel in [
+            "approvals/keyring.yaml",
+            "approvals/policies/kb.yaml",
+            "themes/other/templates/page.html",
+            "themes/brand/README.md",
+            "themes/brand/static/.DS_Store",
+            "themes/brand/templates/.drafts/page.html",
+            "themes/brandnew/static/style.css",
+        ] {
+            assert!(!is_generator_input(rel, "brand"), "{rel}");
+        }
+    }
+}
