@@ -10,6 +10,7 @@ use std::path::Path;
 use super::generated;
 use crate::publish::output::{BuildManifest, MARKER};
 use crate::publish::proof::{is_generator_input, Proof, DIR};
+use crate::publish::search;
 use crate::trust::governance::SignedState;
 use crate::trust::keyring::Keyring;
 use crate::trust::version::sha256_hex;
@@ -77,13 +78,17 @@ pub fn account(dir: &Path, known: &Known) -> Vec<String> {
             unaccounted_unreported = true;
         }
     }
+    problems.extend(pages_gone(dir, &found));
     let mut unaccounted = 0;
+    let mut pieces = Vec::new();
     for problem in compare(&found, &expected, known.pages_checked, &proofs) {
         match problem {
             Problem::Stray(..) if unaccounted_unreported => unaccounted += 1,
+            p if p.path().starts_with(&format!("{}/", search::DIR)) => pieces.push(p),
             p => problems.push(p.to_string()),
         }
     }
+    problems.extend(summarized(pieces));
     if unaccounted > 0 {
         problems.push(format!(
             "{unaccounted} other file(s) can't be accounted for without the generated files"
@@ -294,6 +299,38 @@ fn derive_marker(
     bytes
 }
 
+/// The pages the folder's build manifest lists whose proof is gone: the cause of the
+/// generated files that name them. (The manifest is no evidence of anything; it only says
+/// where to look.)
+fn pages_gone(dir: &Path, found: &BTreeMap<String, Option<String>>) -> Vec<String> {
+    let Some(manifest) = crate::publish::output::previous_build(dir) else {
+        return Vec::new();
+    };
+    manifest
+        .pages
+        .values()
+        .filter(|url| !found.contains_key(&format!("{url}proof.json")))
+        .map(|url| format!("{url}: a page the build's manifest lists, with no proof.json here"))
+        .collect()
+}
+
+/// At most this many problems with the search index's pieces are told one by one: a page
+/// removed or changed changes most of them, and one line says it.
+const PIECES_TOLD: usize = 5;
+
+fn summarized(pieces: Vec<Problem>) -> Vec<String> {
+    if pieces.len() <= PIECES_TOLD {
+        return pieces.iter().map(Problem::to_string).collect();
+    }
+    let first: Vec<&str> = pieces.iter().take(3).map(Problem::path).collect();
+    vec![format!(
+        "{}/: {} of its files stray, missing or not the files the build generates from the proofs (first {}, ...)",
+        search::DIR,
+        pieces.len(),
+        first.join(", ")
+    )]
+}
+
 /// A file out of place.
 #[derive(Debug, PartialEq, Eq)]
 enum Problem {
@@ -302,6 +339,17 @@ enum Problem {
     Missing(String),
     NotSigned(String),
     NotGenerated(String),
+}
+
+impl Problem {
+    fn path(&self) -> &str {
+        match self {
+            Problem::Stray(rel, _)
+            | Problem::Missing(rel)
+            | Problem::NotSigned(rel)
+            | Problem::NotGenerated(rel) => rel,
+        }
+    }
 }
 
 impl std::fmt::Display for Problem {
@@ -450,6 +498,26 @@ mod tests {
                 Problem::NotGenerated("sitemap.xml".into()),
                 Problem::Missing("static/a.css".into()),
             ]
+        );
+    }
+
+    #[test]
+    fn a_few_changed_pieces_of_the_search_index_are_named_and_many_summed_up_in_one_line() {
+        let pieces = |n: usize| -> Vec<Problem> {
+            (0..n)
+                .map(|i| Problem::NotGenerated(format!("search-index/t-{i}.js")))
+                .collect()
+        };
+        let told = summarized(pieces(PIECES_TOLD));
+        assert_eq!(told.len(), PIECES_TOLD);
+        assert!(told[0].starts_with("search-index/t-0.js: not the file"));
+        let told = summarized(pieces(200));
+        assert_eq!(told.len(), 1);
+        assert!(
+            told[0].starts_with("search-index/: 200 of its files")
+                && told[0].contains("first search-index/t-0.js, search-index/t-1.js"),
+            "{}",
+            told[0]
         );
     }
 
