@@ -117,6 +117,7 @@ pub fn audit(dir: &Path, pin: Option<&Pin>) -> Result<Audit> {
         }
     }
     // Every page (an index.html that is not the home or a space index) must carry a proof.
+    let t = crate::timings::phase("audit: pages");
     let mut pages = 0;
     let mut pages_checked = std::collections::BTreeSet::new();
     for entry in crate::atomic::walk_by_name(dir) {
@@ -143,7 +144,9 @@ pub fn audit(dir: &Path, pin: Option<&Pin>) -> Result<Audit> {
             problems.push(format!("{url}: {why}"));
         }
     }
+    drop(t);
     // Every other byte: the trust chain's files, and the files the build generates.
+    let _t = crate::timings::phase("audit: every other file");
     problems.extend(inventory::account(
         dir,
         &inventory::Known {

@@ -49,6 +49,7 @@ pub fn account(dir: &Path, known: &Known) -> Vec<String> {
         .as_ref()
         .map(|(_, theme)| signed_theme(dir, known.state, theme, &mut expected, &mut problems))
         .unwrap_or_default();
+    let t = crate::timings::phase("audit: derive the generated files");
     let derived = config
         .ok_or_else(|| "no signed imprimatur.yaml".to_string())
         .and_then(|(config, _)| {
@@ -61,6 +62,7 @@ pub fn account(dir: &Path, known: &Known) -> Vec<String> {
                 proofs: &proofs,
             })
         });
+    drop(t);
     let mut unaccounted_unreported = false;
     match derived {
         Ok(files) => {
