@@ -137,3 +137,54 @@ fn write_beneath(root: &Path, rel: &str, bytes: &[u8]) -> Result<(), String> {
     std::fs::create_dir_all(path.parent().expect("a parent")).map_err(|e| e.to_string())?;
     std::fs::write(&path, bytes).map_err(|e| e.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn proof(url: &str, built_at: &str) -> Proof {
+        serde_json::from_value(serde_json::json!({
+            "imprimatur_proof": 1, "page": format!("kb/{}", url.trim_end_matches('/')),
+            "source_path": "x.md", "url": format!("kb/{url}"), "version": "sha256:0",
+            "built_at": built_at, "audiences": ["public"], "html_sha256": "h",
+            "markdown": "", "assets": {}, "records": {}, "keys": {},
+            "policy": "_proof/policies/kb.yaml", "trust": {}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn proofs_of_two_builds_describe_no_one_site() {
+        let keyring = Keyring::parse("reviewers: []\n").unwrap();
+        let (theme, policies) = (BTreeMap::new(), BTreeMap::new());
+        let dir = tempfile::tempdir().unwrap();
+        let inputs = |proofs| Inputs {
+            dir: dir.path(),
+            config: b"title: T\nbase_url: https://h.example/\n",
+            theme: &theme,
+            keyring: &keyring,
+            policies: &policies,
+            proofs,
+        };
+        let one = [
+            proof("a/", "2026-11-20T12:00:00Z"),
+            proof("b/", "2026-11-20T12:00:00Z"),
+        ];
+        let root = tempfile::tempdir().unwrap();
+        let (now, audiences) = lay_out(root.path(), &inputs(&one)).unwrap().unwrap();
+        assert_eq!(crate::time::format_utc(&now), "2026-11-20T12:00:00Z");
+        assert_eq!(audiences, ["public"]);
+        // A page kept from an older build beside this one's: refused, naming it.
+        let two = [
+            proof("a/", "2026-11-20T12:00:00Z"),
+            proof("b/", "2026-11-01T12:00:00Z"),
+        ];
+        let root = tempfile::tempdir().unwrap();
+        let err = lay_out(root.path(), &inputs(&two)).unwrap_err();
+        assert!(
+            err.starts_with("kb/b/proof.json is of a build at 2026-11-01T12:00:00Z")
+                && err.ends_with("the proofs are not of one build"),
+            "{err}"
+        );
+    }
+}
