@@ -102,38 +102,41 @@ pub fn account(dir: &Path, known: &Known) -> Vec<String> {
 /// Every entry below `dir` but folders, by `/`-separated path: the SHA-256 of each regular
 /// file, `None` for anything else (a link, a device...), which is reported.
 fn list(dir: &Path, problems: &mut Vec<String>) -> BTreeMap<String, Option<String>> {
-    let mut found = BTreeMap::new();
+    use rayon::prelude::*;
+    let mut entries = Vec::new();
     for entry in crate::atomic::walk_by_name(dir).min_depth(1) {
-        let entry = match entry {
-            Ok(e) => e,
-            Err(e) => {
-                problems.push(format!("cannot list the folder: {e}"));
-                continue;
+        match entry {
+            Ok(e) if e.file_type().is_dir() => {}
+            Ok(e) => {
+                let rel = e
+                    .path()
+                    .strip_prefix(dir)
+                    .unwrap_or(e.path())
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                entries.push((rel, e.file_type().is_file()));
             }
-        };
-        if entry.file_type().is_dir() {
-            continue;
+            Err(e) => problems.push(format!("cannot list the folder: {e}")),
         }
-        let rel = entry
-            .path()
-            .strip_prefix(dir)
-            .unwrap_or(entry.path())
-            .to_string_lossy()
-            .replace('\\', "/");
-        let hash = if entry.file_type().is_file() {
-            match crate::atomic::read_beneath(dir, Path::new(&rel), 1 << 30) {
-                Ok(bytes) => Some(sha256_hex(&bytes)),
-                Err(e) => {
-                    problems.push(format!("{rel}: {}", e.kind));
-                    None
-                }
-            }
-        } else {
-            problems.push(format!(
-                "{rel}: not a regular file (a build publishes only files)"
-            ));
-            None
-        };
+    }
+    // Hashed side by side: every byte of the folder is read once.
+    let hashed: Vec<(String, Result<String, String>)> = entries
+        .into_par_iter()
+        .map(|(rel, is_file)| {
+            let hash = match is_file {
+                true => crate::atomic::read_beneath(dir, Path::new(&rel), 1 << 30)
+                    .map(|bytes| sha256_hex(&bytes))
+                    .map_err(|e| format!("{rel}: {}", e.kind)),
+                false => Err(format!(
+                    "{rel}: not a regular file (a build publishes only files)"
+                )),
+            };
+            (rel, hash)
+        })
+        .collect();
+    let mut found = BTreeMap::new();
+    for (rel, hash) in hashed {
+        let hash = hash.map_err(|why| problems.push(why)).ok();
         found.insert(rel, hash);
     }
     found
