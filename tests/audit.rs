@@ -121,7 +121,7 @@ fn an_untouched_build_audits_clean_with_its_settings_and_theme_published_as_sign
         0,
         &[
             "audited 2 page(s) against root version 1 (pinned)",
-            "every other file is one the build generates from them",
+            "and every other file is accounted for",
         ],
     );
     assert_eq!(

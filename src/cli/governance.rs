@@ -407,7 +407,7 @@ pub fn audit(dir: &Path, out: &mut dyn Write) -> Result<i32> {
         },
         if audit.problems.is_empty() {
             "every page is the approved version, approved as its policy requires, and every \
-             other file is one the build generates from them"
+             other file is accounted for"
                 .to_string()
         } else {
             format!("{} problem(s)", audit.problems.len())
