@@ -234,3 +234,45 @@ fn a_deleted_stylesheet_of_the_theme_is_tampered() {
         &["TAMPERED static/brand.css: missing: the build publishes it"],
     );
 }
+
+#[test]
+fn a_page_deleted_from_the_hosting_is_named_by_its_url() {
+    let (site, pin) = published_site();
+    std::fs::remove_dir_all(site.path().join("output/kb/install")).unwrap();
+    audit(
+        &site,
+        &pin,
+        3,
+        &[
+            "TAMPERED kb/install/: a page the build's manifest lists, with no proof.json here",
+            // What it leaves behind names it too.
+            "TAMPERED kb/index.html: not the file the build generates",
+            "TAMPERED sitemap.xml: not the file the build generates",
+        ],
+    );
+}
+
+#[test]
+fn a_page_folder_put_back_from_an_earlier_build_is_named() {
+    let (site, pin) = published_site();
+    let folder = site.path().join("output/kb/install");
+    let earlier: Vec<(std::path::PathBuf, Vec<u8>)> = ["index.html", "proof.json"]
+        .iter()
+        .map(|f| (folder.join(f), std::fs::read(folder.join(f)).unwrap()))
+        .collect();
+    site.imprimatur(&["build", "--trust-root", &pin])
+        .at("2026-11-21T12:00:00Z")
+        .run();
+    audit(&site, &pin, 0, &["every page is the approved version"]);
+    // Every file of the earlier build's page verifies on its own ...
+    for (path, bytes) in &earlier {
+        std::fs::write(path, bytes).unwrap();
+    }
+    // ... but it is not of the build the rest of the folder is of.
+    audit(
+        &site,
+        &pin,
+        3,
+        &["kb/install/proof.json is of a build at 2026-11-20T12:00:00Z"],
+    );
+}

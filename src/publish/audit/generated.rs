@@ -70,19 +70,8 @@ fn lay_out(
         write(rel, bytes)?;
     }
     std::fs::create_dir_all(root.join("content")).map_err(|e| e.to_string())?;
-    let mut build: Option<(&str, &[String])> = None;
+    let build = one_build(inputs.proofs)?;
     for (n, proof) in inputs.proofs.iter().enumerate() {
-        match build {
-            None => build = Some((&proof.built_at, &proof.audiences)),
-            Some(b) if b == (proof.built_at.as_str(), proof.audiences.as_slice()) => {}
-            Some((at, _)) => {
-                return Err(format!(
-                    "{}proof.json is of a build at {} for {:?}, other proofs of one at {at}: \
-                     the proofs are not of one build",
-                    proof.url, proof.built_at, proof.audiences
-                ))
-            }
-        }
         lay_out_page(inputs.dir, root, n, proof)
             .map_err(|e| format!("{}proof.json: {e}", proof.url))?;
     }
@@ -93,6 +82,38 @@ fn lay_out(
                 .ok_or_else(|| format!("built_at {at} is not RFC 3339"))
         })
         .transpose()
+}
+
+/// The build the proofs are of: its instant and audiences, which every proof must share
+/// (`None` without proofs). The build most of them name, the latest of equals, is the one;
+/// each proof of another (a page folder put back from an earlier build) is named.
+fn one_build(proofs: &[Proof]) -> Result<Option<(&str, &[String])>, String> {
+    let mut builds: BTreeMap<(&str, &[String]), usize> = BTreeMap::new();
+    for p in proofs {
+        *builds.entry((&p.built_at, &p.audiences)).or_default() += 1;
+    }
+    let Some((&build, _)) = builds.iter().max_by_key(|(b, n)| (**n, b.0)) else {
+        return Ok(None);
+    };
+    let others: Vec<String> = proofs
+        .iter()
+        .filter(|p| (p.built_at.as_str(), p.audiences.as_slice()) != build)
+        .map(|p| {
+            format!(
+                "{}proof.json is of a build at {} for {:?}",
+                p.url, p.built_at, p.audiences
+            )
+        })
+        .collect();
+    match others.is_empty() {
+        true => Ok(Some(build)),
+        false => Err(format!(
+            "{}; the other proofs are of one at {} for {:?}: the proofs are not of one build",
+            others.join("; "),
+            build.0,
+            build.1
+        )),
+    }
 }
 
 /// One page of the proofs: its approved source and assets in its space's folder, its records.
@@ -184,6 +205,18 @@ mod tests {
         assert!(
             err.starts_with("kb/b/proof.json is of a build at 2026-11-01T12:00:00Z")
                 && err.ends_with("the proofs are not of one build"),
+            "{err}"
+        );
+        // The build most proofs are of is the one, whatever its instant.
+        let three = [
+            proof("a/", "2026-11-01T12:00:00Z"),
+            proof("b/", "2026-11-20T12:00:00Z"),
+            proof("c/", "2026-11-01T12:00:00Z"),
+        ];
+        let err = one_build(&three).unwrap_err();
+        assert!(
+            err.starts_with("kb/b/proof.json is of a build at 2026-11-20T12:00:00Z")
+                && err.contains("the other proofs are of one at 2026-11-01T12:00:00Z"),
             "{err}"
         );
     }
