@@ -43,7 +43,13 @@ pub fn account(dir: &Path, known: &Known) -> Vec<String> {
     let found = list(dir, &mut problems);
     let mut expected: BTreeMap<String, Expected> = BTreeMap::new();
     trust_files(&found, &mut expected);
-    let proofs = page_files(dir, &found, &mut expected, &mut problems);
+    let proofs = page_files(
+        dir,
+        &found,
+        known.pages_checked,
+        &mut expected,
+        &mut problems,
+    );
     let config = signed_config(dir, known.state, &mut expected, &mut problems);
     let theme = config
         .as_ref()
@@ -172,11 +178,14 @@ fn trust_files(
 }
 
 /// Each page's files, from the `proof.json` files found: its HTML (the hash the proof names),
-/// the proof, the assets it names. Returns the proofs that parse (the page check reports the
-/// others, or here when the page has no HTML to check).
+/// the proof, the assets it names. A proof is a page's when the page check looked at the
+/// `index.html` beside it, or when that HTML is missing (reported as such); one beside the
+/// home page, a space index or a static file is no page's (a stray). Returns the proofs that
+/// parse (the page check reports the others, or here when the page has no HTML to check).
 fn page_files(
     dir: &Path,
     found: &BTreeMap<String, Option<String>>,
+    pages_checked: &BTreeSet<String>,
     expected: &mut BTreeMap<String, Expected>,
     problems: &mut Vec<String>,
 ) -> Vec<Proof> {
@@ -189,8 +198,12 @@ fn page_files(
         if !(folder.is_empty() || folder.ends_with('/')) || rel.starts_with(&trust) {
             continue;
         }
-        expected.insert(rel.clone(), Expected::Checked(None));
         let html = format!("{folder}index.html");
+        let checked = pages_checked.contains(&html);
+        if !checked && found.contains_key(&html) {
+            continue;
+        }
+        expected.insert(rel.clone(), Expected::Checked(None));
         let parsed = crate::atomic::read_beneath(dir, Path::new(rel), 64 << 20)
             .map_err(|e| e.kind.to_string())
             .and_then(|b| serde_json::from_slice::<Proof>(&b).map_err(|e| e.to_string()));
@@ -205,12 +218,10 @@ fn page_files(
                 }
                 proofs.push(proof);
             }
-            Err(why) if !found.contains_key(&html) => {
-                problems.push(format!("{rel}: {why}"));
-            }
-            Err(_) => {
+            Err(_) if checked => {
                 expected.insert(html, Expected::Checked(None));
             }
+            Err(why) => problems.push(format!("{rel}: {why}")),
         }
     }
     proofs
@@ -523,6 +534,47 @@ mod tests {
                 && told[0].contains("first search-index/t-0.js, search-index/t-1.js"),
             "{}",
             told[0]
+        );
+    }
+
+    #[test]
+    fn a_proof_beside_a_space_index_is_no_pages_and_one_without_its_html_misses_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let proof = serde_json::to_vec(&serde_json::json!({
+            "imprimatur_proof": 1, "page": "kb/x", "source_path": "x.md", "url": "kb/x/",
+            "version": "sha256:0", "built_at": "2026-11-20T12:00:00Z", "audiences": [],
+            "html_sha256": "h", "markdown": "", "assets": {}, "records": {}, "keys": {},
+            "policy": "_proof/policies/kb.yaml", "trust": {}
+        }))
+        .unwrap();
+        for (rel, bytes) in [
+            ("kb/index.html", &b"a space index"[..]),
+            ("kb/proof.json", &proof),
+            ("kb/x/proof.json", &proof),
+        ] {
+            std::fs::create_dir_all(dir.path().join(rel).parent().unwrap()).unwrap();
+            std::fs::write(dir.path().join(rel), bytes).unwrap();
+        }
+        let mut problems = Vec::new();
+        let found = list(dir.path(), &mut problems);
+        let mut expected = BTreeMap::new();
+        let proofs = page_files(
+            dir.path(),
+            &found,
+            &BTreeSet::new(),
+            &mut expected,
+            &mut problems,
+        );
+        assert_eq!(proofs.len(), 1);
+        assert!(problems.is_empty(), "{problems:?}");
+        let told = compare(&found, &expected, &BTreeSet::new(), &proofs);
+        assert_eq!(
+            told,
+            vec![
+                Problem::Stray("kb/index.html".into(), None),
+                Problem::Stray("kb/proof.json".into(), None),
+                Problem::Missing("kb/x/index.html".into()),
+            ]
         );
     }
 
