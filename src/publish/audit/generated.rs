@@ -41,8 +41,8 @@ pub fn derive(inputs: &Inputs) -> Result<Vec<(String, Vec<u8>)>, String> {
         Some((_, audiences)) => audiences.clone(),
         None => site.config.audiences.clone(),
     };
-    // With no page published nothing generated depends on the instant.
-    let now = site_at.map_or_else(chrono::Utc::now, |(now, _)| now);
+    // With no page published nothing generated depends on the instant: no clock is read.
+    let now = site_at.map_or_else(Default::default, |(now, _)| now);
     let eval = site.evaluate(now, &audiences);
     let theme = Theme::load(root, &site.config.theme)
         .map_err(|e| format!("the signed theme under /_proof/: {e}"))?;
