@@ -3,6 +3,7 @@
 
 mod util;
 
+mod audit;
 mod browser;
 mod build;
 mod gate;

@@ -377,8 +377,9 @@ fn revoke_in_text(
 }
 
 /// `imprimatur audit DIR`: a published site checked offline against its proofs. Exit 0 when
-/// every page verifies, 3 naming each page (or `/_proof/` file) that does not (`TAMPERED`), or
-/// whose proof withholds records and so proves nothing (`UNPROVABLE`).
+/// every page verifies and every other file is accounted for, 3 naming each page or file
+/// (stray, missing or changed) that is not (`TAMPERED`), and each page whose proof withholds
+/// records and so proves nothing (`UNPROVABLE`).
 pub fn audit(dir: &Path, out: &mut dyn Write) -> Result<i32> {
     let pin = root::current_pin()?;
     if !dir.is_dir() {
@@ -410,7 +411,9 @@ pub fn audit(dir: &Path, out: &mut dyn Write) -> Result<i32> {
             "; WARNING: trust root not pinned (pass --trust-root sha256:...)"
         },
         if failed == 0 {
-            "every page is the approved version, approved as its policy requires".to_string()
+            "every page is the approved version, approved as its policy requires, and every \
+             other file is accounted for"
+                .to_string()
         } else {
             format!("{failed} problem(s)")
         }

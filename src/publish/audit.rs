@@ -2,7 +2,12 @@
 //! own files and a pin. The root chain and governance signatures vouch for the public keyring
 //! and policies under `/_proof/`; each page's proof must then replay — through the same
 //! review engine the build runs — to exactly the version whose source it carries, and the
-//! page's HTML must be the file the proof names.
+//! page's HTML must be the file the proof names. Then every other file of the folder must be
+//! accounted for (`inventory`): a file of the trust chain, or one the build generates, made
+//! again from the proofs (`generated`) and compared byte for byte.
+
+mod generated;
+mod inventory;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -123,7 +128,9 @@ pub fn audit(dir: &Path, pin: Option<&Pin>) -> Result<Audit> {
         }
     }
     // Every page (an index.html that is not the home or a space index) must carry a proof.
+    let t = crate::timings::phase("audit: pages");
     let mut pages = 0;
+    let mut pages_checked = std::collections::BTreeSet::new();
     for entry in crate::atomic::walk_by_name(dir) {
         let Ok(entry) = entry else { continue };
         if entry.file_name() != "index.html" || !entry.file_type().is_file() {
@@ -142,6 +149,7 @@ pub fn audit(dir: &Path, pin: Option<&Pin>) -> Result<Audit> {
             continue;
         }
         pages += 1;
+        pages_checked.insert(rel.clone());
         let url = rel.strip_suffix("index.html").unwrap_or(&rel);
         match check_page(dir, url, &keyring, &policies) {
             Ok(Replay::Proven) => {}
@@ -149,6 +157,18 @@ pub fn audit(dir: &Path, pin: Option<&Pin>) -> Result<Audit> {
             Err(why) => problems.push(format!("{url}: {why}")),
         }
     }
+    drop(t);
+    // Every other byte: the trust chain's files, and the files the build generates.
+    let _t = crate::timings::phase("audit: every other file");
+    problems.extend(inventory::account(
+        dir,
+        &inventory::Known {
+            state: &state,
+            keyring: &keyring,
+            policies: &policies,
+            pages_checked: &pages_checked,
+        },
+    ));
     Ok(Audit {
         pages,
         root_version: trusted.root.version,

@@ -83,6 +83,15 @@ pub struct BuildManifest {
     pub pages: BTreeMap<String, String>,
 }
 
+impl BuildManifest {
+    /// The bytes of [`MARKER`]: pretty JSON and a newline. `audit` derives the marker of a
+    /// published folder again with it.
+    pub fn write_to(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+        serde_json::to_writer_pretty(&mut *w, self)?;
+        w.write_all(b"\n")
+    }
+}
+
 /// The manifest of the build that wrote `output_dir`, if one did (and it is readable).
 pub fn previous_build(output_dir: &Path) -> Option<BuildManifest> {
     read_marker(output_dir).ok().flatten()
@@ -868,8 +877,7 @@ fn commit_in(
     let write_marker = || -> std::io::Result<()> {
         let file = std::fs::File::create_new(&marker)?;
         let mut out = std::io::BufWriter::with_capacity(1 << 16, file);
-        serde_json::to_writer_pretty(&mut out, &manifest)?;
-        std::io::Write::write_all(&mut out, b"\n")?;
+        manifest.write_to(&mut out)?;
         std::io::Write::flush(&mut out)
     };
     write_marker().map_err(|e| Error::io(&marker, e))?;

@@ -96,6 +96,7 @@ pub fn write_all(
         )));
     }
     shared(format!("{DIR}/keyring.yaml"), keyring.as_bytes())?;
+    write_generator_inputs(site, signed, staging)?;
     let spaces: BTreeSet<&str> = eval
         .pages
         .iter()
@@ -273,6 +274,52 @@ pub fn incomplete(site: &Site, eval: &Evaluation) -> Vec<Finding> {
         .collect()
 }
 
+/// Whether the governed file `rel` is an input of the files a build generates (home page,
+/// space indexes, search index, sitemap, static files) that a page's proof does not carry:
+/// `imprimatur.yaml`, and the templates and static files of the site's theme `theme` (files
+/// the theme loader skips, under a name starting with `.`, are not). Published under
+/// `/_proof/` at the same path, so that `audit` derives those files again.
+pub fn is_generator_input(rel: &str, theme: &str) -> bool {
+    if rel == crate::site::config::CONFIG_FILE {
+        return true;
+    }
+    let Some(rest) = rel.strip_prefix(&format!("themes/{theme}/")) else {
+        return false;
+    };
+    (rest.starts_with("templates/") || rest.starts_with("static/"))
+        && !rest.split('/').any(|part| part.starts_with('.'))
+}
+
+/// Publishes every [`is_generator_input`] of the signed state, exactly as signed, under
+/// `/_proof/`. Not part of any page's `trust`: pages do not rest on them, the generated files
+/// do. `imprimatur.yaml` becomes public with them (secrets are never in it: notification
+/// channels read theirs from the environment).
+fn write_generator_inputs(
+    site: &Site,
+    signed: &governance::SignedState,
+    staging: &crate::publish::output::Staging<'_>,
+) -> Result<()> {
+    let root = &site.config.root;
+    for (rel, hash) in &signed.files {
+        if !is_generator_input(rel, &site.config.theme) {
+            continue;
+        }
+        let bytes = crate::atomic::read_beneath(
+            root,
+            Path::new(rel),
+            crate::trust::version::MAX_FILE_BYTES,
+        )
+        .map_err(|e| Error::Governance(format!("{rel}: {}", e.describe(root))))?;
+        if sha256_hex(&bytes) != *hash {
+            return Err(Error::Governance(format!(
+                "{rel}: changed since the admins signed it"
+            )));
+        }
+        staging.write(&format!("{DIR}/{rel}"), &bytes)?;
+    }
+    Ok(())
+}
+
 /// An older signed state than the one the previous build published is a rollback (someone
 /// restored a keyring the admins have since replaced, with its old signatures): refused.
 fn refuse_rollback(site: &Site, signed: &governance::SignedState) -> Result<()> {
@@ -382,6 +429,29 @@ mod tests {
             ),
         ] {
             assert_eq!(Shown::of(&r, comments, &live), shown, "{name}");
+        }
+    }
+
+    #[test]
+    fn the_inputs_of_generated_files_are_the_config_and_the_site_theme_templates_and_static() {
+        for rel in [
+            "imprimatur.yaml",
+            "themes/brand/templates/page.html",
+            "themes/brand/templates/partials/header.html",
+            "themes/brand/static/style.css",
+        ] {
+            assert!(is_generator_input(rel, "brand"), "{rel}");
+        }
+        for rel in [
+            "approvals/keyring.yaml",
+            "approvals/policies/kb.yaml",
+            "themes/other/templates/page.html",
+            "themes/brand/README.md",
+            "themes/brand/static/.DS_Store",
+            "themes/brand/templates/.drafts/page.html",
+            "themes/brandnew/static/style.css",
+        ] {
+            assert!(!is_generator_input(rel, "brand"), "{rel}");
         }
     }
 }

@@ -484,6 +484,29 @@ impl<'a> Renderer<'a> {
         Ok(made.into_inner().expect("no collector panics"))
     }
 
+    /// Every file the build generates from the published pages' facts, the site settings and
+    /// the theme — the home page, each space's index, the sitemap, the theme's static files
+    /// and the search index — by path, each made by the function the build writes it with.
+    /// Not the pages and their assets (each vouched for by its proof). What `audit` derives
+    /// again from a published folder's proofs and compares byte for byte.
+    pub fn generated_files(&self) -> Result<Vec<(String, Vec<u8>)>> {
+        let mut files = vec![("index.html".to_string(), self.home()?.into_bytes())];
+        for (s, space) in self.published.spaces.iter().enumerate() {
+            files.push((
+                format!("{}index.html", space.url),
+                self.space(s)?.into_bytes(),
+            ));
+        }
+        if self.view == View::Published {
+            files.push(("sitemap.xml".to_string(), self.sitemap()));
+        }
+        for (rel, bytes) in self.theme.static_files() {
+            files.push((format!("static/{rel}"), bytes.clone()));
+        }
+        files.extend(self.search_files()?);
+        Ok(files)
+    }
+
     /// One file by its path relative to the site root (`kb/install/index.html`,
     /// `kb/install/` for short), or `None` when the site has no such file. The search
     /// index's files are not among them: they are made all at once ([`Renderer::search_files`],
@@ -501,9 +524,7 @@ impl<'a> Renderer<'a> {
             if self.view != View::Published {
                 return Ok(None);
             }
-            let mut entries = self.sitemap_head();
-            entries.extend((0..self.jobs.len()).map(|j| self.sitemap_entry(j)));
-            return Ok(Some(self.sitemap_of(entries)));
+            return Ok(Some(self.sitemap()));
         }
         if let Some(rel) = path.strip_prefix("static/") {
             return Ok(self
@@ -823,6 +844,13 @@ impl<'a> Renderer<'a> {
             page.url.to_string(),
             Some(page.live.published_at.format("%Y-%m-%d").to_string()),
         )
+    }
+
+    /// `sitemap.xml` without rendering pages (the build makes it from the pages it renders).
+    fn sitemap(&self) -> Vec<u8> {
+        let mut entries = self.sitemap_head();
+        entries.extend((0..self.jobs.len()).map(|j| self.sitemap_entry(j)));
+        self.sitemap_of(entries)
     }
 
     fn sitemap_of(&self, mut entries: Vec<(String, Option<String>)>) -> Vec<u8> {
