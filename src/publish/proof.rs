@@ -290,18 +290,31 @@ pub fn is_generator_input(rel: &str, theme: &str) -> bool {
         && !rest.split('/').any(|part| part.starts_with('.'))
 }
 
-/// Publishes every [`is_generator_input`] of the signed state, exactly as signed, under
-/// `/_proof/`. Not part of any page's `trust`: pages do not rest on them, the generated files
-/// do. `imprimatur.yaml` becomes public with them (secrets are never in it: notification
-/// channels read theirs from the environment).
+/// Publishes every [`is_generator_input`] of the signed state under `/_proof/`: the theme's
+/// files exactly as signed, and of `imprimatur.yaml` only its public form
+/// (`governance::public_settings_text`, whose hash the admins signed too): where reviews,
+/// notifications and mail go is nobody's business on the public site. Not part of any
+/// page's `trust`: pages do not rest on them, the generated files do.
 fn write_generator_inputs(
     site: &Site,
     signed: &governance::SignedState,
     staging: &crate::publish::output::Staging<'_>,
 ) -> Result<()> {
     let root = &site.config.root;
+    let config = crate::site::config::CONFIG_FILE;
+    let text = crate::yaml::read_file(&root.join(config), &crate::yaml::ADMIN)
+        .map_err(|e| Error::io(root.join(config), e))?;
+    let public =
+        governance::public_settings_text(&text).map_err(|why| Error::config(config, "", why))?;
+    if signed.files.get(governance::PUBLIC_SETTINGS) != Some(&sha256_hex(public.as_bytes())) {
+        return Err(Error::Governance(format!(
+            "{}: the signed state has no hash of the public settings of {config} (or another one): admins must sign it again with this version (imprimatur governance sign)",
+            governance::FILE
+        )));
+    }
+    staging.write(&format!("{DIR}/{config}"), public.as_bytes())?;
     for (rel, hash) in &signed.files {
-        if !is_generator_input(rel, &site.config.theme) {
+        if rel == config || !is_generator_input(rel, &site.config.theme) {
             continue;
         }
         let bytes = crate::atomic::read_beneath(

@@ -27,6 +27,39 @@ pub const GOVERNED_DIRS: &[&str] = &["approvals/policies", "themes"];
 /// A derived manifest entry: the hash of the keyring's public form (no e-mail addresses,
 /// [`public_keyring_text`]), which proofs publish; admins sign it with the files.
 pub const PUBLIC_KEYRING: &str = "approvals/keyring.yaml#public";
+/// The manifest entry for the public form of `imprimatur.yaml` ([`public_settings_text`]): what
+/// the public site is rendered with, and nothing of where reviews, notifications or mail go.
+pub const PUBLIC_SETTINGS: &str = "imprimatur.yaml#public";
+/// The top-level settings of `imprimatur.yaml` that shape the files a build generates, and so
+/// are published (under `/_proof/imprimatur.yaml`) for `audit` to render them again.
+pub const PUBLIC_SETTING_KEYS: &[&str] = &[
+    "title",
+    "base_url",
+    "theme",
+    "audiences",
+    "markdown",
+    "history",
+];
+
+/// The public form of `imprimatur.yaml`'s text `config`: its [`PUBLIC_SETTING_KEYS`] (those it
+/// sets), as canonical JSON — which is YAML, so the site config reader reads it. Everything
+/// else (the review server's URL, notification channels, mail hosts) stays private. `Err`
+/// names what can't be read.
+pub fn public_settings_text(config: &str) -> std::result::Result<String, String> {
+    let value: serde_json::Value = crate::yaml::from_str(config, &crate::yaml::ADMIN)
+        .map_err(|e| format!("{}: {}", e.field, e.message))?;
+    let serde_json::Value::Object(all) = value else {
+        return Err("not a mapping of settings".into());
+    };
+    // serde_json's map is sorted by key: the text is the same for the same settings.
+    let public: serde_json::Map<String, serde_json::Value> = all
+        .into_iter()
+        .filter(|(k, _)| PUBLIC_SETTING_KEYS.contains(&k.as_str()))
+        .collect();
+    let mut text = serde_json::to_string_pretty(&public).map_err(|e| e.to_string())?;
+    text.push('\n');
+    Ok(text)
+}
 
 /// The keyring without e-mail addresses or notification settings, in one canonical text:
 /// what `/_proof/keyring.yaml` publishes and an auditor parses as a keyring.
@@ -89,6 +122,14 @@ fn derived_entries(site_root: &Path) -> Result<BTreeMap<String, String>> {
             PUBLIC_KEYRING.to_string(),
             sha256_hex(public_keyring_text(&keyring).as_bytes()),
         );
+    }
+    let config = site_root.join("imprimatur.yaml");
+    if config.exists() {
+        let text = crate::yaml::read_file(&config, &crate::yaml::ADMIN)
+            .map_err(|e| crate::error::Error::io(&config, e))?;
+        let public = public_settings_text(&text)
+            .map_err(|why| crate::error::Error::config("imprimatur.yaml", "", why))?;
+        out.insert(PUBLIC_SETTINGS.to_string(), sha256_hex(public.as_bytes()));
     }
     Ok(out)
 }
@@ -542,6 +583,28 @@ pub fn sign(site_root: &Path, pin: Option<&Pin>, key: &SigningKey) -> Result<Sig
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_public_settings_keep_what_renders_and_nothing_of_where_reviews_or_mail_go() {
+        let config = "# a comment\ntitle: Help\nbase_url: https://help.example.com/\ntheme: brand\nreview_url: https://review.internal.example/\noutput: public\nhistory: {comments: public}\nnotifications:\n  email: {smtp: \"mail.internal:587\", from: \"Docs <docs@internal>\"}\n";
+        let public = public_settings_text(config).unwrap();
+        for private in [
+            "review.internal",
+            "mail.internal",
+            "docs@internal",
+            "output",
+        ] {
+            assert!(!public.contains(private), "{private} in {public}");
+        }
+        assert_eq!(
+            public,
+            "{\n  \"base_url\": \"https://help.example.com/\",\n  \"history\": {\n    \"comments\": \"public\"\n  },\n  \"theme\": \"brand\",\n  \"title\": \"Help\"\n}\n"
+        );
+        // The same settings in another order and spelling: the same text.
+        let reordered = "theme: \"brand\"\nhistory:\n  comments: public\ntitle: Help\nbase_url: 'https://help.example.com/'\n";
+        assert_eq!(public_settings_text(reordered).unwrap(), public);
+        assert!(public_settings_text("- a list\n").is_err());
+    }
 
     #[test]
     fn the_manifest_is_sorted_lines_under_a_header_and_round_trips() {

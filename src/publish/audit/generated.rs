@@ -36,7 +36,7 @@ pub fn derive(inputs: &Inputs) -> Result<Vec<(String, Vec<u8>)>, String> {
     let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
     let root = tmp.path();
     let site_at = lay_out(root, inputs)?;
-    let site = Site::load_ungoverned(root).map_err(|e| format!("replaying the proofs: {e}"))?;
+    let site = Site::load_proof_replay(root).map_err(|e| format!("replaying the proofs: {e}"))?;
     let audiences = match &site_at {
         Some((_, audiences)) => audiences.clone(),
         None => site.config.audiences.clone(),

@@ -227,7 +227,8 @@ fn page_files(
     proofs
 }
 
-/// `/_proof/imprimatur.yaml`, when it is the one the admins signed: its bytes and theme name.
+/// `/_proof/imprimatur.yaml`, when it is the public form of the settings the admins signed
+/// (`governance::PUBLIC_SETTINGS`): its bytes and theme name.
 fn signed_config(
     dir: &Path,
     state: &SignedState,
@@ -236,8 +237,10 @@ fn signed_config(
 ) -> Option<(Vec<u8>, String)> {
     let name = crate::site::config::CONFIG_FILE;
     let rel = format!("{DIR}/{name}");
-    let Some(hash) = state.files.get(name) else {
-        problems.push(format!("{}: the signed state has no {name}", DIR));
+    let Some(hash) = state.files.get(crate::trust::governance::PUBLIC_SETTINGS) else {
+        problems.push(format!(
+            "{DIR}: the signed state has no hash of the public settings of {name}"
+        ));
         return None;
     };
     expected.insert(rel.clone(), Expected::Signed(hash.clone()));
