@@ -44,7 +44,12 @@ fn published_site() -> (TestSite, String) {
         .file("content/kb/shots/img/a.png", b"\x89PNG fake image\x00\x01")
         .page("kb/secret-plans.md", "Secret plans", "Not yet.\n")
         .file("themes/default/templates/index.html", HOME)
-        .file("themes/default/static/brand.css", "h1 { color: teal }\n");
+        .file("themes/default/static/brand.css", "h1 { color: teal }\n")
+        .file(
+            "imprimatur.yaml",
+            "title: Example Help Center\nbase_url: https://help.example.com/\n\
+             review_url: https://review.internal.example.com/\n",
+        );
     for page in ["kb/install", "kb/shots"] {
         site.sign("wanda", Kind::Submit, page, &[], SUBMITTED);
         site.sign(
@@ -113,7 +118,7 @@ fn audit(site: &TestSite, pin: &str, code: i32, needles: &[&str]) {
 }
 
 #[test]
-fn an_untouched_build_audits_clean_with_its_settings_and_theme_published_as_signed() {
+fn an_untouched_build_audits_clean_with_its_public_settings_and_theme_published_as_signed() {
     let (site, pin) = published_site();
     audit(
         &site,
@@ -124,10 +129,18 @@ fn an_untouched_build_audits_clean_with_its_settings_and_theme_published_as_sign
             "and every other file is accounted for",
         ],
     );
-    assert_eq!(
-        site.read("output/_proof/imprimatur.yaml"),
-        site.read("imprimatur.yaml")
+    // Of the settings, what the generated files are rendered with; never where reviews go.
+    let settings = site.read("output/_proof/imprimatur.yaml");
+    assert!(
+        settings.contains("\"title\": \"Example Help Center\""),
+        "{settings}"
     );
+    for (path, bytes) in site.all_output_files() {
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains("review.internal"),
+            "{path} names the review server"
+        );
+    }
     assert_eq!(
         site.read("output/_proof/themes/default/templates/index.html"),
         HOME

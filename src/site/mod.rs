@@ -258,6 +258,23 @@ impl Evaluation {
     }
 }
 
+/// A record that does not count: an `invalid_record` finding, and a line of the status
+/// report's `invalid_records`.
+fn report_invalid(
+    findings: &mut Vec<Finding>,
+    invalid: &mut Vec<(String, String)>,
+    file: String,
+    why: String,
+) {
+    findings.push(Finding {
+        kind: FindingKind::InvalidRecord,
+        page: None,
+        detail: why.clone(),
+        file: Some(file.clone()),
+    });
+    invalid.push((file, why));
+}
+
 fn offline_reason(o: &Offline) -> String {
     match o {
         Offline::TakenDown { by, at } => {
@@ -472,15 +489,7 @@ impl Site {
                     ids.push((id, i));
                     by_page.entry(v.record.content.clone()).or_default().push(v)
                 }
-                Err((file, why)) => {
-                    findings.push(Finding {
-                        kind: FindingKind::InvalidRecord,
-                        page: None,
-                        detail: why.clone(),
-                        file: Some(file.clone()),
-                    });
-                    invalid.push((file, why));
-                }
+                Err((file, why)) => report_invalid(findings, &mut invalid, file, why),
             }
         }
         (by_page, invalid, ids)
@@ -503,13 +512,7 @@ impl Site {
             let why = format!(
                 "the records earlier builds counted can't be read: {why}. A record whose file was deleted before this build can't be found this once; this build keeps what it counts now"
             );
-            findings.push(Finding {
-                kind: FindingKind::InvalidRecord,
-                page: None,
-                detail: why.clone(),
-                file: Some(counted.shown.clone()),
-            });
-            invalid.push((counted.shown.clone(), why));
+            report_invalid(findings, invalid, counted.shown.clone(), why);
         }
         if counted.entries.is_empty() {
             return counted::Next {
@@ -555,13 +558,7 @@ impl Site {
                     let file = format!("{} ({})", counted.shown, entry.file);
                     let why =
                         format!("kept as counted by an earlier build, but does not count: {why}");
-                    findings.push(Finding {
-                        kind: FindingKind::InvalidRecord,
-                        page: None,
-                        detail: why.clone(),
-                        file: Some(file.clone()),
-                    });
-                    invalid.push((file, why));
+                    report_invalid(findings, invalid, file, why);
                 }
             }
         }
