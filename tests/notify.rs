@@ -1080,3 +1080,42 @@ fn mail_logs_in_with_the_credentials_named_in_the_config_and_is_refused_without_
     assert_eq!(mails[0].header("X-Logged-In-As"), "docs-bot");
     assert_eq!(mails[0].rcpt, "alice@example.com");
 }
+
+#[test]
+fn a_reviewer_whose_name_could_write_header_lines_fails_alone_and_everyone_else_gets_mail() {
+    let smtp = Smtp::start(free_port(), None);
+    let mut site = site_with(&format!("{}{FAST}", email(smtp.port)));
+    site.reviewer("rae", &["engineering"]);
+    // Anyone who can commit can edit the keyring: a name that would add a `Bcc:` line.
+    let keyring = site.read("approvals/keyring.yaml").replace(
+        "name: rae Example",
+        "name: \"Rae\\r\\nBcc: mallory@evil.example\"",
+    );
+    site.file("approvals/keyring.yaml", keyring);
+    notify(&site, DAY0, &[], 0);
+
+    submit(&site, "kb/install", DAY1);
+    let out = notify(&site, DAY1, &[], 4);
+    assert!(
+        out.contains("sent       email   alice <alice@example.com>: review_requested kb/install"),
+        "{out}"
+    );
+    assert!(
+        out.contains("failed     email   rae <rae@example.com>: review_requested kb/install — recipient 'rae': the name \"Rae\\r\\nBcc: mallory@evil.example\" holds a control character"),
+        "{out}"
+    );
+    assert_eq!(smtp.summary(), ["alice@example.com [Example Help Center] Review requested: Install the agent (kb/install)"]);
+    assert!(smtp.mails().iter().all(|m| !m.raw.contains("mallory")));
+    // Not recorded as delivered: once the name is fixed, the next run sends it.
+    assert_eq!(
+        ledger_sent(&site),
+        ["email alice review_requested kb/install"]
+    );
+    let keyring = site
+        .read("approvals/keyring.yaml")
+        .replace("name: \"Rae\\r\\nBcc: mallory@evil.example\"", "name: Rae");
+    site.file("approvals/keyring.yaml", keyring);
+    notify(&site, DAY1, &[], 0);
+    assert_eq!(smtp.mails().len(), 2);
+    assert_eq!(smtp.mails()[1].rcpt, "rae@example.com");
+}

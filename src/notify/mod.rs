@@ -121,7 +121,7 @@ impl NotifyReport {
                 continue;
             }
             let to = match (&d.to, &d.address) {
-                (Some(to), Some(a)) => format!("{to} <{a}>"),
+                (Some(to), Some(a)) => format!("{to} <{}>", crate::atomic::printable(a)),
                 (Some(to), None) => to.clone(),
                 _ => d.route.clone(),
             };
@@ -380,10 +380,9 @@ fn send(
 ) -> std::result::Result<(), SendError> {
     match dest {
         Destination::Email(mailer) => {
-            let who = msg.to.as_deref().unwrap_or_default();
-            let address = address_of(site, msg).unwrap_or_default();
+            let to = recipient(site, msg).map_err(SendError::Message)?;
             let text = message::compose(site_title, msg, items);
-            mailer.send(&site.keyring.name_of(who), &address, &text)
+            mailer.send(to, &text)
         }
         Destination::Chat { url, env } => {
             let body = message::chat_body(site_title, msg, items, &site.keyring);
@@ -409,6 +408,16 @@ fn send(
             webhook::post(url, env, &headers, &body, timeout).map_err(SendError::Route)
         }
     }
+}
+
+/// The mailbox an e-mail message goes to, or why the keyring's entry can't be one
+/// (named, for the report; the rest of the run goes on).
+fn recipient(site: &Site, msg: &Message) -> std::result::Result<lettre::message::Mailbox, String> {
+    let who = msg.to.as_deref().unwrap_or_default();
+    let address = address_of(site, msg).unwrap_or_default();
+    email::recipient(&site.keyring.name_of(who), &address).map_err(|why| {
+        format!("recipient '{who}': {why}; fix their entry in approvals/keyring.yaml")
+    })
 }
 
 fn address_of(site: &Site, msg: &Message) -> Option<String> {
@@ -571,6 +580,15 @@ pub fn run(site: &Site, eval: &Evaluation, dry_run: bool) -> Result<NotifyReport
             items: delivery_items(&items, &msg.new),
             detail: None,
         };
+        // A recipient whose name or address can't go in a header fails alone, dry run or not.
+        if msg.route.channel == Channel::Email {
+            if let Err(why) = recipient(site, msg) {
+                d.status = "failed";
+                d.detail = Some(why);
+                report.deliveries.push(d);
+                continue;
+            }
+        }
         if dry_run {
             report.deliveries.push(d);
             continue;
