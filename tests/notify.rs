@@ -1119,3 +1119,30 @@ fn a_reviewer_whose_name_could_write_header_lines_fails_alone_and_everyone_else_
     assert_eq!(smtp.mails().len(), 2);
     assert_eq!(smtp.mails()[1].rcpt, "rae@example.com");
 }
+
+#[test]
+fn a_ledger_folder_or_lock_committed_as_a_link_is_refused_and_nothing_is_made_outside() {
+    let site = site_with(&email(free_port()));
+    let outside = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(outside.path(), site.path().join(".imprimatur")).unwrap();
+    site.imprimatur(&["notify"])
+        .at(DAY0)
+        .exits(1)
+        .stderr_has(".imprimatur: is a symbolic link")
+        .run();
+    assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
+
+    // The folder is real, the lock a link to a file that does not exist yet.
+    std::fs::remove_file(site.path().join(".imprimatur")).unwrap();
+    std::fs::create_dir(site.path().join(".imprimatur")).unwrap();
+    let target = outside.path().join("made-by-notify");
+    std::os::unix::fs::symlink(&target, site.path().join(".imprimatur/notified.json.lock"))
+        .unwrap();
+    site.imprimatur(&["notify"])
+        .at(DAY0)
+        .exits(1)
+        .stderr_has("notified.json.lock: is a symbolic link")
+        .run();
+    assert!(!target.exists());
+    assert!(!site.exists(".imprimatur/notified.json"));
+}

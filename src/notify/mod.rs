@@ -503,9 +503,14 @@ pub fn run(site: &Site, eval: &Evaluation, dry_run: bool) -> Result<NotifyReport
     let _lock = if dry_run {
         None
     } else {
-        Some(LedgerLock::acquire(&config.ledger, LOCK_WAIT)?)
+        Some(LedgerLock::acquire(
+            &site.config.root,
+            Path::new(&config.ledger_shown),
+            LOCK_WAIT,
+        )?)
     };
     let root = &site.config.root;
+    let ledger_rel = Path::new(&config.ledger_shown);
     let mut ledger =
         Ledger::load(root, Path::new(&config.ledger_shown))?.unwrap_or_else(Ledger::new);
     let items = items(site, eval, &ledger);
@@ -558,7 +563,7 @@ pub fn run(site: &Site, eval: &Evaluation, dry_run: bool) -> Result<NotifyReport
         }
         // Written even when nothing was due: the routes have started, and a later run must
         // not take what is past by then for new.
-        ledger.save(&config.ledger)?;
+        ledger.save(root, ledger_rel)?;
     }
 
     let site_title = &site.config.title;
@@ -617,7 +622,7 @@ pub fn run(site: &Site, eval: &Evaluation, dry_run: bool) -> Result<NotifyReport
                 if msg.kind == MessageKind::Digest {
                     ledger.set_digest_day(&msg.route.key(), msg.to.as_deref(), &today);
                 }
-                ledger.save(&config.ledger)?;
+                ledger.save(root, ledger_rel)?;
                 d.status = "sent";
             }
             Err(SendError::Route(why)) => {
