@@ -1146,3 +1146,39 @@ fn a_ledger_folder_or_lock_committed_as_a_link_is_refused_and_nothing_is_made_ou
     assert!(!target.exists());
     assert!(!site.exists(".imprimatur/notified.json"));
 }
+
+#[test]
+fn a_notice_about_an_approved_version_carries_its_title_not_that_of_a_later_edit() {
+    let smtp = Smtp::start(free_port(), None);
+    let mut site = site_with(&format!("{}{FAST}", email(smtp.port)));
+    notify(&site, DAY0, &[], 0);
+    submit(&site, "kb/install", DAY1);
+    site.sign(
+        "alice",
+        Kind::Approve,
+        "kb/install",
+        &["--step", "technical"],
+        DAY2,
+    );
+    site.sign(
+        "dave",
+        Kind::Approve,
+        "kb/install",
+        &["--step", "legal"],
+        DAY3,
+    );
+    // Edited after the approval, never submitted: the file now holds another title.
+    site.page("kb/install.md", "Uninstall everything", "Other words.\n");
+    notify(&site, DAY3, &[], 0);
+    let mails = smtp.summary();
+    assert!(
+        mails.contains(
+            &"wanda@example.com [Example Help Center] Published: Install the agent (kb/install)"
+                .to_string()
+        ),
+        "{mails:?}"
+    );
+    for mail in smtp.mails() {
+        assert!(!mail.raw.contains("Uninstall everything"), "{}", mail.raw);
+    }
+}

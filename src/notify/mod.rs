@@ -171,15 +171,12 @@ impl NotifyReport {
 /// Everything due now: the outbox, plus a `cancelled` for each delivered request that a
 /// retract or a newer submit made obsolete.
 pub(crate) fn items(site: &Site, eval: &Evaluation, ledger: &Ledger) -> Vec<Item> {
-    let item = |n: Notification, only| {
-        let page = eval.page(&n.page);
-        Item {
-            space: n.page.split('/').next().unwrap_or("").to_string(),
-            title: page.and_then(|p| p.front().ok()).map(|f| f.title.clone()),
-            review_url: review_link(&site.config.review_url, &n.page),
-            n,
-            only,
-        }
+    let item = |n: Notification, only| Item {
+        space: n.page.split('/').next().unwrap_or("").to_string(),
+        title: title_at(site, eval, &n.page, &n.version),
+        review_url: review_link(&site.config.review_url, &n.page),
+        n,
+        only,
     };
     let mut items: Vec<Item> = notifications::outbox(site, eval)
         .notifications
@@ -190,6 +187,24 @@ pub(crate) fn items(site: &Site, eval: &Evaluation, ledger: &Ledger) -> Vec<Item
         items.push(item(n, Some(only)));
     }
     items
+}
+
+/// The title of `page` at `version`, from that version's own bytes: a message about a version
+/// says what that version says, never what the file holds now (an edit nobody submitted).
+/// The current file when it still is that version, else the store, which keeps every version
+/// submitted or decided; none when neither has it (the message then names the page id).
+fn title_at(site: &Site, eval: &Evaluation, page: &str, version: &str) -> Option<String> {
+    if let Some(p) = eval
+        .page(page)
+        .filter(|p| p.page.version.as_str() == version)
+    {
+        return p.front().ok().map(|f| f.title.clone());
+    }
+    let version = crate::trust::version::Version::parse(version)?;
+    let files = site.store.get_version(&version).ok()?;
+    crate::site::content::parse_page(&files.markdown)
+        .ok()
+        .map(|(front, _)| front.title)
 }
 
 type Destinations = BTreeSet<(String, Option<String>)>;
