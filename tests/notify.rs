@@ -1080,3 +1080,105 @@ fn mail_logs_in_with_the_credentials_named_in_the_config_and_is_refused_without_
     assert_eq!(mails[0].header("X-Logged-In-As"), "docs-bot");
     assert_eq!(mails[0].rcpt, "alice@example.com");
 }
+
+#[test]
+fn a_reviewer_whose_name_could_write_header_lines_fails_alone_and_everyone_else_gets_mail() {
+    let smtp = Smtp::start(free_port(), None);
+    let mut site = site_with(&format!("{}{FAST}", email(smtp.port)));
+    site.reviewer("rae", &["engineering"]);
+    // Anyone who can commit can edit the keyring: a name that would add a `Bcc:` line.
+    let keyring = site.read("approvals/keyring.yaml").replace(
+        "name: rae Example",
+        "name: \"Rae\\r\\nBcc: mallory@evil.example\"",
+    );
+    site.file("approvals/keyring.yaml", keyring);
+    notify(&site, DAY0, &[], 0);
+
+    submit(&site, "kb/install", DAY1);
+    let out = notify(&site, DAY1, &[], 4);
+    assert!(
+        out.contains("sent       email   alice <alice@example.com>: review_requested kb/install"),
+        "{out}"
+    );
+    assert!(
+        out.contains("failed     email   rae <rae@example.com>: review_requested kb/install — recipient 'rae': the name \"Rae\\r\\nBcc: mallory@evil.example\" holds a control character"),
+        "{out}"
+    );
+    assert_eq!(smtp.summary(), ["alice@example.com [Example Help Center] Review requested: Install the agent (kb/install)"]);
+    assert!(smtp.mails().iter().all(|m| !m.raw.contains("mallory")));
+    // Not recorded as delivered: once the name is fixed, the next run sends it.
+    assert_eq!(
+        ledger_sent(&site),
+        ["email alice review_requested kb/install"]
+    );
+    let keyring = site
+        .read("approvals/keyring.yaml")
+        .replace("name: \"Rae\\r\\nBcc: mallory@evil.example\"", "name: Rae");
+    site.file("approvals/keyring.yaml", keyring);
+    notify(&site, DAY1, &[], 0);
+    assert_eq!(smtp.mails().len(), 2);
+    assert_eq!(smtp.mails()[1].rcpt, "rae@example.com");
+}
+
+#[test]
+fn a_ledger_folder_or_lock_committed_as_a_link_is_refused_and_nothing_is_made_outside() {
+    let site = site_with(&email(free_port()));
+    let outside = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(outside.path(), site.path().join(".imprimatur")).unwrap();
+    site.imprimatur(&["notify"])
+        .at(DAY0)
+        .exits(1)
+        .stderr_has(".imprimatur: is a symbolic link")
+        .run();
+    assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
+
+    // The folder is real, the lock a link to a file that does not exist yet.
+    std::fs::remove_file(site.path().join(".imprimatur")).unwrap();
+    std::fs::create_dir(site.path().join(".imprimatur")).unwrap();
+    let target = outside.path().join("made-by-notify");
+    std::os::unix::fs::symlink(&target, site.path().join(".imprimatur/notified.json.lock"))
+        .unwrap();
+    site.imprimatur(&["notify"])
+        .at(DAY0)
+        .exits(1)
+        .stderr_has("notified.json.lock: is a symbolic link")
+        .run();
+    assert!(!target.exists());
+    assert!(!site.exists(".imprimatur/notified.json"));
+}
+
+#[test]
+fn a_notice_about_an_approved_version_carries_its_title_not_that_of_a_later_edit() {
+    let smtp = Smtp::start(free_port(), None);
+    let mut site = site_with(&format!("{}{FAST}", email(smtp.port)));
+    notify(&site, DAY0, &[], 0);
+    submit(&site, "kb/install", DAY1);
+    site.sign(
+        "alice",
+        Kind::Approve,
+        "kb/install",
+        &["--step", "technical"],
+        DAY2,
+    );
+    site.sign(
+        "dave",
+        Kind::Approve,
+        "kb/install",
+        &["--step", "legal"],
+        DAY3,
+    );
+    // Edited after the approval, never submitted: the file now holds another title.
+    site.page("kb/install.md", "Uninstall everything", "Other words.\n");
+    notify(&site, DAY3, &[], 0);
+    let mails = smtp.summary();
+    assert!(
+        mails.contains(
+            &"wanda@example.com [Example Help Center] Published: Install the agent (kb/install)"
+                .to_string()
+        ),
+        "{mails:?}"
+    );
+    for mail in smtp.mails() {
+        assert!(!mail.raw.contains("Uninstall everything"), "{}", mail.raw);
+    }
+}

@@ -102,6 +102,55 @@ impl Server {
         (status, resp.body_mut().read_to_vec().unwrap())
     }
 
+    /// `x-imprimatur-cache` of `GET <path>`: what the server's answer cache holds after it.
+    fn cache_after(&self, path: &str) -> (usize, usize) {
+        let mut resp = self
+            .agent
+            .get(&format!("{}{path}", self.url))
+            .call()
+            .expect("the server answers");
+        let header = resp
+            .headers()
+            .get("x-imprimatur-cache")
+            .expect("the cache header")
+            .to_str()
+            .unwrap()
+            .to_string();
+        let _ = resp.body_mut().read_to_vec();
+        let field = |name: &str| -> usize {
+            header
+                .split(' ')
+                .find_map(|kv| kv.strip_prefix(name))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("{name} in {header:?}"))
+        };
+        (field("entries="), field("bytes="))
+    }
+
+    /// (status, body) of a request written by hand, with `Host: host` (none for `None`).
+    fn raw(&self, host: Option<&str>, target: &str) -> (u16, String) {
+        use std::io::{Read, Write};
+        let addr = self.url.trim_start_matches("http://").trim_end_matches('/');
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        let host = host.map(|h| format!("Host: {h}\r\n")).unwrap_or_default();
+        write!(
+            stream,
+            "GET {target} HTTP/1.1\r\n{host}Connection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer);
+        let status = answer
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("an HTTP answer: {answer:?}"));
+        (status, answer)
+    }
+
     fn text(&self, path: &str) -> (u16, String) {
         let (status, body) = self.get(path);
         (status, String::from_utf8(body).unwrap())
@@ -384,4 +433,87 @@ fn a_reviewer_sees_what_waits_on_them_oldest_first() {
         .exits(1)
         .stderr_has("no reviewer 'mallory'")
         .run();
+}
+
+#[test]
+fn a_page_elsewhere_that_rebinds_its_name_to_loopback_reads_no_draft() {
+    let site = kb_site();
+    let server = Server::start(&site);
+    let port = server.url.rsplit(':').next().unwrap().trim_end_matches('/');
+    // The names the server was started for: loopback, with or without the port.
+    for host in [
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
+        "localhost".to_string(),
+        format!("[::1]:{port}"),
+    ] {
+        let (status, answer) = server.raw(Some(&host), "/_drafts/kb/secret-plans/");
+        assert_eq!(status, 200, "{host}: {answer}");
+        assert!(answer.contains("Launch words nobody approved."));
+    }
+    // Any other name, or none, is refused before routing: no draft, no review page, no site.
+    for host in [
+        Some("evil.example".to_string()),
+        Some(format!("evil.example:{port}")),
+        Some(format!("localhost.evil.example:{port}")),
+        None,
+    ] {
+        for target in [
+            "/_drafts/kb/secret-plans/",
+            "/_review/",
+            "/kb/install/",
+            "/_imprimatur/events",
+        ] {
+            let (status, answer) = server.raw(host.as_deref(), target);
+            assert_eq!(status, 421, "{host:?} {target}: {answer}");
+            for needle in ["Launch words", "Secret launch plans", "Install the agent"] {
+                assert!(!answer.contains(needle), "{host:?} {target}: {answer}");
+            }
+        }
+    }
+    // An absolute request target naming another host is refused too, whatever `Host` says.
+    let (status, _) = server.raw(
+        Some(&format!("127.0.0.1:{port}")),
+        "http://evil.example/_drafts/kb/secret-plans/",
+    );
+    assert_eq!(status, 421);
+}
+
+#[test]
+fn a_team_server_answers_the_host_of_its_review_url() {
+    let mut site = kb_site();
+    let config = site.read("imprimatur.yaml");
+    site.file(
+        "imprimatur.yaml",
+        format!("{config}review_url: https://docs-review.example.com/_review/\n"),
+    );
+    let server = Server::start(&site);
+    let (status, answer) = server.raw(Some("docs-review.example.com"), "/_review/");
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(server.raw(Some("docs.example.com"), "/_review/").0, 421);
+}
+
+#[test]
+fn thousands_of_distinct_query_strings_leave_the_answer_cache_bounded() {
+    let site = kb_site();
+    let server = Server::start(&site);
+    let (entries_before, bytes_before) = server.cache_after("_drafts/kb/secret-plans/");
+    assert_eq!(entries_before, 1);
+    // A page that ignores its query string is one answer, whatever the query says.
+    for i in 0..3000 {
+        let (entries, bytes) = server.cache_after(&format!("_drafts/kb/secret-plans/?x={i}"));
+        assert_eq!(
+            (entries, bytes),
+            (entries_before, bytes_before),
+            "request {i}"
+        );
+    }
+    // The queue reads `?reviewer=`: one answer per reviewer, however the query is spelt.
+    server.cache_after("_review/?reviewer=bob");
+    server.cache_after("_review/?reviewer=bob&utm=1");
+    let (entries, _) = server.cache_after("_review/?utm=2&reviewer=b%6Fb");
+    assert_eq!(entries, entries_before + 1);
+    let (_, mine) = server.text("_review/?reviewer=bob&x=1");
+    let (_, theirs) = server.text("_review/?reviewer=wanda&x=1");
+    assert_ne!(mine, theirs, "each reviewer still sees their own queue");
 }

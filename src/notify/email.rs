@@ -2,6 +2,10 @@
 //! rustls, plain text only to loopback (or where the config says the network is trusted),
 //! credentials from the environment. Each message is multipart/alternative: plain text and
 //! HTML, with the page's review link.
+//!
+//! Names and addresses come from the keyring, which any contributor can edit: a name holding
+//! CR or LF would write header lines of its own (`Bcc:`), so a recipient that can't be put in
+//! a header as it is written is refused ([`recipient`]) before a message is built for them.
 
 use std::time::Duration;
 
@@ -44,17 +48,17 @@ impl Mailer {
         })
     }
 
-    pub fn send(&self, name: &str, address: &str, text: &Text) -> Result<(), SendError> {
-        let to = address
-            .parse()
-            .map(|a| Mailbox::new(Some(name.to_string()), a))
-            .map_err(|e| {
-                SendError::Message(format!("'{address}' is not an e-mail address: {e}"))
-            })?;
+    pub fn send(&self, to: Mailbox, text: &Text) -> Result<(), SendError> {
+        // A title is written by whoever edits the page: one line, whatever it holds.
+        let subject: String = text
+            .subject
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
         let message = lettre::Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(text.subject.as_str())
+            .subject(subject)
             .date_now()
             .multipart(MultiPart::alternative_plain_html(
                 text.plain.clone(),
@@ -69,6 +73,34 @@ impl Mailer {
             Err(e) => Err(SendError::Route(format!("SMTP: {e}"))),
         }
     }
+}
+
+/// The mailbox `name <address>` of a recipient, or why it can't go in a header: a name or
+/// address holding a control character (CR, LF, TAB, …), or an address that is not one. The
+/// caller names the reviewer; the text here quotes the value with its controls escaped.
+pub(crate) fn recipient(name: &str, address: &str) -> Result<Mailbox, String> {
+    if name.chars().any(char::is_control) {
+        return Err(format!(
+            "the name \"{}\" holds a control character (a line break could add header lines)",
+            crate::atomic::printable(name)
+        ));
+    }
+    if address.is_empty() {
+        return Err("no e-mail address".into());
+    }
+    if address.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(format!(
+            "the address \"{}\" holds a space or a control character",
+            crate::atomic::printable(address)
+        ));
+    }
+    let address = address.parse().map_err(|e| {
+        format!(
+            "'{}' is not an e-mail address: {e}",
+            crate::atomic::printable(address)
+        )
+    })?;
+    Ok(Mailbox::new(Some(name.to_string()), address))
 }
 
 fn env(name: &str) -> Result<String, String> {
@@ -86,4 +118,34 @@ fn tls_parameters(config: &EmailConfig) -> Result<TlsParameters, String> {
     builder
         .build()
         .map_err(|e| format!("TLS for {}: {e}", config.host))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_recipient_that_could_write_header_lines_is_refused_and_a_plain_one_is_kept() {
+        let ok = recipient("Rae Example, Bcc", "rae@example.com").unwrap();
+        assert_eq!(ok.email.to_string(), "rae@example.com");
+        for (name, address, why) in [
+            (
+                "Rae\r\nBcc: m@evil.example",
+                "rae@example.com",
+                "the name \"Rae\\r\\nBcc",
+            ),
+            ("Rae\u{7}", "rae@example.com", "control character"),
+            (
+                "Rae",
+                "rae@example.com\r\nBcc: m@evil.example",
+                "the address",
+            ),
+            ("Rae", "rae@", "not an e-mail address"),
+            ("Rae", "", "no e-mail address"),
+        ] {
+            let err = recipient(name, address).unwrap_err();
+            assert!(err.contains(why), "{name:?} {address:?}: {err}");
+            assert!(!err.contains('\n') && !err.contains('\r'), "{err}");
+        }
+    }
 }

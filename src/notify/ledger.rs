@@ -3,6 +3,10 @@
 //! every build sends each notification once. It is rewritten atomically (a file beside it,
 //! synced, renamed over it) after every delivered message: a killed run loses at most the
 //! message in flight, never the file. A lock file beside it keeps two runs apart.
+//!
+//! Both live inside the site, whose files anyone who can commit may write: a folder on the way
+//! or the lock committed as a symbolic link is refused, never followed, so nothing is created
+//! or written outside the site.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{File, OpenOptions, TryLockError};
@@ -128,8 +132,11 @@ impl Ledger {
         json
     }
 
-    pub fn save(&self, path: &Path) -> Result<()> {
-        crate::atomic::write_file_synced(path, self.to_json().as_bytes())
+    /// Writes the ledger at `root/rel`: its folders reached without a link (made if missing),
+    /// the file replaced by a rename (a link there is replaced, never written through).
+    pub fn save(&self, root: &Path, rel: &Path) -> Result<()> {
+        let path = real_parent(root, rel)?.join(file_name(root, rel)?);
+        crate::atomic::write_file_synced(&path, self.to_json().as_bytes())
     }
 
     pub fn has(&self, id: &str, route: &str, to: Option<&str>) -> bool {
@@ -178,17 +185,33 @@ pub struct LedgerLock {
 }
 
 impl LedgerLock {
-    pub fn acquire(ledger: &Path, wait: Duration) -> Result<LedgerLock> {
-        let path = lock_path(ledger);
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    /// Locks `<root/rel>.lock`, waiting up to `wait` for another run. The folders on the way
+    /// and the lock itself are never followed through a symbolic link.
+    pub fn acquire(root: &Path, rel: &Path, wait: Duration) -> Result<LedgerLock> {
+        let path = real_parent(root, rel)?.join(file_name(root, &lock_path(rel))?);
+        let link = || Error::UnsafePath {
+            path: path.clone(),
+            why: "is a symbolic link; the ledger's lock is never opened through one (remove it)"
+                .into(),
+        };
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(link());
         }
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| Error::io(&path, e))?;
+        let mut options = OpenOptions::new();
+        options.create(true).truncate(false).write(true);
+        // And if one appears between that look and the open: open(2) refuses it (ELOOP).
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
+        }
+        let file = options.open(&path).map_err(|e| {
+            if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+                link()
+            } else {
+                Error::io(&path, e)
+            }
+        })?;
         let started = Clock::now();
         loop {
             match file.try_lock() {
@@ -207,6 +230,18 @@ impl LedgerLock {
             }
         }
     }
+}
+
+/// The folder of `root/rel`, reached from `root` without a symbolic link and made if missing.
+fn real_parent(root: &Path, rel: &Path) -> Result<PathBuf> {
+    crate::atomic::real_dir(root, rel.parent().unwrap_or(Path::new("")))
+}
+
+fn file_name<'a>(root: &Path, rel: &'a Path) -> Result<&'a std::ffi::OsStr> {
+    rel.file_name().ok_or_else(|| Error::UnsafePath {
+        path: root.join(rel),
+        why: "names no file".into(),
+    })
 }
 
 pub fn lock_path(ledger: &Path) -> PathBuf {
@@ -284,14 +319,48 @@ mod tests {
     #[test]
     fn a_second_run_waits_for_the_lock_and_then_gives_up_clearly() {
         let dir = tempfile::tempdir().unwrap();
-        let ledger = dir.path().join("state/notified.json");
-        let held = LedgerLock::acquire(&ledger, Duration::ZERO).unwrap();
-        let err = LedgerLock::acquire(&ledger, Duration::from_millis(100))
+        let ledger = Path::new("state/notified.json");
+        let held = LedgerLock::acquire(dir.path(), ledger, Duration::ZERO).unwrap();
+        let err = LedgerLock::acquire(dir.path(), ledger, Duration::from_millis(100))
             .err()
             .unwrap()
             .to_string();
         assert!(err.contains("another `imprimatur notify`"), "{err}");
         drop(held);
-        LedgerLock::acquire(&ledger, Duration::ZERO).unwrap();
+        LedgerLock::acquire(dir.path(), ledger, Duration::ZERO).unwrap();
+    }
+
+    #[test]
+    fn a_lock_or_folder_committed_as_a_link_is_refused_and_nothing_is_made_outside() {
+        let site = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let rel = Path::new(".imprimatur/notified.json");
+        std::os::unix::fs::symlink(outside.path(), site.path().join(".imprimatur")).unwrap();
+        let err = LedgerLock::acquire(site.path(), rel, Duration::ZERO)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains(".imprimatur: is a symbolic link"), "{err}");
+        let err = Ledger::new()
+            .save(site.path(), rel)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(".imprimatur: is a symbolic link"), "{err}");
+        assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
+
+        std::fs::remove_file(site.path().join(".imprimatur")).unwrap();
+        std::fs::create_dir(site.path().join(".imprimatur")).unwrap();
+        let target = outside.path().join("made-by-notify");
+        std::os::unix::fs::symlink(&target, site.path().join(".imprimatur/notified.json.lock"))
+            .unwrap();
+        let err = LedgerLock::acquire(site.path(), rel, Duration::ZERO)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("notified.json.lock: is a symbolic link"),
+            "{err}"
+        );
+        assert!(!target.exists());
     }
 }

@@ -121,7 +121,7 @@ impl NotifyReport {
                 continue;
             }
             let to = match (&d.to, &d.address) {
-                (Some(to), Some(a)) => format!("{to} <{a}>"),
+                (Some(to), Some(a)) => format!("{to} <{}>", crate::atomic::printable(a)),
                 (Some(to), None) => to.clone(),
                 _ => d.route.clone(),
             };
@@ -171,15 +171,12 @@ impl NotifyReport {
 /// Everything due now: the outbox, plus a `cancelled` for each delivered request that a
 /// retract or a newer submit made obsolete.
 pub(crate) fn items(site: &Site, eval: &Evaluation, ledger: &Ledger) -> Vec<Item> {
-    let item = |n: Notification, only| {
-        let page = eval.page(&n.page);
-        Item {
-            space: n.page.split('/').next().unwrap_or("").to_string(),
-            title: page.and_then(|p| p.front().ok()).map(|f| f.title.clone()),
-            review_url: review_link(&site.config.review_url, &n.page),
-            n,
-            only,
-        }
+    let item = |n: Notification, only| Item {
+        space: n.page.split('/').next().unwrap_or("").to_string(),
+        title: title_at(site, eval, &n.page, &n.version),
+        review_url: review_link(&site.config.review_url, &n.page),
+        n,
+        only,
     };
     let mut items: Vec<Item> = notifications::outbox(site, eval)
         .notifications
@@ -190,6 +187,24 @@ pub(crate) fn items(site: &Site, eval: &Evaluation, ledger: &Ledger) -> Vec<Item
         items.push(item(n, Some(only)));
     }
     items
+}
+
+/// The title of `page` at `version`, from that version's own bytes: a message about a version
+/// says what that version says, never what the file holds now (an edit nobody submitted).
+/// The current file when it still is that version, else the store, which keeps every version
+/// submitted or decided; none when neither has it (the message then names the page id).
+fn title_at(site: &Site, eval: &Evaluation, page: &str, version: &str) -> Option<String> {
+    if let Some(p) = eval
+        .page(page)
+        .filter(|p| p.page.version.as_str() == version)
+    {
+        return p.front().ok().map(|f| f.title.clone());
+    }
+    let version = crate::trust::version::Version::parse(version)?;
+    let files = site.store.get_version(&version).ok()?;
+    crate::site::content::parse_page(&files.markdown)
+        .ok()
+        .map(|(front, _)| front.title)
 }
 
 type Destinations = BTreeSet<(String, Option<String>)>;
@@ -380,10 +395,9 @@ fn send(
 ) -> std::result::Result<(), SendError> {
     match dest {
         Destination::Email(mailer) => {
-            let who = msg.to.as_deref().unwrap_or_default();
-            let address = address_of(site, msg).unwrap_or_default();
+            let to = recipient(site, msg).map_err(SendError::Message)?;
             let text = message::compose(site_title, msg, items);
-            mailer.send(&site.keyring.name_of(who), &address, &text)
+            mailer.send(to, &text)
         }
         Destination::Chat { url, env } => {
             let body = message::chat_body(site_title, msg, items, &site.keyring);
@@ -409,6 +423,16 @@ fn send(
             webhook::post(url, env, &headers, &body, timeout).map_err(SendError::Route)
         }
     }
+}
+
+/// The mailbox an e-mail message goes to, or why the keyring's entry can't be one
+/// (named, for the report; the rest of the run goes on).
+fn recipient(site: &Site, msg: &Message) -> std::result::Result<lettre::message::Mailbox, String> {
+    let who = msg.to.as_deref().unwrap_or_default();
+    let address = address_of(site, msg).unwrap_or_default();
+    email::recipient(&site.keyring.name_of(who), &address).map_err(|why| {
+        format!("recipient '{who}': {why}; fix their entry in approvals/keyring.yaml")
+    })
 }
 
 fn address_of(site: &Site, msg: &Message) -> Option<String> {
@@ -494,9 +518,14 @@ pub fn run(site: &Site, eval: &Evaluation, dry_run: bool) -> Result<NotifyReport
     let _lock = if dry_run {
         None
     } else {
-        Some(LedgerLock::acquire(&config.ledger, LOCK_WAIT)?)
+        Some(LedgerLock::acquire(
+            &site.config.root,
+            Path::new(&config.ledger_shown),
+            LOCK_WAIT,
+        )?)
     };
     let root = &site.config.root;
+    let ledger_rel = Path::new(&config.ledger_shown);
     let mut ledger =
         Ledger::load(root, Path::new(&config.ledger_shown))?.unwrap_or_else(Ledger::new);
     let items = items(site, eval, &ledger);
@@ -549,7 +578,7 @@ pub fn run(site: &Site, eval: &Evaluation, dry_run: bool) -> Result<NotifyReport
         }
         // Written even when nothing was due: the routes have started, and a later run must
         // not take what is past by then for new.
-        ledger.save(&config.ledger)?;
+        ledger.save(root, ledger_rel)?;
     }
 
     let site_title = &site.config.title;
@@ -571,6 +600,15 @@ pub fn run(site: &Site, eval: &Evaluation, dry_run: bool) -> Result<NotifyReport
             items: delivery_items(&items, &msg.new),
             detail: None,
         };
+        // A recipient whose name or address can't go in a header fails alone, dry run or not.
+        if msg.route.channel == Channel::Email {
+            if let Err(why) = recipient(site, msg) {
+                d.status = "failed";
+                d.detail = Some(why);
+                report.deliveries.push(d);
+                continue;
+            }
+        }
         if dry_run {
             report.deliveries.push(d);
             continue;
@@ -599,7 +637,7 @@ pub fn run(site: &Site, eval: &Evaluation, dry_run: bool) -> Result<NotifyReport
                 if msg.kind == MessageKind::Digest {
                     ledger.set_digest_day(&msg.route.key(), msg.to.as_deref(), &today);
                 }
-                ledger.save(&config.ledger)?;
+                ledger.save(root, ledger_rel)?;
                 d.status = "sent";
             }
             Err(SendError::Route(why)) => {

@@ -6,12 +6,18 @@
 //! - `/_review/` and `/_review/<page id>` are the reviewer's queue and page (`review`).
 //! - `/_imprimatur/events` tells open tabs to reload (server-sent events) after a change.
 //!
+//! Only requests whose `Host` names this server are answered (`host`); rendered answers are
+//! kept in a cache bounded by count and bytes (`cache`), keyed by path alone except where a
+//! page reads the query (the queue's `?reviewer=`).
+//!
 //! A watcher on `content/`, `approvals/`, `themes/` and `imprimatur.yaml` reloads the site
 //! after a save: the site is judged again and the cache of rendered files dropped, so only
 //! what is asked for afterwards is rendered. An error (a broken template, a bad config) is
 //! shown in the browser until it is fixed; the server keeps running.
 
+pub(crate) mod cache;
 pub(crate) mod diff;
+pub(crate) mod host;
 pub(crate) mod review;
 
 use std::collections::HashMap;
@@ -22,7 +28,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{header, StatusCode, Uri};
+use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use notify::{RecursiveMode, Watcher};
@@ -31,6 +37,8 @@ use crate::error::{Error, Result};
 use crate::publish::renderer::{Drafts, Renderer};
 use crate::publish::theme::Theme;
 use crate::report::StatusReport;
+use crate::serve::cache::Bounded;
+use crate::serve::host::AllowedHosts;
 use crate::site::memo::Memo;
 use crate::site::{Evaluation, Site};
 use crate::time;
@@ -48,8 +56,8 @@ pub struct ServeOptions {
 /// What the server shows: one judged site, or why there is none right now.
 struct Snapshot {
     loaded: std::result::Result<Loaded, String>,
-    /// Rendered responses by request path, dropped with the snapshot.
-    cache: Mutex<HashMap<String, Reply>>,
+    /// Rendered responses by [`cache_key`], dropped with the snapshot.
+    cache: Mutex<Bounded<Reply>>,
     /// The search index's files of the published view and of the drafts view (in that order),
     /// gathered once at the first request for any of them (one search asks for twenty pieces
     /// or so, and each would otherwise gather every page's words again).
@@ -78,6 +86,8 @@ struct Shared {
     snapshot: RwLock<Arc<Snapshot>>,
     /// Bumped after every reload; open tabs reload when it changes.
     generation: tokio::sync::watch::Sender<u64>,
+    /// The `Host` names answered; any other is refused before routing.
+    hosts: AllowedHosts,
 }
 
 /// Judges the site again, reusing from `memo` what did not change since the last time.
@@ -100,7 +110,7 @@ fn load(site_root: &Path, now: Option<&str>, memo: &Arc<Memo>) -> Snapshot {
     .map_err(|e| e.to_string());
     Snapshot {
         loaded,
-        cache: Mutex::new(HashMap::new()),
+        cache: Mutex::new(Bounded::new(cache::MAX_ENTRIES, cache::MAX_BYTES)),
         search: Default::default(),
     }
 }
@@ -113,11 +123,6 @@ pub fn serve(opts: &ServeOptions, out: &mut dyn std::io::Write) -> Result<i32> {
         // Starting on a broken site is fine: the browser shows why until it is fixed.
         eprintln!("imprimatur: the site does not load yet: {why}");
     }
-    let (generation, _) = tokio::sync::watch::channel(0u64);
-    let shared = Arc::new(Shared {
-        snapshot: RwLock::new(Arc::new(first)),
-        generation,
-    });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -130,6 +135,19 @@ pub fn serve(opts: &ServeOptions, out: &mut dyn std::io::Write) -> Result<i32> {
     let local = listener
         .local_addr()
         .map_err(|e| Error::io("<listener>", e))?;
+    // The names of the site as it loads now; a site that does not load yet is reached by
+    // loopback names only, until the server is started again.
+    let review_url = first
+        .loaded
+        .as_ref()
+        .ok()
+        .map(|l| l.site.config.review_url.clone());
+    let (generation, _) = tokio::sync::watch::channel(0u64);
+    let shared = Arc::new(Shared {
+        snapshot: RwLock::new(Arc::new(first)),
+        generation,
+        hosts: AllowedHosts::new(local, review_url.as_deref()),
+    });
     let url = format!("http://{local}/");
     watch(&opts.site_root, opts.now.clone(), shared.clone(), memo)?;
     // Best effort: a closed stdout (a parent that read the address and left) must not stop
@@ -232,7 +250,16 @@ fn watch(
     Ok(())
 }
 
-async fn handle(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
+async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap, uri: Uri) -> Response {
+    // Before anything is read or rendered: an absolute request target names its host too,
+    // and both must be this server's.
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let target_ok = uri
+        .authority()
+        .is_none_or(|a| shared.hosts.allows(Some(a.as_str())));
+    if !target_ok || !shared.hosts.allows(host) {
+        return misdirected(&shared.hosts);
+    }
     let path = percent_encoding::percent_decode_str(uri.path())
         .decode_utf8_lossy()
         .into_owned();
@@ -249,23 +276,76 @@ async fn handle(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
         _ => {}
     }
     let snapshot = shared.snapshot.read().expect("the snapshot lock").clone();
-    let query = uri.query().unwrap_or("").to_string();
-    let key = format!("{path}?{query}");
-    if let Some(hit) = snapshot.cache.lock().expect("the cache lock").get(&key) {
-        return reply(hit.clone());
+    let reviewer = reviewer_of(&path, uri.query().unwrap_or(""));
+    let key = cache_key(&path, reviewer.as_deref());
+    let hit = snapshot.cache.lock().expect("the cache lock").get(&key);
+    let rendered = match hit {
+        Some(hit) => hit,
+        None => {
+            let rendered = tokio::task::spawn_blocking({
+                let snapshot = snapshot.clone();
+                move || respond(&snapshot, &path, reviewer.as_deref())
+            })
+            .await
+            .unwrap_or_else(|e| error_page(&format!("rendering failed: {e}")));
+            let size = rendered.body.len() + rendered.location.as_ref().map_or(0, String::len);
+            snapshot
+                .cache
+                .lock()
+                .expect("the cache lock")
+                .insert(key, rendered.clone(), size);
+            rendered
+        }
+    };
+    let mut response = reply(rendered);
+    let (entries, bytes) = {
+        let cache = snapshot.cache.lock().expect("the cache lock");
+        (cache.len(), cache.bytes())
+    };
+    // What the cache holds now, for whoever wants to watch it stay bounded (tests/serve.rs).
+    if let Ok(value) = format!("entries={entries} bytes={bytes}").parse() {
+        response.headers_mut().insert("x-imprimatur-cache", value);
     }
-    let rendered = tokio::task::spawn_blocking({
-        let snapshot = snapshot.clone();
-        move || respond(&snapshot, &path, &query)
-    })
-    .await
-    .unwrap_or_else(|e| error_page(&format!("rendering failed: {e}")));
-    snapshot
-        .cache
-        .lock()
-        .expect("the cache lock")
-        .insert(key, rendered.clone());
-    reply(rendered)
+    response
+}
+
+/// The only query parameter a page reads: the review queue's `?reviewer=` (its first value,
+/// decoded; empty is none). Every other address ignores its query string.
+fn reviewer_of(path: &str, query: &str) -> Option<String> {
+    if path != "/_review/" {
+        return None;
+    }
+    query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("reviewer="))
+        .map(|r| {
+            percent_encoding::percent_decode_str(r)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+        .filter(|r| !r.is_empty())
+}
+
+/// The cache key of an answer: the decoded path, and the reviewer where the page reads one.
+/// The path's length goes first, so no path can be mistaken for another path and a reviewer.
+fn cache_key(path: &str, reviewer: Option<&str>) -> String {
+    match reviewer {
+        Some(r) => format!("{}:{path}?reviewer={r}", path.len()),
+        None => format!("{}:{path}", path.len()),
+    }
+}
+
+/// The answer to a request for another name (421): nothing of the site, not even its title.
+fn misdirected(hosts: &AllowedHosts) -> Response {
+    Response::builder()
+        .status(StatusCode::MISDIRECTED_REQUEST)
+        .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
+        .header(header::CACHE_CONTROL, "no-store")
+        .body(Body::from(format!(
+            "421 Misdirected Request: this imprimatur serve answers only to {} (set review_url in imprimatur.yaml to the name a team server is reached by)\n",
+            hosts.names().join(", ")
+        )))
+        .expect("a valid response")
 }
 
 fn reply(r: Reply) -> Response {
@@ -289,7 +369,7 @@ fn events(shared: &Shared) -> impl IntoResponse {
 }
 
 /// Renders the answer to one request from one snapshot.
-fn respond(snapshot: &Snapshot, path: &str, query: &str) -> Reply {
+fn respond(snapshot: &Snapshot, path: &str, reviewer: Option<&str>) -> Reply {
     let loaded = match &snapshot.loaded {
         Ok(l) => l,
         Err(why) => return error_page(why),
@@ -301,21 +381,7 @@ fn respond(snapshot: &Snapshot, path: &str, query: &str) -> Reply {
         return redirect(&format!("/{rel}/"));
     }
     if rel == "_review/" {
-        let reviewer = query
-            .split('&')
-            .find_map(|kv| kv.strip_prefix("reviewer="))
-            .map(|r| {
-                percent_encoding::percent_decode_str(r)
-                    .decode_utf8_lossy()
-                    .into_owned()
-            })
-            .filter(|r| !r.is_empty());
-        let html = review::queue(
-            &loaded.site,
-            &loaded.eval,
-            &loaded.report,
-            reviewer.as_deref(),
-        );
+        let html = review::queue(&loaded.site, &loaded.eval, &loaded.report, reviewer);
         return html_reply(html);
     }
     if let Some(id) = rel.strip_prefix("_review/") {
