@@ -637,17 +637,26 @@ fn describe_in_review(r: &VersionReview, policy: &Policy, now: &Instant) -> InRe
         if let Some(assigned) = r.assigned.get(&i) {
             // Every assignee must approve: the step waits on exactly those who have not.
             waiting.extend(assigned.iter().filter(|w| !approved(w)).cloned());
-        } else if !missing.is_empty() {
-            waiting.extend(missing.into_iter().cloned());
         } else {
-            waiting.extend(
-                step.approvers
-                    .reviewers
-                    .iter()
-                    .filter(|w| policy.allow_self_approval || **w != r.submitter)
-                    .filter(|w| decided.is_none_or(|d| !d.contains_key(*w)))
-                    .cloned(),
-            );
+            // SPEC §9: the required reviewers who have not approved; and, while they and the
+            // approvals already given can't yet reach `min_approvals`, every undecided approver
+            // too — else a step of `min_approvals: 2` with one required reviewer would ask
+            // only her, and nobody would hear of the second approval it needs.
+            let approvals = decided.map_or(0, |d| {
+                d.values().filter(|d| **d == Decision::Approve).count()
+            });
+            let certain = approvals.saturating_add(missing.len());
+            waiting.extend(missing.into_iter().cloned());
+            if certain < step.min_approvals as usize {
+                waiting.extend(
+                    step.approvers
+                        .reviewers
+                        .iter()
+                        .filter(|w| policy.allow_self_approval || **w != r.submitter)
+                        .filter(|w| decided.is_none_or(|d| !d.contains_key(*w)))
+                        .cloned(),
+                );
+            }
         }
     }
     InReview {
