@@ -18,6 +18,7 @@ pub(super) fn read(text: &str) -> Option<RecordFileParsed> {
         return None;
     }
     let mut fields: Vec<(&str, Scalar)> = Vec::with_capacity(16);
+    let mut seen = std::collections::HashSet::with_capacity(16);
     for line in text[..text.len() - 1].split('\n') {
         let (key, value) = line.split_once(": ")?;
         if key.is_empty() || !key.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
@@ -37,7 +38,9 @@ pub(super) fn read(text: &str) -> Option<RecordFileParsed> {
                 Scalar::Text(inner)
             }
         };
-        if fields.iter().any(|(seen, _)| *seen == key) {
+        // A set, not a scan of the fields so far: a record of thousands of distinct keys
+        // must cost linear time before the full reader refuses it.
+        if !seen.insert(key) {
             return None;
         }
         fields.push((key, value));
