@@ -4,7 +4,10 @@
 //! YAML reading is trivial, so the fields are handed straight to the same `Deserialize` the
 //! full parser feeds; anything else (comments, other keys, escapes, block lists, CRLF, odd
 //! spacing, a plain value YAML might read as anything but text) returns `None`, and the
-//! caller uses the full YAML parser. `tests::both_readers_agree` checks it on variants.
+//! caller uses the full YAML parser — as does a quoted value holding any character the full
+//! parser might not read as itself (`yaml::flat_quoted_char`), so a page is never a draft by
+//! one reader and `invalid_page` by the other. `tests::both_readers_agree_on_variants` and the
+//! `differential_*` tests (a table of tricky lines, a seeded sweep) check it.
 
 use serde_json::{Map, Value};
 
