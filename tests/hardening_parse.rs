@@ -330,7 +330,7 @@ fn awkward_comments_come_back_exactly_as_signed_and_the_records_count() {
     ];
     let mut site = TestSite::new();
     // Two approvals needed: each of alice's decisions replaces her last and still counts, so
-    // `approve` signs every one of them.
+    // `approve --force` (a repeated approval, for its new comment) signs every one of them.
     cast(&mut site)
         .policy(
             "kb",
@@ -345,7 +345,12 @@ fn awkward_comments_come_back_exactly_as_signed_and_the_records_count() {
             "alice",
             Kind::Approve,
             "kb/install",
-            &["--step", "technical", &format!("--comment={comment}")],
+            &[
+                "--step",
+                "technical",
+                "--force",
+                &format!("--comment={comment}"),
+            ],
             &at,
         );
         let parsed = imprimatur::trust::record::parse(&site.read(&file))
