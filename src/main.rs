@@ -407,6 +407,10 @@ enum Command {
         /// Approve all remaining steps (managers only)
         #[arg(long = "override")]
         override_: bool,
+        /// Sign even when you already approved this version in this step (a new comment or
+        /// role); without it, a repeated approval is refused: it would change nothing
+        #[arg(long)]
+        force: bool,
     },
     /// Reject the version in review in a step
     Reject {
@@ -426,6 +430,10 @@ enum Command {
         /// Reject and discard: a resubmission starts over
         #[arg(long)]
         discard: bool,
+        /// Sign even when you already rejected this version in this step (a new comment or
+        /// role); without it, a repeated rejection is refused: it would change nothing
+        #[arg(long)]
+        force: bool,
     },
     /// Withdraw the version in review (its submitter or a manager)
     Retract {
@@ -508,7 +516,9 @@ enum Command {
     },
 }
 
-fn sign(site: &SiteArgs, args: &SignArgs, action: Action) -> imprimatur::Result<i32> {
+/// Signs `action` with the shared signing path; `force` signs a decision that repeats the
+/// reviewer's counted one (approve and reject only).
+fn sign(site: &SiteArgs, args: &SignArgs, action: Action, force: bool) -> imprimatur::Result<i32> {
     let now = cli::resolve_now(args.now.now.as_deref())?;
     let req = SignRequest {
         site_root: &site.site,
@@ -517,6 +527,7 @@ fn sign(site: &SiteArgs, args: &SignArgs, action: Action) -> imprimatur::Result<
         key: &args.key.source(),
         version: args.version.as_deref(),
         now,
+        force,
     };
     cli::sign(&req, &mut std::io::stdout())
 }
@@ -660,6 +671,7 @@ fn run(cli: Cli) -> imprimatur::Result<i32> {
                 key: &key.source(),
                 version: version.as_deref(),
                 now,
+                force: false,
             };
             cli::sign(&req, out)
         }
@@ -675,6 +687,7 @@ fn run(cli: Cli) -> imprimatur::Result<i32> {
                 step: step.clone(),
                 assignees: cli::parse_reviewer_list(reviewers)?,
             },
+            false,
         ),
         Command::History {
             site,
@@ -703,6 +716,7 @@ fn run(cli: Cli) -> imprimatur::Result<i32> {
             comment,
             publish,
             override_,
+            force,
         } => sign(
             site,
             args,
@@ -713,6 +727,7 @@ fn run(cli: Cli) -> imprimatur::Result<i32> {
                 publish: *publish,
                 override_: *override_,
             },
+            *force,
         ),
         Command::Reject {
             site,
@@ -721,6 +736,7 @@ fn run(cli: Cli) -> imprimatur::Result<i32> {
             role,
             comment,
             discard,
+            force,
         } => sign(
             site,
             args,
@@ -730,9 +746,10 @@ fn run(cli: Cli) -> imprimatur::Result<i32> {
                 comment: comment.clone(),
                 discard: *discard,
             },
+            *force,
         ),
-        Command::Retract { site, sign: args } => sign(site, args, Action::Retract),
-        Command::Publish { site, sign: args } => sign(site, args, Action::Publish),
+        Command::Retract { site, sign: args } => sign(site, args, Action::Retract, false),
+        Command::Publish { site, sign: args } => sign(site, args, Action::Publish, false),
         Command::Unpublish {
             site,
             sign: args,
@@ -743,6 +760,7 @@ fn run(cli: Cli) -> imprimatur::Result<i32> {
             Action::Unpublish {
                 comment: comment.clone(),
             },
+            false,
         ),
         Command::Log {
             site,

@@ -272,6 +272,23 @@ fn alias_bomb(l: &Limits) -> String {
     )
 }
 
+/// Can the flat readers (records, front matter) take `c` inside a double-quoted value as it
+/// is? Only when the full reader surely reads it as itself: not a quote, backslash or control
+/// character (escapes, folding), not a line or paragraph separator or a byte-order mark
+/// (YAML 1.1 line breaks, stream markers), and not a noncharacter (U+FDD0–U+FDEF, U+xFFFE,
+/// U+xFFFF), which the full reader refuses. Anything else goes to the full reader, so the two
+/// can never disagree about a character: whether a signature counts never depends on which
+/// reader read it.
+pub(crate) fn flat_quoted_char(c: char) -> bool {
+    let n = u32::from(c);
+    !(c == '"'
+        || c == '\\'
+        || c.is_control()
+        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}')
+        || (0xfdd0..=0xfdef).contains(&n)
+        || n & 0xfffe == 0xfffe)
+}
+
 /// For tests of the flat readers: `text`, then `text` with each line left out, each line
 /// doubled, and each pair of neighbouring lines swapped.
 #[cfg(test)]
@@ -292,6 +309,116 @@ pub(crate) fn line_variants(text: &str) -> Vec<String> {
         }
     }
     variants
+}
+
+/// For the differential tests of the flat readers: characters where YAML grammars differ
+/// (noncharacters, BOM, tabs, CR, NEL/LS/PS, C0/C1 controls, quotes, escapes, comment and
+/// indicator characters, unusual spaces), with plain letters so that values also look normal.
+#[cfg(test)]
+pub(crate) const TRICKY: &[char] = &[
+    'a',
+    'b',
+    'Z',
+    '0',
+    '1',
+    ' ',
+    ' ',
+    '"',
+    '\\',
+    '\'',
+    '#',
+    ':',
+    '-',
+    '?',
+    ',',
+    '[',
+    ']',
+    '{',
+    '}',
+    '&',
+    '*',
+    '!',
+    '|',
+    '>',
+    '%',
+    '@',
+    '`',
+    '~',
+    '.',
+    '/',
+    '\t',
+    '\r',
+    '\n',
+    '\0',
+    '\u{1b}',
+    '\u{7f}',
+    '\u{80}',
+    '\u{85}',
+    '\u{9f}',
+    '\u{a0}',
+    '\u{ad}',
+    '\u{2028}',
+    '\u{2029}',
+    '\u{200b}',
+    '\u{3000}',
+    '\u{d7ff}',
+    '\u{e000}',
+    '\u{fdd0}',
+    '\u{fdef}',
+    '\u{feff}',
+    '\u{fff9}',
+    '\u{fffd}',
+    '\u{fffe}',
+    '\u{ffff}',
+    '\u{1fffe}',
+    '\u{1ffff}',
+    '\u{10fffe}',
+    '\u{10ffff}',
+    '\u{1f600}',
+    'é',
+    'ß',
+    '✓',
+    '日',
+];
+
+/// A deterministic pseudo-random sequence (SplitMix64) for the flat readers' sweeps: the same
+/// cases on every run and every machine, so a failure reproduces from its seed.
+#[cfg(test)]
+pub(crate) struct Sweep(u64);
+
+#[cfg(test)]
+impl Sweep {
+    pub(crate) fn new(seed: u64) -> Sweep {
+        Sweep(seed)
+    }
+
+    pub(crate) fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// A number below `n` (> 0).
+    pub(crate) fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    pub(crate) fn pick<'a, T>(&mut self, from: &'a [T]) -> &'a T {
+        &from[self.below(from.len())]
+    }
+
+    /// Up to `max` characters: mostly plain letters, often one of [`TRICKY`].
+    pub(crate) fn text(&mut self, max: usize) -> String {
+        let len = self.below(max + 1);
+        (0..len)
+            .map(|_| match self.below(3) {
+                0 => *self.pick(&['a', 'b', 'c', 'x', ' ']),
+                _ => *self.pick(TRICKY),
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]

@@ -330,7 +330,7 @@ fn awkward_comments_come_back_exactly_as_signed_and_the_records_count() {
     ];
     let mut site = TestSite::new();
     // Two approvals needed: each of alice's decisions replaces her last and still counts, so
-    // `approve` signs every one of them.
+    // `approve --force` (a repeated approval, for its new comment) signs every one of them.
     cast(&mut site)
         .policy(
             "kb",
@@ -345,7 +345,12 @@ fn awkward_comments_come_back_exactly_as_signed_and_the_records_count() {
             "alice",
             Kind::Approve,
             "kb/install",
-            &["--step", "technical", &format!("--comment={comment}")],
+            &[
+                "--step",
+                "technical",
+                "--force",
+                &format!("--comment={comment}"),
+            ],
             &at,
         );
         let parsed = imprimatur::trust::record::parse(&site.read(&file))
@@ -606,4 +611,64 @@ fn the_summary_escapes_page_and_record_text_so_it_cannot_break_a_table_or_inject
         assert!(!dashboard.contains(injected), "index.html has {injected}");
     }
     assert!(dashboard.contains("&lt;script&gt;"), "{dashboard}");
+}
+
+// --- one grammar for both readers ------------------------------------------------------------
+
+/// A signed approval whose comment ends in U+FFFE, a noncharacter YAML refuses: whether it
+/// counts must not depend on which of the two readers reads it. In the flat form imprimatur
+/// writes, and behind a `# note` line (which the flat reader leaves to the full one), it is
+/// the same `invalid_record`, and the page stays pending. A page whose title ends in one is
+/// `invalid_page` both ways too.
+#[test]
+fn a_noncharacter_gets_the_same_verdict_from_the_flat_and_the_full_reader() {
+    let mut site = TestSite::new();
+    cast(&mut site)
+        .policy("kb", ONE_STEP)
+        .page("kb/install.md", "Install the agent", "Run it.\n");
+    site.sign("wanda", Kind::Submit, "kb/install", &[], SUBMITTED);
+    let record = Record {
+        step: Some("technical".into()),
+        comment: Some("Looks right\u{fffe}".into()),
+        ..site.record_for("alice", Kind::Approve, "kb/install", SIGNED)
+    };
+    let signature = base64::engine::general_purpose::STANDARD
+        .encode(record.sign(site.signing_key("alice")).to_bytes());
+    let flat = format!(
+        "imprimatur: 1\nkind: \"approve\"\nspace: \"kb\"\ncontent: \"kb/install\"\nversion: \"{}\"\nstep: \"technical\"\nreviewer: \"alice\"\nkey: \"{}\"\nsigned_at: \"{SIGNED}\"\ncomment: \"Looks right\u{fffe}\"\nsignature: \"{signature}\"\n",
+        record.version,
+        site.key_id("alice"),
+    );
+    let file = "approvals/records/noncharacter.yaml";
+    // Not `build`: nothing here is about time, and four builds on a busy machine need not
+    // each finish within its limit.
+    let build = |site: &TestSite| -> Value {
+        let out = site
+            .cmd(&["build", "--format", "json", "--now", NOW])
+            .success();
+        serde_json::from_slice(&out.get_output().stdout).expect("build prints JSON")
+    };
+    for text in [flat.clone(), format!("# note\n{flat}")] {
+        site.file(file, &text);
+        let status = build(&site);
+        let reason = invalid_record_reason(&status, file);
+        assert!(reason.contains("fffe"), "{text:?}: {reason}");
+        assert_eq!(
+            crate::util::page_entry(&status, "kb/install")["status"],
+            "pending",
+            "{text:?}"
+        );
+    }
+
+    for front in ["", "# note\n"] {
+        site.file(
+            "content/kb/odd.md",
+            format!("---\n{front}title: \"Odd\u{ffff}\"\n---\nWords.\n"),
+        );
+        let status = build(&site);
+        assert!(
+            finding_detail(&status, "invalid_page", "kb/odd").contains("ffff"),
+            "{front:?}: {status:#}"
+        );
+    }
 }

@@ -1054,3 +1054,62 @@ fn text_output_has_no_colour_codes_when_not_on_a_terminal_or_with_no_color() {
     );
     assert!(table.contains("store_missing"), "{table}");
 }
+
+// --- waiting_on: everyone a step still needs (SPEC §9) --------------------------------------
+
+/// A step needs two approvals, one of them alice's: until two are certain, every engineer
+/// hears of the review, not only alice; once bob approved, alice alone is asked.
+#[test]
+fn a_step_short_of_approvals_asks_every_undecided_approver_not_only_the_required_one() {
+    let mut site = TestSite::new();
+    site.reviewer("wanda", &["writers"])
+        .reviewer("alice", &["engineering"])
+        .reviewer("bob", &["engineering"])
+        .reviewer("erin", &["engineering"])
+        .reviewer("carol", &[])
+        .policy(
+            "kb",
+            "title: Knowledge Base\ncontributors: [group:writers]\nmanagers: [carol]\nsteps:\n  - name: technical\n    approvers: [group:engineering]\n    min_approvals: 2\n    required: [alice]\n",
+        )
+        .page("kb/install.md", "Install the agent", "Words.\n");
+    site.sign(
+        "wanda",
+        Kind::Submit,
+        "kb/install",
+        &[],
+        "2026-11-19T09:00:00Z",
+    );
+
+    site.cmd(&["build", "--now", NOW]).success();
+    let asked = |site: &TestSite| {
+        let status = read_json(site, "reports/status.json");
+        let waiting =
+            crate::util::strings(&crate::util::page_entry(&status, "kb/install")["waiting_on"]);
+        let outbox = read_json(site, "reports/notifications.json");
+        (
+            waiting,
+            recipients(notification(&outbox, "review_requested", "kb/install")),
+        )
+    };
+    let (waiting, told) = asked(&site);
+    assert_eq!(waiting, ["alice", "bob", "erin"], "status.json");
+    assert_eq!(told, to(&["alice", "bob", "erin"]), "notifications.json");
+    assert_eq!(
+        crate::util::strings(&site.page_status(NOW, "kb/install")["waiting_on"]),
+        ["alice", "bob", "erin"],
+        "status --format json"
+    );
+
+    // bob approves: his and alice's approvals make two, so only alice is still asked.
+    site.sign(
+        "bob",
+        Kind::Approve,
+        "kb/install",
+        &["--step", "technical"],
+        "2026-11-19T10:00:00Z",
+    );
+    site.cmd(&["build", "--now", NOW]).success();
+    let (waiting, told) = asked(&site);
+    assert_eq!(waiting, ["alice"], "status.json");
+    assert_eq!(told, to(&["alice"]), "notifications.json");
+}

@@ -582,3 +582,70 @@ fn status_mine_shows_a_writer_the_pages_they_submitted_or_author() {
     let on_disk: Value = serde_json::from_str(&site.read("reports/status.json")).unwrap();
     assert_eq!(on_disk["pages"].as_array().unwrap().len(), 3);
 }
+
+// --- 7. a decision signed twice ---------------------------------------------------------------
+
+/// Two approvals needed: raj's first approval counts; his second would change nothing, so it is
+/// refused (exit 1, like every refusal) and no second record is written — unless he asks for
+/// it with `--force`. A rejection repeated is refused alike.
+#[test]
+fn approving_again_what_you_already_approved_is_refused_unless_forced() {
+    let site = site_with(&KB.replace(
+        "min_approvals: 1",
+        "min_approvals: 2\n    rejections_to_fail: 2",
+    ));
+    site.sign("wanda", Kind::Submit, PAGE, &[], DAY1);
+    site.sign("raj", Kind::Approve, PAGE, &["--step", "technical"], DAY2);
+    site.imprimatur(&["approve", PAGE, "--step", "technical"])
+        .story("raj approves the same version in the same pending step again")
+        .by("raj")
+        .at(DAY3)
+        .exits(1)
+        .stderr_has("'raj' already approved at 2026-11-03T09:00:00Z")
+        .stderr_has("nothing to sign; --force signs it again")
+        .signs_nothing()
+        .run();
+    let records = site.files_under("approvals/records").len();
+    site.sign(
+        "raj",
+        Kind::Approve,
+        PAGE,
+        &[
+            "--step",
+            "technical",
+            "--force",
+            "--comment",
+            "Checked again",
+        ],
+        DAY3,
+    );
+    assert_eq!(site.files_under("approvals/records").len(), records + 1);
+    let entry = site.page_status(NOW, PAGE);
+    assert_eq!(entry["status"], "pending", "raj still counts once");
+    assert_eq!(strings(&entry["waiting_on"]), ["bob", "eli"]);
+
+    // A changed decision is no repeat; the same one again is.
+    site.sign(
+        "bob",
+        Kind::Reject,
+        PAGE,
+        &["--step", "technical", "--comment", "no"],
+        DAY3,
+    );
+    site.imprimatur(&[
+        "reject",
+        PAGE,
+        "--step",
+        "technical",
+        "--comment",
+        "still no",
+    ])
+    .by("bob")
+    .at(DAY4)
+    .exits(1)
+    .stderr_has("'bob' already rejected at 2026-11-04T09:00:00Z")
+    .signs_nothing()
+    .run();
+    site.sign("bob", Kind::Approve, PAGE, &["--step", "technical"], DAY4);
+    assert_eq!(site.page_status(NOW, PAGE)["status"], "published");
+}

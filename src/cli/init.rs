@@ -63,6 +63,7 @@ fn create(dir: &Path, now: Instant) -> Result<Vec<String>> {
             key: &key,
             version: None,
             now,
+            force: false,
         })
     };
     Ok(vec![

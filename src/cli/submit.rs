@@ -136,6 +136,7 @@ pub fn submit_changed(
             key: key_source,
             version: None,
             now,
+            force: false,
         };
         match signing::sign_in(&site, &signer, &req) {
             Ok(path) => {

@@ -138,7 +138,8 @@ pub struct VersionReview {
     passed: BTreeSet<usize>,
     stage: usize,
     stage_since: Instant,
-    decisions: BTreeMap<usize, BTreeMap<String, Decision>>,
+    /// Each step's tally: every reviewer's latest counted decision, and when they signed it.
+    decisions: BTreeMap<usize, BTreeMap<String, (Decision, Instant)>>,
     /// Assigned reviewers by step index (docs/workflow.md): only they and the managers act
     /// in that step, and every one of them must approve.
     pub assigned: BTreeMap<usize, Vec<String>>,
@@ -161,9 +162,19 @@ impl VersionReview {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Decision {
+pub enum Decision {
     Approve,
     Reject,
+}
+
+/// A reviewer's decision that counts in an open step of the version in review: the signing
+/// commands refuse to sign the same decision again (it would change nothing).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CountedDecision {
+    pub step: String,
+    pub reviewer: String,
+    pub decision: Decision,
+    pub signed_at: Instant,
 }
 
 /// The version in review and where it stands.
@@ -180,6 +191,8 @@ pub struct InReview {
     /// Every unpassed step of the current stage.
     pub open_steps: Vec<String>,
     pub waiting_on: Vec<String>,
+    /// The decisions that count in the open steps, by step and reviewer.
+    pub decided: Vec<CountedDecision>,
     /// When the current stage began (the submit, or the completion of the stage before).
     pub stage_since: Instant,
     /// When the stage became overdue (`escalate_after_days`), if it is by `now`.
@@ -629,25 +642,45 @@ fn describe_in_review(r: &VersionReview, policy: &Policy, now: &Instant) -> InRe
         .collect();
     let first = open.first().copied().unwrap_or(0);
     let mut waiting = BTreeSet::new();
+    let mut counted = Vec::new();
     for &i in &open {
         let step = &policy.steps[i];
         let decided = r.decisions.get(&i);
-        let approved = |who: &str| decided.and_then(|d| d.get(who)) == Some(&Decision::Approve);
+        counted.extend(decided.into_iter().flatten().map(|(who, &(decision, at))| {
+            CountedDecision {
+                step: step.name.clone(),
+                reviewer: who.clone(),
+                decision,
+                signed_at: at,
+            }
+        }));
+        let approved = |who: &str| {
+            decided.and_then(|d| d.get(who)).map(|(d, _)| *d) == Some(Decision::Approve)
+        };
         let missing: Vec<&String> = step.required.iter().filter(|w| !approved(w)).collect();
         if let Some(assigned) = r.assigned.get(&i) {
             // Every assignee must approve: the step waits on exactly those who have not.
             waiting.extend(assigned.iter().filter(|w| !approved(w)).cloned());
-        } else if !missing.is_empty() {
-            waiting.extend(missing.into_iter().cloned());
         } else {
-            waiting.extend(
-                step.approvers
-                    .reviewers
-                    .iter()
-                    .filter(|w| policy.allow_self_approval || **w != r.submitter)
-                    .filter(|w| decided.is_none_or(|d| !d.contains_key(*w)))
-                    .cloned(),
-            );
+            // SPEC §9: the required reviewers who have not approved; and, while they and the
+            // approvals already given can't yet reach `min_approvals`, every undecided approver
+            // too — else a step of `min_approvals: 2` with one required reviewer would ask
+            // only her, and nobody would hear of the second approval it needs.
+            let approvals = decided.map_or(0, |d| {
+                d.values().filter(|(d, _)| *d == Decision::Approve).count()
+            });
+            let certain = approvals.saturating_add(missing.len());
+            waiting.extend(missing.into_iter().cloned());
+            if certain < step.min_approvals as usize {
+                waiting.extend(
+                    step.approvers
+                        .reviewers
+                        .iter()
+                        .filter(|w| policy.allow_self_approval || **w != r.submitter)
+                        .filter(|w| decided.is_none_or(|d| !d.contains_key(*w)))
+                        .cloned(),
+                );
+            }
         }
     }
     InReview {
@@ -659,6 +692,7 @@ fn describe_in_review(r: &VersionReview, policy: &Policy, now: &Instant) -> InRe
         step_count: policy.steps.len(),
         open_steps: open.iter().map(|&i| policy.steps[i].name.clone()).collect(),
         waiting_on: waiting.into_iter().collect(),
+        decided: counted,
         stage_since: r.stage_since,
         escalated_at: overdue(r.stage_since, policy.escalate_after_days, now),
         stale_at: overdue(r.submitted_at, policy.stale_after_days, now),
@@ -959,9 +993,15 @@ impl Replay<'_> {
         };
         let tally = review.decisions.entry(step_index).or_default();
         // A reviewer counts once: their latest decision replaces an earlier one.
-        tally.insert(r.reviewer.clone(), decision);
-        let approvals = tally.values().filter(|d| **d == Decision::Approve).count() as u32;
-        let rejections = tally.values().filter(|d| **d == Decision::Reject).count() as u32;
+        tally.insert(r.reviewer.clone(), (decision, at));
+        let approvals = tally
+            .values()
+            .filter(|(d, _)| *d == Decision::Approve)
+            .count() as u32;
+        let rejections = tally
+            .values()
+            .filter(|(d, _)| *d == Decision::Reject)
+            .count() as u32;
         let passes = step_passes(step, tally, review.assigned.get(&step_index));
         let verb = if reject { "rejected" } else { "approved" };
         if rejections >= step.rejections_to_fail {
@@ -1007,7 +1047,7 @@ impl Replay<'_> {
                 "{} of {} assigned approvals",
                 assigned
                     .iter()
-                    .filter(|w| tally.get(*w) == Some(&Decision::Approve))
+                    .filter(|w| tally.get(*w).map(|(d, _)| *d) == Some(Decision::Approve))
                     .count(),
                 assigned.len()
             ),
@@ -1086,7 +1126,10 @@ impl Replay<'_> {
             r.reviewer
         );
         let tally = review.decisions.entry(step_index).or_default();
-        let rejections = tally.values().filter(|d| **d == Decision::Reject).count() as u32;
+        let rejections = tally
+            .values()
+            .filter(|(d, _)| *d == Decision::Reject)
+            .count() as u32;
         if step.stage == review.stage
             && rejections < step.rejections_to_fail
             && step_passes(step, tally, Some(&assignees))
@@ -1195,14 +1238,17 @@ impl Replay<'_> {
 /// otherwise `min_approvals` approvals and every `required` reviewer.
 fn step_passes(
     step: &crate::trust::policy::Step,
-    tally: &BTreeMap<String, Decision>,
+    tally: &BTreeMap<String, (Decision, Instant)>,
     assigned: Option<&Vec<String>>,
 ) -> bool {
-    let approved = |w: &String| tally.get(w) == Some(&Decision::Approve);
+    let approved = |w: &String| tally.get(w).map(|(d, _)| *d) == Some(Decision::Approve);
     match assigned {
         Some(assigned) => assigned.iter().all(approved),
         None => {
-            let approvals = tally.values().filter(|d| **d == Decision::Approve).count() as u32;
+            let approvals = tally
+                .values()
+                .filter(|(d, _)| *d == Decision::Approve)
+                .count() as u32;
             approvals >= step.min_approvals && step.required.iter().all(approved)
         }
     }

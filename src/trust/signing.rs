@@ -12,7 +12,7 @@ use crate::site::{Live, Site};
 use crate::time::{self, Instant};
 use crate::trust::keyfile;
 use crate::trust::record::{Assignment, Kind, Record, SALT_LEN};
-use crate::trust::review::{PageReview, VerifiedRecord};
+use crate::trust::review::{Decision, PageReview, VerifiedRecord};
 use crate::trust::signer::{KeySource, Signer};
 use crate::trust::store::Store;
 use crate::trust::version::Version;
@@ -149,6 +149,8 @@ pub struct SignRequest<'a> {
     /// Sign this version instead of the one the action defaults to.
     pub version: Option<&'a str>,
     pub now: Instant,
+    /// Sign an approve or reject even when it repeats the reviewer's counted decision.
+    pub force: bool,
 }
 
 /// Signs and writes one record; returns its path relative to the site root.
@@ -212,6 +214,7 @@ pub fn sign_in(site: &Site, signer: &Signer, req: &SignRequest) -> Result<String
             )));
         }
     }
+    refuse_repeat(req, page, review, &version, &key.reviewer)?;
 
     let kind = req.action.kind();
     // Fresh for every record: the same comment never gives the same digest twice.
@@ -311,6 +314,49 @@ fn version_to_sign(req: &SignRequest, page: &Page, review: &PageReview<Live>) ->
             .live()
             .map_or_else(|| page.version.clone(), |l| l.version.version.clone())),
         _ => Ok(page.version.clone()),
+    }
+}
+
+/// An approve or reject that repeats the decision the reviewer already has counted in that
+/// step of the version in review would be a second, redundant record (the engine counts each
+/// reviewer once): refused, unless `--force` asks for it (to sign a new comment or role).
+/// A manager's override is never a repeat: it approves every remaining step.
+fn refuse_repeat(
+    req: &SignRequest,
+    page: &Page,
+    review: &PageReview<Live>,
+    version: &Version,
+    reviewer: &str,
+) -> Result<()> {
+    let (step, decision, verb) = match &req.action {
+        Action::Approve {
+            step,
+            override_: false,
+            ..
+        } => (step, Decision::Approve, "approved"),
+        Action::Reject { step, .. } => (step, Decision::Reject, "rejected"),
+        _ => return Ok(()),
+    };
+    if req.force {
+        return Ok(());
+    }
+    let repeated = review
+        .in_review
+        .as_ref()
+        .filter(|r| &r.version == version)
+        .and_then(|r| {
+            r.decided
+                .iter()
+                .find(|d| &d.step == step && d.reviewer == reviewer && d.decision == decision)
+        });
+    match repeated {
+        Some(d) => Err(Error::Refused(format!(
+            "{}: '{reviewer}' already {verb} at {} (version {}, step '{step}'): nothing to sign; --force signs it again",
+            page.id,
+            time::format_utc(&d.signed_at),
+            version.short(),
+        ))),
+        None => Ok(()),
     }
 }
 

@@ -4,7 +4,10 @@
 //! YAML reading is trivial, so the fields are handed straight to the same `Deserialize` the
 //! full parser feeds; anything else (comments, other keys, escapes, block lists, CRLF, odd
 //! spacing, a plain value YAML might read as anything but text) returns `None`, and the
-//! caller uses the full YAML parser. `tests::both_readers_agree` checks it on variants.
+//! caller uses the full YAML parser — as does a quoted value holding any character the full
+//! parser might not read as itself (`yaml::flat_quoted_char`), so a page is never a draft by
+//! one reader and `invalid_page` by the other. `tests::both_readers_agree_on_variants` and the
+//! `differential_*` tests (a table of tricky lines, a seeded sweep) check it.
 
 use serde_json::{Map, Value};
 
@@ -33,14 +36,14 @@ pub(super) fn read(yaml: &str) -> Option<RawFrontMatter> {
     serde_json::from_value(Value::Object(fields)).ok()
 }
 
-/// The inside of a double-quoted scalar that YAML reads as it is: no escapes, no quotes, no
-/// control characters (a tab or a line break would be folded).
+/// The inside of a double-quoted scalar that YAML surely reads as it is: no escapes, quotes,
+/// control characters, separators or noncharacters ([`crate::yaml::flat_quoted_char`]).
 fn quoted(value: &str) -> Option<&str> {
     let inner = value.strip_prefix('"')?.strip_suffix('"')?;
-    (!inner
+    inner
         .chars()
-        .any(|c| c == '"' || c == '\\' || c.is_control()))
-    .then_some(inner)
+        .all(crate::yaml::flat_quoted_char)
+        .then_some(inner)
 }
 
 /// A string: double-quoted (see [`quoted`]), or a plain scalar of [`plain`] text.
@@ -307,6 +310,152 @@ expires_at: \"2027-01-01T00:00:00Z\"
         }
         for v in &variants {
             assert_agree(v);
+        }
+    }
+
+    /// The one-grammar contract for front matter, case by case: each row replaces the title
+    /// line (and some the weight or tags line) of the usual front matter.
+    #[test]
+    fn differential_both_readers_agree_on_tricky_lines() {
+        let long = "x".repeat(60_000);
+        let mut variants = Vec::new();
+        for c in [
+            "\u{fffe}",
+            "\u{ffff}",
+            "\u{fdd0}",
+            "\u{1fffe}",
+            "\u{10ffff}",
+            "\u{feff}",
+            "\u{85}",
+            "\u{2028}",
+            "\u{2029}",
+            "\u{a0}",
+            "\u{3000}",
+            "\u{200b}",
+            "\u{7f}",
+            "\u{9f}",
+            "\t",
+            "\r",
+            "\u{1b}",
+            "\u{0}",
+            "\\\"",
+            "\\\\",
+            "\\u00e9",
+            "\\x41",
+            "\\N",
+            "\\_",
+            "\\L",
+            "\\P",
+            "'",
+            "#",
+            " #",
+            ": ",
+            "&a",
+            "*a",
+            "~",
+            " ",
+            "",
+        ] {
+            for line in [
+                format!("title: \"Troubleshoot{c}\""),
+                format!("title: Troubleshoot{c}"),
+                format!("title: {c}Troubleshoot"),
+                format!("slug: \"{c}\""),
+                format!("tags: [users, a{c}]"),
+                format!("weight: 2{c}"),
+            ] {
+                let key = &line[..line.find(':').unwrap()];
+                let old = FLAT.lines().find(|l| l.starts_with(key)).unwrap();
+                variants.push(FLAT.replacen(old, &line, 1));
+            }
+        }
+        for line in [
+            "title: 'single ''quoted'''",
+            "title: ~",
+            "title:",
+            "title: \"\"",
+            "title: &a Troubleshoot",
+            "title: !!str Troubleshoot",
+            "title: |\n  block",
+            "title: \"a\"\ntitle: \"b\"",
+            "title: \"a\" # comment",
+            "title:\t\"a\"",
+        ] {
+            variants.push(FLAT.replacen("title: \"Troubleshoot queues (28)\"", line, 1));
+        }
+        variants.push(FLAT.replacen(
+            "title: \"Troubleshoot queues (28)\"",
+            &format!("title: \"{long}\""),
+            1,
+        ));
+        variants.push(FLAT.replacen(
+            "title: \"Troubleshoot queues (28)\"",
+            &format!("title: {long}"),
+            1,
+        ));
+        variants.push(FLAT.replace('\n', "\r\n"));
+        variants.push(FLAT.replace('\n', "\u{2028}"));
+        variants.push(format!("\u{feff}{FLAT}"));
+        for v in &variants {
+            assert_agree(v);
+        }
+    }
+
+    /// A page whose quoted title ends in U+FFFE is invalid whichever reader reads its front
+    /// matter — not a draft when flat, and `invalid_page` behind a `# note` line.
+    #[test]
+    fn a_noncharacter_in_a_quoted_title_gets_one_verdict_from_either_reader() {
+        for c in ['\u{fffe}', '\u{ffff}'] {
+            let page = format!("---\ntitle: \"Install{c}\"\n---\nBody.\n");
+            let noted = format!("---\n# note\ntitle: \"Install{c}\"\n---\nBody.\n");
+            let (plain, noted) = (parse_page(page.as_bytes()), parse_page(noted.as_bytes()));
+            assert!(
+                plain.is_err() && noted.is_err(),
+                "{c:?}: {plain:?} / {noted:?}"
+            );
+        }
+    }
+
+    /// A seeded sweep over what the table may miss: values made of [`crate::yaml::TRICKY`]
+    /// characters, quoted and plain, in every field, and characters inserted anywhere.
+    #[test]
+    fn differential_sweep_of_generated_front_matter() {
+        let mut rng = crate::yaml::Sweep::new(32);
+        let keys = [
+            "title",
+            "description",
+            "slug",
+            "weight",
+            "tags",
+            "publish_at",
+        ];
+        for case in 0..3_000 {
+            let yaml = match rng.below(3) {
+                0 => {
+                    let key = *rng.pick(&keys);
+                    let value = rng.text(8);
+                    let value = match rng.below(4) {
+                        0 => format!("\"{value}\""),
+                        1 => value,
+                        2 => format!("[{value}]"),
+                        _ => format!("[a, {value}]"),
+                    };
+                    let old = FLAT.lines().find(|l| l.starts_with(key)).unwrap();
+                    FLAT.replacen(old, &format!("{key}: {value}"), 1)
+                }
+                1 => {
+                    let mut text = FLAT.to_string();
+                    for _ in 0..=rng.below(3) {
+                        let at: Vec<usize> = text.char_indices().map(|(i, _)| i).collect();
+                        let at = *rng.pick(&at);
+                        text.insert(at, *rng.pick(crate::yaml::TRICKY));
+                    }
+                    text
+                }
+                _ => format!("{FLAT}{}: \"{}\"\n", rng.pick(&keys), rng.text(4)),
+            };
+            std::panic::catch_unwind(|| assert_agree(&yaml))
+                .unwrap_or_else(|_| panic!("sweep case {case} (seed 32): {yaml:?}"));
         }
     }
 }

@@ -3,9 +3,11 @@
 //! `true`/`false`). For that form the YAML reading is trivial, so the fields are handed
 //! straight to the same strict `Deserialize` the full parser feeds, as the same scalars;
 //! anything else (comments, unquoted or escaped strings, `assign` lists, CRLF, odd spacing)
-//! returns `None`, and the caller uses the full YAML parser. So both paths accept and refuse
-//! the same files with the same fields; `tests::both_readers_agree` checks it on the vectors
-//! and on variants.
+//! returns `None`, and the caller uses the full YAML parser — as does a quoted value holding
+//! any character the full parser might not read as itself (`yaml::flat_quoted_char`: controls,
+//! separators, BOM, noncharacters). So both paths accept and refuse the same files with the
+//! same fields, and a signature never counts by one reader and not by the other; the
+//! `differential_*` tests check it on a table of tricky lines and a seeded sweep.
 
 use serde::de::{self, value::MapDeserializer, Deserialize, IntoDeserializer, Visitor};
 
@@ -18,6 +20,7 @@ pub(super) fn read(text: &str) -> Option<RecordFileParsed> {
         return None;
     }
     let mut fields: Vec<(&str, Scalar)> = Vec::with_capacity(16);
+    let mut seen = std::collections::HashSet::with_capacity(16);
     for line in text[..text.len() - 1].split('\n') {
         let (key, value) = line.split_once(": ")?;
         if key.is_empty() || !key.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
@@ -29,18 +32,17 @@ pub(super) fn read(text: &str) -> Option<RecordFileParsed> {
             "1" if key == "imprimatur" => Scalar::One,
             quoted => {
                 let inner = quoted.strip_prefix('"')?.strip_suffix('"')?;
-                // In a double-quoted YAML scalar these are read as they are: no escapes, no
-                // quotes, no control characters (a tab or a line break would be folded).
-                if inner
-                    .chars()
-                    .any(|c| c == '"' || c == '\\' || c.is_control())
-                {
+                // Only characters the full reader surely reads as themselves (no escapes,
+                // quotes, controls, separators or noncharacters): anything else is its call.
+                if !inner.chars().all(crate::yaml::flat_quoted_char) {
                     return None;
                 }
                 Scalar::Text(inner)
             }
         };
-        if fields.iter().any(|(seen, _)| *seen == key) {
+        // A set, not a scan of the fields so far: a record of thousands of distinct keys
+        // must cost linear time before the full reader refuses it.
+        if !seen.insert(key) {
             return None;
         }
         fields.push((key, value));
@@ -280,5 +282,210 @@ signature: \"pVraYNao1MznTVDUtB88AX9z5SLSbUeUqsJJSU0NiIr5KRTck8BSOnknkvTfZ+8u1+y
         for v in &variants {
             assert_agree(v);
         }
+    }
+
+    /// The one-grammar contract, case by case: what the flat reader reads, the full reader
+    /// reads the same; what the full reader refuses, the flat reader never reads. Each row
+    /// replaces a line of the canonical record.
+    #[test]
+    fn differential_both_readers_agree_on_tricky_lines() {
+        let comment = "comment: \"Geprüft ✓ — no: #1, 'yes'\"";
+        let long = "x".repeat(60_000);
+        let mut rows: Vec<String> = [
+            "\u{fffe}",
+            "\u{ffff}",
+            "\u{fdd0}",
+            "\u{1fffe}",
+            "\u{10ffff}",
+            "\u{feff}",
+            "\u{85}",
+            "\u{2028}",
+            "\u{2029}",
+            "\u{a0}",
+            "\u{3000}",
+            "\u{200b}",
+            "\u{7f}",
+            "\u{9f}",
+            "\t",
+            "\r",
+            "\u{1b}",
+            "\u{0}",
+            "\\\"",
+            "\\\\",
+            "\\u00e9",
+            "\\x41",
+            "\\N",
+            "\\_",
+            "\\L",
+            "\\P",
+            "\\ ",
+            "'",
+            "''",
+            "#",
+            " #",
+            "# ",
+            ": ",
+            "&a",
+            "*a",
+            "~",
+            " ",
+            "  lead",
+            "trail  ",
+            "",
+        ]
+        .iter()
+        .flat_map(|c| {
+            [
+                format!("comment: \"Looks right{c}\""),
+                format!("comment: \"{c}Looks right\""),
+                format!("role: \"{c}\""),
+            ]
+        })
+        .collect();
+        rows.extend(
+            [
+                "comment: 'single ''quoted'''",
+                "comment: 'a\u{fffe}'",
+                "comment: plain words",
+                "comment: plain\u{fffe}",
+                "comment: \"a\" # a comment",
+                "comment: \"a\"# no comment",
+                "comment: \"\"",
+                "comment: ''",
+                "comment: ~",
+                "comment: null",
+                "comment:",
+                "comment: ",
+                "comment:\t\"a\"",
+                "comment: \t\"a\"",
+                "comment: &anchor \"a\"",
+                "comment: !!str \"a\"",
+                "comment: |\n  a block",
+                "comment: >\n  folded",
+                "comment: \"a\"\ncomment: \"b\"",
+                "comment: \"a\"\ncomment: \"a\"",
+                "Comment: \"a\"",
+                "comment : \"a\"",
+                "\"comment\": \"a\"",
+                "comment: \"a\nb\"",
+                "comment: \"a\n  b\"",
+                "comment: \"a\r\nb\"",
+            ]
+            .map(String::from),
+        );
+        rows.push(format!("comment: \"{long}\""));
+        rows.push(format!("comment: {long}"));
+        for row in &rows {
+            assert_agree(&CANONICAL.replacen(comment, row, 1));
+        }
+        for text in [
+            format!("\u{feff}{CANONICAL}"),
+            CANONICAL.replace('\n', "\r\n"),
+            CANONICAL.replace('\n', "\r"),
+            CANONICAL.replace('\n', "\u{85}"),
+            CANONICAL.replace('\n', "\u{2028}"),
+            CANONICAL.replace(": ", ":\t"),
+            format!("{CANONICAL}# trailing comment\n"),
+            format!("{CANONICAL}---\n"),
+            format!("{CANONICAL}...\n"),
+        ] {
+            assert_agree(&text);
+        }
+    }
+
+    /// The bug the contract exists for: a record whose comment ends in U+FFFE must count or
+    /// not the same way whichever reader reads it — and a `# note` first line hands the very
+    /// same fields to the full reader.
+    #[test]
+    fn a_noncharacter_in_a_quoted_value_gets_one_verdict_from_either_reader() {
+        for c in ['\u{fffe}', '\u{ffff}'] {
+            let text = CANONICAL.replacen("'yes'\"", &format!("'yes'{c}\""), 1);
+            let noted = format!("# note\n{text}");
+            // The full reader refuses a noncharacter; so must the record without the note
+            // (the errors differ only in the line they name).
+            let (plain, noted) = (parse(&text), parse(&noted));
+            assert!(
+                plain.is_err() && noted.is_err(),
+                "{c:?}: {plain:?} / {noted:?}"
+            );
+            assert_agree(&text);
+        }
+    }
+
+    /// A seeded sweep over what the table may miss: values made of [`crate::yaml::TRICKY`]
+    /// characters in every quoting, characters inserted anywhere, and repeated keys.
+    #[test]
+    fn differential_sweep_of_generated_records() {
+        let mut rng = crate::yaml::Sweep::new(32);
+        let keys = [
+            "comment",
+            "role",
+            "step",
+            "reviewer",
+            "key",
+            "kind",
+            "signed_at",
+        ];
+        for case in 0..3_000 {
+            let text = match rng.below(3) {
+                0 => {
+                    let key = *rng.pick(&keys);
+                    let value = rng.text(8);
+                    let value = match rng.below(4) {
+                        0 => format!("\"{value}\""),
+                        1 => value,
+                        2 => format!("'{value}'"),
+                        _ => format!("\"{value}\" #"),
+                    };
+                    let line = CANONICAL
+                        .lines()
+                        .find(|l| l.starts_with(&format!("{key}: ")))
+                        .unwrap();
+                    CANONICAL.replacen(line, &format!("{key}: {value}"), 1)
+                }
+                1 => {
+                    let mut text = CANONICAL.to_string();
+                    for _ in 0..=rng.below(3) {
+                        let at: Vec<usize> = text.char_indices().map(|(i, _)| i).collect();
+                        let at = *rng.pick(&at);
+                        text.insert(at, *rng.pick(crate::yaml::TRICKY));
+                    }
+                    text
+                }
+                _ => {
+                    let key = *rng.pick(&keys);
+                    format!("{CANONICAL}{key}: \"{}\"\n", rng.text(4))
+                }
+            };
+            std::panic::catch_unwind(|| assert_agree(&text))
+                .unwrap_or_else(|_| panic!("sweep case {case} (seed 32): {text:?}"));
+        }
+    }
+    /// The rule behind the flat readers' quoted values, checked against the full reader
+    /// itself: every character `flat_quoted_char` lets through (all below U+0800, the general
+    /// punctuation block, U+FD00 to U+FFFF, each plane's first and last few, a sample of the
+    /// rest) reads as itself.
+    #[test]
+    fn every_character_the_flat_readers_take_the_full_reader_reads_as_itself() {
+        let mut differ = Vec::new();
+        for n in 0..=0x10_ffffu32 {
+            let Some(c) = char::from_u32(n).filter(|c| crate::yaml::flat_quoted_char(*c)) else {
+                continue;
+            };
+            let edge = (n & 0xffff) < 4 || (n & 0xffff) >= 0xfff0;
+            let dense =
+                n < 0x800 || (0x2000..0x2100).contains(&n) || (0xfd00..=0xffff).contains(&n);
+            if !(dense || edge || n % 499 == 0) {
+                continue;
+            }
+            let want = format!("a{c}b");
+            let text = CANONICAL.replacen("'yes'\"", &format!("'yes'{want}\""), 1);
+            let read = parse_yaml(&text).map(|p| p.record.comment.clone());
+            let expected = format!("Geprüft ✓ — no: #1, 'yes'{want}");
+            if read.as_ref().ok().and_then(|c| c.as_deref()) != Some(expected.as_str()) {
+                differ.push((format!("U+{n:04X}"), read));
+            }
+        }
+        assert!(differ.is_empty(), "{differ:?}");
     }
 }

@@ -453,6 +453,122 @@ fn required_reviewers_and_rejection_thresholds() {
     }
 }
 
+/// SPEC §9: `waiting_on` names the required reviewers who have not approved and, while they
+/// and the approvals given can't yet make `min_approvals`, every approver who has not decided.
+#[test]
+fn waiting_on_asks_everyone_a_step_still_needs() {
+    // Two approvals, one of them alice's.
+    let two_with_alice = || {
+        policy(
+            "",
+            "steps:\n  - {name: technical, approvers: [group:engineering], min_approvals: 2, required: [alice], rejections_to_fail: 2}\n",
+        )
+    };
+    let self_approving = || {
+        policy(
+            "allow_self_approval: true\n",
+            "steps:\n  - {name: technical, approvers: [group:engineering, group:writers], min_approvals: 2, required: [alice], rejections_to_fail: 2}\n",
+        )
+    };
+    let cases = [
+        (
+            Scenario::new(
+                "nobody decided: the required reviewer and every other approver are asked",
+                two_with_alice(),
+                "v1",
+                vec![submit("v1", "walt", t(1, 9))],
+            ),
+            expect(St::Pending, S::Pending, None).step("technical", &["alice", "bob", "erin"]),
+        ),
+        (
+            Scenario::new(
+                "another approved: two approvals are certain, only the required one is asked",
+                two_with_alice(),
+                "v1",
+                vec![
+                    submit("v1", "walt", t(1, 9)),
+                    approve("v1", "bob", "technical", t(1, 10)),
+                ],
+            ),
+            expect(St::Pending, S::Pending, None).step("technical", &["alice"]),
+        ),
+        (
+            Scenario::new(
+                "a manager's approval makes two certain too: only the required one is asked",
+                two_with_alice(),
+                "v1",
+                vec![
+                    submit("v1", "walt", t(1, 9)),
+                    approve("v1", "carol", "technical", t(1, 10)),
+                ],
+            ),
+            expect(St::Pending, S::Pending, None).step("technical", &["alice"]),
+        ),
+        (
+            Scenario::new(
+                "the required one approved: the undecided others are asked for the second",
+                two_with_alice(),
+                "v1",
+                vec![
+                    submit("v1", "walt", t(1, 9)),
+                    approve("v1", "alice", "technical", t(1, 10)),
+                ],
+            ),
+            expect(St::Pending, S::Pending, None).step("technical", &["bob", "erin"]),
+        ),
+        (
+            Scenario::new(
+                "a rejection is a decision: the rejecter is not asked again, the rest are",
+                two_with_alice(),
+                "v1",
+                vec![
+                    submit("v1", "walt", t(1, 9)),
+                    reject("v1", "bob", "technical", t(1, 10)),
+                ],
+            ),
+            expect(St::Pending, S::Pending, None).step("technical", &["alice", "erin"]),
+        ),
+        (
+            Scenario::new(
+                "the required one rejected: she must still approve, and the others are asked",
+                two_with_alice(),
+                "v1",
+                vec![
+                    submit("v1", "walt", t(1, 9)),
+                    reject("v1", "alice", "technical", t(1, 10)),
+                ],
+            ),
+            expect(St::Pending, S::Pending, None).step("technical", &["alice", "bob", "erin"]),
+        ),
+        (
+            Scenario::new(
+                "the submitter is asked only where the policy lets them approve",
+                self_approving(),
+                "v1",
+                vec![submit("v1", "walt", t(1, 9))],
+            ),
+            expect(St::Pending, S::Pending, None)
+                .step("technical", &["alice", "bob", "erin", "walt", "wendy"]),
+        ),
+        (
+            Scenario::new(
+                "without self-approval the submitter is never asked",
+                policy(
+                    "",
+                    "steps:\n  - {name: technical, approvers: [group:engineering, group:writers], min_approvals: 2, required: [alice]}\n",
+                ),
+                "v1",
+                vec![submit("v1", "walt", t(1, 9))],
+            ),
+            expect(St::Pending, S::Pending, None)
+                .step("technical", &["alice", "bob", "erin", "wendy"]),
+        ),
+    ];
+    for (s, e) in cases {
+        check(s, e);
+    }
+}
+
 #[test]
 fn stages_turns_and_authority() {
     let p = || policy("", TWO_STEPS);
