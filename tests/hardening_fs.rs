@@ -944,3 +944,45 @@ fn a_second_build_waits_until_the_first_releases_the_lock_beside_output() {
     assert!(site.exists("output/kb/ok/index.html"));
     assert_eq!(leftovers(&site), Vec::<String>::new());
 }
+
+// --- names the filesystem can't hold ----------------------------------------------------------
+
+#[test]
+fn a_name_too_long_for_the_filesystem_takes_its_page_offline_and_the_rest_builds() {
+    let mut site = kb_site();
+    let long = "a".repeat(300);
+    site.page("kb/other.md", "Other", "Still here.\n").file(
+        "content/kb/slugged.md",
+        format!("---\ntitle: Slugged\nslug: {long}\n---\n\nText.\n"),
+    );
+    publish(&site, "kb/other");
+    publish(&site, "kb/slugged");
+    // A stored bundle whose manifest names a 300-byte file: canonical in every other way.
+    let index_hex = store_blob(&site, b"---\ntitle: Stored\n---\n\nSTORED\n");
+    let png_hex = store_blob(&site, b"PNG");
+    let manifest = format!("imprimatur-bundle-v1\n{index_hex} index.md\n{png_hex} {long}.png\n");
+    let hex = store_blob(&site, manifest.as_bytes());
+    site.page("kb/stored/index.md", "Draft", "DRAFT\n");
+    submit_by_hand(
+        &site,
+        "kb/stored",
+        Version::parse(&format!("sha256:{hex}")).unwrap(),
+    );
+
+    let status = build(&site);
+    let slugged = invalid_detail(&status, "kb/slugged");
+    assert!(slugged.contains("255"), "{slugged}");
+    let stored = store_corrupt(&status, "kb/stored");
+    assert!(stored.contains("255"), "{stored}");
+    let files = output_paths(&site);
+    assert!(
+        !files
+            .iter()
+            .any(|f| f.contains("aaaaaaaa") || f.starts_with("kb/stored")),
+        "{files:?}"
+    );
+    assert!(
+        files.contains(&"kb/other/index.html".to_string()),
+        "{files:?}"
+    );
+}

@@ -811,6 +811,12 @@ pub fn page_url(
         Some(d) => format!("{}/{d}/{last}/", policy.publish_to),
         None => format!("{}/{last}/", policy.publish_to),
     };
+    // Checked before anything else: a name the filesystem can't hold would fail the whole
+    // build when written (`File name too long`), not just this page.
+    if let Some(why) = crate::trust::version::name_too_long(url.trim_end_matches('/')) {
+        let shown: String = url.chars().take(64).collect();
+        return Err((format!("{}…", shown.escape_debug()), why));
+    }
     let segments: Vec<&str> = url.trim_end_matches('/').split('/').collect();
     for (i, segment) in segments.iter().enumerate() {
         let why = if segment.is_empty() || *segment == "." || *segment == ".." {
