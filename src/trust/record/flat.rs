@@ -11,6 +11,9 @@ use serde::de::{self, value::MapDeserializer, Deserialize, IntoDeserializer, Vis
 
 use super::RecordFileParsed;
 
+/// More fields than any record has (SPEC §4 names fewer than 20).
+const MAX_FIELDS: usize = 32;
+
 /// The record fields, read without the YAML parser, or `None` when `text` is not in the flat
 /// form (or its fields don't deserialize: the full parser then gives the error).
 pub(super) fn read(text: &str) -> Option<RecordFileParsed> {
@@ -40,7 +43,10 @@ pub(super) fn read(text: &str) -> Option<RecordFileParsed> {
                 Scalar::Text(inner)
             }
         };
-        if fields.iter().any(|(seen, _)| *seen == key) {
+        // A record has fewer fields than this; a line past it is an unknown field, which
+        // the full parser names. So the duplicate check below stays a few comparisons a
+        // line: 6,631 distinct keys once cost 55 ms here, each compared with all before it.
+        if fields.len() == MAX_FIELDS || fields.iter().any(|(seen, _)| *seen == key) {
             return None;
         }
         fields.push((key, value));
