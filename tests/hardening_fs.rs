@@ -944,3 +944,97 @@ fn a_second_build_waits_until_the_first_releases_the_lock_beside_output() {
     assert!(site.exists("output/kb/ok/index.html"));
     assert_eq!(leftovers(&site), Vec::<String>::new());
 }
+
+// --- names the filesystem can't hold ----------------------------------------------------------
+
+#[test]
+fn a_name_too_long_for_the_filesystem_takes_its_page_offline_and_the_rest_builds() {
+    let mut site = kb_site();
+    let long = "a".repeat(300);
+    site.page("kb/other.md", "Other", "Still here.\n").file(
+        "content/kb/slugged.md",
+        format!("---\ntitle: Slugged\nslug: {long}\n---\n\nText.\n"),
+    );
+    publish(&site, "kb/other");
+    publish(&site, "kb/slugged");
+    // A stored bundle whose manifest names a 300-byte file: canonical in every other way.
+    let index_hex = store_blob(&site, b"---\ntitle: Stored\n---\n\nSTORED\n");
+    let png_hex = store_blob(&site, b"PNG");
+    let manifest = format!("imprimatur-bundle-v1\n{index_hex} index.md\n{png_hex} {long}.png\n");
+    let hex = store_blob(&site, manifest.as_bytes());
+    site.page("kb/stored/index.md", "Draft", "DRAFT\n");
+    submit_by_hand(
+        &site,
+        "kb/stored",
+        Version::parse(&format!("sha256:{hex}")).unwrap(),
+    );
+
+    let status = build(&site);
+    let slugged = invalid_detail(&status, "kb/slugged");
+    assert!(slugged.contains("255"), "{slugged}");
+    let stored = store_corrupt(&status, "kb/stored");
+    assert!(stored.contains("255"), "{stored}");
+    let files = output_paths(&site);
+    assert!(
+        !files
+            .iter()
+            .any(|f| f.contains("aaaaaaaa") || f.starts_with("kb/stored")),
+        "{files:?}"
+    );
+    assert!(
+        files.contains(&"kb/other/index.html".to_string()),
+        "{files:?}"
+    );
+}
+
+// --- a page that costs more than it weighs ----------------------------------------------------
+
+/// Publishes `kb/heavy` (with `body`) beside `kb/other`, builds, and returns the
+/// `invalid_page` finding's detail about `kb/heavy`: the rest must be built.
+fn heavy_page_detail(body: &str) -> String {
+    let mut site = kb_site();
+    site.page("kb/other.md", "Other", "Still here.\n")
+        .page("kb/heavy.md", "Heavy", body);
+    publish(&site, "kb/other");
+    publish(&site, "kb/heavy");
+    let status = build(&site);
+    assert_offline_and_the_rest_built(&site, "kb/heavy");
+    invalid_detail(&status, "kb/heavy")
+}
+
+#[test]
+fn a_page_of_wide_tables_completed_line_by_line_is_over_its_budget_and_goes_offline() {
+    // Each short line under a 362-column header becomes a row of 362 cells: 46 KB of such
+    // tables once took a build to 2.1 GB.
+    let table = format!(
+        "{}|\n{}|\n{}\n",
+        "|h".repeat(362),
+        "|-".repeat(362),
+        "a\n".repeat(200)
+    );
+    let detail = heavy_page_detail(&table.repeat(16));
+    assert!(
+        detail.contains("a table of 362 columns × 139 rows is over the limit of 50000 table cells"),
+        "{detail}"
+    );
+}
+
+#[test]
+fn raw_html_nested_past_the_limit_is_over_its_budget_before_the_sanitizer_sees_it() {
+    // 50,000 of these once took 16 s to sanitize, growing with the square of the depth.
+    let detail = heavy_page_detail(&"<ul><li>".repeat(5_000));
+    assert!(
+        detail.contains("nest 513 deep, over the limit of 512"),
+        "{detail}"
+    );
+}
+
+#[test]
+fn a_page_of_more_links_than_the_limit_goes_offline_and_its_links_are_resolved_in_linear_time() {
+    let links: String = (0..12_000).map(|i| format!("[l](gone-{i}.md)\n")).collect();
+    let detail = heavy_page_detail(&links);
+    assert!(
+        detail.contains("over 10000 links and images, the limit for one page"),
+        "{detail}"
+    );
+}

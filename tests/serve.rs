@@ -517,3 +517,34 @@ fn thousands_of_distinct_query_strings_leave_the_answer_cache_bounded() {
     let (_, theirs) = server.text("_review/?reviewer=wanda&x=1");
     assert_ne!(mine, theirs, "each reviewer still sees their own queue");
 }
+
+#[test]
+fn a_draft_over_its_rendering_budget_is_refused_naming_the_limit_and_the_server_goes_on() {
+    // A draft nobody approved: any writer can make `serve` render it.
+    let wide = format!(
+        "{}|\n{}|\n{}\n",
+        "|h".repeat(362),
+        "|-".repeat(362),
+        "a\n".repeat(200)
+    );
+    let mut site = kb_site();
+    site.page("kb/heavy.md", "Heavy", &wide.repeat(4));
+    site.sign("wanda", Kind::Submit, "kb/heavy", &[], RESUBMITTED);
+    let server = Server::start(&site);
+
+    let (status, review) = server.text("_review/kb/heavy");
+    assert_eq!(status, 200);
+    assert!(
+        review.contains("This version can't be rendered:</strong> a table of 362 columns × 139 rows is over the limit of 50000 table cells"),
+        "{review}"
+    );
+    let (_, draft) = server.text("_drafts/kb/heavy/");
+    assert!(
+        !draft.contains("<td>"),
+        "the table was rendered: {}",
+        draft.len()
+    );
+    let (status, live) = server.text("kb/install/");
+    assert_eq!(status, 200);
+    assert!(live.contains("Run the installer as root."));
+}

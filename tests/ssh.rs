@@ -559,3 +559,106 @@ fn inbox_and_status_mine_know_the_reviewer_by_the_agents_key() {
             .run();
     }
 }
+
+// --- key files that name a KDF cost nobody chose ----------------------------------------------
+
+/// A PKCS#8 PBES2 key file (AES-256-CBC) whose key derivation is `kdf`; the ciphertext is
+/// zeros, which never matters: a cost over the limit is refused before anything is derived.
+fn pkcs8_with_kdf(kdf: pkcs8::pkcs5::pbes2::Kdf) -> String {
+    use pkcs8::der::{asn1::OctetString, EncodePem};
+    use pkcs8::pkcs5::{pbes2, EncryptionScheme};
+    let params = pbes2::Parameters {
+        kdf,
+        encryption: pbes2::EncryptionScheme::Aes256Cbc { iv: [0; 16] },
+    };
+    pkcs8::EncryptedPrivateKeyInfoOwned {
+        encryption_algorithm: EncryptionScheme::Pbes2(params),
+        encrypted_data: OctetString::new(vec![0u8; 48]).unwrap(),
+    }
+    .to_pem(pkcs8::LineEnding::LF)
+    .unwrap()
+}
+
+/// An encrypted OpenSSH ed25519 key file (aes256-ctr, bcrypt-pbkdf) asking for `rounds`.
+fn openssh_with_rounds(rounds: u32) -> String {
+    use base64::Engine as _;
+    fn string(out: &mut Vec<u8>, bytes: &[u8]) {
+        out.extend((bytes.len() as u32).to_be_bytes());
+        out.extend(bytes);
+    }
+    let mut kdf_options = Vec::new();
+    string(&mut kdf_options, &[7; 16]);
+    kdf_options.extend(rounds.to_be_bytes());
+    let mut public = Vec::new();
+    string(&mut public, b"ssh-ed25519");
+    string(&mut public, &[9; 32]);
+    let mut blob = b"openssh-key-v1\0".to_vec();
+    string(&mut blob, b"aes256-ctr");
+    string(&mut blob, b"bcrypt");
+    string(&mut blob, &kdf_options);
+    blob.extend(1u32.to_be_bytes());
+    string(&mut blob, &public);
+    string(&mut blob, &[0; 144]);
+    let text = base64::engine::general_purpose::STANDARD.encode(blob);
+    let lines: Vec<&str> = text
+        .as_bytes()
+        .chunks(70)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    format!(
+        "-----BEGIN OPENSSH PRIVATE KEY-----\n{}\n-----END OPENSSH PRIVATE KEY-----\n",
+        lines.join("\n")
+    )
+}
+
+#[test]
+fn a_key_file_naming_a_kdf_cost_over_the_limit_is_refused_at_once_naming_the_parameter() {
+    use pkcs8::pkcs5::{pbes2, scrypt};
+    let site = TestSite::new();
+    // Built by hand: the library's constructor itself refuses this count.
+    let mut pbkdf2 = pbes2::Pbkdf2Params::hmac_sha256(2048, &[7; 16]).unwrap();
+    pbkdf2.iteration_count = 1 << 31;
+    let scrypt_n =
+        pbes2::ScryptParams::from_params_and_salt(scrypt::Params::new(24, 8, 1).unwrap(), &[7; 16])
+            .unwrap();
+    let cases = [
+        (
+            "pbkdf2.pem",
+            pkcs8_with_kdf(pbkdf2.into()),
+            "its PBKDF2 iteration count 2147483648 is over the limit of 10000000",
+        ),
+        (
+            "scrypt.pem",
+            pkcs8_with_kdf(scrypt_n.into()),
+            "its scrypt cost N 16777216 is over the limit of 1048576",
+        ),
+        (
+            "bcrypt",
+            openssh_with_rounds(1 << 31),
+            "its bcrypt-pbkdf round count 2147483648 is over the limit of 1024",
+        ),
+    ];
+    for (name, text, expected) in cases {
+        let file = site.path().join(name);
+        std::fs::write(&file, text).unwrap();
+        chmod(&file, 0o600);
+        // With the passphrase given, today's readers would start deriving: minutes, or all
+        // the memory there is. The refusal comes before the passphrase is even wanted.
+        let refused = assert_cmd::Command::new(env!("CARGO_BIN_EXE_imprimatur"))
+            .current_dir(site.path())
+            .env("NO_COLOR", "1")
+            .envs(pass_env(PASS))
+            .timeout(Duration::from_secs(20))
+            .args(["whoami", "--key"])
+            .arg(&file)
+            .arg("--site")
+            .arg(site.path())
+            .assert()
+            .code(1);
+        let err = stderr(&refused);
+        assert!(
+            err.contains(&format!("{}: {expected}", file.display())),
+            "{name}: {err}"
+        );
+    }
+}

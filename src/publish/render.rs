@@ -363,7 +363,8 @@ pub fn render_body_recording(
             asked.borrow_mut().push(dest.to_string());
             resolve(dest)
         })
-    })?;
+    })?
+    .map_err(|over| over_budget(page, over))?;
     let body = RenderedBody {
         html: r.html,
         toc: r.toc,
@@ -386,7 +387,17 @@ pub fn link_resolutions(
 
 /// The links of a published page whose targets are not published, without rendering HTML.
 pub fn unpublished_links(page: &PublishedPage, links: &PublishedLinks) -> Result<Vec<String>> {
-    with_body_and_links(page, links, markdown::unpublished_links)
+    with_body_and_links(page, links, markdown::unpublished_links)?
+        .map_err(|over| over_budget(page, over))
+}
+
+/// A page over its rendering budget that reached the renderer. Never for a judged page (its
+/// bytes were checked against the same budget when read, and made it an `invalid_page`), so
+/// this is a defect, and stops the build rather than publish a site without it.
+fn over_budget(page: &PublishedPage, over: crate::site::budget::OverBudget) -> crate::error::Error {
+    crate::error::Error::InvalidPage {
+        why: format!("{}: it can't be rendered: {over}", page.eval.page.source),
+    }
 }
 
 pub fn badge(status: Status) -> Badge {

@@ -94,10 +94,15 @@ fn render_markdown(bytes: &[u8]) -> String {
     match crate::site::content::parse_page(bytes) {
         Ok((_, body)) => {
             // Relative links resolve to nothing here: a review page shows text, not a site.
-            markdown::render(body, &MarkdownOptions::default(), &|_| {
+            match markdown::render(body, &MarkdownOptions::default(), &|_| {
                 LinkResolution::Unpublished
-            })
-            .html
+            }) {
+                Ok(rendered) => rendered.html,
+                Err(over) => format!(
+                    "<p><strong>This version can't be rendered:</strong> {}</p>",
+                    escape(&over.to_string())
+                ),
+            }
         }
         Err(why) => format!(
             "<p><strong>This version does not parse:</strong> {}</p>",

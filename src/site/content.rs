@@ -785,6 +785,11 @@ fn read_bundle_beneath(
                 show(path)
             ));
         }
+        // It exists here, but may not fit below the page's URL in `output/`, nor in a
+        // stored manifest (which refuses such paths): refused the same way on both sides.
+        if let Some(why) = version::name_too_long(&name) {
+            return Err(format!("{} can't be published: {why}", show(path)));
+        }
         if files.len() == version::MAX_BUNDLE_FILES {
             return Err(format!(
                 "{} holds more than {} files",

@@ -4,6 +4,7 @@
 //! bytes of each live version, hash-checked. Everything after this — rendering, reports —
 //! reads the `Evaluation` and never re-decides what is approved.
 
+pub(crate) mod budget;
 pub(crate) mod config;
 pub mod content;
 pub(crate) mod counted;
@@ -118,6 +119,10 @@ impl LiveContent {
         bytes: content::VersionSource,
     ) -> std::result::Result<LiveContent, String> {
         let (front, body) = content::parse_page(&files.markdown)?;
+        // Here, where every version's bytes are first read, so a page over its rendering
+        // budget is judged as one that can't be a page: offline, a finding, the rest built.
+        // A page read back from the last build's memo was checked when it was read.
+        self::budget::check(body).map_err(|e| format!("it can't be rendered: {e}"))?;
         let body_start = files.markdown.len() - body.len();
         Ok(LiveContent {
             front,
@@ -811,6 +816,12 @@ pub fn page_url(
         Some(d) => format!("{}/{d}/{last}/", policy.publish_to),
         None => format!("{}/{last}/", policy.publish_to),
     };
+    // Checked before anything else: a name the filesystem can't hold would fail the whole
+    // build when written (`File name too long`), not just this page.
+    if let Some(why) = crate::trust::version::name_too_long(url.trim_end_matches('/')) {
+        let shown: String = url.chars().take(64).collect();
+        return Err((format!("{}…", shown.escape_debug()), why));
+    }
     let segments: Vec<&str> = url.trim_end_matches('/').split('/').collect();
     for (i, segment) in segments.iter().enumerate() {
         let why = if segment.is_empty() || *segment == "." || *segment == ".." {

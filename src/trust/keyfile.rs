@@ -153,6 +153,7 @@ pub fn parse(
             let mut key = ssh_key::PrivateKey::from_openssh(text)
                 .map_err(|e| bad("not a readable OpenSSH private key", &e))?;
             if key.is_encrypted() {
+                check_bcrypt_cost(key.kdf()).map_err(|why| refused_cost(path, why))?;
                 let pass = passphrase()?;
                 key = key
                     .decrypt(pass.as_bytes())
@@ -179,6 +180,8 @@ pub fn parse(
             }
         }
         "-----BEGIN ENCRYPTED PRIVATE KEY-----" => {
+            // The cost is read before the passphrase is asked: a refused file asks nothing.
+            check_pbes2_cost(text).map_err(|why| refused_cost(path, why))?;
             let pass = passphrase()?;
             SigningKey::from_pkcs8_encrypted_pem(text, pass.as_bytes()).map_err(|e| {
                 bad(
@@ -189,6 +192,96 @@ pub fn parse(
         }
         _ => SigningKey::from_pkcs8_pem(text)
             .map_err(|e| bad("not a PKCS#8 PEM or OpenSSH ed25519 secret key", &e)),
+    }
+}
+
+/// The most bcrypt-pbkdf rounds an OpenSSH key may ask for. `ssh-keygen -a` defaults to 16
+/// and 100 is a generous choice (about a second); 1024 is ten times that, so any key a
+/// person made opens, while a file naming 2^31 rounds (days of work) is refused at once.
+pub(crate) const MAX_BCRYPT_ROUNDS: u32 = 1024;
+/// The most PBKDF2 iterations a PKCS#8 key may ask for: OWASP recommends 600,000 for
+/// HMAC-SHA-256 (2023) and OpenSSL writes 2,048; 10,000,000 (a few seconds) leaves room for
+/// anyone more careful, never hours.
+pub(crate) const MAX_PBKDF2_ITERATIONS: u32 = 10_000_000;
+/// The largest scrypt cost a PKCS#8 key may ask for: N = 2^20 (with r = 8, 1 GiB of memory:
+/// scrypt holds 128·r·N bytes), r ≤ 8 and p ≤ 16. The scrypt paper's recommendation for
+/// files is N = 2^20, r = 8, p = 1; OpenSSL refuses anything over 32 MiB by default.
+pub(crate) const MAX_SCRYPT_LOG_N: u8 = 20;
+pub(crate) const MAX_SCRYPT_R: u16 = 8;
+pub(crate) const MAX_SCRYPT_P: u16 = 16;
+
+/// Why a key file's KDF cost is refused: the parameter, its value and the limit.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("its {parameter} {value} is over the limit of {limit}; re-encrypt the key with a lower cost (ssh-keygen -p -a 100, or openssl pkcs8 -topk8 -v2 aes-256-cbc)")]
+pub(crate) struct KdfCostTooHigh {
+    parameter: &'static str,
+    value: u64,
+    limit: u64,
+}
+
+fn refused_cost(path: &Path, why: KdfCostTooHigh) -> Error {
+    Error::Refused(format!("{}: {why}", path.display()))
+}
+
+fn over(parameter: &'static str, value: u64, limit: u64) -> Result<(), KdfCostTooHigh> {
+    match value > limit {
+        true => Err(KdfCostTooHigh {
+            parameter,
+            value,
+            limit,
+        }),
+        false => Ok(()),
+    }
+}
+
+/// Refuses an OpenSSH key whose bcrypt-pbkdf rounds are over [`MAX_BCRYPT_ROUNDS`].
+fn check_bcrypt_cost(kdf: &ssh_key::Kdf) -> Result<(), KdfCostTooHigh> {
+    match kdf {
+        ssh_key::Kdf::Bcrypt { rounds, .. } => over(
+            "bcrypt-pbkdf round count",
+            (*rounds).into(),
+            MAX_BCRYPT_ROUNDS.into(),
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// Refuses a PKCS#8 PBES2 key whose PBKDF2 iterations or scrypt parameters are over the
+/// limits above. A file that does not decode is left to the decryption, which names it.
+fn check_pbes2_cost(text: &str) -> Result<(), KdfCostTooHigh> {
+    use pkcs8::der::Decode;
+    use pkcs8::pkcs5::{pbes2::Kdf, EncryptionScheme};
+    // PEM first, then DER: `from_pem` of the owned type fails on files `from_der` reads.
+    let Ok((_, der)) = pkcs8::der::pem::decode_vec(text.as_bytes()) else {
+        return Ok(());
+    };
+    let Ok(info) = pkcs8::EncryptedPrivateKeyInfoRef::from_der(&der) else {
+        return Ok(());
+    };
+    let EncryptionScheme::Pbes2(params) = &info.encryption_algorithm else {
+        return Ok(());
+    };
+    match &params.kdf {
+        Kdf::Pbkdf2(p) => over(
+            "PBKDF2 iteration count",
+            p.iteration_count.into(),
+            MAX_PBKDF2_ITERATIONS.into(),
+        ),
+        Kdf::Scrypt(p) => {
+            // N is stated as a number; anything not a power of two fails to decrypt anyway.
+            over("scrypt cost N", p.cost_parameter, 1u64 << MAX_SCRYPT_LOG_N)?;
+            over(
+                "scrypt block size r",
+                p.block_size.into(),
+                MAX_SCRYPT_R.into(),
+            )?;
+            over(
+                "scrypt parallelization p",
+                p.parallelization.into(),
+                MAX_SCRYPT_P.into(),
+            )
+        }
+        _ => Ok(()),
     }
 }
 

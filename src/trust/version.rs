@@ -19,6 +19,33 @@ pub const MAX_BUNDLE_FILES: usize = 10_000;
 /// The most bytes all the files of one bundle may hold together: 256 MiB.
 pub const MAX_BUNDLE_BYTES: u64 = 256 << 20;
 
+/// The longest name one path component may have: what Linux, macOS and Windows filesystems
+/// hold (`NAME_MAX`). A longer slug or bundle file name could be signed, but never written.
+pub const MAX_NAME_BYTES: usize = 255;
+/// The longest relative path a page's URL, or a file inside a bundle, may be. Far below
+/// `PATH_MAX` (4096), so the output folder's own path, the URL and a bundle file's path
+/// together still fit wherever the site is built.
+pub const MAX_PATH_BYTES: usize = 1024;
+
+/// Why a `/`-separated relative path can't be written on a filesystem (a component over
+/// [`MAX_NAME_BYTES`], or the whole over [`MAX_PATH_BYTES`]); `None` when it can.
+pub fn name_too_long(path: &str) -> Option<String> {
+    if let Some(long) = path.split('/').find(|c| c.len() > MAX_NAME_BYTES) {
+        let shown: String = long.chars().take(16).collect();
+        return Some(format!(
+            "the name '{}…' is {} bytes, over the filesystem limit of {MAX_NAME_BYTES}",
+            shown.escape_debug(),
+            long.len()
+        ));
+    }
+    (path.len() > MAX_PATH_BYTES).then(|| {
+        format!(
+            "the path is {} bytes, over the limit of {MAX_PATH_BYTES}",
+            path.len()
+        )
+    })
+}
+
 /// `sha256:<64 lowercase hex>`, held in place: a build holds a million of them (in every
 /// record, page and review), so none is an allocation of its own.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -186,6 +213,9 @@ pub fn parse_manifest(bytes: &[u8]) -> Result<Vec<ManifestEntry>, String> {
                 "line {line_no}: '{}' is not a safe relative path",
                 path.escape_default()
             ));
+        }
+        if let Some(why) = name_too_long(path) {
+            return Err(format!("line {line_no}: {why}"));
         }
         if let Some(before) = entries.last() {
             if before.path.as_bytes() >= path.as_bytes() {
