@@ -14,10 +14,14 @@ bash seeds.sh >/dev/null
 cargo +nightly fuzz build -O
 for target in "${targets[@]}"; do
   log=$(mktemp)
+  dict=()
+  case "$target" in
+    record* | page | front_matter* | keyring | policy) dict=(-dict="$PWD/yaml.dict") ;;
+  esac
   # -rss_limit_mb: an input that needs more memory is a finding, not a swapping machine;
   # -timeout: one input that takes longer than this is a finding (a hang).
   if ! cargo +nightly fuzz run -O "$target" "corpus/$target" -- \
-    -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
+    -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 "${dict[@]}" \
     >"$log" 2>&1; then
     tail -n 60 "$log"
     rm -f "$log"
@@ -29,7 +33,7 @@ for target in "${targets[@]}"; do
     echo "fuzz: $target crashed; the input is in fuzz/artifacts/$target/ (README, \"Fuzzing\")"
     exit 1
   fi
-  runs=$(awk '/^stat::number_executed_units:/ { print $2 }' "$log")
+  runs=$(awk '/^stat::number_of_executed_units:/ { print $2 }' "$log")
   peak=$(awk '/^stat::peak_rss_mb:/ { print $2 }' "$log")
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -n 1 | cut -d' ' -f2)
   echo "fuzz: $target: ${runs:-?} runs in ${seconds}s, coverage ${cov:-?}, peak ${peak:-?} MB, no crash"
