@@ -20,6 +20,9 @@
 pub(crate) mod atomic;
 pub mod cli;
 pub mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub(crate) mod notify;
 pub(crate) mod publish;
 pub(crate) mod report;

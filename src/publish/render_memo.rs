@@ -131,6 +131,18 @@ impl RenderMemo {
     }
 }
 
+/// A memo file whose body is `body`, its first line the tag `tagger` makes of it: what the
+/// fuzz target feeds [`RenderMemo::from_bytes`] past the tag, which no fuzzer forges.
+#[cfg(feature = "fuzzing")]
+pub(crate) fn tagged(body: &[u8], tagger: &Tagger) -> Vec<u8> {
+    let mut tag = tagger.tagging(TAG);
+    std::io::Write::write_all(&mut tag, body).expect("a tag takes any bytes");
+    let mut bytes = hex(&tag.finish()).into_bytes();
+    bytes.push(b'\n');
+    bytes.extend_from_slice(body);
+    bytes
+}
+
 /// The memo file's first line: the hex tag (64 characters) and a newline.
 const TAG_LINE: usize = 65;
 

@@ -252,6 +252,19 @@ fn parse_page_with(bytes: &[u8], flat: bool) -> std::result::Result<(FrontMatter
     ))
 }
 
+/// A page read with the flat front matter reader allowed, and with the full YAML reader
+/// alone, for the fuzz target that asserts they agree (`src/fuzzing.rs`).
+#[cfg(feature = "fuzzing")]
+#[allow(clippy::type_complexity)]
+pub(crate) fn both_front_matter_readers(
+    bytes: &[u8],
+) -> (
+    std::result::Result<(FrontMatter, &str), String>,
+    std::result::Result<(FrontMatter, &str), String>,
+) {
+    (parse_page_with(bytes, true), parse_page_with(bytes, false))
+}
+
 fn split_at_closing_fence(text: &str) -> Option<(&str, &str)> {
     let mut offset = 0;
     for line in text.split_inclusive('\n') {

@@ -363,11 +363,7 @@ impl VerifiedCache {
         let name =
             crate::trust::version::hex(&Sha256::digest(root.as_os_str().as_encoded_bytes())[..16]);
         let path = dir.join(format!("verified-{name}.bin"));
-        let bytes = std::fs::read(&path).unwrap_or_default();
-        let known = bytes
-            .chunks_exact(32)
-            .map(|c| c.try_into().expect("32 bytes"))
-            .collect();
+        let known = known_tags(&std::fs::read(&path).unwrap_or_default());
         Some(VerifiedCache {
             key,
             known,
@@ -398,6 +394,14 @@ impl VerifiedCache {
     }
 }
 
+/// The tags in a verified-signatures file: 32 bytes each, a cut-short tail ignored.
+pub(crate) fn known_tags(bytes: &[u8]) -> Digests {
+    bytes
+        .chunks_exact(32)
+        .map(|c| c.try_into().expect("32 bytes"))
+        .collect()
+}
+
 /// HMAC-SHA256 under the cache's key: what the repository's writers can't compute.
 #[derive(Clone)]
 pub(crate) struct Tagger {
@@ -405,7 +409,7 @@ pub(crate) struct Tagger {
 }
 
 impl Tagger {
-    #[cfg(test)]
+    #[cfg(any(test, feature = "fuzzing"))]
     pub(crate) fn for_test(key: [u8; 32]) -> Tagger {
         Tagger { key }
     }

@@ -477,6 +477,17 @@ pub(crate) fn check_with(
     Ok(RecordId::of(&parsed.signature, &signed))
 }
 
+/// Both readers' verdicts on `text` (the full YAML reader's, and the flat reader's when it
+/// reads it at all), for the fuzz target that asserts they agree (`src/fuzzing.rs`).
+#[cfg(feature = "fuzzing")]
+pub(crate) fn both_readers(
+    text: &str,
+    origin: Origin,
+) -> (Result<RecordFileParsed, String>, Option<RecordFileParsed>) {
+    let full = parse_yaml(text).and_then(|p| check_fields(p, origin));
+    (full, flat::read(text))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -242,6 +242,33 @@ fn open<T: DeserializeOwned>(
     )
 }
 
+/// The entries of a kept file whose payload is `payload`, tagged under `tagger` as this
+/// program tags it: what the fuzz target feeds the real reader past the tag, which no fuzzer
+/// forges (`src/fuzzing.rs`). `None` when the payload does not decode.
+#[cfg(feature = "fuzzing")]
+pub(crate) fn open_payload<T: DeserializeOwned>(
+    tagger: Tagger,
+    domain: &'static [u8],
+    payload: &[u8],
+) -> Option<Vec<(Vec<u8>, T)>> {
+    let place = Place {
+        path: PathBuf::new(),
+        tagger,
+        domain,
+    };
+    let mut tag = tagging(&place);
+    std::io::Write::write_all(&mut tag, payload).ok()?;
+    let mut bytes = tag.finish().to_vec();
+    bytes.extend_from_slice(payload);
+    let entries = open::<T>(&place, &bytes)?;
+    Some(
+        entries
+            .into_iter()
+            .map(|(path, (_, value))| (path, value))
+            .collect(),
+    )
+}
+
 /// A path's bytes (on Unix, any bytes are a path).
 fn bytes_of(path: PathBuf) -> Vec<u8> {
     use std::os::unix::ffi::OsStringExt;
