@@ -421,6 +421,47 @@ impl Sweep {
     }
 }
 
+/// Characters and escapes a double-quoted value may hold that readers have disagreed on, or
+/// could: the rows of the flat readers' differential tests (records and front matter).
+#[cfg(test)]
+pub(crate) const TRICKY_IN_QUOTES: &[&str] = &[
+    "\u{fffe}",
+    "\u{ffff}",
+    "\u{fdd0}",
+    "\u{1fffe}",
+    "\u{10ffff}",
+    "\u{feff}",
+    "\u{85}",
+    "\u{2028}",
+    "\u{2029}",
+    "\u{a0}",
+    "\u{3000}",
+    "\u{200b}",
+    "\u{7f}",
+    "\u{9f}",
+    "\t",
+    "\r",
+    "\u{1b}",
+    "\u{0}",
+    "\\\"",
+    "\\\\",
+    "\\u00e9",
+    "\\x41",
+    "\\N",
+    "\\_",
+    "\\L",
+    "\\P",
+    "'",
+    "#",
+    " #",
+    ": ",
+    "&a",
+    "*a",
+    "~",
+    " ",
+    "",
+];
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;

@@ -319,57 +319,18 @@ signature: \"pVraYNao1MznTVDUtB88AX9z5SLSbUeUqsJJSU0NiIr5KRTck8BSOnknkvTfZ+8u1+y
     fn differential_both_readers_agree_on_tricky_lines() {
         let comment = "comment: \"Geprüft ✓ — no: #1, 'yes'\"";
         let long = "x".repeat(60_000);
-        let mut rows: Vec<String> = [
-            "\u{fffe}",
-            "\u{ffff}",
-            "\u{fdd0}",
-            "\u{1fffe}",
-            "\u{10ffff}",
-            "\u{feff}",
-            "\u{85}",
-            "\u{2028}",
-            "\u{2029}",
-            "\u{a0}",
-            "\u{3000}",
-            "\u{200b}",
-            "\u{7f}",
-            "\u{9f}",
-            "\t",
-            "\r",
-            "\u{1b}",
-            "\u{0}",
-            "\\\"",
-            "\\\\",
-            "\\u00e9",
-            "\\x41",
-            "\\N",
-            "\\_",
-            "\\L",
-            "\\P",
-            "\\ ",
-            "'",
-            "''",
-            "#",
-            " #",
-            "# ",
-            ": ",
-            "&a",
-            "*a",
-            "~",
-            " ",
-            "  lead",
-            "trail  ",
-            "",
-        ]
-        .iter()
-        .flat_map(|c| {
-            [
-                format!("comment: \"Looks right{c}\""),
-                format!("comment: \"{c}Looks right\""),
-                format!("role: \"{c}\""),
-            ]
-        })
-        .collect();
+        let mut rows: Vec<String> = crate::yaml::TRICKY_IN_QUOTES
+            .iter()
+            .copied()
+            .chain(["\\ ", "''", "# ", "  lead", "trail  "])
+            .flat_map(|c| {
+                [
+                    format!("comment: \"Looks right{c}\""),
+                    format!("comment: \"{c}Looks right\""),
+                    format!("role: \"{c}\""),
+                ]
+            })
+            .collect();
         rows.extend(
             [
                 "comment: 'single ''quoted'''",
