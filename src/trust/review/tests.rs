@@ -285,6 +285,16 @@ use Status as St;
 #[test]
 fn thresholds_and_distinct_reviewers() {
     let p = || policy("", TWO_STEPS);
+    // TWO_STEPS, but technical fails only on a second rejection.
+    let patient = || {
+        policy(
+            "",
+            &TWO_STEPS.replace(
+                "min_approvals: 2}",
+                "min_approvals: 2, rejections_to_fail: 2}",
+            ),
+        )
+    };
     let cases = [
         (
             Scenario::new(
@@ -339,18 +349,35 @@ fn thresholds_and_distinct_reviewers() {
             expect(St::Pending, S::Pending, None).step("technical", &["bob", "erin"]),
         ),
         (
+            // Two rejections fail the step, so one reviewer's reject leaves it open and her
+            // changed mind is what decides: were her first decision kept, alice and bob
+            // would make the two approvals and the review would move on to legal.
             Scenario::new(
-                "a later decision replaces a reviewer's earlier one",
-                p(),
+                "a later decision replaces a reviewer's earlier one: approve, then reject",
+                patient(),
                 "v1",
                 vec![
                     submit("v1", "walt", t(1, 9)),
                     approve("v1", "alice", "technical", t(1, 10)),
-                    approve("v1", "bob", "technical", t(1, 8 + 3)).with_key("bob-key"),
-                    approve("v1", "dave", "legal", t(1, 12)),
+                    reject("v1", "alice", "technical", t(1, 11)),
+                    approve("v1", "bob", "technical", t(1, 12)),
                 ],
             ),
-            expect(St::Published, S::Published, Some("v1")),
+            expect(St::Pending, S::Pending, None).step("technical", &["erin"]),
+        ),
+        (
+            Scenario::new(
+                "a later decision replaces a reviewer's earlier one: reject, then approve",
+                patient(),
+                "v1",
+                vec![
+                    submit("v1", "walt", t(1, 9)),
+                    reject("v1", "alice", "technical", t(1, 10)),
+                    approve("v1", "alice", "technical", t(1, 11)),
+                    approve("v1", "bob", "technical", t(1, 12)),
+                ],
+            ),
+            expect(St::Pending, S::Pending, None).step("legal", &["dave"]),
         ),
         (
             Scenario::new(
