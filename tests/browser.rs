@@ -4,7 +4,8 @@
 //! 390 px the navigation must come before the article and code in tables must stay whole.
 //!
 //! These tests need Chromium: `/usr/bin/chromium`, or the one `CHROMIUM` names. Without it they
-//! fail and say how to install it (`bash .ci/run` installs it).
+//! are skipped with one line on stderr, or fail under `IMPRIMATUR_REQUIRE_TOOLS=1` (as
+//! `bash .ci/run` runs them, after installing it): `util::needs`.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -12,7 +13,7 @@ use std::time::Duration;
 use imprimatur::trust::record::Kind;
 use serde_json::Value;
 
-use crate::util::TestSite;
+use crate::util::{needs, TestSite, Tool};
 
 const SUBMITTED: &str = "2026-11-20T09:00:00Z";
 const APPROVED: &str = "2026-11-20T10:00:00Z";
@@ -74,17 +75,9 @@ fn published_site() -> TestSite {
     site
 }
 
+/// The browser `needs` found; every test asked it first and returned when it was missing.
 fn chromium() -> PathBuf {
-    let path = std::env::var_os("CHROMIUM")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
-    assert!(
-        path.is_file(),
-        "the browser tests need headless Chromium, and {} is missing: install it with \
-         `apt-get install -y chromium` (bash .ci/run does), or set CHROMIUM to one",
-        path.display()
-    );
-    path
+    needs(Tool::Chromium).expect("headless Chromium")
 }
 
 fn file_url(path: &Path) -> String {
@@ -131,6 +124,9 @@ fn link_targets(html: &str) -> Vec<String> {
 
 #[test]
 fn opened_from_disk_every_link_to_a_folder_leads_to_its_index_html() {
+    let Some(_) = needs(Tool::Chromium) else {
+        return;
+    };
     let site = published_site();
     for (file, pretty, from_disk) in [
         ("output/index.html", "kb/", "kb/index.html"),
@@ -185,6 +181,9 @@ fn results_for(site: &TestSite, query: &str) -> String {
 
 #[test]
 fn opened_from_disk_search_finds_published_pages_through_the_search_pieces() {
+    let Some(_) = needs(Tool::Chromium) else {
+        return;
+    };
     let site = published_site();
     let found = results_for(&site, "frobnicator");
     assert!(
@@ -204,6 +203,9 @@ fn opened_from_disk_search_finds_published_pages_through_the_search_pieces() {
 
 #[test]
 fn search_finds_a_page_whose_slot_is_spelled_with_more_than_one_digit() {
+    let Some(_) = needs(Tool::Chromium) else {
+        return;
+    };
     // 24 pages: 64 slots, so some page sits 32 or more slots after the one before it, and
     // its words spell that distance in two digits.
     let mut site = TestSite::new();
@@ -314,6 +316,9 @@ fn site_file(site: &TestSite, rel: &str, text: &str) {
 
 #[test]
 fn at_390_px_the_menu_comes_before_the_article_and_code_in_tables_stays_whole() {
+    let Some(_) = needs(Tool::Chromium) else {
+        return;
+    };
     let site = published_site();
     let wide = layout_at(&site, 1280);
     assert_eq!(wide["width"], 1280, "{wide}");

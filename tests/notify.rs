@@ -1,21 +1,25 @@
 //! `imprimatur notify`: notifications reach people through real servers on loopback — an SMTP
-//! server (Python's aiosmtpd, installed with pip when missing) and HTTP receivers started by
-//! the test that check the webhook's HMAC — each exactly once across runs, through channels
-//! that fail, time out, or die mid-run.
+//! server (Python's aiosmtpd) and HTTP receivers started by the test that check the webhook's
+//! HMAC — each exactly once across runs, through channels that fail, time out, or die mid-run.
+//!
+//! The tests that send mail say so in their name (`…_with_aiosmtpd`, and `…_and_openssl` when
+//! they also make a certificate). They ask `util::needs` first: skipped with one line on stderr
+//! when the tool is missing, failed under `IMPRIMATUR_REQUIRE_TOOLS=1` (`bash .ci/run`). No
+//! test installs anything.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hmac::{KeyInit, Mac};
 use imprimatur::trust::record::Kind;
 use serde_json::Value;
 
-use crate::util::TestSite;
+use crate::util::{needs, TestSite, Tool};
 
 const DAY0: &str = "2026-11-16T09:00:00Z";
 const DAY1: &str = "2026-11-17T09:00:00Z";
@@ -254,28 +258,6 @@ while True:
     time.sleep(3600)
 "#;
 
-/// aiosmtpd, installed once per test run if this Python lacks it.
-fn python_with_aiosmtpd() {
-    static READY: OnceLock<()> = OnceLock::new();
-    READY.get_or_init(|| {
-        let has = |_: ()| {
-            Command::new("python3")
-                .args(["-c", "import aiosmtpd"])
-                .status()
-                .is_ok_and(|s| s.success())
-        };
-        if !has(()) {
-            let _ = Command::new("python3")
-                .args(["-m", "pip", "install", "--quiet", "aiosmtpd"])
-                .status();
-        }
-        assert!(
-            has(()),
-            "these tests need Python 3 with aiosmtpd: python3 -m pip install aiosmtpd"
-        );
-    });
-}
-
 struct Smtp {
     child: Child,
     dir: tempfile::TempDir,
@@ -315,9 +297,9 @@ impl Smtp {
         tls: Option<(&PathBuf, &PathBuf)>,
         login: Option<(&str, &str)>,
     ) -> Smtp {
-        python_with_aiosmtpd();
+        let python = needs(Tool::Aiosmtpd).expect("python3 with aiosmtpd");
         let dir = tempfile::tempdir().unwrap();
-        let mut cmd = Command::new("python3");
+        let mut cmd = Command::new(python);
         cmd.args(["-c", SMTP_SERVER, &port.to_string()])
             .arg(dir.path())
             .stdout(Stdio::piped())
@@ -450,7 +432,10 @@ fn submit(site: &TestSite, page: &str, at: &str) {
 // --- the stories ----------------------------------------------------------------------------
 
 #[test]
-fn a_review_goes_out_event_by_event_by_email_and_signed_webhook_each_once() {
+fn a_review_goes_out_event_by_event_by_email_and_signed_webhook_each_once_with_aiosmtpd() {
+    let Some(_) = needs(Tool::Aiosmtpd) else {
+        return;
+    };
     let smtp = Smtp::start(free_port(), None);
     let hook = Hook::start(Some(SECRET));
     let site = site_with(&format!("{}{HOOK}{FAST}", email(smtp.port)));
@@ -557,7 +542,11 @@ fn a_review_goes_out_event_by_event_by_email_and_signed_webhook_each_once() {
 }
 
 #[test]
-fn a_rejection_reaches_the_author_with_the_comment_and_obsolete_requests_are_cancelled() {
+fn a_rejection_reaches_the_author_with_the_comment_and_obsolete_requests_are_cancelled_with_aiosmtpd(
+) {
+    let Some(_) = needs(Tool::Aiosmtpd) else {
+        return;
+    };
     let smtp = Smtp::start(free_port(), None);
     let site = site_with(&format!("{}{FAST}", email(smtp.port)));
     notify(&site, DAY0, &[], 0);
@@ -619,7 +608,10 @@ fn a_rejection_reaches_the_author_with_the_comment_and_obsolete_requests_are_can
 }
 
 #[test]
-fn a_lost_ledger_sends_one_digest_of_what_waits_and_never_the_old_events() {
+fn a_lost_ledger_sends_one_digest_of_what_waits_and_never_the_old_events_with_aiosmtpd() {
+    let Some(_) = needs(Tool::Aiosmtpd) else {
+        return;
+    };
     let smtp = Smtp::start(free_port(), None);
     let hook = Hook::start(Some(SECRET));
     let mut site = site_with(&format!("{}{HOOK}{FAST}", email(smtp.port)));
@@ -680,7 +672,11 @@ fn a_lost_ledger_sends_one_digest_of_what_waits_and_never_the_old_events() {
 }
 
 #[test]
-fn a_daily_digest_goes_once_a_day_per_person_and_the_webhook_still_gets_every_event() {
+fn a_daily_digest_goes_once_a_day_per_person_and_the_webhook_still_gets_every_event_with_aiosmtpd()
+{
+    let Some(_) = needs(Tool::Aiosmtpd) else {
+        return;
+    };
     let smtp = Smtp::start(free_port(), None);
     let hook = Hook::start(Some(SECRET));
     let mut site = site_with(&format!(
@@ -720,7 +716,10 @@ fn a_daily_digest_goes_once_a_day_per_person_and_the_webhook_still_gets_every_ev
 }
 
 #[test]
-fn a_channel_that_is_down_is_retried_next_run_while_the_others_go_out() {
+fn a_channel_that_is_down_is_retried_next_run_while_the_others_go_out_with_aiosmtpd() {
+    let Some(_) = needs(Tool::Aiosmtpd) else {
+        return;
+    };
     let port = free_port();
     let hook = Hook::start(Some(SECRET));
     let site = site_with(&format!("{}{HOOK}{FAST}", email(port)));
@@ -863,7 +862,10 @@ fn two_runs_at_once_do_not_send_anything_twice() {
 }
 
 #[test]
-fn a_dry_run_says_what_would_go_to_whom_and_sends_and_writes_nothing() {
+fn a_dry_run_says_what_would_go_to_whom_and_sends_and_writes_nothing_with_aiosmtpd() {
+    let Some(_) = needs(Tool::Aiosmtpd) else {
+        return;
+    };
     let smtp = Smtp::start(free_port(), None);
     let hook = Hook::start(Some(SECRET));
     let site = site_with(&format!("{}{HOOK}{FAST}", email(smtp.port)));
@@ -939,7 +941,10 @@ fn a_missing_secret_fails_its_channel_clearly_while_the_others_go_out() {
 }
 
 #[test]
-fn spaces_route_to_their_own_chat_and_reviewers_may_opt_out() {
+fn spaces_route_to_their_own_chat_and_reviewers_may_opt_out_with_aiosmtpd() {
+    let Some(_) = needs(Tool::Aiosmtpd) else {
+        return;
+    };
     let smtp = Smtp::start(free_port(), None);
     let default_chat = Hook::start(None);
     let kb_chat = Hook::start(None);
@@ -1000,7 +1005,10 @@ fn self_signed(dir: &std::path::Path) -> (PathBuf, PathBuf) {
 }
 
 #[test]
-fn mail_goes_over_starttls_and_never_falls_back_to_plain_text() {
+fn mail_goes_over_starttls_and_never_falls_back_to_plain_text_with_aiosmtpd_and_openssl() {
+    if needs(Tool::Aiosmtpd).is_none() || needs(Tool::OpenSsl).is_none() {
+        return;
+    }
     let certs = tempfile::tempdir().unwrap();
     let (cert, key) = self_signed(certs.path());
     let tls = Smtp::start(free_port(), Some((&cert, &key)));
@@ -1031,7 +1039,11 @@ fn mail_goes_over_starttls_and_never_falls_back_to_plain_text() {
 }
 
 #[test]
-fn mail_logs_in_with_the_credentials_named_in_the_config_and_is_refused_without_them() {
+fn mail_logs_in_with_the_credentials_named_in_the_config_and_is_refused_without_them_with_aiosmtpd_and_openssl(
+) {
+    if needs(Tool::Aiosmtpd).is_none() || needs(Tool::OpenSsl).is_none() {
+        return;
+    }
     let certs = tempfile::tempdir().unwrap();
     let (cert, key) = self_signed(certs.path());
     let smtp = Smtp::start_with_login(
@@ -1082,7 +1094,11 @@ fn mail_logs_in_with_the_credentials_named_in_the_config_and_is_refused_without_
 }
 
 #[test]
-fn a_reviewer_whose_name_could_write_header_lines_fails_alone_and_everyone_else_gets_mail() {
+fn a_reviewer_whose_name_could_write_header_lines_fails_alone_and_everyone_else_gets_mail_with_aiosmtpd(
+) {
+    let Some(_) = needs(Tool::Aiosmtpd) else {
+        return;
+    };
     let smtp = Smtp::start(free_port(), None);
     let mut site = site_with(&format!("{}{FAST}", email(smtp.port)));
     site.reviewer("rae", &["engineering"]);
@@ -1148,7 +1164,10 @@ fn a_ledger_folder_or_lock_committed_as_a_link_is_refused_and_nothing_is_made_ou
 }
 
 #[test]
-fn a_notice_about_an_approved_version_carries_its_title_not_that_of_a_later_edit() {
+fn a_notice_about_an_approved_version_carries_its_title_not_that_of_a_later_edit_with_aiosmtpd() {
+    let Some(_) = needs(Tool::Aiosmtpd) else {
+        return;
+    };
     let smtp = Smtp::start(free_port(), None);
     let mut site = site_with(&format!("{}{FAST}", email(smtp.port)));
     notify(&site, DAY0, &[], 0);

@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 mod run;
+mod tools;
 
 use std::path::{Path, PathBuf};
 
@@ -18,6 +19,8 @@ use ed25519_dalek::SigningKey;
 use imprimatur::trust::record::{Kind, Record};
 use imprimatur::trust::version::Version;
 use sha2::{Digest, Sha256};
+
+pub use tools::{needs, Tool};
 
 /// A reviewer of the test site: their keyring entry and secret key.
 struct TestReviewer {
