@@ -1,12 +1,16 @@
 //! What signs a record: a secret key file (any format `keyfile` reads) or a key held by the
 //! running ssh-agent (docs/ssh-keys.md). Either way the record gets a plain ed25519 signature
 //! over its signed bytes (SPEC §4), so the build can't tell, and needn't, which one made it.
+//!
+//! The agent is asked directly over its socket (the end of this file): signing needs four of
+//! its messages, and no agent client crate shares our RustCrypto generation (Cargo.toml).
 
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use ed25519_dalek::{Signature, SigningKey, VerifyingKey};
-use ssh_agent_client_rs::Client;
 
 use crate::error::{Error, Result};
 use crate::trust::keyfile;
@@ -34,8 +38,9 @@ pub struct Signer {
 enum Backend {
     Secret(SigningKey),
     Agent {
-        client: Mutex<Client>,
-        identity: ssh_key::PublicKey,
+        client: Mutex<AgentClient>,
+        /// The key's wire blob, as the agent listed it: a sign request names the key by it.
+        identity: Vec<u8>,
     },
 }
 
@@ -90,15 +95,13 @@ impl Signer {
             Backend::Secret(secret) => Ok(secret.sign(bytes)),
             Backend::Agent { client, identity } => {
                 let mut client = client.lock().unwrap_or_else(|e| e.into_inner());
-                let answer = client.sign(identity.clone(), bytes).map_err(|e| {
+                let answer = client.sign(identity, bytes).map_err(|e| {
                     Error::Refused(format!(
                         "{}: the ssh-agent would not sign ({e}); is the key still loaded, or does it ask for confirmation?",
                         self.name
                     ))
                 })?;
-                let signature = (answer.algorithm() == ssh_key::Algorithm::Ed25519)
-                    .then(|| Signature::from_slice(answer.as_bytes()).ok())
-                    .flatten()
+                let signature = ed25519_signature(&answer)
                     .filter(|s| self.public.verify_strict(bytes, s).is_ok())
                     .ok_or_else(|| {
                         Error::Refused(format!(
@@ -120,27 +123,27 @@ fn open_agent(select: Option<&str>, keyring: &Keyring) -> Result<Signer> {
                 "--agent: SSH_AUTH_SOCK is not set, so there is no ssh-agent to ask (start one with `eval $(ssh-agent)` and `ssh-add` your key)".into(),
             )
         })?;
-    let mut client = Client::connect(Path::new(&socket)).map_err(|e| {
+    let mut client = AgentClient::connect(Path::new(&socket)).map_err(|e| {
         Error::Refused(format!(
             "--agent: cannot reach the ssh-agent at {} ({e})",
             Path::new(&socket).display()
         ))
     })?;
-    let identities = client.list_all_identities().map_err(|e| {
+    let identities = client.identities().map_err(|e| {
         Error::Refused(format!(
             "--agent: the ssh-agent did not list its keys ({e})"
         ))
     })?;
     let keys: Vec<AgentKey> = identities
         .into_iter()
-        .filter_map(|identity| match identity {
-            ssh_agent_client_rs::Identity::PublicKey(key) => {
-                let key = key.into_owned();
-                let bytes = sshkey::ed25519_bytes(key.key_data())?;
-                let public = VerifyingKey::from_bytes(&bytes).ok()?;
-                Some(AgentKey { key, public })
-            }
-            ssh_agent_client_rs::Identity::Certificate(_) => None,
+        .filter_map(|(blob, comment)| {
+            // Other algorithms, and certificates (their own blob format), can't sign records.
+            let public = ed25519_public(&blob)?;
+            Some(AgentKey {
+                blob,
+                comment,
+                public,
+            })
         })
         .collect();
     let chosen = choose(&keys, select, keyring)?;
@@ -150,13 +153,14 @@ fn open_agent(select: Option<&str>, keyring: &Keyring) -> Result<Signer> {
         name: format!("ssh-agent key {}", sshkey::fingerprint(&key.public)),
         backend: Backend::Agent {
             client: Mutex::new(client),
-            identity: key.key.clone(),
+            identity: key.blob.clone(),
         },
     })
 }
 
 struct AgentKey {
-    key: ssh_key::PublicKey,
+    blob: Vec<u8>,
+    comment: String,
     public: VerifyingKey,
 }
 
@@ -169,7 +173,7 @@ impl AgentKey {
         format!(
             "{} {} ({known})",
             sshkey::fingerprint(&self.public),
-            self.key.comment()
+            self.comment
         )
     }
 }
@@ -192,7 +196,7 @@ fn choose(keys: &[AgentKey], select: Option<&str>, keyring: &Keyring) -> Result<
             .filter(|&i| {
                 let k = &keys[i];
                 sshkey::fingerprint(&k.public) == wanted
-                    || (!k.key.comment().is_empty() && k.key.comment() == wanted)
+                    || (!k.comment.is_empty() && k.comment == wanted)
                     || keyring
                         .key_for_public(&k.public)
                         .is_some_and(|entry| entry.id == wanted)
@@ -219,5 +223,256 @@ fn choose(keys: &[AgentKey], select: Option<&str>, keyring: &Keyring) -> Result<
                 .map(|&i| format!("\n  {}", keys[i].describe(keyring)))
                 .collect::<String>()
         ))),
+    }
+}
+
+// --- the ssh-agent protocol ------------------------------------------------------------------
+//
+// The four messages signing needs (draft-miller-ssh-agent §3, §4.4, §4.5), over the agent's
+// Unix socket. Every message is a uint32 length, a type byte and its contents; an ssh "string"
+// is a uint32 length and that many bytes.
+
+const SSH_AGENT_FAILURE: u8 = 5;
+const SSH_AGENTC_REQUEST_IDENTITIES: u8 = 11;
+const SSH_AGENT_IDENTITIES_ANSWER: u8 = 12;
+const SSH_AGENTC_SIGN_REQUEST: u8 = 13;
+const SSH_AGENT_SIGN_RESPONSE: u8 = 14;
+/// OpenSSH's own limit on an agent message (AGENT_MAX_LEN): a longer answer is refused
+/// rather than allocated.
+const MAX_AGENT_MESSAGE: usize = 256 * 1024;
+const ED25519: &[u8] = b"ssh-ed25519";
+
+/// A connection to the running ssh-agent.
+struct AgentClient {
+    socket: UnixStream,
+}
+
+impl AgentClient {
+    fn connect(path: &Path) -> std::io::Result<AgentClient> {
+        UnixStream::connect(path).map(|socket| AgentClient { socket })
+    }
+
+    /// Sends one request and reads its answer: the answer's type and contents.
+    fn ask(&mut self, kind: u8, contents: &[u8]) -> std::result::Result<(u8, Vec<u8>), String> {
+        let length = u32::try_from(contents.len() + 1).map_err(|_| "a request too long")?;
+        let mut message = Vec::with_capacity(contents.len() + 5);
+        message.extend_from_slice(&length.to_be_bytes());
+        message.push(kind);
+        message.extend_from_slice(contents);
+        self.socket
+            .write_all(&message)
+            .map_err(|e| format!("cannot write to it: {e}"))?;
+        let mut length = [0u8; 4];
+        self.socket
+            .read_exact(&mut length)
+            .map_err(|e| format!("cannot read its answer: {e}"))?;
+        let length = u32::from_be_bytes(length) as usize;
+        if length == 0 || length > MAX_AGENT_MESSAGE {
+            return Err(format!("it answered with a message of {length} bytes"));
+        }
+        let mut answer = vec![0u8; length];
+        self.socket
+            .read_exact(&mut answer)
+            .map_err(|e| format!("cannot read its answer: {e}"))?;
+        let contents = answer.split_off(1);
+        Ok((answer[0], contents))
+    }
+
+    /// Every key the agent holds: its wire blob and its comment.
+    fn identities(&mut self) -> std::result::Result<Vec<(Vec<u8>, String)>, String> {
+        let (kind, answer) = self.ask(SSH_AGENTC_REQUEST_IDENTITIES, &[])?;
+        if kind != SSH_AGENT_IDENTITIES_ANSWER {
+            return Err(format!(
+                "it answered with message {kind}, not a list of keys"
+            ));
+        }
+        let mut wire = Wire(&answer);
+        let count = wire.u32()?;
+        let mut keys = Vec::new();
+        for _ in 0..count {
+            let blob = wire.string()?.to_vec();
+            let comment = String::from_utf8_lossy(wire.string()?).into_owned();
+            keys.push((blob, comment));
+        }
+        Ok(keys)
+    }
+
+    /// The agent's signature blob over `data` with the key `blob` names (no flags: for
+    /// ed25519 there is only one kind of signature).
+    fn sign(&mut self, blob: &[u8], data: &[u8]) -> std::result::Result<Vec<u8>, String> {
+        let mut request = Vec::with_capacity(blob.len() + data.len() + 12);
+        put_string(&mut request, blob)?;
+        put_string(&mut request, data)?;
+        request.extend_from_slice(&0u32.to_be_bytes());
+        match self.ask(SSH_AGENTC_SIGN_REQUEST, &request)? {
+            (SSH_AGENT_SIGN_RESPONSE, answer) => Ok(Wire(&answer).string()?.to_vec()),
+            (SSH_AGENT_FAILURE, _) => Err("it refused".into()),
+            (kind, _) => Err(format!("it answered with message {kind}, not a signature")),
+        }
+    }
+}
+
+fn put_string(out: &mut Vec<u8>, bytes: &[u8]) -> std::result::Result<(), String> {
+    let length = u32::try_from(bytes.len()).map_err(|_| "a request too long")?;
+    out.extend_from_slice(&length.to_be_bytes());
+    out.extend_from_slice(bytes);
+    Ok(())
+}
+
+/// A reader of ssh wire data; every read fails, rather than panics, on data too short.
+struct Wire<'a>(&'a [u8]);
+
+impl<'a> Wire<'a> {
+    fn u32(&mut self) -> std::result::Result<u32, String> {
+        let (head, rest) = self
+            .0
+            .split_first_chunk::<4>()
+            .ok_or("it answered with a truncated message")?;
+        self.0 = rest;
+        Ok(u32::from_be_bytes(*head))
+    }
+
+    fn string(&mut self) -> std::result::Result<&'a [u8], String> {
+        let length = self.u32()? as usize;
+        if length > self.0.len() {
+            return Err("it answered with a truncated message".into());
+        }
+        let (string, rest) = self.0.split_at(length);
+        self.0 = rest;
+        Ok(string)
+    }
+}
+
+/// The key of an `ssh-ed25519` wire blob (string "ssh-ed25519", string of 32 key bytes);
+/// None for any other algorithm, a certificate, or a damaged blob.
+fn ed25519_public(blob: &[u8]) -> Option<VerifyingKey> {
+    let mut wire = Wire(blob);
+    if wire.string().ok()? != ED25519 {
+        return None;
+    }
+    let key: [u8; 32] = wire.string().ok()?.try_into().ok()?;
+    wire.0.is_empty().then_some(())?;
+    VerifyingKey::from_bytes(&key).ok()
+}
+
+/// The ed25519 signature in an agent's signature blob (string "ssh-ed25519", string of 64
+/// bytes); None for anything else.
+fn ed25519_signature(blob: &[u8]) -> Option<Signature> {
+    let mut wire = Wire(blob);
+    if wire.string().ok()? != ED25519 {
+        return None;
+    }
+    let signature = wire.string().ok()?;
+    wire.0.is_empty().then_some(())?;
+    Signature::from_slice(signature).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An agent that reads one request and answers with `answer` (length prefix included).
+    fn agent_answering(answer: Vec<u8>) -> (AgentClient, std::thread::JoinHandle<Vec<u8>>) {
+        let (ours, mut theirs) = UnixStream::pair().unwrap();
+        let agent = std::thread::spawn(move || {
+            let mut length = [0u8; 4];
+            theirs.read_exact(&mut length).unwrap();
+            let mut request = vec![0u8; u32::from_be_bytes(length) as usize];
+            theirs.read_exact(&mut request).unwrap();
+            theirs.write_all(&answer).unwrap();
+            request
+        });
+        (AgentClient { socket: ours }, agent)
+    }
+
+    fn message(kind: u8, contents: &[u8]) -> Vec<u8> {
+        let mut out = ((contents.len() + 1) as u32).to_be_bytes().to_vec();
+        out.push(kind);
+        out.extend_from_slice(contents);
+        out
+    }
+
+    fn string(bytes: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        put_string(&mut out, bytes).unwrap();
+        out
+    }
+
+    fn ed25519_blob(key: &VerifyingKey) -> Vec<u8> {
+        [string(ED25519), string(key.as_bytes())].concat()
+    }
+
+    #[test]
+    fn the_agent_s_keys_are_listed_and_only_ed25519_ones_can_sign() {
+        let key = SigningKey::from_bytes(&[7; 32]).verifying_key();
+        let rsa = [string(b"ssh-rsa"), string(&[1, 0, 1]), string(&[9; 64])].concat();
+        let cert = [
+            string(b"ssh-ed25519-cert-v01@openssh.com"),
+            string(&[0; 32]),
+        ]
+        .concat();
+        let answer = [
+            3u32.to_be_bytes().to_vec(),
+            string(&rsa),
+            string(b"old"),
+            string(&cert),
+            string(b"cert"),
+            string(&ed25519_blob(&key)),
+            string(b"alice@laptop"),
+        ]
+        .concat();
+        let (mut client, agent) = agent_answering(message(SSH_AGENT_IDENTITIES_ANSWER, &answer));
+        let keys = client.identities().unwrap();
+        assert_eq!(agent.join().unwrap(), [SSH_AGENTC_REQUEST_IDENTITIES]);
+        let usable: Vec<_> = keys
+            .iter()
+            .filter_map(|(blob, comment)| Some((ed25519_public(blob)?, comment.as_str())))
+            .collect();
+        assert_eq!(usable, [(key, "alice@laptop")]);
+    }
+
+    #[test]
+    fn a_sign_request_names_the_key_and_the_answer_must_be_an_ed25519_signature() {
+        let secret = SigningKey::from_bytes(&[7; 32]);
+        let blob = ed25519_blob(&secret.verifying_key());
+        let signature = ed25519_dalek::Signer::sign(&secret, b"bytes");
+        let answer = [string(ED25519), string(&signature.to_bytes())].concat();
+        let (mut client, agent) =
+            agent_answering(message(SSH_AGENT_SIGN_RESPONSE, &string(&answer)));
+        let got = client.sign(&blob, b"bytes").unwrap();
+        let request = agent.join().unwrap();
+        let expected = [
+            vec![SSH_AGENTC_SIGN_REQUEST],
+            string(&blob),
+            string(b"bytes"),
+            vec![0; 4],
+        ]
+        .concat();
+        assert_eq!(request, expected);
+        assert_eq!(ed25519_signature(&got), Some(signature));
+        // Another algorithm's signature, or a blob with bytes after it, is no signature.
+        let rsa = [string(b"rsa-sha2-256"), string(&signature.to_bytes())].concat();
+        assert_eq!(ed25519_signature(&rsa), None);
+        assert_eq!(ed25519_signature(&[answer, vec![0]].concat()), None);
+    }
+
+    #[test]
+    fn a_refusal_a_truncated_or_an_oversized_answer_is_an_error_never_a_panic() {
+        let blob = ed25519_blob(&SigningKey::from_bytes(&[7; 32]).verifying_key());
+        let refused = agent_answering(message(SSH_AGENT_FAILURE, &[]));
+        let truncated = agent_answering(message(SSH_AGENT_SIGN_RESPONSE, &[0, 0, 0, 9, 1]));
+        let oversized = agent_answering(((MAX_AGENT_MESSAGE + 1) as u32).to_be_bytes().to_vec());
+        for ((mut client, agent), needle) in [
+            (refused, "it refused"),
+            (truncated, "truncated"),
+            (oversized, "a message of 262145 bytes"),
+        ] {
+            let err = client.sign(&blob, b"bytes").unwrap_err();
+            assert!(err.contains(needle), "{err}");
+            agent.join().unwrap();
+        }
+        let (mut client, agent) = agent_answering(message(SSH_AGENT_IDENTITIES_ANSWER, &[0, 0]));
+        assert!(client.identities().unwrap_err().contains("truncated"));
+        agent.join().unwrap();
     }
 }

@@ -54,14 +54,6 @@ pub fn public_line(key: &VerifyingKey, comment: &str) -> String {
         .expect("an ed25519 public key always encodes")
 }
 
-/// The 32 key bytes of an ssh public key, when it is an ed25519 key.
-pub fn ed25519_bytes(key: &KeyData) -> Option<[u8; 32]> {
-    match key {
-        KeyData::Ed25519(Ed25519PublicKey(bytes)) => Some(*bytes),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
