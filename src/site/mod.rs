@@ -12,9 +12,9 @@ pub(crate) mod config;
 pub mod content;
 pub(crate) mod counted;
 mod evaluate;
+pub(crate) mod history;
 mod judgement;
 pub(crate) mod memo;
-pub(crate) mod restore;
 pub(crate) mod since;
 mod urls;
 
