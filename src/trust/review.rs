@@ -13,9 +13,8 @@ use chrono::Duration;
 use serde::Serialize;
 
 use crate::time::Instant;
-use crate::trust::authority::{Act, Refusal};
 use crate::trust::policy::{OnExpiry, Policy};
-use crate::trust::record::{Kind, Record};
+use crate::trust::record::Record;
 use crate::trust::version::Version;
 
 use self::replay::Replay;

@@ -5,7 +5,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::*;
+use super::{
+    overdue, CancelledReview, Decision, FindingKind, Outcome, Publication, RecordNote,
+    VerifiedRecord, VersionReview, Versions,
+};
+use crate::time::Instant;
+use crate::trust::authority::{Act, Refusal};
+use crate::trust::policy::Policy;
+use crate::trust::record::{Kind, Record};
+use crate::trust::version::Version;
 
 /// Where review resumes after a rejection (`resume_after_reject`).
 pub(super) struct Resume {
