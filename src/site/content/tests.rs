@@ -1,3 +1,6 @@
+//! The content scan's and the front matter's unit tests: front matter fields and the error
+//! naming a bad one, page ids from paths and from the command line, and what a scan finds.
+
 use super::*;
 use crate::time;
 
