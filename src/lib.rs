@@ -5,10 +5,12 @@
 //!
 //! - `trust/` — what a version is (`version`, `store`), who signs (`keyring`, `keyfile`),
 //!   what they signed (`record`), the rules (`policy`, `authority`), and the pure review
-//!   engine that replays records into each page's state and live version (`review`); the
-//!   signing commands (`signing`) write records through the same rules.
+//!   engine that replays records into each page's state and live version (`review`).
 //! - `site/` — a site on disk (`config`, `content`) judged at one `now`: every page's
 //!   `Judgement`, with URLs resolved.
+//! - `workflow/` — actions on a judged site: the signing commands (`sign`) write records
+//!   through the same rules, `restore` puts an earlier version back as the draft, and
+//!   `governance` holds the admins' changes to the trust root and keyring.
 //! - `publish/` — render the live versions (`markdown`, `links`, `theme`, `render`) and
 //!   replace `output/` atomically (`output`), in `build`.
 //! - `report/` — status, findings, dashboard, outdated list, notifications outbox, page log.
@@ -31,6 +33,7 @@ pub mod site;
 pub mod time;
 pub(crate) mod timings;
 pub mod trust;
+pub mod workflow;
 pub(crate) mod yaml;
 
 pub use error::{Error, Result};

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use imprimatur::cli::{self, Format};
 use imprimatur::trust::signer::KeySource;
-use imprimatur::trust::signing::{Action, SignRequest};
+use imprimatur::workflow::sign::{Action, SignRequest};
 
 /// mimalloc instead of glibc's malloc: a build allocates and frees millions of small strings
 /// from two threads; glibc spent ~14 % of a no-op rebuild's samples in malloc and free.

@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use super::{print, Format, EXIT_FINDINGS, EXIT_OK};
+use super::{check_notifications, print, Format, EXIT_FINDINGS, EXIT_OK};
 use crate::error::Result;
 use crate::publish::renderer::Progress;
 use crate::report::Style;
@@ -24,6 +24,7 @@ pub fn build(
     opts: &BuildOptions,
     out: &mut dyn Write,
 ) -> Result<i32> {
+    check_notifications(site_root)?;
     let bar = Bar::new(
         opts.format == Format::Text && std::io::IsTerminal::is_terminal(&std::io::stderr()),
     );

@@ -5,12 +5,11 @@
 use std::io::Write;
 use std::path::Path;
 
-use super::{print, EXIT_FINDINGS, EXIT_OK};
+use super::{check_notifications, print, EXIT_FINDINGS, EXIT_OK};
 use crate::error::{Error, Result};
 use crate::time::{self, Instant};
 use crate::trust::governance;
-use crate::trust::keyring::decode_public_key;
-use crate::trust::root::{self, Root, SignatureEntry};
+use crate::trust::root;
 
 /// `imprimatur governance status`: what changed since the signed state, and who must sign.
 /// Exit 0 when the governed files are accepted, 3 when they are not.
@@ -124,32 +123,21 @@ pub fn root_new(
     admins: &[String],
     out: &mut dyn Write,
 ) -> Result<i32> {
-    let mut list = Vec::new();
-    for a in admins {
-        let (id, key) = a
-            .split_once('=')
-            .ok_or_else(|| Error::Usage(format!("--admin '{a}': expected ID=PUBLIC_KEY")))?;
-        decode_public_key(key).map_err(|m| Error::Usage(format!("--admin {id}: {m}")))?;
-        list.push((id.to_string(), key.trim().to_string()));
-    }
-    let chain = root::load_chain(site_root)?.unwrap_or_default();
-    let version = chain.len() as u64 + 1;
-    let file = format!("{}/{version}.yaml", root::ROOT_DIR);
-    let text = root::root_text(version, threshold, &list, &[]);
-    Root::parse(&file, text.as_bytes())?;
-    crate::atomic::write_file(&site_root.join(&file), text.as_bytes())?;
-    let who = if version == 1 {
-        format!("{threshold} of its own admins")
-    } else {
-        format!(
-            "{} admin(s) of root version {} and {threshold} of its own",
-            chain[chain.len() - 1].threshold,
-            version - 1
-        )
+    let r = crate::workflow::governance::new_root(site_root, threshold, admins)?;
+    let who = match r.previous_threshold {
+        None => format!("{} of its own admins", r.threshold),
+        Some(previous) => format!(
+            "{previous} admin(s) of root version {} and {} of its own",
+            r.version - 1,
+            r.threshold
+        ),
     };
     print(
         out,
-        &format!("wrote {file} (unsigned): it counts once {who} sign it (imprimatur root sign --key FILE)\n"),
+        &format!(
+            "wrote {} (unsigned): it counts once {who} sign it (imprimatur root sign --key FILE)\n",
+            r.file
+        ),
     )?;
     Ok(EXIT_OK)
 }
@@ -157,59 +145,11 @@ pub fn root_new(
 /// `imprimatur root sign --key FILE`: signs the newest root, as an admin of it and/or of the
 /// root before it. Prints the pin once the root verifies.
 pub fn root_sign(site_root: &Path, key_file: &Path, out: &mut dyn Write) -> Result<i32> {
-    let key = crate::trust::keyfile::load(key_file)?;
-    let public = key.verifying_key();
-    let Some(chain) = root::load_chain(site_root)? else {
-        return Err(Error::Refused(format!(
-            "no {}/: write one with imprimatur root new",
-            root::ROOT_DIR
-        )));
-    };
-    let newest = chain.last().expect("a chain is never empty");
-    let previous = chain.len().checked_sub(2).map(|i| &chain[i]);
-    let message = newest.signed_bytes();
-    let mut ids: Vec<String> = Vec::new();
-    for r in std::iter::once(newest).chain(previous) {
-        if let Some(a) = r.admin_for(&public) {
-            if !ids.contains(&a.id) {
-                ids.push(a.id.clone());
-            }
-        }
-    }
-    if ids.is_empty() {
-        return Err(Error::Refused(format!(
-            "this key is an admin of neither {} nor the root before it",
-            newest.file
-        )));
-    }
-    let mut signatures = newest.signatures.clone();
-    let signature = root::sign_base64(&key, &message);
-    for id in &ids {
-        // One entry per id: the entry must verify under the key that id has in either root.
-        signatures.retain(|e| {
-            !(e.key == *id
-                && root::decode_signature(&e.signature)
-                    .is_some_and(|s| public.verify_strict(&message, &s).is_ok()))
-        });
-        signatures.push(SignatureEntry {
-            key: id.clone(),
-            signature: signature.clone(),
-        });
-    }
-    let admins: Vec<(String, String)> = newest
-        .admins
-        .iter()
-        .map(|a| (a.id.clone(), a.encoded.clone()))
-        .collect();
-    let text = root::root_text(newest.version, newest.threshold, &admins, &signatures);
-    crate::atomic::write_file(&site_root.join(&newest.file), text.as_bytes())?;
-    let mut report = format!("signed {} as {}\n", newest.file, ids.join(", "));
-    let chain = root::load_chain(site_root)?.expect("just written");
-    match root::verify_chain(chain, None) {
-        Ok(t) => report.push_str(&format!(
-            "the root chain verifies; pin the first root with --trust-root {} (this root's own hash: {})\n",
-            t.chain[0].pin(),
-            t.root.pin()
+    let r = crate::workflow::governance::sign_root(site_root, key_file)?;
+    let mut report = format!("signed {} as {}\n", r.file, r.ids.join(", "));
+    match &r.verified {
+        Ok((first, own)) => report.push_str(&format!(
+            "the root chain verifies; pin the first root with --trust-root {first} (this root's own hash: {own})\n"
         )),
         Err(e) => report.push_str(&format!("not complete yet: {e}\n")),
     }
@@ -227,153 +167,21 @@ pub fn keyring_revoke(
     at: Instant,
     out: &mut dyn Write,
 ) -> Result<i32> {
-    let site = crate::site::Site::load_ungoverned(site_root)?;
-    let Some(key) = site.keyring.keys.get(key_id) else {
-        return Err(Error::Refused(format!("no key '{key_id}' in the keyring")));
-    };
-    let mut hashes = Vec::new();
-    if seal {
-        for f in &site.records {
-            let Ok(parsed) = &f.parsed else { continue };
-            if parsed.record.key != key.id || parsed.record.signed_at >= at {
-                continue;
-            }
-            if crate::trust::record::check(parsed, &site.keyring, &at).is_ok() {
-                hashes.push(format!(
-                    "sha256:{}",
-                    crate::trust::version::sha256_hex(&parsed.record.signed_bytes())
-                ));
-            }
-        }
-        hashes.sort();
-        hashes.dedup();
-    }
-    let path = site.config.keyring_file();
-    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-    let edited = revoke_in_text(
-        &text,
-        key_id,
-        &time::format_utc(&at),
-        seal.then_some(&hashes[..]),
-    )
-    .map_err(|m| Error::config("approvals/keyring.yaml", key_id, m))?;
-    let keyring = crate::trust::keyring::Keyring::parse(&edited)?;
-    let k = &keyring.keys[key_id];
-    if k.revoked_at != Some(at)
-        || (seal && k.sealed.as_ref().map(|s| s.len()) != Some(hashes.len()))
-    {
-        return Err(Error::config(
-            "approvals/keyring.yaml",
-            key_id,
-            "could not edit this entry safely: set revoked_at and sealed by hand",
-        ));
-    }
-    crate::atomic::write_file(&path, edited.as_bytes())?;
+    check_notifications(site_root)?;
+    let sealed = crate::workflow::governance::revoke_key(site_root, key_id, seal, at)?;
     print(
         out,
         &format!(
             "revoked key '{key_id}' at {}{} in approvals/keyring.yaml; builds fail closed until the admins sign it: imprimatur governance sign --key FILE\n",
             time::format_utc(&at),
             if seal {
-                format!(", sealing its {} counted record(s)", hashes.len())
+                format!(", sealing its {sealed} counted record(s)")
             } else {
                 String::new()
             }
         ),
     )?;
     Ok(EXIT_OK)
-}
-
-/// Edits the block-style keyring entry of key `key_id`: replaces `revoked_at` and `sealed`
-/// and appends the new values at the end of the entry. Flow-style entries are refused.
-fn revoke_in_text(
-    text: &str,
-    key_id: &str,
-    at: &str,
-    seal: Option<&[String]>,
-) -> std::result::Result<String, String> {
-    let lines: Vec<&str> = text.lines().collect();
-    let indent = |l: &str| l.len() - l.trim_start().len();
-    let is_id = |l: &str| {
-        let t = l.trim_start().trim_start_matches("- ").trim();
-        t.strip_prefix("id:").is_some_and(|v| {
-            let v = v.trim().trim_matches(|c| c == '"' || c == '\'');
-            v == key_id
-        })
-    };
-    for (i, line) in lines.iter().enumerate() {
-        if !is_id(line) {
-            continue;
-        }
-        // The column the entry's fields start at: `id`'s own column.
-        let col = line.find("id:").expect("matched id:");
-        let mut end = i + 1;
-        let mut has_public = false;
-        while end < lines.len() {
-            let l = lines[end];
-            if l.trim().is_empty() || l.trim_start().starts_with('#') {
-                end += 1;
-                continue;
-            }
-            if indent(l) < col
-                || (indent(l) == col.saturating_sub(2) && l.trim_start().starts_with("- "))
-            {
-                break;
-            }
-            if indent(l) == col && l.trim_start().starts_with("public_key:") {
-                has_public = true;
-            }
-            end += 1;
-        }
-        if !has_public {
-            continue;
-        }
-        let mut out: Vec<String> = lines[..=i].iter().map(|l| l.to_string()).collect();
-        let mut skipping = false;
-        for l in &lines[i + 1..end] {
-            let field = indent(l) == col;
-            if field {
-                let t = l.trim_start();
-                skipping = t.starts_with("revoked_at:") || t.starts_with("sealed:");
-                if skipping {
-                    continue;
-                }
-            } else if skipping && indent(l) > col {
-                continue;
-            }
-            out.push(l.to_string());
-        }
-        while out.last().is_some_and(|l| l.trim().is_empty()) {
-            out.pop();
-        }
-        let pad = " ".repeat(col);
-        out.push(format!("{pad}revoked_at: \"{at}\""));
-        if let Some(hashes) = seal {
-            if hashes.is_empty() {
-                out.push(format!("{pad}sealed: []"));
-            } else {
-                out.push(format!("{pad}sealed:"));
-                for h in hashes {
-                    out.push(format!("{pad}  - \"{h}\""));
-                }
-            }
-        }
-        let trailing_blank = lines[i + 1..end]
-            .iter()
-            .rev()
-            .take_while(|l| l.trim().is_empty())
-            .count();
-        for _ in 0..trailing_blank {
-            out.push(String::new());
-        }
-        out.extend(lines[end..].iter().map(|l| l.to_string()));
-        let mut s = out.join("\n");
-        s.push('\n');
-        return Ok(s);
-    }
-    Err(format!(
-        "found no block-style entry '- id: {key_id}' with a public_key: edit it by hand"
-    ))
 }
 
 /// `imprimatur audit DIR`: a published site checked offline against its proofs. Exit 0 when
@@ -420,26 +228,4 @@ pub fn audit(dir: &Path, out: &mut dyn Write) -> Result<i32> {
     ));
     print(out, &text)?;
     Ok(if failed == 0 { EXIT_OK } else { EXIT_FINDINGS })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn revoking_edits_only_the_keys_entry() {
-        let text = "reviewers:\n  - id: alice\n    name: Alice\n    keys:\n      - id: alice\n        public_key: AAA\n        revoked_at: 2020-01-01T00:00:00Z\n        sealed:\n          - sha256:old\n      - id: alice-2\n        public_key: BBB\n  - id: bob\n    name: Bob\n";
-        let out = revoke_in_text(
-            text,
-            "alice",
-            "2026-01-01T00:00:00Z",
-            Some(&["sha256:x".into()]),
-        )
-        .unwrap();
-        assert_eq!(
-            out,
-            "reviewers:\n  - id: alice\n    name: Alice\n    keys:\n      - id: alice\n        public_key: AAA\n        revoked_at: \"2026-01-01T00:00:00Z\"\n        sealed:\n          - \"sha256:x\"\n      - id: alice-2\n        public_key: BBB\n  - id: bob\n    name: Bob\n"
-        );
-        assert!(revoke_in_text(text, "carol", "t", None).is_err());
-    }
 }

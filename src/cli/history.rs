@@ -3,10 +3,9 @@
 use std::io::Write;
 use std::path::Path;
 
-use super::{print, Format, EXIT_OK};
+use super::{load_site, print, Format, EXIT_OK};
 use crate::error::Result;
 use crate::report::Style;
-use crate::site::Site;
 use crate::time::Instant;
 
 pub fn history(
@@ -16,8 +15,8 @@ pub fn history(
     page: &str,
     out: &mut dyn Write,
 ) -> Result<i32> {
-    let site = Site::load(site_root)?;
-    let history = crate::report::history::page_history(&site, now, page)?;
+    let site = load_site(site_root)?;
+    let history = crate::site::history::page_history(&site, now, page)?;
     match format {
         Format::Json => {
             let mut json = serde_json::to_string_pretty(&history).expect("history serializes");

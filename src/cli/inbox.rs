@@ -3,11 +3,10 @@
 use std::io::Write;
 use std::path::Path;
 
-use super::{print, Format, EXIT_OK};
+use super::{load_site, print, Format, EXIT_OK};
 use crate::error::{Error, Result};
 use crate::report::inbox;
 use crate::report::StatusReport;
-use crate::site::Site;
 use crate::time::Instant;
 use crate::trust::signer::{reviewer_of, KeySource};
 
@@ -24,7 +23,7 @@ pub fn inbox(
     format: Format,
     out: &mut dyn Write,
 ) -> Result<i32> {
-    let site = Site::load(site_root)?;
+    let site = load_site(site_root)?;
     let reviewer = match who {
         Who::Reviewer(id) => {
             if !site.keyring.reviewers.contains_key(id) {

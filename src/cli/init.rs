@@ -10,7 +10,7 @@ use super::{print, EXIT_OK};
 use crate::error::{Error, Result};
 use crate::time::Instant;
 use crate::trust::signer::KeySource;
-use crate::trust::signing::{self, Action, SignRequest};
+use crate::workflow::sign::{self, Action, SignRequest};
 
 const CONFIG: &str = "title: My Help Center\nbase_url: https://help.example.com/\ntheme: default\naudiences: [public]\n";
 
@@ -56,7 +56,7 @@ fn create(dir: &Path, now: Instant) -> Result<Vec<String>> {
     )?;
     let key = KeySource::File(key_file);
     let sign = |action: Action| -> Result<String> {
-        signing::sign(&SignRequest {
+        sign::sign(&SignRequest {
             site_root: dir,
             action,
             page: "docs/welcome",

@@ -4,11 +4,10 @@
 use std::io::Write;
 use std::path::Path;
 
-use super::{print, EXIT_OK};
+use super::{load_site, print, EXIT_OK};
 use crate::error::{Error, Result};
 use crate::report::log::{page_log, site_log, to_csv};
 use crate::report::Style;
-use crate::site::Site;
 use crate::time::Instant;
 use crate::trust::record::Kind;
 
@@ -73,7 +72,7 @@ pub fn log(
     filter: &LogFilter,
     out: &mut dyn Write,
 ) -> Result<i32> {
-    let site = Site::load(site_root)?;
+    let site = load_site(site_root)?;
     let style = Style::detect();
     let text = match page {
         Some(page) => {

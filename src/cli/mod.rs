@@ -18,8 +18,11 @@ mod submit;
 mod whoami;
 
 use std::io::Write;
+use std::path::Path;
 
 use crate::error::{Error, Result};
+use crate::site::config::SiteConfig;
+use crate::site::Site;
 use crate::time::{self, Instant};
 
 pub use build::{build, BuildOptions};
@@ -49,6 +52,25 @@ pub const EXIT_FINDINGS: i32 = 3;
 
 pub fn resolve_now(flag: Option<&str>) -> Result<Instant> {
     time::resolve_now(flag).map_err(Error::Usage)
+}
+
+/// The site at `site_root`, loaded with its `notifications:` section checked too: the site
+/// floor keeps that section unparsed for `notify`, and a section `notify` would refuse fails
+/// every command that loads the site, as any other config error does.
+fn load_site(site_root: &Path) -> Result<Site> {
+    let site = Site::load(site_root)?;
+    crate::notify::config::load(&site.config)?;
+    Ok(site)
+}
+
+/// For the commands that load the site below the CLI (`build`, the signing commands, `keyring
+/// revoke`): refuses a `notifications:` section `notify` would refuse. A config that does not
+/// load is left for the command's own load to report, with its own message.
+fn check_notifications(site_root: &Path) -> Result<()> {
+    match SiteConfig::load(site_root) {
+        Ok(config) => crate::notify::config::load(&config).map(drop),
+        Err(_) => Ok(()),
+    }
 }
 
 fn print(out: &mut dyn Write, text: &str) -> Result<()> {

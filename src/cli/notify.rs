@@ -4,9 +4,8 @@
 use std::io::Write;
 use std::path::Path;
 
-use super::{print, Format, EXIT_OK};
+use super::{load_site, print, Format, EXIT_OK};
 use crate::error::Result;
-use crate::site::Site;
 use crate::time::Instant;
 
 /// Something due was not delivered (a channel down, a secret missing): it is tried again on
@@ -20,7 +19,7 @@ pub fn notify(
     format: Format,
     out: &mut dyn Write,
 ) -> Result<i32> {
-    let site = Site::load(site_root)?;
+    let site = load_site(site_root)?;
     let eval = site.evaluate(now, &site.config.audiences);
     let report = crate::notify::run(&site, &eval, dry_run)?;
     match format {

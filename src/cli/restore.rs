@@ -3,9 +3,8 @@
 use std::io::Write;
 use std::path::Path;
 
-use super::{print, EXIT_OK};
+use super::{load_site, print, EXIT_OK};
 use crate::error::Result;
-use crate::site::Site;
 use crate::time::Instant;
 
 pub fn restore(
@@ -16,8 +15,8 @@ pub fn restore(
     force: bool,
     out: &mut dyn Write,
 ) -> Result<i32> {
-    let site = Site::load(site_root)?;
-    let r = crate::site::restore::restore(&site, now, page, version, force)?;
+    let site = load_site(site_root)?;
+    let r = crate::workflow::restore::restore(&site, now, page, version, force)?;
     let mut text = format!(
         "restored {} to version {} ({} earlier); it was version {}\n",
         r.source,

@@ -1,10 +1,10 @@
 //! `imprimatur keygen`, and the signing commands (submit, approve, reject, retract,
-//! publish, unpublish), which all write one record through `trust::signing`.
+//! publish, unpublish), which all write one record through `workflow::sign`.
 
 use std::io::Write;
 use std::path::Path;
 
-use super::{print, EXIT_OK};
+use super::{check_notifications, print, EXIT_OK};
 use crate::error::Result;
 
 /// `imprimatur keygen`: a new secret key file; the last line printed is the public key.
@@ -39,8 +39,9 @@ pub fn keygen_ssh(path: &Path, out: &mut dyn Write) -> Result<i32> {
 }
 
 /// The signing commands: print the new record's path.
-pub fn sign(req: &crate::trust::signing::SignRequest, out: &mut dyn Write) -> Result<i32> {
-    let path = crate::trust::signing::sign(req)?;
+pub fn sign(req: &crate::workflow::sign::SignRequest, out: &mut dyn Write) -> Result<i32> {
+    check_notifications(req.site_root)?;
+    let path = crate::workflow::sign::sign(req)?;
     print(out, &format!("{path}\n"))?;
     Ok(EXIT_OK)
 }

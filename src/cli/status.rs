@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use super::{print, Format, EXIT_FINDINGS, EXIT_OK};
+use super::{load_site, print, Format, EXIT_FINDINGS, EXIT_OK};
 use crate::error::{Error, Result};
 use crate::report::{StatusReport, Style};
 use crate::site::Site;
@@ -13,7 +13,7 @@ use crate::time::Instant;
 /// build would add (broken links, output drift), without building; with `since` (a git
 /// revision), also what git says was deleted or changed under `approvals/` since then.
 fn judge(site_root: &Path, now: Instant, since: Option<&str>) -> Result<(Site, StatusReport)> {
-    let site = Site::load(site_root)?;
+    let site = load_site(site_root)?;
     let eval = site.evaluate(now, &site.config.audiences);
     let mut extra = crate::publish::build::check_without_building(&site, &eval)?;
     if let Some(rev) = since {
@@ -105,7 +105,7 @@ pub fn status_mine(
     key: &crate::trust::signer::KeySource,
     out: &mut dyn Write,
 ) -> Result<i32> {
-    let site = Site::load(site_root)?;
+    let site = load_site(site_root)?;
     let who = crate::trust::signer::reviewer_of(key, &site.keyring)?;
     let eval = site.evaluate(now, &site.config.audiences);
     let extra = crate::publish::build::check_without_building(&site, &eval)?;

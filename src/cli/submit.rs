@@ -5,15 +5,14 @@
 use std::io::Write;
 use std::path::Path;
 
-use super::{print, EXIT_OK};
+use super::{load_site, print, EXIT_OK};
 use crate::error::{Error, Result};
-use crate::site::Site;
 use crate::time::Instant;
 use crate::trust::authority::Act;
 use crate::trust::record::Assignment;
 use crate::trust::review::ReviewState;
 use crate::trust::signer::{KeySource, Signer};
-use crate::trust::signing::{self, Action, SignRequest};
+use crate::workflow::sign::{self, Action, SignRequest};
 
 /// `raj,eli` → `[eli, raj]`: reviewer ids, sorted; an empty or repeated id is a usage error.
 pub fn parse_reviewer_list(text: &str) -> Result<Vec<String>> {
@@ -65,7 +64,7 @@ pub fn submit_changed(
     now: Instant,
     out: &mut dyn Write,
 ) -> Result<i32> {
-    let site = Site::load(site_root)?;
+    let site = load_site(site_root)?;
     let signer = Signer::open(key, &site.keyring)?;
     let key_source = key;
     let key = site
@@ -138,7 +137,7 @@ pub fn submit_changed(
             now,
             force: false,
         };
-        match signing::sign_in(&site, &signer, &req) {
+        match sign::sign_in(&site, &signer, &req) {
             Ok(path) => {
                 submitted += 1;
                 text.push_str(&format!(

@@ -21,6 +21,7 @@ pub fn whoami(
     out: &mut dyn Write,
 ) -> Result<i32> {
     let config = SiteConfig::load(site_root)?;
+    crate::notify::config::load(&config)?;
     let keyring = Keyring::load(&config.keyring_file())?;
     let signer = Signer::open(key, &keyring)?;
     let public = signer.public_key();

@@ -12,7 +12,7 @@ use lettre::message::Mailbox;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::site::config::CONFIG_FILE;
+use crate::site::config::{SiteConfig, CONFIG_FILE};
 
 pub const DEFAULT_LEDGER: &str = ".imprimatur/notified.json";
 
@@ -127,7 +127,10 @@ pub struct SpaceRoutes {
 
 #[derive(Debug, Clone)]
 pub struct NotifyConfig {
-    /// Absolute path of the ledger, and as written in the config (for messages).
+    /// Absolute path of the ledger, and as written in the config (for messages). `run` opens
+    /// the ledger through `ledger_shown` below the site root; the absolute path is what the
+    /// tests check (it was reachable, so never flagged, while `SiteConfig` held this type).
+    #[cfg_attr(not(test), allow(dead_code))]
     pub ledger: PathBuf,
     pub ledger_shown: String,
     pub digest: DigestMode,
@@ -171,6 +174,33 @@ impl NotifyConfig {
 
 fn bad(field: impl Into<String>, message: impl Into<String>) -> Error {
     Error::config(CONFIG_FILE, field, message)
+}
+
+/// The site's `notifications:` section, parsed from the config's text and checked against
+/// the site root (the ledger must not be inside `output/` or `reports/`); none when the
+/// config has no such section. Every command that uses or vouches for the section asks this.
+pub fn load(config: &SiteConfig) -> Result<Option<NotifyConfig>> {
+    /// The config file with every field but `notifications` ignored: `SiteConfig` checked them.
+    #[derive(Deserialize)]
+    struct Section {
+        #[serde(default)]
+        notifications: Option<RawNotifications>,
+    }
+    let Some(section) = &config.notifications else {
+        return Ok(None);
+    };
+    let section: Section = crate::yaml::from_str(&section.config_text, &crate::yaml::ADMIN)
+        .map_err(|e| Error::config(CONFIG_FILE, e.field, e.message))?;
+    section
+        .notifications
+        .map(|raw| {
+            parse(
+                raw,
+                &config.root,
+                &[&config.output_dir, &config.reports_dir],
+            )
+        })
+        .transpose()
 }
 
 /// Validates the raw section against the site root (`reserved`: folders the ledger may not

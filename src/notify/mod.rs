@@ -503,12 +503,8 @@ pub fn run(site: &Site, eval: &Evaluation, dry_run: bool) -> Result<NotifyReport
         errors: Vec::new(),
         notes: Vec::new(),
     };
-    let Some(config) = site
-        .config
-        .notifications
-        .as_ref()
-        .filter(|c| c.has_channels())
-    else {
+    let config = config::load(&site.config)?;
+    let Some(config) = config.as_ref().filter(|c| c.has_channels()) else {
         report.notes.push(
             "imprimatur.yaml configures no notification channel (notifications: email, slack, webhook): nothing to deliver".into(),
         );

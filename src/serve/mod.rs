@@ -95,6 +95,7 @@ fn load(site_root: &Path, now: Option<&str>, memo: &Arc<Memo>) -> Snapshot {
     let loaded = (|| -> Result<Loaded> {
         let now = time::resolve_now(now).map_err(Error::Usage)?;
         let site = Site::load_with(site_root, Some(memo.clone()))?;
+        crate::notify::config::load(&site.config)?;
         let eval = site.evaluate(now, &site.config.audiences);
         let theme = Theme::load(&site.config.root, &site.config.theme)?;
         let report = StatusReport::from_evaluation(&eval, &[]);
@@ -116,7 +117,7 @@ fn load(site_root: &Path, now: Option<&str>, memo: &Arc<Memo>) -> Snapshot {
 }
 
 /// Runs the server until Ctrl-C. Prints the address first (`serving … at http://…/`).
-pub fn serve(opts: &ServeOptions, out: &mut dyn std::io::Write) -> Result<i32> {
+pub fn serve(opts: &ServeOptions, out: &mut dyn std::io::Write) -> Result<()> {
     let memo = Arc::new(Memo::default());
     let first = load(&opts.site_root, opts.now.as_deref(), &memo);
     if let Err(why) = &first.loaded {
@@ -180,7 +181,7 @@ pub fn serve(opts: &ServeOptions, out: &mut dyn std::io::Write) -> Result<i32> {
                 .await
         })
         .map_err(|e| Error::io("<server>", e))?;
-    Ok(crate::cli::EXIT_OK)
+    Ok(())
 }
 
 /// Watches the site's input; after a burst of changes settles, reloads the snapshot. The

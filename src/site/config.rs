@@ -30,8 +30,9 @@ struct RawConfig {
     history: HistoryConfig,
     #[serde(default)]
     review_url: Option<String>,
+    /// Checked by `notify::config`, which reads it from the text (`NotificationsSection`).
     #[serde(default)]
-    notifications: Option<crate::notify::config::RawNotifications>,
+    notifications: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -101,8 +102,17 @@ pub struct SiteConfig {
     pub history_comments: HistoryComments,
     /// The review pages the dashboard links to (`review_url` + page id). Always ends with `/`.
     pub review_url: String,
-    /// `notifications:`: the channels `imprimatur notify` delivers through, if any.
-    pub notifications: Option<crate::notify::config::NotifyConfig>,
+    /// `notifications:`: the channels `imprimatur notify` delivers through, if any, unparsed
+    /// here: `notify::config::load` parses and checks it.
+    pub notifications: Option<NotificationsSection>,
+}
+
+/// The `notifications:` section of `imprimatur.yaml`, kept as the config's text: the site
+/// floor knows it is there, and the notify floor, which owns its shape, parses it from the
+/// same text (so its errors name the same fields, `notifications.…`, as any other field's).
+#[derive(Debug, Clone)]
+pub struct NotificationsSection {
+    pub(crate) config_text: String,
 }
 
 impl SiteConfig {
@@ -184,8 +194,7 @@ impl SiteConfig {
         let (output_dir, reports_dir) = (root.join(output), root.join(reports));
         let notifications = raw
             .notifications
-            .map(|n| crate::notify::config::parse(n, root, &[&output_dir, &reports_dir]))
-            .transpose()?;
+            .map(|_| NotificationsSection { config_text: text });
         Ok(SiteConfig {
             root: root.to_path_buf(),
             title: raw.title,

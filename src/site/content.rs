@@ -3,20 +3,22 @@
 //! bytes of the judged version, so nothing can change between check and use: held since they
 //! were hashed, or read again and hashed again ([`VersionSource`]).
 
-mod flat;
+mod front_matter;
+
+#[cfg(feature = "fuzzing")]
+pub(crate) use self::front_matter::both_front_matter_readers;
+pub use self::front_matter::{parse_page, FrontMatter};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rayon::prelude::*;
-use serde::Deserialize;
 
 use super::memo::inputs::{Clock, Keep, Kept, PageRead};
 use super::memo::{Fingerprint, Memo};
 use crate::atomic;
 use crate::error::{Error, Result};
-use crate::time::{self, Instant};
 use crate::trust::store::VersionFiles;
 use crate::trust::version::{self, ManifestEntry, Version};
 
@@ -154,126 +156,6 @@ impl VersionSource {
             }
         }
     }
-}
-
-/// Front matter (SPEC §2). Unknown keys are kept in `extra` for templates.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct FrontMatter {
-    pub title: String,
-    pub description: Option<String>,
-    pub slug: Option<String>,
-    pub weight: i64,
-    pub tags: Vec<String>,
-    pub audience: Option<Vec<String>>,
-    pub publish_at: Option<Instant>,
-    pub expires_at: Option<Instant>,
-    pub extra: BTreeMap<String, serde_json::Value>,
-}
-
-#[derive(Deserialize)]
-#[cfg_attr(test, derive(Debug, PartialEq))]
-struct RawFrontMatter {
-    title: Option<String>,
-    description: Option<String>,
-    slug: Option<String>,
-    weight: Option<i64>,
-    #[serde(default)]
-    tags: Vec<String>,
-    audience: Option<Vec<String>>,
-    publish_at: Option<String>,
-    expires_at: Option<String>,
-    #[serde(flatten)]
-    extra: BTreeMap<String, serde_json::Value>,
-}
-
-/// Splits a page into its front matter and its Markdown body (a slice of `bytes`). The
-/// error says which field is wrong; the caller adds the file.
-pub fn parse_page(bytes: &[u8]) -> std::result::Result<(FrontMatter, &str), String> {
-    parse_page_with(bytes, true)
-}
-
-/// [`parse_page`], reading the front matter in the flat form without the YAML parser when
-/// `flat` and it is in that form (the same fields either way: see [`flat`]).
-fn parse_page_with(bytes: &[u8], flat: bool) -> std::result::Result<(FrontMatter, &str), String> {
-    let text = std::str::from_utf8(bytes).map_err(|_| "is not UTF-8 text".to_string())?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let after_open = text
-        .strip_prefix("---\n")
-        .or_else(|| text.strip_prefix("---\r\n"))
-        .ok_or("front matter: the first line must be '---'")?;
-    let (yaml, body) =
-        split_at_closing_fence(after_open).ok_or("front matter: no closing '---' line")?;
-    let flat = match flat && yaml.len() <= crate::yaml::FRONT_MATTER.max_bytes {
-        true => flat::read(yaml),
-        false => None,
-    };
-    let raw: RawFrontMatter = if yaml.trim().is_empty() {
-        return Err("front matter: title: missing".into());
-    } else if let Some(raw) = flat {
-        raw
-    } else {
-        crate::yaml::from_str(yaml, &crate::yaml::FRONT_MATTER)
-            .map_err(|e| format!("front matter: {e}"))?
-    };
-    let title = raw
-        .title
-        .filter(|t| !t.trim().is_empty())
-        .ok_or("front matter: title: missing")?;
-    let instant =
-        |field: &str, value: Option<String>| -> std::result::Result<Option<Instant>, String> {
-            value
-                .map(|v| {
-                    time::parse_rfc3339(&v).ok_or(format!(
-                        "front matter: {field}: '{v}' is not an RFC 3339 time"
-                    ))
-                })
-                .transpose()
-        };
-    if let Some(slug) = &raw.slug {
-        if slug.is_empty() || slug.contains('/') || slug.starts_with('.') || slug.contains('\\') {
-            return Err(format!(
-                "front matter: slug: '{slug}' must be one URL segment"
-            ));
-        }
-    }
-    Ok((
-        FrontMatter {
-            title,
-            description: raw.description,
-            slug: raw.slug,
-            weight: raw.weight.unwrap_or(0),
-            tags: raw.tags,
-            audience: raw.audience,
-            publish_at: instant("publish_at", raw.publish_at)?,
-            expires_at: instant("expires_at", raw.expires_at)?,
-            extra: raw.extra,
-        },
-        body,
-    ))
-}
-
-/// A page read with the flat front matter reader allowed, and with the full YAML reader
-/// alone, for the fuzz target that asserts they agree (`src/fuzzing.rs`).
-#[cfg(feature = "fuzzing")]
-#[allow(clippy::type_complexity)]
-pub(crate) fn both_front_matter_readers(
-    bytes: &[u8],
-) -> (
-    std::result::Result<(FrontMatter, &str), String>,
-    std::result::Result<(FrontMatter, &str), String>,
-) {
-    (parse_page_with(bytes, true), parse_page_with(bytes, false))
-}
-
-fn split_at_closing_fence(text: &str) -> Option<(&str, &str)> {
-    let mut offset = 0;
-    for line in text.split_inclusive('\n') {
-        if line.trim_end_matches(['\n', '\r']) == "---" {
-            return Some((&text[..offset], &text[offset + line.len()..]));
-        }
-        offset += line.len();
-    }
-    None
 }
 
 /// A page id is `<space>/<path>` with no empty, `.` or `..` components, no leading `/`, no
@@ -852,188 +734,4 @@ fn read_bundle_beneath(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn front_matter_fields_and_unknown_keys() {
-        let page = b"---\ntitle: Install\ndescription: d\nslug: setup\nweight: 3\ntags: [a, b]\naudience: [internal]\npublish_at: 2026-12-01T09:00:00Z\nproduct: agent\n---\n\nBody\n";
-        let (fm, body) = parse_page(page).unwrap();
-        assert_eq!(fm.title, "Install");
-        assert_eq!(fm.slug.as_deref(), Some("setup"));
-        assert_eq!(fm.weight, 3);
-        assert_eq!(fm.tags, vec!["a", "b"]);
-        assert_eq!(fm.audience, Some(vec!["internal".to_string()]));
-        assert_eq!(
-            time::format_utc(&fm.publish_at.unwrap()),
-            "2026-12-01T09:00:00Z"
-        );
-        assert_eq!(fm.extra["product"], serde_json::json!("agent"));
-        assert_eq!(body, "\nBody\n");
-    }
-
-    #[test]
-    fn bad_front_matter_names_the_field() {
-        for (page, needle) in [
-            (&b"no fence"[..], "first line"),
-            (b"---\ntitle: x\n", "closing"),
-            (b"---\ndescription: x\n---\n", "title"),
-            (b"---\ntitle: x\npublish_at: tomorrow\n---\n", "publish_at"),
-            (b"---\ntitle: x\nslug: a/b\n---\n", "slug"),
-            (b"---\ntitle: x\nweight: heavy\n---\n", "weight"),
-            (b"\xff\xfe", "UTF-8"),
-        ] {
-            let err = parse_page(page).unwrap_err();
-            assert!(err.contains(needle), "{err}");
-        }
-    }
-
-    #[test]
-    fn page_ids_and_arguments() {
-        assert!(is_valid_page_id("kb/install"));
-        for bad in ["kb", "/kb/x", "kb//x", "kb/../x", "kb/./x", ""] {
-            assert!(!is_valid_page_id(bad), "{bad}");
-        }
-        assert_eq!(page_id_from_arg("content/kb/install.md"), "kb/install");
-        assert_eq!(page_id_from_arg("./content/kb/shots/index.md"), "kb/shots");
-        assert_eq!(page_id_from_arg("content/kb/shots/"), "kb/shots");
-        assert_eq!(page_id_from_arg("kb/install"), "kb/install");
-    }
-
-    /// Writes `bytes` at `rel` below `dir`, making its folders.
-    fn write_under(dir: &Path, rel: &str, bytes: &[u8]) {
-        let path = dir.join(rel);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, bytes).unwrap();
-    }
-
-    #[test]
-    fn scan_finds_files_and_bundles_and_skips_private_names() {
-        let dir = tempfile::tempdir().unwrap();
-        let c = dir.path().join("content");
-        let write = |p: &str, b: &[u8]| write_under(&c, p, b);
-        write("kb/a.md", b"---\ntitle: A\n---\n");
-        write("kb/_drafts/b.md", b"x");
-        write("kb/.hidden.md", b"x");
-        write("kb/guide/c.md", b"x");
-        write("kb/shots/index.md", b"x");
-        write("kb/shots/img/p.png", b"png");
-        write("kb/shots/nested/index.md", b"belongs to the bundle");
-        write("top.md", b"not in a space");
-        let found = scan(&c, dir.path(), None, None).unwrap();
-        assert!(found.invalid.is_empty(), "{:?}", found.invalid);
-        let pages = found.pages;
-        let ids: Vec<_> = pages.iter().map(|p| p.id.as_str()).collect();
-        assert_eq!(ids, vec!["kb/a", "kb/guide/c", "kb/shots"]);
-        let shots = &pages[2];
-        assert!(shots.bundle);
-        assert_eq!(shots.source, "content/kb/shots");
-        assert_eq!(shots.files().unwrap().assets.len(), 2);
-        assert_eq!(pages[0].version, Version::of_bytes(b"---\ntitle: A\n---\n"));
-    }
-
-    #[test]
-    fn bytes_read_again_are_the_judged_version_or_an_error_naming_the_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let c = dir.path().join("content");
-        let write = |p: &str, b: &[u8]| write_under(&c, p, b);
-        write("kb/a.md", b"---\ntitle: A\n---\n\nApproved body\n");
-        write(
-            "kb/shots/index.md",
-            b"---\ntitle: Shots\n---\n\nSee the picture\n",
-        );
-        write("kb/shots/p.png", b"approved png");
-        // A build holds no bytes: each is read again when wanted, and hashed again.
-        let found = scan(&c, dir.path(), Some(&Memo::with_cache(None)), None).unwrap();
-        let (a, shots) = (&found.pages[0], &found.pages[1]);
-        assert!(!a.bytes.is_held() && !shots.bytes.is_held());
-        let content = a.content.as_ref().unwrap();
-        assert_eq!(content.load().unwrap().body(), "\nApproved body\n");
-        assert_eq!(shots.content.as_ref().unwrap().assets, vec!["p.png"]);
-        assert_eq!(shots.files().unwrap().assets[0].1, b"approved png");
-
-        // Bytes nobody judged are never handed out as the judged version.
-        write("kb/a.md", b"---\ntitle: A\n---\n\nUnapproved body\n");
-        write("kb/shots/p.png", b"unapproved png");
-        for err in [
-            content.load().err().unwrap(),
-            a.files().unwrap_err(),
-            shots.files().unwrap_err(),
-            shots.content.as_ref().unwrap().load().err().unwrap(),
-        ] {
-            let err = err.to_string();
-            assert!(err.contains("changed while this command ran"), "{err}");
-            assert!(err.contains("content/kb/a.md") || err.contains("content/kb/shots"));
-        }
-        // Back to the judged bytes, they are handed out again.
-        write("kb/a.md", b"---\ntitle: A\n---\n\nApproved body\n");
-        assert_eq!(content.load().unwrap().body(), "\nApproved body\n");
-
-        // `serve` keeps its pages between loads: it holds the bytes it hashed.
-        let held = scan(&c, dir.path(), Some(&Memo::default()), None).unwrap();
-        let a = &held.pages[0];
-        assert!(a.bytes.is_held());
-        write("kb/a.md", b"changed after the load");
-        let body = a.content.as_ref().unwrap().load().unwrap();
-        assert_eq!(body.body(), "\nApproved body\n");
-    }
-
-    #[test]
-    fn an_id_two_candidates_share_names_the_other_in_each_finding() {
-        let dir = tempfile::tempdir().unwrap();
-        let c = dir.path().join("content");
-        for p in ["kb/x.md", "kb/x/index.md", "kb/y.md"] {
-            let path = c.join(p);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, b"---\ntitle: X\n---\n").unwrap();
-        }
-        let found = scan(&c, dir.path(), None, None).unwrap();
-        let ids: Vec<_> = found.pages.iter().map(|p| p.id.as_str()).collect();
-        assert_eq!(ids, ["kb/y"]);
-        let why: Vec<_> = found.invalid.iter().map(|p| p.why.as_str()).collect();
-        assert_eq!(
-            why,
-            [
-                "content/kb/x has page id 'kb/x', which content/kb/x.md also has: neither is published",
-                "content/kb/x.md has page id 'kb/x', which content/kb/x also has: neither is published",
-            ]
-        );
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn scan_reports_what_can_not_be_a_page_and_keeps_the_rest() {
-        let dir = tempfile::tempdir().unwrap();
-        let c = dir.path().join("content");
-        let write = |p: &str, b: &[u8]| write_under(&c, p, b);
-        write("kb/ok.md", b"ok");
-        write("kb/x.md", b"file");
-        write("kb/x/index.md", b"bundle");
-        write("kb/line\nbreak.md", b"x");
-        write("kb/shots/index.md", b"x");
-        std::os::unix::fs::symlink("../ok.md", c.join("kb/shots/linked.png")).unwrap();
-        std::os::unix::fs::symlink("ok.md", c.join("kb/alias.md")).unwrap();
-        let found = scan(&c, dir.path(), None, None).unwrap();
-        let ids: Vec<_> = found.pages.iter().map(|p| p.id.as_str()).collect();
-        assert_eq!(ids, ["kb/ok"]);
-        let invalid: Vec<(&str, &str)> = found
-            .invalid
-            .iter()
-            .map(|p| (p.id.as_str(), p.source.as_str()))
-            .collect();
-        assert_eq!(
-            invalid,
-            [
-                ("kb/alias", "content/kb/alias.md"),
-                ("kb/line\\nbreak", "content/kb/line\\nbreak.md"),
-                ("kb/shots", "content/kb/shots"),
-                ("kb/x", "content/kb/x"),
-                ("kb/x", "content/kb/x.md"),
-            ]
-        );
-        assert!(found.invalid[2]
-            .why
-            .contains("linked.png is a symbolic link"));
-        assert!(read_bundle(&c.join("kb/shots")).is_err());
-    }
-}
+mod tests;

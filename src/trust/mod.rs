@@ -9,7 +9,6 @@ pub mod record;
 pub(crate) mod review;
 pub mod root;
 pub mod signer;
-pub mod signing;
 pub mod sshkey;
 pub mod store;
 pub mod version;

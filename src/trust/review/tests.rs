@@ -5,6 +5,7 @@
 use super::*;
 use crate::time::parse_signed_at;
 use crate::trust::keyring::{Keyring, Reviewer};
+use crate::trust::record::Kind;
 
 fn keyring() -> Keyring {
     let mut k = Keyring::default();

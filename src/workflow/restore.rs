@@ -47,7 +47,7 @@ pub fn restore(
             "no page '{id}' in content/ (looked for content/{id}.md and content/{id}/index.md)"
         ))
     })?;
-    let history = crate::report::history::page_history(site, now, &id)?;
+    let history = crate::site::history::page_history(site, now, &id)?;
     let Some(entry) = history
         .versions
         .iter()

@@ -1,0 +1,146 @@
+//! Where each live page is published: its URL from the space's `publish_to`, its folders
+//! and its slug, refused where it would be one of the site's own files; two live pages
+//! claiming one URL (SPEC §7); and two spaces published into one folder, refused at load.
+
+use std::collections::BTreeMap;
+
+use crate::error::{Error, Result};
+use crate::trust::policy::Policy;
+use crate::trust::review::{FindingKind, Offline};
+
+use super::{Finding, PageEvaluation};
+
+/// Names a page's URL may not use: they are the site's own files and folders at the root,
+/// or would be replaced by the page's `index.html`.
+const RESERVED_AT_ROOT: &[&str] = &[
+    "index.html",
+    "sitemap.xml",
+    "search-index.json",
+    "search-index.js",
+    "search-index",
+    "static",
+    "robots.txt",
+    "404.html",
+    "_drafts",
+    "_review",
+];
+
+/// `<publish_to>/<folders of the page>/<slug or last segment>/`, or why it can't be used:
+/// every segment must be a plain name (no control characters, no `.`/`..`, no hidden
+/// names, not `index.html`), and the first one none of the site's own root names.
+pub fn page_url(
+    policy: &Policy,
+    page_path: &str,
+    slug: Option<&str>,
+) -> std::result::Result<String, (String, String)> {
+    let (dirs, last) = match page_path.rsplit_once('/') {
+        Some((d, l)) => (Some(d), l),
+        None => (None, page_path),
+    };
+    let last = slug.unwrap_or(last);
+    let url = match dirs {
+        Some(d) => format!("{}/{d}/{last}/", policy.publish_to),
+        None => format!("{}/{last}/", policy.publish_to),
+    };
+    // Checked before anything else: a name the filesystem can't hold would fail the whole
+    // build when written (`File name too long`), not just this page.
+    if let Some(why) = crate::trust::version::name_too_long(url.trim_end_matches('/')) {
+        let shown: String = url.chars().take(64).collect();
+        return Err((format!("{}…", shown.escape_debug()), why));
+    }
+    let segments: Vec<&str> = url.trim_end_matches('/').split('/').collect();
+    for (i, segment) in segments.iter().enumerate() {
+        let why = if segment.is_empty() || *segment == "." || *segment == ".." {
+            Some("an empty, '.' or '..' segment".to_string())
+        } else if segment.chars().any(|c| c.is_control()) {
+            Some("a control character".into())
+        } else if segment.starts_with('.') || segment.contains('\\') {
+            Some(format!(
+                "'{}' is hidden or holds a backslash",
+                segment.escape_debug()
+            ))
+        } else if *segment == "index.html" || (i == 0 && RESERVED_AT_ROOT.contains(segment)) {
+            Some(format!("'{segment}' is reserved for the site's own files"))
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            return Err((url.escape_debug().to_string(), why));
+        }
+    }
+    Ok(url)
+}
+
+/// Two live pages may not share a URL (SPEC §7): the page whose own path gives the URL keeps
+/// it, pages that claim it through `slug` go offline (`url_conflict`). Where no page owns it
+/// by its path, or a space's index is there, every claimant goes offline: nobody chose a winner.
+pub(super) fn resolve_urls(
+    pages: &mut [PageEvaluation],
+    policies: &BTreeMap<String, Policy>,
+) -> Vec<Finding> {
+    let mut claims: BTreeMap<String, Vec<(usize, bool)>> = BTreeMap::new();
+    for (i, p) in pages.iter().enumerate() {
+        if let Some(live) = p.live() {
+            let own =
+                page_url(&policies[&p.page.space], &p.page.path, None).is_ok_and(|u| u == live.url);
+            claims.entry(live.url.clone()).or_default().push((i, own));
+        }
+    }
+    let space_index: BTreeMap<String, &str> = policies
+        .values()
+        .map(|p| (format!("{}/", p.publish_to), p.space.as_str()))
+        .collect();
+    let mut findings = Vec::new();
+    for (url, claimants) in claims {
+        let owners: Vec<usize> = claimants.iter().filter(|c| c.1).map(|c| c.0).collect();
+        let (keeper, owner) = if let Some(space) = space_index.get(&url) {
+            (None, format!("the index of space '{space}'"))
+        } else if claimants.len() == 1 {
+            continue;
+        } else if owners.len() == 1 {
+            (
+                Some(owners[0]),
+                format!("page {}", pages[owners[0]].page.id),
+            )
+        } else {
+            (
+                None,
+                "no page by its own path (several claim it)".to_string(),
+            )
+        };
+        for (i, _) in claimants.into_iter().filter(|c| Some(c.0) != keeper) {
+            let p = &mut pages[i];
+            findings.push(Finding {
+                kind: FindingKind::UrlConflict,
+                page: Some(p.page.id.clone()),
+                detail: format!(
+                    "its URL {url} belongs to {owner}; not published (change its slug)"
+                ),
+                file: Some(p.page.source.clone()),
+            });
+            p.take_offline(Offline::UrlConflict {
+                url: url.clone(),
+                owner: owner.clone(),
+            });
+        }
+    }
+    findings
+}
+
+/// Two spaces published to one folder would write one index twice: refused at load.
+pub(super) fn check_spaces_publish_apart(policies: &BTreeMap<String, Policy>) -> Result<()> {
+    let mut seen: BTreeMap<&str, &Policy> = BTreeMap::new();
+    for p in policies.values() {
+        if let Some(other) = seen.insert(p.publish_to.as_str(), p) {
+            return Err(Error::config(
+                &p.file,
+                "publish_to",
+                format!(
+                    "'{}' is also the publish_to of {}",
+                    p.publish_to, other.file
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
