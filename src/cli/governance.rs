@@ -137,7 +137,7 @@ pub fn root_new(
     let file = format!("{}/{version}.yaml", root::ROOT_DIR);
     let text = root::root_text(version, threshold, &list, &[]);
     Root::parse(&file, text.as_bytes())?;
-    crate::atomic::write_file(&site_root.join(&file), text.as_bytes())?;
+    crate::fs::write_file(&site_root.join(&file), text.as_bytes())?;
     let who = if version == 1 {
         format!("{threshold} of its own admins")
     } else {
@@ -202,7 +202,7 @@ pub fn root_sign(site_root: &Path, key_file: &Path, out: &mut dyn Write) -> Resu
         .map(|a| (a.id.clone(), a.encoded.clone()))
         .collect();
     let text = root::root_text(newest.version, newest.threshold, &admins, &signatures);
-    crate::atomic::write_file(&site_root.join(&newest.file), text.as_bytes())?;
+    crate::fs::write_file(&site_root.join(&newest.file), text.as_bytes())?;
     let mut report = format!("signed {} as {}\n", newest.file, ids.join(", "));
     let chain = root::load_chain(site_root)?.expect("just written");
     match root::verify_chain(chain, None) {
@@ -268,7 +268,7 @@ pub fn keyring_revoke(
             "could not edit this entry safely: set revoked_at and sealed by hand",
         ));
     }
-    crate::atomic::write_file(&path, edited.as_bytes())?;
+    crate::fs::write_file(&path, edited.as_bytes())?;
     print(
         out,
         &format!(

@@ -199,7 +199,7 @@ pub fn build(req: &BuildRequest) -> Result<BuildSummary> {
             struct Copy<'a> {
                 files: &'a std::collections::BTreeMap<String, String>,
             }
-            crate::atomic::write_file_with(&config.reports_dir.join("output-manifest.json"), &|w| {
+            crate::fs::write_file_with(&config.reports_dir.join("output-manifest.json"), &|w| {
                 serde_json::to_writer_pretty(
                     &mut *w,
                     &Copy {

@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use crate::atomic::Tee;
+use crate::fs::Tee;
 use crate::site::memo::Tagger;
 
 /// The memo's file in the kept generation. Never part of a site.
@@ -211,7 +211,7 @@ fn program_digest_remembered(
     dir: &std::path::Path,
     now: u64,
 ) -> std::io::Result<[u8; 32]> {
-    use crate::site::memo::Fingerprint;
+    use crate::fs::Fingerprint;
     let path = dir.join("program-id");
     let fingerprint = Fingerprint::of(meta);
     let stamp = serde_json::to_vec(&fingerprint).expect("a fingerprint serializes");
@@ -233,7 +233,7 @@ fn program_digest_remembered(
         let mut bytes = hex(&tagger.tag(PROGRAM_TAG, &[&stamp, &id])).into_bytes();
         bytes.extend(id);
         // A cache that can't be written is a cache not used; the digest stands.
-        let _ = crate::atomic::write_file(&path, &bytes);
+        let _ = crate::fs::write_file(&path, &bytes);
     }
     Ok(id)
 }
@@ -352,7 +352,7 @@ mod tests {
         std::fs::write(&kept, &forged).unwrap();
         assert_eq!(digest_at(&exe, tmp.path(), &tagger, changed + 10), truth);
         let meta = std::fs::metadata(&exe).unwrap();
-        let stamp = serde_json::to_vec(&crate::site::memo::Fingerprint::of(&meta)).unwrap();
+        let stamp = serde_json::to_vec(&crate::fs::Fingerprint::of(&meta)).unwrap();
         let other = [0u8; 32];
         let tag = Tagger::for_test([8; 32]).tag(PROGRAM_TAG, &[&stamp, &other]);
         std::fs::write(&kept, [hex(&tag).as_bytes(), &other].concat()).unwrap();

@@ -31,7 +31,6 @@ use std::collections::HashMap;
 
 /// Sets of SHA-256 digests and HMAC tags: nobody picks them to collide, so a fast hash will do.
 type Digests = foldhash::HashSet<[u8; 32]>;
-use std::fs::Metadata;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -46,58 +45,7 @@ pub(crate) mod secret;
 
 use inputs::{Clock, Kept, Now, PageRead, Place, RecordBytes};
 
-/// Who a file on disk is, as far as reuse goes (see the module documentation). `build` also
-/// keeps it for the files of `output/`, so that a drift check reads only files that moved.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub(crate) struct Fingerprint {
-    dev: u64,
-    ino: u64,
-    len: u64,
-    mtime: (i64, i64),
-    ctime: (i64, i64),
-}
-
-impl Fingerprint {
-    /// From metadata read without following a link (`lstat`).
-    pub(crate) fn of(meta: &Metadata) -> Fingerprint {
-        use std::os::unix::fs::MetadataExt;
-        Fingerprint {
-            dev: meta.dev(),
-            ino: meta.ino(),
-            len: meta.len(),
-            mtime: (meta.mtime(), meta.mtime_nsec()),
-            ctime: (meta.ctime(), meta.ctime_nsec()),
-        }
-    }
-
-    /// From the fields of a `statx` (see `atomic::Beneath::fingerprint`).
-    pub(crate) fn from_parts(
-        dev: u64,
-        ino: u64,
-        len: u64,
-        mtime: (i64, i64),
-        ctime: (i64, i64),
-    ) -> Fingerprint {
-        Fingerprint {
-            dev,
-            ino,
-            len,
-            mtime,
-            ctime,
-        }
-    }
-
-    /// Whether `meta` (read without following a link) is of the same file.
-    pub(crate) fn same_file(&self, meta: &Metadata) -> bool {
-        use std::os::unix::fs::MetadataExt;
-        (self.dev, self.ino) == (meta.dev(), meta.ino())
-    }
-
-    /// The change time (seconds, nanoseconds): set by the kernel, never from user space.
-    pub(crate) fn ctime(&self) -> (i64, i64) {
-        self.ctime
-    }
-}
+use crate::fs::Fingerprint;
 
 /// What one load read, keyed by absolute path. A load takes the previous one out of the memo,
 /// looks files up in it from many threads without a lock, and puts back what it read itself,

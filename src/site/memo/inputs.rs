@@ -27,7 +27,8 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::{Fingerprint, Tagger};
+use super::Tagger;
+use crate::fs::Fingerprint;
 
 /// A reading of one filesystem's clock, as the change time of a file made there for a moment:
 /// a file whose change time on that filesystem is older was last changed before the reading.
@@ -47,15 +48,15 @@ impl Clock {
             .ok()?;
         let made = Fingerprint::of(&probe.as_file().metadata().ok()?);
         Some(Clock {
-            dev: made.dev,
-            ctime: made.ctime,
+            dev: made.dev(),
+            ctime: made.ctime(),
         })
     }
 
     /// Whether a file with fingerprint `f` has not changed since some moment before this
     /// reading: on the same filesystem (the same clock), with an older change time.
     fn settled(&self, f: &Fingerprint) -> bool {
-        f.dev == self.dev && f.ctime < self.ctime
+        f.dev() == self.dev && f.ctime() < self.ctime
     }
 }
 
@@ -194,7 +195,7 @@ fn write<T: Serialize>(
     use std::io::{Seek, Write};
     let mut out = std::io::BufWriter::with_capacity(1 << 16, file);
     out.write_all(&[0; 32])?;
-    let mut both = crate::atomic::Tee {
+    let mut both = crate::fs::Tee {
         into: &mut out,
         copy: tagging(place),
     };
@@ -336,7 +337,7 @@ mod tests {
         std::fs::create_dir(site.path().join("a")).unwrap();
         std::fs::write(site.path().join("a/b.yaml"), "b").unwrap();
         std::os::unix::fs::symlink("b.yaml", site.path().join("a/link")).unwrap();
-        let open = crate::atomic::Beneath::open(site.path()).unwrap();
+        let open = crate::fs::Beneath::open(site.path()).unwrap();
         for rel in ["a/b.yaml", "a/link", "a"] {
             let lstat = fingerprint_of(&site.path().join(rel));
             assert_eq!(open.fingerprint(Path::new(rel)), Some(lstat), "{rel}");
