@@ -18,6 +18,7 @@ use crate::error::{Error, Result};
 use crate::fs;
 use crate::fs::Fingerprint;
 use crate::time::{self, Instant};
+pub use crate::trust::record::is_valid_page_id;
 use crate::trust::store::VersionFiles;
 use crate::trust::version::{self, ManifestEntry, Version};
 
@@ -275,18 +276,6 @@ fn split_at_closing_fence(text: &str) -> Option<(&str, &str)> {
         offset += line.len();
     }
     None
-}
-
-/// A page id is `<space>/<path>` with no empty, `.` or `..` components, no leading `/`, no
-/// backslash and no control character.
-pub fn is_valid_page_id(id: &str) -> bool {
-    !id.starts_with('/')
-        && !id.contains('\\')
-        && !id.chars().any(crate::trust::version::is_control)
-        && id.split('/').count() >= 2
-        && id
-            .split('/')
-            .all(|c| !c.is_empty() && c != "." && c != "..")
 }
 
 /// Turns a command-line PAGE (`content/kb/install.md`, `content/kb/shots/`, `kb/install`)

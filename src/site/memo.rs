@@ -46,6 +46,7 @@ pub(crate) mod secret;
 use inputs::{Clock, Kept, Now, PageRead, Place, RecordBytes};
 
 use crate::fs::Fingerprint;
+use crate::trust::record::VerifiedSignatures;
 
 /// What one load read, keyed by absolute path. A load takes the previous one out of the memo,
 /// looks files up in it from many threads without a lock, and puts back what it read itself,
@@ -232,6 +233,16 @@ impl Memo {
     pub(crate) fn forget(&self, path: &Path) {
         self.pages.lock().expect("memo lock").forget(path);
         self.records.lock().expect("memo lock").forget(path);
+    }
+}
+
+impl VerifiedSignatures for Memo {
+    fn seen(&self, public_key: &[u8], signature: &[u8], signed: &[u8]) -> bool {
+        self.verified(public_key, signature, signed)
+    }
+
+    fn remember(&self, public_key: &[u8], signature: &[u8], signed: &[u8]) {
+        self.keep_verified(public_key, signature, signed)
     }
 }
 
