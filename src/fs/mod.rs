@@ -10,7 +10,7 @@ pub(crate) mod path;
 pub(crate) mod read;
 pub(crate) mod write;
 
-pub(crate) use digest::{hash_part, HEX_DIGITS};
+pub(crate) use digest::{hash_part, hex, HEX_DIGITS};
 pub(crate) use fingerprint::Fingerprint;
 pub(crate) use path::{display_relative, printable};
 pub(crate) use read::{read_beneath, walk_by_name, Beneath, ReadErrorKind};

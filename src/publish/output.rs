@@ -31,11 +31,11 @@ use std::sync::Mutex;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::cache::render_memo::{self, GroupMemo, PageMemo, RenderMemo};
+use crate::cache::Tagger;
 use crate::error::{Error, Result};
 use crate::fs::Fingerprint;
 use crate::fs::{self, ReadErrorKind, Tee};
-use crate::publish::render_memo::{self, GroupMemo, PageMemo, RenderMemo};
-use crate::site::memo::Tagger;
 use crate::site::Finding;
 use crate::trust::review::FindingKind;
 use crate::trust::version::{self, Sha256Writer};

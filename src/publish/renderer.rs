@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::cache::render_memo::{self, GroupMemo, PageMemo};
 use crate::error::{Error, Result};
 use crate::publish::markdown::LinkResolution;
 use crate::publish::output::Fill;
@@ -19,7 +20,6 @@ use crate::publish::render::{
     self, PublishedPage, PublishedSite, PublishedSpace, SearchEntry, SiteContext, SpaceLink,
     SpaceSummary,
 };
-use crate::publish::render_memo::{self, GroupMemo, PageMemo};
 use crate::publish::search;
 use crate::publish::theme::Theme;
 use crate::report::{PageStatus, StatusReport};

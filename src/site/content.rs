@@ -12,8 +12,8 @@ use std::sync::Arc;
 use rayon::prelude::*;
 use serde::Deserialize;
 
-use super::memo::inputs::{Clock, Keep, Kept, PageRead};
 use super::memo::Memo;
+use crate::cache::inputs::{Clock, Keep, Kept, PageRead};
 use crate::error::{Error, Result};
 use crate::fs;
 use crate::fs::Fingerprint;
@@ -468,7 +468,7 @@ pub(crate) fn scan(
     // Bytes are held only for a load that keeps its pages for the next (`serve`).
     let hold = memo.is_some_and(Memo::keeps_files);
     let previous = memo.map(Memo::take_pages).unwrap_or_default();
-    // What the last build read (a build: see `memo::inputs`).
+    // What the last build read (a build: see `cache::inputs`).
     let kept = memo.and_then(|m| m.kept_pages(clock));
     // A file page's fingerprint (bundles are always read again: a change inside one leaves
     // its folder's fingerprint as it was). Looked up (`lstat`, not followed) only when an
@@ -587,7 +587,7 @@ fn lossy_id(rel: &Path) -> String {
 
 /// Reads the page at `candidate` below `content` (`content_dir`); with a file page, the
 /// fingerprint of the file that was read, and what to keep of it for the next build when
-/// `keep` says a file with that fingerprint may be kept (see `memo::inputs`).
+/// `keep` says a file with that fingerprint may be kept (see `cache::inputs`).
 fn read_page(
     content: &Arc<ContentDir>,
     hold: bool,

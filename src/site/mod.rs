@@ -20,8 +20,8 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use self::content::{FrontMatter, InvalidPage, Page};
-use self::memo::inputs::{Clock, Keep, Kept, RecordBytes};
 use self::memo::Memo;
+use crate::cache::inputs::{Clock, Keep, Kept, RecordBytes};
 use crate::error::{Error, Result};
 use crate::fs::Fingerprint;
 use crate::site::config::SiteConfig;
@@ -338,7 +338,7 @@ impl Site {
         // Side by side: each begins by listing its folder on one thread.
         let t = crate::timings::phase("read pages and records");
         // What is kept of them for the next build is settled against this reading, taken
-        // where the build writes (see `memo::inputs`).
+        // where the build writes (see `cache::inputs`).
         let output_parent = config.output_dir.parent().unwrap_or(&config.root);
         let clock = memo.as_deref().and_then(|m| m.clock(output_parent));
         let (scan, records) = rayon::join(
@@ -1063,7 +1063,7 @@ fn load_records(
                 .and_then(|root| root.read_with_metadata(rel, limit))
         }
     };
-    // What the last build read (a build: see `memo::inputs`).
+    // What the last build read (a build: see `cache::inputs`).
     let kept = memo.and_then(|m| m.kept_records(clock));
     let parse = |bytes: &[u8]| match std::str::from_utf8(bytes) {
         Ok(text) => record::parse_from(text, origin),

@@ -16,7 +16,7 @@
 //!   time past that reading, and nobody can set a change time back from user space, so an
 //!   entry never outlives the bytes it stands for.
 //! - It lives outside the repository, in the user's cache folder, and each file of it is
-//!   authenticated with the cache's HMAC key (mode 0600, see [`super`]) over the digest of
+//!   authenticated with the cache's HMAC key (mode 0600, see [`super::secret`]) over the digest of
 //!   the executable and every byte: whoever writes to the repository can neither write an
 //!   entry nor alter one, and another build of imprimatur uses none.
 //! - Anything wrong with it (missing, cut short, a tag that does not match, bytes that don't
@@ -215,7 +215,7 @@ fn write<T: Serialize>(
 /// for this kind of input and this very program.
 fn tagging(place: &Place) -> super::TagWriter {
     use std::io::Write;
-    let program = crate::publish::render_memo::program_id();
+    let program = super::render_memo::program_id();
     let mut tag = place.tagger.tagging(place.domain);
     let _ = tag.write_all(&(program.len() as u64).to_be_bytes());
     let _ = tag.write_all(program);
