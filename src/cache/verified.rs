@@ -42,6 +42,7 @@ impl VerifiedCache {
         })
     }
 
+    /// [`VerifiedCache::open`] in the cache folder `dir`, under `key`.
     pub(crate) fn open_in(dir: &Path, site_root: &Path, key: [u8; 32]) -> Option<VerifiedCache> {
         std::fs::create_dir_all(dir).ok()?;
         let root = std::fs::canonicalize(site_root).ok()?;
