@@ -26,15 +26,15 @@ pub enum Error {
     /// Bad command-line usage that the argument parser could not catch.
     #[error("{0}")]
     Usage(String),
-    /// A theme could not be loaded.
+    /// A theme could not be loaded (`publish::theme`'s error, which converts into this).
     #[error(transparent)]
-    Theme(#[from] crate::publish::theme::ThemeError),
+    Theme(Cause),
     /// A template failed while rendering one page: nothing of the build was published.
     #[error("{page}: {source}")]
     Render {
         page: String,
         #[source]
-        source: crate::publish::theme::ThemeError,
+        source: Cause,
     },
     /// A path the command must not write through or replace (a symbolic link an attacker may
     /// have placed, a folder that holds something else).
@@ -75,6 +75,30 @@ impl Error {
             Error::Usage(_) => 2,
             _ => 1,
         }
+    }
+}
+
+/// The error of a floor above this one, kept whole: shown as its own message, with its own
+/// source. The ground floor names no type above it; the floor that has the error converts it
+/// (`impl From<ThemeError> for Cause` lives beside the theme).
+#[derive(Debug)]
+pub struct Cause(Box<dyn std::error::Error + Send + Sync>);
+
+impl Cause {
+    pub fn new(error: impl std::error::Error + Send + Sync + 'static) -> Cause {
+        Cause(Box::new(error))
+    }
+}
+
+impl std::fmt::Display for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl std::error::Error for Cause {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
     }
 }
 

@@ -6,10 +6,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use crate::cache::inputs::{PageRead, RecordBytes};
+use crate::cache::render_memo::{self, RenderMemo};
+use crate::cache::Tagger;
 use crate::publish::markdown::{self, LinkResolution, MarkdownOptions};
-use crate::publish::render_memo::{self, RenderMemo};
-use crate::site::memo::inputs::{PageRead, RecordBytes};
-use crate::site::memo::Tagger;
 use crate::trust::keyring::Keyring;
 use crate::trust::record::{self, Origin};
 
@@ -351,10 +351,10 @@ fn file_path(file: &std::fs::File) -> PathBuf {
     PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()))
 }
 
-/// What a build kept of the pages and records it read (`site::memo::inputs`), past the tag.
+/// What a build kept of the pages and records it read (`cache::inputs`), past the tag.
 /// Kept records are parsed again as any record file.
 pub fn kept_inputs(data: &[u8]) {
-    use crate::site::memo::inputs::open_payload;
+    use crate::cache::inputs::open_payload;
     let Some((&which, payload)) = data.split_first() else {
         return;
     };
@@ -389,7 +389,7 @@ pub fn counted_records(data: &[u8]) {
 
 /// The signatures earlier builds verified (`verified-<site>.bin` in the cache folder).
 pub fn verified_cache(data: &[u8]) {
-    let known = crate::site::memo::known_tags(data);
+    let known = crate::cache::verified::known_tags(data);
     assert!(known.len() <= data.len() / 32);
 }
 

@@ -17,11 +17,13 @@
 //! - `notify/` — deliver the outbox (e-mail, chat, signed webhook) once each, kept in a ledger.
 //! - `cli/` — one small file per subcommand; `main.rs` only parses arguments.
 //!
-//! `yaml`, `atomic` (safe file reads and writes) and `time` serve all of them.
+//! `yaml`, `fs` (safe file reads and writes) and `time` serve all of them; `cache` keeps what
+//! one run lends the next, and says who can write each kept file.
 
-pub(crate) mod atomic;
+pub(crate) mod cache;
 pub mod cli;
 pub mod error;
+pub(crate) mod fs;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;

@@ -33,7 +33,7 @@ pub fn status(
 ) -> Result<i32> {
     let (site, report) = judge(site_root, now, None)?;
     let json = report.to_json();
-    crate::atomic::write_file(
+    crate::fs::write_file(
         &site.config.reports_dir.join("status.json"),
         json.as_bytes(),
     )?;
@@ -110,7 +110,7 @@ pub fn status_mine(
     let eval = site.evaluate(now, &site.config.audiences);
     let extra = crate::publish::build::check_without_building(&site, &eval)?;
     let mut report = StatusReport::from_evaluation(&eval, &extra).with_governance(&site.governance);
-    crate::atomic::write_file(
+    crate::fs::write_file(
         &site.config.reports_dir.join("status.json"),
         report.to_json().as_bytes(),
     )?;

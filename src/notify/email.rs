@@ -82,7 +82,7 @@ pub(crate) fn recipient(name: &str, address: &str) -> Result<Mailbox, String> {
     if name.chars().any(char::is_control) {
         return Err(format!(
             "the name \"{}\" holds a control character (a line break could add header lines)",
-            crate::atomic::printable(name)
+            crate::fs::printable(name)
         ));
     }
     if address.is_empty() {
@@ -91,13 +91,13 @@ pub(crate) fn recipient(name: &str, address: &str) -> Result<Mailbox, String> {
     if address.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err(format!(
             "the address \"{}\" holds a space or a control character",
-            crate::atomic::printable(address)
+            crate::fs::printable(address)
         ));
     }
     let address = address.parse().map_err(|e| {
         format!(
             "'{}' is not an e-mail address: {e}",
-            crate::atomic::printable(address)
+            crate::fs::printable(address)
         )
     })?;
     Ok(Mailbox::new(Some(name.to_string()), address))

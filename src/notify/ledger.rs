@@ -95,9 +95,9 @@ impl Ledger {
     /// or parsed is an error: guessing would send everything again, or nothing.
     pub fn load(root: &Path, rel: &Path) -> Result<Option<Ledger>> {
         let shown = crate::site::config::display_relative(root, &root.join(rel));
-        let bytes = match crate::atomic::read_beneath(root, rel, MAX_BYTES) {
+        let bytes = match crate::fs::read_beneath(root, rel, MAX_BYTES) {
             Ok(b) => b,
-            Err(e) if matches!(e.kind, crate::atomic::ReadErrorKind::Missing) => return Ok(None),
+            Err(e) if matches!(e.kind, crate::fs::ReadErrorKind::Missing) => return Ok(None),
             Err(e) => return Err(Error::Refused(e.describe(root))),
         };
         Ledger::parse(&bytes).map(Some).map_err(|why| {
@@ -136,7 +136,7 @@ impl Ledger {
     /// the file replaced by a rename (a link there is replaced, never written through).
     pub fn save(&self, root: &Path, rel: &Path) -> Result<()> {
         let path = real_parent(root, rel)?.join(file_name(root, rel)?);
-        crate::atomic::write_file_synced(&path, self.to_json().as_bytes())
+        crate::fs::write_file_synced(&path, self.to_json().as_bytes())
     }
 
     pub fn has(&self, id: &str, route: &str, to: Option<&str>) -> bool {
@@ -234,7 +234,7 @@ impl LedgerLock {
 
 /// The folder of `root/rel`, reached from `root` without a symbolic link and made if missing.
 fn real_parent(root: &Path, rel: &Path) -> Result<PathBuf> {
-    crate::atomic::real_dir(root, rel.parent().unwrap_or(Path::new("")))
+    crate::fs::real_dir(root, rel.parent().unwrap_or(Path::new("")))
 }
 
 fn file_name<'a>(root: &Path, rel: &'a Path) -> Result<&'a std::ffi::OsStr> {

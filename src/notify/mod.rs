@@ -121,7 +121,7 @@ impl NotifyReport {
                 continue;
             }
             let to = match (&d.to, &d.address) {
-                (Some(to), Some(a)) => format!("{to} <{}>", crate::atomic::printable(a)),
+                (Some(to), Some(a)) => format!("{to} <{}>", crate::fs::printable(a)),
                 (Some(to), None) => to.clone(),
                 _ => d.route.clone(),
             };

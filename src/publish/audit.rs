@@ -41,7 +41,7 @@ enum Replay {
 }
 
 fn read(dir: &Path, rel: &str) -> std::result::Result<Vec<u8>, String> {
-    crate::atomic::read_beneath(dir, Path::new(rel), 64 << 20)
+    crate::fs::read_beneath(dir, Path::new(rel), 64 << 20)
         .map_err(|e| format!("{rel}: {}", e.describe(dir)))
 }
 
@@ -131,7 +131,7 @@ pub fn audit(dir: &Path, pin: Option<&Pin>) -> Result<Audit> {
     let t = crate::timings::phase("audit: pages");
     let mut pages = 0;
     let mut pages_checked = std::collections::BTreeSet::new();
-    for entry in crate::atomic::walk_by_name(dir) {
+    for entry in crate::fs::walk_by_name(dir) {
         let Ok(entry) = entry else { continue };
         if entry.file_name() != "index.html" || !entry.file_type().is_file() {
             continue;

@@ -9,10 +9,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::cache::render_memo::{GroupMemo, PageMemo};
 use crate::error::{Error, Result};
 use crate::publish::output::{self, Staging};
 use crate::publish::render::PublishedSite;
-use crate::publish::render_memo::{GroupMemo, PageMemo};
 use crate::publish::renderer::{self, Drafts, Progress, Renderer, Sink};
 use crate::publish::theme::Theme;
 use crate::report::StatusReport;
@@ -97,7 +97,7 @@ impl Sink for Staging<'_> {
 
 pub fn build(req: &BuildRequest) -> Result<BuildSummary> {
     // Signatures that verified in earlier builds of this site are not verified again (an
-    // HMAC-keyed cache outside the site, under a secret kept elsewhere: see `site::memo`).
+    // HMAC-keyed cache outside the site, under a secret kept elsewhere: see `cache`).
     let _t = crate::timings::phase("build");
     let memo = Arc::new(Memo::for_build(req.site_root)?);
     let mut site = Site::load_with(req.site_root, Some(memo.clone()))?;
@@ -199,7 +199,7 @@ pub fn build(req: &BuildRequest) -> Result<BuildSummary> {
             struct Copy<'a> {
                 files: &'a std::collections::BTreeMap<String, String>,
             }
-            crate::atomic::write_file_with(&config.reports_dir.join("output-manifest.json"), &|w| {
+            crate::fs::write_file_with(&config.reports_dir.join("output-manifest.json"), &|w| {
                 serde_json::to_writer_pretty(
                     &mut *w,
                     &Copy {

@@ -31,10 +31,11 @@ use std::sync::Mutex;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::atomic::{self, ReadErrorKind, Tee};
+use crate::cache::render_memo::{self, GroupMemo, PageMemo, RenderMemo};
+use crate::cache::Tagger;
 use crate::error::{Error, Result};
-use crate::publish::render_memo::{self, GroupMemo, PageMemo, RenderMemo};
-use crate::site::memo::{Fingerprint, Tagger};
+use crate::fs::Fingerprint;
+use crate::fs::{self, ReadErrorKind, Tee};
 use crate::site::Finding;
 use crate::trust::review::FindingKind;
 use crate::trust::version::{self, Sha256Writer};
@@ -99,7 +100,7 @@ pub fn previous_build(output_dir: &Path) -> Option<BuildManifest> {
 
 /// `Ok(None)` when there is no marker; `Err(why)` when there is one that can't be used.
 fn read_marker(output_dir: &Path) -> std::result::Result<Option<BuildManifest>, String> {
-    match atomic::read_beneath(output_dir, Path::new(MARKER), version::MAX_FILE_BYTES) {
+    match fs::read_beneath(output_dir, Path::new(MARKER), version::MAX_FILE_BYTES) {
         Ok(bytes) => serde_json::from_slice(&bytes)
             .map(Some)
             .map_err(|e| format!("{MARKER} is not a build manifest: {e}")),
@@ -689,8 +690,7 @@ impl<'lock> Staging<'lock> {
         if !self.reusable(rel, hash) {
             return None;
         }
-        let bytes =
-            crate::atomic::read_beneath(&self.output_dir, Path::new(rel), BEFORE_LIMIT).ok()?;
+        let bytes = crate::fs::read_beneath(&self.output_dir, Path::new(rel), BEFORE_LIMIT).ok()?;
         (version::sha256_hex(&bytes) == hash).then_some(bytes)
     }
 
@@ -941,7 +941,7 @@ fn copy_from(output_dir: &Path, staged: &Path, rel: &str) -> Result<()> {
         }
         remove_old(&to)?;
     }
-    let bytes = atomic::read_beneath(output_dir, Path::new(rel), u64::MAX)
+    let bytes = fs::read_beneath(output_dir, Path::new(rel), u64::MAX)
         .map_err(|e| Error::Refused(format!("can't reuse {}: {}", from.display(), e.kind)))?;
     write_new(staged, &to, &bytes)
 }
@@ -1679,7 +1679,7 @@ pub fn check_drift(output_dir: &Path, output_name: &str) -> Drift {
                 Some((_, hash)) => hash.clone(),
                 None => {
                     moved.fetch_add(1, Ordering::Relaxed);
-                    atomic::read_beneath(output_dir, Path::new(&rel), u64::MAX)
+                    fs::read_beneath(output_dir, Path::new(&rel), u64::MAX)
                         .map(|b| version::sha256_hex(&b))
                         .unwrap_or_default()
                 }
@@ -1736,7 +1736,7 @@ pub fn check_drift(output_dir: &Path, output_name: &str) -> Drift {
 /// following a link at its end. Taken relative to the folder, opened once: a shorter walk for
 /// each. (An inode keeps its kind: one whose stat is a recorded file's or folder's is one.)
 fn stats_in(output_dir: &Path) -> impl Fn(&str) -> Option<Fingerprint> + Sync + '_ {
-    let opened = atomic::Beneath::open(output_dir).ok();
+    let opened = fs::Beneath::open(output_dir).ok();
     move |rel: &str| match &opened {
         Some(dir) => dir.fingerprint(Path::new(rel)),
         None => std::fs::symlink_metadata(output_dir.join(rel))

@@ -105,15 +105,14 @@ pub fn write_all(
         .collect();
     for space in &spaces {
         let policy = &site.policies[*space];
-        let bytes =
-            crate::atomic::read_beneath(&site.config.root, Path::new(&policy.file), 1 << 20)
-                .map_err(|e| {
-                    Error::Governance(format!(
-                        "{}: {}",
-                        policy.file,
-                        e.describe(&site.config.root)
-                    ))
-                })?;
+        let bytes = crate::fs::read_beneath(&site.config.root, Path::new(&policy.file), 1 << 20)
+            .map_err(|e| {
+                Error::Governance(format!(
+                    "{}: {}",
+                    policy.file,
+                    e.describe(&site.config.root)
+                ))
+            })?;
         shared(format!("{DIR}/policies/{space}.yaml"), &bytes)?;
     }
     let keys = &site.keyring.keys;
@@ -133,7 +132,7 @@ pub fn write_all(
                 withheld.push(r.file.clone());
                 continue;
             }
-            let bytes = crate::atomic::read_beneath(&site.config.root, Path::new(&r.file), 1 << 20)
+            let bytes = crate::fs::read_beneath(&site.config.root, Path::new(&r.file), 1 << 20)
                 .map_err(|e| {
                     Error::Refused(format!("{}: {}", r.file, e.describe(&site.config.root)))
                 })?;
@@ -317,12 +316,9 @@ fn write_generator_inputs(
         if rel == config || !is_generator_input(rel, &site.config.theme) {
             continue;
         }
-        let bytes = crate::atomic::read_beneath(
-            root,
-            Path::new(rel),
-            crate::trust::version::MAX_FILE_BYTES,
-        )
-        .map_err(|e| Error::Governance(format!("{rel}: {}", e.describe(root))))?;
+        let bytes =
+            crate::fs::read_beneath(root, Path::new(rel), crate::trust::version::MAX_FILE_BYTES)
+                .map_err(|e| Error::Governance(format!("{rel}: {}", e.describe(root))))?;
         if sha256_hex(&bytes) != *hash {
             return Err(Error::Governance(format!(
                 "{rel}: changed since the admins signed it"

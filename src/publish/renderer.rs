@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::cache::render_memo::{self, GroupMemo, PageMemo};
 use crate::error::{Error, Result};
 use crate::publish::markdown::LinkResolution;
 use crate::publish::output::Fill;
@@ -19,7 +20,6 @@ use crate::publish::render::{
     self, PublishedPage, PublishedSite, PublishedSpace, SearchEntry, SiteContext, SpaceLink,
     SpaceSummary,
 };
-use crate::publish::render_memo::{self, GroupMemo, PageMemo};
 use crate::publish::search;
 use crate::publish::theme::Theme;
 use crate::report::{PageStatus, StatusReport};
@@ -579,7 +579,7 @@ impl<'a> Renderer<'a> {
             .render("index.html", &ctx)
             .map_err(|e| Error::Render {
                 page: "home page".into(),
-                source: e,
+                source: e.into(),
             })
     }
 
@@ -593,7 +593,7 @@ impl<'a> Renderer<'a> {
             .render("space.html", &ctx)
             .map_err(|e| Error::Render {
                 page: format!("space {}", space.policy.space),
-                source: e,
+                source: e.into(),
             })
     }
 
@@ -811,9 +811,9 @@ impl<'a> Renderer<'a> {
 
     fn render_page(&self, j: usize, template: &PageTemplate) -> Result<String> {
         let (_, page) = self.job(j);
-        let failed = |source| Error::Render {
+        let failed = |source: crate::publish::theme::ThemeError| Error::Render {
             page: page.eval.page.id.clone(),
-            source,
+            source: source.into(),
         };
         let ctx = tera::Context::from_serialize(template).map_err(|e| {
             failed(crate::publish::theme::ThemeError::Render {

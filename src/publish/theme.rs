@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use sha2::Digest;
 use tera::{Context, ErrorKind, Tera};
 
-use crate::atomic::{self, ReadErrorKind};
+use crate::fs::{self, ReadErrorKind};
 
 /// What the built-in templates are called in error messages.
 const BUILT_IN: &str = "built-in default theme";
@@ -125,6 +125,18 @@ pub enum ThemeError {
     /// Rendering `template` failed, e.g. the context lacks a value the template uses.
     #[error("{template}: render error: {message}")]
     Render { template: String, message: String },
+}
+
+impl From<ThemeError> for crate::error::Cause {
+    fn from(e: ThemeError) -> crate::error::Cause {
+        crate::error::Cause::new(e)
+    }
+}
+
+impl From<ThemeError> for crate::error::Error {
+    fn from(e: ThemeError) -> crate::error::Error {
+        crate::error::Error::Theme(e.into())
+    }
 }
 
 /// A loaded theme: parsed templates plus the static files to publish. Read-only after
@@ -310,7 +322,7 @@ fn files_under(dir: &Path) -> Result<Vec<(String, PathBuf)>, ThemeError> {
 /// only, at most `version::MAX_FILE_BYTES`.
 fn read_theme_file(site_root: &Path, path: &Path) -> Result<Vec<u8>, ThemeError> {
     let rel = path.strip_prefix(site_root).unwrap_or(path);
-    atomic::read_beneath(site_root, rel, crate::trust::version::MAX_FILE_BYTES).map_err(|e| {
+    fs::read_beneath(site_root, rel, crate::trust::version::MAX_FILE_BYTES).map_err(|e| {
         let source = match e.kind {
             ReadErrorKind::Io(source) => source,
             kind => refused(kind),

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+pub use crate::fs::path::display_relative;
 use crate::trust::version::Version;
 use crate::yaml;
 
@@ -255,27 +256,6 @@ fn review_url(value: &str) -> Result<String> {
         url.push('/');
     }
     Ok(url)
-}
-
-/// `path` relative to `root` with `/` separators (the path itself when it is not below root).
-pub fn display_relative(root: &Path, path: &Path) -> String {
-    // The common case, without taking the path apart: UTF-8, `root/` then plain names.
-    if let (Some(root), Some(path)) = (root.to_str(), path.to_str()) {
-        let rest = path
-            .strip_prefix(root)
-            .filter(|_| !root.is_empty())
-            .and_then(|rest| rest.strip_prefix('/'));
-        if let Some(rest) = rest.filter(|rest| {
-            !rest.is_empty() && rest.split('/').all(|name| !name.is_empty() && name != ".")
-        }) {
-            return rest.to_string();
-        }
-    }
-    let rel = path.strip_prefix(root).unwrap_or(path);
-    rel.components()
-        .map(|c| c.as_os_str().to_string_lossy())
-        .collect::<Vec<_>>()
-        .join("/")
 }
 
 fn relative_dir(value: &str, field: &str) -> Result<PathBuf> {

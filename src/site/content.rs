@@ -15,10 +15,12 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use super::memo::inputs::{Clock, Keep, Kept, PageRead};
-use super::memo::{Fingerprint, Memo};
-use crate::atomic;
+use super::memo::Memo;
+use crate::cache::inputs::{Clock, Keep, Kept, PageRead};
+use crate::fs::{self, Fingerprint};
+
 use crate::error::{Error, Result};
+pub use crate::trust::record::is_valid_page_id;
 use crate::trust::store::VersionFiles;
 use crate::trust::version::{self, ManifestEntry, Version};
 
@@ -88,7 +90,7 @@ enum Origin {
 
 /// `content/`, opened once, for pages read again.
 pub(crate) struct ContentDir {
-    beneath: atomic::Beneath,
+    beneath: fs::Beneath,
     site_root: PathBuf,
 }
 
@@ -147,7 +149,7 @@ impl VersionSource {
                     return Err(Error::InvalidPage {
                         why: format!(
                             "{} changed while this command ran: it is no longer version {}, which was judged; nothing was published (run it again)",
-                            atomic::printable(&shown),
+                            fs::printable(&shown),
                             version.short()
                         ),
                     });
@@ -156,18 +158,6 @@ impl VersionSource {
             }
         }
     }
-}
-
-/// A page id is `<space>/<path>` with no empty, `.` or `..` components, no leading `/`, no
-/// backslash and no control character.
-pub fn is_valid_page_id(id: &str) -> bool {
-    !id.starts_with('/')
-        && !id.contains('\\')
-        && !id.chars().any(crate::trust::version::is_control)
-        && id.split('/').count() >= 2
-        && id
-            .split('/')
-            .all(|c| !c.is_empty() && c != "." && c != "..")
 }
 
 /// Turns a command-line PAGE (`content/kb/install.md`, `content/kb/shots/`, `kb/install`)
@@ -226,8 +216,7 @@ pub(crate) fn scan(
     if !content_dir.is_dir() {
         return Ok(scan);
     }
-    let show =
-        |path: &Path| atomic::printable(&crate::site::config::display_relative(site_root, path));
+    let show = |path: &Path| fs::printable(&crate::site::config::display_relative(site_root, path));
     let invalid_at = |path: &Path, why: String| {
         let rel = path.strip_prefix(content_dir).unwrap_or(path);
         InvalidPage {
@@ -237,7 +226,7 @@ pub(crate) fn scan(
         }
     };
     let mut candidates: Vec<Candidate> = Vec::new();
-    let mut walker = crate::atomic::walk_by_name(content_dir)
+    let mut walker = crate::fs::walk_by_name(content_dir)
         .min_depth(1)
         .into_iter();
     while let Some(entry) = walker.next() {
@@ -287,7 +276,7 @@ pub(crate) fn scan(
             // Never followed. Reported where it stands for a page or a folder of pages.
             let to_folder = std::fs::metadata(path).is_ok_and(|m| m.is_dir());
             if markdown || to_folder {
-                let why = format!("{} {}", show(path), atomic::ReadErrorKind::Symlink);
+                let why = format!("{} {}", show(path), fs::ReadErrorKind::Symlink);
                 scan.invalid.push(invalid_at(path, why));
             }
         } else if markdown {
@@ -295,7 +284,7 @@ pub(crate) fn scan(
                 // The kind is what the listing said (`d_type`): no `stat` here.
                 candidates.push(Candidate { rel, bundle: false });
             } else {
-                let why = format!("{} {}", show(path), atomic::ReadErrorKind::NotRegular);
+                let why = format!("{} {}", show(path), fs::ReadErrorKind::NotRegular);
                 scan.invalid.push(invalid_at(path, why));
             }
         }
@@ -347,9 +336,9 @@ pub(crate) fn scan(
     }
 
     // Opened once for every page: each file is then one `openat2` below it.
-    let beneath = atomic::Beneath::open(content_dir).map_err(|e| {
+    let beneath = fs::Beneath::open(content_dir).map_err(|e| {
         let e = match e.kind {
-            atomic::ReadErrorKind::Io(e) => e,
+            fs::ReadErrorKind::Io(e) => e,
             kind => std::io::Error::other(kind.to_string()),
         };
         Error::io(content_dir, e)
@@ -448,7 +437,7 @@ fn page_id(rel: &Path, bundle: bool) -> std::result::Result<String, String> {
     if !is_valid_page_id(id) {
         return Err(format!(
             "does not make a well-formed page id ('{}')",
-            atomic::printable(id)
+            fs::printable(id)
         ));
     }
     Ok(id.to_string())
@@ -475,7 +464,7 @@ fn slash_path(rel: &Path) -> std::result::Result<String, String> {
 fn lossy_id(rel: &Path) -> String {
     let text = crate::site::config::display_relative(Path::new(""), rel);
     let text = text.strip_suffix(".md").unwrap_or(&text);
-    atomic::printable(text)
+    fs::printable(text)
 }
 
 /// Reads the page at `candidate` below `content` (`content_dir`); with a file page, the
@@ -598,7 +587,7 @@ fn new_page(
 /// Reads the page file or bundle folder at `rel` below `content`: its version, its bytes and,
 /// for a file page, the fingerprint of the file read (a bundle has none that covers it).
 fn read_source(
-    content: &atomic::Beneath,
+    content: &fs::Beneath,
     site_root: &Path,
     rel: &Path,
     bundle: bool,
@@ -632,7 +621,7 @@ pub fn read_bundle(dir: &Path) -> Result<(Version, VersionFiles)> {
         base
     };
     let name = dir.file_name().map(PathBuf::from).unwrap_or_default();
-    let beneath = atomic::Beneath::open(base).map_err(|e| Error::InvalidPage {
+    let beneath = fs::Beneath::open(base).map_err(|e| Error::InvalidPage {
         why: e.describe(base),
     })?;
     read_bundle_beneath(&beneath, &name, base).map_err(|why| Error::InvalidPage { why })
@@ -641,16 +630,16 @@ pub fn read_bundle(dir: &Path) -> Result<(Version, VersionFiles)> {
 /// Reads the bundle `base/rel`, every file opened below `base` without following links.
 /// Errors name files relative to `shown_from`.
 fn read_bundle_beneath(
-    base: &atomic::Beneath,
+    base: &fs::Beneath,
     rel: &Path,
     shown_from: &Path,
 ) -> std::result::Result<(Version, VersionFiles), String> {
     let dir = base.path().join(rel);
     let show =
-        |path: &Path| atomic::printable(&crate::site::config::display_relative(shown_from, path));
+        |path: &Path| fs::printable(&crate::site::config::display_relative(shown_from, path));
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     let mut total: u64 = 0;
-    let walker = crate::atomic::walk_by_name(&dir)
+    let walker = crate::fs::walk_by_name(&dir)
         .min_depth(1)
         .into_iter()
         .filter_entry(|e| !e.file_name().as_encoded_bytes().starts_with(b"."));
@@ -663,14 +652,10 @@ fn read_bundle_beneath(
         }
         let path = entry.path();
         if kind.is_symlink() {
-            return Err(format!("{} {}", show(path), atomic::ReadErrorKind::Symlink));
+            return Err(format!("{} {}", show(path), fs::ReadErrorKind::Symlink));
         }
         if !kind.is_file() {
-            return Err(format!(
-                "{} {}",
-                show(path),
-                atomic::ReadErrorKind::NotRegular
-            ));
+            return Err(format!("{} {}", show(path), fs::ReadErrorKind::NotRegular));
         }
         let inner = path.strip_prefix(&dir).unwrap_or(path);
         let name = slash_path(inner).map_err(|why| format!("{} {why}", show(path)))?;
@@ -710,7 +695,7 @@ fn read_bundle_beneath(
         return Err(format!(
             "{}/index.md {}",
             show(&dir),
-            atomic::ReadErrorKind::NotRegular
+            fs::ReadErrorKind::NotRegular
         ));
     }
     let entries: Vec<ManifestEntry> = files

@@ -348,7 +348,7 @@ pub(crate) fn write(
         })
         .collect();
     let path = path_for(output_dir);
-    crate::atomic::write_file_synced_with(&path, &|out| encode(out, &kept)).map_err(|e| match e {
+    crate::fs::write_file_synced_with(&path, &|out| encode(out, &kept)).map_err(|e| match e {
         Error::Io { source, .. } => Error::io(&path, source),
         other => other,
     })

@@ -139,7 +139,12 @@ impl Site {
             .map(|f| match &f.parsed {
                 Err(why) => Err((f.file.clone(), why.clone())),
                 Ok(parsed) => {
-                    match record::check_with(parsed, &self.keyring, &now, self.memo.as_deref()) {
+                    match record::check_with(
+                        parsed,
+                        &self.keyring,
+                        &now,
+                        self.memo.as_deref().map(|m| m as _),
+                    ) {
                         Ok(id) => Ok((
                             VerifiedRecord {
                                 file: f.file.clone(),
@@ -314,7 +319,13 @@ impl Site {
             .filter_map(|f| f.parsed.as_ref().ok().map(|p| (f, p)))
             .filter(|(_, p)| {
                 p.record.content == id
-                    && record::check_with(p, &self.keyring, &now, self.memo.as_deref()).is_ok()
+                    && record::check_with(
+                        p,
+                        &self.keyring,
+                        &now,
+                        self.memo.as_deref().map(|m| m as _),
+                    )
+                    .is_ok()
             })
             .map(|(f, p)| VerifiedRecord {
                 file: f.file.clone(),

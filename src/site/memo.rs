@@ -1,10 +1,10 @@
-//! What one judgement of a site may lend the next judgement of the same folder, in memory
-//! only: the pages and records read last time, and the signatures that verified.
+//! What one judgement of a site may lend the next judgement of the same folder: the pages and
+//! records read last time, and the signatures that verified.
 //!
 //! `serve` keeps a [`Memo`] for as long as it runs, so that a save re-reads and re-verifies
-//! only what changed. Nothing here is ever written to disk, so nobody who can write to the
-//! repository can forge an entry. Reuse is decided so that it can only ever repeat what a
-//! fresh judgement would conclude from the same bytes:
+//! only what changed. What it holds in memory is never written to disk, so nobody who can
+//! write to the repository can forge an entry. Reuse is decided so that it can only ever
+//! repeat what a fresh judgement would conclude from the same bytes:
 //! - a file is reused only while its inode, size, modification and change times are all
 //!   unchanged (the change time can't be set back from user space), and never after the
 //!   watcher named its path;
@@ -12,92 +12,23 @@
 //!   signed bytes, and only after it verified strictly. The other conditions of SPEC §4 (key
 //!   owner, revocation, `signed_at`, the build's clock) are checked again every time.
 //!
-//! `build` also lends itself the signatures that verified in its earlier runs, through a
-//! [`VerifiedCache`] outside the site (the user's cache folder), so a rebuild does not verify
-//! 30,000 signatures again. Whoever can write that folder (a CI cache, restored from any
-//! job's) can't forge an entry: each is an HMAC-SHA256 of the signature's id above, under a
-//! secret that never lives in the cache folder, the site or beside `output/` ([`secret`] says
-//! where it does). Without the secret nobody can make an entry that matches a triple that did
-//! not verify; an entry only ever says "this exact key, signature and bytes verified
-//! strictly", which `verify_strict` would say again.
-//!
-//! The same secret authenticates what `build` keeps beside `output/` to render less next time
-//! (`publish::output`'s render memo): a [`Tagger`] lends it, never the key itself. It also
-//! authenticates what `build` read of pages and records, kept in the cache folder so that
-//! the next build opens only the files whose fingerprint moved ([`inputs`], which says why
-//! that can't stand for bytes a file no longer holds).
+//! `build` also lends itself what earlier runs kept in the cache folder — the signatures that
+//! verified, and what it read of pages and records — through `crate::cache`, which says who
+//! can write each kept file and why they can't make it say anything a fresh run would not.
+//! The memo is where those meet the site's own types (pages, record files).
 
 use std::collections::HashMap;
-
-/// Sets of SHA-256 digests and HMAC tags: nobody picks them to collide, so a fast hash will do.
-type Digests = foldhash::HashSet<[u8; 32]>;
-use std::fs::Metadata;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::Mutex;
 
-use sha2::{Digest, Sha256};
-
 use super::content::Page;
 use super::RecordFile;
-
-pub(crate) mod inputs;
-pub(crate) mod secret;
-
-use inputs::{Clock, Kept, Now, PageRead, Place, RecordBytes};
-
-/// Who a file on disk is, as far as reuse goes (see the module documentation). `build` also
-/// keeps it for the files of `output/`, so that a drift check reads only files that moved.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub(crate) struct Fingerprint {
-    dev: u64,
-    ino: u64,
-    len: u64,
-    mtime: (i64, i64),
-    ctime: (i64, i64),
-}
-
-impl Fingerprint {
-    /// From metadata read without following a link (`lstat`).
-    pub(crate) fn of(meta: &Metadata) -> Fingerprint {
-        use std::os::unix::fs::MetadataExt;
-        Fingerprint {
-            dev: meta.dev(),
-            ino: meta.ino(),
-            len: meta.len(),
-            mtime: (meta.mtime(), meta.mtime_nsec()),
-            ctime: (meta.ctime(), meta.ctime_nsec()),
-        }
-    }
-
-    /// From the fields of a `statx` (see `atomic::Beneath::fingerprint`).
-    pub(crate) fn from_parts(
-        dev: u64,
-        ino: u64,
-        len: u64,
-        mtime: (i64, i64),
-        ctime: (i64, i64),
-    ) -> Fingerprint {
-        Fingerprint {
-            dev,
-            ino,
-            len,
-            mtime,
-            ctime,
-        }
-    }
-
-    /// Whether `meta` (read without following a link) is of the same file.
-    pub(crate) fn same_file(&self, meta: &Metadata) -> bool {
-        use std::os::unix::fs::MetadataExt;
-        (self.dev, self.ino) == (meta.dev(), meta.ino())
-    }
-
-    /// The change time (seconds, nanoseconds): set by the kernel, never from user space.
-    pub(crate) fn ctime(&self) -> (i64, i64) {
-        self.ctime
-    }
-}
+use crate::cache::inputs::{Clock, Kept, Now, PageRead, Place, RecordBytes};
+use crate::cache::verified::{signature_id, Digests, VerifiedCache};
+use crate::cache::Tagger;
+use crate::fs::Fingerprint;
+use crate::trust::record::VerifiedSignatures;
 
 /// What one load read, keyed by absolute path. A load takes the previous one out of the memo,
 /// looks files up in it from many threads without a lock, and puts back what it read itself,
@@ -200,13 +131,7 @@ impl Memo {
 
     fn place(&self, kind: &str, domain: &'static [u8]) -> Option<Place> {
         let cache = self.persisted.as_ref().filter(|_| self.keeps_inputs)?;
-        Some(Place {
-            path: cache
-                .path
-                .with_file_name(format!("{kind}-{}.bin", cache.site)),
-            tagger: Tagger { key: cache.key },
-            domain,
-        })
+        Some(cache.place(kind, domain))
     }
 
     /// Writes `kept` with what this build read (`now`) to the cache folder, beside the work
@@ -231,7 +156,7 @@ impl Memo {
     /// The key of the cache outside the site, to authenticate other state kept between runs;
     /// `None` when the cache is off (then nothing kept between runs is trusted).
     pub(crate) fn tagger(&self) -> Option<Tagger> {
-        self.persisted.as_ref().map(|c| Tagger { key: c.key })
+        self.persisted.as_ref().map(VerifiedCache::tagger)
     }
 
     /// Remembers, for later runs, every signature that verified in this one (those alone:
@@ -287,6 +212,16 @@ impl Memo {
     }
 }
 
+impl VerifiedSignatures for Memo {
+    fn seen(&self, public_key: &[u8], signature: &[u8], signed: &[u8]) -> bool {
+        self.verified(public_key, signature, signed)
+    }
+
+    fn remember(&self, public_key: &[u8], signature: &[u8], signed: &[u8]) {
+        self.keep_verified(public_key, signature, signed)
+    }
+}
+
 /// Threads writing to the cache folder: waited for before they are forgotten, so that a
 /// build never leaves a file half written there (a temporary file, never the one read).
 #[derive(Default)]
@@ -309,171 +244,6 @@ impl Drop for Saving {
     fn drop(&mut self) {
         self.wait();
     }
-}
-
-/// The signatures earlier runs verified on one site, as HMAC tags in the user's cache folder
-/// (see the module documentation for why it can't be forged from the repository).
-pub(crate) struct VerifiedCache {
-    key: [u8; 32],
-    known: Digests,
-    path: PathBuf,
-    /// The site's name in the cache folder: a digest of its absolute path.
-    site: String,
-}
-
-/// Where the cache lives: `$IMPRIMATUR_CACHE_DIR`, else `$XDG_CACHE_HOME/imprimatur`, else
-/// `$HOME/.cache/imprimatur`. `IMPRIMATUR_CACHE_DIR=off` turns it off.
-pub(crate) const CACHE_DIR_ENV: &str = "IMPRIMATUR_CACHE_DIR";
-
-/// The cache folder (see [`CACHE_DIR_ENV`]), or `None` when it is turned off or there is no
-/// home to put it in.
-pub(crate) fn cache_dir() -> Option<PathBuf> {
-    match std::env::var_os(CACHE_DIR_ENV) {
-        Some(d) if d == "off" => None,
-        Some(d) => Some(PathBuf::from(d)),
-        None => match std::env::var_os("XDG_CACHE_HOME") {
-            Some(x) if !x.is_empty() => Some(PathBuf::from(x).join("imprimatur")),
-            _ => Some(PathBuf::from(std::env::var_os("HOME")?).join(".cache/imprimatur")),
-        },
-    }
-}
-
-/// The [`Tagger`] of the cache folder `dir`, under the secret [`secret`] finds (`Ok(None)`
-/// when there is none: then nothing kept there is trusted).
-pub(crate) fn cache_tagger(dir: &Path) -> crate::Result<Option<Tagger>> {
-    Ok(secret::cache_secret(dir)?.map(|key| Tagger { key }))
-}
-
-impl VerifiedCache {
-    /// The cache for the site at `site_root` (by its absolute path); `None` when it is turned
-    /// off, has no secret or can't be used (then every signature is verified, as without it).
-    pub(crate) fn open(site_root: &Path) -> crate::Result<Option<VerifiedCache>> {
-        let Some(dir) = cache_dir() else {
-            return Ok(None);
-        };
-        Ok(match cache_tagger(&dir)? {
-            Some(Tagger { key }) => VerifiedCache::open_in(&dir, site_root, key),
-            None => None,
-        })
-    }
-
-    fn open_in(dir: &Path, site_root: &Path, key: [u8; 32]) -> Option<VerifiedCache> {
-        std::fs::create_dir_all(dir).ok()?;
-        let root = std::fs::canonicalize(site_root).ok()?;
-        let name =
-            crate::trust::version::hex(&Sha256::digest(root.as_os_str().as_encoded_bytes())[..16]);
-        let path = dir.join(format!("verified-{name}.bin"));
-        let known = known_tags(&std::fs::read(&path).unwrap_or_default());
-        Some(VerifiedCache {
-            key,
-            known,
-            path,
-            site: name,
-        })
-    }
-
-    fn tag(&self, id: &[u8; 32]) -> [u8; 32] {
-        Tagger { key: self.key }.tag(b"imprimatur-verified-v2", &[id])
-    }
-
-    fn knows(&self, id: &[u8; 32]) -> bool {
-        self.known.contains(&self.tag(id))
-    }
-
-    fn save(&self, ids: &Digests) {
-        let mut tags: Vec<[u8; 32]> = ids.iter().map(|id| self.tag(id)).collect();
-        tags.sort_unstable();
-        let bytes: Vec<u8> = tags.concat();
-        if let Some(dir) = self.path.parent() {
-            if let Ok(mut tmp) = tempfile::NamedTempFile::new_in(dir) {
-                if std::io::Write::write_all(&mut tmp, &bytes).is_ok() {
-                    let _ = tmp.persist(&self.path);
-                }
-            }
-        }
-    }
-}
-
-/// The tags in a verified-signatures file: 32 bytes each, a cut-short tail ignored.
-pub(crate) fn known_tags(bytes: &[u8]) -> Digests {
-    bytes
-        .chunks_exact(32)
-        .map(|c| c.try_into().expect("32 bytes"))
-        .collect()
-}
-
-/// HMAC-SHA256 under the cache's key: what the repository's writers can't compute.
-#[derive(Clone)]
-pub(crate) struct Tagger {
-    key: [u8; 32],
-}
-
-impl Tagger {
-    #[cfg(any(test, feature = "fuzzing"))]
-    pub(crate) fn for_test(key: [u8; 32]) -> Tagger {
-        Tagger { key }
-    }
-
-    /// The tag of `parts` for one purpose (`domain`): each part is length-prefixed, so no
-    /// two different lists tag alike, and a tag made for one purpose means nothing in another.
-    pub(crate) fn tag(&self, domain: &[u8], parts: &[&[u8]]) -> [u8; 32] {
-        use hmac::{KeyInit, Mac};
-        let mut mac = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(&self.key)
-            .expect("HMAC takes a key of any length");
-        mac.update(domain);
-        mac.update(b"\n");
-        for part in parts {
-            mac.update(&(part.len() as u64).to_be_bytes());
-            mac.update(part);
-        }
-        mac.finalize().into_bytes().into()
-    }
-
-    /// A writer whose [`TagWriter::finish`] is the tag of everything written to it, as one
-    /// part whose end is the end of the input (a file's rest: too big to hold and measure
-    /// first). Its domains are never those of [`Tagger::tag`], and it marks its input
-    /// otherwise, so the two kinds of tag never stand for one another.
-    pub(crate) fn tagging(&self, domain: &[u8]) -> TagWriter {
-        use hmac::{KeyInit, Mac};
-        let mut mac = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(&self.key)
-            .expect("HMAC takes a key of any length");
-        mac.update(domain);
-        mac.update(b"\nto the end\n");
-        TagWriter(mac)
-    }
-}
-
-/// Equal bytes, compared in constant time (a tag is a MAC).
-pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// See [`Tagger::tagging`].
-pub(crate) struct TagWriter(hmac::Hmac<Sha256>);
-
-impl TagWriter {
-    pub(crate) fn finish(self) -> [u8; 32] {
-        hmac::Mac::finalize(self.0).into_bytes().into()
-    }
-}
-
-impl std::io::Write for TagWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        hmac::Mac::update(&mut self.0, buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Length-prefixed, so that no two different triples hash the same input.
-fn signature_id(public_key: &[u8], signature: &[u8], signed: &[u8]) -> [u8; 32] {
-    let mut h = Sha256::new();
-    for part in [public_key, signature, signed] {
-        crate::trust::version::hash_part(&mut h, part);
-    }
-    h.finalize().into()
 }
 
 #[cfg(test)]

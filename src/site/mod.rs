@@ -25,9 +25,10 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use self::content::{InvalidPage, Page};
-use self::memo::inputs::{Clock, Keep, Kept, RecordBytes};
-use self::memo::{Fingerprint, Memo};
+use self::memo::Memo;
+use crate::cache::inputs::{Clock, Keep, Kept, RecordBytes};
 use crate::error::{Error, Result};
+use crate::fs::Fingerprint;
 use crate::site::config::SiteConfig;
 use crate::trust::governance::{self, Governance};
 use crate::trust::keyring::Keyring;
@@ -202,7 +203,7 @@ fn load_records(
         Ok(_) => {}
     }
     let mut paths = Vec::new();
-    for entry in crate::atomic::walk_by_name(&dir) {
+    for entry in crate::fs::walk_by_name(&dir) {
         let entry = entry.map_err(|e| {
             let path = e.path().unwrap_or(&dir).to_path_buf();
             Error::io(path, e.into())
@@ -222,14 +223,14 @@ fn load_records(
     // folder can't be reached without a link, every read below takes the long way from the
     // site root and says so, record by record, as it always did.
     let records_rel = dir.strip_prefix(&config.root).unwrap_or(&dir);
-    let beneath = crate::atomic::Beneath::open(&config.root)
+    let beneath = crate::fs::Beneath::open(&config.root)
         .and_then(|root| root.folder(records_rel))
         .ok();
     let read = |path: &std::path::Path| match &beneath {
         Some(records) => records.read_with_metadata(path.strip_prefix(&dir).unwrap_or(path), limit),
         None => {
             let rel = path.strip_prefix(&config.root).unwrap_or(path);
-            crate::atomic::Beneath::open(&config.root)
+            crate::fs::Beneath::open(&config.root)
                 .and_then(|root| root.read_with_metadata(rel, limit))
         }
     };

@@ -190,7 +190,7 @@ pub fn current_files(site_root: &Path) -> Result<BTreeMap<String, String>> {
                 "{rel:?}: a governed file name may not hold control characters"
             )));
         }
-        let bytes = crate::atomic::read_beneath(site_root, Path::new(rel), 64 << 20)
+        let bytes = crate::fs::read_beneath(site_root, Path::new(rel), 64 << 20)
             .map_err(|e| Error::Governance(format!("{rel}: {}", e.describe(site_root))))?;
         files.insert(rel.to_string(), sha256_hex(&bytes));
         Ok(())
@@ -206,7 +206,7 @@ pub fn current_files(site_root: &Path) -> Result<BTreeMap<String, String>> {
         if !dir.exists() && std::fs::symlink_metadata(&dir).is_err() {
             continue;
         }
-        for entry in crate::atomic::walk_by_name(&dir) {
+        for entry in crate::fs::walk_by_name(&dir) {
             let entry = entry
                 .map_err(|e| Error::Governance(format!("{d}: {}", std::io::Error::from(e))))?;
             let ft = entry.file_type();
@@ -235,20 +235,20 @@ pub fn current_files(site_root: &Path) -> Result<BTreeMap<String, String>> {
 
 impl SignedState {
     pub fn load(site_root: &Path) -> Result<Option<SignedState>> {
-        let bytes = match crate::atomic::read_beneath(
-            site_root,
-            Path::new(FILE),
-            yaml::ADMIN.max_bytes as u64,
-        ) {
-            Ok(b) => b,
-            Err(_) if std::fs::symlink_metadata(site_root.join(FILE)).is_err() => return Ok(None),
-            Err(e) => {
-                return Err(Error::Governance(format!(
-                    "{FILE}: {}",
-                    e.describe(site_root)
-                )))
-            }
-        };
+        let bytes =
+            match crate::fs::read_beneath(site_root, Path::new(FILE), yaml::ADMIN.max_bytes as u64)
+            {
+                Ok(b) => b,
+                Err(_) if std::fs::symlink_metadata(site_root.join(FILE)).is_err() => {
+                    return Ok(None)
+                }
+                Err(e) => {
+                    return Err(Error::Governance(format!(
+                        "{FILE}: {}",
+                        e.describe(site_root)
+                    )))
+                }
+            };
         SignedState::parse(&bytes).map(Some)
     }
 
@@ -575,7 +575,7 @@ pub fn sign(site_root: &Path, pin: Option<&Pin>, key: &SigningKey) -> Result<Sig
     });
     state.signatures.sort_by(|a, b| a.key.cmp(&b.key));
     let text = state.to_text();
-    crate::atomic::write_file(&site_root.join(FILE), text.as_bytes())?;
+    crate::fs::write_file(&site_root.join(FILE), text.as_bytes())?;
     state.bytes = text.into_bytes();
     Ok(state)
 }

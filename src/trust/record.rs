@@ -10,7 +10,6 @@ use base64::Engine as _;
 use ed25519_dalek::{Signature, Signer as _, SigningKey};
 use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::site::content::is_valid_page_id;
 use crate::time::{self, Instant};
 use crate::trust::keyring::Keyring;
 use crate::trust::version::Version;
@@ -401,6 +400,28 @@ impl RecordFileParsed {
     }
 }
 
+/// A page id is `<space>/<path>` with no empty, `.` or `..` components, no leading `/`, no
+/// backslash and no control character.
+pub fn is_valid_page_id(id: &str) -> bool {
+    !id.starts_with('/')
+        && !id.contains('\\')
+        && !id.chars().any(crate::fs::path::is_control)
+        && id.split('/').count() >= 2
+        && id
+            .split('/')
+            .all(|c| !c.is_empty() && c != "." && c != "..")
+}
+
+/// The signatures seen to verify strictly before, as a cache a floor above keeps (in memory,
+/// and between runs): [`check_with`] skips the strict verification of a signature it has
+/// seen over the same key and bytes, and tells it each one that verifies now.
+pub(crate) trait VerifiedSignatures {
+    /// Whether this exact signature over these exact bytes verified before under this key.
+    fn seen(&self, public_key: &[u8], signature: &[u8], signed: &[u8]) -> bool;
+    /// Remembers that this exact signature over these exact bytes verified under this key.
+    fn remember(&self, public_key: &[u8], signature: &[u8], signed: &[u8]);
+}
+
 /// Conditions 2–5 of §4 for a parsed record. `Ok` means the record counts (subject to the
 /// policy's authority rules, which the review engine applies).
 pub fn check(parsed: &RecordFileParsed, keyring: &Keyring, now: &Instant) -> Result<(), String> {
@@ -414,7 +435,7 @@ pub(crate) fn check_with(
     parsed: &RecordFileParsed,
     keyring: &Keyring,
     now: &Instant,
-    memo: Option<&crate::site::memo::Memo>,
+    memo: Option<&dyn VerifiedSignatures>,
 ) -> Result<RecordId, String> {
     let r = &parsed.record;
     let Some(key) = keyring.keys.get(&r.key) else {
@@ -437,7 +458,7 @@ pub(crate) fn check_with(
         return Err(why);
     }
     let public = key.public_key.as_bytes();
-    let seen = memo.is_some_and(|m| m.verified(public, &parsed.signature, &signed));
+    let seen = memo.is_some_and(|m| m.seen(public, &parsed.signature, &signed));
     let verifies = seen
         || key
             .public_key
@@ -445,7 +466,7 @@ pub(crate) fn check_with(
             .is_ok();
     if verifies && !seen {
         if let Some(m) = memo {
-            m.keep_verified(public, &parsed.signature, &signed);
+            m.remember(public, &parsed.signature, &signed);
         }
     }
     if !verifies {

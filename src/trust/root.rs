@@ -312,7 +312,7 @@ pub fn load_chain(site_root: &Path) -> Result<Option<Vec<Root>>> {
             )));
         }
         let rel = Path::new(&file);
-        let bytes = crate::atomic::read_beneath(site_root, rel, yaml::ADMIN.max_bytes as u64)
+        let bytes = crate::fs::read_beneath(site_root, rel, yaml::ADMIN.max_bytes as u64)
             .map_err(|e| Error::Governance(format!("{file}: {}", e.describe(site_root))))?;
         let root = Root::parse(&file, &bytes)?;
         if root.version != *n {

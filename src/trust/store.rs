@@ -4,8 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::atomic::{self, ReadErrorKind};
 use crate::error::{Error, Result};
+use crate::fs::{self, ReadErrorKind};
 use crate::trust::version::{self, ManifestEntry, Version};
 
 #[derive(Debug, Clone)]
@@ -58,7 +58,7 @@ impl Store {
         }
         let path = self.blob_path(&hex);
         let (base, rel) = self.blob_beneath(&hex);
-        let parent = atomic::real_dir(&base, rel.parent().unwrap_or(Path::new("")))?;
+        let parent = fs::real_dir(&base, rel.parent().unwrap_or(Path::new("")))?;
         let mut tmp =
             tempfile::NamedTempFile::new_in(&parent).map_err(|e| Error::io(&parent, e))?;
         std::io::Write::write_all(&mut tmp, bytes).map_err(|e| Error::io(&path, e))?;
@@ -95,7 +95,7 @@ impl Store {
             });
         }
         let (base, rel) = self.blob_beneath(hex);
-        let bytes = match atomic::read_beneath(&base, &rel, version::MAX_FILE_BYTES) {
+        let bytes = match fs::read_beneath(&base, &rel, version::MAX_FILE_BYTES) {
             Ok(bytes) => bytes,
             Err(e) => {
                 let path = self.display(hex);
@@ -175,9 +175,9 @@ impl Store {
             Ok(rel) if rel.as_os_str().is_empty() => "approvals/store".into(),
             Ok(rel) => format!(
                 "approvals/store/{}",
-                atomic::printable(&crate::site::config::display_relative(Path::new(""), rel))
+                fs::printable(&fs::display_relative(Path::new(""), rel))
             ),
-            Err(_) => atomic::printable(&at.to_string_lossy()),
+            Err(_) => fs::printable(&at.to_string_lossy()),
         }
     }
 }

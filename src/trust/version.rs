@@ -7,6 +7,10 @@ use std::fmt;
 use serde::{Serialize, Serializer};
 use sha2::{Digest, Sha256};
 
+pub use crate::fs::digest::hex;
+pub use crate::fs::path::is_control;
+pub(crate) use crate::fs::{hash_part, HEX_DIGITS};
+
 pub const MANIFEST_HEADER: &str = "imprimatur-bundle-v1\n";
 
 /// The largest file a version may hold (a page, a bundle file, any blob of the store): 64 MiB.
@@ -107,13 +111,6 @@ impl Serialize for Version {
     }
 }
 
-/// Feeds `part` to `h` after its length, so that no two different lists of parts are one
-/// input: every digest made of several fields uses it.
-pub(crate) fn hash_part(h: &mut Sha256, part: &[u8]) {
-    h.update((part.len() as u64).to_be_bytes());
-    h.update(part);
-}
-
 /// A writer that hashes what it is given (SHA-256) and keeps nothing: bytes too many to hold
 /// are hashed as they are made.
 #[derive(Default)]
@@ -138,18 +135,6 @@ impl std::io::Write for Sha256Writer {
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
-
-/// Lowercase hex.
-pub fn hex(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(HEX_DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(HEX_DIGITS[usize::from(b & 15)]));
-    }
-    out
-}
-
-const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 
 pub fn is_hex64(text: &str) -> bool {
     text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
@@ -250,12 +235,6 @@ pub fn parse_manifest(bytes: &[u8]) -> Result<Vec<ManifestEntry>, String> {
         return Err("it lists no index.md".into());
     }
     Ok(entries)
-}
-
-/// The control characters U+0000–U+001F and U+007F: never part of a page id or a bundle path
-/// (a newline in a file name would forge a manifest line).
-pub fn is_control(c: char) -> bool {
-    c <= '\u{1f}' || c == '\u{7f}'
 }
 
 /// A relative `/`-separated path with no empty, `.`, `..` or dot-file components, and no

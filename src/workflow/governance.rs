@@ -37,7 +37,7 @@ pub fn new_root(site_root: &Path, threshold: u64, admins: &[String]) -> Result<N
     let file = format!("{}/{version}.yaml", root::ROOT_DIR);
     let text = root::root_text(version, threshold, &list, &[]);
     Root::parse(&file, text.as_bytes())?;
-    crate::atomic::write_file(&site_root.join(&file), text.as_bytes())?;
+    crate::fs::write_file(&site_root.join(&file), text.as_bytes())?;
     Ok(NewRoot {
         file,
         version,
@@ -105,7 +105,7 @@ pub fn sign_root(site_root: &Path, key_file: &Path) -> Result<SignedRoot> {
         .map(|a| (a.id.clone(), a.encoded.clone()))
         .collect();
     let text = root::root_text(newest.version, newest.threshold, &admins, &signatures);
-    crate::atomic::write_file(&site_root.join(&newest.file), text.as_bytes())?;
+    crate::fs::write_file(&site_root.join(&newest.file), text.as_bytes())?;
     let file = newest.file.clone();
     let chain = root::load_chain(site_root)?.expect("just written");
     let verified = match root::verify_chain(chain, None) {
@@ -164,7 +164,7 @@ pub fn revoke_key(site_root: &Path, key_id: &str, seal: bool, at: Instant) -> Re
             "could not edit this entry safely: set revoked_at and sealed by hand",
         ));
     }
-    crate::atomic::write_file(&path, edited.as_bytes())?;
+    crate::fs::write_file(&path, edited.as_bytes())?;
     Ok(hashes.len())
 }
 

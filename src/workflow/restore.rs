@@ -113,15 +113,15 @@ pub fn restore(
     let content = site.config.content_dir();
     let mut removed = Vec::new();
     if bundle {
-        let dir = crate::atomic::real_dir(&content, &rel)?;
+        let dir = crate::fs::real_dir(&content, &rel)?;
         let mut wanted_files: Vec<(String, Vec<u8>)> = files.assets.clone();
         wanted_files.push(("index.md".into(), files.markdown.clone()));
         let extra = bundle_files_not_in(&dir, &wanted_files)?;
         for (path, bytes) in &wanted_files {
             let target = inside(&dir, path)?;
             let parent = Path::new(path).parent().unwrap_or(Path::new(""));
-            crate::atomic::real_dir(&dir, parent)?;
-            crate::atomic::write_file(&target, bytes)?;
+            crate::fs::real_dir(&dir, parent)?;
+            crate::fs::write_file(&target, bytes)?;
         }
         for path in extra {
             let target = inside(&dir, &path)?;
@@ -132,13 +132,13 @@ pub fn restore(
         check_written(&page.source, &now_version, &wanted)?;
     } else {
         let parent = rel.parent().unwrap_or(Path::new(""));
-        let dir = crate::atomic::real_dir(&content, parent)?;
+        let dir = crate::fs::real_dir(&content, parent)?;
         let name = rel.file_name().ok_or_else(|| Error::UnsafePath {
             path: source.clone(),
             why: "has no file name".into(),
         })?;
         let target = dir.join(name);
-        crate::atomic::write_file(&target, &files.markdown)?;
+        crate::fs::write_file(&target, &files.markdown)?;
         check_written(&page.source, &Version::of_bytes(&files.markdown), &wanted)?;
     }
     Ok(Restored {
@@ -168,7 +168,7 @@ fn inside(dir: &Path, rel: &str) -> Result<PathBuf> {
 /// file or folder refuses the restore before anything is written.
 fn bundle_files_not_in(dir: &Path, keep: &[(String, Vec<u8>)]) -> Result<Vec<String>> {
     let mut extra = Vec::new();
-    let walker = crate::atomic::walk_by_name(dir)
+    let walker = crate::fs::walk_by_name(dir)
         .min_depth(1)
         .into_iter()
         .filter_entry(|e| !e.file_name().as_encoded_bytes().starts_with(b"."));

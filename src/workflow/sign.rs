@@ -390,12 +390,12 @@ fn write_new(dir: &Path, stem: &str, bytes: &[u8]) -> Result<PathBuf> {
         Some(i) => {
             let approvals: PathBuf = parts[..=i].iter().collect();
             let below: PathBuf = parts[i + 1..].iter().collect();
-            crate::atomic::real_dir(&approvals, &below)?
+            crate::fs::real_dir(&approvals, &below)?
         }
         None => {
             let parent = dir.parent().unwrap_or(Path::new("."));
             let name = dir.file_name().map(PathBuf::from).unwrap_or_default();
-            crate::atomic::real_dir(parent, &name)?
+            crate::fs::real_dir(parent, &name)?
         }
     };
     let dir = dir.as_path();

@@ -136,7 +136,7 @@ fn lay_out_page(dir: &Path, root: &Path, n: usize, proof: &Proof) -> Result<(), 
         }
         // The published file the proof names (its hash is checked with the page).
         let bytes =
-            crate::atomic::read_beneath(dir, Path::new(&format!("{}{path}", proof.url)), 64 << 20)
+            crate::fs::read_beneath(dir, Path::new(&format!("{}{path}", proof.url)), 64 << 20)
                 .map_err(|e| e.describe(dir))?;
         write(&format!("{folder}{path}"), &bytes)?;
     }

@@ -110,7 +110,7 @@ pub fn account(dir: &Path, known: &Known) -> Vec<String> {
 fn list(dir: &Path, problems: &mut Vec<String>) -> BTreeMap<String, Option<String>> {
     use rayon::prelude::*;
     let mut entries = Vec::new();
-    for entry in crate::atomic::walk_by_name(dir).min_depth(1) {
+    for entry in crate::fs::walk_by_name(dir).min_depth(1) {
         match entry {
             Ok(e) if e.file_type().is_dir() => {}
             Ok(e) => {
@@ -130,7 +130,7 @@ fn list(dir: &Path, problems: &mut Vec<String>) -> BTreeMap<String, Option<Strin
         .into_par_iter()
         .map(|(rel, is_file)| {
             let hash = match is_file {
-                true => crate::atomic::read_beneath(dir, Path::new(&rel), 1 << 30)
+                true => crate::fs::read_beneath(dir, Path::new(&rel), 1 << 30)
                     .map(|bytes| sha256_hex(&bytes))
                     .map_err(|e| format!("{rel}: {}", e.kind)),
                 false => Err(format!(
@@ -204,7 +204,7 @@ fn page_files(
             continue;
         }
         expected.insert(rel.clone(), Expected::Checked(None));
-        let parsed = crate::atomic::read_beneath(dir, Path::new(rel), 64 << 20)
+        let parsed = crate::fs::read_beneath(dir, Path::new(rel), 64 << 20)
             .map_err(|e| e.kind.to_string())
             .and_then(|b| serde_json::from_slice::<Proof>(&b).map_err(|e| e.to_string()));
         match parsed {
@@ -244,7 +244,7 @@ fn signed_config(
         return None;
     };
     expected.insert(rel.clone(), Expected::Signed(hash.clone()));
-    let bytes = crate::atomic::read_beneath(dir, Path::new(&rel), 1 << 20).ok()?;
+    let bytes = crate::fs::read_beneath(dir, Path::new(&rel), 1 << 20).ok()?;
     if sha256_hex(&bytes) != *hash {
         return None; // reported as not the file the admins signed
     }
@@ -275,12 +275,12 @@ fn signed_theme(
         }
         let at = format!("{DIR}/{rel}");
         expected.insert(at.clone(), Expected::Signed(hash.clone()));
-        match crate::atomic::read_beneath(dir, Path::new(&at), 64 << 20) {
+        match crate::fs::read_beneath(dir, Path::new(&at), 64 << 20) {
             Ok(bytes) if sha256_hex(&bytes) == *hash => {
                 files.insert(rel.clone(), bytes);
             }
             Ok(_) => {}
-            Err(e) if matches!(e.kind, crate::atomic::ReadErrorKind::Missing) => {}
+            Err(e) if matches!(e.kind, crate::fs::ReadErrorKind::Missing) => {}
             Err(e) => problems.push(format!("{at}: {}", e.kind)),
         }
     }

@@ -16,7 +16,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::Listing;
-use crate::site::memo::Fingerprint;
+use crate::fs::Fingerprint;
 
 /// The folders under a root and what each held when listed.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]

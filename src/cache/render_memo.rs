@@ -11,7 +11,7 @@
 //!
 //! It lives in the kept generation beside `output/` ([`FILE`]), where whoever writes to the
 //! repository might put a file of their own: the file carries an HMAC-SHA256 of its contents
-//! under the key of the cache outside the site (`site::memo::Tagger`), and a memo whose tag
+//! under the key of the cache outside the site (`cache::Tagger`), and a memo whose tag
 //! does not hold counts for nothing. An entry only ever says "these inputs rendered to bytes with this hash"; the
 //! build then keeps a file only if the intact `output/` holds exactly those bytes (by its
 //! manifest, which the drift check compares with the files). Without a key nothing is reused.
@@ -20,8 +20,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use crate::atomic::Tee;
-use crate::site::memo::Tagger;
+use super::Tagger;
+use crate::fs::Tee;
 
 /// The memo's file in the kept generation. Never part of a site.
 pub const FILE: &str = ".imprimatur-render-memo.bin";
@@ -86,7 +86,7 @@ impl RenderMemo {
         };
         let mut tag = tagger.tagging(TAG);
         std::io::Write::write_all(&mut tag, body).expect("a tag takes any bytes");
-        if !crate::site::memo::same(hex(&tag.finish()).as_bytes(), claimed) {
+        if !super::same(hex(&tag.finish()).as_bytes(), claimed) {
             return RenderMemo::default();
         }
         match postcard::from_bytes::<Stored>(body) {
@@ -153,15 +153,15 @@ const TAG_LINE: usize = 65;
 /// Hashing the executable (16 MB) was ~6 % of a no-op rebuild's samples, with every rendering
 /// thread waiting on this lock meanwhile, so the digest is kept in the cache folder under the
 /// executable's fingerprint (device, inode, size, modification and change times), tagged with
-/// the cache's secret (kept elsewhere, `site::memo::secret`). An
+/// the cache's secret (kept elsewhere, `cache::secret`). An
 /// executable changed in the last two seconds is hashed and not remembered: its change time
 /// may not have moved yet.
 pub fn program_id() -> &'static [u8] {
     static ID: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
     ID.get_or_init(|| {
-        let remembered = crate::site::memo::cache_dir().and_then(|dir| {
+        let remembered = super::cache_dir().and_then(|dir| {
             std::fs::create_dir_all(&dir).ok()?;
-            Some((crate::site::memo::cache_tagger(&dir).ok()??, dir))
+            Some((super::cache_tagger(&dir).ok()??, dir))
         });
         let id = std::env::current_exe()
             .and_then(std::fs::File::open)
@@ -211,14 +211,14 @@ fn program_digest_remembered(
     dir: &std::path::Path,
     now: u64,
 ) -> std::io::Result<[u8; 32]> {
-    use crate::site::memo::Fingerprint;
+    use crate::fs::Fingerprint;
     let path = dir.join("program-id");
     let fingerprint = Fingerprint::of(meta);
     let stamp = serde_json::to_vec(&fingerprint).expect("a fingerprint serializes");
     let kept = std::fs::read(&path).ok().and_then(|bytes| {
         let (tag, id) = bytes.split_at_checked(64)?;
         let id: [u8; 32] = id.try_into().ok()?;
-        crate::site::memo::same(
+        super::same(
             tag,
             hex(&tagger.tag(PROGRAM_TAG, &[&stamp, &id])).as_bytes(),
         )
@@ -233,12 +233,12 @@ fn program_digest_remembered(
         let mut bytes = hex(&tagger.tag(PROGRAM_TAG, &[&stamp, &id])).into_bytes();
         bytes.extend(id);
         // A cache that can't be written is a cache not used; the digest stands.
-        let _ = crate::atomic::write_file(&path, &bytes);
+        let _ = crate::fs::write_file(&path, &bytes);
     }
     Ok(id)
 }
 
-pub use crate::trust::version::hex;
+pub use crate::fs::digest::hex;
 
 #[cfg(test)]
 mod tests {
@@ -352,7 +352,7 @@ mod tests {
         std::fs::write(&kept, &forged).unwrap();
         assert_eq!(digest_at(&exe, tmp.path(), &tagger, changed + 10), truth);
         let meta = std::fs::metadata(&exe).unwrap();
-        let stamp = serde_json::to_vec(&crate::site::memo::Fingerprint::of(&meta)).unwrap();
+        let stamp = serde_json::to_vec(&crate::fs::Fingerprint::of(&meta)).unwrap();
         let other = [0u8; 32];
         let tag = Tagger::for_test([8; 32]).tag(PROGRAM_TAG, &[&stamp, &other]);
         std::fs::write(&kept, [hex(&tag).as_bytes(), &other].concat()).unwrap();

@@ -16,7 +16,7 @@
 //!   time past that reading, and nobody can set a change time back from user space, so an
 //!   entry never outlives the bytes it stands for.
 //! - It lives outside the repository, in the user's cache folder, and each file of it is
-//!   authenticated with the cache's HMAC key (mode 0600, see [`super`]) over the digest of
+//!   authenticated with the cache's HMAC key (mode 0600, see [`super::secret`]) over the digest of
 //!   the executable and every byte: whoever writes to the repository can neither write an
 //!   entry nor alter one, and another build of imprimatur uses none.
 //! - Anything wrong with it (missing, cut short, a tag that does not match, bytes that don't
@@ -27,7 +27,8 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::{Fingerprint, Tagger};
+use super::Tagger;
+use crate::fs::Fingerprint;
 
 /// A reading of one filesystem's clock, as the change time of a file made there for a moment:
 /// a file whose change time on that filesystem is older was last changed before the reading.
@@ -47,15 +48,15 @@ impl Clock {
             .ok()?;
         let made = Fingerprint::of(&probe.as_file().metadata().ok()?);
         Some(Clock {
-            dev: made.dev,
-            ctime: made.ctime,
+            dev: made.dev(),
+            ctime: made.ctime(),
         })
     }
 
     /// Whether a file with fingerprint `f` has not changed since some moment before this
     /// reading: on the same filesystem (the same clock), with an older change time.
     fn settled(&self, f: &Fingerprint) -> bool {
-        f.dev == self.dev && f.ctime < self.ctime
+        f.dev() == self.dev && f.ctime() < self.ctime
     }
 }
 
@@ -194,7 +195,7 @@ fn write<T: Serialize>(
     use std::io::{Seek, Write};
     let mut out = std::io::BufWriter::with_capacity(1 << 16, file);
     out.write_all(&[0; 32])?;
-    let mut both = crate::atomic::Tee {
+    let mut both = crate::fs::Tee {
         into: &mut out,
         copy: tagging(place),
     };
@@ -214,7 +215,7 @@ fn write<T: Serialize>(
 /// for this kind of input and this very program.
 fn tagging(place: &Place) -> super::TagWriter {
     use std::io::Write;
-    let program = crate::publish::render_memo::program_id();
+    let program = super::render_memo::program_id();
     let mut tag = place.tagger.tagging(place.domain);
     let _ = tag.write_all(&(program.len() as u64).to_be_bytes());
     let _ = tag.write_all(program);
@@ -336,7 +337,7 @@ mod tests {
         std::fs::create_dir(site.path().join("a")).unwrap();
         std::fs::write(site.path().join("a/b.yaml"), "b").unwrap();
         std::os::unix::fs::symlink("b.yaml", site.path().join("a/link")).unwrap();
-        let open = crate::atomic::Beneath::open(site.path()).unwrap();
+        let open = crate::fs::Beneath::open(site.path()).unwrap();
         for rel in ["a/b.yaml", "a/link", "a"] {
             let lstat = fingerprint_of(&site.path().join(rel));
             assert_eq!(open.fingerprint(Path::new(rel)), Some(lstat), "{rel}");
