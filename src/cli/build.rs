@@ -28,7 +28,13 @@ pub fn build(
         opts.format == Format::Text && std::io::IsTerminal::is_terminal(&std::io::stderr()),
     );
     if let Some(dir) = &opts.drafts {
-        let summary = crate::publish::build::build_drafts(site_root, now, dir, &bar)?;
+        let summary = crate::publish::build::build_drafts(
+            site_root,
+            now,
+            dir,
+            &bar,
+            &crate::report::build::BuildReports,
+        )?;
         print(
             out,
             &format!(
@@ -46,7 +52,7 @@ pub fn build(
         audience: opts.audience.as_deref(),
         progress: &bar,
     };
-    let summary = crate::publish::build::build(&request)?;
+    let summary = crate::publish::build::build(&request, &crate::report::build::BuildReports)?;
     let report = &summary.report;
     match opts.format {
         Format::Json => print(out, &report.to_json())?,

@@ -22,7 +22,6 @@ use crate::publish::render::{
 use crate::publish::render_memo::{self, GroupMemo, PageMemo};
 use crate::publish::search;
 use crate::publish::theme::Theme;
-use crate::report::{PageStatus, StatusReport};
 use crate::site::{Evaluation, Finding, LiveContent, Site};
 use crate::trust::review::{FindingKind, LiveVersion};
 use crate::trust::version::hash_part;
@@ -174,8 +173,9 @@ impl Drafts {
     }
 }
 
-/// The banner over a page in the drafts view: its review state, from the status report.
-#[derive(Serialize)]
+/// The banner over a page in the drafts view: its review state, from the status report
+/// (made a floor above, by `report/`: see `publish::build::Reporting`).
+#[derive(Clone, Serialize)]
 pub struct DraftBanner {
     pub status: String,
     pub state: String,
@@ -208,8 +208,8 @@ pub struct Renderer<'a> {
     nav: NavDigests,
     /// Each page, as (space, section, page) indices, in navigation order.
     jobs: Vec<(usize, usize, usize)>,
-    /// Page status by id, for the drafts banner.
-    statuses: BTreeMap<&'a str, &'a PageStatus>,
+    /// The drafts banner by page id (without its `review_url`).
+    banners: BTreeMap<String, DraftBanner>,
     /// Whether drafts link to `_review/` beside them (only when served).
     review_links: bool,
 }
@@ -217,14 +217,21 @@ pub struct Renderer<'a> {
 impl<'a> Renderer<'a> {
     pub fn published(site: &'a Site, eval: &'a Evaluation, theme: &'a Theme) -> Renderer<'a> {
         let published = PublishedSite::collect(eval, &site.policies);
-        Renderer::new(site, theme, View::Published, published, None, false)
+        Renderer::new(
+            site,
+            theme,
+            View::Published,
+            published,
+            BTreeMap::new(),
+            false,
+        )
     }
 
     pub fn drafts(
         site: &'a Site,
         eval: &'a Evaluation,
         drafts: &'a Drafts,
-        report: &'a StatusReport,
+        banners: BTreeMap<String, DraftBanner>,
         theme: &'a Theme,
         review_links: bool,
     ) -> Renderer<'a> {
@@ -235,14 +242,7 @@ impl<'a> Renderer<'a> {
                 .map(|(i, shown, content, url)| (&eval.pages[*i], shown, &**content, url.as_str())),
             &site.policies,
         );
-        Renderer::new(
-            site,
-            theme,
-            View::Drafts,
-            published,
-            Some(report),
-            review_links,
-        )
+        Renderer::new(site, theme, View::Drafts, published, banners, review_links)
     }
 
     fn new(
@@ -250,7 +250,7 @@ impl<'a> Renderer<'a> {
         theme: &'a Theme,
         view: View,
         published: PublishedSite<'a>,
-        report: Option<&'a StatusReport>,
+        banners: BTreeMap<String, DraftBanner>,
         review_links: bool,
     ) -> Renderer<'a> {
         let summaries: Vec<SpaceSummary> = published
@@ -280,9 +280,6 @@ impl<'a> Renderer<'a> {
                 }
             }
         }
-        let statuses = report
-            .map(|r| r.pages.iter().map(|p| (p.id.as_str(), p)).collect())
-            .unwrap_or_default();
         Renderer {
             site,
             theme,
@@ -292,7 +289,7 @@ impl<'a> Renderer<'a> {
             space_links,
             nav,
             jobs,
-            statuses,
+            banners,
             review_links,
         }
     }
@@ -616,20 +613,24 @@ impl<'a> Renderer<'a> {
         }
         let banner = page.map(|page| {
             let id = page.eval.page.id.as_str();
-            let status = self.statuses.get(id);
-            DraftBanner {
-                status: status.map_or("draft".into(), |s| s.status.as_str().to_string()),
-                state: status.map_or("draft".into(), |s| s.current_state.as_str().to_string()),
-                step: status.and_then(|s| s.step.clone()),
-                step_number: status.and_then(|s| s.step_number),
-                step_count: status.and_then(|s| s.step_count),
-                waiting_on: status.map(|s| s.waiting_on.clone()).unwrap_or_default(),
-                published_version: status
-                    .and_then(|s| s.published_version.as_ref().map(|v| v.to_string())),
-                review_url: self
-                    .review_links
-                    .then(|| format!("{}../_review/{id}", render::root_prefix(page.url))),
-            }
+            let mut banner = self
+                .banners
+                .get(id)
+                .cloned()
+                .unwrap_or_else(|| DraftBanner {
+                    status: "draft".into(),
+                    state: "draft".into(),
+                    step: None,
+                    step_number: None,
+                    step_count: None,
+                    waiting_on: Vec::new(),
+                    published_version: None,
+                    review_url: None,
+                });
+            banner.review_url = self
+                .review_links
+                .then(|| format!("{}../_review/{id}", render::root_prefix(page.url)));
+            banner
         });
         (Some(true), banner)
     }

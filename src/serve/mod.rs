@@ -397,7 +397,7 @@ fn respond(snapshot: &Snapshot, path: &str, reviewer: Option<&str>) -> Reply {
                 &loaded.site,
                 &loaded.eval,
                 &loaded.drafts,
-                &loaded.report,
+                crate::report::build::draft_banners(&loaded.report),
                 &loaded.theme,
                 true,
             ),

@@ -2,10 +2,11 @@
 //! its build left there. Every file changed, added or removed by hand is an `output_drift`
 //! finding; an intact `output/` is what the staging area may reuse files from.
 
-use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rayon::prelude::*;
 
 use super::files::walk;
 use super::kept::{recorded_output_stat, OutputStat};

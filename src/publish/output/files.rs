@@ -2,9 +2,10 @@
 //! new file (never writing through an old one, clearing what an older layout left in the way),
 //! removing what is left over.
 
-use rayon::prelude::*;
 use std::collections::BTreeSet;
 use std::path::Path;
+
+use rayon::prelude::*;
 use tempfile::NamedTempFile;
 
 use super::{parent_of, Fill};

@@ -3,10 +3,11 @@
 //! generation's own listing, the render memo), and how the next build takes it over, listing
 //! only the folders whose stat moved.
 
-use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::Path;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 
 use super::files::{remove_old, walk, walk_on_threads};
 use super::listing::{self, settled, Listed, Look};

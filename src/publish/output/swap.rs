@@ -3,9 +3,10 @@
 //! and exchanges the staging folder with `output/` in one step; the replaced site is trimmed
 //! and kept beside it as the next build's staging folder.
 
-use rayon::prelude::*;
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
 
 use super::files::{remove_empty_dirs, remove_old, write_new};
 use super::kept::KeptState;
