@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::{print, Format, EXIT_FINDINGS, EXIT_OK};
 use crate::error::Result;
-use crate::publish::renderer::Progress;
+use crate::publish::render::Progress;
 use crate::report::Style;
 use crate::time::Instant;
 

@@ -16,9 +16,8 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::publish::output::{self, Staging};
-use crate::publish::render::PublishedSite;
+use crate::publish::render::{self, DraftBanner, Drafts, Progress, PublishedSite, Renderer, Sink};
 use crate::publish::render_memo::{GroupMemo, PageMemo};
-use crate::publish::renderer::{self, DraftBanner, Drafts, Progress, Renderer, Sink};
 use crate::publish::theme::Theme;
 use crate::site::memo::Memo;
 use crate::site::{Evaluation, Finding, Site};
@@ -327,7 +326,7 @@ pub fn check_without_building(site: &Site, eval: &crate::site::Evaluation) -> Re
     let mut findings = output::drift(&config.output_dir, &config.display_path(&config.output_dir));
     findings.extend(went_offline(config, eval));
     let published = PublishedSite::collect(eval, &site.policies);
-    findings.extend(renderer::broken_links_of(&published)?);
+    findings.extend(render::broken_links_of(&published)?);
     findings.extend(crate::publish::proof::incomplete(site, eval));
     Ok(findings)
 }

@@ -9,6 +9,5 @@ pub(crate) mod output;
 pub(crate) mod proof;
 pub(crate) mod render;
 pub(crate) mod render_memo;
-pub(crate) mod renderer;
 pub(crate) mod search;
 pub(crate) mod theme;

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use super::{make_build_reports, write_reports, Reports, StatusReport};
 use crate::error::Result;
 use crate::publish::build::Reporting;
-use crate::publish::renderer::DraftBanner;
+use crate::publish::render::DraftBanner;
 use crate::site::{Evaluation, Finding, Site};
 
 /// The reports of `imprimatur build`: `status.json` and the rest under `reports/`.
