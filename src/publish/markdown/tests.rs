@@ -1,3 +1,5 @@
+//! Unit tests of `publish::markdown`, kept beside its files so that each stays short.
+
 use std::collections::HashSet;
 
 use super::*;

@@ -1,3 +1,5 @@
+//! Unit tests of `publish::output`, kept beside its files so that each stays short.
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -1,3 +1,5 @@
+//! Unit tests of `publish::render`, kept beside its files so that each stays short.
+
 use super::search_index::SEARCH_TEXT_CHARS;
 use super::*;
 

@@ -1,3 +1,5 @@
+//! Unit tests of `publish::search`, kept beside its files so that each stays short.
+
 use super::postings::{slot_and_score, LAST_DIGITS, MORE_DIGITS};
 use super::tokens::words;
 use super::*;
