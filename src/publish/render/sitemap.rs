@@ -21,7 +21,7 @@ pub fn sitemap(base_url: &str, entries: &[(String, Option<String>)]) -> String {
     xml
 }
 
-pub(super) fn escape_xml(text: &str) -> String {
+fn escape_xml(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
