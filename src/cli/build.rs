@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::{check_notifications, print, Format, EXIT_FINDINGS, EXIT_OK};
 use crate::error::Result;
-use crate::publish::renderer::Progress;
+use crate::publish::render::Progress;
 use crate::report::Style;
 use crate::time::Instant;
 
@@ -29,7 +29,13 @@ pub fn build(
         opts.format == Format::Text && std::io::IsTerminal::is_terminal(&std::io::stderr()),
     );
     if let Some(dir) = &opts.drafts {
-        let summary = crate::publish::build::build_drafts(site_root, now, dir, &bar)?;
+        let summary = crate::publish::build::build_drafts(
+            site_root,
+            now,
+            dir,
+            &bar,
+            &crate::report::build::BuildReports,
+        )?;
         print(
             out,
             &format!(
@@ -47,7 +53,7 @@ pub fn build(
         audience: opts.audience.as_deref(),
         progress: &bar,
     };
-    let summary = crate::publish::build::build(&request)?;
+    let summary = crate::publish::build::build(&request, &crate::report::build::BuildReports)?;
     let report = &summary.report;
     match opts.format {
         Format::Json => print(out, &report.to_json())?,

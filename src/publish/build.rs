@@ -3,21 +3,24 @@
 //! the staging folder in for `output/` → reports. Any error before the swap leaves the
 //! previous `output/` untouched; the whole build holds the lock beside `output/`.
 //!
+//! The reports are a floor above publishing (`report/`): the build is handed them as a
+//! [`Reporting`] by whoever calls it (`cli::build`), and makes and writes them in its own
+//! order (after the commit, beside the manifest's copy, under the lock), never naming them.
+//!
 //! `build --drafts --output DIR` renders the drafts view instead, for a pull request's
 //! preview: never into the public output folder, and without touching reports.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::cache::render_memo::{GroupMemo, PageMemo};
 use crate::error::{Error, Result};
 use crate::publish::output::{self, Staging};
-use crate::publish::render::PublishedSite;
-use crate::publish::renderer::{self, Drafts, Progress, Renderer, Sink};
+use crate::publish::render::{self, DraftBanner, Drafts, Progress, PublishedSite, Renderer, Sink};
 use crate::publish::theme::Theme;
-use crate::report::StatusReport;
 use crate::site::memo::Memo;
-use crate::site::{Finding, Site};
+use crate::site::{Evaluation, Finding, Site};
 use crate::time::Instant;
 
 pub struct BuildRequest<'a> {
@@ -29,8 +32,32 @@ pub struct BuildRequest<'a> {
     pub progress: &'a dyn Progress,
 }
 
+/// The reports of a build (SPEC §8), made by the floor above publishing (`report/`).
+pub trait Reporting: Sync {
+    /// The status report of the judgement, which the build's summary carries.
+    type Status;
+    /// The report files, made and not yet in place.
+    type Made: Send;
+
+    /// The status report of `eval` with the build's own findings, and the report files made
+    /// from it (written beside their places, not yet put there).
+    fn make(
+        &self,
+        site: &Site,
+        eval: &Evaluation,
+        extra_findings: &[Finding],
+    ) -> (Self::Status, Result<Self::Made>);
+
+    /// Puts the report files `made` in place, once the site is.
+    fn write(&self, site: &Site, made: Self::Made) -> Result<()>;
+
+    /// The banner over each page of the drafts view, by page id, from the status report of
+    /// `eval` alone (`review_url` left for the renderer).
+    fn draft_banners(&self, eval: &Evaluation) -> BTreeMap<String, DraftBanner>;
+}
+
 /// What a build did: counts for people, and the full report.
-pub struct BuildSummary {
+pub struct BuildSummary<Status> {
     pub pages_published: usize,
     pub spaces_published: usize,
     pub files_written: usize,
@@ -40,7 +67,7 @@ pub struct BuildSummary {
     pub output_replaced: bool,
     pub output_dir: String,
     pub reports_dir: String,
-    pub report: StatusReport,
+    pub report: Status,
 }
 
 impl Sink for Staging<'_> {
@@ -95,7 +122,7 @@ impl Sink for Staging<'_> {
     }
 }
 
-pub fn build(req: &BuildRequest) -> Result<BuildSummary> {
+pub fn build<R: Reporting>(req: &BuildRequest, reports: &R) -> Result<BuildSummary<R::Status>> {
     // Signatures that verified in earlier builds of this site are not verified again (an
     // HMAC-keyed cache outside the site, under a secret kept elsewhere: see `cache`).
     let _t = crate::timings::phase("build");
@@ -182,10 +209,7 @@ pub fn build(req: &BuildRequest) -> Result<BuildSummary> {
     // freed: beside the search index or the commit, they made the build's peak memory.
     let (report, made) = {
         let _t = crate::timings::phase("make reports");
-        let report =
-            StatusReport::from_evaluation(&eval, &extra_findings).with_governance(&site.governance);
-        let made = crate::report::make_build_reports(&site, &eval, &report);
-        (report, made)
+        reports.make(&site, &eval, &extra_findings)
     };
     drop(t);
     let _t = crate::timings::phase("write reports");
@@ -209,7 +233,7 @@ pub fn build(req: &BuildRequest) -> Result<BuildSummary> {
                 w.write_all(b"\n")
             })
         },
-        || crate::report::write_reports(&site, made),
+        || reports.write(&site, made),
     );
     manifest_copy?;
     reports_written?;
@@ -252,6 +276,7 @@ pub fn build_drafts(
     now: Instant,
     dir: &Path,
     progress: &dyn Progress,
+    reports: &impl Reporting,
 ) -> Result<DraftsSummary> {
     let site = Site::load(site_root)?;
     let config = &site.config;
@@ -266,9 +291,9 @@ pub fn build_drafts(
     let lock = output::BuildLock::acquire(&dir)?;
     let eval = site.evaluate(now, &config.audiences);
     let theme = Theme::load(&config.root, &config.theme)?;
-    let report = StatusReport::from_evaluation(&eval, &[]);
+    let banners = reports.draft_banners(&eval);
     let drafts = Drafts::collect(&site, &eval);
-    let renderer = Renderer::drafts(&site, &eval, &drafts, &report, &theme, false);
+    let renderer = Renderer::drafts(&site, &eval, &drafts, banners, &theme, false);
     let drift = output::check_drift(&dir, "");
     let staging = Staging::new(&dir, &lock, drift, None)?;
     let rendered = renderer.render_all(&staging, progress)?;
@@ -301,7 +326,7 @@ pub fn check_without_building(site: &Site, eval: &crate::site::Evaluation) -> Re
     let mut findings = output::drift(&config.output_dir, &config.display_path(&config.output_dir));
     findings.extend(went_offline(config, eval));
     let published = PublishedSite::collect(eval, &site.policies);
-    findings.extend(renderer::broken_links_of(&published)?);
+    findings.extend(render::broken_links_of(&published)?);
     findings.extend(crate::publish::proof::incomplete(site, eval));
     Ok(findings)
 }

@@ -8,6 +8,5 @@ pub(crate) mod markdown;
 pub(crate) mod output;
 pub(crate) mod proof;
 pub(crate) mod render;
-pub(crate) mod renderer;
 pub(crate) mod search;
 pub(crate) mod theme;

@@ -2,6 +2,7 @@
 //! notification outbox and the human dashboard in submodules. Reports live in `reports/`,
 //! never in `output/`: they name pages that are not published.
 
+pub(crate) mod build;
 pub(crate) mod dashboard;
 pub(crate) mod history;
 pub(crate) mod inbox;

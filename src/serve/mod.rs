@@ -34,7 +34,7 @@ use axum::response::{IntoResponse, Response};
 use notify::{RecursiveMode, Watcher};
 
 use crate::error::{Error, Result};
-use crate::publish::renderer::{Drafts, Renderer};
+use crate::publish::render::{Drafts, Renderer};
 use crate::publish::theme::Theme;
 use crate::report::StatusReport;
 use crate::serve::cache::Bounded;
@@ -398,7 +398,7 @@ fn respond(snapshot: &Snapshot, path: &str, reviewer: Option<&str>) -> Reply {
                 &loaded.site,
                 &loaded.eval,
                 &loaded.drafts,
-                &loaded.report,
+                crate::report::build::draft_banners(&loaded.report),
                 &loaded.theme,
                 true,
             ),
@@ -414,7 +414,7 @@ fn respond(snapshot: &Snapshot, path: &str, reviewer: Option<&str>) -> Reply {
     if rel.split('/').any(|s| s == ".." || s == ".") {
         return not_found();
     }
-    if crate::publish::renderer::is_search_file(rel) {
+    if crate::publish::render::is_search_file(rel) {
         // [published, drafts], as `prefix` says which view this is.
         let view = if prefix == "/" { 0 } else { 1 };
         let files = snapshot.search[view].get_or_init(|| {

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::publish::proof::Proof;
-use crate::publish::renderer::Renderer;
+use crate::publish::render::Renderer;
 use crate::publish::theme::Theme;
 use crate::site::Site;
 use crate::trust::keyring::Keyring;

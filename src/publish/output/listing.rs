@@ -222,7 +222,7 @@ mod tests {
 
     fn clock(site: &Path) -> (i64, i64) {
         let probe = tempfile::NamedTempFile::new_in(site.parent().unwrap()).unwrap();
-        super::super::clock_past(probe.as_file()).unwrap()
+        super::super::kept::clock_past(probe.as_file()).unwrap()
     }
 
     #[test]

@@ -12,19 +12,18 @@ use std::collections::BTreeMap;
 use rayon::prelude::*;
 use serde::Serialize;
 
+use super::drafts::{DraftBanner, Drafts};
+use super::search_index::search_entry;
+use super::{
+    PublishedPage, PublishedSite, PublishedSpace, SearchEntry, SiteContext, SpaceLink, SpaceSummary,
+};
 use crate::cache::render_memo::{self, GroupMemo, PageMemo};
 use crate::error::{Error, Result};
 use crate::publish::markdown::LinkResolution;
 use crate::publish::output::Fill;
-use crate::publish::render::{
-    self, PublishedPage, PublishedSite, PublishedSpace, SearchEntry, SiteContext, SpaceLink,
-    SpaceSummary,
-};
-use crate::publish::search;
 use crate::publish::theme::Theme;
-use crate::report::{PageStatus, StatusReport};
-use crate::site::{Evaluation, Finding, LiveContent, Site};
-use crate::trust::review::{FindingKind, LiveVersion};
+use crate::site::{Evaluation, Finding, Site};
+use crate::trust::review::FindingKind;
 use crate::trust::version::hash_part;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,14 +105,14 @@ pub trait Sink: Sync {
 
 /// The whole context of `page.html`: what a page's bytes are a function of, with the theme.
 #[derive(Serialize)]
-struct PageTemplate<'a> {
+pub(super) struct PageTemplate<'a> {
     site: SiteContext<'a, SpaceLink>,
     space: SpaceRef<'a>,
     /// Left out of the digest of a page's inputs, which takes the page's [`NavDigests::page`]
-    /// and its section and URL instead (what `render::nav` makes it from).
+    /// and its section and URL instead (what `nav` makes it from).
     #[serde(skip_serializing_if = "Option::is_none")]
-    nav: Option<Vec<render::NavSection>>,
-    page: render::PageContext<'a>,
+    nav: Option<Vec<super::NavSection>>,
+    page: super::PageContext<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     noindex: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -135,59 +134,6 @@ pub trait Progress: Sync {
     fn done(&self) {}
 }
 
-/// The current versions the drafts view shows, owned here because no review made them live.
-pub struct Drafts {
-    pages: Vec<(usize, LiveVersion, std::sync::Arc<LiveContent>, String)>,
-}
-
-impl Drafts {
-    /// Every page of a space with a policy whose current bytes parse, at the URL its current
-    /// front matter gives; of two pages on one URL the first by id keeps it.
-    pub fn collect(site: &Site, eval: &Evaluation) -> Drafts {
-        let mut taken = std::collections::BTreeSet::new();
-        let mut pages = Vec::new();
-        for (i, p) in eval.pages.iter().enumerate() {
-            let Some(policy) = site.policies.get(&p.page.space) else {
-                continue;
-            };
-            let Ok(content) = p.page.content.clone() else {
-                continue;
-            };
-            let Ok(url) =
-                crate::site::page_url(policy, &p.page.path, content.front.slug.as_deref())
-            else {
-                continue;
-            };
-            if !taken.insert(url.clone()) {
-                continue;
-            }
-            let shown = LiveVersion {
-                version: p.page.version.clone(),
-                approved_at: eval.now,
-                published_at: eval.now,
-                review_due_at: None,
-                history: Vec::new(),
-            };
-            pages.push((i, shown, content, url));
-        }
-        Drafts { pages }
-    }
-}
-
-/// The banner over a page in the drafts view: its review state, from the status report.
-#[derive(Serialize)]
-pub struct DraftBanner {
-    pub status: String,
-    pub state: String,
-    pub step: Option<String>,
-    pub step_number: Option<usize>,
-    pub step_count: Option<usize>,
-    pub waiting_on: Vec<String>,
-    pub published_version: Option<String>,
-    /// `../../_review/<id>/` from the page, when the review pages are served beside it.
-    pub review_url: Option<String>,
-}
-
 /// What rendering one page yields besides its HTML.
 pub struct PageResult<'a> {
     pub search: SearchEntry<'a>,
@@ -197,34 +143,41 @@ pub struct PageResult<'a> {
 
 /// A site ready to render, file by file.
 pub struct Renderer<'a> {
-    site: &'a Site,
-    theme: &'a Theme,
-    view: View,
-    published: PublishedSite<'a>,
-    summaries: Vec<SpaceSummary>,
+    pub(super) site: &'a Site,
+    pub(super) theme: &'a Theme,
+    pub(super) view: View,
+    pub(super) published: PublishedSite<'a>,
+    pub(super) summaries: Vec<SpaceSummary>,
     /// The same spaces, without page counts, for pages.
-    space_links: Vec<SpaceLink>,
+    pub(super) space_links: Vec<SpaceLink>,
     /// What each page's sidebar is made from (see [`NavDigests`]).
-    nav: NavDigests,
+    pub(super) nav: NavDigests,
     /// Each page, as (space, section, page) indices, in navigation order.
-    jobs: Vec<(usize, usize, usize)>,
-    /// Page status by id, for the drafts banner.
-    statuses: BTreeMap<&'a str, &'a PageStatus>,
+    pub(super) jobs: Vec<(usize, usize, usize)>,
+    /// The drafts banner by page id (without its `review_url`).
+    pub(super) banners: BTreeMap<String, DraftBanner>,
     /// Whether drafts link to `_review/` beside them (only when served).
-    review_links: bool,
+    pub(super) review_links: bool,
 }
 
 impl<'a> Renderer<'a> {
     pub fn published(site: &'a Site, eval: &'a Evaluation, theme: &'a Theme) -> Renderer<'a> {
         let published = PublishedSite::collect(eval, &site.policies);
-        Renderer::new(site, theme, View::Published, published, None, false)
+        Renderer::new(
+            site,
+            theme,
+            View::Published,
+            published,
+            BTreeMap::new(),
+            false,
+        )
     }
 
     pub fn drafts(
         site: &'a Site,
         eval: &'a Evaluation,
         drafts: &'a Drafts,
-        report: &'a StatusReport,
+        banners: BTreeMap<String, DraftBanner>,
         theme: &'a Theme,
         review_links: bool,
     ) -> Renderer<'a> {
@@ -235,22 +188,15 @@ impl<'a> Renderer<'a> {
                 .map(|(i, shown, content, url)| (&eval.pages[*i], shown, &**content, url.as_str())),
             &site.policies,
         );
-        Renderer::new(
-            site,
-            theme,
-            View::Drafts,
-            published,
-            Some(report),
-            review_links,
-        )
+        Renderer::new(site, theme, View::Drafts, published, banners, review_links)
     }
 
-    fn new(
+    pub(super) fn new(
         site: &'a Site,
         theme: &'a Theme,
         view: View,
         published: PublishedSite<'a>,
-        report: Option<&'a StatusReport>,
+        banners: BTreeMap<String, DraftBanner>,
         review_links: bool,
     ) -> Renderer<'a> {
         let summaries: Vec<SpaceSummary> = published
@@ -280,9 +226,6 @@ impl<'a> Renderer<'a> {
                 }
             }
         }
-        let statuses = report
-            .map(|r| r.pages.iter().map(|p| (p.id.as_str(), p)).collect())
-            .unwrap_or_default();
         Renderer {
             site,
             theme,
@@ -292,7 +235,7 @@ impl<'a> Renderer<'a> {
             space_links,
             nav,
             jobs,
-            statuses,
+            banners,
             review_links,
         }
     }
@@ -305,7 +248,7 @@ impl<'a> Renderer<'a> {
         self.published.spaces.len()
     }
 
-    fn job(&self, j: usize) -> (&PublishedSpace<'a>, &PublishedPage<'a>) {
+    pub(super) fn job(&self, j: usize) -> (&PublishedSpace<'a>, &PublishedPage<'a>) {
         let (si, ci, pi) = self.jobs[j];
         let space = &self.published.spaces[si];
         (space, &space.sections[ci].pages[pi])
@@ -322,16 +265,20 @@ impl<'a> Renderer<'a> {
     }
 
     /// `site` for the home page and space indexes (spaces with their page counts).
-    fn site_context(&self, root: String) -> SiteContext<'_> {
+    pub(super) fn site_context(&self, root: String) -> SiteContext<'_> {
         self.site_context_with(root, &self.summaries)
     }
 
     /// `site` for pages (spaces without page counts).
-    fn page_site_context(&self, root: String) -> SiteContext<'_, SpaceLink> {
+    pub(super) fn page_site_context(&self, root: String) -> SiteContext<'_, SpaceLink> {
         self.site_context_with(root, &self.space_links)
     }
 
-    fn site_context_with<'s, S>(&'s self, root: String, spaces: &'s [S]) -> SiteContext<'s, S> {
+    pub(super) fn site_context_with<'s, S>(
+        &'s self,
+        root: String,
+        spaces: &'s [S],
+    ) -> SiteContext<'s, S> {
         let config = &self.site.config;
         SiteContext {
             title: &config.title,
@@ -371,117 +318,6 @@ impl<'a> Renderer<'a> {
             .collect::<Result<_>>()?;
         progress.done();
         Ok(RenderedPages { results })
-    }
-
-    /// The second half of [`Renderer::render_all`], once `pages` are rendered: the spaces'
-    /// and the home page, the search index, the sitemap and the theme's static files; the
-    /// pages of spaces side by side with the search index.
-    pub fn render_indexes(&self, sink: &dyn Sink, pages: RenderedPages) -> Result<RenderedSite> {
-        let _t = crate::timings::phase("render indexes");
-        let mut files = pages.results.iter().map(|(_, n)| n).sum::<usize>();
-        let mut search = Vec::with_capacity(pages.results.len());
-        let mut sitemap = self.sitemap_head();
-        for (r, _) in pages.results {
-            search.push(r.search);
-            sitemap.push(r.sitemap);
-        }
-        let (indexes, search_files) = rayon::join(
-            || -> Result<usize> {
-                (0..self.published.spaces.len())
-                    .into_par_iter()
-                    .try_for_each(|s| {
-                        let space = &self.published.spaces[s];
-                        sink.write(
-                            &format!("{}index.html", space.url),
-                            self.space(s)?.as_bytes(),
-                        )
-                    })?;
-                sink.write("index.html", self.home()?.as_bytes())?;
-                Ok(self.published.spaces.len() + 1)
-            },
-            || self.search_into(sink, search),
-        );
-        files += indexes? + search_files?;
-        if self.view == View::Published {
-            sink.write("sitemap.xml", &self.sitemap_of(sitemap))?;
-            files += 1;
-        }
-        for (rel, bytes) in self.theme.static_files() {
-            sink.write(&format!("static/{rel}"), bytes)?;
-            files += 1;
-        }
-        Ok(RenderedSite { files })
-    }
-
-    /// The index pieces and `search-index.json`, made from the entries alone: kept as the
-    /// last build wrote them when their inputs are the same, patched where only some pages'
-    /// entries changed (see [`search::patch`]). How many files.
-    fn search_into(&self, sink: &dyn Sink, mut search: Vec<SearchEntry>) -> Result<usize> {
-        let _t = crate::timings::phase("search index");
-        search.sort_by(|a, b| a.url.cmp(b.url));
-        let write = |rel: &str, bytes: &[u8]| sink.write(rel, bytes);
-        let write_with = |rel: &str, fill: &Fill| sink.write_with(rel, fill);
-        if !sink.remembers() {
-            return Ok(search_files_of(&search, &write, &write_with, None)?.len());
-        }
-        let digests: Vec<[u8; 32]> = search.par_iter().map(entry_digest).collect();
-        let inputs = search_digest(&digests);
-        if let Some(kept) = sink.reuse_group(SEARCH_GROUP, &inputs) {
-            return Ok(kept);
-        }
-        let read = |rel: &str, hash: &str| sink.read_before(rel, hash);
-        let keep = |rel: &str, hash: &str| -> Result<()> {
-            match sink.keep_before(rel, hash) {
-                true => Ok(()),
-                false => Err(Error::Refused(format!(
-                    "the search index's file '{rel}' could not be kept from the last build"
-                ))),
-            }
-        };
-        let before = sink.group_before(SEARCH_GROUP).map(|memo| search::Before {
-            entries: &memo.parts,
-            files: &memo.files,
-            read: &read,
-            keep: &keep,
-        });
-        let made = search_files_of(
-            &search,
-            &write,
-            &write_with,
-            before.as_ref().map(|b| (b, &digests[..])),
-        )?;
-        let parts = search
-            .iter()
-            .zip(digests)
-            .map(|(e, d)| (e.url.to_string(), d))
-            .collect();
-        sink.remember_group(SEARCH_GROUP, Some(inputs), &made, parts);
-        Ok(made.len())
-    }
-
-    /// Every file of the search index (`search-index.json` and the pieces under
-    /// `search-index/`) by path, from one gathering of every page's entry: what a build
-    /// writes. `serve` keeps them, so that the pieces of one search are not each gathered anew
-    /// (which is why [`Renderer::file`] does not make them one by one).
-    pub fn search_files(&self) -> Result<Vec<(String, Vec<u8>)>> {
-        let mut entries: Vec<SearchEntry> = (0..self.jobs.len())
-            .into_par_iter()
-            .map(|j| self.search_entry(j))
-            .collect::<Result<_>>()?;
-        entries.sort_by(|a, b| a.url.cmp(b.url));
-        let made = std::sync::Mutex::new(Vec::new());
-        let collect = |rel: &str, bytes: &[u8]| -> Result<()> {
-            let file = (rel.to_string(), bytes.to_vec());
-            made.lock().expect("no collector panics").push(file);
-            Ok(())
-        };
-        let collect_by = |rel: &str, fill: &Fill| -> Result<()> {
-            let mut bytes = Vec::new();
-            fill(&mut bytes).map_err(|e| Error::io(rel, e))?;
-            collect(rel, &bytes)
-        };
-        search_files_of(&entries, &collect, &collect_by, None)?;
-        Ok(made.into_inner().expect("no collector panics"))
     }
 
     /// Every file the build generates from the published pages' facts, the site settings and
@@ -556,7 +392,7 @@ impl<'a> Renderer<'a> {
 
     /// The files of page `j`'s bundle besides its Markdown, by path: read again and checked
     /// when its bytes are not held.
-    fn assets(&self, j: usize) -> Result<Vec<(String, Vec<u8>)>> {
+    pub(super) fn assets(&self, j: usize) -> Result<Vec<(String, Vec<u8>)>> {
         let (_, page) = self.job(j);
         if page.content.assets.is_empty() {
             return Ok(Vec::new());
@@ -571,77 +407,14 @@ impl<'a> Renderer<'a> {
             .collect())
     }
 
-    fn home(&self) -> Result<String> {
-        let mut ctx = tera::Context::new();
-        ctx.insert("site", &self.site_context(String::new()));
-        self.insert_view(&mut ctx, None);
-        self.theme
-            .render("index.html", &ctx)
-            .map_err(|e| Error::Render {
-                page: "home page".into(),
-                source: e.into(),
-            })
-    }
-
-    fn space(&self, s: usize) -> Result<String> {
-        let space = &self.published.spaces[s];
-        let mut ctx = tera::Context::new();
-        ctx.insert("site", &self.site_context(render::root_prefix(&space.url)));
-        ctx.insert("space", &render::space_context(space));
-        self.insert_view(&mut ctx, None);
-        self.theme
-            .render("space.html", &ctx)
-            .map_err(|e| Error::Render {
-                page: format!("space {}", space.policy.space),
-                source: e.into(),
-            })
-    }
-
-    /// `draft` and `noindex` for templates: absent in the published view, so its bytes are
-    /// exactly what they were before drafts existed.
-    fn insert_view(&self, ctx: &mut tera::Context, page: Option<&PublishedPage>) {
-        let (noindex, draft) = self.view_of(page);
-        if let Some(noindex) = noindex {
-            ctx.insert("noindex", &noindex);
-        }
-        if let Some(draft) = draft {
-            ctx.insert("draft", &draft);
-        }
-    }
-
-    /// What [`Renderer::insert_view`] inserts: nothing in the published view.
-    fn view_of(&self, page: Option<&PublishedPage>) -> (Option<bool>, Option<DraftBanner>) {
-        if self.view != View::Drafts {
-            return (None, None);
-        }
-        let banner = page.map(|page| {
-            let id = page.eval.page.id.as_str();
-            let status = self.statuses.get(id);
-            DraftBanner {
-                status: status.map_or("draft".into(), |s| s.status.as_str().to_string()),
-                state: status.map_or("draft".into(), |s| s.current_state.as_str().to_string()),
-                step: status.and_then(|s| s.step.clone()),
-                step_number: status.and_then(|s| s.step_number),
-                step_count: status.and_then(|s| s.step_count),
-                waiting_on: status.map(|s| s.waiting_on.clone()).unwrap_or_default(),
-                published_version: status
-                    .and_then(|s| s.published_version.as_ref().map(|v| v.to_string())),
-                review_url: self
-                    .review_links
-                    .then(|| format!("{}../_review/{id}", render::root_prefix(page.url))),
-            }
-        });
-        (Some(true), banner)
-    }
-
     /// One page's HTML, and what the indexes need of it.
     pub fn page(&self, j: usize) -> Result<(String, PageResult<'_>)> {
         let (space, page) = self.job(j);
-        let body = render::render_body(page, &self.published.links, &self.site.config)?;
+        let body = super::render_body(page, &self.published.links, &self.site.config)?;
         let template = self.page_template(j, body.html, body.toc, true);
         let html = self.render_page(j, &template)?;
         let result = PageResult {
-            search: search_entry(space, page, render::search_text(&body.text).into(), None),
+            search: search_entry(space, page, super::search_text(&body.text).into(), None),
             sitemap: self.sitemap_entry(j),
             broken: broken_links(page, body.unpublished_links),
         };
@@ -652,7 +425,7 @@ impl<'a> Renderer<'a> {
     /// of its inputs first: Markdown is rendered only when its inputs changed since the last
     /// build (or the page's HTML must be rendered again), templates only when any input of
     /// the page changed.
-    fn page_into(&self, j: usize, sink: &dyn Sink) -> Result<PageResult<'_>> {
+    pub(super) fn page_into(&self, j: usize, sink: &dyn Sink) -> Result<PageResult<'_>> {
         let (space, page) = self.job(j);
         let rel = format!("{}index.html", page.url);
         if !sink.remembers() {
@@ -669,13 +442,13 @@ impl<'a> Renderer<'a> {
         let fresh = match recalled {
             Some(_) => None,
             None => {
-                let (body, dests) = render::render_body_recording(page, links, config)?;
+                let (body, dests) = super::render_body_recording(page, links, config)?;
                 let memo = PageMemo {
                     inputs: String::new(),
                     html: String::new(),
                     markdown: self.markdown_key(page, &dests),
                     dests,
-                    text: render::search_text(&body.text).into(),
+                    text: super::search_text(&body.text).into(),
                     unpublished: body.unpublished_links.clone(),
                 };
                 Some((body, memo))
@@ -697,11 +470,11 @@ impl<'a> Renderer<'a> {
         }
         let (body, memo) = match fresh {
             Some(fresh) => fresh,
-            None => (render::render_body(page, links, config)?, memo.clone()),
+            None => (super::render_body(page, links, config)?, memo.clone()),
         };
         template.page.html = body.html;
         template.page.toc = body.toc;
-        template.nav = Some(render::nav(space, page));
+        template.nav = Some(super::nav(space, page));
         let html = self.render_page(j, &template)?;
         let memo = PageMemo { inputs, ..memo };
         sink.write_rendered(&rel, Some(memo), html.as_bytes())?;
@@ -710,7 +483,7 @@ impl<'a> Renderer<'a> {
 
     /// The context of `page.html` for page `j`, with its rendered Markdown, and its
     /// navigation when `with_nav` (a digest of the inputs leaves it out).
-    fn page_template(
+    pub(super) fn page_template(
         &self,
         j: usize,
         html: String,
@@ -722,13 +495,13 @@ impl<'a> Renderer<'a> {
         let status = page.eval.status();
         let live = page.live;
         let content = page.content;
-        let ctx_page = render::PageContext {
+        let ctx_page = super::PageContext {
             title: page.title,
             description: page.description,
             html,
             toc,
             status,
-            badge: render::badge(status),
+            badge: super::badge(status),
             version: live.version.to_string(),
             short_version: live.version.short().to_string(),
             approved_at: crate::time::format_human(&live.approved_at),
@@ -736,19 +509,19 @@ impl<'a> Renderer<'a> {
             url: page.url,
             tags: page.tags,
             extra: &content.front.extra,
-            breadcrumbs: render::breadcrumbs(space, page),
-            history: render::history(page, &site.keyring, site.config.history_comments),
-            newer: render::newer_state(page),
+            breadcrumbs: super::breadcrumbs(space, page),
+            history: super::history(page, &site.keyring, site.config.history_comments),
+            newer: super::newer_state(page),
         };
         let (noindex, draft) = self.view_of(Some(page));
         PageTemplate {
-            site: self.page_site_context(render::root_prefix(page.url)),
+            site: self.page_site_context(super::root_prefix(page.url)),
             space: SpaceRef {
                 id: &space.policy.space,
                 title: &space.policy.title,
                 url: &space.url,
             },
-            nav: with_nav.then(|| render::nav(space, page)),
+            nav: with_nav.then(|| super::nav(space, page)),
             page: ctx_page,
             noindex,
             draft,
@@ -760,7 +533,7 @@ impl<'a> Renderer<'a> {
     /// HTML is allowed, and how each link destination it asks for resolves now. Given the
     /// same bytes the Markdown asks for the same destinations, so the destinations the last
     /// rendering asked for are enough.
-    fn markdown_key(&self, page: &PublishedPage, dests: &[String]) -> String {
+    pub(super) fn markdown_key(&self, page: &PublishedPage, dests: &[String]) -> String {
         use sha2::Digest;
         let mut h = sha2::Sha256::new();
         let mut part = |bytes: &[u8]| hash_part(&mut h, bytes);
@@ -771,7 +544,7 @@ impl<'a> Renderer<'a> {
         part(&[u8::from(page.eval.page.bundle)]);
         part(page.url.as_bytes());
         part(&[u8::from(self.site.config.raw_html_allowed)]);
-        let resolved = render::link_resolutions(page, &self.published.links, dests);
+        let resolved = super::link_resolutions(page, &self.published.links, dests);
         for (dest, resolution) in dests.iter().zip(resolved) {
             part(dest.as_bytes());
             match &resolution {
@@ -789,7 +562,12 @@ impl<'a> Renderer<'a> {
     /// SHA-256 of the theme, the key of the page's Markdown inputs and the rest of its
     /// template context (`template`, without the rendered Markdown): equal digests render to
     /// equal bytes.
-    fn inputs_digest(&self, j: usize, markdown: &str, template: &PageTemplate) -> String {
+    pub(super) fn inputs_digest(
+        &self,
+        j: usize,
+        markdown: &str,
+        template: &PageTemplate,
+    ) -> String {
         use sha2::Digest;
         let (si, ci, pi) = self.jobs[j];
         let (_, page) = self.job(j);
@@ -809,7 +587,7 @@ impl<'a> Renderer<'a> {
         h.hex()
     }
 
-    fn render_page(&self, j: usize, template: &PageTemplate) -> Result<String> {
+    pub(super) fn render_page(&self, j: usize, template: &PageTemplate) -> Result<String> {
         let (_, page) = self.job(j);
         let failed = |source: crate::publish::theme::ThemeError| Error::Render {
             page: page.eval.page.id.clone(),
@@ -822,40 +600,6 @@ impl<'a> Renderer<'a> {
             })
         })?;
         self.theme.render("page.html", &ctx).map_err(failed)
-    }
-
-    /// The page's search entry, for a request of the index alone (no templates rendered).
-    fn search_entry(&self, j: usize) -> Result<SearchEntry<'_>> {
-        let (space, page) = self.job(j);
-        let body = render::render_body(page, &self.published.links, &self.site.config)?;
-        let text = render::search_text(&body.text).into();
-        Ok(search_entry(space, page, text, None))
-    }
-
-    fn sitemap_head(&self) -> Vec<(String, Option<String>)> {
-        let mut entries = vec![(String::new(), None)];
-        entries.extend(self.published.spaces.iter().map(|s| (s.url.clone(), None)));
-        entries
-    }
-
-    fn sitemap_entry(&self, j: usize) -> (String, Option<String>) {
-        let (_, page) = self.job(j);
-        (
-            page.url.to_string(),
-            Some(page.live.published_at.format("%Y-%m-%d").to_string()),
-        )
-    }
-
-    /// `sitemap.xml` without rendering pages (the build makes it from the pages it renders).
-    fn sitemap(&self) -> Vec<u8> {
-        let mut entries = self.sitemap_head();
-        entries.extend((0..self.jobs.len()).map(|j| self.sitemap_entry(j)));
-        self.sitemap_of(entries)
-    }
-
-    fn sitemap_of(&self, mut entries: Vec<(String, Option<String>)>) -> Vec<u8> {
-        entries.sort();
-        render::sitemap(&self.site.config.base_url, &entries).into_bytes()
     }
 }
 
@@ -872,7 +616,7 @@ pub fn broken_links_of(published: &PublishedSite) -> Result<Vec<Finding>> {
         .map(|page| {
             Ok(broken_links(
                 page,
-                render::unpublished_links(page, &published.links)?,
+                super::unpublished_links(page, &published.links)?,
             ))
         })
         .collect::<Result<_>>()?;
@@ -885,7 +629,7 @@ pub struct RenderedSite {
 
 /// The pages of a site rendered by [`Renderer::render_pages`], what the rest is made from.
 pub struct RenderedPages<'r> {
-    results: Vec<(PageResult<'r>, usize)>,
+    pub(super) results: Vec<(PageResult<'r>, usize)>,
 }
 
 impl RenderedPages<'_> {
@@ -898,31 +642,12 @@ impl RenderedPages<'_> {
     }
 }
 
-/// The search entry of a page whose indexed text is `text` (already `render::search_text`),
-/// made from Markdown inputs with key `text_key` when known.
-fn search_entry<'a>(
-    space: &'a PublishedSpace<'a>,
-    page: &'a PublishedPage<'a>,
-    text: std::sync::Arc<str>,
-    text_key: Option<String>,
-) -> SearchEntry<'a> {
-    SearchEntry {
-        title: page.title,
-        url: page.url,
-        space: &space.policy.title,
-        description: page.description,
-        tags: page.tags,
-        text,
-        text_key,
-    }
-}
-
-/// What `render::nav` makes each page's sidebar from besides the page's own section and URL,
+/// What `super::nav` makes each page's sidebar from besides the page's own section and URL,
 /// as SHA-256 digests: per space, its URL and each section's folder, title and anchor (every
 /// sidebar shows them); per page, its title and URL (shown in the sidebars of the pages around
 /// it). A page's digest takes its space's and those of the pages its sidebar lists, so a page
 /// added to a section renders again only the pages whose sidebar changes, not the whole space.
-struct NavDigests {
+pub(super) struct NavDigests {
     spaces: Vec<[u8; 32]>,
     /// By space, section and page.
     pages: Vec<Vec<Vec<[u8; 32]>>>,
@@ -971,100 +696,11 @@ impl NavDigests {
         hash_part(&mut h, b"imprimatur-nav-v2");
         h.update(self.spaces[si]);
         h.update((ci as u64).to_be_bytes());
-        for digest in &listed[render::nav_window(listed.len(), pi)] {
+        for digest in &listed[super::nav_window(listed.len(), pi)] {
             h.update(digest);
         }
         h.finalize().into()
     }
-}
-
-/// The name of the search index's files as a group in the render memo.
-const SEARCH_GROUP: &str = "search";
-
-/// What one page's search entry is made from, with this program: the digest [`search::patch`]
-/// tells the pages that changed by. Its text counts by the key of the Markdown inputs it was
-/// made from, when known (equal keys make equal text: the render memo rests on that too), so a
-/// rebuild does not hash the text of every page.
-fn entry_digest(e: &SearchEntry) -> [u8; 32] {
-    use sha2::Digest;
-    let mut h = sha2::Sha256::new();
-    h.update(b"imprimatur-search-entry-v1\n");
-    h.update(render_memo::program_id());
-    let mut part = |bytes: &[u8]| hash_part(&mut h, bytes);
-    for field in [e.title, e.url, e.space] {
-        part(field.as_bytes());
-    }
-    let (mark, description): (&[u8], &str) = match e.description {
-        Some(d) => (b"d", d),
-        None => (b"-", ""),
-    };
-    part(mark);
-    part(description.as_bytes());
-    part(&(e.tags.len() as u64).to_be_bytes());
-    for tag in e.tags {
-        part(tag.as_bytes());
-    }
-    let (mark, text): (&[u8], &str) = match &e.text_key {
-        Some(key) => (b"k", key),
-        None => (b"t", &e.text[..]),
-    };
-    part(mark);
-    part(text.as_bytes());
-    h.finalize().into()
-}
-
-/// What the search index's files are made from: the digests of its entries (sorted by URL,
-/// see [`entry_digest`]), in one.
-fn search_digest(entries: &[[u8; 32]]) -> String {
-    use sha2::Digest;
-    let mut h = sha2::Sha256::new();
-    h.update(b"imprimatur-search-inputs-v3\n");
-    h.update((entries.len() as u64).to_be_bytes());
-    for digest in entries {
-        h.update(digest);
-    }
-    render_memo::hex(&h.finalize())
-}
-
-/// The files of the search index of `entries` (sorted by URL): the pieces, each handed to
-/// `emit` as soon as it is made (or patched from the last build's, `before`, with each entry's
-/// digest), and side by side the whole index in one file, which `emit_by` has written a piece
-/// at a time (it is 170 MB at 100,000 pages). Their paths, sorted.
-fn search_files_of(
-    entries: &[SearchEntry],
-    emit: &search::Emit<'_, crate::error::Error>,
-    emit_by: &(dyn Fn(&str, &Fill) -> Result<()> + Sync),
-    before: Option<(&search::Before<'_, crate::error::Error>, &[[u8; 32]])>,
-) -> Result<Vec<String>> {
-    let (pieces, whole) = rayon::join(
-        || -> Result<Vec<String>> {
-            if let Some((before, digests)) = before {
-                if let Some(patched) = search::patch(entries, digests, before, emit)? {
-                    return Ok(patched);
-                }
-            }
-            search::pieces(entries, emit)
-        },
-        || {
-            emit_by("search-index.json", &|w| {
-                serde_json::to_writer(w, &render::SearchIndex { pages: entries })
-                    .map_err(std::io::Error::from)
-            })
-        },
-    );
-    let mut files = pieces?;
-    whole?;
-    files.push("search-index.json".to_string());
-    files.sort_unstable();
-    Ok(files)
-}
-
-/// Whether `path` (relative to the site root) is a file of the search index.
-pub fn is_search_file(path: &str) -> bool {
-    path == "search-index.json"
-        || path
-            .strip_prefix(search::DIR)
-            .is_some_and(|rest| rest.starts_with('/'))
 }
 
 fn broken_links(page: &PublishedPage, unpublished: Vec<String>) -> Vec<Finding> {
