@@ -20,6 +20,7 @@
 pub(crate) mod atomic;
 pub mod cli;
 pub mod error;
+pub(crate) mod escape;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
