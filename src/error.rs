@@ -68,14 +68,6 @@ impl Error {
             message: message.into(),
         }
     }
-
-    /// The process exit code SPEC §8 assigns to this error.
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            Error::Usage(_) => 2,
-            _ => 1,
-        }
-    }
 }
 
 /// The error of a floor above this one, kept whole: shown as its own message, with its own
@@ -103,3 +95,13 @@ impl std::error::Error for Cause {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// The process exit code SPEC §8 assigns to this error: 2 for usage, else 1.
+    pub fn code(&self) -> std::process::ExitCode {
+        match self {
+            Error::Usage(_) => std::process::ExitCode::from(2),
+            _ => std::process::ExitCode::FAILURE,
+        }
+    }
+}

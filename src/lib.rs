@@ -23,6 +23,7 @@
 pub(crate) mod cache;
 pub mod cli;
 pub mod error;
+pub(crate) mod escape;
 pub(crate) mod fs;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]

@@ -13,7 +13,7 @@ use crate::trust::record::Kind;
 
 pub use crate::report::log::LogFilter;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogFormat {
     Text,
     Json,

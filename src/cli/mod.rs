@@ -1,13 +1,16 @@
 //! What each subcommand does, in terms of the library (SPEC §8), one small file each.
-//! `main.rs` parses arguments into these calls and turns their result into an exit code;
-//! every function here returns the code it wants (0, 3 for findings, 4 for a failed delivery)
-//! or an `Error` (1, or 2 for usage).
+//! `args` is the command line as clap reads it, `invocation` checks it once and runs it;
+//! `main.rs` only calls the two. Every command returns the code it wants (0, 3 for findings,
+//! 4 for a failed delivery) or an `Error`, which carries its own (`Error::code`: 1, or 2 for
+//! usage).
 
+mod args;
 mod build;
 mod governance;
 mod history;
 mod inbox;
 mod init;
+mod invocation;
 mod log;
 mod notify;
 mod restore;
@@ -25,6 +28,7 @@ use crate::site::config::SiteConfig;
 use crate::site::Site;
 use crate::time::{self, Instant};
 
+pub use args::LowArgs;
 pub use build::{build, BuildOptions};
 pub use governance::{
     audit, governance_sign, governance_status, keyring_revoke, root_new, root_sign,
@@ -32,6 +36,7 @@ pub use governance::{
 pub use history::history;
 pub use inbox::{inbox, Who};
 pub use init::init;
+pub use invocation::{run, Invocation};
 pub use log::{log, LogFilter, LogFormat};
 pub use notify::{notify, EXIT_DELIVERY_FAILED};
 pub use restore::restore;
@@ -41,7 +46,7 @@ pub use status::{status, status_mine, verify};
 pub use submit::{parse_assign, parse_reviewer_list, submit_changed};
 pub use whoami::whoami;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     Text,
     Json,

@@ -2,6 +2,8 @@
 //! digest, the chat text, and the webhook's JSON. One wording per event, used by every
 //! channel.
 
+// Slack's mrkdwn reserves `&`, `<` and `>`: `text` escapes only those.
+use crate::escape::{html as escape, text as mrkdwn};
 use crate::notify::plan::{Item, Message, MessageKind};
 use crate::trust::keyring::Keyring;
 
@@ -199,17 +201,6 @@ pub fn webhook_body(site: &str, item: &Item) -> serde_json::Value {
         "since": n.since,
         "review_url": item.review_url,
     })
-}
-
-/// Slack's mrkdwn reserves `&`, `<` and `>`.
-fn mrkdwn(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
-fn escape(text: &str) -> String {
-    mrkdwn(text).replace('"', "&quot;").replace('\'', "&#39;")
 }
 
 #[cfg(test)]

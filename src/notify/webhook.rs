@@ -21,28 +21,33 @@ pub fn signature(secret: &[u8], timestamp: u64, body: &[u8]) -> String {
 }
 
 /// An HTTP(S) URL read from the environment: https, or http to a loopback host only (a
-/// chat webhook's URL is its secret; a webhook body is not for the network to read).
+/// chat webhook's URL is its secret; a webhook body is not for the network to read). Parsed
+/// by the `url` crate (WHATWG), so the host checked is the host the request goes to: not a
+/// user name before `@`, with IPv6 brackets and ports taken off and IPv4 written out.
 pub fn check_url(url: &str, env: &str) -> Result<(), String> {
-    let rest = if let Some(rest) = url.strip_prefix("https://") {
-        rest
-    } else if let Some(rest) = url.strip_prefix("http://") {
-        let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-        let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
-        let host = match host.strip_prefix('[') {
-            Some(v6) => v6.split(']').next().unwrap_or(""),
-            None => host.rsplit_once(':').map_or(host, |(h, _)| h),
-        };
-        if !crate::notify::config::is_loopback(host) {
-            return Err(format!(
-                "${env} is a plain http:// URL to {host}: only https is sent over the network"
-            ));
+    let not_http = || format!("${env} is not an http(s) URL");
+    let parsed = url::Url::parse(url).map_err(|_| not_http())?;
+    match parsed.scheme() {
+        "https" => {}
+        "http" => {
+            let host = match parsed.host() {
+                Some(url::Host::Domain(name)) => name.to_string(),
+                Some(url::Host::Ipv4(ip)) => ip.to_string(),
+                Some(url::Host::Ipv6(ip)) => ip.to_string(),
+                None => return Err(not_http()),
+            };
+            if !crate::notify::config::is_loopback(&host) {
+                return Err(format!(
+                    "${env} is a plain http:// URL to {host}: only https is sent over the network"
+                ));
+            }
         }
-        rest
-    } else {
-        return Err(format!("${env} is not an http(s) URL"));
-    };
-    if rest.is_empty() || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(format!("${env} is not an http(s) URL"));
+        _ => return Err(not_http()),
+    }
+    // The parser drops surrounding blanks and tabs or line breaks inside; such a value is a
+    // mistake, not a URL to fix up.
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(not_http());
     }
     Ok(())
 }
@@ -118,5 +123,35 @@ mod tests {
         assert!(check_url("ftp://x", "HOOK").is_err());
         assert!(check_url("https://", "HOOK").is_err());
         assert!(check_url("http://user@evil.example.com/", "HOOK").is_err());
+    }
+
+    #[test]
+    fn the_host_checked_is_the_host_the_request_goes_to() {
+        let refused = |url: &str| check_url(url, "HOOK").unwrap_err();
+        // A user name (or one that looks like a loopback host) is not the host.
+        assert!(refused("http://localhost@evil.example/").contains("to evil.example:"));
+        assert!(refused("http://127.0.0.1:80@evil.example/x").contains("to evil.example:"));
+        assert!(refused("http://[::1]@evil.example/").contains("to evil.example:"));
+        assert!(refused("http://good.example@evil.example/").contains("to evil.example:"));
+        // A loopback name as a prefix of another host.
+        assert!(refused("http://127.0.0.1.evil.example/").contains("127.0.0.1.evil.example"));
+        assert!(refused("http://localhost.evil.example/").contains("localhost.evil.example"));
+        // Odd ports and IPv6: the port never makes a host loopback.
+        check_url("http://localhost:65535/hook", "S").unwrap();
+        check_url("http://[0:0:0:0:0:0:0:1]:8080/hook", "S").unwrap();
+        assert!(refused("http://[::2]:9/hook").contains("to ::2:"));
+        assert!(refused("http://[::ffff:8.8.8.8]/").contains("only https"));
+        assert!(refused("http://evil.example:99999/").contains("not an http(s) URL"));
+        // The scheme is case-insensitive (RFC 3986): HTTP is http, HTTPS is https.
+        assert!(refused("HTTP://evil.example/").contains("plain http:// URL"));
+        check_url("HTTP://LOCALHOST/hook", "S").unwrap();
+        check_url("HTTPS://hooks.example/x", "S").unwrap();
+        // Not http(s), or not a URL the sender would use as written.
+        assert!(refused("file:///etc/passwd").contains("not an http(s) URL"));
+        assert!(refused("javascript:alert(1)").contains("not an http(s) URL"));
+        assert!(refused("//evil.example/").contains("not an http(s) URL"));
+        assert!(refused(" https://hooks.example/x").contains("not an http(s) URL"));
+        assert!(refused("https://hooks.exa\tmple/x").contains("not an http(s) URL"));
+        assert!(refused("https://hooks.example/x\n").contains("not an http(s) URL"));
     }
 }

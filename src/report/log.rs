@@ -13,7 +13,7 @@ use crate::time::{self, Instant};
 use crate::trust::record::{Kind, Record};
 use crate::trust::review::FindingKind;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct LogEntry {
     pub file: String,
     /// The page the record is about (empty when the file does not parse).
@@ -66,21 +66,9 @@ impl LogEntry {
     fn unparsed(file: &str, why: &str) -> Self {
         LogEntry {
             file: file.to_string(),
-            page: String::new(),
-            space: String::new(),
-            signed_at: String::new(),
-            kind: String::new(),
-            reviewer: String::new(),
-            key: String::new(),
-            version: String::new(),
-            step: None,
-            role: None,
-            comment: None,
-            assign: None,
-            counted: false,
             note: why.to_string(),
             finding: Some(FindingKind::InvalidRecord.to_string()),
-            at: None,
+            ..LogEntry::default()
         }
     }
 }
@@ -248,58 +236,73 @@ pub fn site_log(site: &Site, now: Instant, filter: &LogFilter) -> SiteLog {
     }
 }
 
-/// The columns of `log --format csv`, in order.
-const CSV_HEADER: [&str; 15] = [
-    "signed_at",
-    "page",
-    "space",
-    "kind",
-    "reviewer",
-    "key",
-    "version",
-    "step",
-    "role",
-    "comment",
-    "assign",
-    "counted",
-    "note",
-    "finding",
-    "file",
-];
+/// One row of `log --format csv`: the columns in order, named by the header. `None` is an
+/// empty field, `counted` is `true` or `false`.
+#[derive(Default, Serialize)]
+struct CsvRow<'a> {
+    signed_at: &'a str,
+    page: &'a str,
+    space: &'a str,
+    kind: &'a str,
+    reviewer: &'a str,
+    key: &'a str,
+    version: &'a str,
+    step: Option<&'a str>,
+    role: Option<&'a str>,
+    comment: Option<&'a str>,
+    /// `STEP=ID,ID STEP=ID`.
+    assign: String,
+    counted: bool,
+    note: &'a str,
+    finding: Option<&'a str>,
+    file: &'a str,
+}
 
-/// RFC 4180 CSV, one record a row; fields with commas, quotes or line breaks are quoted.
-pub fn to_csv(entries: &[LogEntry]) -> String {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let row = |e: &LogEntry| -> [String; 15] {
+impl<'a> From<&'a LogEntry> for CsvRow<'a> {
+    fn from(e: &'a LogEntry) -> Self {
         let assign = e.assign.as_ref().map_or_else(String::new, |a| {
             a.iter()
                 .map(|(step, who)| format!("{step}={}", who.join(",")))
                 .collect::<Vec<_>>()
                 .join(" ")
         });
-        [
-            e.signed_at.clone(),
-            e.page.clone(),
-            e.space.clone(),
-            e.kind.clone(),
-            e.reviewer.clone(),
-            e.key.clone(),
-            e.version.clone(),
-            e.step.clone().unwrap_or_default(),
-            e.role.clone().unwrap_or_default(),
-            e.comment.clone().unwrap_or_default(),
+        CsvRow {
+            signed_at: &e.signed_at,
+            page: &e.page,
+            space: &e.space,
+            kind: &e.kind,
+            reviewer: &e.reviewer,
+            key: &e.key,
+            version: &e.version,
+            step: e.step.as_deref(),
+            role: e.role.as_deref(),
+            comment: e.comment.as_deref(),
             assign,
-            e.counted.to_string(),
-            e.note.clone(),
-            e.finding.clone().unwrap_or_default(),
-            e.file.clone(),
-        ]
-    };
-    w.write_record(CSV_HEADER).expect("writing to memory");
-    for e in entries {
-        w.write_record(row(e)).expect("writing to memory");
+            counted: e.counted,
+            note: &e.note,
+            finding: e.finding.as_deref(),
+            file: &e.file,
+        }
     }
-    String::from_utf8(w.into_inner().expect("writing to memory")).expect("UTF-8 fields")
+}
+
+/// RFC 4180 CSV, one record a row; fields with commas, quotes or line breaks are quoted. The
+/// header is written even when no record is shown.
+pub fn to_csv(entries: &[LogEntry]) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for e in entries {
+        w.serialize(CsvRow::from(e)).expect("writing to memory");
+    }
+    if entries.is_empty() {
+        // csv writes the header with the first row: write an empty row, keep the header.
+        w.serialize(CsvRow::default()).expect("writing to memory");
+    }
+    let mut bytes = w.into_inner().expect("writing to memory");
+    if entries.is_empty() {
+        let header_end = bytes.iter().position(|&b| b == b'\n').map_or(0, |i| i + 1);
+        bytes.truncate(header_end);
+    }
+    String::from_utf8(bytes).expect("UTF-8 fields")
 }
 
 /// One entry as text; `with_page` for the site-wide trail.
@@ -373,5 +376,100 @@ impl SiteLog {
             out.push_str(&entry_text(e, true, style));
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The hand-listed CSV writer `CsvRow` replaced, kept as the oracle for its bytes.
+    fn csv_as_before(entries: &[LogEntry]) -> String {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record([
+            "signed_at",
+            "page",
+            "space",
+            "kind",
+            "reviewer",
+            "key",
+            "version",
+            "step",
+            "role",
+            "comment",
+            "assign",
+            "counted",
+            "note",
+            "finding",
+            "file",
+        ])
+        .unwrap();
+        for e in entries {
+            let assign = e.assign.as_ref().map_or_else(String::new, |a| {
+                a.iter()
+                    .map(|(step, who)| format!("{step}={}", who.join(",")))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            });
+            w.write_record([
+                e.signed_at.clone(),
+                e.page.clone(),
+                e.space.clone(),
+                e.kind.clone(),
+                e.reviewer.clone(),
+                e.key.clone(),
+                e.version.clone(),
+                e.step.clone().unwrap_or_default(),
+                e.role.clone().unwrap_or_default(),
+                e.comment.clone().unwrap_or_default(),
+                assign,
+                e.counted.to_string(),
+                e.note.clone(),
+                e.finding.clone().unwrap_or_default(),
+                e.file.clone(),
+            ])
+            .unwrap();
+        }
+        String::from_utf8(w.into_inner().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn csv_rows_are_the_bytes_the_hand_listed_columns_wrote() {
+        let counted = LogEntry {
+            file: "approvals/records/kb/a/1.yaml".into(),
+            page: "kb/a".into(),
+            space: "kb".into(),
+            signed_at: "2026-11-20T10:00:00Z".into(),
+            kind: "approve".into(),
+            reviewer: "raj".into(),
+            key: "raj-1".into(),
+            version: "sha256:abc".into(),
+            step: Some("tech".into()),
+            role: None,
+            comment: Some("fine, \"mostly\"\nsecond line".into()),
+            assign: Some(
+                [
+                    (
+                        "tech".to_string(),
+                        vec!["raj".to_string(), "eli".to_string()],
+                    ),
+                    ("legal".to_string(), vec!["ana".to_string()]),
+                ]
+                .into_iter()
+                .collect(),
+            ),
+            counted: true,
+            note: "counted".into(),
+            finding: None,
+            at: None,
+        };
+        let unparsed = LogEntry::unparsed("approvals/records/x.yaml", "not YAML: line 1");
+        for entries in [vec![], vec![counted.clone()], vec![counted, unparsed]] {
+            assert_eq!(to_csv(&entries), csv_as_before(&entries));
+        }
+        assert_eq!(
+            to_csv(&[]),
+            "signed_at,page,space,kind,reviewer,key,version,step,role,comment,assign,counted,note,finding,file\n"
+        );
     }
 }

@@ -3,6 +3,7 @@
 //! paragraph marked. Unchanged paragraphs are kept for context but folded, so a one-word edit
 //! in a long page is one highlighted paragraph, not a dump of every line.
 
+use crate::escape::html as escape;
 use similar::{capture_diff_slices, Algorithm, ChangeTag, DiffTag, TextDiff};
 
 /// One block of the diff, in the order of the new text.
@@ -143,21 +144,6 @@ fn block(html: &mut String, class: &str, inner: &str) {
     html.push_str(&format!(
         "<div class=\"diff__block diff__block--{class}\">{inner}</div>\n"
     ));
-}
-
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -498,7 +498,7 @@ fn error_page(why: &str) -> Reply {
         body: axum::body::Bytes::from(
             format!(
                 "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>imprimatur: the site does not build</title>\n<script src=\"/_imprimatur/reload.js\" defer></script></head>\n<body style=\"font:16px/1.5 system-ui,sans-serif;margin:2rem\">\n<h1>The site does not build</h1>\n<pre style=\"white-space:pre-wrap;background:#fde2e1;color:#7f1d1d;padding:1rem;border-radius:6px\">{}</pre>\n<p>Fix it and save: this page reloads by itself.</p>\n</body></html>\n",
-                diff::escape(why)
+                crate::escape::html(why)
             )
             .into_bytes(),
         ),

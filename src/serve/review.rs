@@ -6,10 +6,11 @@
 
 use std::fmt::Write as _;
 
+use crate::escape::html as escape;
 use crate::publish::markdown::{self, LinkResolution, MarkdownOptions};
 use crate::report::inbox;
 use crate::report::StatusReport;
-use crate::serve::diff::{self, escape};
+use crate::serve::diff;
 use crate::site::{Evaluation, Site};
 use crate::time;
 use crate::trust::version::Version;

@@ -22,11 +22,7 @@ pub fn sitemap(base_url: &str, entries: &[(String, Option<String>)]) -> String {
 }
 
 fn escape_xml(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&apos;")
+    crate::escape::xml(text)
 }
 
 impl<'a> Renderer<'a> {
