@@ -373,9 +373,9 @@ pub fn kept_inputs(data: &[u8]) {
 /// record's path and text, then the text parsed as a record.
 pub fn counted_records(data: &[u8]) {
     let output = scratch().join("output");
-    let path = crate::site::counted::path_for(&output);
+    let path = crate::cache::counted::path_for(&output);
     std::fs::write(&path, data).expect("a scratch file");
-    let counted = crate::site::counted::Counted::load(&output, "counted".into());
+    let counted = crate::cache::counted::Counted::load(&output, "counted".into());
     assert!(
         counted.entries.windows(2).all(|w| w[0].id < w[1].id),
         "entries sorted by id, each once"

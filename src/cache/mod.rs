@@ -1,8 +1,8 @@
 //! Everything imprimatur keeps between runs, in one place, with who can write each kept file
 //! and what they could make it say. This floor stands on the ground floor (`fs`, `error`)
-//! alone: it stores bytes, digests and fingerprints, never a judgement; the floors above
-//! decide what those mean (`site::memo` lends them to a judgement, `site::counted` keeps the
-//! records that counted, `publish::output` the render memo).
+//! and on `trust`'s record format (the counted records are records): it stores bytes,
+//! digests, fingerprints and records, never a judgement; the floors above decide what those
+//! mean (`site::memo` lends them to a judgement, `publish::output` keeps the render memo).
 //!
 //! Nothing kept can make a build publish or count anything a fresh build would not. Per file:
 //! - The secret ([`secret`]): `IMPRIMATUR_CACHE_KEY`, else `cache.key` in the user's
@@ -23,15 +23,15 @@
 //!   whoever writes beside `output/` (a restored artifact). Tagged; an entry only says "these
 //!   inputs rendered to bytes with this hash", and a file is kept only if the intact
 //!   `output/` holds exactly those bytes.
-//! - `.imprimatur-records-<output>` beside `output/` (`site::counted`, which stays with the
-//!   records it parses): the same writers. Self-authenticating records, checked as any
-//!   record; a writer can only delete the file.
+//! - `.imprimatur-records-<output>` beside `output/` ([`counted`]): the same writers.
+//!   Self-authenticating records, checked as any record; a writer can only delete the file.
 //!
 //! Anything wrong with a kept file (missing, cut short, a tag that does not hold) makes it
 //! empty: the build does the work, as a first build would.
 
 use std::path::{Path, PathBuf};
 
+pub(crate) mod counted;
 pub(crate) mod inputs;
 pub(crate) mod render_memo;
 pub(crate) mod secret;

@@ -160,7 +160,7 @@ pub fn build<R: Reporting>(req: &BuildRequest, reports: &R) -> Result<BuildSumma
     // un-say it (`site::counted`): before anything is published on their strength.
     {
         let _t = crate::timings::phase("keep counted records");
-        crate::site::counted::write(&config.output_dir, &site.counted, &eval.counted, &records)?;
+        crate::cache::counted::write(&config.output_dir, &site.counted, &eval.counted, &records)?;
     }
     drop_aside(records);
     let (drift_findings, previous_pages, staging, theme) = prepared;

@@ -2,8 +2,9 @@
 //! The build only writes the outbox; a sender run after every scheduled build delivers it.
 //! Each id is a hash of what the notification is about (event, page, version, step), so it
 //! stays the same across builds while nothing changes, and the sender can skip what it sent.
-//! `imprimatur notify` (`crate::notify`) is that sender; it adds `cancelled`, which only its
-//! ledger can know (a request it delivered that is no longer current).
+//! `imprimatur notify` (the `notify` folder, a floor above) is that sender; it adds
+//! `cancelled`, which only its ledger can know (a request it delivered that is no longer
+//! current).
 
 use std::collections::BTreeSet;
 

@@ -10,7 +10,7 @@
 pub(crate) mod budget;
 pub(crate) mod config;
 pub mod content;
-pub(crate) mod counted;
+pub(crate) use crate::cache::counted;
 mod evaluate;
 pub(crate) mod history;
 mod judgement;
@@ -33,7 +33,7 @@ use crate::site::config::SiteConfig;
 use crate::trust::governance::{self, Governance};
 use crate::trust::keyring::Keyring;
 use crate::trust::policy::{self, Policy};
-use crate::trust::record::{self, RecordFileParsed};
+use crate::trust::record;
 use crate::trust::review::FindingKind;
 use crate::trust::store::Store;
 
@@ -60,12 +60,7 @@ pub struct Site {
     memo: Option<Arc<Memo>>,
 }
 
-/// One file under `approvals/records/`, parsed or not.
-#[derive(Clone)]
-pub struct RecordFile {
-    pub file: String,
-    pub parsed: std::result::Result<RecordFileParsed, String>,
-}
+pub use crate::trust::record::RecordFile;
 
 /// Something a person should look at. `page` is the page id it is about, if any.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]

@@ -264,6 +264,13 @@ impl Record {
     }
 }
 
+/// One file under `approvals/records/`, parsed or not.
+#[derive(Clone)]
+pub struct RecordFile {
+    pub file: String,
+    pub parsed: std::result::Result<RecordFileParsed, String>,
+}
+
 /// A record file as read: its fields and its signature.
 #[derive(Debug, Clone)]
 pub struct RecordFileParsed {
@@ -370,7 +377,7 @@ fn check_assignment(record: &Record) -> Result<(), String> {
 
 /// Who a record is, whatever file holds it and however its YAML is spelled: the SHA-256 of
 /// its signature and its signed bytes. Two files with one id are one decision; a build that
-/// counted a record keeps it by this id (`site::counted`).
+/// counted a record keeps it by this id (`cache::counted`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RecordId(pub [u8; 32]);
 

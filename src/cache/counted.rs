@@ -209,7 +209,7 @@ impl Next {
     pub(crate) fn settle(
         &mut self,
         refused: &HashSet<String>,
-        records: &[super::RecordFile],
+        records: &[crate::trust::record::RecordFile],
         last: &Counted,
     ) {
         if !refused.is_empty() {
@@ -298,7 +298,7 @@ pub(crate) fn write(
     output_dir: &Path,
     last: &Counted,
     next: &Next,
-    records: &[super::RecordFile],
+    records: &[crate::trust::record::RecordFile],
 ) -> Result<()> {
     use rayon::prelude::*;
     if !next.changed {
