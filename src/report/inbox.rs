@@ -60,23 +60,10 @@ pub fn in_review(
             continue;
         };
         let step = match reviewer {
-            Some(who) => {
-                if !r.waiting_on.iter().any(|w| w == who) {
-                    continue;
-                }
-                let policy = &site.policies[&p.page.space];
-                r.open_steps
-                    .iter()
-                    .find(|name| {
-                        policy.steps.iter().any(|s| {
-                            &s.name == *name
-                                && (s.approvers.reviewers.contains(who)
-                                    || s.required.iter().any(|x| x == who))
-                        })
-                    })
-                    .unwrap_or(&r.step)
-                    .clone()
-            }
+            Some(who) => match r.step_waiting_on(who) {
+                Some(step) => step.to_string(),
+                None => continue,
+            },
             None => r.step.clone(),
         };
         items.push((

@@ -193,7 +193,10 @@ pub struct InReview {
     pub step_count: usize,
     /// Every unpassed step of the current stage.
     pub open_steps: Vec<String>,
+    /// Every reviewer some open step still needs (SPEC §9), sorted.
     pub waiting_on: Vec<String>,
+    /// The same, step by step, in the order of `open_steps`: who each open step waits on.
+    pub waiting_by_step: Vec<(String, Vec<String>)>,
     /// The decisions that count in the open steps, by step and reviewer.
     pub decided: Vec<CountedDecision>,
     /// When the current stage began (the submit, or the completion of the stage before).
@@ -638,16 +641,27 @@ fn overdue(since: Instant, days: Option<u32>, now: &Instant) -> Option<Instant> 
         .filter(|due| due <= now)
 }
 
+impl InReview {
+    /// The open step `reviewer` is asked to act in: the first that waits on them.
+    pub fn step_waiting_on(&self, reviewer: &str) -> Option<&str> {
+        self.waiting_by_step
+            .iter()
+            .find(|(_, who)| who.iter().any(|w| w == reviewer))
+            .map(|(step, _)| step.as_str())
+    }
+}
+
 fn describe_in_review(r: &VersionReview, policy: &Policy, now: &Instant) -> InReview {
     let open: Vec<usize> = policy
         .stage_steps(r.stage)
         .filter(|i| !r.passed.contains(i))
         .collect();
     let first = open.first().copied().unwrap_or(0);
-    let mut waiting = BTreeSet::new();
+    let mut waiting_by_step = Vec::with_capacity(open.len());
     let mut counted = Vec::new();
     for &i in &open {
         let step = &policy.steps[i];
+        let mut waiting = BTreeSet::new();
         let decided = r.decisions.get(&i);
         counted.extend(decided.into_iter().flatten().map(|(who, &(decision, at))| {
             CountedDecision {
@@ -685,7 +699,9 @@ fn describe_in_review(r: &VersionReview, policy: &Policy, now: &Instant) -> InRe
                 );
             }
         }
+        waiting_by_step.push((step.name.clone(), waiting.into_iter().collect::<Vec<_>>()));
     }
+    let waiting: BTreeSet<&String> = waiting_by_step.iter().flat_map(|(_, w)| w).collect();
     InReview {
         version: r.version.clone(),
         submitter: r.submitter.clone(),
@@ -694,7 +710,8 @@ fn describe_in_review(r: &VersionReview, policy: &Policy, now: &Instant) -> InRe
         step_number: first + 1,
         step_count: policy.steps.len(),
         open_steps: open.iter().map(|&i| policy.steps[i].name.clone()).collect(),
-        waiting_on: waiting.into_iter().collect(),
+        waiting_on: waiting.into_iter().cloned().collect(),
+        waiting_by_step,
         decided: counted,
         stage_since: r.stage_since,
         escalated_at: overdue(r.stage_since, policy.escalate_after_days, now),

@@ -2364,3 +2364,41 @@ fn an_edit_cancels_the_review_where_the_space_wants_it() {
         check(s, e);
     }
 }
+
+#[test]
+fn a_reviewer_in_two_open_steps_is_asked_in_the_one_still_waiting_on_them() {
+    // carol approves in both parallel steps; once she approved in legal, only brand asks her.
+    let parallel = policy(
+        "",
+        "steps:\n  - {name: legal, approvers: [group:legal, carol], min_approvals: 2}\n  - {name: brand, approvers: [group:marketing, carol], min_approvals: 1, parallel: true}\n",
+    );
+    let before = Scenario::new(
+        "carol undecided: the first open step asks her",
+        parallel.clone(),
+        "v1",
+        vec![submit("v1", "walt", t(1, 9))],
+    )
+    .run();
+    let r = before.in_review.as_ref().unwrap();
+    assert_eq!(r.step_waiting_on("carol"), Some("legal"));
+    let after = Scenario::new(
+        "carol approved in legal: brand still asks her, legal no longer does",
+        parallel,
+        "v1",
+        vec![
+            submit("v1", "walt", t(1, 9)),
+            approve("v1", "carol", "legal", t(1, 10)),
+        ],
+    )
+    .run();
+    let r = after.in_review.as_ref().unwrap();
+    assert_eq!(r.step_waiting_on("carol"), Some("brand"));
+    assert_eq!(
+        r.step_waiting_on("walt"),
+        None,
+        "the submitter is not asked"
+    );
+    let legal = &r.waiting_by_step[0];
+    assert_eq!(legal.0, "legal");
+    assert!(!legal.1.iter().any(|w| w == "carol"), "{legal:?}");
+}
