@@ -1,11 +1,15 @@
 //! imprimatur decides what may be printed: it verifies signed reviews of docs-as-code pages
 //! against each space's policy and publishes only approved versions.
 //!
-//! The folders follow the data, one way:
+//! The folders are floors, and each imports only the floors below it (README, "Map";
+//! `tests/floors.rs` checks it):
 //!
+//! - ground — `fs` (reads beneath a folder, atomic writes, fingerprints), `error` (typed
+//!   errors and their exit codes), `escape`, `time`, `timings`, `yaml`.
 //! - `trust/` — what a version is (`version`, `store`), who signs (`keyring`, `keyfile`),
 //!   what they signed (`record`), the rules (`policy`, `authority`), and the pure review
 //!   engine that replays records into each page's state and live version (`review`).
+//! - `cache/` — what one run lends the next, and who can write each kept file.
 //! - `site/` — a site on disk (`config`, `content`) judged at one `now`: every page's
 //!   `Judgement`, with URLs resolved.
 //! - `workflow/` — actions on a judged site: the signing commands (`sign`) write records
@@ -14,11 +18,8 @@
 //! - `publish/` — render the live versions (`markdown`, `links`, `theme`, `render`) and
 //!   replace `output/` atomically (`output`), in `build`.
 //! - `report/` — status, findings, dashboard, outdated list, notifications outbox, page log.
-//! - `notify/` — deliver the outbox (e-mail, chat, signed webhook) once each, kept in a ledger.
-//! - `cli/` — one small file per subcommand; `main.rs` only parses arguments.
-//!
-//! `yaml`, `fs` (safe file reads and writes) and `time` serve all of them; `cache` keeps what
-//! one run lends the next, and says who can write each kept file.
+//! - `notify/`, `serve/` — deliver the outbox once each; serve the site and review pages.
+//! - `cli/` — clap's arguments, one checked invocation, one small file per subcommand.
 
 pub(crate) mod cache;
 pub mod cli;
