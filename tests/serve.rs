@@ -389,6 +389,26 @@ fn a_drafts_build_refuses_the_public_output_folder_and_marks_every_page_noindex(
 }
 
 #[test]
+fn in_a_drafts_build_a_url_two_pages_claim_goes_to_the_page_whose_own_path_it_is() {
+    // The published site's rule (`url_conflict`), not "the first by id": `kb/aaa` takes
+    // `zzz` as its slug, and `kb/zzz` is at its own path, so `kb/zzz` keeps `kb/zzz/`.
+    let mut site = kb_site();
+    site.file(
+        "content/kb/aaa.md",
+        "---\ntitle: Borrowed slug\nslug: zzz\n---\n\nWords of the borrower.\n",
+    )
+    .page("kb/zzz.md", "Own path", "Words of the owner.\n");
+    let preview = tempfile::tempdir().unwrap();
+    let dir = preview.path().join("pr-7");
+    site.imprimatur(&["build", "--drafts", "--output", dir.to_str().unwrap()])
+        .at(NOW)
+        .run();
+    let page = std::fs::read_to_string(dir.join("kb/zzz/index.html")).unwrap();
+    assert!(page.contains("Words of the owner."), "{page}");
+    assert!(!page.contains("Words of the borrower."));
+}
+
+#[test]
 fn a_reviewer_sees_what_waits_on_them_oldest_first() {
     let mut site = kb_site();
     site.page("kb/older.md", "Older page", "Old.\n");

@@ -42,6 +42,7 @@ pub use self::judgement::{
 };
 use self::urls::check_spaces_publish_apart;
 pub use self::urls::page_url;
+pub(crate) use self::urls::url_keeper;
 
 pub struct Site {
     /// What vouches for the governed files below (checked before any of them was parsed).

@@ -74,6 +74,22 @@ pub fn page_url(
 /// Two live pages may not share a URL (SPEC §7): the page whose own path gives the URL keeps
 /// it, pages that claim it through `slug` go offline (`url_conflict`). Where no page owns it
 /// by its path, or a space's index is there, every claimant goes offline: nobody chose a winner.
+/// Who keeps a URL that `claimants` (each a page's index, and whether the URL is the one its
+/// own path gives) all claim: nobody when it is a space's index; the only claimant; else the
+/// one page whose own path gives it, if exactly one does. The one rule for the published site
+/// and the drafts view.
+pub(crate) fn url_keeper(claimants: &[(usize, bool)], space_index: bool) -> Option<usize> {
+    let mut owners = claimants.iter().filter(|c| c.1).map(|c| c.0);
+    match (space_index, claimants) {
+        (true, _) => None,
+        (false, [(only, _)]) => Some(*only),
+        (false, _) => match (owners.next(), owners.next()) {
+            (Some(owner), None) => Some(owner),
+            _ => None,
+        },
+    }
+}
+
 pub(super) fn resolve_urls(
     pages: &mut [PageEvaluation],
     policies: &BTreeMap<String, Policy>,
@@ -92,21 +108,13 @@ pub(super) fn resolve_urls(
         .collect();
     let mut findings = Vec::new();
     for (url, claimants) in claims {
-        let owners: Vec<usize> = claimants.iter().filter(|c| c.1).map(|c| c.0).collect();
-        let (keeper, owner) = if let Some(space) = space_index.get(&url) {
-            (None, format!("the index of space '{space}'"))
-        } else if claimants.len() == 1 {
-            continue;
-        } else if owners.len() == 1 {
-            (
-                Some(owners[0]),
-                format!("page {}", pages[owners[0]].page.id),
-            )
-        } else {
-            (
-                None,
-                "no page by its own path (several claim it)".to_string(),
-            )
+        let space = space_index.get(&url);
+        let keeper = url_keeper(&claimants, space.is_some());
+        let owner = match (space, keeper) {
+            (Some(space), _) => format!("the index of space '{space}'"),
+            (None, Some(_)) if claimants.len() == 1 => continue,
+            (None, Some(k)) => format!("page {}", pages[k].page.id),
+            (None, None) => "no page by its own path (several claim it)".to_string(),
         };
         for (i, _) in claimants.into_iter().filter(|c| Some(c.0) != keeper) {
             let p = &mut pages[i];
@@ -143,4 +151,31 @@ pub(super) fn check_spaces_publish_apart(policies: &BTreeMap<String, Policy>) ->
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::url_keeper;
+
+    #[test]
+    fn who_keeps_a_url_several_pages_claim() {
+        // (claimants: (page, the URL is its own path's), a space's index?) → keeper
+        let cases: &[(&[(usize, bool)], bool, Option<usize>)] = &[
+            (&[(0, true)], false, Some(0)),
+            (&[(0, false)], false, Some(0)),
+            (&[(0, true)], true, None),
+            (&[(0, false), (1, true)], false, Some(1)),
+            (&[(0, true), (1, false)], false, Some(0)),
+            (&[(0, true), (1, true)], false, None),
+            (&[(0, false), (1, false)], false, None),
+            (&[(0, false), (1, true), (2, false)], false, Some(1)),
+        ];
+        for (claimants, space_index, keeper) in cases {
+            assert_eq!(
+                url_keeper(claimants, *space_index),
+                *keeper,
+                "{claimants:?} space index: {space_index}"
+            );
+        }
+    }
 }

@@ -2,6 +2,8 @@
 //! state, `noindex`, for previews that never reach `output/`. Of two pages on one URL, the
 //! first by id keeps it.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use serde::Serialize;
 
 use super::pages::{Renderer, View};
@@ -16,10 +18,10 @@ pub struct Drafts {
 
 impl Drafts {
     /// Every page of a space with a policy whose current bytes parse, at the URL its current
-    /// front matter gives; of two pages on one URL the first by id keeps it.
+    /// front matter gives; of pages on one URL, the one `site::url_keeper` names, if any.
     pub fn collect(site: &Site, eval: &Evaluation) -> Drafts {
-        let mut taken = std::collections::BTreeSet::new();
-        let mut pages = Vec::new();
+        let mut candidates = Vec::new();
+        let mut claims: BTreeMap<String, Vec<(usize, bool)>> = BTreeMap::new();
         for (i, p) in eval.pages.iter().enumerate() {
             let Some(policy) = site.policies.get(&p.page.space) else {
                 continue;
@@ -32,9 +34,22 @@ impl Drafts {
             else {
                 continue;
             };
-            if !taken.insert(url.clone()) {
+            let own = crate::site::page_url(policy, &p.page.path, None).is_ok_and(|u| u == url);
+            claims.entry(url.clone()).or_default().push((i, own));
+            candidates.push((i, content, url));
+        }
+        let space_indexes: BTreeSet<String> = site
+            .policies
+            .values()
+            .map(|p| format!("{}/", p.publish_to))
+            .collect();
+        let mut pages = Vec::new();
+        for (i, content, url) in candidates {
+            let keeper = crate::site::url_keeper(&claims[&url], space_indexes.contains(&url));
+            if keeper != Some(i) {
                 continue;
             }
+            let p = &eval.pages[i];
             let shown = LiveVersion {
                 version: p.page.version.clone(),
                 approved_at: eval.now,
