@@ -157,10 +157,12 @@ pub(super) fn check_spaces_publish_apart(policies: &BTreeMap<String, Policy>) ->
 mod tests {
     use super::url_keeper;
 
+    /// Claimants (page, whether the URL is its own path's), a space's index?, the keeper.
+    type Case = (&'static [(usize, bool)], bool, Option<usize>);
+
     #[test]
     fn who_keeps_a_url_several_pages_claim() {
-        // (claimants: (page, the URL is its own path's), a space's index?) → keeper
-        let cases: &[(&[(usize, bool)], bool, Option<usize>)] = &[
+        let cases: &[Case] = &[
             (&[(0, true)], false, Some(0)),
             (&[(0, false)], false, Some(0)),
             (&[(0, true)], true, None),
