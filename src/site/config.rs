@@ -157,17 +157,9 @@ impl SiteConfig {
                 "must be a folder name under themes/",
             ));
         }
-        let mut base_url = raw.base_url.trim().to_string();
-        if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
-            return Err(Error::config(
-                CONFIG_FILE,
-                "base_url",
-                "must be an absolute http(s) URL",
-            ));
-        }
-        if !base_url.ends_with('/') {
-            base_url.push('/');
-        }
+        let base_url = web_url(&raw.base_url).ok_or_else(|| {
+            Error::config(CONFIG_FILE, "base_url", "must be an absolute http(s) URL")
+        })?;
         let raw_html_allowed = match raw.markdown.raw_html.as_deref() {
             None | Some("sanitize") => false,
             Some("allow") => true,
@@ -236,26 +228,37 @@ impl SiteConfig {
     }
 }
 
-/// `review_url`: an absolute http(s) URL with a host and no spaces, trimmed, ending with `/`
-/// (page ids are appended to it).
+/// An absolute http(s) URL with a host, and no query or fragment (paths are appended to it),
+/// as written but trimmed and ending with `/`; parsed by the `url` crate, so what is checked is
+/// what a browser would open.
+fn web_url(value: &str) -> Option<String> {
+    let mut text = value.trim().to_string();
+    if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return None;
+    }
+    let parsed = url::Url::parse(&text).ok()?;
+    let web = matches!(parsed.scheme(), "http" | "https");
+    if !web || parsed.host_str().is_none_or(str::is_empty) {
+        return None;
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return None;
+    }
+    if !text.ends_with('/') {
+        text.push('/');
+    }
+    Some(text)
+}
+
+/// `review_url`: an absolute http(s) URL with a host (page ids are appended to it).
 fn review_url(value: &str) -> Result<String> {
-    let mut url = value.trim().to_string();
-    let plain = url.chars().all(|c| !c.is_whitespace() && !c.is_control());
-    let has_host = ["http://", "https://"].iter().any(|scheme| {
-        url.strip_prefix(scheme)
-            .is_some_and(|rest| !rest.is_empty())
-    });
-    if !plain || !has_host {
-        return Err(Error::config(
+    web_url(value).ok_or_else(|| {
+        Error::config(
             CONFIG_FILE,
             "review_url",
             format!("'{value}' is not an absolute http(s) URL"),
-        ));
-    }
-    if !url.ends_with('/') {
-        url.push('/');
-    }
-    Ok(url)
+        )
+    })
 }
 
 fn relative_dir(value: &str, field: &str) -> Result<PathBuf> {
@@ -473,6 +476,32 @@ mod tests {
         assert!(!c.raw_html_allowed);
         assert_eq!(c.history_comments, HistoryComments::Hidden);
         assert_eq!(c.review_url, "http://127.0.0.1:1111/_review/");
+    }
+
+    #[test]
+    fn base_and_review_urls_are_absolute_web_urls_with_a_host() {
+        for bad in [
+            "https://",
+            "ftp://x.example/",
+            "x.example",
+            "https://x.example/?q=1",
+            "https://x.example/#top",
+            "https://x .example/",
+            "javascript:alert(1)",
+        ] {
+            let e = load(&format!("title: T\nbase_url: '{bad}'\n")).unwrap_err();
+            assert!(e.to_string().contains("base_url"), "{bad}: {e}");
+            let e = load(&format!(
+                "title: T\nbase_url: https://x/\nreview_url: '{bad}'\n"
+            ))
+            .unwrap_err();
+            assert!(e.to_string().contains("review_url"), "{bad}: {e}");
+        }
+        let c = load("title: T\nbase_url: ' HTTPS://Docs.Example/help '\n").unwrap();
+        assert_eq!(
+            c.base_url, "HTTPS://Docs.Example/help/",
+            "as written, trimmed, with a /"
+        );
     }
 
     #[test]
