@@ -396,6 +396,49 @@ fn without_a_key_the_review_page_prints_the_commands_and_signs_nothing() {
     assert_eq!(records(&site), before);
 }
 
+#[test]
+fn a_page_nobody_submitted_offers_submit_for_review_to_its_writer() {
+    let mut site = site_with(ONE_STEP, &["a"]);
+    site.page("kb/new.md", "A new page", "Nobody submitted this.\n");
+    let wanda = Reviewing::start(&site, Some("wanda"));
+    let alice = Reviewing::start(&site, Some("alice"));
+    let anyone = Reviewing::start(&site, None);
+
+    // The drafts banner of a page in review says "Review"; of one nobody submitted, "Submit".
+    let (_, draft) = wanda.get("_drafts/kb/new/");
+    assert!(draft.contains(">Submit for review</a>"), "{draft}");
+    let (_, in_review) = wanda.get("_drafts/kb/a/");
+    assert!(
+        in_review.contains(">Review this version</a>"),
+        "{in_review}"
+    );
+
+    // Without a key: the command; alice, no contributor: no button; wanda: the button.
+    let (_, page) = anyone.get("_review/kb/new");
+    assert!(
+        page.contains("imprimatur submit kb/new --key YOUR-KEY.pem"),
+        "{page}"
+    );
+    let (_, page) = alice.get("_review/kb/new");
+    assert!(form_of(&page, "submit").is_none(), "{page}");
+    let (_, page) = wanda.get("_review/kb/new");
+    let submit = form_of(&page, "submit").expect("the writer is offered Submit");
+    let answer = wanda.post(
+        "_decide/kb/new",
+        Some(&wanda.origin()),
+        &with(submit, "comment", "Ready"),
+    );
+    assert_eq!(answer.status, 303, "{}", answer.body);
+    let (_, after) = wanda.get("_review/kb/new");
+    assert!(after.contains("<dd>pending</dd>"), "{after}");
+    assert!(form_of(&after, "submit").is_none(), "{after}");
+    drop((wanda, alice, anyone));
+    assert_eq!(
+        page_entry(&site.status_json(NOW), "kb/new")["status"],
+        "pending"
+    );
+}
+
 // --- headless Chromium over the DevTools protocol -------------------------------------------
 
 /// A headless Chromium and one of its tabs, driven over the DevTools protocol.
