@@ -439,6 +439,76 @@ fn a_page_nobody_submitted_offers_submit_for_review_to_its_writer() {
     );
 }
 
+const MANUAL_PUBLISH: &str = "\
+title: Knowledge Base
+contributors: [group:writers]
+managers: [carol]
+auto_publish: false
+steps:
+  - name: technical
+    approvers: [group:engineering]
+    min_approvals: 1
+";
+
+#[test]
+fn a_manager_approves_and_publishes_publishes_unpublishes_and_assigns_from_the_page() {
+    let mut site = TestSite::new();
+    site.reviewer("wanda", &["writers"])
+        .reviewer("alice", &["engineering"])
+        .reviewer("carol", &[])
+        .policy("kb", MANUAL_PUBLISH);
+    for name in ["a", "b", "c"] {
+        site.page(
+            &format!("kb/{name}.md"),
+            name,
+            &format!("Words of {name}.\n"),
+        );
+    }
+    for name in ["a", "b", "c"] {
+        site.sign("wanda", Kind::Submit, &format!("kb/{name}"), &[], SUBMITTED);
+    }
+    let carol = Reviewing::start(&site, Some("carol"));
+    let alice = Reviewing::start(&site, Some("alice"));
+    let post = |server: &Reviewing, page: &str, action: &str, extra: &[(&str, &str)]| {
+        let (_, html) = server.get(&format!("_review/{page}"));
+        let mut form =
+            form_of(&html, action).unwrap_or_else(|| panic!("no {action} on {page}:\n{html}"));
+        for (name, value) in extra {
+            form = with(form, name, value);
+        }
+        let answer = server.post(&format!("_decide/{page}"), Some(&server.origin()), &form);
+        assert_eq!(answer.status, 303, "{action} {page}: {}", answer.body);
+    };
+
+    // alice may approve, but neither publish nor assign: those buttons are carol's alone.
+    let (_, html) = alice.get("_review/kb/a");
+    assert!(form_of(&html, "approve").is_some(), "{html}");
+    for action in ["approve-publish", "assign", "retract"] {
+        assert!(
+            form_of(&html, action).is_none(),
+            "{action} offered to alice"
+        );
+    }
+    post(&carol, "kb/a", "approve-publish", &[]);
+    post(&alice, "kb/b", "approve", &[]);
+    let status = site.status_json(NOW);
+    assert_eq!(page_entry(&status, "kb/a")["status"], "published");
+    assert_eq!(page_entry(&status, "kb/b")["status"], "approved");
+    post(&carol, "kb/b", "publish", &[]);
+    post(&carol, "kb/a", "unpublish", &[("comment", "Out of date")]);
+    post(&carol, "kb/c", "assign", &[("assignees", "alice")]);
+    drop((carol, alice));
+
+    site.imprimatur(&["verify"]).at(NOW).run();
+    let status = site.status_json(NOW);
+    assert_eq!(page_entry(&status, "kb/a")["status"], "unpublished");
+    assert_eq!(page_entry(&status, "kb/b")["status"], "published");
+    assert_eq!(
+        page_entry(&status, "kb/c")["waiting_on"],
+        serde_json::json!(["alice"])
+    );
+}
+
 // --- headless Chromium over the DevTools protocol -------------------------------------------
 
 /// A headless Chromium and one of its tabs, driven over the DevTools protocol.

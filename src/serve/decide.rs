@@ -606,3 +606,58 @@ pub(crate) fn refusal_page(status: StatusCode, why: &str, id: Option<&str>) -> S
         ))
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decider() -> Decider {
+        let secret = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+        Decider {
+            source: KeySource::File("k.pem".into()),
+            signer: Signer::from_secret(secret, std::path::Path::new("k.pem")),
+            reviewer: "alice".into(),
+            secret: [9; 32],
+        }
+    }
+
+    #[test]
+    fn a_token_signs_for_its_page_and_version_only() {
+        let d = decider();
+        let token = d.token("kb/a", "sha256:01");
+        assert!(d.token_matches("kb/a", "sha256:01", &token));
+        assert!(!d.token_matches("kb/a", "sha256:02", &token));
+        assert!(!d.token_matches("kb/b", "sha256:01", &token));
+        // The lengths are bound too: no page id and version can pose as another pair.
+        assert!(!d.token_matches("kb/asha256:0", "1", &token));
+        assert!(!d.token_matches("kb/a", "sha256:01", ""));
+        assert!(!d.token_matches("kb/a", "sha256:01", "not base64!"));
+        // Another process draws another secret.
+        let other = Decider {
+            secret: [10; 32],
+            ..decider()
+        };
+        assert!(!other.token_matches("kb/a", "sha256:01", &token));
+    }
+
+    #[test]
+    fn a_form_names_the_decision_and_its_fields() {
+        let form = Form::parse(b"action=reject&version=sha256%3A01&token=t&step=technical&comment=+Too+short+&discard=true&role=");
+        assert_eq!(
+            form.choice(),
+            Some(Choice::Reject {
+                step: "technical".into()
+            })
+        );
+        assert_eq!(
+            form.action(&form.choice().unwrap()),
+            Action::Reject {
+                step: "technical".into(),
+                role: None,
+                comment: Some("Too short".into()),
+                discard: true
+            }
+        );
+        assert_eq!(Form::parse(b"action=delete-everything").choice(), None);
+    }
+}
