@@ -6,6 +6,7 @@ mod util;
 mod audit;
 mod browser;
 mod build;
+mod decide;
 mod floors;
 mod fuzz_found;
 mod gate;

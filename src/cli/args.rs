@@ -205,6 +205,15 @@ pub(crate) enum Command {
         /// Open the site in a browser
         #[arg(long)]
         open: bool,
+        /// Decide in the review pages: your secret key file (its passphrase is asked once, now)
+        #[arg(long, conflicts_with = "agent")]
+        key: Option<PathBuf>,
+        /// Decide in the review pages with your ed25519 key held by the ssh-agent
+        #[arg(long)]
+        agent: bool,
+        /// Which of the agent's keys: its fingerprint (SHA256:...), comment or keyring key id
+        #[arg(long, requires = "agent", conflicts_with = "key")]
+        agent_key: Option<String>,
     },
     /// What waits on a reviewer, oldest first, with step, age, submitter and review URL
     #[command(group(clap::ArgGroup::new("whose").required(true).args(["key", "agent", "reviewer"])))]

@@ -130,6 +130,9 @@ fn act(inv: &Invocation) -> Result<i32> {
             bind,
             port,
             open,
+            key,
+            agent,
+            agent_key,
         } => super::serve(
             &super::ServeOptions {
                 site_root: site.site.clone(),
@@ -137,6 +140,7 @@ fn act(inv: &Invocation) -> Result<i32> {
                 port: *port,
                 open: *open,
                 now: now.now.clone(),
+                key: own_key(key, *agent, agent_key),
             },
             out,
         ),

@@ -5,6 +5,8 @@
 //! - `/_drafts/` is every page at its current version under a "not approved" banner.
 //! - `/_review/` and `/_review/<page id>` are the reviewer's queue and page (`review`).
 //! - `/_imprimatur/events` tells open tabs to reload (server-sent events) after a change.
+//! - `POST /_decide/<page id>` signs a reviewer's decision, under `--key` or `--agent`
+//!   (`decide`); the server judges the site again before it answers.
 //!
 //! Only requests whose `Host` names this server are answered (`host`); rendered answers are
 //! kept in a cache bounded by count and bytes (`cache`), keyed by path alone except where a
@@ -16,6 +18,7 @@
 //! shown in the browser until it is fixed; the server keeps running.
 
 pub(crate) mod cache;
+pub(crate) mod decide;
 pub(crate) mod diff;
 pub(crate) mod host;
 pub(crate) mod review;
@@ -28,7 +31,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode, Uri};
+use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use notify::{RecursiveMode, Watcher};
@@ -38,10 +41,12 @@ use crate::publish::render::{Drafts, Renderer};
 use crate::publish::theme::Theme;
 use crate::report::StatusReport;
 use crate::serve::cache::Bounded;
+use crate::serve::decide::{Decider, Outcome};
 use crate::serve::host::AllowedHosts;
 use crate::site::memo::Memo;
 use crate::site::{Evaluation, Site};
 use crate::time;
+use crate::trust::signer::{KeySource, Signer};
 
 pub struct ServeOptions {
     pub site_root: PathBuf,
@@ -51,6 +56,8 @@ pub struct ServeOptions {
     pub open: bool,
     /// `--now`: judge at this fixed instant; else the clock, read once per reload.
     pub now: Option<String>,
+    /// `--key FILE` or `--agent`: the review pages offer this reviewer's decisions as buttons.
+    pub key: Option<KeySource>,
 }
 
 /// What the server shows: one judged site, or why there is none right now.
@@ -88,6 +95,34 @@ struct Shared {
     generation: tokio::sync::watch::Sender<u64>,
     /// The `Host` names answered; any other is refused before routing.
     hosts: AllowedHosts,
+    site_root: PathBuf,
+    now: Option<String>,
+    memo: Arc<Memo>,
+    /// Held while the site is judged again and swapped in: the last judgement swapped in is
+    /// the last one started, so the answer after a decision always shows it.
+    reloading: Mutex<()>,
+    /// Who decides through the review pages, when a key was given.
+    decider: Option<Arc<Decider>>,
+}
+
+impl Shared {
+    /// Judges the site again now, forgetting what `changed` held, swaps the new judgement in
+    /// and tells open tabs.
+    fn reload(&self, changed: &[PathBuf]) {
+        let _one_at_a_time = self.reloading.lock().unwrap_or_else(|e| e.into_inner());
+        changed.iter().for_each(|path| self.memo.forget(path));
+        let snapshot = load(&self.site_root, self.now.as_deref(), &self.memo);
+        if let Err(why) = &snapshot.loaded {
+            eprintln!("imprimatur: {why}");
+        }
+        let previous = std::mem::replace(
+            &mut *self.snapshot.write().expect("the snapshot lock"),
+            Arc::new(snapshot),
+        );
+        self.generation.send_modify(|g| *g += 1);
+        // Freeing a large site takes a while: after the tabs were told.
+        drop(previous);
+    }
 }
 
 /// Judges the site again, reusing from `memo` what did not change since the last time.
@@ -118,6 +153,15 @@ fn load(site_root: &Path, now: Option<&str>, memo: &Arc<Memo>) -> Snapshot {
 
 /// Runs the server until Ctrl-C. Prints the address first (`serving … at http://…/`).
 pub fn serve(opts: &ServeOptions, out: &mut dyn std::io::Write) -> Result<()> {
+    // The key first: its passphrase is asked once, here, before anything is served.
+    let decider = match &opts.key {
+        Some(source) => {
+            let site = Site::load(&opts.site_root)?;
+            let signer = Signer::open(source, &site.keyring)?;
+            Some(Arc::new(Decider::new(source.clone(), signer, &site)?))
+        }
+        None => None,
+    };
     let memo = Arc::new(Memo::default());
     let first = load(&opts.site_root, opts.now.as_deref(), &memo);
     if let Err(why) = &first.loaded {
@@ -148,9 +192,14 @@ pub fn serve(opts: &ServeOptions, out: &mut dyn std::io::Write) -> Result<()> {
         snapshot: RwLock::new(Arc::new(first)),
         generation,
         hosts: AllowedHosts::new(local, review_url.as_deref()),
+        site_root: opts.site_root.clone(),
+        now: opts.now.clone(),
+        memo,
+        reloading: Mutex::new(()),
+        decider,
     });
     let url = format!("http://{local}/");
-    watch(&opts.site_root, opts.now.clone(), shared.clone(), memo)?;
+    watch(&opts.site_root, shared.clone())?;
     // Best effort: a closed stdout (a parent that read the address and left) must not stop
     // the server.
     let _ = writeln!(
@@ -159,6 +208,12 @@ pub fn serve(opts: &ServeOptions, out: &mut dyn std::io::Write) -> Result<()> {
         opts.site_root.display()
     )
     .and_then(|_| out.flush());
+    if let Some(d) = &shared.decider {
+        eprintln!(
+            "imprimatur: the review pages sign decisions as '{}'",
+            d.reviewer()
+        );
+    }
     if !opts.bind.is_loopback() {
         eprintln!(
             "imprimatur: warning: serving on {addr}, not loopback: anyone who can reach it sees every draft and review page"
@@ -186,12 +241,7 @@ pub fn serve(opts: &ServeOptions, out: &mut dyn std::io::Write) -> Result<()> {
 
 /// Watches the site's input; after a burst of changes settles, reloads the snapshot. The
 /// watcher lives in the reload thread, which adds input folders created after the start.
-fn watch(
-    site_root: &Path,
-    now: Option<String>,
-    shared: Arc<Shared>,
-    memo: Arc<Memo>,
-) -> Result<()> {
+fn watch(site_root: &Path, shared: Arc<Shared>) -> Result<()> {
     // What changed: the paths an event names, or the whole site when the watcher lost track
     // (an error, a queue overflow): then nothing read before is reused.
     let (tx, rx) = mpsc::channel::<Vec<PathBuf>>();
@@ -228,30 +278,25 @@ fn watch(
     watch_inputs(&mut watcher, site_root);
     let root = site_root.to_path_buf();
     std::thread::spawn(move || {
-        while let Ok(changed) = rx.recv() {
-            changed.iter().for_each(|path| memo.forget(path));
+        while let Ok(mut changed) = rx.recv() {
             // Editors write a file in several steps: wait for quiet, then load once.
-            while let Ok(changed) = rx.recv_timeout(Duration::from_millis(30)) {
-                changed.iter().for_each(|path| memo.forget(path));
+            while let Ok(more) = rx.recv_timeout(Duration::from_millis(30)) {
+                changed.extend(more);
             }
             watch_inputs(&mut watcher, &root);
-            let snapshot = load(&root, now.as_deref(), &memo);
-            if let Err(why) = &snapshot.loaded {
-                eprintln!("imprimatur: {why}");
-            }
-            let previous = std::mem::replace(
-                &mut *shared.snapshot.write().expect("the snapshot lock"),
-                Arc::new(snapshot),
-            );
-            shared.generation.send_modify(|g| *g += 1);
-            // Freeing a large site takes a while: after the tabs were told.
-            drop(previous);
+            shared.reload(&changed);
         }
     });
     Ok(())
 }
 
-async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap, uri: Uri) -> Response {
+async fn handle(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    headers: HeaderMap,
+    uri: Uri,
+    body: axum::body::Bytes,
+) -> Response {
     // Before anything is read or rendered: an absolute request target names its host too,
     // and both must be this server's.
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
@@ -264,6 +309,17 @@ async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap, uri: Uri)
     let path = percent_encoding::percent_decode_str(uri.path())
         .decode_utf8_lossy()
         .into_owned();
+    if let Some(id) = path.strip_prefix(decide::DECIDE_PREFIX) {
+        let id = id.trim_end_matches('/').to_string();
+        return decision(shared, &method, &headers, host.unwrap_or(""), id, body).await;
+    }
+    if method != Method::GET && method != Method::HEAD {
+        return refused(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "only GET reads this server's pages; decisions are POSTed to /_decide/<page>",
+            None,
+        );
+    }
     match path.as_str() {
         "/_imprimatur/events" => return events(&shared).into_response(),
         "/_imprimatur/reload.js" => {
@@ -285,7 +341,8 @@ async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap, uri: Uri)
         None => {
             let rendered = tokio::task::spawn_blocking({
                 let snapshot = snapshot.clone();
-                move || respond(&snapshot, &path, reviewer.as_deref())
+                let decider = shared.decider.clone();
+                move || respond(&snapshot, &path, reviewer.as_deref(), decider.as_deref())
             })
             .await
             .unwrap_or_else(|e| error_page(&format!("rendering failed: {e}")));
@@ -308,6 +365,77 @@ async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap, uri: Uri)
         response.headers_mut().insert("x-imprimatur-cache", value);
     }
     response
+}
+
+/// `/_decide/<id>`: a POST that passes every check signs one record, the site is judged again,
+/// and the answer sends the browser back to the review page showing it (303, Post/Redirect/
+/// Get). Anything else writes nothing and says why.
+async fn decision(
+    shared: Arc<Shared>,
+    method: &Method,
+    headers: &HeaderMap,
+    host: &str,
+    id: String,
+    body: axum::body::Bytes,
+) -> Response {
+    if method != Method::POST {
+        let mut response = refused(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "a decision is signed only by the review page's buttons (POST); nothing changes over GET",
+            Some(&id),
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+        return response;
+    }
+    if let Err((status, why)) = decide::check_request(shared.decider.as_deref(), headers, host) {
+        return refused(status, &why, Some(&id));
+    }
+    let outcome = tokio::task::spawn_blocking({
+        let shared = shared.clone();
+        let id = id.clone();
+        move || {
+            let decider = shared.decider.as_deref().expect("checked above");
+            let now = match time::resolve_now(shared.now.as_deref()) {
+                Ok(now) => now,
+                Err(why) => return Outcome::Refused(StatusCode::INTERNAL_SERVER_ERROR, why),
+            };
+            let outcome = decide::decide(decider, &shared.site_root, &id, now, &body);
+            if matches!(outcome, Outcome::Written(_)) {
+                // Before the answer: the page the browser is sent to shows the new record.
+                shared.reload(&[shared.site_root.join("approvals")]);
+            }
+            outcome
+        }
+    })
+    .await
+    .unwrap_or_else(|e| Outcome::Refused(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()));
+    match outcome {
+        Outcome::Written(record) => {
+            eprintln!("imprimatur: signed {record}");
+            Response::builder()
+                .status(StatusCode::SEE_OTHER)
+                .header(
+                    header::LOCATION,
+                    crate::report::inbox::review_link("/_review/", &id),
+                )
+                .header(header::CACHE_CONTROL, "no-store")
+                .header("x-imprimatur-record", record)
+                .body(Body::empty())
+                .expect("a valid response")
+        }
+        Outcome::Refused(status, why) => refused(status, &why, Some(&id)),
+    }
+}
+
+fn refused(status: StatusCode, why: &str, id: Option<&str>) -> Response {
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "text/html; charset=utf-8")
+        .header(header::CACHE_CONTROL, "no-store")
+        .body(Body::from(decide::refusal_page(status, why, id)))
+        .expect("a valid response")
 }
 
 /// The only query parameter a page reads: the review queue's `?reviewer=` (its first value,
@@ -370,7 +498,12 @@ fn events(shared: &Shared) -> impl IntoResponse {
 }
 
 /// Renders the answer to one request from one snapshot.
-fn respond(snapshot: &Snapshot, path: &str, reviewer: Option<&str>) -> Reply {
+fn respond(
+    snapshot: &Snapshot,
+    path: &str,
+    reviewer: Option<&str>,
+    decider: Option<&Decider>,
+) -> Reply {
     let loaded = match &snapshot.loaded {
         Ok(l) => l,
         Err(why) => return error_page(why),
@@ -387,7 +520,7 @@ fn respond(snapshot: &Snapshot, path: &str, reviewer: Option<&str>) -> Reply {
     }
     if let Some(id) = rel.strip_prefix("_review/") {
         let id = id.trim_end_matches('/');
-        return match review::page_review(&loaded.site, &loaded.eval, &loaded.report, id) {
+        return match review::page_review(&loaded.site, &loaded.eval, &loaded.report, id, decider) {
             Some(html) => html_reply(html),
             None => not_found(),
         };

@@ -125,6 +125,7 @@ pub fn page_review(
     eval: &Evaluation,
     report: &StatusReport,
     id: &str,
+    decider: Option<&crate::serve::decide::Decider>,
 ) -> Option<String> {
     let p = eval.page(id)?;
     let status = report.pages.iter().find(|s| s.id == id)?;
@@ -203,17 +204,7 @@ pub fn page_review(
     );
     body.push_str("</dl>\n");
 
-    if let Some(r) = in_review {
-        let v = r.version.as_str();
-        body.push_str("<h2>Sign your decision</h2>\n<p class=\"muted\">Run in the site folder with your own key; each command signs exactly this version.</p>\n");
-        let _ = writeln!(
-            body,
-            "<pre class=\"cmd\">imprimatur approve {id} --step {step} --version {v} --key YOUR-KEY.pem\nimprimatur reject {id} --step {step} --version {v} --comment \"why\" --key YOUR-KEY.pem</pre>",
-            id = escape(id),
-            step = escape(&r.step),
-            v = escape(v)
-        );
-    }
+    body.push_str(&crate::serve::decide::panel(decider, site, p));
 
     body.push_str("<h2>Changes against the published version</h2>\n");
     match (&live_bytes, &shown_bytes) {

@@ -10,4 +10,9 @@
   events.onopen = function () { opened = true; };
   events.addEventListener("reload", function () { location.reload(); });
   events.onerror = function () { if (!opened) events.close(); };
+  // A page kept in the back/forward cache would hold its stream open, and a browser opens
+  // six connections to one host: six review pages later, nothing loads. Close it on leaving;
+  // a page shown again from that cache reloads, as it may be stale.
+  window.addEventListener("pagehide", function () { events.close(); });
+  window.addEventListener("pageshow", function (e) { if (e.persisted) location.reload(); });
 })();

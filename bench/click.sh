@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Benchmark: the time from a click on Approve in the review page (`imprimatur serve --key`,
+# headless Chromium over the DevTools protocol) to the page showing the written record,
+# counted by the server's new judgement of the site (so signed, written, read back and
+# verified). 20 clicks, each on its own page in review; prints each time and the median.
+# Run by hand (not in CI):  bash bench/click.sh     (needs chromium, or CHROMIUM=/path)
+#   BENCH_PROFILE=release  build and run the test binary with --release (default: dev, the
+#                          profile `cargo test` builds)
+# See bench/README.md ("Click to record") for the numbers measured.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+profile=()
+if [[ "${BENCH_PROFILE:-dev}" == release ]]; then profile=(--release); fi
+IMPRIMATUR_REQUIRE_TOOLS=1 cargo test "${profile[@]}" --test tests decide::bench_click_to_record \
+  -- --ignored --exact --nocapture --test-threads 1
