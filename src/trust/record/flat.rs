@@ -141,7 +141,7 @@ signature: \"pVraYNao1MznTVDUtB88AX9z5SLSbUeUqsJJSU0NiIr5KRTck8BSOnknkvTfZ+8u1+y
         let parsed = parse(CANONICAL).unwrap();
         let written = parsed
             .record
-            .to_yaml(&ed25519_dalek::Signature::from_bytes(&parsed.signature));
+            .to_yaml(&ed25519_dalek::Signature::from_slice(&parsed.signature).unwrap());
         assert!(super::read(&written).is_some(), "{written}");
         assert_agree(&written);
     }
@@ -214,7 +214,7 @@ signature: \"pVraYNao1MznTVDUtB88AX9z5SLSbUeUqsJJSU0NiIr5KRTck8BSOnknkvTfZ+8u1+y
         for name in ["record", "redacted_record", "tampered_comment"] {
             let json = vectors["comment_commitment"][name].to_string();
             if let Ok(parsed) = super::super::parse_from(&json, Origin::Proof) {
-                let signature = ed25519_dalek::Signature::from_bytes(&parsed.signature);
+                let signature = ed25519_dalek::Signature::from_slice(&parsed.signature).unwrap();
                 variants.push(parsed.record.to_yaml(&signature));
             }
             variants.push(json);
@@ -244,7 +244,7 @@ signature: \"pVraYNao1MznTVDUtB88AX9z5SLSbUeUqsJJSU0NiIr5KRTck8BSOnknkvTfZ+8u1+y
         let parsed = parse(&json).unwrap();
         let written = parsed
             .record
-            .to_yaml(&ed25519_dalek::Signature::from_bytes(&parsed.signature));
+            .to_yaml(&ed25519_dalek::Signature::from_slice(&parsed.signature).unwrap());
         assert!(super::read(&written).is_none());
         assert_agree(&written);
 
