@@ -331,6 +331,7 @@ fn parse_yaml(text: &str) -> Result<RecordFileParsed, String> {
 
 /// The rules of §4 condition 1 beyond each field's type, whichever reader read the fields.
 fn check_fields(parsed: RecordFileParsed, origin: Origin) -> Result<RecordFileParsed, String> {
+    check_signature_length(&parsed)?;
     let record = &parsed.record;
     let kind = record.kind;
     if matches!(kind, Kind::Approve | Kind::Reject | Kind::Assign)
@@ -352,6 +353,22 @@ fn check_fields(parsed: RecordFileParsed, origin: Origin) -> Result<RecordFilePa
         }
     }
     Ok(parsed)
+}
+
+/// A passkey's signature has the length its algorithm gives it (DER for ES256, SPEC §4a);
+/// any other signature is ed25519's 64 bytes.
+fn check_signature_length(parsed: &RecordFileParsed) -> Result<(), String> {
+    let len = parsed.signature.len();
+    match parsed.webauthn {
+        Some(_) if !(1..=webauthn::MAX_SIGNATURE_LEN).contains(&len) => Err(format!(
+            "signature: a passkey's signature is at most {} bytes, this one is {len}",
+            webauthn::MAX_SIGNATURE_LEN
+        )),
+        None if len != 64 => Err(format!(
+            "signature: an ed25519 signature is 64 bytes, this one is {len} (a passkey's signature needs its webauthn envelope)"
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// `assign` only on `submit` and `assign` records; an `assign` record names exactly its own

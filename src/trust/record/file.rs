@@ -44,25 +44,6 @@ impl<'de> Visitor<'de> for RecordFileVisitor {
         let signature = envelope
             .signature
             .ok_or_else(|| de::Error::missing_field("signature"))?;
-        // A passkey's signature has the length its algorithm gives it (DER for ES256); any
-        // other signature is ed25519's 64 bytes.
-        let fits = match envelope.webauthn {
-            Some(_) => (1..=webauthn::MAX_SIGNATURE_LEN).contains(&signature.len()),
-            None => signature.len() == 64,
-        };
-        if !fits {
-            return Err(de::Error::custom(match envelope.webauthn {
-                Some(_) => format!(
-                    "signature: a passkey's signature is at most {} bytes, this one is {}",
-                    webauthn::MAX_SIGNATURE_LEN,
-                    signature.len()
-                ),
-                None => format!(
-                    "signature: an ed25519 signature is 64 bytes, this one is {}",
-                    signature.len()
-                ),
-            }));
-        }
         Ok(RecordFileParsed {
             record: record.into(),
             signature,
@@ -125,7 +106,8 @@ impl<'de> Deserialize<'de> for FormatVersion {
     }
 }
 
-/// A signature, base64 in the file (its length is checked once the envelope is known).
+/// A signature, base64 in the file (its length is checked once the envelope is known:
+/// `super::check_fields`).
 struct SignatureBytes(Vec<u8>);
 
 impl<'de> Deserialize<'de> for SignatureBytes {

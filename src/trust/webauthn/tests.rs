@@ -402,3 +402,98 @@ fn a_keyring_takes_passkeys_and_refuses_bad_ones_naming_the_field() {
         assert!(err.contains(needle), "{needle}: {err}\n{yaml}");
     }
 }
+
+/// A verified-signature cache that remembers every triple it is told.
+#[derive(Default)]
+struct Remembers(std::sync::Mutex<std::collections::HashSet<Vec<u8>>>);
+
+impl Remembers {
+    fn id(public_key: &[u8], signature: &[u8], signed: &[u8]) -> Vec<u8> {
+        [public_key, b"|", signature, b"|", signed].concat()
+    }
+}
+
+impl crate::trust::record::VerifiedSignatures for Remembers {
+    fn seen(&self, public_key: &[u8], signature: &[u8], signed: &[u8]) -> bool {
+        let id = Remembers::id(public_key, signature, signed);
+        self.0.lock().unwrap().contains(&id)
+    }
+    fn remember(&self, public_key: &[u8], signature: &[u8], signed: &[u8]) {
+        let id = Remembers::id(public_key, signature, signed);
+        self.0.lock().unwrap().insert(id);
+    }
+}
+
+#[test]
+fn a_remembered_verdict_covers_the_envelope_and_the_key_s_origins() {
+    use crate::trust::record::{self, Kind, Record, RecordFileParsed};
+    let at = crate::time::parse_signed_at("2026-11-20T10:00:00Z").unwrap();
+    let record = Record {
+        kind: Kind::Approve,
+        space: "kb".into(),
+        content: "kb/install".into(),
+        version: crate::trust::version::Version::of_bytes(b"x"),
+        step: Some("legal".into()),
+        reviewer: "dana".into(),
+        key: "dana-phone".into(),
+        signed_at: at,
+        role: None,
+        comment: None,
+        comment_salt: None,
+        comment_digest: None,
+        discard: None,
+        publish: None,
+        override_: None,
+        assign: None,
+    };
+    let signer = Signer::es256();
+    let (signature, envelope) = signer.assert(&Assertion {
+        challenge_of: record.signed_bytes(),
+        ..Default::default()
+    });
+    let parsed = RecordFileParsed {
+        record: record.into(),
+        signature,
+        webauthn: Some(envelope.clone().into()),
+    };
+    let entry = passkey_entry("dana-phone", "ES256", &signer.spki());
+    let keyring = keyring_with(&entry).unwrap();
+    let memo = Remembers::default();
+    let check = |p: &RecordFileParsed, k: &Keyring| record::check_with(p, k, &at, Some(&memo));
+    let id = check(&parsed, &keyring).unwrap();
+    assert_eq!(memo.0.lock().unwrap().len(), 1);
+    assert_eq!(check(&parsed, &keyring), Ok(id), "remembered");
+
+    // The same signature over the same record bytes, with another envelope: not remembered.
+    let mut other = envelope.clone();
+    other.authenticator_data[36] ^= 1;
+    let changed = RecordFileParsed {
+        webauthn: Some(other.into()),
+        ..parsed.clone()
+    };
+    let why = check(&changed, &keyring).unwrap_err();
+    assert!(why.contains("does not verify"), "{why}");
+
+    // The same key, no longer allowing the origin that asked: not remembered either.
+    let moved = keyring_with(&entry.replace(ORIGIN, "https://other.example.com")).unwrap();
+    let why = check(&parsed, &moved).unwrap_err();
+    assert!(why.contains("is not one of the key's origins"), "{why}");
+
+    // A passkey's record without its envelope, and an envelope on an ed25519 key's record.
+    let bare = RecordFileParsed {
+        webauthn: None,
+        ..parsed.clone()
+    };
+    let why = record::check(&bare, &keyring, &at).unwrap_err();
+    assert!(why.contains("no webauthn envelope"), "{why}");
+    let Signer::EdDsa(ed) = Signer::eddsa() else {
+        unreachable!()
+    };
+    let plain = keyring_with(&format!(
+        "      - id: dana-phone\n        public_key: {}\n",
+        base64::engine::general_purpose::STANDARD.encode(ed.verifying_key().as_bytes())
+    ))
+    .unwrap();
+    let why = record::check(&parsed, &plain, &at).unwrap_err();
+    assert!(why.contains("is an ed25519 key"), "{why}");
+}
