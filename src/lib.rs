@@ -3,8 +3,8 @@
 //!
 //! The folders follow the data, one way:
 //!
-//! - `trust/` — what a version is (`version`, `store`), who signs (`keyring`, `keyfile`),
-//!   what they signed (`record`), the rules (`policy`, `authority`), and the pure review
+//! - `trust/` — what a version is (`version`, `store`), who signs (`keyring`, `keyfile`;
+//!   passkeys through `webauthn`), what they signed (`record`), the rules (`policy`, `authority`), and the pure review
 //!   engine that replays records into each page's state and live version (`review`).
 //! - `site/` — a site on disk (`config`, `content`) judged at one `now`: every page's
 //!   `Judgement`, with URLs resolved.
