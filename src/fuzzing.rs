@@ -270,7 +270,10 @@ pub fn keyring_file(data: &[u8]) {
     let Some(text) = text(data) else { return };
     if let Ok(keyring) = Keyring::parse(text) {
         for key in keyring.keys.values() {
-            let _ = keyring.key_for_public(&key.public_key);
+            if let Some(public) = key.public_key.ed25519() {
+                let _ = keyring.key_for_public(public);
+            }
+            let _ = (key.public_key.encoded(), key.public_key.kind());
         }
     }
 }

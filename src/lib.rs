@@ -6,8 +6,9 @@
 //!
 //! - ground — `fs` (reads beneath a folder, atomic writes, fingerprints), `error` (typed
 //!   errors and their exit codes), `escape`, `time`, `timings`, `yaml`.
-//! - `trust/` — what a version is (`version`, `store`), who signs (`keyring`, `keyfile`),
-//!   what they signed (`record`), the rules (`policy`, `authority`), and the pure review
+//! - `trust/` — what a version is (`version`, `store`), who signs (`keyring`, `keyfile`;
+//!   passkeys through `webauthn`), what they signed (`record`), the rules (`policy`,
+//!   `authority`), and the pure review
 //!   engine that replays records into each page's state and live version (`review`).
 //! - `cache/` — what one run lends the next, and who can write each kept file.
 //! - `site/` — a site on disk (`config`, `content`) judged at one `now`: every page's

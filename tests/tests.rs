@@ -15,6 +15,7 @@ mod hardening_fs;
 mod hardening_parse;
 mod init;
 mod notify;
+mod passkeys;
 mod proofs;
 mod reports;
 mod sealed;

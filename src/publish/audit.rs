@@ -251,7 +251,7 @@ fn check_page(
             .keys
             .get(id)
             .ok_or_else(|| format!("key '{id}' is not in the signed keyring"))?;
-        if base64::engine::general_purpose::STANDARD.encode(k.public_key.to_bytes()) != *public {
+        if k.public_key.encoded() != *public {
             return Err(format!(
                 "key '{id}' is not the key the signed keyring holds"
             ));

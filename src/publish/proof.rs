@@ -143,10 +143,7 @@ pub fn write_all(
             };
             records.insert(r.file.clone(), text);
             if let Some(k) = keys.get(&r.record.key) {
-                signers.insert(
-                    k.id.clone(),
-                    base64::engine::general_purpose::STANDARD.encode(k.public_key.to_bytes()),
-                );
+                signers.insert(k.id.clone(), k.public_key.encoded());
             }
         }
         let loaded = live.content.load()?;
@@ -243,8 +240,12 @@ fn redacted(file: &str, text: &str) -> Result<String> {
         .record
         .redacted()
         .ok_or_else(|| Error::Refused(format!("{file}: changed while building")))?;
-    let signature = ed25519_dalek::Signature::from_bytes(&parsed.signature);
-    Ok(record.to_yaml(&signature))
+    // The same signature and, for a passkey's, the same envelope: only the comment goes.
+    Ok(record::RecordFileParsed {
+        record: record.into(),
+        ..parsed
+    }
+    .to_yaml())
 }
 
 /// A `proof_incomplete` notice for every record a live page's proof withholds (governed sites

@@ -35,6 +35,9 @@ pub struct LogEntry {
     pub note: String,
     /// `invalid_record` / `out_of_turn` / `orphan_record` when not counting is a finding.
     pub finding: Option<String>,
+    /// Signed with a passkey (SPEC §3a): shown beside the key. Absent for other keys.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub passkey: bool,
     /// When it was signed, for filtering (not printed: `signed_at` is).
     #[serde(skip)]
     at: Option<Instant>,
@@ -58,6 +61,7 @@ impl LogEntry {
             counted,
             note,
             finding,
+            passkey: false,
             at: Some(r.signed_at),
         }
     }
@@ -110,6 +114,17 @@ pub struct SiteLog {
     pub entries: Vec<LogEntry>,
 }
 
+/// Marks the entries whose key is a passkey in the keyring, so the trail shows how each
+/// record was signed.
+fn mark_passkeys(entries: &mut [LogEntry], site: &Site) {
+    for e in entries {
+        e.passkey =
+            site.keyring.keys.get(&e.key).is_some_and(|k| {
+                matches!(k.public_key, crate::trust::keyring::PublicKey::WebAuthn(_))
+            });
+    }
+}
+
 fn sort(entries: &mut [LogEntry]) {
     entries.sort_by(|a, b| {
         a.signed_at
@@ -158,6 +173,7 @@ pub fn page_log(site: &Site, now: Instant, page_arg: &str, filter: &LogFilter) -
         }
     }
     entries.retain(|e| filter.keeps(e));
+    mark_passkeys(&mut entries, site);
     sort(&mut entries);
     Ok(PageLog {
         page: id,
@@ -229,6 +245,7 @@ pub fn site_log(site: &Site, now: Instant, filter: &LogFilter) -> SiteLog {
         entries.push(entry);
     }
     entries.retain(|e| filter.keeps(e));
+    mark_passkeys(&mut entries, site);
     sort(&mut entries);
     SiteLog {
         now: time::format_utc(&now),
@@ -326,8 +343,9 @@ fn entry_text(e: &LogEntry, with_page: bool, style: &crate::report::Style) -> St
     let mut out = if e.kind.is_empty() {
         format!("{:<20}  {page}[{mark}] {}\n", "-", e.note)
     } else {
+        let passkey = if e.passkey { ", passkey" } else { "" };
         format!(
-            "{}  {page}{:<7} {} ({}){step} v{short}  [{mark}] {}\n",
+            "{}  {page}{:<7} {} ({}{passkey}){step} v{short}  [{mark}] {}\n",
             e.signed_at, e.kind, e.reviewer, e.key, e.note
         )
     };
@@ -461,6 +479,7 @@ mod tests {
             counted: true,
             note: "counted".into(),
             finding: None,
+            passkey: false,
             at: None,
         };
         let unparsed = LogEntry::unparsed("approvals/records/x.yaml", "not YAML: line 1");

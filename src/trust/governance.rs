@@ -64,7 +64,7 @@ pub fn public_settings_text(config: &str) -> std::result::Result<String, String>
 /// The keyring without e-mail addresses or notification settings, in one canonical text:
 /// what `/_proof/keyring.yaml` publishes and an auditor parses as a keyring.
 pub fn public_keyring_text(keyring: &crate::trust::keyring::Keyring) -> String {
-    use base64::Engine as _;
+    use crate::trust::keyring::PublicKey;
     let q = |s: &str| serde_json::to_string(s).expect("a string serializes");
     let t = |i: &crate::time::Instant| q(&crate::time::format_utc(i));
     let mut out = String::from("reviewers:\n");
@@ -86,11 +86,24 @@ pub fn public_keyring_text(keyring: &crate::trust::keyring::Keyring) -> String {
         }
         out.push_str("    keys:\n");
         for k in keys {
-            out.push_str(&format!(
-                "      - id: {}\n        public_key: {}\n",
-                q(&k.id),
-                q(&base64::engine::general_purpose::STANDARD.encode(k.public_key.to_bytes()))
-            ));
+            out.push_str(&format!("      - id: {}\n", q(&k.id)));
+            match &k.public_key {
+                PublicKey::Ed25519(_) => out.push_str(&format!(
+                    "        public_key: {}\n",
+                    q(&k.public_key.encoded())
+                )),
+                PublicKey::WebAuthn(w) => {
+                    let origins: Vec<String> = w.origins.iter().map(|o| q(o)).collect();
+                    out.push_str(&format!(
+                        "        webauthn:\n          alg: {}\n          public_key: {}\n          rp_id: {}\n          origins: [{}]\n          credential_id: {}\n",
+                        q(w.alg.as_str()),
+                        q(&k.public_key.encoded()),
+                        q(&w.rp_id),
+                        origins.join(", "),
+                        q(&w.credential_id)
+                    ))
+                }
+            }
             for (field, v) in [
                 ("not_before", &k.not_before),
                 ("not_after", &k.not_after),

@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 use crate::time::{self, Instant};
+use crate::trust::webauthn::{RawWebAuthnKey, WebAuthnKey};
 use crate::yaml;
 
 const FILE: &str = "approvals/keyring.yaml";
@@ -78,7 +79,9 @@ impl Default for NotifyPrefs {
 #[serde(deny_unknown_fields)]
 struct RawKey {
     id: String,
-    public_key: String,
+    /// An ed25519 key (SPEC §3); a passkey has `webauthn` instead (§3a).
+    public_key: Option<String>,
+    webauthn: Option<RawWebAuthnKey>,
     not_before: Option<String>,
     not_after: Option<String>,
     revoked_at: Option<String>,
@@ -96,11 +99,64 @@ pub struct Reviewer {
     pub groups: BTreeSet<String>,
 }
 
+/// What verifies a key's signatures: an ed25519 key signs the record's bytes itself; a passkey
+/// signs them through WebAuthn (SPEC §3a, §4a). The rest of the code holds either as one type.
+#[derive(Debug, Clone)]
+pub enum PublicKey {
+    Ed25519(VerifyingKey),
+    WebAuthn(Box<WebAuthnKey>),
+}
+
+impl PublicKey {
+    /// The ed25519 key, when this is one (the signing commands sign with those only).
+    pub fn ed25519(&self) -> Option<&VerifyingKey> {
+        match self {
+            PublicKey::Ed25519(k) => Some(k),
+            PublicKey::WebAuthn(_) => None,
+        }
+    }
+
+    /// The key's `public_key` as the keyring writes it: base64 of the 32 ed25519 bytes, or of
+    /// a passkey's DER SubjectPublicKeyInfo.
+    pub fn encoded(&self) -> String {
+        let bytes: &[u8] = match self {
+            PublicKey::Ed25519(k) => k.as_bytes(),
+            PublicKey::WebAuthn(w) => &w.spki,
+        };
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    }
+
+    /// What kind of key this is, for people: `ed25519`, `passkey (ES256)`.
+    pub fn kind(&self) -> String {
+        match self {
+            PublicKey::Ed25519(_) => "ed25519".into(),
+            PublicKey::WebAuthn(w) => format!("passkey ({})", w.alg.as_str()),
+        }
+    }
+
+    /// The point itself, whatever its encoding: one key listed twice is refused by this.
+    fn point(&self) -> Vec<u8> {
+        match self {
+            PublicKey::Ed25519(k) => k.to_bytes().to_vec(),
+            PublicKey::WebAuthn(w) => w.point(),
+        }
+    }
+
+    /// What a verified-signature cache keys this key by: the 32 bytes of an ed25519 key (as
+    /// before passkeys), or everything a passkey's verdict depends on.
+    pub(crate) fn identity(&self) -> Vec<u8> {
+        match self {
+            PublicKey::Ed25519(k) => k.to_bytes().to_vec(),
+            PublicKey::WebAuthn(w) => w.identity(),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Key {
     pub id: String,
     pub reviewer: String,
-    pub public_key: VerifyingKey,
+    pub public_key: PublicKey,
     pub not_before: Option<Instant>,
     pub not_after: Option<Instant>,
     pub revoked_at: Option<Instant>,
@@ -178,7 +234,7 @@ impl Keyring {
         let raw: RawKeyring = yaml::from_str(text, &yaml::ADMIN)
             .map_err(|e| Error::config(FILE, e.field, e.message))?;
         let mut keyring = Keyring::default();
-        let mut seen_public: BTreeMap<[u8; 32], String> = BTreeMap::new();
+        let mut seen_public: BTreeMap<Vec<u8>, String> = BTreeMap::new();
         for (i, r) in raw.reviewers.into_iter().enumerate() {
             let at = format!("reviewers[{i}]");
             if !is_reviewer_id(&r.id) {
@@ -211,12 +267,38 @@ impl Keyring {
                         format!("key id '{}' appears twice", k.id),
                     ));
                 }
-                let public_key = decode_public_key(&k.public_key)
-                    .map_err(|m| Error::config(FILE, format!("{kat}.public_key"), m))?;
-                if let Some(other) = seen_public.insert(public_key.to_bytes(), k.id.clone()) {
+                let (public_key, field) = match (k.public_key, k.webauthn) {
+                    (Some(text), None) => (
+                        PublicKey::Ed25519(decode_public_key(&text).map_err(|m| {
+                            Error::config(FILE, format!("{kat}.public_key"), m)
+                        })?),
+                        "public_key",
+                    ),
+                    (None, Some(raw)) => (
+                        PublicKey::WebAuthn(Box::new(raw.decode().map_err(|(field, m)| {
+                            Error::config(FILE, format!("{kat}.webauthn.{field}"), m)
+                        })?)),
+                        "webauthn.public_key",
+                    ),
+                    (Some(_), Some(_)) => {
+                        return Err(Error::config(
+                            FILE,
+                            kat,
+                            "has both public_key and webauthn: a key is an ed25519 key or a passkey, not both",
+                        ))
+                    }
+                    (None, None) => {
+                        return Err(Error::config(
+                            FILE,
+                            kat,
+                            "has neither public_key (an ed25519 key) nor webauthn (a passkey)",
+                        ))
+                    }
+                };
+                if let Some(other) = seen_public.insert(public_key.point(), k.id.clone()) {
                     return Err(Error::config(
                         FILE,
-                        format!("{kat}.public_key"),
+                        format!("{kat}.{field}"),
                         format!("the same public key is already listed as key '{other}'"),
                     ));
                 }
@@ -304,7 +386,9 @@ impl Keyring {
 
     /// The keyring entry whose public key is `public_key` (how signing commands find who signs).
     pub fn key_for_public(&self, public_key: &VerifyingKey) -> Option<&Key> {
-        self.keys.values().find(|k| k.public_key == *public_key)
+        self.keys
+            .values()
+            .find(|k| k.public_key.ed25519() == Some(public_key))
     }
 
     pub fn notify_prefs(&self, reviewer: &str) -> NotifyPrefs {
@@ -367,7 +451,7 @@ mod tests {
         ))
         .unwrap();
         let base64 = decode_public_key(ALICE).unwrap();
-        assert_eq!(k.keys["alice-ssh"].public_key, base64);
+        assert_eq!(k.keys["alice-ssh"].public_key.ed25519(), Some(&base64));
         assert_eq!(k.key_for_public(&base64).unwrap().id, "alice-ssh");
         assert_eq!(
             super::super::sshkey::fingerprint(&decode_public_key(ALICE_SSH).unwrap()),

@@ -12,3 +12,4 @@ pub mod signer;
 pub mod sshkey;
 pub mod store;
 pub mod version;
+pub mod webauthn;

@@ -12,7 +12,9 @@ use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::time::{self, Instant};
 use crate::trust::keyring::Keyring;
+use crate::trust::keyring::PublicKey;
 use crate::trust::version::Version;
+use crate::trust::webauthn::{self, Envelope};
 use crate::yaml::{self, Problem};
 
 mod comment;
@@ -247,6 +249,19 @@ impl Record {
     /// the order declared above, every string double-quoted (SPEC §4) so that no YAML reader
     /// takes `no`, `123` or a timestamp for anything but the text that was signed.
     pub fn to_yaml(&self, signature: &Signature) -> String {
+        self.file_text(&signature.to_bytes(), None)
+    }
+
+    /// [`Record::to_yaml`] with any signature, and the `webauthn` envelope of a record a
+    /// passkey signed (SPEC §4a), after the signature.
+    fn file_text(&self, signature: &[u8], webauthn: Option<&Envelope>) -> String {
+        #[derive(Serialize)]
+        struct EnvelopeText {
+            #[serde(serialize_with = "file::quoted")]
+            authenticator_data: String,
+            #[serde(serialize_with = "file::quoted")]
+            client_data_json: String,
+        }
         #[derive(Serialize)]
         struct RecordFile<'a> {
             imprimatur: u64,
@@ -254,11 +269,20 @@ impl Record {
             record: &'a Record,
             #[serde(serialize_with = "file::quoted")]
             signature: String,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            webauthn: Option<EnvelopeText>,
         }
         let file = RecordFile {
             imprimatur: FORMAT_VERSION,
             record: self,
-            signature: base64::engine::general_purpose::STANDARD.encode(signature.to_bytes()),
+            signature: base64::engine::general_purpose::STANDARD.encode(signature),
+            webauthn: webauthn.map(|e| {
+                let (authenticator_data, client_data_json) = e.encoded();
+                EnvelopeText {
+                    authenticator_data,
+                    client_data_json,
+                }
+            }),
         };
         yaml::to_string(&file).expect("a record's fields are strings and booleans")
     }
@@ -271,11 +295,15 @@ pub struct RecordFile {
     pub parsed: std::result::Result<RecordFileParsed, String>,
 }
 
-/// A record file as read: its fields and its signature.
+/// A record file as read: its fields, its signature and, when a passkey signed it, the
+/// WebAuthn envelope the signature covers (SPEC §4a).
 #[derive(Debug, Clone)]
 pub struct RecordFileParsed {
     pub record: std::sync::Arc<Record>,
-    pub signature: [u8; 64],
+    /// As the file gives it: the 64 bytes of an ed25519 signature, or a passkey's (DER for
+    /// ES256, 64 bytes for EdDSA) when `webauthn` is there.
+    pub signature: Vec<u8>,
+    pub webauthn: Option<std::sync::Arc<Envelope>>,
 }
 
 /// Parses a record file's YAML with condition 1 of §4: the format version is 1, the kind is
@@ -310,6 +338,7 @@ fn parse_yaml(text: &str) -> Result<RecordFileParsed, String> {
 
 /// The rules of §4 condition 1 beyond each field's type, whichever reader read the fields.
 fn check_fields(parsed: RecordFileParsed, origin: Origin) -> Result<RecordFileParsed, String> {
+    check_signature_length(&parsed)?;
     let record = &parsed.record;
     let kind = record.kind;
     if matches!(kind, Kind::Approve | Kind::Reject | Kind::Assign)
@@ -331,6 +360,22 @@ fn check_fields(parsed: RecordFileParsed, origin: Origin) -> Result<RecordFilePa
         }
     }
     Ok(parsed)
+}
+
+/// A passkey's signature has the length its algorithm gives it (DER for ES256, SPEC §4a);
+/// any other signature is ed25519's 64 bytes.
+fn check_signature_length(parsed: &RecordFileParsed) -> Result<(), String> {
+    let len = parsed.signature.len();
+    match parsed.webauthn {
+        Some(_) if !(1..=webauthn::MAX_SIGNATURE_LEN).contains(&len) => Err(format!(
+            "signature: a passkey's signature is at most {} bytes, this one is {len}",
+            webauthn::MAX_SIGNATURE_LEN
+        )),
+        None if len != 64 => Err(format!(
+            "signature: an ed25519 signature is 64 bytes, this one is {len} (a passkey's signature needs its webauthn envelope)"
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// `assign` only on `submit` and `assign` records; an `assign` record names exactly its own
@@ -397,13 +442,22 @@ impl RecordFileParsed {
     /// This record's [`RecordId`] (the signed bytes made again: for the few records a caller
     /// holds without having checked them).
     pub fn id(&self) -> RecordId {
-        RecordId::of(&self.signature, &self.record.signed_bytes())
+        RecordId::of(&self.signature_identity(), &self.record.signed_bytes())
+    }
+
+    /// What identifies the signature: its bytes, or a passkey's signature with its envelope.
+    fn signature_identity(&self) -> std::borrow::Cow<'_, [u8]> {
+        match &self.webauthn {
+            None => self.signature.as_slice().into(),
+            Some(envelope) => webauthn::signature_identity(&self.signature, envelope).into(),
+        }
     }
 
     /// The record file's text, as the signing commands write it: what a build keeps of a
     /// record it counted, to judge it again should its file go.
     pub fn to_yaml(&self) -> String {
-        self.record.to_yaml(&Signature::from_bytes(&self.signature))
+        self.record
+            .file_text(&self.signature, self.webauthn.as_deref())
     }
 }
 
@@ -464,23 +518,21 @@ pub(crate) fn check_with(
     if let Some(why) = key.outside_seal(&signed) {
         return Err(why);
     }
-    let public = key.public_key.as_bytes();
-    let seen = memo.is_some_and(|m| m.seen(public, &parsed.signature, &signed));
-    let verifies = seen
-        || key
-            .public_key
-            .verify_strict(&signed, &Signature::from_bytes(&parsed.signature))
-            .is_ok();
-    if verifies && !seen {
+    // The cache is keyed by everything the verdict depends on: a passkey's relying party and
+    // origins with its key, and the envelope with its signature.
+    let public = key.public_key.identity();
+    let signature = parsed.signature_identity();
+    let seen = memo.is_some_and(|m| m.seen(&public, &signature, &signed));
+    if !seen {
+        verify(parsed, &key.public_key, &signed).map_err(|why| {
+            why.unwrap_or_else(|| format!(
+                "signature does not verify with key '{}' (the record was changed after signing, or signed by another key)",
+                r.key
+            ))
+        })?;
         if let Some(m) = memo {
-            m.remember(public, &parsed.signature, &signed);
+            m.remember(&public, &signature, &signed);
         }
-    }
-    if !verifies {
-        return Err(format!(
-            "signature does not verify with key '{}' (the record was changed after signing, or signed by another key)",
-            r.key
-        ));
     }
     if (r.signed_at - *now).num_seconds() > FUTURE_TOLERANCE_SECS {
         return Err(format!(
@@ -502,7 +554,34 @@ pub(crate) fn check_with(
             r.space, r.content
         ));
     }
-    Ok(RecordId::of(&parsed.signature, &signed))
+    Ok(RecordId::of(&signature, &signed))
+}
+
+/// Condition 3 of §4 (and §4a for a passkey): `Err(None)` when the signature does not verify,
+/// `Err(Some(why))` when a passkey's envelope says why it can't count.
+fn verify(
+    parsed: &RecordFileParsed,
+    public_key: &PublicKey,
+    signed: &[u8],
+) -> Result<(), Option<String>> {
+    let r = &parsed.record;
+    match (public_key, parsed.webauthn.as_deref()) {
+        (PublicKey::Ed25519(key), None) => {
+            let signature = Signature::from_slice(&parsed.signature).map_err(|_| None)?;
+            key.verify_strict(signed, &signature).map_err(|_| None)
+        }
+        (PublicKey::WebAuthn(key), Some(envelope)) => key
+            .verify(signed, &parsed.signature, envelope)
+            .map_err(|why| Some(format!("key '{}' is a passkey: {why}", r.key))),
+        (PublicKey::WebAuthn(_), None) => Err(Some(format!(
+            "key '{}' is a passkey, and the record has no webauthn envelope (SPEC §4a) to verify its signature with",
+            r.key
+        ))),
+        (PublicKey::Ed25519(_), Some(_)) => Err(Some(format!(
+            "key '{}' is an ed25519 key, and the record carries a passkey's webauthn envelope",
+            r.key
+        ))),
+    }
 }
 
 /// Both readers' verdicts on `text` (the full YAML reader's, and the flat reader's when it

@@ -204,7 +204,9 @@ fn revoke_in_text(
             {
                 break;
             }
-            if indent(l) == col && l.trim_start().starts_with("public_key:") {
+            // An ed25519 key's `public_key`, or a passkey's `webauthn:` block (SPEC §3a).
+            let t = l.trim_start();
+            if indent(l) == col && (t.starts_with("public_key:") || t.starts_with("webauthn:")) {
                 has_public = true;
             }
             end += 1;
@@ -256,7 +258,7 @@ fn revoke_in_text(
         return Ok(s);
     }
     Err(format!(
-        "found no block-style entry '- id: {key_id}' with a public_key: edit it by hand"
+        "found no block-style entry '- id: {key_id}' with a public_key or webauthn: edit it by hand"
     ))
 }
 
@@ -279,5 +281,15 @@ mod tests {
             "reviewers:\n  - id: alice\n    name: Alice\n    keys:\n      - id: alice\n        public_key: AAA\n        revoked_at: \"2026-01-01T00:00:00Z\"\n        sealed:\n          - \"sha256:x\"\n      - id: alice-2\n        public_key: BBB\n  - id: bob\n    name: Bob\n"
         );
         assert!(revoke_in_text(text, "carol", "t", None).is_err());
+    }
+
+    #[test]
+    fn revoking_a_passkey_adds_the_field_after_its_webauthn_block() {
+        let text = "reviewers:\n  - id: dana\n    name: Dana\n    keys:\n      - id: dana-phone\n        webauthn:\n          alg: ES256\n          public_key: AAA\n          origins: [\"https://r.example\"]\n  - id: bob\n    name: Bob\n";
+        let out = revoke_in_text(text, "dana-phone", "2026-01-01T00:00:00Z", None).unwrap();
+        assert_eq!(
+            out,
+            "reviewers:\n  - id: dana\n    name: Dana\n    keys:\n      - id: dana-phone\n        webauthn:\n          alg: ES256\n          public_key: AAA\n          origins: [\"https://r.example\"]\n        revoked_at: \"2026-01-01T00:00:00Z\"\n  - id: bob\n    name: Bob\n"
+        );
     }
 }

@@ -13,6 +13,7 @@ use serde_saphyr::DoubleQuoted;
 use super::{Assignment, Record, RecordFileParsed, FORMAT_VERSION};
 use crate::time::{self, Instant};
 use crate::trust::version::Version;
+use crate::trust::webauthn;
 
 impl<'de> Deserialize<'de> for RecordFileParsed {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -34,6 +35,7 @@ impl<'de> Visitor<'de> for RecordFileVisitor {
             fields,
             format_version: false,
             signature: None,
+            webauthn: None,
         };
         let record = Record::deserialize(de::value::MapAccessDeserializer::new(&mut envelope))?;
         if !envelope.format_version {
@@ -45,17 +47,20 @@ impl<'de> Visitor<'de> for RecordFileVisitor {
         Ok(RecordFileParsed {
             record: record.into(),
             signature,
+            webauthn: envelope.webauthn.map(Into::into),
         })
     }
 }
 
-/// A record file is the record's fields inside an envelope of two more: `imprimatur` (the
-/// format version) and `signature`. This map takes those two out as they go by and hands
-/// every other field to `Record`'s derived, strict `Deserialize`.
+/// A record file is the record's fields inside an envelope of more: `imprimatur` (the format
+/// version), `signature` and, for a passkey's signature, `webauthn` (SPEC §4a). This map takes
+/// those out as they go by and hands every other field to `Record`'s derived, strict
+/// `Deserialize`.
 struct Envelope<A> {
     fields: A,
     format_version: bool,
-    signature: Option<[u8; 64]>,
+    signature: Option<Vec<u8>>,
+    webauthn: Option<webauthn::Envelope>,
 }
 
 impl<'de, A: MapAccess<'de>> MapAccess<'de> for Envelope<A> {
@@ -72,6 +77,10 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for Envelope<A> {
                     self.format_version = true;
                 }
                 "signature" => self.signature = Some(self.fields.next_value::<SignatureBytes>()?.0),
+                "webauthn" => {
+                    let raw = self.fields.next_value::<webauthn::RawEnvelope>()?;
+                    self.webauthn = Some(raw.decode().map_err(de::Error::custom)?);
+                }
                 _ => return seed.deserialize(key.into_deserializer()).map(Some),
             }
         }
@@ -97,8 +106,9 @@ impl<'de> Deserialize<'de> for FormatVersion {
     }
 }
 
-/// The 64 bytes of an ed25519 signature, base64 in the file.
-struct SignatureBytes([u8; 64]);
+/// A signature, base64 in the file (its length is checked once the envelope is known:
+/// `super::check_fields`).
+struct SignatureBytes(Vec<u8>);
 
 impl<'de> Deserialize<'de> for SignatureBytes {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -106,12 +116,6 @@ impl<'de> Deserialize<'de> for SignatureBytes {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(text.trim())
             .map_err(|_| de::Error::custom("not valid base64"))?;
-        let bytes: [u8; 64] = bytes.as_slice().try_into().map_err(|_| {
-            de::Error::custom(format!(
-                "an ed25519 signature is 64 bytes, this one is {}",
-                bytes.len()
-            ))
-        })?;
         Ok(SignatureBytes(bytes))
     }
 }

@@ -123,6 +123,7 @@ signature: \"pVraYNao1MznTVDUtB88AX9z5SLSbUeUqsJJSU0NiIr5KRTck8BSOnknkvTfZ+8u1+y
             (Ok(a), Ok(b)) => {
                 assert_eq!(a.record, b.record, "{text:?}");
                 assert_eq!(a.signature, b.signature, "{text:?}");
+                assert_eq!(a.webauthn, b.webauthn, "{text:?}");
             }
             (Err(a), Err(b)) => assert_eq!(a, b, "{text:?}"),
             _ => panic!("the readers disagree on {text:?}: {full:?} / {fast:?}"),
@@ -134,6 +135,41 @@ signature: \"pVraYNao1MznTVDUtB88AX9z5SLSbUeUqsJJSU0NiIr5KRTck8BSOnknkvTfZ+8u1+y
         }
     }
 
+    /// A passkey's record nests its `webauthn` envelope: the flat reader hands it to the full
+    /// one, which reads the envelope (and refuses one that is not base64url or has more).
+    #[test]
+    fn a_passkey_envelope_is_read_by_the_full_reader() {
+        let envelope = "webauthn:\n  authenticator_data: \"aRoOI2rZg0tvIarswOs8L3WyKNLGSIUZf9KOb2_FW8kFAAAABw\"\n  client_data_json: \"e30\"\n";
+        let text = format!("{CANONICAL}{envelope}");
+        assert!(super::read(&text).is_none());
+        let parsed = parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let e = parsed.webauthn.as_deref().expect("the envelope");
+        assert_eq!(e.client_data_json, b"{}");
+        assert_eq!(e.authenticator_data.len(), 37);
+        assert_eq!(parsed.signature.len(), 64);
+        assert_agree(&text);
+        // Written back, the envelope follows the signature, every string double-quoted.
+        assert!(parsed.to_yaml().ends_with(envelope), "{}", parsed.to_yaml());
+        for (bad, needle) in [
+            (
+                envelope.replace("e30", "e30="),
+                "webauthn.client_data_json: not base64url",
+            ),
+            (
+                envelope.replace("e30", "e3+"),
+                "webauthn.client_data_json: not base64url",
+            ),
+            (format!("{envelope}  counter: \"0\"\n"), "unknown field"),
+            (
+                envelope.replace("  client_data_json: \"e30\"\n", ""),
+                "client_data_json",
+            ),
+        ] {
+            let err = parse(&format!("{CANONICAL}{bad}")).unwrap_err();
+            assert!(err.contains(needle), "{needle}: {err}");
+        }
+    }
+
     #[test]
     fn the_flat_reader_reads_what_imprimatur_writes() {
         assert!(super::read(CANONICAL).is_some());
@@ -141,7 +177,7 @@ signature: \"pVraYNao1MznTVDUtB88AX9z5SLSbUeUqsJJSU0NiIr5KRTck8BSOnknkvTfZ+8u1+y
         let parsed = parse(CANONICAL).unwrap();
         let written = parsed
             .record
-            .to_yaml(&ed25519_dalek::Signature::from_bytes(&parsed.signature));
+            .to_yaml(&ed25519_dalek::Signature::from_slice(&parsed.signature).unwrap());
         assert!(super::read(&written).is_some(), "{written}");
         assert_agree(&written);
     }
@@ -214,7 +250,7 @@ signature: \"pVraYNao1MznTVDUtB88AX9z5SLSbUeUqsJJSU0NiIr5KRTck8BSOnknkvTfZ+8u1+y
         for name in ["record", "redacted_record", "tampered_comment"] {
             let json = vectors["comment_commitment"][name].to_string();
             if let Ok(parsed) = super::super::parse_from(&json, Origin::Proof) {
-                let signature = ed25519_dalek::Signature::from_bytes(&parsed.signature);
+                let signature = ed25519_dalek::Signature::from_slice(&parsed.signature).unwrap();
                 variants.push(parsed.record.to_yaml(&signature));
             }
             variants.push(json);
@@ -244,7 +280,7 @@ signature: \"pVraYNao1MznTVDUtB88AX9z5SLSbUeUqsJJSU0NiIr5KRTck8BSOnknkvTfZ+8u1+y
         let parsed = parse(&json).unwrap();
         let written = parsed
             .record
-            .to_yaml(&ed25519_dalek::Signature::from_bytes(&parsed.signature));
+            .to_yaml(&ed25519_dalek::Signature::from_slice(&parsed.signature).unwrap());
         assert!(super::read(&written).is_none());
         assert_agree(&written);
 
