@@ -338,3 +338,54 @@ fn a_drafts_aliases_publish_nothing_until_approved() {
         "/kb/pricing/ /kb/install/ 301\n"
     );
 }
+
+#[test]
+fn a_page_moved_to_a_new_file_with_its_old_url_as_an_alias_is_not_reported_gone() {
+    let mut site = kb_site();
+    write(
+        &mut site,
+        PAGE,
+        "Install the agent",
+        "",
+        "Run the installer.",
+    );
+    approve(&site, PAGE, DAY1, DAY1_LATER);
+    site.cmd(&["build", "--strict", "--now", NOW]).success();
+
+    // Without an alias, deleting the old file is `went_offline` (tests/gate.rs).
+    std::fs::remove_file(site.path().join("content/kb/install.md")).unwrap();
+    write(
+        &mut site,
+        "kb/setup",
+        "Install the agent",
+        "",
+        "Run the installer.",
+    );
+    approve(&site, "kb/setup", DAY2, DAY2_LATER);
+    site.cmd(&["verify", "--now", NOW]).code(3);
+    let out = site.cmd(&["status", "--format", "json", "--now", NOW]);
+    let status: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(findings_of(&status, "went_offline").len(), 1, "{status:#}");
+
+    // With the old URL as an approved alias of the new file, the link keeps working.
+    write(
+        &mut site,
+        "kb/setup",
+        "Install the agent",
+        "aliases: [kb/install/]\n",
+        "Run the installer.",
+    );
+    approve(&site, "kb/setup", DAY3, DAY3_LATER);
+    // (Not `--strict`: the old file's records are `orphan_record`s, as for any deleted page.)
+    site.cmd(&["build", "--now", NOW]).success();
+    let status = report_of(&site);
+    assert!(
+        findings_of(&status, "went_offline").is_empty(),
+        "{status:#}"
+    );
+    assert!(findings_of(&status, "url_removed").is_empty(), "{status:#}");
+    assert_eq!(
+        site.read("output/_redirects"),
+        "/kb/install/ /kb/setup/ 301\n"
+    );
+}

@@ -213,3 +213,41 @@ pub(super) fn check_spaces_publish_apart(policies: &BTreeMap<String, Policy>) ->
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::alias_path;
+
+    #[test]
+    fn an_alias_is_a_plain_path_within_the_site_normalised_with_a_trailing_slash() {
+        assert_eq!(alias_path("kb/old/").unwrap(), "kb/old/");
+        assert_eq!(alias_path("/kb/old").unwrap(), "kb/old/");
+        assert_eq!(alias_path("old").unwrap(), "old/");
+        for bad in [
+            "",
+            "/",
+            "https://x.example/",
+            "//x.example/a/",
+            "kb/../etc/",
+            "kb/./a/",
+            "kb//a/",
+            "kb/a?b=1",
+            "kb/a#top",
+            "kb/%2e%2e/",
+            "kb/.git/",
+            "kb\\a/",
+            "kb/a b/",
+            "static/a/",
+            "_review/a/",
+            "search-index/a/",
+            "index.html",
+            "kb/feed.xml/",
+            "feed.xml",
+            "_redirects",
+            "kb/a\u{7}/",
+            "mailto:x",
+        ] {
+            assert!(alias_path(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+}
