@@ -26,8 +26,8 @@ const HOME: &str = "<!doctype html><title>{{ site.title }}</title><h1>Welcome to
 {% for s in site.spaces %}<a href=\"{{ s.url }}\">{{ s.title }} ({{ s.page_count }})</a>\n{% endfor %}\
 <link rel=\"stylesheet\" href=\"static/brand.css\">\n";
 
-/// A governed site, built: `kb/install` (a page) and `kb/shots` (a bundle with an image)
-/// approved and live, `kb/secret-plans` only submitted; a theme overriding the home page and
+/// A governed site, built: `kb/install` (a page, with the old URL `kb/setup/` as an alias)
+/// and `kb/shots` (a bundle with an image) approved and live, `kb/secret-plans` only submitted; a theme overriding the home page and
 /// adding `static/brand.css`; all signed by both admins of a pinned root. Returns the site
 /// and the pin.
 fn published_site() -> (TestSite, String) {
@@ -35,10 +35,10 @@ fn published_site() -> (TestSite, String) {
     site.reviewer("wanda", &["writers"])
         .reviewer("alice", &["engineering"])
         .policy("kb", ONE_STEP)
-        .page(
-            "kb/install.md",
-            "Install the agent",
-            "Run `agent install`, then see [the screenshots](shots/index.md).\n",
+        .file(
+            "content/kb/install.md",
+            "---\ntitle: Install the agent\naliases: [kb/setup/]\n---\n\n\
+             Run `agent install`, then see [the screenshots](shots/index.md).\n",
         )
         .page("kb/shots/index.md", "Screenshots", "![Shot](img/a.png)\n")
         .file("content/kb/shots/img/a.png", b"\x89PNG fake image\x00\x01")
@@ -190,6 +190,35 @@ fn a_stray_page_at_the_root_of_the_folder_is_tampered() {
 }
 
 #[test]
+fn a_page_passed_off_as_a_redirect_in_a_forged_redirects_list_is_tampered() {
+    let (site, pin) = published_site();
+    // The alias's redirect page is accounted for without a proof of its own.
+    assert!(site
+        .read("output/kb/setup/index.html")
+        .contains("http-equiv=\"refresh\""));
+    audit(&site, &pin, 0, &["every other file is accounted for"]);
+    // A phishing page, listed in `_redirects` so that it looks like one.
+    std::fs::create_dir_all(site.path().join("output/kb/login")).unwrap();
+    std::fs::write(
+        site.path().join("output/kb/login/index.html"),
+        "<h1>Log in again</h1>\n",
+    )
+    .unwrap();
+    let mut list = site.read("output/_redirects");
+    list.push_str("/kb/login/ /kb/install/ 301\n");
+    std::fs::write(site.path().join("output/_redirects"), list).unwrap();
+    audit(
+        &site,
+        &pin,
+        3,
+        &[
+            "TAMPERED _redirects: not the file the build generates from the proofs",
+            "TAMPERED kb/login/index.html: a stray",
+        ],
+    );
+}
+
+#[test]
 fn each_file_the_build_generates_is_made_again_and_an_edit_to_any_one_is_named() {
     let (site, pin) = published_site();
     let piece = site
@@ -205,6 +234,10 @@ fn each_file_the_build_generates_is_made_again_and_an_edit_to_any_one_is_named()
         "sitemap.xml",
         piece.as_str(),
         "search-index.json",
+        "feed.xml",
+        "kb/feed.xml",
+        "kb/setup/index.html",
+        "_redirects",
     ] {
         let path = site.path().join("output").join(rel);
         let original = std::fs::read(&path).unwrap_or_else(|e| panic!("{rel}: {e}"));

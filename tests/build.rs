@@ -1384,7 +1384,9 @@ fn a_bundle_publishes_its_approved_assets_beside_it_and_links_reach_them() {
         files,
         [
             "output/.imprimatur-build.json",
+            "output/feed.xml",
             "output/index.html",
+            "output/kb/feed.xml",
             "output/kb/guide/index.html",
             "output/kb/index.html",
             "output/kb/shots/img/x.png",
@@ -1401,7 +1403,7 @@ fn a_bundle_publishes_its_approved_assets_beside_it_and_links_reach_them() {
 // --- 8. the shape of output/ ------------------------------------------------------------------
 
 #[test]
-fn output_has_home_space_index_pages_sitemap_search_index_and_theme_files() {
+fn output_has_home_space_index_pages_sitemap_feeds_search_index_and_theme_files() {
     let mut site = kb_site();
     site.policy(
         "kb",
@@ -1443,8 +1445,10 @@ fn output_has_home_space_index_pages_sitemap_search_index_and_theme_files() {
         [
             "output/.imprimatur-build.json",
             "output/docs/faq/index.html",
+            "output/docs/feed.xml",
             "output/docs/getting-started/install/index.html",
             "output/docs/index.html",
+            "output/feed.xml",
             "output/index.html",
             "output/search-index.json",
             "output/sitemap.xml",

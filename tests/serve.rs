@@ -54,15 +54,16 @@ fn kb_site() -> TestSite {
     site
 }
 
-/// A running `imprimatur serve`, killed when dropped.
-struct Server {
+/// A running `imprimatur serve` (at `--now` [`NOW`]), killed when dropped; tests/redirects.rs
+/// uses it too.
+pub(crate) struct Server {
     child: Child,
     url: String,
     agent: ureq::Agent,
 }
 
 impl Server {
-    fn start(site: &TestSite) -> Server {
+    pub(crate) fn start(site: &TestSite) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_imprimatur"))
             .args(["serve", "--port", "0", "--now", NOW, "--site"])
             .arg(site.path())
@@ -92,7 +93,7 @@ impl Server {
     }
 
     /// (status, body) of `GET <path>` (path without the leading `/`).
-    fn get(&self, path: &str) -> (u16, Vec<u8>) {
+    pub(crate) fn get(&self, path: &str) -> (u16, Vec<u8>) {
         let mut resp = self
             .agent
             .get(&format!("{}{path}", self.url))
@@ -151,7 +152,7 @@ impl Server {
         (status, answer)
     }
 
-    fn text(&self, path: &str) -> (u16, String) {
+    pub(crate) fn text(&self, path: &str) -> (u16, String) {
         let (status, body) = self.get(path);
         (status, String::from_utf8(body).unwrap())
     }

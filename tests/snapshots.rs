@@ -82,6 +82,7 @@ fn the_published_site_is_printed_exactly_so() {
         insta::assert_snapshot!("space", site.read("output/kb/index.html"));
         insta::assert_snapshot!("home", site.read("output/index.html"));
         insta::assert_snapshot!("sitemap", site.read("output/sitemap.xml"));
+        insta::assert_snapshot!("feed", site.read("output/feed.xml"));
         insta::assert_snapshot!("search_index", site.read("output/search-index.json"));
     });
     // Nothing of the draft anywhere: not its title, path or words.

@@ -128,6 +128,10 @@ pub fn audit(dir: &Path, pin: Option<&Pin>) -> Result<Audit> {
         }
     }
     // Every page (an index.html that is not the home or a space index) must carry a proof.
+    // A redirect page at an old URL `_redirects` lists, without a proof beside it, is no page:
+    // the inventory below holds it to the bytes the build makes again from the proofs (as it
+    // does `_redirects` itself), so listing a URL there can't get a page past the audit.
+    let redirected = redirected_urls(dir);
     let t = crate::timings::phase("audit: pages");
     let mut pages = 0;
     let mut pages_checked = std::collections::BTreeSet::new();
@@ -142,7 +146,13 @@ pub fn audit(dir: &Path, pin: Option<&Pin>) -> Result<Audit> {
             .unwrap_or(entry.path())
             .to_string_lossy()
             .replace('\\', "/");
+        let folder = rel.strip_suffix("index.html").unwrap_or(&rel);
+        let redirect = redirected
+            .iter()
+            .any(|from| from.ends_with(&format!("/{folder}")))
+            && !dir.join(folder).join("proof.json").exists();
         if space_indexes.contains(&rel)
+            || redirect
             || rel.starts_with("static/")
             || rel.starts_with(&format!("{DIR}/"))
         {
@@ -176,6 +186,19 @@ pub fn audit(dir: &Path, pin: Option<&Pin>) -> Result<Audit> {
         problems,
         unprovable,
     })
+}
+
+/// The old URLs (`/old/path/`) of the published folder's `_redirects`, if it has one.
+fn redirected_urls(dir: &Path) -> Vec<String> {
+    read(dir, "_redirects")
+        .map(|bytes| {
+            String::from_utf8_lossy(&bytes)
+                .lines()
+                .filter_map(|line| line.split_whitespace().next())
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// One page against its proof. Errors say what does not hold.

@@ -182,6 +182,7 @@ pub fn build<R: Reporting>(req: &BuildRequest, reports: &R) -> Result<BuildSumma
         // A build for another audience publishes other pages on purpose.
         if let Some(previous) = &previous_pages {
             extra_findings.extend(eval.went_offline(previous));
+            extra_findings.extend(url_removed(config, &eval, previous));
         }
     }
 
@@ -307,14 +308,31 @@ pub fn build_drafts(
 }
 
 /// Pages the build in `output/` published that this judgement leaves offline for a reason
-/// nobody signed (`went_offline`).
+/// nobody signed (`went_offline`), and URLs it served that now serve nothing (`url_removed`).
 fn went_offline(
     config: &crate::site::config::SiteConfig,
     eval: &crate::site::Evaluation,
 ) -> Vec<Finding> {
     output::previous_build(&config.output_dir)
-        .map(|previous| eval.went_offline(&previous.pages))
+        .map(|previous| {
+            let mut findings = eval.went_offline(&previous.pages);
+            findings.extend(url_removed(config, eval, &previous.pages));
+            findings
+        })
         .unwrap_or_default()
+}
+
+/// URLs the build in `output/` served — its pages' (`previous`: id → URL) and its
+/// `_redirects`' — that this judgement serves nothing at while their page is still published
+/// (`url_removed`). Read from `output/`, which an attacker may write: at worst a spurious
+/// finding or a missed one, never a published byte (see `render::redirects`).
+fn url_removed(
+    config: &crate::site::config::SiteConfig,
+    eval: &crate::site::Evaluation,
+    previous: &BTreeMap<String, String>,
+) -> Vec<Finding> {
+    let urls = render::previous_urls(&config.output_dir, previous, &config.base_url);
+    eval.url_removed(&urls)
 }
 
 /// The findings a build adds to the review's, without building: links to pages that are not

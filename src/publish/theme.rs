@@ -39,6 +39,10 @@ const BUILT_IN_TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../themes/default/templates/page.html"),
     ),
     (
+        "redirect.html",
+        include_str!("../../themes/default/templates/redirect.html"),
+    ),
+    (
         "partials/badge.html",
         include_str!("../../themes/default/templates/partials/badge.html"),
     ),

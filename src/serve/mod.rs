@@ -639,6 +639,13 @@ fn error_page(why: &str) -> Reply {
 }
 
 fn content_type(path: &str) -> &'static str {
+    // The feeds and the list of redirects (render::feed, render::redirects) by their names.
+    if path == "feed.xml" || path.ends_with("/feed.xml") {
+        return "application/atom+xml";
+    }
+    if path == "_redirects" {
+        return "text/plain; charset=utf-8";
+    }
     let ext = path.rsplit_once('.').map_or("", |(_, e)| e);
     match ext.to_ascii_lowercase().as_str() {
         "html" => "text/html; charset=utf-8",

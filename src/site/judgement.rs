@@ -156,6 +156,7 @@ impl Evaluation {
     /// deleted records. A takedown or an expiry is not one. Each is a `went_offline` finding,
     /// which fails `--strict`, so a space can't be emptied quietly.
     pub fn went_offline(&self, previous: &BTreeMap<String, String>) -> Vec<Finding> {
+        let aliases = self.alias_urls();
         let invalid: BTreeMap<&str, &str> = self
             .findings
             .iter()
@@ -166,6 +167,8 @@ impl Evaluation {
         for (id, url) in previous {
             let why = match (self.page(id), invalid.get(id.as_str())) {
                 (None, Some(detail)) => format!("the page is invalid: {detail}"),
+                // Moved to a new source: an approved alias of a live page keeps its URL.
+                (None, None) if aliases.contains(url.as_str()) => continue,
                 (None, None) => "its source is gone from content/ (take a page down with `imprimatur unpublish` before deleting it)".to_string(),
                 (Some(p), _) => match &p.judgement {
                     Judgement::NoPolicy => format!("space '{}' has no policy", p.page.space),
@@ -184,6 +187,65 @@ impl Evaluation {
                 page: Some(id.clone()),
                 detail: format!(
                     "was live at {url} in the previous build and is offline now: {why}"
+                ),
+                file: self.page(id).map(|p| p.page.source.clone()),
+            });
+        }
+        findings
+    }
+
+    /// The aliases of the live pages (their live versions' `aliases`, each an old URL that
+    /// redirects to the page), by alias URL: the page id and the URL it redirects to. An
+    /// alias that is the page's own URL is none.
+    pub fn aliases(&self) -> BTreeMap<&str, (&str, &str)> {
+        let mut aliases = BTreeMap::new();
+        for p in &self.pages {
+            if let Some(live) = p.live() {
+                for alias in &live.content.front.aliases {
+                    if *alias != live.url {
+                        aliases.insert(alias.as_str(), (p.page.id.as_str(), live.url.as_str()));
+                    }
+                }
+            }
+        }
+        aliases
+    }
+
+    fn alias_urls(&self) -> std::collections::BTreeSet<&str> {
+        self.aliases().into_keys().collect()
+    }
+
+    /// URLs the previous build served (`previous`: URL → the id of the page it belonged to,
+    /// its own URL or an alias of it) that this judgement serves nothing at — no live page and
+    /// no alias — while that page is still published: each a `url_removed` finding, which
+    /// fails `--strict`, naming the page and where it is now. A page that is not live any more
+    /// is not one: its removal is a takedown or an expiry someone signed, or `went_offline`.
+    ///
+    /// `previous` is read from the last build's folder, which whoever can write `output/` can
+    /// write too: a URL added there can only make a spurious finding (a failed strict build),
+    /// one removed only a missed warning. Nothing here decides what is published.
+    pub fn url_removed(&self, previous: &BTreeMap<String, String>) -> Vec<Finding> {
+        let mut served: std::collections::BTreeSet<&str> = self.alias_urls();
+        served.extend(
+            self.pages
+                .iter()
+                .filter_map(|p| p.live())
+                .map(|l| l.url.as_str()),
+        );
+        let mut findings = Vec::new();
+        for (url, id) in previous {
+            if served.contains(url.as_str()) {
+                continue;
+            }
+            let Some(live) = self.page(id).and_then(PageEvaluation::live) else {
+                continue;
+            };
+            findings.push(Finding {
+                kind: FindingKind::UrlRemoved,
+                page: Some(id.clone()),
+                detail: format!(
+                    "{url} was live in the previous build and serves nothing now; the page is at {} (add `aliases: [{url}]` to its front matter to keep the old URL working)",
+                    live.url
                 ),
                 file: self.page(id).map(|p| p.page.source.clone()),
             });

@@ -1,6 +1,7 @@
 //! Where each live page is published: its URL from the space's `publish_to`, its folders
 //! and its slug, refused where it would be one of the site's own files; two live pages
-//! claiming one URL (SPEC §7); and two spaces published into one folder, refused at load.
+//! claiming one URL (SPEC §7), a page's `aliases` (old URLs that redirect to it) among the
+//! claims; and two spaces published into one folder, refused at load.
 
 use std::collections::BTreeMap;
 
@@ -9,6 +10,9 @@ use crate::trust::policy::Policy;
 use crate::trust::review::{FindingKind, Offline};
 
 use super::{Finding, PageEvaluation};
+
+/// A name no segment of a page's URL or alias may be: each space's feed is `<space>/feed.xml`.
+const FEED: &str = "feed.xml";
 
 /// Names a page's URL may not use: they are the site's own files and folders at the root,
 /// or would be replaced by the page's `index.html`.
@@ -21,6 +25,8 @@ const RESERVED_AT_ROOT: &[&str] = &[
     "static",
     "robots.txt",
     "404.html",
+    "_redirects",
+    "feed.xml",
     "_drafts",
     "_review",
 ];
@@ -59,7 +65,10 @@ pub fn page_url(
                 "'{}' is hidden or holds a backslash",
                 segment.escape_debug()
             ))
-        } else if *segment == "index.html" || (i == 0 && RESERVED_AT_ROOT.contains(segment)) {
+        } else if *segment == "index.html"
+            || *segment == FEED
+            || (i == 0 && RESERVED_AT_ROOT.contains(segment))
+        {
             Some(format!("'{segment}' is reserved for the site's own files"))
         } else {
             None
@@ -71,9 +80,58 @@ pub fn page_url(
     Ok(url)
 }
 
-/// Two live pages may not share a URL (SPEC §7): the page whose own path gives the URL keeps
-/// it, pages that claim it through `slug` go offline (`url_conflict`). Where no page owns it
-/// by its path, or a space's index is there, every claimant goes offline: nobody chose a winner.
+/// An alias as written in front matter (`old/path/`, `/old/path`) as a URL path within the
+/// site: no leading `/`, ending in `/`, every segment a plain name as a page's own are (so no
+/// scheme, host, query, fragment, `..` or hidden name), the first none of the site's own root
+/// names. The error says what is wrong with it, for an `invalid_page`.
+pub fn alias_path(alias: &str) -> std::result::Result<String, String> {
+    let shown = alias.escape_debug();
+    if alias.contains("://") || alias.starts_with("//") {
+        return Err(format!(
+            "'{shown}' is not a path within the site (no scheme or host)"
+        ));
+    }
+    if let Some(c) = alias.chars().find(|c| matches!(c, '?' | '#' | '%' | ':')) {
+        return Err(format!(
+            "'{shown}' holds '{c}': an alias is a plain path (no query, fragment or escape)"
+        ));
+    }
+    let trimmed = alias.strip_prefix('/').unwrap_or(alias);
+    let trimmed = trimmed.strip_suffix('/').unwrap_or(trimmed);
+    if trimmed.is_empty() {
+        return Err(format!("'{shown}' is the site's home page"));
+    }
+    if let Some(why) = crate::trust::version::name_too_long(trimmed) {
+        return Err(format!(
+            "'{}…' {why}",
+            alias.chars().take(64).collect::<String>()
+        ));
+    }
+    for (i, segment) in trimmed.split('/').enumerate() {
+        let why = if segment.is_empty() || segment == "." || segment == ".." {
+            Some("an empty, '.' or '..' segment".to_string())
+        } else if segment.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            Some("a control character or a space".into())
+        } else if segment.starts_with('.') || segment.contains('\\') {
+            Some(format!(
+                "'{}' is hidden or holds a backslash",
+                segment.escape_debug()
+            ))
+        } else if segment == "index.html"
+            || segment == FEED
+            || (i == 0 && RESERVED_AT_ROOT.contains(&segment))
+        {
+            Some(format!("'{segment}' is reserved for the site's own files"))
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            return Err(format!("'{shown}' has {why}"));
+        }
+    }
+    Ok(format!("{trimmed}/"))
+}
+
 /// Who keeps a URL that `claimants` (each a page's index, and whether the URL is the one its
 /// own path gives) all claim: nobody when it is a space's index; the only claimant; else the
 /// one page whose own path gives it, if exactly one does. The one rule for the published site
@@ -90,6 +148,11 @@ pub(crate) fn url_keeper(claimants: &[(usize, bool)], space_index: bool) -> Opti
     }
 }
 
+/// Two live pages may not share a URL (SPEC §7): the page whose own path gives the URL keeps
+/// it, pages that claim it through `slug` go offline (`url_conflict`). Where no page owns it
+/// by its path, or a space's index is there, every claimant goes offline: nobody chose a winner.
+/// An alias (the live version's, never the draft's) claims its URL as a slug does: a page that
+/// names a live page's URL, or another page's alias, as its alias goes offline.
 pub(super) fn resolve_urls(
     pages: &mut [PageEvaluation],
     policies: &BTreeMap<String, Policy>,
@@ -100,6 +163,12 @@ pub(super) fn resolve_urls(
             let own =
                 page_url(&policies[&p.page.space], &p.page.path, None).is_ok_and(|u| u == live.url);
             claims.entry(live.url.clone()).or_default().push((i, own));
+            let mut aliases: Vec<&String> = live.content.front.aliases.iter().collect();
+            aliases.sort();
+            aliases.dedup();
+            for alias in aliases.into_iter().filter(|a| **a != live.url) {
+                claims.entry(alias.clone()).or_default().push((i, false));
+            }
         }
     }
     let space_index: BTreeMap<String, &str> = policies
@@ -155,7 +224,7 @@ pub(super) fn check_spaces_publish_apart(policies: &BTreeMap<String, Policy>) ->
 
 #[cfg(test)]
 mod tests {
-    use super::url_keeper;
+    use super::{alias_path, url_keeper};
 
     /// Claimants (page, whether the URL is its own path's), a space's index?, the keeper.
     type Case = (&'static [(usize, bool)], bool, Option<usize>);
@@ -178,6 +247,39 @@ mod tests {
                 *keeper,
                 "{claimants:?} space index: {space_index}"
             );
+        }
+    }
+
+    #[test]
+    fn an_alias_is_a_plain_path_within_the_site_normalised_with_a_trailing_slash() {
+        assert_eq!(alias_path("kb/old/").unwrap(), "kb/old/");
+        assert_eq!(alias_path("/kb/old").unwrap(), "kb/old/");
+        assert_eq!(alias_path("old").unwrap(), "old/");
+        for bad in [
+            "",
+            "/",
+            "https://x.example/",
+            "//x.example/a/",
+            "kb/../etc/",
+            "kb/./a/",
+            "kb//a/",
+            "kb/a?b=1",
+            "kb/a#top",
+            "kb/%2e%2e/",
+            "kb/.git/",
+            "kb\\a/",
+            "kb/a b/",
+            "static/a/",
+            "_review/a/",
+            "search-index/a/",
+            "index.html",
+            "kb/feed.xml/",
+            "feed.xml",
+            "_redirects",
+            "kb/a\u{7}/",
+            "mailto:x",
+        ] {
+            assert!(alias_path(bad).is_err(), "{bad:?} was accepted");
         }
     }
 }

@@ -316,6 +316,10 @@ pub enum FindingKind {
     InvalidPage,
     UrlConflict,
     WentOffline,
+    /// A URL the previous build served (a page's, or an alias's) that this build serves
+    /// nothing at, while its page is still published: a broken customer link. Fails
+    /// `--strict`; an `aliases:` entry in the page's front matter keeps the URL working.
+    UrlRemoved,
     /// A record an earlier build counted (or that `verify --since REV` finds at REV) is
     /// gone from `approvals/records/`, or changed: it still counts, and the gate fails until
     /// its file is back.

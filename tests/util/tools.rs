@@ -1,4 +1,5 @@
-//! The outside programs some tests drive (Chromium, OpenSSH, OpenSSL, Python's aiosmtpd, git),
+//! The outside programs some tests drive (Chromium, OpenSSH, OpenSSL, Python's aiosmtpd and
+//! feedparser, git),
 //! found or missed in one place. A test that needs one asks `needs(Tool::…)` first: on a
 //! developer's machine a missing tool skips the test with one line on stderr saying how to
 //! install it; where `IMPRIMATUR_REQUIRE_TOOLS=1` is set (`bash .ci/run` sets it, after
@@ -18,6 +19,8 @@ pub enum Tool {
     OpenSsl,
     /// `python3` with the `aiosmtpd` module: the SMTP server of tests/notify.rs.
     Aiosmtpd,
+    /// `python3` with the `feedparser` module: reads the Atom feeds of tests/feeds.rs.
+    Feedparser,
     /// `git`: `verify --since` against a local bare repository (tests/sealed.rs).
     Git,
 }
@@ -29,6 +32,7 @@ impl Tool {
             Tool::OpenSsh => "apt-get install openssh-client",
             Tool::OpenSsl => "apt-get install openssl",
             Tool::Aiosmtpd => "python3 -m pip install aiosmtpd",
+            Tool::Feedparser => "python3 -m pip install feedparser",
             Tool::Git => "apt-get install git",
         }
     }
@@ -39,6 +43,7 @@ impl Tool {
             Tool::OpenSsh => "ssh-keygen, ssh-agent and ssh-add",
             Tool::OpenSsl => "openssl",
             Tool::Aiosmtpd => "python3 with aiosmtpd",
+            Tool::Feedparser => "python3 with feedparser",
             Tool::Git => "git",
         }
     }
@@ -61,18 +66,22 @@ impl Tool {
             }
             Tool::OpenSsl => on_path("openssl"),
             Tool::Git => on_path("git"),
-            Tool::Aiosmtpd => {
-                let python = on_path("python3")?;
-                Command::new(&python)
-                    .args(["-c", "import aiosmtpd"])
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .status()
-                    .is_ok_and(|s| s.success())
-                    .then_some(python)
-            }
+            Tool::Aiosmtpd => python_with("aiosmtpd"),
+            Tool::Feedparser => python_with("feedparser"),
         }
     }
+}
+
+/// `python3`, when it can import `module`.
+fn python_with(module: &str) -> Option<PathBuf> {
+    let python = on_path("python3")?;
+    Command::new(&python)
+        .args(["-c", &format!("import {module}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+        .then_some(python)
 }
 
 /// The program `tool` runs through, or None when it is missing and the test should return

@@ -80,7 +80,7 @@ pub fn account(dir: &Path, known: &Known) -> Vec<String> {
         }
         Err(why) => {
             problems.push(format!(
-                "the files the build generates (home page, space indexes, search index, \
+                "the files the build generates (home page, space indexes, search index, feeds, redirects, \
                  sitemap, static files) can't be derived again: {why}"
             ));
             unaccounted_unreported = true;

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 
 impl<'a> Renderer<'a> {
     /// The second half of [`Renderer::render_all`], once `pages` are rendered: the spaces'
-    /// and the home page, the search index, the sitemap and the theme's static files; the
+    /// and the home page, the search index, the sitemap, the feeds, the redirects and the theme's static files; the
     /// pages of spaces side by side with the search index.
     pub fn render_indexes(&self, sink: &dyn Sink, pages: RenderedPages) -> Result<RenderedSite> {
         let _t = crate::timings::phase("render indexes");
@@ -38,6 +38,10 @@ impl<'a> Renderer<'a> {
         files += indexes? + search_files?;
         if self.view == View::Published {
             sink.write("sitemap.xml", &self.sitemap_of(sitemap))?;
+            files += 1;
+        }
+        for (rel, bytes) in self.feeds()?.into_iter().chain(self.redirect_files()?) {
+            sink.write(&rel, &bytes)?;
             files += 1;
         }
         for (rel, bytes) in self.theme.static_files() {

@@ -15,16 +15,19 @@ use crate::trust::policy::Policy;
 use crate::trust::review::LiveVersion;
 
 // The renderer and its files, by job: the pages, the indexes (home, spaces), the sitemap,
-// the search index's entries, the drafts view; and the view models the templates see.
+// the search index's entries, the Atom feeds, the redirects of aliases, the drafts view; and the view models the templates see.
 mod drafts;
+mod feed;
 mod indexes;
 mod pages;
+mod redirects;
 mod search_index;
 mod sitemap;
 mod views;
 
 pub use drafts::{DraftBanner, Drafts};
 pub use pages::{broken_links_of, Progress, Renderer, Sink};
+pub use redirects::previous_urls;
 pub use search_index::{is_search_file, search_text, SearchEntry, SearchIndex};
 pub use sitemap::sitemap;
 pub use views::{

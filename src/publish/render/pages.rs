@@ -321,8 +321,8 @@ impl<'a> Renderer<'a> {
     }
 
     /// Every file the build generates from the published pages' facts, the site settings and
-    /// the theme — the home page, each space's index, the sitemap, the theme's static files
-    /// and the search index — by path, each made by the function the build writes it with.
+    /// the theme — the home page, each space's index, the sitemap, the feeds, the redirect
+    /// pages and `_redirects`, the theme's static files and the search index — by path, each made by the function the build writes it with.
     /// Not the pages and their assets (each vouched for by its proof). What `audit` derives
     /// again from a published folder's proofs and compares byte for byte.
     pub fn generated_files(&self) -> Result<Vec<(String, Vec<u8>)>> {
@@ -336,6 +336,8 @@ impl<'a> Renderer<'a> {
         if self.view == View::Published {
             files.push(("sitemap.xml".to_string(), self.sitemap()));
         }
+        files.extend(self.feeds()?);
+        files.extend(self.redirect_files()?);
         for (rel, bytes) in self.theme.static_files() {
             files.push((format!("static/{rel}"), bytes.clone()));
         }
@@ -361,6 +363,12 @@ impl<'a> Renderer<'a> {
                 return Ok(None);
             }
             return Ok(Some(self.sitemap()));
+        }
+        if let Some(feed) = self.feed(&path)? {
+            return Ok(Some(feed));
+        }
+        if let Some(redirect) = self.redirect_file(&path)? {
+            return Ok(Some(redirect));
         }
         if let Some(rel) = path.strip_prefix("static/") {
             return Ok(self

@@ -1,7 +1,8 @@
 //! A page's front matter (SPEC §2): the fields between the opening and closing `---` lines,
 //! read by the flat reader when they are in the flat form most pages use (`flat`), else by
 //! the YAML parser within its limits, the same fields either way, and each field checked
-//! (title present, RFC 3339 times, a slug that is one URL segment).
+//! (title present, RFC 3339 times, a slug that is one URL segment, aliases that are paths
+//! within the site).
 
 mod flat;
 
@@ -22,6 +23,9 @@ pub struct FrontMatter {
     pub audience: Option<Vec<String>>,
     pub publish_at: Option<Instant>,
     pub expires_at: Option<Instant>,
+    /// Old URLs of the page (`aliases: [old/path/]`), each a checked path within the site
+    /// without its leading `/`, ending in `/`: redirect pages are written there.
+    pub aliases: Vec<String>,
     pub extra: BTreeMap<String, serde_json::Value>,
 }
 
@@ -37,6 +41,8 @@ struct RawFrontMatter {
     audience: Option<Vec<String>>,
     publish_at: Option<String>,
     expires_at: Option<String>,
+    #[serde(default)]
+    aliases: Vec<String>,
     #[serde(flatten)]
     extra: BTreeMap<String, serde_json::Value>,
 }
@@ -91,6 +97,13 @@ fn parse_page_with(bytes: &[u8], flat: bool) -> std::result::Result<(FrontMatter
             ));
         }
     }
+    let aliases = raw
+        .aliases
+        .iter()
+        .map(|a| {
+            crate::site::urls::alias_path(a).map_err(|why| format!("front matter: aliases: {why}"))
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()?;
     Ok((
         FrontMatter {
             title,
@@ -101,6 +114,7 @@ fn parse_page_with(bytes: &[u8], flat: bool) -> std::result::Result<(FrontMatter
             audience: raw.audience,
             publish_at: instant("publish_at", raw.publish_at)?,
             expires_at: instant("expires_at", raw.expires_at)?,
+            aliases,
             extra: raw.extra,
         },
         body,
