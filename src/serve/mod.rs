@@ -8,7 +8,7 @@
 //!
 //! Only requests whose `Host` names this server are answered (`host`); rendered answers are
 //! kept in a cache bounded by count and bytes (`cache`), keyed by path alone except where a
-//! page reads the query (the queue's `?reviewer=`).
+//! page reads the query (the queue's `?reviewer=`, `?space=`, `?step=`).
 //!
 //! A watcher on `content/`, `approvals/`, `themes/` and `imprimatur.yaml` reloads the site
 //! after a save: the site is judged again and the cache of rendered files dropped, so only
@@ -19,6 +19,7 @@ pub(crate) mod cache;
 pub(crate) mod diff;
 pub(crate) mod host;
 pub(crate) mod review;
+pub(crate) mod side;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -277,15 +278,15 @@ async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap, uri: Uri)
         _ => {}
     }
     let snapshot = shared.snapshot.read().expect("the snapshot lock").clone();
-    let reviewer = reviewer_of(&path, uri.query().unwrap_or(""));
-    let key = cache_key(&path, reviewer.as_deref());
+    let filter = filter_of(&path, uri.query().unwrap_or(""));
+    let key = cache_key(&path, filter.as_ref());
     let hit = snapshot.cache.lock().expect("the cache lock").get(&key);
     let rendered = match hit {
         Some(hit) => hit,
         None => {
             let rendered = tokio::task::spawn_blocking({
                 let snapshot = snapshot.clone();
-                move || respond(&snapshot, &path, reviewer.as_deref())
+                move || respond(&snapshot, &path, filter.as_ref())
             })
             .await
             .unwrap_or_else(|e| error_page(&format!("rendering failed: {e}")));
@@ -310,28 +311,17 @@ async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap, uri: Uri)
     response
 }
 
-/// The only query parameter a page reads: the review queue's `?reviewer=` (its first value,
-/// decoded; empty is none). Every other address ignores its query string.
-fn reviewer_of(path: &str, query: &str) -> Option<String> {
-    if path != "/_review/" {
-        return None;
-    }
-    query
-        .split('&')
-        .find_map(|kv| kv.strip_prefix("reviewer="))
-        .map(|r| {
-            percent_encoding::percent_decode_str(r)
-                .decode_utf8_lossy()
-                .into_owned()
-        })
-        .filter(|r| !r.is_empty())
+/// The only query a page reads: the review queue's filters (`review::QueueFilter`). Every
+/// other address ignores its query string.
+fn filter_of(path: &str, query: &str) -> Option<review::QueueFilter> {
+    (path == "/_review/").then(|| review::QueueFilter::from_query(query))
 }
 
-/// The cache key of an answer: the decoded path, and the reviewer where the page reads one.
-/// The path's length goes first, so no path can be mistaken for another path and a reviewer.
-fn cache_key(path: &str, reviewer: Option<&str>) -> String {
-    match reviewer {
-        Some(r) => format!("{}:{path}?reviewer={r}", path.len()),
+/// The cache key of an answer: the decoded path, and the filter where the page reads one.
+/// The path's length goes first, so no path can be mistaken for another path and a filter.
+fn cache_key(path: &str, filter: Option<&review::QueueFilter>) -> String {
+    match filter {
+        Some(f) => format!("{}:{path}?{}", path.len(), f.key()),
         None => format!("{}:{path}", path.len()),
     }
 }
@@ -370,7 +360,7 @@ fn events(shared: &Shared) -> impl IntoResponse {
 }
 
 /// Renders the answer to one request from one snapshot.
-fn respond(snapshot: &Snapshot, path: &str, reviewer: Option<&str>) -> Reply {
+fn respond(snapshot: &Snapshot, path: &str, filter: Option<&review::QueueFilter>) -> Reply {
     let loaded = match &snapshot.loaded {
         Ok(l) => l,
         Err(why) => return error_page(why),
@@ -382,7 +372,8 @@ fn respond(snapshot: &Snapshot, path: &str, reviewer: Option<&str>) -> Reply {
         return redirect(&format!("/{rel}/"));
     }
     if rel == "_review/" {
-        let html = review::queue(&loaded.site, &loaded.eval, &loaded.report, reviewer);
+        let filter = filter.cloned().unwrap_or_default();
+        let html = review::queue(&loaded.site, &loaded.eval, &loaded.report, &filter);
         return html_reply(html);
     }
     if let Some(id) = rel.strip_prefix("_review/") {
