@@ -17,6 +17,7 @@ mod proofs;
 mod reports;
 mod sealed;
 mod serve;
+mod serve_browser;
 mod snapshots;
 mod ssh;
 mod theme;

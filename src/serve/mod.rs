@@ -143,7 +143,7 @@ pub fn serve(opts: &ServeOptions, out: &mut dyn std::io::Write) -> Result<()> {
         .loaded
         .as_ref()
         .ok()
-        .map(|l| l.site.config.review_url.clone());
+        .and_then(|l| l.site.config.review_url.clone());
     let (generation, _) = tokio::sync::watch::channel(0u64);
     let shared = Arc::new(Shared {
         snapshot: RwLock::new(Arc::new(first)),

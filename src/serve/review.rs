@@ -38,16 +38,16 @@ table { border-collapse:collapse; width:100%; } th,td { text-align:left; padding
 button.copy { font:inherit; font-size:.8rem; padding:.1rem .5rem; border:1px solid var(--line); border-radius:4px; background:var(--bg); color:var(--fg); cursor:pointer; flex:none; }
 .hash { user-select:all; }
 .filters { display:flex; flex-wrap:wrap; gap:.5rem 1rem; align-items:end; margin:1rem 0; padding:.6rem; border:1px solid var(--line); border-radius:8px; background:var(--card); }
-.filters label { display:flex; flex-direction:column; font-size:.85rem; color:var(--muted); } .filters select { font:inherit; max-width:100%; }
-.filters button { font:inherit; } .chips { margin:.5rem 0; } .chips a { margin-right:.6rem; }
+.filters label { display:flex; flex-direction:column; flex:1 1 10rem; min-width:0; font-size:.85rem; color:var(--muted); } .filters select { font:inherit; width:100%; min-width:0; }
+.filters button { font:inherit; } .chips { margin:.5rem 0; }
 time[title] { text-decoration:underline dotted; cursor:help; }
 .facts dd { margin:0; min-width:0; }
 @media (max-width:40rem) { .stack thead { display:none; } .stack tr { display:block; border-bottom:1px solid var(--line); padding:.4rem 0; }
   .stack td { display:block; border:0; padding:.1rem 0; } .stack td[data-label]::before { content:attr(data-label) ": "; color:var(--muted); }
   .facts { grid-template-columns:1fr; } .facts dt { margin-top:.4rem; } }
 .side { display:grid; grid-template-columns:1fr 1fr; gap:1rem; } @media (max-width:48rem) { .side { grid-template-columns:1fr; } }
-.pane { border:1px solid var(--line); border-radius:8px; padding:0 1rem; background:var(--card); min-width:0; overflow-wrap:anywhere; }
-.pane table { display:block; overflow-x:auto; max-width:100%; } .pane pre { overflow-x:auto; max-width:100%; } .pane img { max-width:100%; }
+.pane { border:1px solid var(--line); border-radius:8px; padding:0 1rem; background:var(--card); min-width:0; overflow-wrap:break-word; }
+.pane table { display:block; overflow-x:auto; max-width:100%; } .pane th, .pane td { overflow-wrap:normal; } .pane pre { overflow-x:auto; max-width:100%; } .pane img { max-width:100%; }
 .blk { border-left:4px solid var(--accent); padding:.1rem .6rem; margin:.5rem 0; border-radius:0 4px 4px 0; }
 .blk--added { border-left-color:#2f9e55; background:var(--ins); } .blk--removed { border-left-color:#c93c37; background:var(--del); } .blk--changed { border-left-color:#c99a1a; background:var(--chg); }
 .blk__mark { display:inline-block; font-size:.75rem; font-weight:700; text-transform:uppercase; letter-spacing:.04em; margin-top:.3rem; }
@@ -217,7 +217,7 @@ pub fn queue(
         time::format_human(&eval.now)
     );
 
-    // "Mine": the server knows no one, so each reviewer something waits on is one click.
+    // "Mine": the server knows no one, so each reviewer something waits on is one click away.
     let mut waiting: std::collections::BTreeMap<&str, usize> = Default::default();
     for item in &everything {
         for who in &item.waiting_on {
@@ -225,18 +225,18 @@ pub fn queue(
         }
     }
     if !waiting.is_empty() {
-        body.push_str("<p class=\"chips\">Yours: ");
+        body.push_str("<p class=\"chips\">Waiting on: ");
         for (who, n) in &waiting {
             let _ = write!(
                 body,
-                "<a href=\"{}\">{}</a> ({n}) ",
+                "<a href=\"{}\">{}</a> ({n}) · ",
                 escape(&filter.with_reviewer(Some(who))),
                 escape(who)
             );
         }
         let _ = writeln!(
             body,
-            "· <a href=\"{}\">everyone</a></p>",
+            "<a href=\"{}\">everyone</a></p>",
             escape(&filter.with_reviewer(None))
         );
     }
@@ -286,9 +286,13 @@ fn body_of(bytes: &[u8]) -> String {
     }
 }
 
-/// A version's top-level blocks (its title first), or why it does not parse.
-fn blocks_of(bytes: &[u8]) -> Result<Vec<String>, String> {
-    crate::site::content::parse_page(bytes).map(|(front, body)| side::blocks(&front.title, body))
+/// A version's top-level blocks (its title first), or why they can't be shown: what is wrong
+/// and the detail.
+fn blocks_of(bytes: &[u8]) -> Result<Vec<String>, (&'static str, String)> {
+    let (front, body) = crate::site::content::parse_page(bytes)
+        .map_err(|why| ("This version does not parse", why))?;
+    side::blocks(&front.title, body)
+        .map_err(|over| ("This version can't be rendered", over.to_string()))
 }
 
 /// The two panes, published version first: each as readers will see it, with the blocks that
@@ -310,22 +314,33 @@ fn side_by_side(
         Some(Ok(b)) => b,
         _ => &empty,
     };
-    let (old_marks, new_marks) = side::compare(old_blocks, new_blocks);
-    let changed = side::changed_count(&old_marks, &new_marks);
+    let (old_marks, new_marks) = if live.is_some() {
+        side::compare(old_blocks, new_blocks)
+    } else {
+        // Nothing published: all of it is new, and marking every block says nothing more.
+        (Vec::new(), vec![side::Mark::Same; new_blocks.len()])
+    };
+    let legend = if live.is_some() {
+        format!(
+            "{} block(s) differ. Marked on both sides: <strong>+ Added</strong>, <strong>− Removed</strong>, <strong>± Changed</strong>.",
+            side::changed_count(&old_marks, &new_marks)
+        )
+    } else {
+        "Nothing of this page is published yet: all of it is new.".to_string()
+    };
     let _ = writeln!(
         body,
-        "<h2>The change, as readers will see it</h2>\n<p class=\"legend muted\">{changed} block(s) differ. Marked on both sides: <strong>+ Added</strong>, <strong>− Removed</strong>, <strong>± Changed</strong>.</p>\n<div class=\"side\">"
+        "<h2>The change, as readers will see it</h2>\n<p class=\"legend muted\">{legend}</p>\n<div class=\"side\">"
     );
     let pane = |label: String,
-                blocks: &Option<Result<Vec<String>, String>>,
+                blocks: &Option<Result<Vec<String>, (&'static str, String)>>,
                 marks: &[side::Mark],
                 none: &str| {
         let inner = match blocks {
             None => format!("<p>{none}</p>"),
-            Some(Err(why)) => format!(
-                "<p><strong>This version does not parse:</strong> {}</p>",
-                escape(why)
-            ),
+            Some(Err((what, why))) => {
+                format!("<p><strong>{what}:</strong> {}</p>", escape(why))
+            }
             Some(Ok(b)) => side::to_html(b, marks),
         };
         format!("<section class=\"pane\"><h3>{label}</h3>\n{inner}</section>\n")

@@ -11,6 +11,7 @@ use similar::{capture_diff_slices, Algorithm, DiffTag};
 
 use crate::escape::html as escape;
 use crate::publish::markdown::{self, LinkResolution, MarkdownOptions};
+use crate::site::budget::OverBudget;
 
 /// How a block of one version compares with the other version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,8 +37,12 @@ impl Mark {
 }
 
 /// The page's top-level blocks as Markdown source, in order, with the title first (as the
-/// `# title` heading readers see above the body).
-pub(crate) fn blocks(title: &str, body: &str) -> Vec<String> {
+/// `# title` heading readers see above the body). A page over its rendering budget is refused
+/// whole, before it is cut: its blocks alone might each pass, and any writer can submit one.
+pub(crate) fn blocks(title: &str, body: &str) -> Result<Vec<String>, OverBudget> {
+    markdown::render(body, &MarkdownOptions::default(), &|_| {
+        LinkResolution::Unpublished
+    })?;
     let mut out = vec![format!("# {title}")];
     let mut depth = 0usize;
     let mut start = None;
@@ -63,7 +68,7 @@ pub(crate) fn blocks(title: &str, body: &str) -> Vec<String> {
             _ => {}
         }
     }
-    out
+    Ok(out)
 }
 
 /// Each version's blocks with their marks: (published, in review).
@@ -139,7 +144,7 @@ mod tests {
     #[test]
     fn a_page_is_cut_into_its_top_level_blocks_with_the_title_first() {
         let body = "Intro.\n\n- one\n\n- two\n\n```\na\n\nb\n```\n\n---\n\n| a | b |\n|---|---|\n| 1 | 2 |\n";
-        let b = blocks("Install", body);
+        let b = blocks("Install", body).unwrap();
         assert_eq!(b[0], "# Install");
         assert_eq!(b[1], "Intro.");
         assert_eq!(b[2], "- one\n\n- two", "a loose list is one block");
@@ -154,11 +159,12 @@ mod tests {
 
     #[test]
     fn changed_added_and_removed_blocks_are_marked_on_their_side_with_a_label() {
-        let old = blocks("T", "Keep.\n\nRun the installer.\n\nGone.\n");
+        let old = blocks("T", "Keep.\n\nRun the installer.\n\nGone.\n").unwrap();
         let new = blocks(
             "T",
             "Keep.\n\nRun the signed installer.\n\nNew <script>x()</script> step.\n\nMore.\n",
-        );
+        )
+        .unwrap();
         let (o, n) = compare(&old, &new);
         assert_eq!(o, [Mark::Same, Mark::Same, Mark::Changed, Mark::Changed]);
         assert_eq!(
@@ -179,7 +185,7 @@ mod tests {
             "{html}"
         );
         assert!(!html.contains("<script>"), "raw HTML is sanitized: {html}");
-        let (o, n) = compare(&old, &blocks("T", "Keep.\n"));
+        let (o, n) = compare(&old, &blocks("T", "Keep.\n").unwrap());
         assert_eq!(o, [Mark::Same, Mark::Same, Mark::Removed, Mark::Removed]);
         assert_eq!(n, [Mark::Same, Mark::Same]);
         assert!(to_html(&old, &o).contains("− Removed"));
