@@ -7,6 +7,7 @@
 # example does, and writes PNGs into docs/screenshots/.
 #
 #   bash scripts/screenshots.sh            # CHROMIUM=/path/to/chromium to use another one
+#   IMPRIMATUR_BIN=target/debug/imprimatur bash scripts/screenshots.sh   # skip the release build
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,7 +20,13 @@ if [ ! -x "$CHROMIUM" ]; then
   exit 1
 fi
 
-cargo run --release --quiet -- build --now "$NOW"
+if [ -n "${IMPRIMATUR_BIN:-}" ]; then
+  BIN=$(cd "$(dirname "$IMPRIMATUR_BIN")" && pwd)/$(basename "$IMPRIMATUR_BIN")
+else
+  cargo build --release --quiet
+  BIN=target/release/imprimatur
+fi
+"$BIN" build --now "$NOW"
 mkdir -p "$OUT"
 site="file://$PWD/output"
 reports="file://$PWD/reports"
@@ -79,7 +86,7 @@ shoot search-desktop "$site/kb/dashboard/index.html?q=offline" 1280 600 dark
 
 # The served site: `imprimatur serve` on a free loopback port, judged at the same instant. It
 # renders from memory and writes nothing; the frames above load its pages over HTTP.
-target/release/imprimatur serve --port 0 --now "$NOW" >"$work/serve.out" 2>"$work/serve.err" &
+"$BIN" serve --port 0 --now "$NOW" >"$work/serve.out" 2>"$work/serve.err" &
 server=$!
 for _ in $(seq 100); do grep -q ' at http' "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
 served=$(sed -n 's/^serving .* at \(http[^ ]*\)$/\1/p' "$work/serve.out" | head -1)
@@ -92,4 +99,9 @@ for scheme in light dark; do
   shoot review-queue-mobile "${served}_review/" 390 844 "$scheme"
   shoot review-desktop "${served}_review/kb/getting-started/configure" 1280 1400 "$scheme"
   shoot review-mobile "${served}_review/kb/getting-started/configure" 390 1400 "$scheme"
+  # A version in review: its facts, the commands with their copy buttons, the side by side.
+  shoot review-pending-desktop "${served}_review/api/pagination" 1280 1400 "$scheme"
+  shoot review-pending-mobile "${served}_review/api/pagination" 390 1400 "$scheme"
 done
+# The queue filtered to one space.
+shoot review-queue-filtered-desktop "${served}_review/?space=policies" 1280 700 light

@@ -43,6 +43,28 @@ pub fn format_human(t: &Instant) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
+/// How long before `now` `at` was, as people say it: `just now`, `5 minutes ago`,
+/// `3 hours ago`, `3 days ago`, `2 months ago`, `1 year ago`; `in 2 days` for the future.
+/// Measured against the judged `now`, so a page rendered at a fixed `--now` reads the same.
+pub fn relative(at: &Instant, now: &Instant) -> String {
+    let seconds = (*now - *at).num_seconds();
+    let (ahead, seconds) = (seconds < 0, seconds.unsigned_abs());
+    let (n, unit) = match seconds {
+        0..60 => return "just now".to_string(),
+        60..3_600 => (seconds / 60, "minute"),
+        3_600..172_800 => (seconds / 3_600, "hour"),
+        172_800..5_184_000 => (seconds / 86_400, "day"),
+        5_184_000..63_072_000 => (seconds / 2_592_000, "month"),
+        _ => (seconds / 31_536_000, "year"),
+    };
+    let plural = if n == 1 { "" } else { "s" };
+    if ahead {
+        format!("in {n} {unit}{plural}")
+    } else {
+        format!("{n} {unit}{plural} ago")
+    }
+}
+
 /// The build's `now`: `--now` if given, else `SOURCE_DATE_EPOCH`, else the clock, read once.
 pub fn resolve_now(flag: Option<&str>) -> Result<Instant, String> {
     if let Some(text) = flag {
@@ -69,6 +91,20 @@ fn truncate_to_seconds(t: Instant) -> Instant {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn relative_times_read_as_people_say_them() {
+        let now = parse_rfc3339("2026-11-21T12:00:00Z").unwrap();
+        let ago = |s: &str| relative(&parse_rfc3339(s).unwrap(), &now);
+        assert_eq!(ago("2026-11-21T11:59:30Z"), "just now");
+        assert_eq!(ago("2026-11-21T11:59:00Z"), "1 minute ago");
+        assert_eq!(ago("2026-11-21T09:30:00Z"), "2 hours ago");
+        assert_eq!(ago("2026-11-20T09:00:00Z"), "27 hours ago");
+        assert_eq!(ago("2026-11-18T12:00:00Z"), "3 days ago");
+        assert_eq!(ago("2026-08-01T12:00:00Z"), "3 months ago");
+        assert_eq!(ago("2024-11-01T12:00:00Z"), "2 years ago");
+        assert_eq!(ago("2026-11-23T12:00:00Z"), "in 2 days");
+    }
 
     #[test]
     fn a_time_for_people_is_spelled_as_chrono_spells_it_in_every_year() {

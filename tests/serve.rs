@@ -55,10 +55,10 @@ fn kb_site() -> TestSite {
 }
 
 /// A running `imprimatur serve` (at `--now` [`NOW`]), killed when dropped; tests/redirects.rs
-/// uses it too.
+/// and tests/serve_browser.rs use it too.
 pub(crate) struct Server {
     child: Child,
-    url: String,
+    pub(crate) url: String,
     agent: ureq::Agent,
 }
 
@@ -330,8 +330,33 @@ fn the_review_page_diffs_the_version_in_review_against_the_live_one() {
 
     let (status, page) = server.text("_review/kb/install");
     assert_eq!(status, 200);
-    assert!(page.contains("<ins>signed </ins>"), "{page}");
-    assert!(page.contains("diff__block--added\"><ins>Check the service.</ins>"));
+    // As readers will see it, side by side: the edited paragraph marked on both sides with a
+    // label, the new one marked added; the Markdown diff one click away.
+    assert!(
+        page.contains("<div class=\"blk blk--changed\"><span class=\"blk__mark\">± Changed</span>\n<p>Run the signed installer as root.</p>"),
+        "{page}"
+    );
+    assert!(page
+        .contains("<span class=\"blk__mark\">± Changed</span>\n<p>Run the installer as root.</p>"));
+    assert!(page.contains("<span class=\"blk__mark\">+ Added</span>\n<p>Check the service.</p>"));
+    assert!(page.contains("2 block(s) differ"), "{page}");
+    assert!(
+        !page.contains("<p>Reboot.</p></div>"),
+        "an unchanged block is not marked"
+    );
+    let markdown = &page[page
+        .find("<details class=\"markdown-diff\">")
+        .expect("the Markdown diff, folded")..];
+    assert!(markdown.contains("<ins>signed </ins>"), "{page}");
+    assert!(markdown.contains("diff__block--added\"><ins>Check the service.</ins>"));
+    // Times as people say them, against the judged now, exact on hover.
+    assert!(
+        page.contains("by wanda <time datetime=\"2026-11-20T11:00:00Z\" title=\"2026-11-20 11:00 UTC\">25 hours ago</time>"),
+        "{page}"
+    );
+    // The hash in review is whole, selectable and has a copy button.
+    assert!(page.contains(&format!("<code class=\"hash\">{in_review}</code> <button type=\"button\" class=\"copy\" data-copy=\"{in_review}\">Copy</button>")), "{page}");
+    assert!(page.contains("navigator.clipboard.writeText"));
     assert!(page.contains(&format!(
         "imprimatur approve kb/install --step technical --version {in_review}"
     )));
@@ -339,6 +364,75 @@ fn the_review_page_diffs_the_version_in_review_against_the_live_one() {
     // The record history, as `imprimatur log` tells it.
     assert!(page.contains("approve (technical)"), "{page}");
     assert_eq!(server.get("_review/kb/nothing").0, 404);
+}
+
+#[test]
+fn the_queue_filters_by_reviewer_space_and_step_and_the_drafts_banner_offers_what_fits() {
+    let mut site = kb_site();
+    site.reviewer("lee", &["legal"])
+        .policy(
+            "hr",
+            "title: HR\ncontributors: [group:writers]\nsteps:\n  - name: legal\n    approvers: [group:legal]\n    min_approvals: 1\n",
+        )
+        .page("hr/leave.md", "Leave policy", "Ask first.\n");
+    site.sign("wanda", Kind::Submit, "hr/leave", &[], SUBMITTED);
+    site.sign("wanda", Kind::Submit, "kb/secret-plans", &[], RESUBMITTED);
+    let server = Server::start(&site);
+
+    let (_, all) = server.text("_review/");
+    assert!(all.contains("/_review/hr/leave\"") && all.contains("/_review/kb/secret-plans\""));
+    // One link per reviewer something waits on ("mine"), and a form that reads, never writes.
+    assert!(
+        all.contains("<a href=\"/_review/?reviewer=lee\">lee</a> (1)"),
+        "{all}"
+    );
+    assert!(
+        all.contains("<a href=\"/_review/?reviewer=alice\">alice</a> (1)"),
+        "{all}"
+    );
+    assert!(all.contains("<form class=\"filters\" method=\"get\" action=\"/_review/\">"));
+    assert!(all.contains("<time datetime=\"2026-11-20T09:00:00Z\" title=\"2026-11-20 09:00 UTC\">27 hours ago</time>"), "{all}");
+
+    let (_, hr) = server.text("_review/?space=hr");
+    assert!(
+        hr.contains("/_review/hr/leave\"") && !hr.contains("/_review/kb/secret-plans\""),
+        "{hr}"
+    );
+    assert!(
+        hr.contains("<option selected>hr</option>"),
+        "the form keeps the filter: {hr}"
+    );
+    let (_, technical) = server.text("_review/?step=technical");
+    assert!(
+        !technical.contains("/_review/hr/leave\"")
+            && technical.contains("/_review/kb/secret-plans\""),
+        "{technical}"
+    );
+    let (_, lee_kb) = server.text("_review/?reviewer=lee&space=kb");
+    assert!(
+        lee_kb.contains("Waiting on lee in kb")
+            && lee_kb.contains("Nothing waits for review here."),
+        "{lee_kb}"
+    );
+    // The reviewer links keep the other filters.
+    assert!(
+        lee_kb.contains("href=\"/_review/?reviewer=alice&amp;space=kb\""),
+        "{lee_kb}"
+    );
+
+    // The drafts banner: a page in review offers its review; a page nobody submitted, the
+    // command that submits it, with a copy button.
+    let (_, in_review) = server.text("_drafts/kb/secret-plans/");
+    assert!(
+        in_review.contains(">Review this version</a>"),
+        "{in_review}"
+    );
+    assert!(!in_review.contains("Submit for review"));
+    site.page("kb/new-page.md", "New page", "Nobody submitted this.\n");
+    let fresh = server.wait_for("_drafts/kb/new-page/", "the new draft", |s, _| s == 200);
+    assert!(fresh.contains("Submit for review:"), "{fresh}");
+    assert!(fresh.contains("<code class=\"draft-banner__cmd\">imprimatur submit kb/new-page --key YOUR-KEY.pem</code> <button type=\"button\" class=\"draft-banner__copy\""), "{fresh}");
+    assert!(!fresh.contains("Review this version"), "{fresh}");
 }
 
 #[test]
@@ -432,10 +526,9 @@ fn a_reviewer_sees_what_waits_on_them_oldest_first() {
     assert_eq!(first["step"], "technical");
     assert_eq!(first["submitted_by"], "wanda");
     assert_eq!(first["age"], "1d 3h");
-    assert_eq!(
-        first["review_url"],
-        "http://127.0.0.1:1111/_review/kb/older"
-    );
+    // No review_url in this site: no address to give (a loopback one would point at the
+    // reader's own machine), and the text says how to open the review instead.
+    assert_eq!(first["review_url"], serde_json::Value::Null);
 
     // By key file: alice's inbox is the same two pages, as text.
     site.imprimatur(&["inbox"])
@@ -443,6 +536,7 @@ fn a_reviewer_sees_what_waits_on_them_oldest_first() {
         .at(NOW)
         .stdout_has("2 page(s) wait on alice")
         .stdout_has("kb/older  step technical  waiting 1d 3h")
+        .stdout_has("review: open it with `imprimatur serve` (then /_review/kb/older)")
         .run();
     // The writer has nothing to review; an unknown reviewer is refused.
     site.imprimatur(&["inbox", "--reviewer", "wanda"])

@@ -22,6 +22,7 @@ mod redirects;
 mod reports;
 mod sealed;
 mod serve;
+mod serve_browser;
 mod snapshots;
 mod ssh;
 mod theme;

@@ -592,10 +592,14 @@ fn dashboard_site() -> TestSite {
 
 #[test]
 fn the_dashboard_names_the_pages_behind_every_count_and_links_their_review_pages() {
-    let site = dashboard_site();
+    let mut site = dashboard_site();
+    site.file(
+        "imprimatur.yaml",
+        format!("{CONFIG}review_url: https://review.example/r/\n"),
+    );
     build(&site);
     let html = site.read("reports/index.html");
-    let review = "http://127.0.0.1:1111/_review/";
+    let review = "https://review.example/r/";
     for (status, id) in [
         ("pending", "kb/pending"),
         ("rejected", "kb/rejected"),
@@ -631,6 +635,23 @@ fn the_dashboard_names_the_pages_behind_every_count_and_links_their_review_pages
     assert!(!pending.contains("kb/rejected"));
     // Dark mode follows the reader's system.
     assert!(html.contains("@media (prefers-color-scheme: dark)"));
+}
+
+#[test]
+fn without_a_review_url_the_dashboard_says_how_to_open_a_review_and_links_no_loopback_address() {
+    let site = dashboard_site();
+    build(&site);
+    let html = site.read("reports/index.html");
+    assert!(
+        html.contains("To review a page, open it with <code>imprimatur serve</code>"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("/_review/kb/"),
+        "no review link to guess: {html}"
+    );
+    assert!(!html.contains("127.0.0.1"), "{html}");
+    assert!(status_list(&html, "pending").contains("Pending page"));
 }
 
 #[test]

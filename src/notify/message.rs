@@ -52,7 +52,7 @@ fn event_text(site: &str, item: &Item) -> Text {
         rows.push(("Step", step.clone()));
     }
     rows.push(("Since", n.since.clone()));
-    rows.push(("Review", item.review_url.clone()));
+    rows.push(("Review", item.review.to_string()));
     let mut plain = format!("{}\n\n", n.reason);
     for (k, v) in &rows {
         plain.push_str(&format!("{:<9}{v}\n", format!("{k}:")));
@@ -62,8 +62,8 @@ fn event_text(site: &str, item: &Item) -> Text {
         escape(&n.reason)
     );
     for (k, v) in &rows {
-        let v = if *k == "Review" {
-            format!("<a href=\"{0}\">{0}</a>", escape(v))
+        let v = if let (true, Some(url)) = (*k == "Review", item.review.url()) {
+            format!("<a href=\"{0}\">{0}</a>", escape(url))
         } else {
             escape(v)
         };
@@ -109,13 +109,28 @@ fn digest_text(site: &str, msg: &Message, items: &[Item]) -> Text {
                 page_label(item),
                 item.n.reason,
                 item.n.since,
-                item.review_url
+                item.review
             ));
+            let (label, how) = match item.review.url() {
+                Some(url) => (
+                    format!(
+                        "<a href=\"{}\">{}</a>",
+                        escape(url),
+                        escape(&page_label(item))
+                    ),
+                    String::new(),
+                ),
+                None => (
+                    escape(&page_label(item)),
+                    format!(
+                        "<br><small>review: {}</small>",
+                        escape(&item.review.to_string())
+                    ),
+                ),
+            };
             html.push_str(&format!(
-                "<li><strong>{}</strong>: <a href=\"{}\">{}</a><br>{}<br><small>since {}</small></li>\n",
+                "<li><strong>{}</strong>: {label}<br>{}<br><small>since {}</small>{how}</li>\n",
                 headline(item.n.event),
-                escape(&item.review_url),
-                escape(&page_label(item)),
                 escape(&item.n.reason),
                 escape(&item.n.since)
             ));
@@ -154,11 +169,17 @@ pub fn chat_body(
         }
     };
     let line = |item: &Item| -> String {
+        let page = match item.review.url() {
+            Some(url) => format!("<{url}|{}>", mrkdwn(&page_label(item))),
+            None => format!(
+                "{} ({})",
+                mrkdwn(&page_label(item)),
+                mrkdwn(&item.review.to_string())
+            ),
+        };
         format!(
-            "*{}*: <{}|{}>{}\n{}",
+            "*{}*: {page}{}\n{}",
             headline(item.n.event),
-            item.review_url,
-            mrkdwn(&page_label(item)),
             mrkdwn(&for_whom(item)),
             mrkdwn(&item.n.reason)
         )
@@ -199,7 +220,7 @@ pub fn webhook_body(site: &str, item: &Item) -> serde_json::Value {
         "to": n.to,
         "reason": n.reason,
         "since": n.since,
-        "review_url": item.review_url,
+        "review_url": item.review.url(),
     })
 }
 
@@ -226,7 +247,9 @@ mod tests {
             },
             space: "kb".into(),
             title: Some("Install <the> agent".into()),
-            review_url: "http://127.0.0.1:1111/_review/kb/a".into(),
+            review: crate::report::inbox::ReviewLink::Url(
+                "http://127.0.0.1:1111/_review/kb/a".into(),
+            ),
             only: None,
         }
     }

@@ -23,7 +23,7 @@ use crate::error::Result;
 use crate::notify::config::NotifyConfig;
 use crate::notify::ledger::{Entry, How, Ledger, LedgerLock};
 use crate::notify::plan::{Channel, Item, Message, MessageKind, Plan, Route};
-use crate::report::inbox::review_link;
+use crate::report::inbox::ReviewLink;
 use crate::report::notifications::{self, notification_id, Notification, Recipient};
 use crate::site::{Evaluation, Site};
 use crate::time::{self, Instant};
@@ -174,7 +174,7 @@ pub(crate) fn items(site: &Site, eval: &Evaluation, ledger: &Ledger) -> Vec<Item
     let item = |n: Notification, only| Item {
         space: n.page.split('/').next().unwrap_or("").to_string(),
         title: title_at(site, eval, &n.page, &n.version),
-        review_url: review_link(&site.config.review_url, &n.page),
+        review: ReviewLink::of(site.config.review_url.as_deref(), &n.page),
         n,
         only,
     };

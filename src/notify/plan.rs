@@ -24,7 +24,8 @@ pub struct Item {
     pub n: Notification,
     pub space: String,
     pub title: Option<String>,
-    pub review_url: String,
+    /// Where the page's review is: a URL under `review_url`, or how to open it.
+    pub review: crate::report::inbox::ReviewLink,
     /// For `cancelled`: only the routes and recipients that received the request.
     pub only: Option<BTreeSet<(String, Option<String>)>>,
 }
@@ -351,7 +352,9 @@ mod tests {
             },
             space: page.split('/').next().unwrap().into(),
             title: None,
-            review_url: format!("http://127.0.0.1:1111/_review/{page}"),
+            review: crate::report::inbox::ReviewLink::Url(format!(
+                "http://127.0.0.1:1111/_review/{page}"
+            )),
             only: None,
         }
     }

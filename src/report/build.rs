@@ -54,6 +54,11 @@ pub fn draft_banners(report: &StatusReport) -> BTreeMap<String, DraftBanner> {
                 waiting_on: s.waiting_on.clone(),
                 published_version: s.published_version.as_ref().map(|v| v.to_string()),
                 review_url: None,
+                in_review: s.step.is_some(),
+                // Only a version nobody submitted: a rejected or approved one has its review.
+                submit_command: (s.step.is_none()
+                    && s.current_state == crate::trust::review::ReviewState::Draft)
+                    .then(|| crate::publish::render::submit_command(&s.id)),
             };
             (s.id.clone(), banner)
         })

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::report::inbox::review_link;
+use crate::report::inbox::ReviewLink;
 use crate::report::outdated::OutdatedReport;
 use crate::report::StatusReport;
 use crate::site::{Evaluation, PageEvaluation};
@@ -58,7 +58,8 @@ struct SpaceRow {
 struct QueueRow {
     id: String,
     title: String,
-    review: String,
+    /// The page's review page, when the site set a `review_url`.
+    review: Option<String>,
     step: String,
     step_number: usize,
     step_count: usize,
@@ -98,7 +99,8 @@ struct PageRow {
     id: String,
     title: String,
     space: String,
-    review: String,
+    /// The page's review page, when the site set a `review_url`.
+    review: Option<String>,
     state: ReviewState,
     /// The version in review: its step, who it waits on, since when, by whom.
     in_review: Option<InReviewRow>,
@@ -140,7 +142,8 @@ struct RejectionRow {
 struct OutdatedRow {
     id: String,
     title: String,
-    review: String,
+    /// The page's review page, when the site set a `review_url`.
+    review: Option<String>,
     live_since: String,
     state: String,
 }
@@ -165,7 +168,8 @@ pub struct Dashboard<'a> {
     statuses: Vec<Status>,
     totals: Vec<Count>,
     groups: Vec<StatusGroup<'a>>,
-    review_url: String,
+    /// `None`: the dashboard says how to open a review (`imprimatur serve`) instead.
+    review_url: Option<String>,
     spaces: Vec<SpaceRow>,
     queue: Vec<QueueRow>,
     outdated: Vec<OutdatedRow>,
@@ -182,7 +186,7 @@ impl<'a> Dashboard<'a> {
         outdated: &OutdatedReport,
         space_titles: &'a BTreeMap<String, String>,
         notification_count: usize,
-        review_url: &str,
+        review_url: Option<&str>,
     ) -> Dashboard<'a> {
         let mut per_space: BTreeMap<&str, BTreeMap<Status, usize>> = BTreeMap::new();
         for p in &status.pages {
@@ -228,7 +232,9 @@ impl<'a> Dashboard<'a> {
                 let r = p.review()?.in_review.as_ref()?;
                 Some(QueueRow {
                     id: p.page.id.clone(),
-                    review: review_link(review_url, &p.page.id),
+                    review: ReviewLink::of(review_url, &p.page.id)
+                        .url()
+                        .map(str::to_string),
                     title: p
                         .front()
                         .map(|f| f.title.clone())
@@ -250,7 +256,7 @@ impl<'a> Dashboard<'a> {
             .iter()
             .map(|o| OutdatedRow {
                 id: o.id.clone(),
-                review: review_link(review_url, &o.id),
+                review: ReviewLink::of(review_url, &o.id).url().map(str::to_string),
                 title: o.title.clone().unwrap_or_else(|| o.id.clone()),
                 live_since: o.live_since.clone(),
                 state: o.current_state.to_string(),
@@ -291,7 +297,7 @@ impl<'a> Dashboard<'a> {
             statuses: STATUSES.to_vec(),
             totals,
             groups,
-            review_url: review_url.to_string(),
+            review_url: review_url.map(str::to_string),
             spaces,
             queue,
             outdated,
@@ -322,7 +328,7 @@ impl<'a> Dashboard<'a> {
         self.write_html_with(out, rows_at_a_time, &|g, range| {
             self.groups[g].pages[range]
                 .iter()
-                .map(|p| page_row(p, escalated, space_titles, &self.review_url))
+                .map(|p| page_row(p, escalated, space_titles, self.review_url.as_deref()))
                 .collect()
         })
     }
@@ -457,7 +463,7 @@ fn page_row(
     p: &PageEvaluation,
     escalated: &std::collections::BTreeSet<&str>,
     space_titles: &BTreeMap<String, String>,
-    review_url: &str,
+    review_url: Option<&str>,
 ) -> PageRow {
     let review = p.review();
     let state = review.map_or(ReviewState::Draft, |r| r.current_state);
@@ -523,7 +529,9 @@ fn page_row(
             .get(&p.page.space)
             .cloned()
             .unwrap_or_else(|| p.page.space.clone()),
-        review: review_link(review_url, &p.page.id),
+        review: ReviewLink::of(review_url, &p.page.id)
+            .url()
+            .map(str::to_string),
         state,
         in_review,
         rejection,
@@ -605,7 +613,7 @@ mod tests {
             id: format!("kb/page-{i:04}"),
             title: format!("Page {i} <script>x</script>"),
             space: "kb".into(),
-            review: format!("/_review/kb/page-{i:04}/"),
+            review: Some(format!("/_review/kb/page-{i:04}/")),
             state: ReviewState::Approved,
             in_review: None,
             rejection: None,
@@ -638,7 +646,7 @@ mod tests {
             statuses: STATUSES.to_vec(),
             totals: Vec::new(),
             groups: vec![group(Status::Outdated, 3), group(Status::Published, 1200)],
-            review_url: "/_review/".into(),
+            review_url: Some("/_review/".into()),
             spaces: Vec::new(),
             queue: Vec::new(),
             outdated: Vec::new(),

@@ -27,6 +27,45 @@ pub fn review_link(review_url: &str, page_id: &str) -> String {
     )
 }
 
+/// Where a page's review is, for a link in a report, the dashboard or a notification: under
+/// the site's `review_url` when it set one. Else there is no address to give: `imprimatur
+/// serve` runs on the reader's own machine, and a loopback URL in a mail would point at
+/// whoever opens it, so the text says how to open the review instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReviewLink {
+    Url(String),
+    /// `/_review/<page id>`, under whatever address the reader's `imprimatur serve` prints.
+    Serve(String),
+}
+
+impl ReviewLink {
+    pub fn of(review_url: Option<&str>, page_id: &str) -> ReviewLink {
+        match review_url {
+            Some(base) => ReviewLink::Url(review_link(base, page_id)),
+            None => ReviewLink::Serve(review_link("/_review/", page_id)),
+        }
+    }
+
+    /// The address to link, when there is one.
+    pub fn url(&self) -> Option<&str> {
+        match self {
+            ReviewLink::Url(url) => Some(url),
+            ReviewLink::Serve(_) => None,
+        }
+    }
+}
+
+impl std::fmt::Display for ReviewLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReviewLink::Url(url) => f.write_str(url),
+            ReviewLink::Serve(path) => {
+                write!(f, "open it with `imprimatur serve` (then {path})")
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct InboxItem {
     pub page: String,
@@ -41,7 +80,11 @@ pub struct InboxItem {
     pub waiting_since: String,
     /// How long it has waited at the build's `now`: `3d 4h`.
     pub age: String,
-    pub review_url: String,
+    /// `review_url` + the page id; `null` where the site set no `review_url` (the text then
+    /// says how to open the review with `imprimatur serve`).
+    pub review_url: Option<String>,
+    #[serde(skip)]
+    pub review: ReviewLink,
 }
 
 /// Pages in review, oldest first; with `reviewer`, only those waiting on them.
@@ -78,7 +121,10 @@ pub fn in_review(
                 submitted_by: r.submitter.clone(),
                 waiting_since: time::format_utc(&r.submitted_at),
                 age: age(eval.now - r.submitted_at),
-                review_url: review_link(&site.config.review_url, &status.id),
+                review_url: ReviewLink::of(site.config.review_url.as_deref(), &status.id)
+                    .url()
+                    .map(str::to_string),
+                review: ReviewLink::of(site.config.review_url.as_deref(), &status.id),
             },
         ));
     }
@@ -117,7 +163,7 @@ pub fn to_text(reviewer: &str, items: &[InboxItem]) -> String {
             since = i.waiting_since,
             by = i.submitted_by,
             title = i.title.as_deref().unwrap_or("(no title)"),
-            url = i.review_url,
+            url = i.review,
         ));
     }
     out
@@ -138,6 +184,19 @@ mod tests {
             review_link(base, "kb/a b#c?d\"é"),
             "http://127.0.0.1:1111/_review/kb/a%20b%23c%3Fd%22%C3%A9"
         );
+    }
+
+    #[test]
+    fn without_a_review_url_a_link_says_how_to_open_the_review_not_a_loopback_address() {
+        let unset = ReviewLink::of(None, "kb/a b");
+        assert_eq!(unset.url(), None);
+        assert_eq!(
+            unset.to_string(),
+            "open it with `imprimatur serve` (then /_review/kb/a%20b)"
+        );
+        let set = ReviewLink::of(Some("https://review.example/r/"), "kb/a");
+        assert_eq!(set.url(), Some("https://review.example/r/kb/a"));
+        assert_eq!(set.to_string(), "https://review.example/r/kb/a");
     }
 
     #[test]

@@ -74,7 +74,7 @@ pub fn make_build_reports(
                 &outdated,
                 &titles,
                 outbox.notifications.len(),
-                &site.config.review_url,
+                site.config.review_url.as_deref(),
             );
             let ((a, b), (c, d)) = rayon::join(
                 || {

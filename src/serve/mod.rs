@@ -10,7 +10,7 @@
 //!
 //! Only requests whose `Host` names this server are answered (`host`); rendered answers are
 //! kept in a cache bounded by count and bytes (`cache`), keyed by path alone except where a
-//! page reads the query (the queue's `?reviewer=`).
+//! page reads the query (the queue's `?reviewer=`, `?space=`, `?step=`).
 //!
 //! A watcher on `content/`, `approvals/`, `themes/` and `imprimatur.yaml` reloads the site
 //! after a save: the site is judged again and the cache of rendered files dropped, so only
@@ -22,6 +22,7 @@ pub(crate) mod decide;
 pub(crate) mod diff;
 pub(crate) mod host;
 pub(crate) mod review;
+pub(crate) mod side;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -186,7 +187,7 @@ pub fn serve(opts: &ServeOptions, out: &mut dyn std::io::Write) -> Result<()> {
         .loaded
         .as_ref()
         .ok()
-        .map(|l| l.site.config.review_url.clone());
+        .and_then(|l| l.site.config.review_url.clone());
     let (generation, _) = tokio::sync::watch::channel(0u64);
     let shared = Arc::new(Shared {
         snapshot: RwLock::new(Arc::new(first)),
@@ -333,8 +334,8 @@ async fn handle(
         _ => {}
     }
     let snapshot = shared.snapshot.read().expect("the snapshot lock").clone();
-    let reviewer = reviewer_of(&path, uri.query().unwrap_or(""));
-    let key = cache_key(&path, reviewer.as_deref());
+    let filter = filter_of(&path, uri.query().unwrap_or(""));
+    let key = cache_key(&path, filter.as_ref());
     let hit = snapshot.cache.lock().expect("the cache lock").get(&key);
     let rendered = match hit {
         Some(hit) => hit,
@@ -342,7 +343,7 @@ async fn handle(
             let rendered = tokio::task::spawn_blocking({
                 let snapshot = snapshot.clone();
                 let decider = shared.decider.clone();
-                move || respond(&snapshot, &path, reviewer.as_deref(), decider.as_deref())
+                move || respond(&snapshot, &path, filter.as_ref(), decider.as_deref())
             })
             .await
             .unwrap_or_else(|e| error_page(&format!("rendering failed: {e}")));
@@ -438,28 +439,17 @@ fn refused(status: StatusCode, why: &str, id: Option<&str>) -> Response {
         .expect("a valid response")
 }
 
-/// The only query parameter a page reads: the review queue's `?reviewer=` (its first value,
-/// decoded; empty is none). Every other address ignores its query string.
-fn reviewer_of(path: &str, query: &str) -> Option<String> {
-    if path != "/_review/" {
-        return None;
-    }
-    query
-        .split('&')
-        .find_map(|kv| kv.strip_prefix("reviewer="))
-        .map(|r| {
-            percent_encoding::percent_decode_str(r)
-                .decode_utf8_lossy()
-                .into_owned()
-        })
-        .filter(|r| !r.is_empty())
+/// The only query a page reads: the review queue's filters (`review::QueueFilter`). Every
+/// other address ignores its query string.
+fn filter_of(path: &str, query: &str) -> Option<review::QueueFilter> {
+    (path == "/_review/").then(|| review::QueueFilter::from_query(query))
 }
 
-/// The cache key of an answer: the decoded path, and the reviewer where the page reads one.
-/// The path's length goes first, so no path can be mistaken for another path and a reviewer.
-fn cache_key(path: &str, reviewer: Option<&str>) -> String {
-    match reviewer {
-        Some(r) => format!("{}:{path}?reviewer={r}", path.len()),
+/// The cache key of an answer: the decoded path, and the filter where the page reads one.
+/// The path's length goes first, so no path can be mistaken for another path and a filter.
+fn cache_key(path: &str, filter: Option<&review::QueueFilter>) -> String {
+    match filter {
+        Some(f) => format!("{}:{path}?{}", path.len(), f.key()),
         None => format!("{}:{path}", path.len()),
     }
 }
@@ -501,7 +491,7 @@ fn events(shared: &Shared) -> impl IntoResponse {
 fn respond(
     snapshot: &Snapshot,
     path: &str,
-    reviewer: Option<&str>,
+    filter: Option<&review::QueueFilter>,
     decider: Option<&Decider>,
 ) -> Reply {
     let loaded = match &snapshot.loaded {
@@ -515,7 +505,8 @@ fn respond(
         return redirect(&format!("/{rel}/"));
     }
     if rel == "_review/" {
-        let html = review::queue(&loaded.site, &loaded.eval, &loaded.report, reviewer);
+        let filter = filter.cloned().unwrap_or_default();
+        let html = review::queue(&loaded.site, &loaded.eval, &loaded.report, &filter);
         return html_reply(html);
     }
     if let Some(id) = rel.strip_prefix("_review/") {

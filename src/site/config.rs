@@ -71,9 +71,6 @@ impl HistoryComments {
     }
 }
 
-/// Where `imprimatur serve` shows a page's review: the dashboard links `{review_url}{page id}`.
-pub const DEFAULT_REVIEW_URL: &str = "http://127.0.0.1:1111/_review/";
-
 fn default_theme() -> String {
     "default".into()
 }
@@ -101,8 +98,11 @@ pub struct SiteConfig {
     pub raw_html_allowed: bool,
     /// `history: {comments: public}`: comments appear in published approval histories.
     pub history_comments: HistoryComments,
-    /// The review pages the dashboard links to (`review_url` + page id). Always ends with `/`.
-    pub review_url: String,
+    /// The review pages the dashboard, reports and notifications link to (`review_url` + page
+    /// id), when the site set one; it always ends with `/`. Unset, they say how to open the
+    /// review (`imprimatur serve`) instead of naming a loopback address, which would point at
+    /// the reader's own machine.
+    pub review_url: Option<String>,
     /// `notifications:`: the channels `imprimatur notify` delivers through, if any, unparsed
     /// here: `notify::config::load` parses and checks it.
     pub notifications: Option<NotificationsSection>,
@@ -182,7 +182,7 @@ impl SiteConfig {
                 ))
             }
         };
-        let review_url = review_url(raw.review_url.as_deref().unwrap_or(DEFAULT_REVIEW_URL))?;
+        let review_url = raw.review_url.as_deref().map(review_url).transpose()?;
         let (output, reports) = resolve_targets(root, &output, &reports)?;
         let (output_dir, reports_dir) = (root.join(output), root.join(reports));
         let notifications = raw
@@ -475,7 +475,7 @@ mod tests {
         assert!(c.output_dir.ends_with("output"));
         assert!(!c.raw_html_allowed);
         assert_eq!(c.history_comments, HistoryComments::Hidden);
-        assert_eq!(c.review_url, "http://127.0.0.1:1111/_review/");
+        assert_eq!(c.review_url, None, "no loopback address by default");
     }
 
     #[test]
@@ -511,7 +511,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.history_comments, HistoryComments::Public);
-        assert_eq!(c.review_url, "https://review.example/r/");
+        assert_eq!(c.review_url.as_deref(), Some("https://review.example/r/"));
         let c = load("title: T\nbase_url: https://x/\nhistory: {comments: hidden}\n").unwrap();
         assert_eq!(c.history_comments, HistoryComments::Hidden);
     }

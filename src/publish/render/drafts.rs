@@ -76,6 +76,16 @@ pub struct DraftBanner {
     pub published_version: Option<String>,
     /// `../../_review/<id>/` from the page, when the review pages are served beside it.
     pub review_url: Option<String>,
+    /// A version of the page is in review: the banner offers its review page.
+    pub in_review: bool,
+    /// Nobody submitted the current version, and none is in review: the command that does
+    /// (`imprimatur submit <page> --key YOUR-KEY.pem`), which the banner offers instead.
+    pub submit_command: Option<String>,
+}
+
+/// The command that submits `page` for review, as the drafts banner offers it.
+pub fn submit_command(page: &str) -> String {
+    format!("imprimatur submit {page} --key YOUR-KEY.pem")
 }
 
 impl<'a> Renderer<'a> {
@@ -114,6 +124,8 @@ impl<'a> Renderer<'a> {
                     waiting_on: Vec::new(),
                     published_version: None,
                     review_url: None,
+                    in_review: false,
+                    submit_command: Some(submit_command(id)),
                 });
             banner.review_url = self
                 .review_links

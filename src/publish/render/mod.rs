@@ -25,7 +25,7 @@ mod search_index;
 mod sitemap;
 mod views;
 
-pub use drafts::{DraftBanner, Drafts};
+pub use drafts::{submit_command, DraftBanner, Drafts};
 pub use pages::{broken_links_of, Progress, Renderer, Sink};
 pub use redirects::previous_urls;
 pub use search_index::{is_search_file, search_text, SearchEntry, SearchIndex};
