@@ -406,7 +406,11 @@ fn a_page_nobody_submitted_offers_submit_for_review_to_its_writer() {
 
     // The drafts banner of a page in review says "Review"; of one nobody submitted, "Submit".
     let (_, draft) = wanda.get("_drafts/kb/new/");
-    assert!(draft.contains(">Submit for review</a>"), "{draft}");
+    assert!(draft.contains("Submit for review:"), "{draft}");
+    assert!(
+        draft.contains("_review/kb/new\">submit it from its review page</a>"),
+        "{draft}"
+    );
     let (_, in_review) = wanda.get("_drafts/kb/a/");
     assert!(
         in_review.contains(">Review this version</a>"),

@@ -216,10 +216,12 @@ fn at_390_px_the_queue_a_review_page_and_a_draft_never_scroll_sideways() {
             "scrolls sideways: {page}"
         );
     }
-    // Approve and reject: a button each, so one paste is one command; and the two hashes.
-    assert_eq!(phone[1]["command_lines"], 2, "{}", phone[1]);
+    // Without a key, one command per action the page allows (approve and reject at least),
+    // a copy button each, so one paste is one command; and the two hashes.
+    let lines = phone[1]["command_lines"].as_u64().unwrap();
+    assert!(lines >= 2, "{}", phone[1]);
     assert!(
-        phone[1]["copy_buttons"].as_u64().unwrap() >= 4,
+        phone[1]["copy_buttons"].as_u64().unwrap() >= lines + 2,
         "{}",
         phone[1]
     );
