@@ -189,6 +189,34 @@ fn served_path(file: &str) -> String {
 }
 
 #[test]
+fn an_unknown_address_answers_404_with_the_themes_page_from_the_views_root() {
+    let site = kb_site();
+    let server = Server::start(&site);
+    let (status, home) = server.text("");
+    assert_eq!(status, 200);
+    assert!(!home.contains("Page not found"));
+    for (path, root) in [
+        ("kb/no-such-page/", "/"),
+        ("an/old/link.html", "/"),
+        ("_drafts/kb/no-such-page/", "/_drafts/"),
+    ] {
+        let (status, page) = server.text(path);
+        assert_eq!(status, 404, "{path}");
+        assert!(page.contains("Page not found"), "{path}: {page}");
+        assert!(
+            page.contains(&format!("data-root=\"{root}\"")),
+            "{path}: {page}"
+        );
+        assert!(page.contains("<meta name=\"robots\" content=\"noindex\">"));
+    }
+    // `404.html` itself is the built file.
+    site.imprimatur(&["build"]).at(NOW).run();
+    let (status, page) = server.get("404.html");
+    assert_eq!(status, 200);
+    assert_eq!(page, site.read_bytes("output/404.html"));
+}
+
+#[test]
 fn the_published_view_is_byte_for_byte_what_build_writes() {
     let site = kb_site();
     site.imprimatur(&["build"]).at(NOW).run();

@@ -6,6 +6,7 @@ mod util;
 mod audit;
 mod browser;
 mod build;
+mod code_and_not_found;
 mod fuzz_found;
 mod gate;
 mod governance;

@@ -23,6 +23,10 @@ const BUILT_IN: &str = "built-in default theme";
 /// The default theme's templates, by template name.
 const BUILT_IN_TEMPLATES: &[(&str, &str)] = &[
     (
+        "404.html",
+        include_str!("../../themes/default/templates/404.html"),
+    ),
+    (
         "base.html",
         include_str!("../../themes/default/templates/base.html"),
     ),

@@ -18,12 +18,14 @@ use crate::trust::review::LiveVersion;
 // the search index's entries, the drafts view; and the view models the templates see.
 mod drafts;
 mod indexes;
+mod not_found;
 mod pages;
 mod search_index;
 mod sitemap;
 mod views;
 
 pub use drafts::{DraftBanner, Drafts};
+pub use not_found::NOT_FOUND_PAGE;
 pub use pages::{broken_links_of, Progress, Renderer, Sink};
 pub use search_index::{is_search_file, search_text, SearchEntry, SearchIndex};
 pub use sitemap::sitemap;
