@@ -95,7 +95,7 @@ pub(super) fn highlight_code_blocks(events: Vec<Event<'_>>) -> Vec<Event<'_>> {
 /// `code` as classed spans, or `None` (stay plain) when the grammar fails on it or its HTML
 /// would take more than [`MAX_HIGHLIGHT_INFLATION`] bytes per byte of code (and
 /// [`HIGHLIGHT_BLOCK_BYTES`] per block).
-pub(crate) fn highlight(code: &str, syntax: &SyntaxReference) -> Option<String> {
+fn highlight(code: &str, syntax: &SyntaxReference) -> Option<String> {
     let mut html = ClassedHTMLGenerator::new_with_class_style(syntax, &SYNTAXES, CLASS_STYLE);
     let limit = code
         .len()
