@@ -83,6 +83,11 @@ shoot history-desktop "$site/policies/privacy/index.html" 1280 1000 light \
   'var h = d.getElementById("approval-history"); h.open = true; h.scrollIntoView();'
 shoot outdated-desktop "$site/kb/getting-started/configure/index.html" 1280 600 light
 shoot search-desktop "$site/kb/dashboard/index.html?q=offline" 1280 600 dark
+# Code highlighted at build time, light and dark (the API guide, scrolled to its code).
+for scheme in light dark; do
+  shoot code-desktop "$site/api/authentication/index.html" 1280 900 "$scheme" \
+    'd.getElementById("send-the-key").scrollIntoView();'
+done
 
 # The served site: `imprimatur serve` on a free loopback port, judged at the same instant. It
 # renders from memory and writes nothing; the frames above load its pages over HTTP.
@@ -105,3 +110,5 @@ for scheme in light dark; do
 done
 # The queue filtered to one space.
 shoot review-queue-filtered-desktop "${served}_review/?space=policies" 1280 700 light
+# The theme's 404.html, as a host shows it at an address the site does not have.
+shoot not-found-desktop "${served}kb/an/old/link/" 1280 800 light

@@ -230,6 +230,7 @@ fn each_file_the_build_generates_is_made_again_and_an_edit_to_any_one_is_named()
     let piece = piece.strip_prefix("output/").unwrap().to_string();
     for rel in [
         "index.html",
+        "404.html",
         "kb/index.html",
         "sitemap.xml",
         piece.as_str(),

@@ -1384,6 +1384,7 @@ fn a_bundle_publishes_its_approved_assets_beside_it_and_links_reach_them() {
         files,
         [
             "output/.imprimatur-build.json",
+            "output/404.html",
             "output/feed.xml",
             "output/index.html",
             "output/kb/feed.xml",
@@ -1393,6 +1394,7 @@ fn a_bundle_publishes_its_approved_assets_beside_it_and_links_reach_them() {
             "output/kb/shots/index.html",
             "output/search-index.json",
             "output/sitemap.xml",
+            "output/static/highlight.css",
             "output/static/live.js",
             "output/static/search.js",
             "output/static/style.css",
@@ -1444,6 +1446,7 @@ fn output_has_home_space_index_pages_sitemap_feeds_search_index_and_theme_files(
         files,
         [
             "output/.imprimatur-build.json",
+            "output/404.html",
             "output/docs/faq/index.html",
             "output/docs/feed.xml",
             "output/docs/getting-started/install/index.html",
@@ -1452,6 +1455,7 @@ fn output_has_home_space_index_pages_sitemap_feeds_search_index_and_theme_files(
             "output/index.html",
             "output/search-index.json",
             "output/sitemap.xml",
+            "output/static/highlight.css",
             "output/static/live.js",
             "output/static/search.js",
             "output/static/style.css",

@@ -190,6 +190,72 @@ fn served_path(file: &str) -> String {
 }
 
 #[test]
+fn an_unknown_address_answers_404_with_the_themes_page_from_the_views_root() {
+    let site = kb_site();
+    let server = Server::start(&site);
+    let (status, home) = server.text("");
+    assert_eq!(status, 200);
+    assert!(!home.contains("Page not found"));
+    for (path, root) in [
+        ("kb/no-such-page/", "/"),
+        ("an/old/link.html", "/"),
+        ("_drafts/kb/no-such-page/", "/_drafts/"),
+    ] {
+        let (status, page) = server.text(path);
+        assert_eq!(status, 404, "{path}");
+        assert!(page.contains("Page not found"), "{path}: {page}");
+        assert!(
+            page.contains(&format!("data-root=\"{root}\"")),
+            "{path}: {page}"
+        );
+        assert!(page.contains("<meta name=\"robots\" content=\"noindex\">"));
+    }
+    // `404.html` itself is the built file.
+    site.imprimatur(&["build"]).at(NOW).run();
+    let (status, page) = server.get("404.html");
+    assert_eq!(status, 200);
+    assert_eq!(page, site.read_bytes("output/404.html"));
+}
+
+/// Needs headless Chromium (tests/README.md, "Outside tools"): the 404 page's search runs in
+/// a browser at a nested address, as a host shows it, and finds its index from the root.
+#[test]
+fn the_404_page_searches_the_site_from_a_nested_address_in_chromium() {
+    let Some(chromium) = crate::util::needs(crate::util::Tool::Chromium) else {
+        return;
+    };
+    let site = kb_site();
+    let server = Server::start(&site);
+    let profile = tempfile::tempdir().unwrap();
+    let dom = |path: &str| {
+        let out = assert_cmd::Command::new(&chromium)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+            ])
+            .args(["--disable-background-networking", "--timeout=6000"])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .arg("--dump-dom")
+            .arg(format!("{}{path}", server.url))
+            .timeout(Duration::from_secs(120))
+            .assert()
+            .success();
+        String::from_utf8(out.get_output().stdout.clone()).unwrap()
+    };
+    let found = dom("kb/old/deep/link/?q=installer");
+    assert!(found.contains("Page not found"), "{found}");
+    assert!(
+        found.contains("<a href=\"/kb/install/\" tabindex=\"-1\">"),
+        "no result for the live page:\n{found}"
+    );
+    // The same search for a word no page holds finds nothing: the result above is the index's.
+    let none = dom("kb/old/deep/link/?q=zebra");
+    assert!(!none.contains("href=\"/kb/install/\" tabindex"), "{none}");
+}
+
+#[test]
 fn the_published_view_is_byte_for_byte_what_build_writes() {
     let site = kb_site();
     site.imprimatur(&["build"]).at(NOW).run();

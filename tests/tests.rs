@@ -6,6 +6,7 @@ mod util;
 mod audit;
 mod browser;
 mod build;
+mod code_and_not_found;
 mod decide;
 mod feeds;
 mod floors;

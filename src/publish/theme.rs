@@ -23,6 +23,10 @@ const BUILT_IN: &str = "built-in default theme";
 /// The default theme's templates, by template name.
 const BUILT_IN_TEMPLATES: &[(&str, &str)] = &[
     (
+        "404.html",
+        include_str!("../../themes/default/templates/404.html"),
+    ),
+    (
         "base.html",
         include_str!("../../themes/default/templates/base.html"),
     ),
@@ -98,6 +102,10 @@ const BUILT_IN_TEMPLATES: &[(&str, &str)] = &[
 
 /// The default theme's static files, by path relative to `output/static/`.
 const BUILT_IN_STATIC: &[(&str, &[u8])] = &[
+    (
+        "highlight.css",
+        include_bytes!("../../themes/default/static/highlight.css"),
+    ),
     (
         "live.js",
         include_bytes!("../../themes/default/static/live.js"),
@@ -734,8 +742,17 @@ mod tests {
             .map(|(path, bytes)| (path.as_str(), bytes.as_slice()))
             .collect();
         let names: Vec<&str> = statics.iter().map(|(path, _)| *path).collect();
-        assert_eq!(names, ["img/logo.svg", "live.js", "search.js", "style.css"]);
-        assert_eq!(statics[3].1, b"body { color: red }");
+        assert_eq!(
+            names,
+            [
+                "highlight.css",
+                "img/logo.svg",
+                "live.js",
+                "search.js",
+                "style.css"
+            ]
+        );
+        assert_eq!(statics[4].1, b"body { color: red }");
     }
 
     #[test]
@@ -807,7 +824,10 @@ mod tests {
             .iter()
             .map(|(p, _)| p.as_str())
             .collect();
-        assert_eq!(names, ["live.js", "search.js", "style.css"]);
+        assert_eq!(
+            names,
+            ["highlight.css", "live.js", "search.js", "style.css"]
+        );
     }
 
     #[test]

@@ -576,10 +576,10 @@ fn respond(
         Ok(None) if !rel.is_empty() && !rel.ends_with('/') => {
             match renderer.file(&format!("{rel}/")) {
                 Ok(Some(_)) => redirect(&format!("{prefix}{rel}/")),
-                _ => not_found(),
+                _ => site_not_found(&renderer, prefix),
             }
         }
-        Ok(None) => not_found(),
+        Ok(None) => site_not_found(&renderer, prefix),
         Err(e) => error_page(&e.to_string()),
     }
 }
@@ -599,6 +599,18 @@ fn redirect(to: &str) -> Reply {
         content_type: "text/plain; charset=utf-8",
         location: Some(to.to_string()),
         body: axum::body::Bytes::new(),
+    }
+}
+
+/// An address the site does not have: the theme's `404.html`, as a static host serves it,
+/// with its links from this view's root.
+fn site_not_found(renderer: &Renderer, prefix: &str) -> Reply {
+    match renderer.not_found_at(prefix.to_string()) {
+        Ok(html) => Reply {
+            status: StatusCode::NOT_FOUND,
+            ..html_reply(html)
+        },
+        Err(e) => error_page(&e.to_string()),
     }
 }
 

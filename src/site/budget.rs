@@ -6,7 +6,8 @@
 //! Each limit is cheap to check before the work it bounds: table cells from the source lines,
 //! before pulldown-cmark completes every short line into a full row; nesting depth before the
 //! sanitizer's HTML parser, whose cost grows with it; links before they are resolved; output
-//! bytes from the events, before any HTML is written.
+//! bytes from the events, before any HTML is written; highlighted code, whose classed spans
+//! multiply its bytes, by a bounded share of the page's code at a bounded factor.
 
 use pulldown_cmark::{Event, Tag};
 
@@ -19,8 +20,21 @@ pub(crate) const MAX_NESTING: usize = 512;
 /// The most links and images one page may hold.
 pub(crate) const MAX_LINKS: usize = 10_000;
 /// The most HTML one page may render to (estimated from its events as an upper bound: every
-/// text byte as six, for escaping, and each tag as 64).
+/// text byte as six, for escaping, each tag as 64, and highlighted code as below).
 pub(crate) const MAX_HTML_BYTES: usize = 32 << 20;
+/// The most code of one page that is highlighted: the first blocks (with a language) up to
+/// this many bytes in all; a block that would go over it stays plain, as do those after it.
+/// Highlighting costs far more time per byte than the rest of rendering, so this bounds it.
+pub(crate) const MAX_HIGHLIGHTED_BYTES: usize = 128 << 10;
+/// The most HTML a highlighted block may make of each byte of its code, besides
+/// [`HIGHLIGHT_BLOCK_BYTES`]: a block whose spans would take more stays plain. One
+/// `<span class="hl-…">` per token and scope, each naming every atom of its scope: the
+/// example's API guide takes 10 (bash) to 37 (a short JSON body). The estimate counts the
+/// highlighted share of a page's code at this.
+pub(crate) const MAX_HIGHLIGHT_INFLATION: usize = 64;
+/// What a highlighted block may take besides [`MAX_HIGHLIGHT_INFLATION`] per byte (the spans
+/// that open and close around its first and last token); counted for each labelled block.
+pub(crate) const HIGHLIGHT_BLOCK_BYTES: usize = 1024;
 
 /// A page over one of the limits, naming it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -111,6 +125,11 @@ pub(crate) struct Counter {
     depth: usize,
     html_depth: usize,
     html_bytes: usize,
+    /// Inside a fenced code block with a language (one the highlighter may colour).
+    in_labelled_code: bool,
+    /// The bytes of such blocks so far, the highlighter's share of them counted at
+    /// [`MAX_HIGHLIGHT_INFLATION`].
+    labelled_code: usize,
 }
 
 /// Elements the HTML parser never nests: void elements, and those whose end tag is optional
@@ -158,7 +177,13 @@ impl Counter {
                         }
                         0
                     }
-                    Tag::CodeBlock(pulldown_cmark::CodeBlockKind::Fenced(lang)) => lang.len(),
+                    Tag::CodeBlock(pulldown_cmark::CodeBlockKind::Fenced(lang)) => {
+                        self.in_labelled_code = !lang.trim().is_empty();
+                        if self.in_labelled_code {
+                            self.html_bytes = self.html_bytes.saturating_add(HIGHLIGHT_BLOCK_BYTES);
+                        }
+                        lang.len()
+                    }
                     Tag::Heading {
                         id, classes, attrs, ..
                     } => {
@@ -173,13 +198,27 @@ impl Counter {
                     _ => 0,
                 }
             }
-            Event::End(_) => {
+            Event::End(end) => {
                 self.depth = self.depth.saturating_sub(1);
+                if matches!(end, pulldown_cmark::TagEnd::CodeBlock) {
+                    self.in_labelled_code = false;
+                }
                 0
             }
             Event::Html(html) | Event::InlineHtml(html) => {
                 self.raw_html(html)?;
                 html.len()
+            }
+            Event::Text(t) if self.in_labelled_code => {
+                // What may be highlighted counts at the highlighter's bound, the rest as text.
+                let highlighted = MAX_HIGHLIGHTED_BYTES
+                    .saturating_sub(self.labelled_code)
+                    .min(t.len());
+                self.labelled_code = self.labelled_code.saturating_add(t.len());
+                self.html_bytes = self
+                    .html_bytes
+                    .saturating_add(highlighted.saturating_mul(MAX_HIGHLIGHT_INFLATION));
+                t.len() - highlighted
             }
             Event::Text(t) | Event::Code(t) | Event::InlineMath(t) | Event::DisplayMath(t) => {
                 t.len()

@@ -7,8 +7,10 @@ use crate::site::budget::{self, OverBudget};
 use pulldown_cmark::{Event, Options, Parser};
 
 mod headings;
+pub(crate) mod highlight;
 use headings::assign_heading_ids;
 pub use headings::slugify;
+use highlight::highlight_code_blocks;
 mod links;
 use links::resolve_links;
 mod sanitize;
@@ -70,6 +72,8 @@ pub fn render(
     // heading attribute. A page with none of those needs no HTML re-parse (the costly part of
     // a build); any other page goes through ammonia.
     let needs_sanitizer = !options.raw_html_allowed && !is_inherently_safe(&events);
+    // After the safety check: the spans are made from escaped code text, not by the author.
+    let events = highlight_code_blocks(events);
 
     let mut html = String::with_capacity(markdown.len() + markdown.len() / 2);
     pulldown_cmark::html::push_html(&mut html, events.into_iter());

@@ -47,6 +47,7 @@ pub(super) fn sanitizer() -> &'static ammonia::Builder<'static> {
             .add_tag_attribute_values("input", "disabled", [""])
             .add_tag_attribute_values("input", "checked", [""])
             .add_tag_attributes("code", ["class"])
+            .add_tag_attributes("span", ["class"])
             .add_tag_attributes("div", ["id"])
             .add_tag_attribute_values("div", "class", ["footnote-definition"])
             .add_tag_attribute_values(
@@ -63,6 +64,11 @@ pub(super) fn sanitizer() -> &'static ammonia::Builder<'static> {
                 ("code", "class") => (value.starts_with("language-")
                     && !value.contains(char::is_whitespace))
                 .then(|| value.into()),
+                // Only the highlighter's `hl-` classes (`highlight.rs`), which the theme's
+                // highlight.css colours and nothing else styles.
+                ("span", "class") => {
+                    super::highlight::is_highlight_class(value).then(|| value.into())
+                }
                 // Raw HTML links never pass through `resolve`; one that still names a `.md`
                 // source would expose a page path that may not be published. Our own links
                 // are already rewritten to page URLs, which never end in `.md`.

@@ -31,7 +31,8 @@ impl<'a> Renderer<'a> {
                         )
                     })?;
                 sink.write("index.html", self.home()?.as_bytes())?;
-                Ok(self.published.spaces.len() + 1)
+                sink.write(super::NOT_FOUND_PAGE, self.not_found()?.as_bytes())?;
+                Ok(self.published.spaces.len() + 2)
             },
             || self.search_into(sink, search),
         );

@@ -19,6 +19,7 @@ use crate::trust::review::LiveVersion;
 mod drafts;
 mod feed;
 mod indexes;
+mod not_found;
 mod pages;
 mod redirects;
 mod search_index;
@@ -26,6 +27,7 @@ mod sitemap;
 mod views;
 
 pub use drafts::{submit_command, DraftBanner, Drafts};
+pub use not_found::NOT_FOUND_PAGE;
 pub use pages::{broken_links_of, Progress, Renderer, Sink};
 pub use redirects::previous_urls;
 pub use search_index::{is_search_file, search_text, SearchEntry, SearchIndex};

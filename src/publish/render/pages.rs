@@ -321,12 +321,19 @@ impl<'a> Renderer<'a> {
     }
 
     /// Every file the build generates from the published pages' facts, the site settings and
-    /// the theme — the home page, each space's index, the sitemap, the feeds, the redirect
-    /// pages and `_redirects`, the theme's static files and the search index — by path, each made by the function the build writes it with.
+    /// the theme — the home page, `404.html`, each space's index, the sitemap, the feeds, the
+    /// redirect pages and `_redirects`, the theme's static files and the search index — by
+    /// path, each made by the function the build writes it with.
     /// Not the pages and their assets (each vouched for by its proof). What `audit` derives
     /// again from a published folder's proofs and compares byte for byte.
     pub fn generated_files(&self) -> Result<Vec<(String, Vec<u8>)>> {
-        let mut files = vec![("index.html".to_string(), self.home()?.into_bytes())];
+        let mut files = vec![
+            ("index.html".to_string(), self.home()?.into_bytes()),
+            (
+                super::NOT_FOUND_PAGE.to_string(),
+                self.not_found()?.into_bytes(),
+            ),
+        ];
         for (s, space) in self.published.spaces.iter().enumerate() {
             files.push((
                 format!("{}index.html", space.url),
@@ -357,6 +364,9 @@ impl<'a> Renderer<'a> {
         };
         if path == "index.html" {
             return Ok(Some(self.home()?.into_bytes()));
+        }
+        if path == super::NOT_FOUND_PAGE {
+            return Ok(Some(self.not_found()?.into_bytes()));
         }
         if path == "sitemap.xml" {
             if self.view != View::Published {
