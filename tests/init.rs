@@ -97,3 +97,46 @@ fn init_takes_its_folder_from_site_too_and_never_writes_into_a_used_folder() {
         "the existing key is untouched"
     );
 }
+
+/// Every command finds its site from a subfolder, as git finds its repository; outside a site
+/// it says so and names `--site` and `imprimatur init` (not "./imprimatur.yaml: No such file").
+#[test]
+fn commands_find_the_site_from_a_subfolder_and_say_so_outside_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("help");
+    let now = "2026-11-21T00:00:00Z";
+    imprimatur(
+        tmp.path(),
+        &[
+            "init",
+            site.to_str().unwrap(),
+            "--now",
+            "2026-11-20T10:00:00Z",
+        ],
+    )
+    .success();
+
+    let deep = site.join("content/docs");
+    assert!(deep.is_dir());
+    let out = imprimatur(&deep, &["status", "--now", now, "--format", "json"]);
+    let status: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let ids: Vec<_> = status["pages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(ids.contains(&"docs/welcome".to_owned()), "{ids:?}");
+
+    let outside = tmp.path().join("elsewhere");
+    std::fs::create_dir(&outside).unwrap();
+    let out = imprimatur(&outside, &["status", "--now", now]).code(2);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(err.contains("no imprimatur.yaml in"), "{err}");
+    assert!(err.contains("not inside a site"), "{err}");
+    assert!(
+        err.contains("--site DIR") && err.contains("imprimatur init"),
+        "{err}"
+    );
+    assert!(!err.contains("No such file"), "{err}");
+}

@@ -84,8 +84,12 @@ pub(crate) enum KeyringCommand {
 
 #[derive(Args)]
 pub(crate) struct SiteArgs {
-    /// The site folder (holding imprimatur.yaml)
-    #[arg(long, default_value = ".", global = true)]
+    /// The site folder (holding imprimatur.yaml); default: the nearest folder holding one,
+    /// from here upward, as git finds its repository
+    #[arg(long = "site", value_name = "DIR", global = true)]
+    pub(crate) given: Option<PathBuf>,
+    /// `--site`, or the folder found from here: set by `Invocation::new`
+    #[arg(skip)]
     pub(crate) site: PathBuf,
 }
 
@@ -492,6 +496,37 @@ pub(crate) enum Command {
 }
 
 impl Command {
+    /// The `--site` of every command that works on a site: `Invocation::new` sets its
+    /// folder. `keygen` and `init` are not such commands: they work on no existing site.
+    pub(crate) fn site_mut(&mut self) -> Option<&mut SiteArgs> {
+        match self {
+            Command::Governance(GovernanceCommand::Status { site })
+            | Command::Governance(GovernanceCommand::Sign { site, .. })
+            | Command::Root(RootCommand::New { site, .. })
+            | Command::Root(RootCommand::Sign { site, .. })
+            | Command::Keyring(KeyringCommand::Revoke { site, .. })
+            | Command::Audit { site, .. }
+            | Command::Build { site, .. }
+            | Command::Serve { site, .. }
+            | Command::Inbox { site, .. }
+            | Command::Status { site, .. }
+            | Command::Verify { site, .. }
+            | Command::Whoami { site, .. }
+            | Command::Submit { site, .. }
+            | Command::Assign { site, .. }
+            | Command::History { site, .. }
+            | Command::Restore { site, .. }
+            | Command::Approve { site, .. }
+            | Command::Reject { site, .. }
+            | Command::Retract { site, .. }
+            | Command::Publish { site, .. }
+            | Command::Unpublish { site, .. }
+            | Command::Notify { site, .. }
+            | Command::Log { site, .. } => Some(site),
+            Command::Keygen { .. } | Command::Init { .. } => None,
+        }
+    }
+
     /// The `--now` of the commands that judge or sign at a time, resolved once by
     /// `Invocation::new`. `serve` is not one: it judges each request at the clock unless
     /// pinned, so it takes its flag as given.

@@ -2,6 +2,7 @@
 //! trust-root pin parsed and `--now` resolved once, and `run`, which does what it says and
 //! returns the process's exit code. `main.rs` only parses, checks and runs.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use super::args::{
@@ -24,7 +25,7 @@ pub struct Invocation {
 impl Invocation {
     /// Checks the flags every command shares: `--trust-root`, then `--now` (usage errors,
     /// exit 2).
-    pub fn new(low: LowArgs) -> Result<Invocation> {
+    pub fn new(mut low: LowArgs) -> Result<Invocation> {
         let pin = match &low.trust_root {
             Some(pin) => {
                 Some(Pin::parse(pin).map_err(|m| Error::Usage(format!("--trust-root: {m}")))?)
@@ -35,6 +36,12 @@ impl Invocation {
             Some(flag) => Some(super::resolve_now(flag.now.as_deref())?),
             None => None,
         };
+        if let Some(site) = low.command.site_mut() {
+            site.site = match &site.given {
+                Some(dir) => dir.clone(),
+                None => find_site()?,
+            };
+        }
         Ok(Invocation {
             pin,
             now,
@@ -46,6 +53,38 @@ impl Invocation {
         self.now
             .expect("Invocation::new resolves --now for every command that has one")
     }
+}
+
+/// The site the working folder is in: the nearest folder, from it upward, that holds
+/// `imprimatur.yaml` (as git finds its repository), spelled relative to it (`.`, `..`,
+/// `../..`) so messages name paths as they did with `--site`. Outside any site: a usage
+/// error that says so and names `--site` and `imprimatur init`.
+fn find_site() -> Result<PathBuf> {
+    let here = std::env::current_dir().map_err(|e| Error::io(".", e))?;
+    match site_above(&here)? {
+        Some(0) => Ok(PathBuf::from(".")),
+        Some(up) => Ok((0..up).map(|_| "..").collect()),
+        None => Err(Error::Usage(format!(
+            "no {CONFIG} in {} or any folder above it: this is not inside a site. Run the command in a site's folder, pass --site DIR, or create a site with `imprimatur init DIR`",
+            here.display()
+        ))),
+    }
+}
+
+/// The site config's file name, which marks a site's folder.
+const CONFIG: &str = "imprimatur.yaml";
+
+/// How many folders up from `start` the nearest one holding `imprimatur.yaml` is, if any. A
+/// folder that can't be looked into stops the search with its error rather than skipping to
+/// a site further up (fail closed: never a site the user did not mean).
+fn site_above(start: &Path) -> Result<Option<usize>> {
+    for (up, dir) in start.ancestors().enumerate() {
+        let config = dir.join(CONFIG);
+        if config.try_exists().map_err(|e| Error::io(&config, e))? {
+            return Ok(Some(up));
+        }
+    }
+    Ok(None)
 }
 
 /// Runs the invocation: its exit code (0, 3 for findings, 4 for a failed delivery), or the
@@ -346,8 +385,28 @@ fn act(inv: &Invocation) -> Result<i32> {
             super::notify(&site.site, now, *dry_run, *format, out)
         }
         Command::Init { dir, site, .. } => {
-            let dir = dir.as_ref().unwrap_or(&site.site);
+            let here = PathBuf::from(".");
+            let dir = dir.as_ref().or(site.given.as_ref()).unwrap_or(&here);
             super::init(dir, inv.now(), out)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_site_is_the_nearest_folder_above_holding_imprimatur_yaml() {
+        let root = tempfile::tempdir().unwrap();
+        let inner = root.path().join("site/content/guides/deep");
+        std::fs::create_dir_all(&inner).unwrap();
+        assert_eq!(site_above(&inner).unwrap(), None);
+        std::fs::write(root.path().join("site").join(CONFIG), "").unwrap();
+        assert_eq!(site_above(&inner).unwrap(), Some(3));
+        assert_eq!(site_above(&root.path().join("site")).unwrap(), Some(0));
+        // A nearer site wins over one further up.
+        std::fs::write(root.path().join("site/content").join(CONFIG), "").unwrap();
+        assert_eq!(site_above(&inner).unwrap(), Some(2));
     }
 }

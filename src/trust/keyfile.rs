@@ -94,8 +94,11 @@ pub fn load(path: &Path) -> Result<SigningKey> {
     parse(&text, path, &mut || passphrase(path))
 }
 
-/// The file's text, refused when group or others may read it (`mode & 0o077`): a secret that
-/// others can read is no longer only its reviewer's, and ssh refuses such files too.
+/// The file's text, refused when it is not a secret key (a public key, a keyring, a
+/// certificate: `not_a_secret_key` names it and what to pass instead) or when group or others
+/// may read it (`mode & 0o077`): a secret that others can read is no longer only its
+/// reviewer's, and ssh refuses such files too. What the file is comes first, so a public
+/// file is never told to `chmod 600`.
 fn read_private(path: &Path) -> Result<Zeroizing<String>> {
     use std::io::Read;
     let not_a_file = |meta: &std::fs::Metadata| !meta.is_file();
@@ -114,6 +117,13 @@ fn read_private(path: &Path) -> Result<Zeroizing<String>> {
             path.display()
         )));
     }
+    let mut bytes = Zeroizing::new(Vec::new());
+    file.take(MAX_KEY_FILE)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, e))?;
+    if let Some(what) = not_a_secret_key(&bytes) {
+        return Err(Error::Refused(format!("{}: {what}", path.display())));
+    }
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -126,11 +136,70 @@ fn read_private(path: &Path) -> Result<Zeroizing<String>> {
             )));
         }
     }
-    let mut text = Zeroizing::new(String::new());
-    file.take(MAX_KEY_FILE)
-        .read_to_string(&mut text)
-        .map_err(|e| Error::io(path, e))?;
-    Ok(text)
+    let text = std::str::from_utf8(&bytes).map_err(|_| {
+        Error::Refused(format!(
+            "{}: not text, so not a key file; {PASS_INSTEAD}",
+            path.display()
+        ))
+    })?;
+    Ok(Zeroizing::new(text.to_owned()))
+}
+
+/// What to pass to `--key`, said after every "this file is not a secret key".
+const PASS_INSTEAD: &str = "--key takes your secret key file (the one `imprimatur keygen --out FILE` wrote, or ~/.ssh/id_ed25519), or use --agent";
+
+/// What a file given as a secret key is, when it is plainly something else: an ssh public key
+/// line, a PEM public key or certificate, a keyring, a bare base64 public key, binary data.
+/// `None` for anything that may be a secret key (`parse` then says whether it is one).
+fn not_a_secret_key(bytes: &[u8]) -> Option<String> {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return Some(format!("not text, so not a key file; {PASS_INSTEAD}"));
+    };
+    if text.contains('\0') {
+        return Some(format!(
+            "holds NUL bytes, so not a key file; {PASS_INSTEAD}"
+        ));
+    }
+    let first = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#'))
+        .unwrap_or_default();
+    let public_half = "pass the secret key file instead";
+    let what = if first.starts_with("ssh-")
+        || first.starts_with("ecdsa-sha2-")
+        || first.starts_with("sk-")
+    {
+        format!("an OpenSSH public key (a .pub line), not its secret half; {public_half} (for ~/.ssh/id_ed25519.pub, --key ~/.ssh/id_ed25519), or --agent")
+    } else if first == "---- BEGIN SSH2 PUBLIC KEY ----" {
+        format!("an SSH2 (RFC 4716) public key, not a secret key; {public_half}, or --agent")
+    } else if first == "-----BEGIN PUBLIC KEY-----" {
+        format!("a PEM public key, not a secret key; {PASS_INSTEAD}")
+    } else if first == "-----BEGIN CERTIFICATE-----" {
+        format!("a PEM certificate (X.509): it holds a public key only, and records are signed with an ed25519 secret key; {PASS_INSTEAD}")
+    } else if text
+        .lines()
+        .any(|l| l.trim_start().starts_with("public_key:"))
+        || text.lines().any(|l| l.trim_end() == "reviewers:")
+    {
+        format!("a keyring (public keys of reviewers), not a secret key; {PASS_INSTEAD}")
+    } else if is_bare_public_key(first)
+        && text.lines().filter(|l| !l.trim().is_empty()).count() == 1
+    {
+        format!("a bare ed25519 public key (base64), as the keyring holds, not a secret key; {PASS_INSTEAD}")
+    } else if !(first.starts_with("-----BEGIN ") && first.ends_with("PRIVATE KEY-----")) {
+        format!("not a secret key file: it does not start with -----BEGIN PRIVATE KEY----- (imprimatur keygen) or -----BEGIN OPENSSH PRIVATE KEY----- (ssh-keygen); {PASS_INSTEAD}")
+    } else {
+        return None;
+    };
+    Some(what)
+}
+
+/// Is `line` the base64 of 32 bytes, the keyring's spelling of a public key?
+fn is_bare_public_key(line: &str) -> bool {
+    base64::engine::general_purpose::STANDARD
+        .decode(line)
+        .is_ok_and(|b| b.len() == 32)
 }
 
 /// The key in `text` (the contents of `path`); `passphrase` is called once, only for an
@@ -337,6 +406,46 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("refusing to overwrite"));
+    }
+
+    /// Each file that is plainly not a secret key is named for what it is, and nothing tells
+    /// its owner to `chmod 600` a public file: the mode is only judged for a secret key.
+    #[test]
+    fn a_public_file_given_as_key_says_what_it_is_and_what_to_pass() {
+        let dir = tempfile::tempdir().unwrap();
+        let ssh = dir.path().join("id");
+        let line = generate_ssh(&ssh, "me@test").unwrap();
+        let bare = line.split_whitespace().nth(1).unwrap().to_owned();
+        let pem = dir.path().join("k.pem");
+        let public = generate(&pem).unwrap();
+        let cases: [(&str, String, &str); 8] = [
+            ("id.pub", format!("{line}\n"), "an OpenSSH public key (a .pub line)"),
+            ("pub.pem", "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA\n-----END PUBLIC KEY-----\n".into(), "a PEM public key"),
+            ("cert.pem", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n".into(), "a PEM certificate (X.509)"),
+            ("keyring.yaml", format!("# team\nreviewers:\n  - id: a\n    keys:\n      - id: a-1\n        public_key: {public}\n"), "a keyring"),
+            ("key.b64", format!("{public}\n"), "a bare ed25519 public key (base64)"),
+            ("bin", "\0\0\0".into(), "holds NUL bytes"),
+            ("README.md", "# Hello\n".into(), "not a secret key file"),
+            ("ssh2.pub", format!("---- BEGIN SSH2 PUBLIC KEY ----\n{bare}\n---- END SSH2 PUBLIC KEY ----\n"), "an SSH2 (RFC 4716) public key"),
+        ];
+        for (name, text, what) in cases {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+            }
+            let err = load(&path).unwrap_err().to_string();
+            assert!(err.contains(&format!("{name}: {what}")), "{name}: {err}");
+            assert!(
+                err.contains("--key takes your secret key file")
+                    || err.contains("pass the secret key file instead"),
+                "{name}: {err}"
+            );
+            assert!(!err.contains("chmod"), "{name}: {err}");
+        }
+        assert!(load(&pem).is_ok() && load(&ssh).is_ok());
     }
 
     #[cfg(unix)]
