@@ -5,7 +5,7 @@
 //! (needs chromium; see tests/README.md), and `bench_click_to_record` (ignored; bench/click.sh)
 //! times that click 20 times.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -70,33 +70,12 @@ pub(crate) struct Reviewing {
 
 impl Reviewing {
     pub(crate) fn start(site: &TestSite, reviewer: Option<&str>) -> Reviewing {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_imprimatur"));
-        cmd.args(["serve", "--port", "0", "--now", NOW, "--site"])
-            .arg(site.path());
-        if let Some(r) = reviewer {
-            cmd.arg("--key").arg(site.path().join(site.key_file(r)));
-        }
-        let mut child = cmd
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("serve starts");
-        let mut first = String::new();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        stdout.read_line(&mut first).unwrap();
-        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-        let url = first
-            .trim()
-            .rsplit_once(" at ")
-            .map(|(_, u)| u.to_string())
-            .unwrap_or_else(|| panic!("serve printed {first:?}"));
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .timeout_global(Some(Duration::from_secs(30)))
-            .build()
-            .into();
+        let key = reviewer.map(|r| site.path().join(site.key_file(r)));
+        let extra: Vec<&std::ffi::OsStr> = match &key {
+            Some(k) => vec!["--key".as_ref(), k.as_os_str()],
+            None => vec![],
+        };
+        let (child, url, agent) = crate::serve::spawn(site, &extra);
         Reviewing { child, url, agent }
     }
 

@@ -54,6 +54,40 @@ fn kb_site() -> TestSite {
     site
 }
 
+/// Starts `imprimatur serve --port 0 --now NOW --site SITE` with `extra` arguments on a free
+/// loopback port: the process, its address (`http://127.0.0.1:PORT/`) and an HTTP agent that
+/// follows no redirect and reads error statuses as answers. tests/decide.rs starts it with
+/// `--key`.
+pub(crate) fn spawn(site: &TestSite, extra: &[&std::ffi::OsStr]) -> (Child, String, ureq::Agent) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_imprimatur"))
+        .args(["serve", "--port", "0", "--now", NOW, "--site"])
+        .arg(site.path())
+        .args(extra)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("serve starts");
+    let mut first = String::new();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    stdout.read_line(&mut first).unwrap();
+    // Keep reading what else it prints, so it never writes into a closed pipe.
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+    let url = first
+        .trim()
+        .rsplit_once(" at ")
+        .map(|(_, u)| u.to_string())
+        .unwrap_or_else(|| panic!("serve printed {first:?}"));
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into();
+    (child, url, agent)
+}
+
 /// A running `imprimatur serve` (at `--now` [`NOW`]), killed when dropped; tests/redirects.rs
 /// and tests/serve_browser.rs use it too.
 pub(crate) struct Server {
@@ -64,31 +98,7 @@ pub(crate) struct Server {
 
 impl Server {
     pub(crate) fn start(site: &TestSite) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_imprimatur"))
-            .args(["serve", "--port", "0", "--now", NOW, "--site"])
-            .arg(site.path())
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("serve starts");
-        let mut first = String::new();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        stdout.read_line(&mut first).unwrap();
-        // Keep reading what else it prints, so it never writes into a closed pipe.
-        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-        let url = first
-            .trim()
-            .rsplit_once(" at ")
-            .map(|(_, u)| u.to_string())
-            .unwrap_or_else(|| panic!("serve printed {first:?}"));
-        assert!(url.starts_with("http://127.0.0.1:"), "{url}");
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .timeout_global(Some(Duration::from_secs(20)))
-            .build()
-            .into();
+        let (child, url, agent) = spawn(site, &[]);
         Server { child, url, agent }
     }
 
