@@ -112,3 +112,19 @@ done
 shoot review-queue-filtered-desktop "${served}_review/?space=policies" 1280 700 light
 # The theme's 404.html, as a host shows it at an address the site does not have.
 shoot not-found-desktop "${served}kb/an/old/link/" 1280 800 light
+
+# The decision buttons: a fresh `imprimatur init` site (which makes its owner a key), a page
+# submitted, and `serve --key` with that key, so the review page shows what the key may sign.
+demo="$work/demo"
+"$BIN" init "$demo" >/dev/null
+(cd "$demo" && "$BIN" submit content/docs/writing-a-page.md --key keys/me.pem --now "$NOW" >/dev/null)
+(cd "$demo" && "$BIN" serve --port 0 --now "$NOW" --key keys/me.pem >"$work/demo.out" 2>"$work/demo.err") &
+demo_server=$!
+trap '[ -z "$server" ] || kill "$server" 2>/dev/null; kill "$demo_server" 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 100); do grep -q ' at http' "$work/demo.out" 2>/dev/null && break; sleep 0.1; done
+decided=$(sed -n 's/^serving .* at \(http[^ ]*\)$/\1/p' "$work/demo.out" | head -1)
+[ -n "$decided" ] || { echo "imprimatur serve --key did not start:" >&2; cat "$work/demo.err" >&2; exit 1; }
+for scheme in light dark; do
+  shoot review-buttons-desktop "${decided}_review/docs/writing-a-page" 1280 1100 "$scheme"
+  shoot review-buttons-mobile "${decided}_review/docs/writing-a-page" 390 1600 "$scheme"
+done

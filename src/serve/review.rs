@@ -59,6 +59,13 @@ ins { background:var(--ins); color:var(--ins-ink); text-decoration:none; } del {
 .diff__fold summary, .markdown-diff > summary { cursor:pointer; color:var(--muted); }
 .markdown-diff > summary { color:var(--accent); font-weight:600; margin:1rem 0; }
 .counted-false { color:var(--muted); }
+form.decide { display:flex; flex-wrap:wrap; gap:.5rem .75rem; align-items:flex-end; border:1px solid var(--line); border-radius:8px; padding:.6rem .8rem; margin:.5rem 0; background:var(--card); }
+form.decide label { display:flex; flex-direction:column; gap:.15rem; font-size:.85rem; color:var(--muted); }
+form.decide label:has(input[type=checkbox]) { flex-direction:row; align-items:center; gap:.35rem; color:var(--fg); font-size:.95rem; }
+form.decide input:not([type]) { font:inherit; padding:.35rem .5rem; border:1px solid var(--line); border-radius:6px; background:var(--bg); color:var(--fg); min-width:12rem; }
+form.decide button[type=submit] { font:inherit; font-weight:600; padding:.45rem .9rem; border-radius:6px; border:1px solid var(--accent); background:var(--accent); color:var(--bg); cursor:pointer; }
+form.decide-reject button[type=submit], form.decide-retract button[type=submit], form.decide-unpublish button[type=submit] { background:transparent; color:var(--del-ink); border-color:var(--del-ink); }
+@media (max-width:30rem) { form.decide label:not(:has(input[type=checkbox])) { width:100%; } form.decide input:not([type]) { min-width:0; width:100%; } }
 "#;
 
 /// A whole page of the review area.
