@@ -7,12 +7,13 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use imprimatur::trust::record::Kind;
 
+use crate::util::cdp::Browser;
 use crate::util::{needs, page_entry, TestSite, Tool};
 
 const SUBMITTED: &str = "2026-11-20T09:00:00Z";
@@ -490,175 +491,6 @@ fn a_manager_approves_and_publishes_publishes_unpublishes_and_assigns_from_the_p
         page_entry(&status, "kb/c")["waiting_on"],
         serde_json::json!(["alice"])
     );
-}
-
-// --- headless Chromium over the DevTools protocol -------------------------------------------
-
-/// A headless Chromium and one of its tabs, driven over the DevTools protocol.
-struct Browser {
-    child: Child,
-    _profile: tempfile::TempDir,
-    ws: tungstenite::WebSocket<tungstenite::stream::MaybeTlsStream<TcpStream>>,
-    next_id: u64,
-    /// Commands that went unanswered (and were sent again).
-    unanswered: usize,
-}
-
-impl Browser {
-    fn start(chromium: &Path) -> Browser {
-        let profile = tempfile::tempdir().unwrap();
-        let child = Command::new(chromium)
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--remote-debugging-port=0",
-            ])
-            .arg(format!("--user-data-dir={}", profile.path().display()))
-            .arg("about:blank")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromium starts");
-        // Chromium writes the port it listens on into the profile.
-        let port_file: PathBuf = profile.path().join("DevToolsActivePort");
-        let start = Instant::now();
-        let port = loop {
-            if let Some(port) = std::fs::read_to_string(&port_file)
-                .ok()
-                .and_then(|t| t.lines().next().map(str::to_string))
-                .filter(|p| !p.is_empty())
-            {
-                break port;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "chromium never opened its DevTools port"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        let listing = ureq::get(&format!("http://127.0.0.1:{port}/json/list"))
-            .call()
-            .expect("the DevTools endpoint answers")
-            .body_mut()
-            .read_to_string()
-            .unwrap();
-        let targets: serde_json::Value = serde_json::from_str(&listing).unwrap();
-        let ws_url = targets
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["type"] == "page")
-            .and_then(|t| t["webSocketDebuggerUrl"].as_str())
-            .expect("a tab")
-            .to_string();
-        let (ws, _) = tungstenite::connect(ws_url.as_str()).expect("the tab's DevTools socket");
-        if let tungstenite::stream::MaybeTlsStream::Plain(s) = ws.get_ref() {
-            s.set_read_timeout(Some(Duration::from_millis(500)))
-                .unwrap();
-        }
-        Browser {
-            child,
-            _profile: profile,
-            ws,
-            next_id: 0,
-            unanswered: 0,
-        }
-    }
-
-    /// Sends one command and returns its result (events in between are skipped).
-    fn call(&mut self, method: &str, params: serde_json::Value) -> serde_json::Value {
-        self.try_call(method, params.clone(), Duration::from_secs(30))
-            .unwrap_or_else(|| panic!("no answer to {method} {params}"))
-    }
-
-    /// `call`, or `None` when no answer came within `wait` (a command sent while the tab
-    /// swaps documents can go unanswered).
-    fn try_call(
-        &mut self,
-        method: &str,
-        params: serde_json::Value,
-        wait: Duration,
-    ) -> Option<serde_json::Value> {
-        self.next_id += 1;
-        let id = self.next_id;
-        let message = serde_json::json!({"id": id, "method": method, "params": &params});
-        self.ws
-            .send(tungstenite::Message::text(message.to_string()))
-            .unwrap();
-        let deadline = Instant::now() + wait;
-        loop {
-            let message = match self.ws.read() {
-                Ok(m) => m,
-                Err(tungstenite::Error::Io(e))
-                    if e.kind() == std::io::ErrorKind::WouldBlock
-                        || e.kind() == std::io::ErrorKind::TimedOut =>
-                {
-                    if Instant::now() >= deadline {
-                        self.unanswered += 1;
-                        return None;
-                    }
-                    continue;
-                }
-                Err(e) => panic!("no answer to {method} {params}: {e}"),
-            };
-            let Ok(text) = message.to_text() else {
-                continue;
-            };
-            let value: serde_json::Value = serde_json::from_str(text).unwrap();
-            if value["id"] == id {
-                assert!(value.get("error").is_none(), "{method}: {value}");
-                return Some(value["result"].clone());
-            }
-        }
-    }
-
-    /// The value of a JavaScript expression in the tab (`None`: no answer within 2 s).
-    fn try_eval(&mut self, expression: &str) -> Option<serde_json::Value> {
-        let result = self.try_call(
-            "Runtime.evaluate",
-            serde_json::json!({"expression": expression, "returnByValue": true}),
-            Duration::from_secs(2),
-        )?;
-        Some(result["result"]["value"].clone())
-    }
-
-    fn eval(&mut self, expression: &str) -> serde_json::Value {
-        let result = self.call(
-            "Runtime.evaluate",
-            serde_json::json!({"expression": expression, "returnByValue": true}),
-        );
-        result["result"]["value"].clone()
-    }
-
-    /// Polls `expression` until it is `true`.
-    fn wait_until(&mut self, expression: &str, what: &str) {
-        let start = Instant::now();
-        while self.try_eval(expression) != Some(serde_json::Value::Bool(true)) {
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "the tab never showed {what}; it shows:\n{:?}",
-                self.try_eval("document.body ? document.body.innerText : ''")
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    }
-
-    fn open(&mut self, url: &str) {
-        self.call("Page.navigate", serde_json::json!({"url": url}));
-    }
-}
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 const SHOWS_APPROVAL: &str = "location.pathname.startsWith('/_review/') && !document.getElementById('approve-technical') && document.body.innerText.includes('approve (technical)')";

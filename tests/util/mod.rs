@@ -6,6 +6,7 @@
 // each of them uses every helper.
 #![allow(dead_code)]
 
+pub mod cdp;
 mod run;
 mod tools;
 
