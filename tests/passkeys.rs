@@ -21,7 +21,7 @@ const NOW: &str = "2026-11-21T12:00:00Z";
 const RP_ID: &str = "review.example.com";
 const ORIGIN: &str = "https://review.example.com";
 
-const LEGAL_STEP: &str = "\
+pub(crate) const LEGAL_STEP: &str = "\
 contributors: [group:writers]
 steps:
   - name: legal
@@ -51,18 +51,29 @@ fn add_dana(site: &mut TestSite, origins: &str) {
 /// What the review page gets back from `navigator.credentials.get` with the record's signed
 /// bytes hashed as the challenge, written as a record file.
 fn approval_signed_in_a_browser(record: &Record) -> RecordFileParsed {
+    signed_in_a_browser(record, &passkey(), RP_ID, ORIGIN)
+}
+
+/// `record` signed as a browser at `origin` has `key` sign it for relying party `rp_id`
+/// (SPEC §4a); tests/keys.rs signs with a key its virtual authenticator made.
+pub(crate) fn signed_in_a_browser(
+    record: &Record,
+    key: &p256::ecdsa::SigningKey,
+    rp_id: &str,
+    origin: &str,
+) -> RecordFileParsed {
     let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .encode(Sha256::digest(record.signed_bytes()));
     let client_data_json = format!(
-        "{{\"type\":\"webauthn.get\",\"challenge\":\"{challenge}\",\"origin\":\"{ORIGIN}\",\"crossOrigin\":false}}"
+        "{{\"type\":\"webauthn.get\",\"challenge\":\"{challenge}\",\"origin\":\"{origin}\",\"crossOrigin\":false}}"
     )
     .into_bytes();
-    let mut authenticator_data = Sha256::digest(RP_ID).to_vec();
+    let mut authenticator_data = Sha256::digest(rp_id).to_vec();
     authenticator_data.push(0x05); // user present, user verified
     authenticator_data.extend_from_slice(&[0, 0, 0, 0]); // a synced passkey counts nothing
     let mut message = authenticator_data.clone();
     message.extend_from_slice(&Sha256::digest(&client_data_json));
-    let signature: p256::ecdsa::Signature = passkey().sign(&message);
+    let signature: p256::ecdsa::Signature = key.sign(&message);
     RecordFileParsed {
         record: record.clone().into(),
         signature: signature.to_der().as_bytes().to_vec(),

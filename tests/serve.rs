@@ -59,8 +59,18 @@ fn kb_site() -> TestSite {
 /// follows no redirect and reads error statuses as answers. tests/decide.rs starts it with
 /// `--key`.
 pub(crate) fn spawn(site: &TestSite, extra: &[&std::ffi::OsStr]) -> (Child, String, ureq::Agent) {
+    spawn_on(site, 0, extra)
+}
+
+/// [`spawn`] on a given port (0: any free one): a `review:` section names the server's
+/// address, so the tests that have one pick the port first.
+pub(crate) fn spawn_on(
+    site: &TestSite,
+    port: u16,
+    extra: &[&std::ffi::OsStr],
+) -> (Child, String, ureq::Agent) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_imprimatur"))
-        .args(["serve", "--port", "0", "--now", NOW, "--site"])
+        .args(["serve", "--port", &port.to_string(), "--now", NOW, "--site"])
         .arg(site.path())
         .args(extra)
         .env("NO_COLOR", "1")
@@ -86,6 +96,15 @@ pub(crate) fn spawn(site: &TestSite, extra: &[&std::ffi::OsStr]) -> (Child, Stri
         .build()
         .into();
     (child, url, agent)
+}
+
+/// A port nothing listens on now, for a server whose `review:` section must name its address
+/// before it starts.
+pub(crate) fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
 }
 
 /// A running `imprimatur serve` (at `--now` [`NOW`]), killed when dropped; tests/redirects.rs

@@ -21,8 +21,10 @@ pub(crate) mod cache;
 pub(crate) mod decide;
 pub(crate) mod diff;
 pub(crate) mod host;
+pub(crate) mod keys;
 pub(crate) mod review;
 pub(crate) mod side;
+pub(crate) mod team;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -48,6 +50,7 @@ use crate::site::memo::Memo;
 use crate::site::{Evaluation, Site};
 use crate::time;
 use crate::trust::signer::{KeySource, Signer};
+use crate::trust::webauthn::registration::Relying;
 
 pub struct ServeOptions {
     pub site_root: PathBuf,
@@ -104,6 +107,8 @@ struct Shared {
     reloading: Mutex<()>,
     /// Who decides through the review pages, when a key was given.
     decider: Option<Arc<Decider>>,
+    /// `/_keys/`: passkey registration for the `review:` section's relying party.
+    registrar: keys::Registrar,
 }
 
 impl Shared {
@@ -188,6 +193,15 @@ pub fn serve(opts: &ServeOptions, out: &mut dyn std::io::Write) -> Result<()> {
         .as_ref()
         .ok()
         .and_then(|l| l.site.config.review_url.clone());
+    // Passkeys are registered for the `review:` section's relying party (`/_keys/`); a site
+    // that does not load yet, or has no such section, registers none until started again.
+    let relying = match first.loaded.as_ref().ok() {
+        Some(l) => team::config::load(&l.site.config)?.map(|r| Relying {
+            rp_id: r.rp_id,
+            origins: r.origins,
+        }),
+        None => None,
+    };
     let (generation, _) = tokio::sync::watch::channel(0u64);
     let shared = Arc::new(Shared {
         snapshot: RwLock::new(Arc::new(first)),
@@ -198,6 +212,7 @@ pub fn serve(opts: &ServeOptions, out: &mut dyn std::io::Write) -> Result<()> {
         memo,
         reloading: Mutex::new(()),
         decider,
+        registrar: keys::Registrar::new(relying).map_err(Error::Refused)?,
     });
     let url = format!("http://{local}/");
     watch(&opts.site_root, shared.clone())?;
@@ -310,6 +325,21 @@ async fn handle(
     let path = percent_encoding::percent_decode_str(uri.path())
         .decode_utf8_lossy()
         .into_owned();
+    if let Some(rest) = path.strip_prefix(keys::KEYS_PREFIX) {
+        let snapshot = shared.snapshot.read().expect("the snapshot lock").clone();
+        let site = snapshot.loaded.as_ref().ok().map(|l| &l.site);
+        return shared.registrar.respond(
+            &method,
+            &headers,
+            host.unwrap_or(""),
+            rest.trim_end_matches('/'),
+            &body,
+            site,
+        );
+    }
+    if path == "/_keys" {
+        return reply(redirect(keys::KEYS_PREFIX));
+    }
     if let Some(id) = path.strip_prefix(decide::DECIDE_PREFIX) {
         let id = id.trim_end_matches('/').to_string();
         return decision(shared, &method, &headers, host.unwrap_or(""), id, body).await;

@@ -69,7 +69,7 @@ form.decide-reject button[type=submit], form.decide-retract button[type=submit],
 "#;
 
 /// A whole page of the review area.
-fn page(title: &str, body: &str) -> String {
+pub(crate) fn page(title: &str, body: &str) -> String {
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<meta name=\"robots\" content=\"noindex\">\n<title>{} · imprimatur review</title>\n<style>{STYLE}</style>\n<script src=\"/_imprimatur/reload.js\" defer></script>\n</head>\n<body>\n<header class=\"top\"><strong>Review</strong> — not a published page. <a href=\"/_review/\">Queue</a> · <a href=\"/_drafts/\">Drafts</a> · <a href=\"/\">Published site</a></header>\n<main>\n{body}</main>\n<script>{COPY_JS}</script>\n</body>\n</html>\n",
         escape(title)

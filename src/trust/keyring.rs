@@ -135,7 +135,7 @@ impl PublicKey {
     }
 
     /// The point itself, whatever its encoding: one key listed twice is refused by this.
-    fn point(&self) -> Vec<u8> {
+    pub(crate) fn point(&self) -> Vec<u8> {
         match self {
             PublicKey::Ed25519(k) => k.to_bytes().to_vec(),
             PublicKey::WebAuthn(w) => w.point(),
@@ -403,7 +403,7 @@ impl Keyring {
     }
 }
 
-fn is_reviewer_id(id: &str) -> bool {
+pub(crate) fn is_reviewer_id(id: &str) -> bool {
     !id.is_empty()
         && id
             .bytes()

@@ -4,6 +4,8 @@
 //! counts only when the client data asks for exactly its signed bytes, from an origin the key
 //! lists, and the authenticator saw the user present and verified, for the key's relying party.
 
+pub mod registration;
+
 use base64::Engine as _;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};

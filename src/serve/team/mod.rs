@@ -1,0 +1,3 @@
+//! The team review server (`serve --team`): settings from the `review:` section.
+
+pub mod config;
