@@ -90,6 +90,22 @@ if command -v openssl >/dev/null 2>&1; then
   seed key_file "$tmp/pkcs8.pem" "$tmp/pkcs8-enc.pem"
 fi
 
+# Passkey registrations: "none" attestations of an ES256 and an EdDSA key for localhost, in
+# CBOR written out by hand (the repository keeps no browser's answer).
+python3 - "$corpus/passkey_registration" <<'PY'
+import hashlib, os, sys
+out = sys.argv[1]
+os.makedirs(out, exist_ok=True)
+def bstr(b): return (bytes([0x58, len(b)]) if len(b) < 256 else bytes([0x59]) + len(b).to_bytes(2, "big")) + b
+def tstr(t): return bytes([0x60 + len(t)]) + t.encode()
+es256 = bytes([0xa5, 0x01, 0x02, 0x03, 0x26, 0x20, 0x01, 0x21]) + bstr(b"\x11" * 32) + bytes([0x22]) + bstr(b"\x22" * 32)
+eddsa = bytes([0xa4, 0x01, 0x01, 0x03, 0x27, 0x20, 0x06, 0x21]) + bstr(b"\x33" * 32)
+for name, key in [("es256", es256), ("eddsa", eddsa)]:
+    auth = hashlib.sha256(b"localhost").digest() + bytes([0x45]) + bytes(4) + bytes(16) + (6).to_bytes(2, "big") + b"cred-1" + key
+    obj = bytes([0xa3]) + tstr("fmt") + tstr("none") + tstr("attStmt") + bytes([0xa0]) + tstr("authData") + bstr(auth)
+    open(os.path.join(out, name), "wb").write(obj)
+PY
+
 # The notification ledger.
 text notify_ledger '{\n  "format": "imprimatur-notified/1",\n  "routes": {"email": "2026-11-01T00:00:00Z", "slack:CHAT": "2026-11-01T00:00:00Z"},\n  "delivered": [\n    {"id": "e1", "event": "review_requested", "page": "kb/install", "version": "sha256:00", "step": "technical", "route": "email", "to": "bob", "at": "2026-11-02T00:00:00Z", "how": "sent"},\n    {"id": "e2", "event": "published", "page": "kb/install", "version": "sha256:00", "route": "slack:CHAT", "at": "2026-11-02T00:00:00Z", "how": "digest"}\n  ],\n  "digests": [{"route": "email", "to": "bob", "day": "2026-11-02"}]\n}\n'
 

@@ -411,3 +411,9 @@ pub fn proof(data: &[u8]) {
         let _ = crate::trust::keyring::decode_public_key(key);
     }
 }
+
+/// A passkey registration's attestation object (`/_keys/register`, from any browser): CBOR,
+/// authenticator data and a COSE key, for the relying party `localhost`.
+pub fn passkey_registration(data: &[u8]) {
+    let _ = crate::trust::webauthn::registration::read_attestation(data, "localhost");
+}
