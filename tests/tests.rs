@@ -19,6 +19,7 @@ mod init;
 mod notify;
 mod passkeys;
 mod proofs;
+mod recipes;
 mod redirects;
 mod reports;
 mod sealed;
