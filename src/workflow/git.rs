@@ -63,7 +63,7 @@ pub(crate) enum GitError {
         step: &'static str,
         stderr: String,
     },
-    #[error("{}: the record is committed locally as {commit} but was not pushed to '{remote}' ({why}). It goes out with the next decision's push, or push by hand: git -C {} pull --rebase {remote} {branch} && git -C {} push {remote} HEAD:{branch}", root.display(), root.display(), root.display())]
+    #[error("{}: the record is committed locally as {commit} but was not pushed to '{remote}' ({why}). It goes out with the next decision's push once the branch takes it, or push by hand: git -C {} pull --rebase {remote} {branch} && git -C {} push {remote} HEAD:{branch}", root.display(), root.display(), root.display())]
     NotPushed {
         root: PathBuf,
         commit: String,
@@ -484,10 +484,11 @@ fn run(dir: &Path, args: &[&str]) -> std::result::Result<String, String> {
 /// Git's stderr, its lines joined, without the `hint:` lines.
 fn said(out: &Output) -> String {
     let text = String::from_utf8_lossy(&out.stderr);
+    // `\r` ends git's progress lines ("Rebasing (1/2)"), which say nothing once it's over.
     let lines: Vec<&str> = text
-        .lines()
+        .split(['\n', '\r'])
         .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with("hint:"))
+        .filter(|l| !l.is_empty() && !l.starts_with("hint:") && !l.starts_with("Rebasing ("))
         .collect();
     match lines.is_empty() {
         true => format!("git exited with {}", out.status),

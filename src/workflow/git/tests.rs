@@ -375,3 +375,74 @@ fn a_missing_remote_a_folder_outside_git_and_another_branch_are_clear_errors() {
         .unwrap_err();
     assert!(matches!(e, GitError::OutsideWorkTree { .. }), "{e:?}");
 }
+
+#[test]
+fn a_rebase_that_conflicts_is_aborted_and_the_record_stays_committed() {
+    if !have_git() {
+        return;
+    }
+    let remote = Remote::new();
+    let server = remote.clone_as("server");
+    let human = remote.clone_as("human");
+    // Someone edits the config on the remote; the server's checkout holds another edit of
+    // the same line, committed by hand and never pushed.
+    std::fs::write(human.join("imprimatur.yaml"), "title: Theirs\n").unwrap();
+    git(&human, &["commit", "--quiet", "-am", "theirs"]);
+    git(&human, &["push", "--quiet", "origin", "main"]);
+    std::fs::write(server.join("imprimatur.yaml"), "title: Ours\n").unwrap();
+    git(&server, &["commit", "--quiet", "-am", "ours"]);
+    let landing = Landing::open(&server, settings(Some("origin"))).unwrap();
+
+    let e = landing
+        .land(&[record(&server, "a.yaml")], "approve")
+        .unwrap_err();
+
+    let GitError::NotPushed { commit, why, .. } = &e else {
+        panic!("{e:?}");
+    };
+    assert!(
+        why.contains("CONFLICT") || why.contains("could not apply"),
+        "{why}"
+    );
+    assert_eq!(git(&server, &["rev-parse", "HEAD"]).trim(), commit);
+    assert!(
+        !server.join(".git/rebase-merge").exists() && !server.join(".git/rebase-apply").exists(),
+        "the rebase was aborted"
+    );
+    assert_eq!(
+        std::fs::read_to_string(server.join("imprimatur.yaml")).unwrap(),
+        "title: Ours\n"
+    );
+    let pulled = landing.pull().unwrap_err();
+    assert!(matches!(pulled, GitError::Pull { .. }), "{pulled:?}");
+    assert!(pulled.to_string().contains("'origin'"), "{pulled}");
+}
+
+#[test]
+fn git_runs_without_the_callers_repository_identity_prompt_or_pager() {
+    let cmd = git_command(Path::new("/srv/site"));
+    let envs: Vec<(String, Option<String>)> = cmd
+        .get_envs()
+        .map(|(k, v)| {
+            let v = v.map(|v| v.to_string_lossy().into_owned());
+            (k.to_string_lossy().into_owned(), v)
+        })
+        .collect();
+    let get = |name: &str| envs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    for removed in [
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_INDEX_FILE",
+        "GIT_AUTHOR_NAME",
+    ] {
+        assert_eq!(get(removed), Some(None), "{removed} is not inherited");
+    }
+    assert_eq!(get("GIT_TERMINAL_PROMPT"), Some(Some("0".into())));
+    assert_eq!(get("GIT_PAGER"), Some(Some("cat".into())));
+    assert_eq!(get("LC_ALL"), Some(Some("C".into())));
+    let args: Vec<_> = cmd
+        .get_args()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(args, ["--no-pager", "-C", "/srv/site"]);
+}
