@@ -446,3 +446,32 @@ fn git_runs_without_the_callers_repository_identity_prompt_or_pager() {
         .collect();
     assert_eq!(args, ["--no-pager", "-C", "/srv/site"]);
 }
+
+/// The server's share of click-to-pushed-commit: 20 records landed one after another into a
+/// local bare remote, each commit and push timed (`Landed::took`). Run by hand:
+/// `cargo test --release --lib workflow::git::tests::land_timing -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement, run by hand"]
+fn land_timing() {
+    if !have_git() {
+        return;
+    }
+    let remote = Remote::new();
+    let server = remote.clone_as("server");
+    let landing = Landing::open(&server, settings(Some("origin"))).unwrap();
+    let mut took: Vec<Duration> = (0..20)
+        .map(|i| {
+            let name = format!("{i:02}.yaml");
+            let landed = landing.land(&[record(&server, &name)], &name).unwrap();
+            assert!(landed.pushed);
+            landed.took
+        })
+        .collect();
+    let each: Vec<String> = took.iter().map(|t| format!("{}", t.as_millis())).collect();
+    took.sort();
+    eprintln!(
+        "land (commit + push to a local bare remote), ms: {}; median {:.1} ms",
+        each.join(" "),
+        (took[9] + took[10]).as_secs_f64() * 500.0
+    );
+}
