@@ -14,8 +14,9 @@
 //! - `site/` — a site on disk (`config`, `content`) judged at one `now`: every page's
 //!   `Judgement`, with URLs resolved.
 //! - `workflow/` — actions on a judged site: the signing commands (`sign`) write records
-//!   through the same rules, `restore` puts an earlier version back as the draft, and
-//!   `governance` holds the admins' changes to the trust root and keyring.
+//!   through the same rules, `restore` puts an earlier version back as the draft,
+//!   `governance` holds the admins' changes to the trust root and keyring, and `git` lands
+//!   the team review server's records (commit, push, pull).
 //! - `publish/` — render the live versions (`markdown`, `links`, `theme`, `render`) and
 //!   replace `output/` atomically (`output`), in `build`.
 //! - `report/` — status, findings, dashboard, outdated list, notifications outbox, page log.

@@ -20,6 +20,7 @@ mod keys;
 mod notify;
 mod passkeys;
 mod proofs;
+mod recipes;
 mod redirects;
 mod reports;
 mod sealed;

@@ -2,9 +2,14 @@
 //! Signing a record (`sign`, which replays the page through the same review engine the build
 //! asks), putting an earlier version back as the draft (`restore`) and the admins' changes
 //! to who may sign (`governance`) each load what they need from the floors below and write
-//! through the same safe file writes. This floor stands on `site/` and `trust/`; publishing,
+//! through the same safe file writes; the team review server lands each record it writes in
+//! git (`git`: commit, push, pull). This floor stands on `site/` and `trust/`; publishing,
 //! reports and the CLI stand on it, and it never imports them.
 
+// Commits and pushes the records `serve --team` writes (issue 35). Until the server calls it,
+// only its tests do: the allow goes when it is wired in.
+#[allow(dead_code)]
+pub(crate) mod git;
 pub(crate) mod governance;
 pub(crate) mod restore;
 pub mod sign;

@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod cdp;
+pub mod remote;
 mod run;
 mod tools;
 
