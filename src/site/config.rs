@@ -34,6 +34,9 @@ struct RawConfig {
     /// Checked by `notify::config`, which reads it from the text (`NotificationsSection`).
     #[serde(default)]
     notifications: Option<serde::de::IgnoredAny>,
+    /// Checked by `serve::team::config`, which reads it from the text (`ReviewSection`).
+    #[serde(default)]
+    review: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -106,6 +109,9 @@ pub struct SiteConfig {
     /// `notifications:`: the channels `imprimatur notify` delivers through, if any, unparsed
     /// here: `notify::config::load` parses and checks it.
     pub notifications: Option<NotificationsSection>,
+    /// `review:`: the team review server's settings (`serve --team`), if any, unparsed here:
+    /// `serve::team::config::load` parses and checks it.
+    pub review: Option<ReviewSection>,
 }
 
 /// The `notifications:` section of `imprimatur.yaml`, kept as the config's text: the site
@@ -113,6 +119,13 @@ pub struct SiteConfig {
 /// same text (so its errors name the same fields, `notifications.…`, as any other field's).
 #[derive(Debug, Clone)]
 pub struct NotificationsSection {
+    pub(crate) config_text: String,
+}
+
+/// The `review:` section of `imprimatur.yaml`, kept as the config's text like
+/// [`NotificationsSection`]: the serve floor owns its shape.
+#[derive(Debug, Clone)]
+pub struct ReviewSection {
     pub(crate) config_text: String,
 }
 
@@ -185,6 +198,9 @@ impl SiteConfig {
         let review_url = raw.review_url.as_deref().map(review_url).transpose()?;
         let (output, reports) = resolve_targets(root, &output, &reports)?;
         let (output_dir, reports_dir) = (root.join(output), root.join(reports));
+        let review = raw.review.map(|_| ReviewSection {
+            config_text: text.clone(),
+        });
         let notifications = raw
             .notifications
             .map(|_| NotificationsSection { config_text: text });
@@ -200,6 +216,7 @@ impl SiteConfig {
             history_comments,
             review_url,
             notifications,
+            review,
         })
     }
 
