@@ -59,8 +59,20 @@ fn kb_site() -> TestSite {
 /// follows no redirect and reads error statuses as answers. tests/decide.rs starts it with
 /// `--key`.
 pub(crate) fn spawn(site: &TestSite, extra: &[&std::ffi::OsStr]) -> (Child, String, ureq::Agent) {
+    let (child, url, agent) = spawn_on(site, 0, extra);
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    (child, url, agent)
+}
+
+/// [`spawn`] on `port` (a team server's public_url names its port: tests/team.rs); the URL is
+/// the one serve prints.
+pub(crate) fn spawn_on(
+    site: &TestSite,
+    port: u16,
+    extra: &[&std::ffi::OsStr],
+) -> (Child, String, ureq::Agent) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_imprimatur"))
-        .args(["serve", "--port", "0", "--now", NOW, "--site"])
+        .args(["serve", "--port", &port.to_string(), "--now", NOW, "--site"])
         .arg(site.path())
         .args(extra)
         .env("NO_COLOR", "1")
@@ -78,7 +90,6 @@ pub(crate) fn spawn(site: &TestSite, extra: &[&std::ffi::OsStr]) -> (Child, Stri
         .rsplit_once(" at ")
         .map(|(_, u)| u.to_string())
         .unwrap_or_else(|| panic!("serve printed {first:?}"));
-    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
     let agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)

@@ -57,16 +57,18 @@
     const status = document.querySelector('.decide-status');
     const button = form.querySelector('button[type=submit]');
     const fields = Object.fromEntries(new FormData(form));
+    // Not `form.action`: the form has an input named "action", which that would name.
+    const target = new URL(form.getAttribute('action'), location.href).href;
     button.disabled = true;
     try {
-      let r = await post(`${form.action}?challenge`, fields);
+      let r = await post(`${target}?challenge`, fields);
       if (!r.ok) return say(status, await reason(r));
       const c = await r.json();
       const cred = await navigator.credentials.get({ publicKey: {
         challenge: dec(c.challenge), rpId: c.rpId, userVerification: 'required',
         allowCredentials: [{ type: 'public-key', id: dec(c.credentialId) }], timeout: 120000,
       } });
-      r = await post(form.action, { token: fields.token, version: fields.version, id: c.id, ...answer(cred) });
+      r = await post(target, { token: fields.token, version: fields.version, id: c.id, ...answer(cred) });
       if (!r.ok) return say(status, await reason(r));
       location.assign(r.url);
     } catch (err) {
