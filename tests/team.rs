@@ -524,6 +524,29 @@ fn only_signed_in_reviewers_see_drafts_and_review_pages_and_every_forged_sign_in
     );
     assert_eq!(server.get("/_review/", Some(&cookie)).status, 303);
 
+    // A key revoked while its session lasts ends the session at once.
+    let cookie = server.sign_in(&Passkey::new("dana"), UP_UV).unwrap();
+    assert_eq!(server.get("/_review/", Some(&cookie)).status, 200);
+    let dana_credential = format!(
+        "credential_id: {}\n",
+        b64url(&Passkey::new("dana").credential)
+    );
+    let keyring = site.read("approvals/keyring.yaml").replace(
+        &dana_credential,
+        &format!("{dana_credential}        revoked_at: \"2026-11-21T00:00:00Z\"\n"),
+    );
+    site.write("approvals/keyring.yaml", keyring.as_bytes());
+    let start = std::time::Instant::now();
+    while server.get("/_review/", Some(&cookie)).status != 303 {
+        assert!(
+            start.elapsed().as_secs() < 20,
+            "the session outlived its key"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let revoked = server.sign_in(&Passkey::new("dana"), UP_UV).unwrap_err();
+    assert!(revoked.body.contains("was revoked at"), "{}", revoked.body);
+
     drop(server);
     assert_eq!(records(&site), before, "nothing was written");
 }

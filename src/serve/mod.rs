@@ -377,7 +377,10 @@ async fn handle(
         if let Some(response) = team::route(&shared, &team, &req).await {
             return response;
         }
-        passkey_reviewer = team.session(&headers).map(|(id, s)| team.reviewer(&id, &s));
+        passkey_reviewer = team
+            .session(&headers)
+            .filter(|(id, s)| team.still_valid(&shared, id, s))
+            .map(|(id, s)| team.reviewer(&id, &s));
     }
     if let Some(id) = path.strip_prefix(decide::DECIDE_PREFIX) {
         let id = id.trim_end_matches('/').to_string();

@@ -72,6 +72,28 @@ impl Team {
         Some((id, session))
     }
 
+    /// Whether the key a session signed in with is still in the keyring and usable now (a
+    /// key revoked or removed since ends its sessions at once); a site that does not load
+    /// now shows nobody anything private.
+    pub(super) fn still_valid(&self, shared: &Shared, id: &str, session: &Session) -> bool {
+        let snapshot = shared.snapshot.read().expect("the snapshot lock").clone();
+        let valid = snapshot.loaded.as_ref().is_ok_and(|l| {
+            let now = crate::time::resolve_now(shared.now.as_deref());
+            l.site.keyring.keys.get(&session.key_id).is_some_and(|k| {
+                k.reviewer == session.reviewer
+                    && matches!(k.public_key, PublicKey::WebAuthn(_))
+                    && now.is_ok_and(|now| k.unusable_at(&now).is_none())
+            })
+        });
+        if !valid {
+            self.sessions
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(id);
+        }
+        valid
+    }
+
     /// The reviewer a review page is rendered for.
     pub(crate) fn reviewer(&self, id: &str, session: &Session) -> PasskeyReviewer {
         PasskeyReviewer {
@@ -275,7 +297,10 @@ pub(super) async fn route(
     if !is_private(path) {
         return None;
     }
-    let Some((id, session)) = team.session(headers) else {
+    let session = team
+        .session(headers)
+        .filter(|(id, s)| team.still_valid(shared, id, s));
+    let Some((id, session)) = session else {
         if method == Method::GET || method == Method::HEAD {
             let next = if query.is_empty() {
                 path.to_string()

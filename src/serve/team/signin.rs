@@ -63,8 +63,17 @@ fn page(team: &Team, req: &Request) -> Response {
         signin_token(team),
         escape(&next),
     );
-    answer(StatusCode::OK, "text/html; charset=utf-8", html)
+    let mut response = answer(StatusCode::OK, "text/html; charset=utf-8", html);
+    // The page works under a strict policy (its script is served, not inline), and no other
+    // site may frame the button that asks for a passkey.
+    response.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        header::HeaderValue::from_static(SIGNIN_CSP),
+    );
+    response
 }
+
+const SIGNIN_CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 fn challenge(team: &Team, req: &Request) -> Response {
     if let Err(why) = team.check_origin(req.headers) {
