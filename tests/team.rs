@@ -369,11 +369,43 @@ fn a_legal_reviewer_signs_in_with_a_passkey_approves_in_chromium_and_the_build_p
         "location.pathname === '/_signin' && !!document.getElementById('signin') && document.readyState === 'complete'",
         "the sign-in page",
     );
+    let verified = |browser: &mut Browser, yes: bool| {
+        browser.call(
+            "WebAuthn.setUserVerified",
+            serde_json::json!({"authenticatorId": authenticator, "isUserVerified": yes}),
+        );
+    };
+    // Her fingerprint not recognised: not signed in, and the page says why.
+    verified(&mut browser, false);
+    browser.eval("document.getElementById('signin').click(); true");
+    browser.wait_until(
+        "!document.getElementById('signin-status').hidden",
+        "the sign-in refused",
+    );
+    let refusal = browser.eval("document.getElementById('signin-status').textContent");
+    println!("sign-in without user verification: {refusal}");
+    assert_eq!(browser.eval("location.pathname"), "/_signin");
+    verified(&mut browser, true);
     browser.eval("document.getElementById('signin').click(); true");
     browser.wait_until(
         "location.pathname === '/_review/kb/install' && !!document.getElementById('approve-technical') && document.readyState === 'complete'",
         "the review page with an Approve button",
     );
+    // And at the decision: nothing is signed.
+    verified(&mut browser, false);
+    browser.eval("document.getElementById('approve-technical').click(); true");
+    browser.wait_until(
+        "!document.querySelector('.decide-status').hidden",
+        "the decision refused",
+    );
+    let refusal = browser.eval("document.querySelector('.decide-status').textContent");
+    println!("decision without user verification: {refusal}");
+    assert!(
+        refusal.as_str().unwrap().starts_with("Nothing was signed"),
+        "{refusal}"
+    );
+    assert_eq!(records(&site), before);
+    verified(&mut browser, true);
     let text = browser.eval("document.body.innerText");
     assert!(
         text.as_str()
@@ -381,10 +413,15 @@ fn a_legal_reviewer_signs_in_with_a_passkey_approves_in_chromium_and_the_build_p
             .contains("Signed as dana with your passkey"),
         "{text}"
     );
+    let clicked = std::time::Instant::now();
     browser.eval("document.getElementById('approve-technical').click(); true");
     browser.wait_until(
         "location.pathname === '/_review/kb/install' && !document.getElementById('approve-technical') && document.body.innerText.includes('approve (technical)')",
         "the approval",
+    );
+    println!(
+        "click to the review page showing the passkey's approval: {:.0} ms",
+        clicked.elapsed().as_secs_f64() * 1000.0
     );
     drop((browser, server));
 
@@ -554,7 +591,7 @@ fn only_signed_in_reviewers_see_drafts_and_review_pages_and_every_forged_sign_in
 #[test]
 fn a_decision_counts_only_when_the_sessions_passkey_signs_that_very_record() {
     let port = free_port();
-    let site = team_site(port);
+    let mut site = team_site(port);
     let server = TeamServer::start(&site, port);
     let dana = Passkey::new("dana");
     let before = records(&site);
@@ -649,6 +686,23 @@ fn a_decision_counts_only_when_the_sessions_passkey_signs_that_very_record() {
         "{}",
         crossed.body
     );
+    // kb/other edited and submitted again between the two halves: the decision is stale.
+    let (fields, prepared) = server.prepare(&cookie, "kb/other", "approve");
+    site.page("kb/other.md", "Page other", "New words.\n");
+    site.sign("wanda", Kind::Submit, "kb/other", &[], NOW);
+    let stale = server.sign(
+        &cookie,
+        "kb/other",
+        &fields,
+        &prepared,
+        dana.answer(
+            prepared["challenge"].as_str().unwrap(),
+            &server.origin,
+            UP_UV,
+        ),
+    );
+    assert_eq!(stale.status, 409, "{}", stale.body);
+    assert!(stale.body.contains("the page changed since you opened it"));
     // Another passkey's signature (paul's) on dana's session.
     let (fields, prepared) = server.prepare(&cookie, "kb/install", "approve");
     let paul = Passkey::new("paul");
@@ -669,7 +723,11 @@ fn a_decision_counts_only_when_the_sessions_passkey_signs_that_very_record() {
         "{}",
         borrowed.body
     );
-    assert_eq!(records(&site), before, "nothing was written");
+    assert_eq!(
+        records(&site).len(),
+        before.len() + 1,
+        "wanda's submit only"
+    );
     site.imprimatur(&["build"]).at(NOW).run();
     assert_eq!(
         page_entry(&site.status_json(NOW), "kb/install")["status"],
@@ -730,8 +788,8 @@ fn a_decision_counts_only_when_the_sessions_passkey_signs_that_very_record() {
     let after = records(&site);
     assert_eq!(
         after.len(),
-        before.len() + 2,
-        "paul's submit and dana's approval"
+        before.len() + 3,
+        "wanda's second submit, paul's submit and dana's approval"
     );
     assert!(after
         .iter()
