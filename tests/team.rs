@@ -327,16 +327,10 @@ fn with(mut fields: Vec<(String, String)>, name: &str, value: &str) -> Vec<(Stri
     fields
 }
 
-#[test]
-fn a_legal_reviewer_signs_in_with_a_passkey_approves_in_chromium_and_the_build_publishes() {
-    let Some(chromium) = needs(Tool::Chromium) else {
-        return;
-    };
-    let port = free_port();
-    let site = team_site(port);
-    let server = TeamServer::start(&site, port);
-    let dana = Passkey::new("dana");
-    let mut browser = Browser::start(&chromium);
+/// Headless Chromium with a virtual authenticator (ctap2, internal, resident keys, user
+/// verification on) holding `passkey` for `localhost`; and the authenticator's id.
+fn browser_with_passkey(chromium: &std::path::Path, passkey: &Passkey) -> (Browser, String) {
+    let mut browser = Browser::start(chromium);
     browser.call("WebAuthn.enable", serde_json::json!({}));
     let authenticator = browser.call(
         "WebAuthn.addVirtualAuthenticator",
@@ -353,14 +347,27 @@ fn a_legal_reviewer_signs_in_with_a_passkey_approves_in_chromium_and_the_build_p
     browser.call(
         "WebAuthn.addCredential",
         serde_json::json!({"authenticatorId": authenticator, "credential": {
-            "credentialId": std64.encode(&dana.credential),
+            "credentialId": std64.encode(&passkey.credential),
             "isResidentCredential": true,
             "rpId": "localhost",
-            "privateKey": std64.encode(dana.key.to_pkcs8_der().unwrap().as_bytes()),
-            "userHandle": std64.encode(b"dana"),
+            "privateKey": std64.encode(passkey.key.to_pkcs8_der().unwrap().as_bytes()),
+            "userHandle": std64.encode(passkey.reviewer.as_bytes()),
             "signCount": 0,
         }}),
     );
+    (browser, authenticator)
+}
+
+#[test]
+fn a_legal_reviewer_signs_in_with_a_passkey_approves_in_chromium_and_the_build_publishes() {
+    let Some(chromium) = needs(Tool::Chromium) else {
+        return;
+    };
+    let port = free_port();
+    let site = team_site(port);
+    let server = TeamServer::start(&site, port);
+    let dana = Passkey::new("dana");
+    let (mut browser, authenticator) = browser_with_passkey(&chromium, &dana);
     let before = records(&site);
 
     // The link an e-mail gives her leads to the sign-in page first.
@@ -817,4 +824,70 @@ fn serve_team_needs_a_review_section_and_refuses_a_key_or_plain_http_beyond_loop
         .exits(2)
         .stderr_has("cannot be used with")
         .run();
+}
+
+/// `scripts/screenshots.sh` (ignored here): the sign-in page, and a review page's passkey
+/// decision before and after Approve, at 1280 and 390 px, light and dark, into the folder
+/// `IMPRIMATUR_SCREENSHOTS` names.
+#[test]
+#[ignore = "pictures: scripts/screenshots.sh runs it"]
+fn screenshots_of_the_sign_in_and_a_passkey_decision() {
+    let Some(chromium) = needs(Tool::Chromium) else {
+        return;
+    };
+    let out = std::path::PathBuf::from(
+        std::env::var("IMPRIMATUR_SCREENSHOTS").expect("IMPRIMATUR_SCREENSHOTS: where to write"),
+    );
+    let port = free_port();
+    let site = team_site(port);
+    let server = TeamServer::start(&site, port);
+    let dana = Passkey::new("dana");
+    let (mut browser, _) = browser_with_passkey(&chromium, &dana);
+    let shoot = |browser: &mut Browser, name: &str| {
+        for (width, height, size) in [(1280, 1100, "desktop"), (390, 1500, "mobile")] {
+            for scheme in ["light", "dark"] {
+                browser.call(
+                    "Emulation.setDeviceMetricsOverride",
+                    serde_json::json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": size == "mobile"}),
+                );
+                browser.call(
+                    "Emulation.setEmulatedMedia",
+                    serde_json::json!({"features": [{"name": "prefers-color-scheme", "value": scheme}]}),
+                );
+                std::thread::sleep(std::time::Duration::from_millis(300));
+                let png = browser.call(
+                    "Page.captureScreenshot",
+                    serde_json::json!({"format": "png"}),
+                );
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(png["data"].as_str().unwrap())
+                    .unwrap();
+                let file = out.join(format!("{name}-{size}-{scheme}.png"));
+                std::fs::write(&file, bytes).unwrap();
+                println!("{}", file.display());
+            }
+        }
+        browser.call(
+            "Emulation.clearDeviceMetricsOverride",
+            serde_json::json!({}),
+        );
+    };
+    browser.open(&format!("{}/_review/kb/install", server.origin));
+    browser.wait_until(
+        "location.pathname === '/_signin' && document.readyState === 'complete'",
+        "the sign-in page",
+    );
+    shoot(&mut browser, "team-signin");
+    browser.eval("document.getElementById('signin').click(); true");
+    browser.wait_until(
+        "!!document.getElementById('approve-technical') && document.readyState === 'complete'",
+        "the review page",
+    );
+    shoot(&mut browser, "team-decision");
+    browser.eval("document.getElementById('approve-technical').click(); true");
+    browser.wait_until(
+        "!document.getElementById('approve-technical') && document.body.innerText.includes('approve (technical)')",
+        "the approval",
+    );
+    shoot(&mut browser, "team-decided");
 }
