@@ -335,3 +335,59 @@ pub(super) async fn route(
 /// Signs in and signs decisions with a passkey (`navigator.credentials.get`); served at
 /// `/_imprimatur/passkey.js`, so the pages carry no inline script.
 const PASSKEY_JS: &str = include_str!("passkey.js");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sign_in_sends_back_only_to_a_path_of_this_server() {
+        for (next, to) in [
+            ("/_review/kb/a", "/_review/kb/a"),
+            ("/_review/?space=kb", "/_review/?space=kb"),
+            ("//evil.example.net/", "/_review/"),
+            ("/\\evil.example.net", "/_review/"),
+            ("https://evil.example.net/", "/_review/"),
+            ("javascript:alert(1)", "/_review/"),
+            ("/_review/\n", "/_review/"),
+            ("", "/_review/"),
+        ] {
+            assert_eq!(same_site_path(next), to, "{next:?}");
+        }
+    }
+
+    #[test]
+    fn the_session_cookie_is_read_by_its_exact_name() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            "other=1; imprimatur_session_x=no; imprimatur_session=abc"
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(cookie(&headers, COOKIE).as_deref(), Some("abc"));
+        assert_eq!(cookie(&HeaderMap::new(), COOKIE), None);
+    }
+
+    #[test]
+    fn only_drafts_reviews_and_decisions_are_private() {
+        for path in [
+            "/_drafts",
+            "/_drafts/kb/a/",
+            "/_review",
+            "/_review/kb/a",
+            "/_decide/kb/a",
+        ] {
+            assert!(is_private(path), "{path}");
+        }
+        for path in [
+            "/",
+            "/kb/a/",
+            "/_reviewers",
+            "/_signin",
+            "/_imprimatur/passkey.js",
+        ] {
+            assert!(!is_private(path), "{path}");
+        }
+    }
+}
