@@ -891,3 +891,69 @@ fn screenshots_of_the_sign_in_and_a_passkey_decision() {
     );
     shoot(&mut browser, "team-decided");
 }
+
+/// `bench/click.sh team` (ignored here): 20 clicks on Approve through `serve --team`, each on
+/// its own page in review, from the click to the review page showing the approval — the
+/// record prepared, signed by the (virtual) passkey, verified with the build's verifier,
+/// written and counted by the server's new judgement. Prints each time and the median.
+#[test]
+#[ignore = "a benchmark: bench/click.sh team runs it"]
+fn bench_passkey_click_to_record() {
+    let Some(chromium) = needs(Tool::Chromium) else {
+        return;
+    };
+    let port = free_port();
+    let mut site = team_site(port);
+    let names: Vec<String> = (0..20).map(|n| format!("p{n:02}")).collect();
+    for name in &names {
+        site.page(
+            &format!("kb/{name}.md"),
+            name,
+            &format!("The words of {name}.\n"),
+        );
+        site.sign("wanda", Kind::Submit, &format!("kb/{name}"), &[], SUBMITTED);
+    }
+    let server = TeamServer::start(&site, port);
+    let (mut browser, _) = browser_with_passkey(&chromium, &Passkey::new("dana"));
+    browser.open(&format!("{}/_signin", server.origin));
+    browser.wait_until(
+        "document.readyState === 'complete' && !!document.getElementById('signin')",
+        "the sign-in page",
+    );
+    browser.eval("document.getElementById('signin').click(); true");
+    browser.wait_until("location.pathname === '/_review/'", "the review queue");
+    let mut times: Vec<std::time::Duration> = names
+        .iter()
+        .map(|name| {
+            browser.open(&format!("{}/_review/kb/{name}", server.origin));
+            browser.wait_until(
+                "!!document.getElementById('approve-technical') && document.readyState === 'complete'",
+                "the Approve button",
+            );
+            let clicked = std::time::Instant::now();
+            browser.eval("document.getElementById('approve-technical').click(); true");
+            browser.wait_until(
+                "!document.getElementById('approve-technical') && document.body.innerText.includes('approve (technical)')",
+                "the approval",
+            );
+            let t = clicked.elapsed();
+            println!("kb/{name}: {:.1} ms", t.as_secs_f64() * 1000.0);
+            t
+        })
+        .collect();
+    drop((browser, server));
+    assert_eq!(
+        records(&site)
+            .iter()
+            .filter(|r| r.contains("webauthn:"))
+            .count(),
+        20
+    );
+    times.sort();
+    println!(
+        "click to a written, verified passkey record: median of 20 = {:.1} ms (min {:.1}, max {:.1})",
+        ((times[9] + times[10]) / 2).as_secs_f64() * 1000.0,
+        times[0].as_secs_f64() * 1000.0,
+        times[19].as_secs_f64() * 1000.0
+    );
+}
