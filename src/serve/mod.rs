@@ -25,7 +25,7 @@ pub(crate) mod diff;
 pub(crate) mod host;
 pub(crate) mod review;
 pub(crate) mod side;
-pub mod team;
+pub(crate) mod team;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};

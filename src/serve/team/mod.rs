@@ -10,9 +10,9 @@
 //! withhold a decision, never forge or alter one. Every record written passes through
 //! [`land`].
 
-pub mod config;
+pub(crate) mod config;
 pub(crate) mod decide;
-pub mod session;
+pub(crate) mod session;
 pub(crate) mod signin;
 
 use std::sync::{Arc, Mutex};
