@@ -729,6 +729,27 @@ mod tests {
     }
 
     #[test]
+    fn a_passkey_form_token_is_bound_to_its_session_too() {
+        let reviewer = |session: &str| PasskeyReviewer {
+            reviewer: "dana".into(),
+            session: session.into(),
+            tokens: Tokens { secret: [9; 32] },
+        };
+        let token = reviewer("s1").token("kb/a", "sha256:01");
+        assert!(reviewer("s1").token_matches("kb/a", "sha256:01", &token));
+        assert!(!reviewer("s2").token_matches("kb/a", "sha256:01", &token));
+        assert!(!reviewer("s1").token_matches("kb/b", "sha256:01", &token));
+        // Not a token of serve --key's forms, nor of the sign-out, under the same secret.
+        assert_ne!(
+            token,
+            Tokens { secret: [9; 32] }.token("decide", &["kb/a", "sha256:01"])
+        );
+        assert!(!reviewer("s1").signout_token_matches(&token));
+        assert!(reviewer("s1").signout_token_matches(&reviewer("s1").signout_token()));
+        assert!(!reviewer("s2").signout_token_matches(&reviewer("s1").signout_token()));
+    }
+
+    #[test]
     fn a_form_names_the_decision_and_its_fields() {
         let form = Form::parse(b"action=reject&version=sha256%3A01&token=t&step=technical&comment=+Too+short+&discard=true&role=");
         assert_eq!(
