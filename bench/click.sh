@@ -11,5 +11,9 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 profile=()
 if [[ "${BENCH_PROFILE:-dev}" == release ]]; then profile=(--release); fi
-IMPRIMATUR_REQUIRE_TOOLS=1 cargo test "${profile[@]}" --test tests decide::bench_click_to_record \
+# `bash bench/click.sh team`: the same through `serve --team`, the approval signed by a
+# (virtual) passkey in the browser (tests/team.rs, bench_passkey_click_to_record).
+bench=decide::bench_click_to_record
+if [[ "${1:-}" == team ]]; then bench=team::bench_passkey_click_to_record; fi
+IMPRIMATUR_REQUIRE_TOOLS=1 cargo test "${profile[@]}" --test tests "$bench" \
   -- --ignored --exact --nocapture --test-threads 1

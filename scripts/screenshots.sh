@@ -128,3 +128,9 @@ for scheme in light dark; do
   shoot review-buttons-desktop "${decided}_review/docs/writing-a-page" 1280 1100 "$scheme"
   shoot review-buttons-mobile "${decided}_review/docs/writing-a-page" 390 1600 "$scheme"
 done
+
+# The team review server (`serve --team`): the sign-in page and a decision signed with a
+# passkey, before and after Approve; headless Chromium's virtual authenticator holds the passkey
+# (tests/team.rs, screenshots_of_the_sign_in_and_a_passkey_decision).
+IMPRIMATUR_SCREENSHOTS="$PWD/$OUT" cargo test --quiet --test tests \
+  team::screenshots_of_the_sign_in_and_a_passkey_decision -- --ignored --nocapture

@@ -19,6 +19,7 @@ use hmac::{KeyInit, Mac};
 use imprimatur::trust::record::Kind;
 use serde_json::Value;
 
+use crate::serve::free_port;
 use crate::util::{needs, TestSite, Tool};
 
 const DAY0: &str = "2026-11-16T09:00:00Z";
@@ -351,14 +352,6 @@ impl Drop for Smtp {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 // --- the site -------------------------------------------------------------------------------

@@ -59,11 +59,13 @@ fn kb_site() -> TestSite {
 /// follows no redirect and reads error statuses as answers. tests/decide.rs starts it with
 /// `--key`.
 pub(crate) fn spawn(site: &TestSite, extra: &[&std::ffi::OsStr]) -> (Child, String, ureq::Agent) {
-    spawn_on(site, 0, extra)
+    let (child, url, agent) = spawn_on(site, 0, extra);
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    (child, url, agent)
 }
 
-/// [`spawn`] on a given port (0: any free one): a `review:` section names the server's
-/// address, so the tests that have one pick the port first.
+/// [`spawn`] on `port` (a team server's public_url names its port: tests/team.rs); the URL is
+/// the one serve prints.
 pub(crate) fn spawn_on(
     site: &TestSite,
     port: u16,
@@ -88,7 +90,6 @@ pub(crate) fn spawn_on(
         .rsplit_once(" at ")
         .map(|(_, u)| u.to_string())
         .unwrap_or_else(|| panic!("serve printed {first:?}"));
-    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
     let agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)

@@ -28,6 +28,7 @@ mod serve;
 mod serve_browser;
 mod snapshots;
 mod ssh;
+mod team;
 mod theme;
 mod trust;
 mod vectors;

@@ -218,6 +218,10 @@ pub(crate) enum Command {
         /// Which of the agent's keys: its fingerprint (SHA256:...), comment or keyring key id
         #[arg(long, requires = "agent", conflicts_with = "key")]
         agent_key: Option<String>,
+        /// The team review server of imprimatur.yaml's review: section: reviewers sign in and
+        /// decide with their passkeys; the server holds no key
+        #[arg(long, conflicts_with_all = ["key", "agent"])]
+        team: bool,
     },
     /// What waits on a reviewer, oldest first, with step, age, submitter and review URL
     #[command(group(clap::ArgGroup::new("whose").required(true).args(["key", "agent", "reviewer"])))]

@@ -172,6 +172,7 @@ fn act(inv: &Invocation) -> Result<i32> {
             key,
             agent,
             agent_key,
+            team,
         } => super::serve(
             &super::ServeOptions {
                 site_root: site.site.clone(),
@@ -180,6 +181,7 @@ fn act(inv: &Invocation) -> Result<i32> {
                 open: *open,
                 now: now.now.clone(),
                 key: own_key(key, *agent, agent_key),
+                team: *team,
             },
             out,
         ),

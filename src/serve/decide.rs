@@ -32,13 +32,56 @@ use crate::workflow::sign::{self, Action, SignRequest};
 /// Where the review page posts its decisions: `/_decide/<page id>`.
 pub(crate) const DECIDE_PREFIX: &str = "/_decide/";
 
+/// The tokens a server's forms carry: HMAC-SHA256 under a secret drawn at start, over a
+/// purpose and the parts the form is bound to (page, version, session), each length-prefixed
+/// so no parts can pose as others; compared in constant time.
+#[derive(Clone)]
+pub(crate) struct Tokens {
+    secret: [u8; 32],
+}
+
+impl Tokens {
+    pub(crate) fn new() -> Result<Tokens> {
+        let mut secret = [0u8; 32];
+        getrandom::fill(&mut secret)
+            .map_err(|e| Error::Refused(format!("cannot read the system's randomness: {e}")))?;
+        Ok(Tokens { secret })
+    }
+
+    fn mac(&self, purpose: &str, parts: &[&str]) -> hmac::Hmac<Sha256> {
+        let mut mac = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(&self.secret)
+            .expect("HMAC takes a key of any length");
+        mac.update(format!("imprimatur-{purpose}-v1\n").as_bytes());
+        for part in parts {
+            mac.update(format!("{}\n", part.len()).as_bytes());
+        }
+        for part in parts {
+            mac.update(part.as_bytes());
+        }
+        mac
+    }
+
+    /// The token a form for `purpose` about `parts` carries.
+    pub(crate) fn token(&self, purpose: &str, parts: &[&str]) -> String {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(self.mac(purpose, parts).finalize().into_bytes())
+    }
+
+    /// Whether `token` was made by this process for `purpose` about `parts`.
+    pub(crate) fn matches(&self, purpose: &str, parts: &[&str], token: &str) -> bool {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(token)
+            .is_ok_and(|bytes| self.mac(purpose, parts).verify_slice(&bytes).is_ok())
+    }
+}
+
 /// Who reviews through this server: the key opened once at start (its passphrase asked then),
 /// the reviewer the keyring says it belongs to, and the secret the tokens are made with.
 pub(crate) struct Decider {
     source: KeySource,
     signer: Signer,
     reviewer: String,
-    secret: [u8; 32],
+    tokens: Tokens,
 }
 
 impl Decider {
@@ -54,14 +97,11 @@ impl Decider {
                     signer.name()
                 ))
             })?;
-        let mut secret = [0u8; 32];
-        getrandom::fill(&mut secret)
-            .map_err(|e| Error::Refused(format!("cannot read the system's randomness: {e}")))?;
         Ok(Decider {
             source,
             signer,
             reviewer,
-            secret,
+            tokens: Tokens::new()?,
         })
     }
 
@@ -69,33 +109,60 @@ impl Decider {
         &self.reviewer
     }
 
-    fn mac(&self, page: &str, version: &str) -> hmac::Hmac<Sha256> {
-        let mut mac = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(&self.secret)
-            .expect("HMAC takes a key of any length");
-        // Lengths first: no page id and version can pose as another pair.
-        mac.update(format!("imprimatur-decide-v1\n{}\n{}\n", page.len(), version.len()).as_bytes());
-        mac.update(page.as_bytes());
-        mac.update(version.as_bytes());
-        mac
-    }
-
     /// The token a form about `version` of `page` carries.
     fn token(&self, page: &str, version: &str) -> String {
-        base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .encode(self.mac(page, version).finalize().into_bytes())
+        self.tokens.token("decide", &[page, version])
     }
 
     /// Whether `token` was made by this process for `version` of `page` (constant time).
     fn token_matches(&self, page: &str, version: &str, token: &str) -> bool {
-        base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(token)
-            .is_ok_and(|bytes| self.mac(page, version).verify_slice(&bytes).is_ok())
+        self.tokens.matches("decide", &[page, version], token)
     }
+}
+
+/// The signed-in reviewer of a team server (`serve --team`) looking at a review page: the
+/// panel's buttons ask their passkey to sign, with tokens bound to their session.
+pub(crate) struct PasskeyReviewer {
+    pub(crate) reviewer: String,
+    pub(crate) session: String,
+    pub(crate) tokens: Tokens,
+}
+
+impl PasskeyReviewer {
+    pub(crate) fn token(&self, page: &str, version: &str) -> String {
+        self.tokens
+            .token("passkey-decide", &[&self.session, page, version])
+    }
+
+    pub(crate) fn token_matches(&self, page: &str, version: &str, token: &str) -> bool {
+        self.tokens
+            .matches("passkey-decide", &[&self.session, page, version], token)
+    }
+
+    /// The token of the sign-out form.
+    pub(crate) fn signout_token(&self) -> String {
+        self.tokens.token("signout", &[&self.session])
+    }
+
+    pub(crate) fn signout_token_matches(&self, token: &str) -> bool {
+        self.tokens.matches("signout", &[&self.session], token)
+    }
+}
+
+/// Who the review page's panel decides for.
+#[derive(Clone, Copy)]
+pub(crate) enum Signing<'a> {
+    /// No key: the panel prints the commands.
+    Nobody,
+    /// `serve --key` or `--agent`: the buttons sign with the server's key.
+    Key(&'a Decider),
+    /// `serve --team`: the buttons ask the signed-in reviewer's passkey.
+    Passkey(&'a PasskeyReviewer),
 }
 
 /// One action the panel offers, as the form names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Choice {
+pub(crate) enum Choice {
     Approve { step: String },
     ApprovePublish { step: String },
     Reject { step: String },
@@ -132,7 +199,10 @@ impl Choice {
 
     /// The one version this action may be about on the page as judged now, or why there is
     /// none. The panel shows it; a POST naming another is refused as a change since.
-    fn version(&self, judged: &PageEvaluation) -> std::result::Result<Version, &'static str> {
+    pub(crate) fn version(
+        &self,
+        judged: &PageEvaluation,
+    ) -> std::result::Result<Version, &'static str> {
         let review = judged.review().ok_or("the page's space has no policy")?;
         match self {
             Choice::Approve { .. }
@@ -309,12 +379,13 @@ fn label(choice: &Choice) -> &'static str {
 
 const COPY_JS: &str = "document.addEventListener('click',e=>{const b=e.target.closest('button.copy');if(!b)return;const t=document.getElementById(b.dataset.for).textContent;navigator.clipboard&&navigator.clipboard.writeText(t).then(()=>{b.textContent='Copied';});});";
 
-/// The decision panel of `/_review/<id>`: buttons under `--key`, else the commands, one per
-/// action that applies, each with a copy button.
-pub(crate) fn panel(decider: Option<&Decider>, site: &Site, judged: &PageEvaluation) -> String {
+/// The decision panel of `/_review/<id>`: buttons under `--key` (and, under `--team`, buttons
+/// that ask the signed-in reviewer's passkey), else the commands, one per action that
+/// applies, each with a copy button.
+pub(crate) fn panel(signing: Signing, site: &Site, judged: &PageEvaluation) -> String {
     let id = judged.page.id.as_str();
     let mut html = String::new();
-    let Some(decider) = decider else {
+    if matches!(signing, Signing::Nobody) {
         let choices = applicable(judged);
         if choices.is_empty() {
             return html;
@@ -330,18 +401,34 @@ pub(crate) fn panel(decider: Option<&Decider>, site: &Site, judged: &PageEvaluat
         }
         let _ = writeln!(html, "<script>{COPY_JS}</script>");
         return html;
-    };
+    }
     let Some(policy) = site.policies.get(&judged.page.space) else {
         return html;
     };
-    let who = decider.reviewer();
+    let (who, with, passkey) = match signing {
+        Signing::Key(d) => (d.reviewer(), d.signer.name().to_string(), None),
+        Signing::Passkey(p) => (p.reviewer.as_str(), "your passkey".to_string(), Some(p)),
+        Signing::Nobody => unreachable!("handled above"),
+    };
+    let token_of = |version: &str| match signing {
+        Signing::Key(d) => d.token(id, version),
+        Signing::Passkey(p) => p.token(id, version),
+        Signing::Nobody => unreachable!("handled above"),
+    };
     let choices = allowed(policy, who, judged);
     let _ = writeln!(
         html,
         "<h2>Your decision</h2>\n<p class=\"muted\">Signed as <strong>{}</strong> with {}; each button signs exactly the version shown.</p>",
         escape(who),
-        escape(decider.signer.name())
+        escape(&with)
     );
+    if let Some(p) = passkey {
+        let _ = writeln!(
+            html,
+            "<form method=\"post\" action=\"/_signout\" class=\"signout\"><input type=\"hidden\" name=\"token\" value=\"{}\"><button type=\"submit\" id=\"signout\">Sign out</button></form>\n<p class=\"decide-status\" role=\"alert\" hidden></p>\n<script src=\"/_imprimatur/passkey.js\" defer></script>",
+            p.signout_token()
+        );
+    }
     if choices.is_empty() {
         html.push_str("<p class=\"decide-none\">Nothing here is yours to decide now.</p>\n");
         return html;
@@ -349,12 +436,13 @@ pub(crate) fn panel(decider: Option<&Decider>, site: &Site, judged: &PageEvaluat
     let action = escape(&review_link(DECIDE_PREFIX, id));
     for choice in &choices {
         let version = choice.version(judged).expect("applicable");
-        let token = decider.token(id, version.as_str());
+        let token = token_of(version.as_str());
         let name = choice.name();
         let step = choice.step();
+        let passkey_class = if passkey.is_some() { " passkey" } else { "" };
         let _ = write!(
             html,
-            "<form method=\"post\" action=\"{action}\" class=\"decide decide-{name}\">\n<input type=\"hidden\" name=\"action\" value=\"{name}\"><input type=\"hidden\" name=\"version\" value=\"{v}\"><input type=\"hidden\" name=\"token\" value=\"{token}\">",
+            "<form method=\"post\" action=\"{action}\" class=\"decide decide-{name}{passkey_class}\">\n<input type=\"hidden\" name=\"action\" value=\"{name}\"><input type=\"hidden\" name=\"version\" value=\"{v}\"><input type=\"hidden\" name=\"token\" value=\"{token}\">",
             v = escape(version.as_str()),
         );
         if let Some(step) = step {
@@ -402,10 +490,10 @@ pub(crate) fn panel(decider: Option<&Decider>, site: &Site, judged: &PageEvaluat
 
 /// What one POST asks for, from its `application/x-www-form-urlencoded` body.
 #[derive(Debug, Default)]
-struct Form {
-    action: String,
-    version: String,
-    token: String,
+pub(crate) struct Form {
+    pub(crate) action: String,
+    pub(crate) version: String,
+    pub(crate) token: String,
     step: String,
     comment: String,
     role: String,
@@ -414,7 +502,7 @@ struct Form {
 }
 
 impl Form {
-    fn parse(body: &[u8]) -> Form {
+    pub(crate) fn parse(body: &[u8]) -> Form {
         let mut form = Form::default();
         for (k, v) in url::form_urlencoded::parse(body) {
             let v = v.into_owned();
@@ -433,7 +521,7 @@ impl Form {
         form
     }
 
-    fn choice(&self) -> Option<Choice> {
+    pub(crate) fn choice(&self) -> Option<Choice> {
         let step = self.step.clone();
         Some(match self.action.as_str() {
             "approve" => Choice::Approve { step },
@@ -454,7 +542,7 @@ impl Form {
     }
 
     /// The action the CLI would build from the same choices.
-    fn action(&self, choice: &Choice) -> Action {
+    pub(crate) fn action(&self, choice: &Choice) -> Action {
         let comment = Form::text(&self.comment);
         let role = Form::text(&self.role);
         match choice {
@@ -617,7 +705,7 @@ mod tests {
             source: KeySource::File("k.pem".into()),
             signer: Signer::from_secret(secret, std::path::Path::new("k.pem")),
             reviewer: "alice".into(),
-            secret: [9; 32],
+            tokens: Tokens { secret: [9; 32] },
         }
     }
 
@@ -634,10 +722,31 @@ mod tests {
         assert!(!d.token_matches("kb/a", "sha256:01", "not base64!"));
         // Another process draws another secret.
         let other = Decider {
-            secret: [10; 32],
+            tokens: Tokens { secret: [10; 32] },
             ..decider()
         };
         assert!(!other.token_matches("kb/a", "sha256:01", &token));
+    }
+
+    #[test]
+    fn a_passkey_form_token_is_bound_to_its_session_too() {
+        let reviewer = |session: &str| PasskeyReviewer {
+            reviewer: "dana".into(),
+            session: session.into(),
+            tokens: Tokens { secret: [9; 32] },
+        };
+        let token = reviewer("s1").token("kb/a", "sha256:01");
+        assert!(reviewer("s1").token_matches("kb/a", "sha256:01", &token));
+        assert!(!reviewer("s2").token_matches("kb/a", "sha256:01", &token));
+        assert!(!reviewer("s1").token_matches("kb/b", "sha256:01", &token));
+        // Not a token of serve --key's forms, nor of the sign-out, under the same secret.
+        assert_ne!(
+            token,
+            Tokens { secret: [9; 32] }.token("decide", &["kb/a", "sha256:01"])
+        );
+        assert!(!reviewer("s1").signout_token_matches(&token));
+        assert!(reviewer("s1").signout_token_matches(&reviewer("s1").signout_token()));
+        assert!(!reviewer("s2").signout_token_matches(&reviewer("s1").signout_token()));
     }
 
     #[test]

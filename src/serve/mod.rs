@@ -7,6 +7,8 @@
 //! - `/_imprimatur/events` tells open tabs to reload (server-sent events) after a change.
 //! - `POST /_decide/<page id>` signs a reviewer's decision, under `--key` or `--agent`
 //!   (`decide`); the server judges the site again before it answers.
+//! - Under `--team` (`team`), drafts, review pages and decisions are for reviewers signed in
+//!   with a passkey (`/_signin`), whose browsers sign their decisions.
 //!
 //! Only requests whose `Host` names this server are answered (`host`); rendered answers are
 //! kept in a cache bounded by count and bytes (`cache`), keyed by path alone except where a
@@ -44,7 +46,7 @@ use crate::publish::render::{Drafts, Renderer};
 use crate::publish::theme::Theme;
 use crate::report::StatusReport;
 use crate::serve::cache::Bounded;
-use crate::serve::decide::{Decider, Outcome};
+use crate::serve::decide::{Decider, Outcome, Signing};
 use crate::serve::host::AllowedHosts;
 use crate::site::memo::Memo;
 use crate::site::{Evaluation, Site};
@@ -62,6 +64,8 @@ pub struct ServeOptions {
     pub now: Option<String>,
     /// `--key FILE` or `--agent`: the review pages offer this reviewer's decisions as buttons.
     pub key: Option<KeySource>,
+    /// `--team`: the team review server of the site's `review:` section (passkeys, sessions).
+    pub team: bool,
 }
 
 /// What the server shows: one judged site, or why there is none right now.
@@ -109,6 +113,8 @@ struct Shared {
     decider: Option<Arc<Decider>>,
     /// `/_keys/`: passkey registration for the `review:` section's relying party.
     registrar: keys::Registrar,
+    /// The team review server's state, under `--team`.
+    team: Option<Arc<team::Team>>,
 }
 
 impl Shared {
@@ -137,6 +143,7 @@ fn load(site_root: &Path, now: Option<&str>, memo: &Arc<Memo>) -> Snapshot {
         let now = time::resolve_now(now).map_err(Error::Usage)?;
         let site = Site::load_with(site_root, Some(memo.clone()))?;
         crate::notify::config::load(&site.config)?;
+        team::config::load(&site.config)?;
         let eval = site.evaluate(now, &site.config.audiences);
         let theme = Theme::load(&site.config.root, &site.config.theme)?;
         let report = StatusReport::from_evaluation(&eval, &[]);
@@ -167,6 +174,11 @@ pub fn serve(opts: &ServeOptions, out: &mut dyn std::io::Write) -> Result<()> {
             Some(Arc::new(Decider::new(source.clone(), signer, &site)?))
         }
         None => None,
+    };
+    let team = if opts.team {
+        Some(Arc::new(team_for(opts)?))
+    } else {
+        None
     };
     let memo = Arc::new(Memo::default());
     let first = load(&opts.site_root, opts.now.as_deref(), &memo);
@@ -206,15 +218,25 @@ pub fn serve(opts: &ServeOptions, out: &mut dyn std::io::Write) -> Result<()> {
     let shared = Arc::new(Shared {
         snapshot: RwLock::new(Arc::new(first)),
         generation,
-        hosts: AllowedHosts::new(local, review_url.as_deref()),
+        hosts: AllowedHosts::new(
+            local,
+            match &team {
+                Some(t) => Some(t.config.public_url.as_str()),
+                None => review_url.as_deref(),
+            },
+        ),
         site_root: opts.site_root.clone(),
         now: opts.now.clone(),
         memo,
         reloading: Mutex::new(()),
         decider,
         registrar: keys::Registrar::new(relying).map_err(Error::Refused)?,
+        team,
     });
-    let url = format!("http://{local}/");
+    let url = match &shared.team {
+        Some(t) => format!("{}/", t.config.public_url),
+        None => format!("http://{local}/"),
+    };
     watch(&opts.site_root, shared.clone())?;
     // Best effort: a closed stdout (a parent that read the address and left) must not stop
     // the server.
@@ -230,7 +252,12 @@ pub fn serve(opts: &ServeOptions, out: &mut dyn std::io::Write) -> Result<()> {
             d.reviewer()
         );
     }
-    if !opts.bind.is_loopback() {
+    if let Some(t) = &shared.team {
+        eprintln!(
+            "imprimatur: team review server for {} (relying party '{}'), listening on {local}; reviewers sign in with a passkey at {url}_signin",
+            t.config.public_url, t.config.rp_id
+        );
+    } else if !opts.bind.is_loopback() {
         eprintln!(
             "imprimatur: warning: serving on {addr}, not loopback: anyone who can reach it sees every draft and review page"
         );
@@ -253,6 +280,31 @@ pub fn serve(opts: &ServeOptions, out: &mut dyn std::io::Write) -> Result<()> {
         })
         .map_err(|e| Error::io("<server>", e))?;
     Ok(())
+}
+
+/// The team server's state from the site's `review:` section, or why `--team` can't run:
+/// no section, a key given too, or a non-loopback address without https in front.
+fn team_for(opts: &ServeOptions) -> Result<team::Team> {
+    if opts.key.is_some() {
+        return Err(Error::Usage(
+            "serve --team holds no signing key: reviewers sign with their own passkeys; leave out --key and --agent".into(),
+        ));
+    }
+    let site = Site::load(&opts.site_root)?;
+    let config = team::config::load(&site.config)?.ok_or_else(|| {
+        Error::config(
+            crate::site::config::CONFIG_FILE,
+            "review",
+            "serve --team needs a review: section (public_url at least; see README, Site config)",
+        )
+    })?;
+    if !opts.bind.is_loopback() && !config.https {
+        return Err(Error::Usage(format!(
+            "serve --team: --bind {} is not loopback, and review.public_url ({}) is plain HTTP: a team server beyond this machine runs behind a TLS proxy, with an https public_url",
+            opts.bind, config.public_url
+        )));
+    }
+    team::Team::new(config)
 }
 
 /// Watches the site's input; after a burst of changes settles, reloads the snapshot. The
@@ -340,6 +392,25 @@ async fn handle(
     if path == "/_keys" {
         return reply(redirect(keys::KEYS_PREFIX));
     }
+    // A team server's sign-in, its gate in front of drafts and review pages, and its
+    // decisions come first; the reviewer signed in, if any, is who the review page is for.
+    let mut passkey_reviewer = None;
+    if let Some(team) = shared.team.clone() {
+        let req = team::Request {
+            method: &method,
+            headers: &headers,
+            path: &path,
+            query: uri.query().unwrap_or(""),
+            body: &body,
+        };
+        if let Some(response) = team::route(&shared, &team, &req).await {
+            return response;
+        }
+        passkey_reviewer = team
+            .session(&headers)
+            .filter(|(id, s)| team.still_valid(&shared, id, s))
+            .map(|(id, s)| team.reviewer(&id, &s));
+    }
     if let Some(id) = path.strip_prefix(decide::DECIDE_PREFIX) {
         let id = id.trim_end_matches('/').to_string();
         return decision(shared, &method, &headers, host.unwrap_or(""), id, body).await;
@@ -366,23 +437,39 @@ async fn handle(
     let snapshot = shared.snapshot.read().expect("the snapshot lock").clone();
     let filter = filter_of(&path, uri.query().unwrap_or(""));
     let key = cache_key(&path, filter.as_ref());
-    let hit = snapshot.cache.lock().expect("the cache lock").get(&key);
+    // A team server's review page is its reviewer's own (their buttons, their tokens): never
+    // kept for the next one.
+    let personal = passkey_reviewer.is_some() && path.starts_with("/_review/");
+    let hit = if personal {
+        None
+    } else {
+        snapshot.cache.lock().expect("the cache lock").get(&key)
+    };
     let rendered = match hit {
         Some(hit) => hit,
         None => {
             let rendered = tokio::task::spawn_blocking({
                 let snapshot = snapshot.clone();
                 let decider = shared.decider.clone();
-                move || respond(&snapshot, &path, filter.as_ref(), decider.as_deref())
+                move || {
+                    let signing = match (&passkey_reviewer, decider.as_deref()) {
+                        (Some(p), _) => Signing::Passkey(p),
+                        (None, Some(d)) => Signing::Key(d),
+                        (None, None) => Signing::Nobody,
+                    };
+                    respond(&snapshot, &path, filter.as_ref(), signing)
+                }
             })
             .await
             .unwrap_or_else(|e| error_page(&format!("rendering failed: {e}")));
-            let size = rendered.body.len() + rendered.location.as_ref().map_or(0, String::len);
-            snapshot
-                .cache
-                .lock()
-                .expect("the cache lock")
-                .insert(key, rendered.clone(), size);
+            if !personal {
+                let size = rendered.body.len() + rendered.location.as_ref().map_or(0, String::len);
+                snapshot
+                    .cache
+                    .lock()
+                    .expect("the cache lock")
+                    .insert(key, rendered.clone(), size);
+            }
             rendered
         }
     };
@@ -522,7 +609,7 @@ fn respond(
     snapshot: &Snapshot,
     path: &str,
     filter: Option<&review::QueueFilter>,
-    decider: Option<&Decider>,
+    signing: Signing,
 ) -> Reply {
     let loaded = match &snapshot.loaded {
         Ok(l) => l,
@@ -541,7 +628,7 @@ fn respond(
     }
     if let Some(id) = rel.strip_prefix("_review/") {
         let id = id.trim_end_matches('/');
-        return match review::page_review(&loaded.site, &loaded.eval, &loaded.report, id, decider) {
+        return match review::page_review(&loaded.site, &loaded.eval, &loaded.report, id, signing) {
             Some(html) => html_reply(html),
             None => not_found(),
         };

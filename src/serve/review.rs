@@ -376,7 +376,7 @@ pub fn page_review(
     eval: &Evaluation,
     report: &StatusReport,
     id: &str,
-    decider: Option<&crate::serve::decide::Decider>,
+    signing: crate::serve::decide::Signing,
 ) -> Option<String> {
     let p = eval.page(id)?;
     let status = report.pages.iter().find(|s| s.id == id)?;
@@ -452,7 +452,7 @@ pub fn page_review(
     );
     body.push_str("</dl>\n");
 
-    body.push_str(&crate::serve::decide::panel(decider, site, p));
+    body.push_str(&crate::serve::decide::panel(signing, site, p));
 
     side_by_side(
         &mut body,

@@ -240,7 +240,23 @@ impl WebAuthnKey {
         signature: &[u8],
         envelope: &Envelope,
     ) -> Result<(), String> {
-        self.check_client_data(signed, &envelope.client_data_json)?;
+        self.verify_assertion(&Challenge::Record(signed), signature, envelope)
+            .map(|_| ())
+    }
+
+    /// Every rule of an assertion (SPEC §4a) for `challenge`: the client data asks for it, as
+    /// `webauthn.get`, from one of the key's origins and not framed cross-origin; the
+    /// authenticator data is for the key's relying party with the user present and verified;
+    /// the signature covers both. A record's signature and a sign-in share this one
+    /// implementation; only what the challenge is differs. `Ok` is the origin the client data
+    /// names (a team server checks it against its own origins too).
+    pub fn verify_assertion(
+        &self,
+        challenge: &Challenge,
+        signature: &[u8],
+        envelope: &Envelope,
+    ) -> Result<String, String> {
+        let origin = self.check_client_data(challenge, &envelope.client_data_json)?;
         self.check_authenticator_data(&envelope.authenticator_data)?;
         let mut message = envelope.authenticator_data.clone();
         message.extend_from_slice(&Sha256::digest(&envelope.client_data_json));
@@ -256,7 +272,7 @@ impl WebAuthnKey {
                 .is_ok_and(|sig| key.verify_strict(&message, &sig).is_ok()),
         };
         if verifies {
-            Ok(())
+            Ok(origin)
         } else {
             Err(format!(
                 "the passkey signature ({}) does not verify over the authenticator data and client data",
@@ -265,7 +281,7 @@ impl WebAuthnKey {
         }
     }
 
-    fn check_client_data(&self, signed: &[u8], json: &[u8]) -> Result<(), String> {
+    fn check_client_data(&self, challenge: &Challenge, json: &[u8]) -> Result<String, String> {
         let at = "webauthn.client_data_json";
         let Ok(serde_json::Value::Object(data)) = serde_json::from_slice(json) else {
             return Err(format!("{at}: not a JSON object"));
@@ -277,15 +293,11 @@ impl WebAuthnKey {
                 data.get("type").map_or("absent".into(), |v| v.to_string())
             ));
         }
-        let challenge =
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(signed));
-        if text("challenge") != Some(challenge.as_str()) {
-            return Err(format!(
-                "{at}: the challenge is not the SHA-256 of this record's signed bytes (it signed another record, or the record was changed after signing)"
-            ));
+        if text("challenge") != Some(challenge.encoded().as_str()) {
+            return Err(format!("{at}: {}", challenge.mismatch()));
         }
-        match text("origin") {
-            Some(origin) if self.origins.iter().any(|o| o == origin) => {}
+        let origin = match text("origin") {
+            Some(origin) if self.origins.iter().any(|o| o == origin) => origin.to_string(),
             other => {
                 return Err(format!(
                     "{at}: origin {} is not one of the key's origins ({})",
@@ -293,9 +305,9 @@ impl WebAuthnKey {
                     self.origins.join(", ")
                 ))
             }
-        }
+        };
         match data.get("crossOrigin") {
-            None | Some(serde_json::Value::Bool(false)) => Ok(()),
+            None | Some(serde_json::Value::Bool(false)) => Ok(origin),
             Some(v) => Err(format!(
                 "{at}: crossOrigin is {v}: the signature was asked for by a page framed on another site"
             )),
@@ -324,6 +336,32 @@ impl WebAuthnKey {
             return Err(format!("{at}: the user was not verified (flag UV clear)"));
         }
         Ok(())
+    }
+}
+
+/// What an assertion's client data must ask for.
+pub enum Challenge<'a> {
+    /// A record's signature: SHA-256 of the record's signed bytes (SPEC §4a).
+    Record(&'a [u8]),
+    /// A sign-in: the random bytes the server issued for it.
+    Issued(&'a [u8]),
+}
+
+impl Challenge<'_> {
+    /// As the client data writes it: base64url without padding.
+    pub fn encoded(&self) -> String {
+        let e = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        match self {
+            Challenge::Record(signed) => e.encode(Sha256::digest(signed)),
+            Challenge::Issued(bytes) => e.encode(bytes),
+        }
+    }
+
+    fn mismatch(&self) -> &'static str {
+        match self {
+            Challenge::Record(_) => "the challenge is not the SHA-256 of this record's signed bytes (it signed another record, or the record was changed after signing)",
+            Challenge::Issued(_) => "the challenge is not the one this server issued for this sign-in",
+        }
     }
 }
 

@@ -11,11 +11,13 @@ use crate::site::content::{page_id_from_arg, Page};
 use crate::site::{Live, Site};
 use crate::time::{self, Instant};
 use crate::trust::keyfile;
-use crate::trust::record::{Assignment, Kind, Record, SALT_LEN};
+use crate::trust::keyring::Key;
+use crate::trust::record::{Assignment, Kind, Record, RecordFileParsed, SALT_LEN};
 use crate::trust::review::{Decision, PageReview, VerifiedRecord};
 use crate::trust::signer::{KeySource, Signer};
 use crate::trust::store::Store;
 use crate::trust::version::Version;
+use crate::trust::webauthn::Envelope;
 
 /// What a reviewer asks a signing command to sign: parsed once from the command line, with
 /// exactly the options each kind of record has (ripgrep's low-args → high-args).
@@ -163,7 +165,59 @@ pub fn sign(req: &SignRequest) -> Result<String> {
 /// `sign` on a site already loaded, with the key already opened (`submit --changed` signs many
 /// pages of one site, asking for a passphrase once).
 pub fn sign_in(site: &Site, signer: &Signer, req: &SignRequest) -> Result<String> {
-    let id = page_id_from_arg(req.page);
+    let public = signer.public_key();
+    let key = site.keyring.key_for_public(&public).ok_or_else(|| {
+        Error::Refused(format!(
+            "{}: this key is not in approvals/keyring.yaml (its public key is {}, fingerprint {})",
+            signer.name(),
+            keyfile::public_base64_of(&public),
+            crate::trust::sshkey::fingerprint(&public)
+        ))
+    })?;
+    let prepared = prepare(site, key, signer.name(), &req.ask())?;
+    let signature = signer.sign(&prepared.record.signed_bytes())?;
+    finish(site, prepared, signature.to_bytes().to_vec(), None, req.now)
+}
+
+/// What a signing command asks, whoever signs it and however (a key file, the ssh-agent, a
+/// passkey in a browser).
+#[derive(Debug, Clone)]
+pub struct Ask<'a> {
+    pub action: &'a Action,
+    pub page: &'a str,
+    /// Sign this version instead of the one the action defaults to.
+    pub version: Option<&'a str>,
+    pub now: Instant,
+    /// Sign an approve or reject even when it repeats the reviewer's counted decision.
+    pub force: bool,
+}
+
+impl SignRequest<'_> {
+    pub fn ask(&self) -> Ask<'_> {
+        Ask {
+            action: &self.action,
+            page: self.page,
+            version: self.version,
+            now: self.now,
+            force: self.force,
+        }
+    }
+}
+
+/// A record every rule allows, not yet signed, and where its file goes: the first half of
+/// signing, shared by the CLI, `serve --key` and the team server's passkeys (which sign it in
+/// the reviewer's browser, between [`prepare`] and [`finish`]).
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub record: Record,
+    dir: PathBuf,
+    stem: String,
+}
+
+/// Checks what `ask` asks of `key` (who is named `who` in messages) on `site` as the build
+/// would judge it, and builds the unsigned record. Nothing is written.
+pub fn prepare(site: &Site, key: &Key, who: &str, ask: &Ask) -> Result<Prepared> {
+    let id = page_id_from_arg(ask.page);
     let page =
         site.page(&id)
             .ok_or_else(|| match site.invalid_pages.iter().find(|p| p.id == id) {
@@ -181,31 +235,22 @@ pub fn sign_in(site: &Site, signer: &Signer, req: &SignRequest) -> Result<String
             page.space, page.space
         )));
     }
-    let public = signer.public_key();
-    let key = site.keyring.key_for_public(&public).ok_or_else(|| {
-        Error::Refused(format!(
-            "{}: this key is not in approvals/keyring.yaml (its public key is {}, fingerprint {})",
-            signer.name(),
-            keyfile::public_base64_of(&public),
-            crate::trust::sshkey::fingerprint(&public)
-        ))
-    })?;
-    if let Some(why) = key.unusable_at(&req.now) {
-        return Err(Error::Refused(format!("{}: {why}", signer.name())));
+    if let Some(why) = key.unusable_at(&ask.now) {
+        return Err(Error::Refused(format!("{who}: {why}")));
     }
     let judged = site
-        .evaluate_one(&page.id, req.now, None)
+        .evaluate_one(&page.id, ask.now, None)
         .expect("the page exists");
     let review = judged.review().expect("the space has a policy");
-    let version = version_to_sign(req, page, review)?;
+    let version = version_to_sign(ask, page, review)?;
     // The build can't tell when the page was edited; the signing commands can: nothing is
     // decided any more on a review an edit cancelled.
     let cancelled = review
         .cancelled
         .as_ref()
-        .filter(|c| c.version == version || req.version.is_none());
+        .filter(|c| c.version == version || ask.version.is_none());
     if let Some(c) = cancelled {
-        if kind_acts_in_review(req.action.kind()) {
+        if kind_acts_in_review(ask.action.kind()) {
             return Err(Error::Refused(format!(
                 "{}: the review of version {} was cancelled when the page was edited (edit_cancels_review in approvals/policies/{}.yaml); submit the page again to start a new review",
                 page.id,
@@ -214,71 +259,109 @@ pub fn sign_in(site: &Site, signer: &Signer, req: &SignRequest) -> Result<String
             )));
         }
     }
-    refuse_repeat(req, page, review, &version, &key.reviewer)?;
+    refuse_repeat(ask, page, review, &version, &key.reviewer)?;
 
-    let kind = req.action.kind();
+    let kind = ask.action.kind();
     // Fresh for every record: the same comment never gives the same digest twice.
     let mut salt = [0u8; SALT_LEN];
     getrandom::fill(&mut salt)
         .map_err(|e| Error::Refused(format!("cannot read the system's randomness: {e}")))?;
-    let record = req
+    let record = ask
         .action
-        .record(page, version, &key.reviewer, &key.id, req.now, salt);
+        .record(page, version, &key.reviewer, &key.id, ask.now, salt);
     let dir = site.config.records_dir().join(&page.id);
     // Records signed in the same second are replayed in file-path order (SPEC §5), so the
     // name carries a sequence number after the time: creation order survives a tie.
     let sequence = std::fs::read_dir(&dir).map(|d| d.count()).unwrap_or(0) + 1;
     let stem = format!(
         "{}-{sequence:04}-{}-{}",
-        time::format_utc(&req.now).replace([':', '-'], ""),
+        time::format_utc(&ask.now).replace([':', '-'], ""),
         kind,
         record.reviewer
     );
+    let prepared = Prepared { record, dir, stem };
+    prepared.counts_in(site, ask.now)?;
+    Ok(prepared)
+}
 
-    // The build's verdict before the record exists: the page replayed with it, through the
-    // same engine and the same `Policy::authorize`. Refuse what would not count.
-    let candidate = VerifiedRecord {
-        file: site.config.display_path(&dir.join(format!("{stem}.yaml"))),
-        record: record.clone().into(),
-    };
-    let replayed = site
-        .evaluate_one(&page.id, req.now, Some(candidate))
-        .expect("the page exists");
-    let index = replayed.records.len() - 1;
-    let verdict = replayed
-        .review()
-        .and_then(|r| r.notes.iter().find(|n| n.index == index))
-        .expect("the engine notes every record");
-    if !verdict.counted {
-        return Err(Error::Refused(format!(
-            "{}: the build would not count this {} of version {}: {}",
-            page.id,
-            kind,
-            record.version.short(),
-            verdict.note
-        )));
+impl Prepared {
+    /// The build's verdict before the record exists: the page replayed with it, through the
+    /// same engine and the same `Policy::authorize`. Refuses what would not count.
+    fn counts_in(&self, site: &Site, now: Instant) -> Result<()> {
+        let record = &self.record;
+        let candidate = VerifiedRecord {
+            file: site
+                .config
+                .display_path(&self.dir.join(format!("{}.yaml", self.stem))),
+            record: record.clone().into(),
+        };
+        let replayed = site
+            .evaluate_one(&record.content, now, Some(candidate))
+            .ok_or_else(|| Error::Refused(format!("no page '{}' in content/", record.content)))?;
+        let index = replayed.records.len() - 1;
+        let verdict = replayed
+            .review()
+            .and_then(|r| r.notes.iter().find(|n| n.index == index))
+            .expect("the engine notes every record");
+        if !verdict.counted {
+            return Err(Error::Refused(format!(
+                "{}: the build would not count this {} of version {}: {}",
+                record.content,
+                record.kind,
+                record.version.short(),
+                verdict.note
+            )));
+        }
+        Ok(())
     }
+}
 
-    if kind == Kind::Submit {
+/// The second half of signing: attaches `signature` (and a passkey's `webauthn` envelope),
+/// checks the record with the build's own verifier and, on `site` as it is now, that it still
+/// counts, then writes it (and, for `submit`, the version's bytes into the store). Returns
+/// the record's path relative to the site root.
+pub fn finish(
+    site: &Site,
+    prepared: Prepared,
+    signature: Vec<u8>,
+    webauthn: Option<Envelope>,
+    now: Instant,
+) -> Result<String> {
+    let parsed = RecordFileParsed {
+        record: prepared.record.clone().into(),
+        signature,
+        webauthn: webauthn.map(Into::into),
+    };
+    crate::trust::record::check(&parsed, &site.keyring, &now).map_err(|why| {
+        Error::Refused(format!(
+            "{}: the build would not verify this record: {why}",
+            prepared.record.content
+        ))
+    })?;
+    prepared.counts_in(site, now)?;
+    let record = &prepared.record;
+    if record.kind == Kind::Submit {
+        let page = site
+            .page(&record.content)
+            .ok_or_else(|| Error::Refused(format!("no page '{}' in content/", record.content)))?;
         let stored =
             Store::new(site.config.store_dir()).put_version(&page.store_files()?, page.bundle)?;
         // The record names `page.version`; what the store now holds must be exactly that.
-        if stored != page.version {
+        if stored != record.version {
             return Err(Error::Refused(format!(
                 "{}: the stored bytes hash to {stored}, not to the page's version {}; nothing signed",
-                page.source, page.version
+                page.source, record.version
             )));
         }
     }
-    let text = record.to_yaml(&signer.sign(&record.signed_bytes())?);
-    let path = write_new(&dir, &stem, text.as_bytes())?;
+    let path = write_new(&prepared.dir, &prepared.stem, parsed.to_yaml().as_bytes())?;
     Ok(site.config.display_path(&path))
 }
 
 /// Which version a record is about. `submit` signs the page's bytes; `approve`, `reject` and
 /// `retract` act on the version in review, and refuse when the page has changed since it was
 /// submitted, unless `--version` names the version meant; `unpublish` names what is live.
-fn version_to_sign(req: &SignRequest, page: &Page, review: &PageReview<Live>) -> Result<Version> {
+fn version_to_sign(req: &Ask, page: &Page, review: &PageReview<Live>) -> Result<Version> {
     let kind = req.action.kind();
     if let Some(text) = req.version {
         let v = Version::parse(text).ok_or_else(|| {
@@ -322,13 +405,13 @@ fn version_to_sign(req: &SignRequest, page: &Page, review: &PageReview<Live>) ->
 /// reviewer once): refused, unless `--force` asks for it (to sign a new comment or role).
 /// A manager's override is never a repeat: it approves every remaining step.
 fn refuse_repeat(
-    req: &SignRequest,
+    req: &Ask,
     page: &Page,
     review: &PageReview<Live>,
     version: &Version,
     reviewer: &str,
 ) -> Result<()> {
-    let (step, decision, verb) = match &req.action {
+    let (step, decision, verb) = match req.action {
         Action::Approve {
             step,
             override_: false,

@@ -497,3 +497,34 @@ fn a_remembered_verdict_covers_the_envelope_and_the_key_s_origins() {
     let why = record::check(&parsed, &plain, &at).unwrap_err();
     assert!(why.contains("is an ed25519 key"), "{why}");
 }
+
+#[test]
+fn a_sign_in_is_checked_by_the_same_rules_against_the_challenge_the_server_issued() {
+    let signer = Signer::es256();
+    let key = signer.key();
+    let issued: Vec<u8> = Sha256::digest(b"a nonce").to_vec();
+    // The helper hashes `challenge_of` into the client data: the issued bytes are that hash.
+    let (signature, envelope) = signer.assert(&Assertion {
+        challenge_of: b"a nonce".to_vec(),
+        ..Default::default()
+    });
+    assert_eq!(
+        key.verify_assertion(&Challenge::Issued(&issued), &signature, &envelope),
+        Ok(ORIGIN.to_string())
+    );
+    let other = Sha256::digest(b"another nonce").to_vec();
+    let why = key
+        .verify_assertion(&Challenge::Issued(&other), &signature, &envelope)
+        .unwrap_err();
+    assert!(why.contains("not the one this server issued"), "{why}");
+    // Without user verification a sign-in is refused like a record is.
+    let (signature, envelope) = signer.assert(&Assertion {
+        challenge_of: b"a nonce".to_vec(),
+        flags: FLAG_UP,
+        ..Default::default()
+    });
+    let why = key
+        .verify_assertion(&Challenge::Issued(&issued), &signature, &envelope)
+        .unwrap_err();
+    assert!(why.contains("flag UV clear"), "{why}");
+}
