@@ -149,6 +149,7 @@ struct Answer {
     status: u16,
     location: Option<String>,
     cookie: Option<String>,
+    csp: Option<String>,
     body: String,
 }
 
@@ -182,11 +183,13 @@ impl TeamServer {
                 .map(|v| v.to_str().unwrap().to_string())
         };
         let location = header("location");
+        let csp = header("content-security-policy");
         let cookie = header("set-cookie").map(|c| c.split(';').next().unwrap().to_string());
         Answer {
             status: resp.status().as_u16(),
             location,
             cookie,
+            csp,
             body: resp.body_mut().read_to_string().unwrap(),
         }
     }
@@ -458,6 +461,16 @@ fn only_signed_in_reviewers_see_drafts_and_review_pages_and_every_forged_sign_in
 
     // Nobody signed in: the published view is open; drafts and reviews lead to the sign-in.
     assert_eq!(server.get("/", None).status, 200);
+    assert_eq!(
+        server.get("/", None).csp.as_deref(),
+        Some("frame-ancestors 'none'"),
+        "no other site frames a team server's page"
+    );
+    assert!(server
+        .get("/_signin", None)
+        .csp
+        .unwrap()
+        .contains("script-src 'self'"));
     for (path, next) in [
         ("/_review/", "%2F_review%2F"),
         ("/_drafts/", "%2F_drafts%2F"),
