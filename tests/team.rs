@@ -141,6 +141,7 @@ struct Answer {
     status: u16,
     location: Option<String>,
     cookie: Option<String>,
+    csp: Option<String>,
     body: String,
 }
 
@@ -158,7 +159,10 @@ impl TeamServer {
     fn start(site: &TestSite, port: u16) -> TeamServer {
         let (child, url, agent) = crate::serve::spawn_on(site, port, &["--team".as_ref()]);
         // Its public URL (another server of the same site prints the same one).
-        assert!(url.starts_with("http://localhost:"), "{url}");
+        assert!(
+            url.starts_with("http://localhost:") || url == "https://review.example.com/",
+            "{url}"
+        );
         TeamServer {
             child,
             base: format!("http://127.0.0.1:{port}"),
@@ -174,11 +178,13 @@ impl TeamServer {
                 .map(|v| v.to_str().unwrap().to_string())
         };
         let location = header("location");
+        let csp = header("content-security-policy");
         let cookie = header("set-cookie").map(|c| c.split(';').next().unwrap().to_string());
         Answer {
             status: resp.status().as_u16(),
             location,
             cookie,
+            csp,
             body: resp.body_mut().read_to_string().unwrap(),
         }
     }
@@ -450,6 +456,16 @@ fn only_signed_in_reviewers_see_drafts_and_review_pages_and_every_forged_sign_in
 
     // Nobody signed in: the published view is open; drafts and reviews lead to the sign-in.
     assert_eq!(server.get("/", None).status, 200);
+    assert_eq!(
+        server.get("/", None).csp.as_deref(),
+        Some("frame-ancestors 'none'"),
+        "no other site frames a team server's page"
+    );
+    assert!(server
+        .get("/_signin", None)
+        .csp
+        .unwrap()
+        .contains("script-src 'self'"));
     for (path, next) in [
         ("/_review/", "%2F_review%2F"),
         ("/_drafts/", "%2F_drafts%2F"),
@@ -948,4 +964,48 @@ fn bench_passkey_click_to_record() {
         times[0].as_secs_f64() * 1000.0,
         times[19].as_secs_f64() * 1000.0
     );
+}
+
+/// The status of a GET of `path` written by hand with `Host: host`.
+fn status_as_host(base: &str, host: &str, path: &str) -> u16 {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(base.trim_start_matches("http://")).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("an HTTP answer: {answer:?}"))
+}
+
+#[test]
+fn behind_its_tls_proxy_a_team_server_answers_its_public_host_and_no_other() {
+    let port = free_port();
+    let site = team_site(port);
+    let config = site.read("imprimatur.yaml").replace(
+        &format!("public_url: http://localhost:{port}\n  rp_id: localhost\n"),
+        "public_url: https://review.example.com\n",
+    );
+    site.write("imprimatur.yaml", config.as_bytes());
+    let server = TeamServer::start(&site, port);
+    assert_eq!(status_as_host(&server.base, "review.example.com", "/"), 200);
+    assert_eq!(
+        status_as_host(&server.base, "review.example.com:443", "/"),
+        200
+    );
+    assert_eq!(
+        status_as_host(&server.base, "review.example.com", "/_review/"),
+        303,
+        "drafts and reviews still need a sign-in"
+    );
+    assert_eq!(status_as_host(&server.base, "evil.example.net", "/"), 421);
 }

@@ -365,6 +365,30 @@ async fn handle(
     uri: Uri,
     body: axum::body::Bytes,
 ) -> Response {
+    let team = shared.team.is_some();
+    let mut response = answer(shared, method, headers, uri, body).await;
+    // A team server's pages are never framed by another site (its session cookie is
+    // SameSite=Strict already; this covers the published view and the sign-in too).
+    if team
+        && !response
+            .headers()
+            .contains_key(header::CONTENT_SECURITY_POLICY)
+    {
+        response.headers_mut().insert(
+            header::CONTENT_SECURITY_POLICY,
+            header::HeaderValue::from_static("frame-ancestors 'none'"),
+        );
+    }
+    response
+}
+
+async fn answer(
+    shared: Arc<Shared>,
+    method: Method,
+    headers: HeaderMap,
+    uri: Uri,
+    body: axum::body::Bytes,
+) -> Response {
     // Before anything is read or rendered: an absolute request target names its host too,
     // and both must be this server's.
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
