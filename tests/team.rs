@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 
 use crate::serve::free_port;
 use crate::util::cdp::Browser;
+use crate::util::remote::{subjects, BareRemote};
 use crate::util::{needs, page_entry, TestSite, Tool};
 
 const SUBMITTED: &str = "2026-11-20T09:00:00Z";
@@ -95,14 +96,26 @@ impl Passkey {
 /// (engineering) and paul (writers) review with passkeys; the team server is
 /// `http://localhost:PORT`.
 fn team_site(port: u16) -> TestSite {
+    team_site_pushing_to(port, None)
+}
+
+/// [`team_site`], a git checkout (the team server commits every decision; it needs git): of
+/// `remote` when given, which the server then pushes to (`review.git.remote: origin`), with
+/// erin (engineering) reviewing too; else a checkout with no remote.
+fn team_site_pushing_to(port: u16, remote: Option<&BareRemote>) -> TestSite {
+    needs(Tool::Git).expect("the team server commits with git");
     let mut site = TestSite::new();
     site.reviewer("wanda", &["writers"]).policy("kb", ONE_STEP);
     let origin = format!("http://localhost:{port}");
     let keyring = site.read("approvals/keyring.yaml");
+    let erin = match remote {
+        Some(_) => Passkey::new("erin").keyring_entry("engineering", &origin),
+        None => String::new(),
+    };
     site.file(
         "approvals/keyring.yaml",
         format!(
-            "{keyring}{}{}",
+            "{keyring}{}{}{erin}",
             Passkey::new("dana").keyring_entry("engineering", &origin),
             Passkey::new("paul").keyring_entry("writers", &origin)
         ),
@@ -118,10 +131,18 @@ fn team_site(port: u16) -> TestSite {
         site.sign("wanda", Kind::Submit, &format!("kb/{name}"), &[], SUBMITTED);
     }
     let config = site.read("imprimatur.yaml");
+    let git = match remote {
+        Some(_) => "  git:\n    remote: origin\n    author_name: Review server\n    author_email: review@example.com\n",
+        None => "",
+    };
     site.file(
         "imprimatur.yaml",
-        format!("{config}review:\n  public_url: {origin}\n  rp_id: localhost\n"),
+        format!("{config}review:\n  public_url: {origin}\n  rp_id: localhost\n{git}"),
     );
+    match remote {
+        Some(remote) => remote.seed_from(site.path()),
+        None => crate::util::remote::init_checkout(site.path()),
+    }
     site
 }
 
@@ -438,6 +459,13 @@ fn a_legal_reviewer_signs_in_with_a_passkey_approves_in_chromium_and_the_build_p
     assert!(
         record.contains("webauthn:\n  authenticator_data: "),
         "{record}"
+    );
+    // Committed as it was written: the branch holds the decision.
+    let subjects = subjects(site.path());
+    assert!(
+        subjects[0].starts_with("approve kb/install [technical] ")
+            && subjects[0].ends_with(" (dana)"),
+        "{subjects:?}"
     );
     site.imprimatur(&["build"]).at(NOW).run();
     assert_eq!(
@@ -1008,4 +1036,91 @@ fn behind_its_tls_proxy_a_team_server_answers_its_public_host_and_no_other() {
         "drafts and reviews still need a sign-in"
     );
     assert_eq!(status_as_host(&server.base, "evil.example.net", "/"), 421);
+}
+
+#[test]
+fn two_reviewers_approving_at_once_both_land_in_the_remote_even_when_a_writer_pushed_meanwhile() {
+    let remote = BareRemote::new();
+    let port = free_port();
+    let site = team_site_pushing_to(port, Some(&remote));
+    let server = TeamServer::start(&site, port);
+    let (dana, erin) = (Passkey::new("dana"), Passkey::new("erin"));
+    let dana_in = server.sign_in(&dana, UP_UV).expect("dana signs in");
+    let erin_in = server.sign_in(&erin, UP_UV).expect("erin signs in");
+    let (dana_form, dana_prepared) = server.prepare(&dana_in, "kb/install", "approve");
+    let (erin_form, erin_prepared) = server.prepare(&erin_in, "kb/other", "approve");
+    // Between the server's pull and its push, a writer pushes to the branch: the server's
+    // first push is rejected, and it lands after a rebase.
+    remote.push_from_another_clone("content/kb/news.md", "---\ntitle: News\n---\nNew.\n");
+    let arrivals_before = remote.arrivals().len();
+    let answers: Vec<Answer> = std::thread::scope(|scope| {
+        let mut decided = Vec::new();
+        for (passkey, cookie, page, form, prepared) in [
+            (&dana, &dana_in, "kb/install", &dana_form, &dana_prepared),
+            (&erin, &erin_in, "kb/other", &erin_form, &erin_prepared),
+        ] {
+            let server = &server;
+            decided.push(scope.spawn(move || {
+                let challenge = prepared["challenge"].as_str().unwrap();
+                let answer = passkey.answer(challenge, &server.origin, UP_UV);
+                server.sign(cookie, page, form, prepared, answer)
+            }));
+        }
+        decided.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    for answer in &answers {
+        assert_eq!(answer.status, 303, "{}", answer.body);
+    }
+    // Both decisions, one commit each, on the remote's branch after the writer's.
+    remote.wait_for_arrivals(arrivals_before + 2, std::time::Duration::from_secs(30));
+    let landed: Vec<String> = subjects(remote.path()).into_iter().take(3).collect();
+    assert!(
+        landed
+            .iter()
+            .filter(|s| s.starts_with("approve kb/"))
+            .count()
+            == 2
+            && landed.iter().any(|s| s == "a writer's edit"),
+        "{landed:?}"
+    );
+    let files = remote.files();
+    let records: Vec<&String> = files
+        .iter()
+        .filter(|f| {
+            f.starts_with("approvals/records/kb/install/")
+                || f.starts_with("approvals/records/kb/other/")
+        })
+        .collect();
+    assert_eq!(
+        records.len(),
+        4,
+        "two submits and two approvals: {records:?}"
+    );
+    assert!(files.contains(&"content/kb/news.md".to_string()));
+    drop(server);
+
+    // What the remote holds is what the build counts: a fresh clone publishes both pages.
+    let clone = tempfile::tempdir().unwrap();
+    let cloned = std::process::Command::new("git")
+        .args(["clone", "--quiet"])
+        .arg(remote.path())
+        .arg(clone.path())
+        .status()
+        .unwrap();
+    assert!(cloned.success());
+    let built = std::process::Command::new(env!("CARGO_BIN_EXE_imprimatur"))
+        .args(["build", "--now", NOW, "--site"])
+        .arg(clone.path())
+        .output()
+        .unwrap();
+    assert!(built.status.success(), "{built:?}");
+    for page in ["kb/install", "kb/other"] {
+        assert!(
+            clone
+                .path()
+                .join(format!("output/{page}/index.html"))
+                .exists(),
+            "{page} is not published from the remote's branch"
+        );
+    }
 }

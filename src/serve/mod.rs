@@ -53,6 +53,7 @@ use crate::site::{Evaluation, Site};
 use crate::time;
 use crate::trust::signer::{KeySource, Signer};
 use crate::trust::webauthn::registration::Relying;
+use crate::workflow::git::Landing;
 
 pub struct ServeOptions {
     pub site_root: PathBuf,
@@ -238,6 +239,9 @@ pub fn serve(opts: &ServeOptions, out: &mut dyn std::io::Write) -> Result<()> {
         None => format!("http://{local}/"),
     };
     watch(&opts.site_root, shared.clone())?;
+    if let Some(team) = shared.team.clone() {
+        pull_every(team::PULL_EVERY, team, shared.clone());
+    }
     // Best effort: a closed stdout (a parent that read the address and left) must not stop
     // the server.
     let _ = writeln!(
@@ -304,7 +308,29 @@ fn team_for(opts: &ServeOptions) -> Result<team::Team> {
             opts.bind, config.public_url
         )));
     }
-    team::Team::new(config)
+    let landing = Landing::open(
+        &opts.site_root,
+        team::git_settings(&config, &opts.site_root)?,
+    )?;
+    // What the branch holds, before the first judgement.
+    landing.pull()?;
+    team::Team::new(config, landing)
+}
+
+/// A team server pulls its branch every `period` (and before every decision), so what it
+/// shows is what the branch holds: other servers' decisions, writers' pushes. A pull that
+/// brought something judges the site again.
+fn pull_every(period: Duration, team: Arc<team::Team>, shared: Arc<Shared>) {
+    std::thread::spawn(move || loop {
+        std::thread::sleep(period);
+        match team.landing.pull() {
+            Ok(pulled) if pulled.changed() => {
+                shared.reload(std::slice::from_ref(&shared.site_root))
+            }
+            Ok(_) => {}
+            Err(e) => eprintln!("imprimatur: {e}"),
+        }
+    });
 }
 
 /// Watches the site's input; after a burst of changes settles, reloads the snapshot. The

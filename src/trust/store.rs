@@ -84,6 +84,20 @@ impl Store {
         Ok(Version::parse(&format!("sha256:{hex}")).expect("hex from sha256"))
     }
 
+    /// The files that hold `version`: its blob, and for a bundle each file's blob the manifest
+    /// names (what a commit of a `submit` must carry besides the record).
+    pub fn blob_paths_of(&self, version: &Version) -> Vec<PathBuf> {
+        let mut paths = vec![self.blob_path(version.hex())];
+        if let Ok(bytes) = self.get_blob(version.hex()) {
+            if version::is_manifest(&bytes) {
+                if let Ok(entries) = version::parse_manifest(&bytes) {
+                    paths.extend(entries.iter().map(|e| self.blob_path(&e.hex)));
+                }
+            }
+        }
+        paths
+    }
+
     /// Reads one blob and checks it against its address. Nothing is read through a symbolic
     /// link (not even `approvals/store` itself or its fan-out folder), nor from anything but a
     /// regular file, nor beyond [`version::MAX_FILE_BYTES`]: such a blob is corrupt.

@@ -223,11 +223,6 @@ impl Landing {
         })
     }
 
-    /// The work tree's top folder.
-    pub(crate) fn top(&self) -> &Path {
-        &self.top
-    }
-
     fn pull_in_turn(&self) -> Result<Pulled> {
         let before = self.head().unwrap_or_default();
         let Some(remote) = &self.settings.remote else {
@@ -400,6 +395,28 @@ fn is_race(said: &str) -> bool {
     ]
     .iter()
     .any(|w| said.contains(w))
+}
+
+/// The branch checked out at `site_root`: where a team server commits when `review.git.branch`
+/// is left out.
+pub(crate) fn checked_out_branch(site_root: &Path) -> Result<String> {
+    let top = run(site_root, &["rev-parse", "--show-toplevel"]).map_err(|stderr| {
+        GitError::NotARepository {
+            root: site_root.to_path_buf(),
+            stderr,
+        }
+    })?;
+    let top = PathBuf::from(top.trim_end_matches(['\n', '\r']));
+    match run(&top, &["symbolic-ref", "--quiet", "--short", "HEAD"]) {
+        Ok(name) if !name.trim().is_empty() => Ok(name.trim().to_string()),
+        _ => Err(GitError::Setting {
+            field: "git.branch",
+            why: format!(
+                "{} is on a detached HEAD: check out the branch decisions go to (git switch main), or name it here",
+                top.display()
+            ),
+        }),
+    }
 }
 
 fn check_settings(s: &GitSettings) -> Result<()> {

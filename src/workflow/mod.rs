@@ -6,9 +6,6 @@
 //! git (`git`: commit, push, pull). This floor stands on `site/` and `trust/`; publishing,
 //! reports and the CLI stand on it, and it never imports them.
 
-// Commits and pushes the records `serve --team` writes (issue 35). Until the server calls it,
-// only its tests do: the allow goes when it is wired in.
-#[allow(dead_code)]
 pub(crate) mod git;
 pub(crate) mod governance;
 pub(crate) mod restore;

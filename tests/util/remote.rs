@@ -55,6 +55,25 @@ impl BareRemote {
         git(site, &["push", "--quiet", "origin", "main"]);
     }
 
+    /// A writer's push from a clone of their own: `rel` written with `text` and committed as
+    /// "a writer's edit".
+    pub fn push_from_another_clone(&self, rel: &str, text: &str) {
+        let clone = tempfile::tempdir().unwrap();
+        git(
+            clone.path(),
+            &["clone", "--quiet", &self.path().to_string_lossy(), "."],
+        );
+        let path = clone.path().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+        git(clone.path(), &["add", "--", rel]);
+        git(
+            clone.path(),
+            &["commit", "--quiet", "-m", "a writer's edit"],
+        );
+        git(clone.path(), &["push", "--quiet", "origin", "main"]);
+    }
+
     /// Every push so far, oldest first.
     pub fn arrivals(&self) -> Vec<Arrival> {
         let log = std::fs::read_to_string(self.path().join("arrivals.log")).unwrap_or_default();
@@ -95,6 +114,23 @@ impl BareRemote {
         files.sort();
         files
     }
+}
+
+/// Makes `site` a git checkout with everything committed on `main` and no remote: what a
+/// team server commits each decision into when `review.git` names no remote.
+pub fn init_checkout(site: &Path) {
+    git(site, &["init", "--quiet", "-b", "main"]);
+    git(site, &["add", "--all"]);
+    git(site, &["commit", "--quiet", "-m", "the site"]);
+}
+
+/// The subject lines of `main`'s commits in `repository` (a checkout or a bare remote),
+/// newest first.
+pub fn subjects(repository: &Path) -> Vec<String> {
+    git(repository, &["log", "--format=%s", "main"])
+        .lines()
+        .map(str::to_string)
+        .collect()
 }
 
 /// The median of measured times (the mean of the middle two for an even count).

@@ -155,6 +155,17 @@ fn prepare(
             format!("'{}' is not a decision", form.action),
         )
     })?;
+    // The branch first: a decision is judged on what it holds (another server's decisions,
+    // a writer's edit), not on what this checkout last saw.
+    let pulled = team.landing.pull().map_err(|e| {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("nothing was signed: the server can't bring its checkout up to date: {e}"),
+        )
+    })?;
+    if pulled.changed() {
+        shared.reload(std::slice::from_ref(&shared.site_root));
+    }
     let at = now(shared)?;
     let site = current(shared, page, &choice, &form.version, at)?;
     let (key, passkey) = passkey(&site, session)?;
@@ -250,6 +261,7 @@ fn finish(
             "nothing was signed: the passkey was asked from {origin}, which is not one of review.origins"
         )));
     }
+    let record = pending.prepared.record.clone();
     let path = sign::finish(
         &site,
         pending.prepared,
@@ -258,7 +270,14 @@ fn finish(
         at,
     )
     .map_err(signing_refusal)?;
-    let landed = super::land(std::slice::from_ref(&path)).map_err(signing_refusal)?;
+    let landed = team.land(&site, &record, &path).map_err(|e| {
+        // Written and verified, so it counts here; but the branch does not hold it yet.
+        shared.reload(&[shared.site_root.join("approvals")]);
+        (
+            StatusCode::BAD_GATEWAY,
+            format!("your decision is signed and written as {path}, but: {e}"),
+        )
+    })?;
     // Before the answer: the page the browser is sent to shows the new record.
     shared.reload(&[shared.site_root.join("approvals")]);
     eprintln!(
@@ -266,6 +285,11 @@ fn finish(
         session.reviewer,
         landed.records.join(", "),
         key.id
+    );
+    eprintln!(
+        "imprimatur: committed {}{}",
+        landed.commit,
+        if landed.pushed { ", pushed" } else { "" }
     );
     Ok(Response::builder()
         .status(StatusCode::SEE_OTHER)

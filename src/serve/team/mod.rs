@@ -15,6 +15,7 @@ pub(crate) mod decide;
 pub(crate) mod session;
 pub(crate) mod signin;
 
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -28,7 +29,10 @@ use crate::serve::decide::{PasskeyReviewer, Tokens};
 use crate::serve::Shared;
 use crate::site::Site;
 use crate::trust::keyring::{Key, PublicKey};
+use crate::trust::record::{Kind, Record};
+use crate::trust::store::Store;
 use crate::trust::webauthn::{Envelope, WebAuthnKey};
+use crate::workflow::git::{self, GitSettings, Landing};
 use config::ReviewConfig;
 use session::{Expiring, Session, Sessions};
 
@@ -47,10 +51,13 @@ pub(crate) struct Team {
     pub(crate) challenges: Mutex<Expiring<()>>,
     /// Decisions prepared and waiting for the passkey's signature, by a random id.
     pub(crate) pending: Mutex<Expiring<decide::Pending>>,
+    /// The site's git checkout: every record written is committed (and pushed, with a remote)
+    /// here, and the branch is pulled before a decision is judged.
+    pub(crate) landing: Landing,
 }
 
 impl Team {
-    pub(crate) fn new(config: ReviewConfig) -> Result<Team> {
+    pub(crate) fn new(config: ReviewConfig, landing: Landing) -> Result<Team> {
         let lifetime = Duration::from_secs(u64::from(config.session_hours) * 3600);
         Ok(Team {
             config,
@@ -58,6 +65,7 @@ impl Team {
             sessions: Mutex::new(Sessions::new(lifetime)),
             challenges: Mutex::new(Expiring::new(PENDING_LIFETIME)),
             pending: Mutex::new(Expiring::new(PENDING_LIFETIME)),
+            landing,
         })
     }
 
@@ -231,20 +239,69 @@ pub(crate) fn passkey_by_credential<'a>(
         })
 }
 
-/// What [`land`] did with the records written.
+/// How often the team server pulls its branch between decisions.
+pub(crate) const PULL_EVERY: Duration = Duration::from_secs(30);
+
+/// What [`Team::land`] did with the records written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Landed {
     /// The records' paths, relative to the site root.
     pub records: Vec<String>,
+    /// The commit that holds them, and whether the remote has it.
+    pub commit: String,
+    pub pushed: bool,
 }
 
-/// Every record the team server writes passes through here, after it is written and before
-/// the answer: today it only says what was written; committing and pushing them (review.git)
-/// is the git module's.
-pub fn land(records: &[String]) -> Result<Landed> {
-    Ok(Landed {
-        records: records.to_vec(),
+/// `review.git` as the git module takes it: the branch checked out when none is named, and
+/// the server as the commits' author unless the section names one.
+pub(crate) fn git_settings(config: &ReviewConfig, site_root: &Path) -> Result<GitSettings> {
+    let branch = match &config.git.branch {
+        Some(b) => b.clone(),
+        None => git::checked_out_branch(site_root)?,
+    };
+    Ok(GitSettings {
+        remote: config.git.remote.clone(),
+        branch,
+        author_name: config
+            .git
+            .author_name
+            .clone()
+            .unwrap_or_else(|| "imprimatur review server".into()),
+        author_email: config
+            .git
+            .author_email
+            .clone()
+            .unwrap_or_else(|| format!("imprimatur@{}", config.host)),
     })
+}
+
+impl Team {
+    /// Every record the team server writes passes through here, after it is written and
+    /// before the answer: committed with the files it needs (a submit's stored version), and
+    /// pushed when `review.git.remote` is set. The signature inside says who decided; the
+    /// commit only says which server wrote it down.
+    pub(crate) fn land(&self, site: &Site, record: &Record, path: &str) -> Result<Landed> {
+        let mut paths = vec![site.config.root.join(path)];
+        if record.kind == Kind::Submit {
+            paths.extend(Store::new(site.config.store_dir()).blob_paths_of(&record.version));
+        }
+        let message = format!(
+            "{} {}{} {} ({})\n\nSigned by {} with passkey '{}' through imprimatur serve --team.\nRecord: {path}\n",
+            record.kind.as_str(),
+            record.content,
+            record.step.as_deref().map(|s| format!(" [{s}]")).unwrap_or_default(),
+            record.version.short(),
+            record.reviewer,
+            record.reviewer,
+            record.key,
+        );
+        let landed = self.landing.land(&paths, &message)?;
+        Ok(Landed {
+            records: vec![path.to_string()],
+            commit: landed.commit,
+            pushed: landed.pushed,
+        })
+    }
 }
 
 /// An answer of the team server's own (JSON, a refusal, a redirect), never cached.
