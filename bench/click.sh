@@ -11,9 +11,10 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 profile=()
 if [[ "${BENCH_PROFILE:-dev}" == release ]]; then profile=(--release); fi
-# `bash bench/click.sh team`: the same through `serve --team`, the approval signed by a
-# (virtual) passkey in the browser (tests/team.rs, bench_passkey_click_to_record).
+# `bash bench/click.sh team`: through `serve --team`, the approval signed by a (virtual)
+# passkey in the browser, committed and pushed to a local bare remote; timed to the pushed
+# commit's arrival there (tests/team.rs, bench_passkey_click_to_pushed_commit).
 bench=decide::bench_click_to_record
-if [[ "${1:-}" == team ]]; then bench=team::bench_passkey_click_to_record; fi
+if [[ "${1:-}" == team ]]; then bench=team::bench_passkey_click_to_pushed_commit; fi
 IMPRIMATUR_REQUIRE_TOOLS=1 cargo test "${profile[@]}" --test tests "$bench" \
   -- --ignored --exact --nocapture --test-threads 1

@@ -74,6 +74,13 @@ impl BareRemote {
         git(clone.path(), &["push", "--quiet", "origin", "main"]);
     }
 
+    /// Commits everything in the checkout `site` and pushes it here (one arrival).
+    pub fn push_all(&self, site: &Path, message: &str) {
+        git(site, &["add", "--all"]);
+        git(site, &["commit", "--quiet", "-m", message]);
+        git(site, &["push", "--quiet", "origin", "main"]);
+    }
+
     /// Every push so far, oldest first.
     pub fn arrivals(&self) -> Vec<Arrival> {
         let log = std::fs::read_to_string(self.path().join("arrivals.log")).unwrap_or_default();
