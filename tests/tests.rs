@@ -21,6 +21,7 @@ mod passkeys;
 mod proofs;
 mod redirects;
 mod reports;
+mod revocation;
 mod sealed;
 mod serve;
 mod serve_browser;

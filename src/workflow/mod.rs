@@ -6,5 +6,6 @@
 //! reports and the CLI stand on it, and it never imports them.
 
 pub(crate) mod governance;
+pub(crate) mod keyring;
 pub(crate) mod restore;
 pub mod sign;
