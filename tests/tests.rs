@@ -29,5 +29,6 @@ mod snapshots;
 mod ssh;
 mod theme;
 mod trust;
+mod tutorial;
 mod vectors;
 mod workflow;
