@@ -16,6 +16,7 @@ mod governance;
 mod hardening_fs;
 mod hardening_parse;
 mod init;
+mod keyring;
 mod notify;
 mod passkeys;
 mod proofs;

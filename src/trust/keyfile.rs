@@ -454,6 +454,49 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_public_key_is_read_from_every_file_that_holds_one_and_only_from_those() {
+        use ed25519_dalek::pkcs8::EncodePublicKey;
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("k.pem");
+        let line = generate(&secret).unwrap();
+        let public = load(&secret).unwrap().verifying_key();
+        let pem = public.to_public_key_pem(Default::default()).unwrap();
+        let ssh = crate::trust::sshkey::public_line(&public, "me@laptop");
+        for (name, text) in [
+            ("b64", format!("{line}\n")),
+            ("pem.pub", pem),
+            ("id.pub", format!("{ssh}\n")),
+        ] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            assert_eq!(read_public(&path).unwrap(), public, "{name}");
+        }
+        assert_eq!(
+            read_public(&secret).unwrap(),
+            public,
+            "the secret's public half"
+        );
+        for (name, text, says) in [
+            (
+                "cert.pem",
+                "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+                "a PEM certificate",
+            ),
+            (
+                "keyring.yaml",
+                "reviewers:\n  - id: a\n",
+                "a keyring, not one key",
+            ),
+            ("short", "AAAA\n", "not a key file imprimatur reads"),
+        ] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            let e = read_public(&path).unwrap_err().to_string();
+            assert!(e.contains(says), "{name}: {e}");
+        }
+    }
+
+    #[test]
     fn generated_keys_load_back_and_are_private() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("k.pem");
