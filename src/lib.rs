@@ -8,15 +8,16 @@
 //!   errors and their exit codes), `escape`, `time`, `timings`, `yaml`.
 //! - `trust/` — what a version is (`version`, `store`), who signs (`keyring`, `keyfile`;
 //!   passkeys through `webauthn`), what they signed (`record`), the rules (`policy`,
-//!   `authority`), and the pure review
+//!   `authority`, and `reachable`: can anyone still complete each step), and the pure review
 //!   engine that replays records into each page's state and live version (`review`).
 //! - `cache/` — what one run lends the next, and who can write each kept file.
 //! - `site/` — a site on disk (`config`, `content`) judged at one `now`: every page's
 //!   `Judgement`, with URLs resolved.
 //! - `workflow/` — actions on a judged site: the signing commands (`sign`) write records
 //!   through the same rules, `restore` puts an earlier version back as the draft,
-//!   `governance` holds the admins' changes to the trust root and keyring, and `git` lands
-//!   the team review server's records (commit, push, pull).
+//!   `governance` holds the admins' changes to the trust root and keyring, `keyring` adds
+//!   reviewers and keys to it from key files, and `git` lands the team review server's
+//!   records (commit, push, pull).
 //! - `publish/` — render the live versions (`markdown`, `links`, `theme`, `render`) and
 //!   replace `output/` atomically (`output`), in `build`.
 //! - `report/` — status, findings, dashboard, outdated list, notifications outbox, page log.

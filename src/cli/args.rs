@@ -52,7 +52,8 @@ pub(crate) enum RootCommand {
         /// How many of its admins must sign governance and the next root
         #[arg(long)]
         threshold: u64,
-        /// An admin: ID=PUBLIC_KEY (base64, as `keygen` prints it); repeat for each
+        /// An admin: ID=PUBLIC_KEY (base64, as `keygen` prints it) or ID=FILE (a key file, as
+        /// `keyring add --public-key-file` reads it); repeat for each
         #[arg(long, required = true)]
         admin: Vec<String>,
     },
@@ -67,6 +68,32 @@ pub(crate) enum RootCommand {
 
 #[derive(Subcommand)]
 pub(crate) enum KeyringCommand {
+    /// Add a reviewer, or another key of a reviewer, to approvals/keyring.yaml from a key file
+    Add {
+        #[command(flatten)]
+        site: SiteArgs,
+        /// The reviewer id ([a-z0-9._-]+); an id already in the keyring gets the key added
+        id: String,
+        /// The reviewer's name (required for a new reviewer)
+        #[arg(long)]
+        name: Option<String>,
+        /// Where notifications reach them
+        #[arg(long)]
+        email: Option<String>,
+        /// Their groups, comma-separated (writers,engineering)
+        #[arg(long, value_delimiter = ',')]
+        groups: Vec<String>,
+        /// Their key: the secret key file from `imprimatur keygen` (its public half is read),
+        /// an OpenSSH public key (~/.ssh/id_ed25519.pub), a PEM public key, or a file holding
+        /// the base64 public key keygen printed
+        #[arg(long, value_name = "FILE")]
+        public_key_file: PathBuf,
+        /// The key's id in the keyring; default: ID-YEAR (raj-2026), the year of --now
+        #[arg(long)]
+        key_id: Option<String>,
+        #[command(flatten)]
+        now: NowArg,
+    },
     /// Revoke a key in approvals/keyring.yaml (admins then sign the change)
     Revoke {
         #[command(flatten)]
@@ -76,9 +103,16 @@ pub(crate) enum KeyringCommand {
         /// Seal the records the key made that count now: no other record of it ever counts
         #[arg(long)]
         seal: bool,
-        /// When the key stops counting (RFC 3339); default: now
+        /// When the key stops counting (RFC 3339): its records signed at or after it are void;
+        /// default: now (--now, else SOURCE_DATE_EPOCH, else the clock)
         #[arg(long)]
         at: Option<String>,
+        /// Revoke even when records of the key that count today were signed at or after
+        /// --at: they stop counting (without it, they are named and nothing is written)
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        now: NowArg,
     },
 }
 
@@ -509,6 +543,7 @@ impl Command {
             | Command::Root(RootCommand::New { site, .. })
             | Command::Root(RootCommand::Sign { site, .. })
             | Command::Keyring(KeyringCommand::Revoke { site, .. })
+            | Command::Keyring(KeyringCommand::Add { site, .. })
             | Command::Audit { site, .. }
             | Command::Build { site, .. }
             | Command::Serve { site, .. }
@@ -552,9 +587,10 @@ impl Command {
             | Command::Retract { sign, .. }
             | Command::Publish { sign, .. }
             | Command::Unpublish { sign, .. } => Some(&sign.now),
+            Command::Keyring(KeyringCommand::Revoke { now, .. })
+            | Command::Keyring(KeyringCommand::Add { now, .. }) => Some(now),
             Command::Governance(_)
             | Command::Root(_)
-            | Command::Keyring(_)
             | Command::Audit { .. }
             | Command::Serve { .. }
             | Command::Keygen { .. }

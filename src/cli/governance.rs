@@ -157,30 +157,105 @@ pub fn root_sign(site_root: &Path, key_file: &Path, out: &mut dyn Write) -> Resu
     Ok(EXIT_OK)
 }
 
-/// `imprimatur keyring revoke KEY --seal [--at TIME]`: sets the key's `revoked_at` and seals
-/// the records it made that count now, in `approvals/keyring.yaml`. Admins then sign the
-/// change (`governance sign`); until then builds fail closed.
+/// `imprimatur keyring revoke KEY --seal [--at TIME] [--force]`: sets the key's `revoked_at`
+/// (default: now) and seals the records it made before then that count, in
+/// `approvals/keyring.yaml`; refuses, naming them, when records that count today would stop
+/// counting, unless `--force`. Admins then sign the change (`governance sign`); until then
+/// builds fail closed.
 pub fn keyring_revoke(
     site_root: &Path,
     key_id: &str,
     seal: bool,
     at: Instant,
+    now: Instant,
+    force: bool,
     out: &mut dyn Write,
 ) -> Result<i32> {
     check_notifications(site_root)?;
-    let sealed = crate::workflow::governance::revoke_key(site_root, key_id, seal, at)?;
-    print(
-        out,
-        &format!(
-            "revoked key '{key_id}' at {}{} in approvals/keyring.yaml; builds fail closed until the admins sign it: imprimatur governance sign --key FILE\n",
+    let r = crate::workflow::governance::revoke_key(site_root, key_id, seal, at, now, force)?;
+    let mut text = format!(
+        "revoked key '{key_id}' at {}{} in approvals/keyring.yaml\n",
+        time::format_utc(&at),
+        if seal {
+            format!(", sealing its {} counted record(s)", r.sealed)
+        } else {
+            String::new()
+        }
+    );
+    if !r.voided.is_empty() {
+        text.push_str(&format!(
+            "voided (--force): {} record(s) signed at or after {} no longer count: {}\n",
+            r.voided.len(),
             time::format_utc(&at),
-            if seal {
-                format!(", sealing its {sealed} counted record(s)")
-            } else {
-                String::new()
-            }
-        ),
+            r.voided
+                .iter()
+                .map(|v| v.file.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if root::load_chain(site_root)?.is_some() {
+        text.push_str(
+            "builds fail closed until the admins sign it: imprimatur governance sign --key FILE\n",
+        );
+    }
+    print(out, &text)?;
+    Ok(EXIT_OK)
+}
+
+/// The operands of `imprimatur keyring add`.
+pub struct KeyringAdd<'a> {
+    pub id: &'a str,
+    pub name: Option<&'a str>,
+    pub email: Option<&'a str>,
+    pub groups: &'a [String],
+    pub public_key_file: &'a Path,
+    pub key_id: Option<&'a str>,
+}
+
+/// `imprimatur keyring add ID --name N --email E --groups a,b --public-key-file F [--key-id K]`:
+/// the reviewer (or another key of theirs) into `approvals/keyring.yaml`, the key read from a
+/// file. On a governed site the admins then sign the change.
+pub fn keyring_add(
+    site_root: &Path,
+    args: &KeyringAdd,
+    now: Instant,
+    out: &mut dyn Write,
+) -> Result<i32> {
+    use chrono::Datelike;
+    let public_key = crate::trust::keyfile::read_public(args.public_key_file)?;
+    let key_id = match args.key_id {
+        Some(k) => k.to_string(),
+        None => format!("{}-{}", args.id, now.year()),
+    };
+    let added = crate::workflow::keyring::add_key(
+        site_root,
+        &crate::workflow::keyring::NewKey {
+            reviewer: args.id,
+            name: args.name,
+            email: args.email,
+            groups: args.groups,
+            key_id: &key_id,
+            public_key,
+        },
     )?;
+    let mut text = if added.new_reviewer {
+        format!(
+            "added reviewer '{}' with key '{key_id}' to {}\n",
+            args.id, added.file
+        )
+    } else {
+        format!(
+            "added key '{key_id}' to reviewer '{}' in {}\n",
+            args.id, added.file
+        )
+    };
+    if root::load_chain(site_root)?.is_some() {
+        text.push_str(
+            "builds fail closed until the admins sign it: imprimatur governance sign --key FILE\n",
+        );
+    }
+    print(out, &text)?;
     Ok(EXIT_OK)
 }
 

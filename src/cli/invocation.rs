@@ -141,10 +141,39 @@ fn act(inv: &Invocation) -> Result<i32> {
             key,
             seal,
             at,
+            force,
+            ..
         }) => {
-            let at = super::resolve_now(at.as_deref())?;
-            super::keyring_revoke(&site.site, key, *seal, at, out)
+            let now = inv.now();
+            let at = match at {
+                Some(text) => crate::time::resolve_now(Some(text))
+                    .map_err(|m| Error::Usage(m.replacen("--now", "--at", 1)))?,
+                None => now,
+            };
+            super::keyring_revoke(&site.site, key, *seal, at, now, *force, out)
         }
+        Command::Keyring(KeyringCommand::Add {
+            site,
+            id,
+            name,
+            email,
+            groups,
+            public_key_file,
+            key_id,
+            ..
+        }) => super::keyring_add(
+            &site.site,
+            &super::KeyringAdd {
+                id,
+                name: name.as_deref(),
+                email: email.as_deref(),
+                groups,
+                public_key_file,
+                key_id: key_id.as_deref(),
+            },
+            inv.now(),
+            out,
+        ),
         Command::Build {
             site,
             audience,

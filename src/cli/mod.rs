@@ -31,7 +31,8 @@ use crate::time::{self, Instant};
 pub use args::LowArgs;
 pub use build::{build, BuildOptions};
 pub use governance::{
-    audit, governance_sign, governance_status, keyring_revoke, root_new, root_sign,
+    audit, governance_sign, governance_status, keyring_add, keyring_revoke, root_new, root_sign,
+    KeyringAdd,
 };
 pub use history::history;
 pub use inbox::{inbox, Who};

@@ -13,7 +13,8 @@ pub fn keygen(path: &Path, out: &mut dyn Write) -> Result<i32> {
     print(
         out,
         &format!(
-            "wrote {} (keep it secret; mode 0600)\nadd this public key to approvals/keyring.yaml:\n{public}\n",
+            "wrote {} (keep it secret; mode 0600)\nadd it to approvals/keyring.yaml: imprimatur keyring add ID --name NAME --public-key-file {}\nits public key:\n{public}\n",
+            path.display(),
             path.display()
         ),
     )?;
@@ -31,7 +32,8 @@ pub fn keygen_ssh(path: &Path, out: &mut dyn Write) -> Result<i32> {
     print(
         out,
         &format!(
-            "wrote {} (keep it secret; mode 0600) and its .pub\nadd this public key to approvals/keyring.yaml:\n{public}\n",
+            "wrote {} (keep it secret; mode 0600) and its .pub\nadd it to approvals/keyring.yaml: imprimatur keyring add ID --name NAME --public-key-file {}.pub\nits public key:\n{public}\n",
+            path.display(),
             path.display()
         ),
     )?;

@@ -73,6 +73,7 @@ impl Site {
         findings.extend(self.invalid_pages());
         findings.extend(self.orphans(&by_page));
         findings.extend(self.spaces_without_policy());
+        findings.extend(self.unreachable_steps(now));
 
         // Each page takes its own records (moved, not copied).
         let per_page: Vec<(&Arc<Page>, Vec<VerifiedRecord>)> = self
@@ -296,6 +297,28 @@ impl Site {
                 page: None,
                 detail: format!("space '{space}' has no approvals/policies/{space}.yaml: none of its pages is published"),
                 file: None,
+            })
+            .collect()
+    }
+
+    /// Every step of a policy that nobody able to sign at `now` can complete
+    /// (`Policy::unreachable_steps`): its space's pages would wait on it forever.
+    fn unreachable_steps(&self, now: Instant) -> Vec<Finding> {
+        self.policies
+            .values()
+            .flat_map(|policy| {
+                policy
+                    .unreachable_steps(&self.keyring, &now)
+                    .into_iter()
+                    .map(move |u| Finding {
+                        kind: FindingKind::StepUnreachable,
+                        page: None,
+                        detail: format!(
+                            "space '{}', step '{}': nobody who can sign today can complete it: {}. Add or restore a reviewer who may act in this step in approvals/keyring.yaml (imprimatur keyring add), or change the step in {}",
+                            policy.space, u.step, u.why, policy.file
+                        ),
+                        file: Some(policy.file.clone()),
+                    })
             })
             .collect()
     }

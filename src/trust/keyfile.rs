@@ -94,6 +94,72 @@ pub fn load(path: &Path) -> Result<SigningKey> {
     parse(&text, path, &mut || passphrase(path))
 }
 
+/// The public key a key file holds, for the keyring (`keyring add --public-key-file`, `root
+/// new --admin ID=FILE`): a secret key in any format `load` reads (its public half; it asks
+/// for an encrypted key's passphrase, and refuses a file others may read, as `load` does), a
+/// PEM public key (`-----BEGIN PUBLIC KEY-----`), an OpenSSH `.pub` line, or the bare base64
+/// `keygen` prints. Anything else is refused, saying what the file is.
+pub fn read_public(path: &Path) -> Result<ed25519_dalek::VerifyingKey> {
+    use ed25519_dalek::pkcs8::DecodePublicKey;
+    use std::io::Read;
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if !meta.is_file() {
+        return Err(Error::Refused(format!(
+            "{}: not a regular file, so not a key file",
+            path.display()
+        )));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .map_err(|e| Error::io(path, e))?
+        .take(MAX_KEY_FILE)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, e))?;
+    let text = String::from_utf8_lossy(&bytes);
+    let first = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#'))
+        .unwrap_or_default();
+    let refused = |what: String| Error::Refused(format!("{}: {what}", path.display()));
+    let checked = |key: ed25519_dalek::VerifyingKey| {
+        if key.is_weak() {
+            Err(refused(
+                "a weak (small-order) ed25519 point: it would verify forged signatures".into(),
+            ))
+        } else {
+            Ok(key)
+        }
+    };
+    if first.starts_with("-----BEGIN ") && first.ends_with("PRIVATE KEY-----") {
+        return Ok(load(path)?.verifying_key());
+    }
+    if first == "-----BEGIN PUBLIC KEY-----" {
+        let key = ed25519_dalek::VerifyingKey::from_public_key_pem(&text).map_err(|e| {
+            refused(format!(
+                "not a PEM ed25519 public key ({e}); imprimatur verifies ed25519 keys only"
+            ))
+        })?;
+        return checked(key);
+    }
+    if first.starts_with("ssh-") || first.starts_with("ecdsa-sha2-") || first.starts_with("sk-") {
+        return crate::trust::keyring::decode_public_key(first).map_err(refused);
+    }
+    if is_bare_public_key(first) {
+        return crate::trust::keyring::decode_public_key(first).map_err(refused);
+    }
+    let what = if first == "-----BEGIN CERTIFICATE-----" {
+        "a PEM certificate (X.509); imprimatur takes the reviewer's ed25519 key itself".to_string()
+    } else if text.lines().any(|l| l.trim_end() == "reviewers:") {
+        "a keyring, not one key".to_string()
+    } else {
+        "not a key file imprimatur reads".to_string()
+    };
+    Err(refused(format!(
+        "{what}: pass the key file from `imprimatur keygen --out FILE` (its public half is read), an OpenSSH public key (~/.ssh/id_ed25519.pub), a PEM public key (-----BEGIN PUBLIC KEY-----), or a file holding the base64 public key keygen printed"
+    )))
+}
+
 /// The file's text, refused when it is not a secret key (a public key, a keyring, a
 /// certificate: `not_a_secret_key` names it and what to pass instead) or when group or others
 /// may read it (`mode & 0o077`): a secret that others can read is no longer only its
@@ -386,6 +452,49 @@ pub fn public_base64_of(key: &ed25519_dalek::VerifyingKey) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_public_key_is_read_from_every_file_that_holds_one_and_only_from_those() {
+        use ed25519_dalek::pkcs8::EncodePublicKey;
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("k.pem");
+        let line = generate(&secret).unwrap();
+        let public = load(&secret).unwrap().verifying_key();
+        let pem = public.to_public_key_pem(Default::default()).unwrap();
+        let ssh = crate::trust::sshkey::public_line(&public, "me@laptop");
+        for (name, text) in [
+            ("b64", format!("{line}\n")),
+            ("pem.pub", pem),
+            ("id.pub", format!("{ssh}\n")),
+        ] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            assert_eq!(read_public(&path).unwrap(), public, "{name}");
+        }
+        assert_eq!(
+            read_public(&secret).unwrap(),
+            public,
+            "the secret's public half"
+        );
+        for (name, text, says) in [
+            (
+                "cert.pem",
+                "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+                "a PEM certificate",
+            ),
+            (
+                "keyring.yaml",
+                "reviewers:\n  - id: a\n",
+                "a keyring, not one key",
+            ),
+            ("short", "AAAA\n", "not a key file imprimatur reads"),
+        ] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            let e = read_public(&path).unwrap_err().to_string();
+            assert!(e.contains(says), "{name}: {e}");
+        }
+    }
 
     #[test]
     fn generated_keys_load_back_and_are_private() {

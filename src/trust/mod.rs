@@ -5,6 +5,7 @@ pub mod governance;
 pub mod keyfile;
 pub mod keyring;
 pub(crate) mod policy;
+pub(crate) mod reachable;
 pub mod record;
 pub(crate) mod review;
 pub mod root;

@@ -332,6 +332,10 @@ pub enum FindingKind {
     /// A page's proof withholds a record that signs a comment the site keeps hidden (SPEC
     /// §4a): a notice — the page is published, but `audit` can't prove it until re-signed.
     ProofIncomplete,
+    /// A step of a space's policy that nobody able to sign today can complete (every
+    /// approver's keys revoked, compromised or expired, no manager to override it): the
+    /// space's pages wait forever until a reviewer is added or restored (`trust::reachable`).
+    StepUnreachable,
 }
 
 impl FindingKind {

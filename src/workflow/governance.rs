@@ -21,16 +21,34 @@ pub struct NewRoot {
     pub previous_threshold: Option<u64>,
 }
 
-/// `root new --threshold N --admin ID=PUBLIC_KEY...`: writes the next root file, unsigned.
+/// `root new --threshold N --admin ID=PUBLIC_KEY|KEY_FILE...`: writes the next root file,
+/// unsigned.
 /// The previous root's admins and the new root's admins then sign it (`sign_root`).
 pub fn new_root(site_root: &Path, threshold: u64, admins: &[String]) -> Result<NewRoot> {
     let mut list = Vec::new();
     for a in admins {
-        let (id, key) = a
-            .split_once('=')
-            .ok_or_else(|| Error::Usage(format!("--admin '{a}': expected ID=PUBLIC_KEY")))?;
-        decode_public_key(key).map_err(|m| Error::Usage(format!("--admin {id}: {m}")))?;
-        list.push((id.to_string(), key.trim().to_string()));
+        let (id, key) = a.split_once('=').ok_or_else(|| {
+            Error::Usage(format!(
+                "--admin '{a}': expected ID=PUBLIC_KEY or ID=KEY_FILE"
+            ))
+        })?;
+        let key = match decode_public_key(key) {
+            Ok(_) => key.trim().to_string(),
+            // Not a key itself: a file holding one (a .pub, a PEM public key, the base64
+            // keygen printed, or the admin's secret key file, whose public half is read).
+            Err(m) => {
+                let file = Path::new(key);
+                if !file.is_file() {
+                    return Err(Error::Usage(format!(
+                        "--admin {id}: '{key}' is neither a public key ({m}) nor a key file"
+                    )));
+                }
+                use base64::Engine as _;
+                let public = crate::trust::keyfile::read_public(file)?;
+                base64::engine::general_purpose::STANDARD.encode(public.as_bytes())
+            }
+        };
+        list.push((id.to_string(), key));
     }
     let chain = root::load_chain(site_root)?.unwrap_or_default();
     let version = chain.len() as u64 + 1;
@@ -119,30 +137,110 @@ pub fn sign_root(site_root: &Path, key_file: &Path) -> Result<SignedRoot> {
     })
 }
 
+/// A record that counts today and that a revocation at `at` would void: signed by the key at
+/// or after `at`. `keyring revoke` names each and refuses without `--force`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Voided {
+    pub page: String,
+    pub kind: String,
+    pub step: Option<String>,
+    pub signed_at: Instant,
+    /// Relative to the site root.
+    pub file: String,
+}
+
+/// What `revoke_key` did: how many counted records it sealed, and which counted records the
+/// revocation voids (signed at or after `at`).
+#[derive(Debug, Clone)]
+pub struct Revocation {
+    pub sealed: usize,
+    pub voided: Vec<Voided>,
+}
+
 /// `keyring revoke KEY --seal [--at TIME]`: sets the key's `revoked_at` and, with `seal`,
-/// seals the records it made that count at `at`, in `approvals/keyring.yaml`. Returns how
-/// many records it sealed. Admins then sign the change; until then builds fail closed.
-pub fn revoke_key(site_root: &Path, key_id: &str, seal: bool, at: Instant) -> Result<usize> {
+/// seals the records it made before `at` that count at `now`, in `approvals/keyring.yaml`.
+/// A record of the key that counts at `now` and was signed at or after `at` stops counting:
+/// unless `force`, that is refused, naming each such record. Admins then sign the change;
+/// until then builds fail closed.
+pub fn revoke_key(
+    site_root: &Path,
+    key_id: &str,
+    seal: bool,
+    at: Instant,
+    now: Instant,
+    force: bool,
+) -> Result<Revocation> {
     let site = crate::site::Site::load_ungoverned(site_root)?;
     let Some(key) = site.keyring.keys.get(key_id) else {
         return Err(Error::Refused(format!("no key '{key_id}' in the keyring")));
     };
+    // What counts today: a record that passes SPEC §4 at `now` and that the policy did not
+    // refuse (an `invalid_record` or `out_of_turn` finding about its file).
+    let eval = site.evaluate(now, &site.config.audiences);
+    let refused: std::collections::BTreeSet<&str> = eval
+        .findings
+        .iter()
+        .filter(|f| {
+            matches!(
+                f.kind,
+                crate::trust::review::FindingKind::InvalidRecord
+                    | crate::trust::review::FindingKind::OutOfTurn
+            )
+        })
+        .filter_map(|f| f.file.as_deref())
+        .collect();
     let mut hashes = Vec::new();
-    if seal {
-        for f in &site.records {
-            let Ok(parsed) = &f.parsed else { continue };
-            if parsed.record.key != key.id || parsed.record.signed_at >= at {
-                continue;
-            }
-            if crate::trust::record::check(parsed, &site.keyring, &at).is_ok() {
-                hashes.push(format!(
-                    "sha256:{}",
-                    crate::trust::version::sha256_hex(&parsed.record.signed_bytes())
-                ));
-            }
+    let mut voided = Vec::new();
+    for f in &site.records {
+        let Ok(parsed) = &f.parsed else { continue };
+        let r = &parsed.record;
+        if r.key != key.id
+            || refused.contains(f.file.as_str())
+            || crate::trust::record::check(parsed, &site.keyring, &now).is_err()
+        {
+            continue;
         }
-        hashes.sort();
-        hashes.dedup();
+        if r.signed_at >= at {
+            voided.push(Voided {
+                page: r.content.clone(),
+                kind: r.kind.to_string(),
+                step: r.step.clone(),
+                signed_at: r.signed_at,
+                file: f.file.clone(),
+            });
+        } else if seal {
+            hashes.push(format!(
+                "sha256:{}",
+                crate::trust::version::sha256_hex(&r.signed_bytes())
+            ));
+        }
+    }
+    hashes.sort();
+    hashes.dedup();
+    voided.sort_by(|a, b| (a.signed_at, &a.file).cmp(&(b.signed_at, &b.file)));
+    if !voided.is_empty() && !force {
+        let list: Vec<String> = voided
+            .iter()
+            .map(|v| {
+                format!(
+                    "  {} {}{} signed {} ({})",
+                    v.page,
+                    v.kind,
+                    v.step
+                        .as_ref()
+                        .map(|s| format!(" in step '{s}'"))
+                        .unwrap_or_default(),
+                    time::format_utc(&v.signed_at),
+                    v.file
+                )
+            })
+            .collect();
+        return Err(Error::Refused(format!(
+            "revoking key '{key_id}' at {} would void {} record(s) it signed at or after that time, which count today:\n{}\nrevoke it at an earlier time that keeps them (--at TIME, before the first), or pass --force to void them",
+            time::format_utc(&at),
+            voided.len(),
+            list.join("\n")
+        )));
     }
     let path = site.config.keyring_file();
     let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
@@ -165,7 +263,10 @@ pub fn revoke_key(site_root: &Path, key_id: &str, seal: bool, at: Instant) -> Re
         ));
     }
     crate::fs::write_file(&path, edited.as_bytes())?;
-    Ok(hashes.len())
+    Ok(Revocation {
+        sealed: hashes.len(),
+        voided,
+    })
 }
 
 /// Edits the block-style keyring entry of key `key_id`: replaces `revoked_at` and `sealed`

@@ -8,5 +8,6 @@
 
 pub(crate) mod git;
 pub(crate) mod governance;
+pub(crate) mod keyring;
 pub(crate) mod restore;
 pub mod sign;
