@@ -268,7 +268,12 @@ fn search_finds_a_page_whose_slot_is_spelled_with_more_than_one_digit() {
 /// Where the menu, the article, the sidebar and code sit on the install page, measured by
 /// Chromium in a window `width` px wide.
 fn layout_at(site: &TestSite, width: u32) -> Value {
-    let page = file_url(&site.path().join("output/kb/install/index.html"));
+    layout_of(site, "output/kb/install/index.html", width)
+}
+
+/// [`layout_at`] for the page at `rel`.
+fn layout_of(site: &TestSite, rel: &str, width: u32) -> Value {
+    let page = file_url(&site.path().join(rel));
     // A page of our own frames the site's page and measures it: the site's page is opened
     // exactly as a reader opens it, and nothing is added to it. The frame has the width, not
     // the window: headless Chromium lays a window narrower than 500 px out at 500.
@@ -293,7 +298,11 @@ frame.onload = function () {{
     sidebar_shown: sidebar.height > 0,
     page_fits: d.documentElement.scrollWidth <= w.innerWidth,
     code_in_cells: lines(".prose td code"),
-    code_in_text: lines(".prose p code")
+    code_in_text: lines(".prose p code"),
+    first_text_top: d.querySelector(".prose p").getBoundingClientRect().top,
+    space_name_links: Array.prototype.filter.call(d.querySelectorAll(".shell > .sidebar a"), function (a) {{
+      return a.textContent.trim() === "Knowledge Base";
+    }}).length
   }});
 }};
 </script></body></html>"#
@@ -345,4 +354,74 @@ fn at_390_px_the_menu_comes_before_the_article_and_code_in_tables_stays_whole() 
         .collect();
     assert_eq!(cells, [1, 1, 1, 1], "{phone}");
     assert!(phone["code_in_text"][0].as_u64().unwrap() > 1, "{phone}");
+}
+
+/// A page whose header is as tall as they come: a long title, a description, headings for a
+/// table of contents, in a folder beside the space's own pages.
+fn long_page_site() -> TestSite {
+    let mut site = TestSite::new();
+    site.reviewer("wanda", &["writers"])
+        .reviewer("alice", &["engineering"])
+        .policy("kb", POLICY)
+        .file(
+            "content/kb/guides/configure.md",
+            "---\ntitle: Configure the agent on every supported platform\n\
+             description: How to point the agent at your collector, choose what it reports, \
+             and keep its credentials safe on Linux, Windows and macOS hosts.\n---\n\n\
+             FIRST-WORDS of the article: the agent reads one file.\n\n\
+             ## Where the file lives\n\nText.\n\n## What it reports\n\nText.\n\n\
+             ## Credentials\n\nText.\n\n## Proxies\n\nText.\n\n## Logging\n\nText.\n\n\
+             ## Troubleshooting\n\nText.\n",
+        )
+        .page("kb/start.md", "Start here", "Begin.\n");
+    for page in ["kb/guides/configure", "kb/start"] {
+        site.sign("wanda", Kind::Submit, page, &[], SUBMITTED);
+        site.sign(
+            "alice",
+            Kind::Approve,
+            page,
+            &["--step", "technical"],
+            APPROVED,
+        );
+    }
+    site.imprimatur(&["build"]).at(NOW).run();
+    site
+}
+
+#[test]
+fn at_390_px_the_article_starts_on_the_first_screen_and_the_sidebar_names_its_space_once() {
+    let Some(_) = needs(Tool::Chromium) else {
+        return;
+    };
+    let site = long_page_site();
+    let page = "output/kb/guides/configure/index.html";
+    assert!(site.read(page).contains("FIRST-WORDS"));
+    // A phone's first screen (390 x 844) shows the article's first words: the badge, version
+    // and dates read as one wrapped line, the table of contents as a few.
+    let phone = layout_of(&site, page, 390);
+    assert_eq!(phone["width"], 390, "{phone}");
+    let top = phone["first_text_top"].as_f64().unwrap();
+    assert!(top < 844.0, "the article starts at {top} px: {phone}");
+    assert_eq!(phone["page_fits"], true, "{phone}");
+
+    // The sidebar names the space once, in its heading; the space's own pages are its
+    // overview.
+    let wide = layout_of(&site, page, 1280);
+    assert_eq!(wide["sidebar_shown"], true, "{wide}");
+    assert_eq!(wide["space_name_links"], 1, "{wide}");
+    let html = site.read(page);
+    assert!(html.contains("#overview\">Overview</a>"), "{html}");
+}
+
+#[test]
+fn a_search_snippet_sets_the_cells_of_a_table_apart() {
+    let Some(_) = needs(Tool::Chromium) else {
+        return;
+    };
+    let site = published_site();
+    let found = results_for(&site, "debian");
+    assert!(
+        found.contains("Debian</mark> · apt.beacon.example.com/pool/main · /etc/beacon/agent.yaml · Windows Server"),
+        "{found}"
+    );
 }

@@ -1194,3 +1194,123 @@ fn a_notice_about_an_approved_version_carries_its_title_not_that_of_a_later_edit
         assert!(!mail.raw.contains("Uninstall everything"), "{}", mail.raw);
     }
 }
+
+/// Legal waits on its required reviewer; the other approvers, then the managers, then the
+/// site's admins hear of it after 7, 14 and 30 days.
+const LADDER: &str = "\
+title: Knowledge Base
+contributors: [group:writers]
+managers: [carol]
+escalate_after_days: [7, 14, 30]
+steps:
+  - name: technical
+    approvers: [group:engineering]
+    min_approvals: 1
+    required: [alice]
+  - name: legal
+    approvers: [group:legal]
+    min_approvals: 1
+";
+
+#[test]
+fn a_waiting_step_climbs_the_ladder_each_rung_to_its_people_once_and_no_rung_grants_authority_with_aiosmtpd(
+) {
+    use crate::governance::{key, new_root, pin_of, sign_governance};
+    let Some(_) = needs(Tool::Aiosmtpd) else {
+        return;
+    };
+    let smtp = Smtp::start(free_port(), None);
+    let mut site = site_with(&email(smtp.port));
+    // Ada is the site's admin (the root's), and a reviewer in the keyring: but no approver.
+    site.reviewer("bob", &["engineering"])
+        .reviewer("ada", &["admins"])
+        .policy("kb", LADDER);
+    new_root(&site, "1", &["ada"]);
+    site.imprimatur(&["root", "sign", "--key", &key("ada")])
+        .run();
+    let pin = pin_of(&site);
+    sign_governance(&site, &pin, "ada");
+    // Her root key is kept apart; keys/ada.pem is her reviewer key again.
+    crate::util::write_secret_key(&site.path().join("keys/ada.pem"), site.signing_key("ada"));
+
+    notify(&site, DAY0, &[], 0);
+    submit(&site, "kb/install", DAY1);
+    notify(&site, DAY1, &[], 0);
+    assert_eq!(smtp.summary(), ["alice@example.com [Example Help Center] Review requested: Install the agent (kb/install)"]);
+
+    // Alice, the required reviewer, is asked already; six days on, nobody else hears yet.
+    let out = notify(&site, "2026-11-23T09:00:00Z", &[], 0);
+    assert!(out.contains("0 sent, 0 failed"), "{out}");
+    let escalated = |n: usize| -> Vec<String> {
+        smtp.summary()[n..]
+            .iter()
+            .map(|m| {
+                m.replace(
+                    " [Example Help Center] Escalated: Install the agent (kb/install)",
+                    "",
+                )
+            })
+            .collect()
+    };
+    // Rung 1 (7 days): the step's other approver, bob; not alice again.
+    let out = notify(&site, "2026-11-24T09:00:00Z", &[], 0);
+    assert!(out.contains("escalation kb/install"), "{out}");
+    assert_eq!(escalated(1), ["bob@example.com"]);
+    assert!(
+        smtp.mails()[1]
+            .text()
+            .contains("rung 1 of 3: the step's other approvers"),
+        "{}",
+        smtp.mails()[1].raw
+    );
+    // Rung 2 (14 days): the space's managers.
+    notify(&site, "2026-12-01T09:00:00Z", &[], 0);
+    assert_eq!(escalated(2), ["carol@example.com"]);
+    // Rung 3 (30 days): the site's admins, from the trust root.
+    notify(&site, "2026-12-17T09:00:00Z", &[], 0);
+    assert_eq!(escalated(3), ["ada@example.com"]);
+    // Each rung once: nothing more while nothing changes.
+    let out = notify(&site, "2026-12-20T09:00:00Z", &[], 0);
+    assert!(out.contains("0 sent, 0 failed"), "{out}");
+    assert_eq!(smtp.mails().len(), 4);
+
+    // The reports carry the rung, the days waited and who was told; a reminder, not a defect.
+    let status = site.status_json("2026-12-17T09:00:00Z");
+    let found = crate::util::findings_of(&status, "escalation");
+    assert_eq!(found.len(), 1, "{status:#}");
+    assert_eq!(
+        found[0]["detail"],
+        "rung 3 of 3 ([7, 14, 30] days): step 'technical' has waited 30 days, since 2026-11-17T09:00:00Z, on alice; notifies the site's admins: ada"
+    );
+    site.imprimatur(&["build", "--strict", "--trust-root", &pin])
+        .at("2026-12-17T09:00:00Z")
+        .run();
+
+    // Hearing of a step grants nothing: the admin can't approve in it, and a record she
+    // signs by hand does not count.
+    site.imprimatur(&["approve", "kb/install", "--step", "technical"])
+        .story("ada was told of the waiting step, but is no approver of it")
+        .by("ada")
+        .at("2026-12-17T10:00:00Z")
+        .exits(1)
+        .stderr_has("'ada' may not act in step 'technical'")
+        .signs_nothing()
+        .run();
+    let forged = imprimatur::trust::record::Record {
+        step: Some("technical".into()),
+        ..site.record_for("ada", Kind::Approve, "kb/install", "2026-12-17T10:00:00Z")
+    };
+    let file = site.write_record_signed_by("ada-approves", &forged, "ada");
+    let status = site.status_json("2026-12-17T11:00:00Z");
+    let page = crate::util::page_entry(&status, "kb/install");
+    assert_eq!(page["status"], "pending", "{status:#}");
+    assert_eq!(page["step"], "technical");
+    assert!(
+        status["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["kind"] == "invalid_record" && f["file"] == file.as_str()),
+        "{status:#}"
+    );
+}

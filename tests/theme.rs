@@ -430,6 +430,7 @@ fn notice(html: &str) -> &str {
 fn the_outdated_notice_says_whether_the_newer_version_is_a_draft_pending_or_rejected() {
     let mut site = TestSite::new();
     cast(&mut site)
+        .file("imprimatur.yaml", format!("{CONFIG}notices: internal\n"))
         .policy("kb", ONE_STEP)
         .page("kb/install.md", "Install the agent", "V1-TEXT\n");
     site.sign(
@@ -496,6 +497,7 @@ fn the_outdated_notice_says_whether_the_newer_version_is_a_draft_pending_or_reje
 fn the_outdated_notice_says_an_approved_newer_version_is_scheduled_without_saying_when() {
     let mut site = TestSite::new();
     cast(&mut site)
+        .file("imprimatur.yaml", format!("{CONFIG}notices: internal\n"))
         .policy("kb", ONE_STEP)
         .page("kb/install.md", "Install the agent", "V1-TEXT\n");
     site.sign(
@@ -533,6 +535,97 @@ fn the_outdated_notice_says_an_approved_newer_version_is_scheduled_without_sayin
     for needle in ["Zebra", "V2-TEXT", "2031"] {
         assert_eq!(output_with(&site, needle), Vec::<String>::new(), "{needle}");
     }
+}
+
+/// Words that would tell a reader of the public site about work nobody published.
+const INTERNAL_WORDS: &[&str] = &[
+    "draft",
+    "pending",
+    "in review",
+    "rejected",
+    "outdated",
+    "not been submitted",
+    "not published",
+    "newer version",
+    "changed since",
+];
+
+#[test]
+fn a_public_build_tells_customers_nothing_of_a_newer_version_unless_the_site_opts_in() {
+    let mut site = TestSite::new();
+    cast(&mut site)
+        .policy("kb", &format!("{ONE_STEP}audience: [public, internal]\n"))
+        .page("kb/install.md", "Install the agent", "V1-TEXT\n");
+    site.sign(
+        "wanda",
+        Kind::Submit,
+        "kb/install",
+        &[],
+        "2026-11-18T09:00:00Z",
+    );
+    site.sign(
+        "alice",
+        Kind::Approve,
+        "kb/install",
+        &["--step", "technical"],
+        "2026-11-18T10:00:00Z",
+    );
+    // A newer version waits in review.
+    site.page("kb/install.md", "Install the agent", "V2-TEXT\n");
+    site.sign("wanda", Kind::Submit, "kb/install", &[], SUBMITTED);
+    let page = "output/kb/install/index.html";
+
+    // The site's own audiences are [public]: customers read the live version, and nothing
+    // else, in any page of the site.
+    build(&site);
+    let html = site.read(page);
+    assert!(
+        html.contains("V1-TEXT") && html.contains("badge--published"),
+        "{html}"
+    );
+    assert!(!html.contains("notice--outdated"), "{html}");
+    for (path, bytes) in site.all_output_files() {
+        if !path.ends_with(".html") {
+            continue;
+        }
+        let text = String::from_utf8_lossy(&bytes).to_lowercase();
+        for word in INTERNAL_WORDS {
+            assert!(!text.contains(word), "{path} says '{word}':\n{text}");
+        }
+    }
+    // So does a build for the public audience by name.
+    site.imprimatur(&["build", "--audience", "public"])
+        .at(NOW)
+        .run();
+    assert!(!site.read(page).contains("notice--outdated"));
+
+    // An internal audience keeps today's detail.
+    site.imprimatur(&["build", "--audience", "internal"])
+        .at(NOW)
+        .run();
+    let html = site.read(page);
+    assert!(
+        notice(&html).contains("A newer version is in review and is not published yet."),
+        "{html}"
+    );
+    assert!(html.contains("badge--outdated"));
+
+    // And so does the public site of a site that opts in.
+    site.file("imprimatur.yaml", format!("{CONFIG}notices: internal\n"));
+    build(&site);
+    let html = site.read(page);
+    assert!(
+        notice(&html).contains("A newer version is in review and is not published yet."),
+        "{html}"
+    );
+
+    // Anything else is refused, naming the file, the field and the choices.
+    site.file("imprimatur.yaml", format!("{CONFIG}notices: secret\n"));
+    site.imprimatur(&["build"])
+        .at(NOW)
+        .exits(1)
+        .stderr_has("imprimatur.yaml: notices: 'secret' is neither 'public'")
+        .run();
 }
 
 // --- the dashboard -------------------------------------------------------------------------

@@ -173,7 +173,7 @@ pub fn build<R: Reporting>(req: &BuildRequest, reports: &R) -> Result<BuildSumma
     let t = crate::timings::phase("save cache, collect the site");
     let (_, renderer) = rayon::join(
         || memo.save_cache(),
-        || Renderer::published(&site, &eval, &theme),
+        || Renderer::published(&site, &eval, &theme).for_audiences(&audiences),
     );
     drop(t);
 

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::site::{Evaluation, Live, PageEvaluation, Site};
 use crate::time::{self, Instant};
-use crate::trust::keyring::Keyring;
+use crate::trust::escalation;
 use crate::trust::policy::Policy;
 use crate::trust::record::Kind;
 use crate::trust::review::{Outcome, PageReview, ReviewState};
@@ -54,7 +54,7 @@ pub fn outbox(site: &Site, eval: &Evaluation) -> Outbox {
         let (Some(review), Some(policy)) = (p.review(), site.policies.get(&p.page.space)) else {
             continue;
         };
-        page_notifications(p, review, policy, &site.keyring, &mut notifications);
+        page_notifications(p, review, policy, site, &mut notifications);
     }
     notifications.sort_by(|a, b| {
         (&a.page, &a.since, a.event, &a.id).cmp(&(&b.page, &b.since, b.event, &b.id))
@@ -66,10 +66,12 @@ fn page_notifications(
     p: &PageEvaluation,
     review: &PageReview<Live>,
     policy: &Policy,
-    keyring: &Keyring,
+    site: &Site,
     out: &mut Vec<Notification>,
 ) {
+    let keyring = &site.keyring;
     let page = &p.page.id;
+    let mut rungs = Vec::new();
     let to = |ids: &mut dyn Iterator<Item = &String>| -> Vec<Recipient> {
         let set: BTreeSet<&String> = ids.collect();
         set.into_iter()
@@ -137,23 +139,56 @@ fn page_notifications(
                 );
             }
         }
-        if let (Some(due), Some(days)) = (r.escalated_at, policy.escalate_after_days) {
-            // Escalate upwards: the approvers of the stage after this one, and the managers.
-            let next: Vec<&String> = policy
-                .stage_steps(stage + 1)
-                .flat_map(|i| policy.steps[i].approvers.reviewers.iter())
-                .collect();
+        if let Some(e) = policy.escalate_after_days.as_ref().filter(|e| e.ladder) {
+            // Each rung reached is its own notice to its own people, sent once: its id names
+            // the rung. Earlier rungs stay in the outbox, so a sender that first runs late
+            // still tells everyone, and the ledger never sees them as withdrawn.
+            for rung in &r.rungs {
+                let n = escalation::notified(policy, r, rung, site.admins().as_deref());
+                let to = to(&mut n.who.iter());
+                if to.is_empty() {
+                    continue;
+                }
+                rungs.push(Notification {
+                    id: notification_id(
+                        "escalation",
+                        page,
+                        v,
+                        Some(&format!("{}\nrung {}", r.step, rung.number)),
+                    ),
+                    event: "escalation",
+                    page: page.clone(),
+                    version: v.to_string(),
+                    step: Some(r.step.clone()),
+                    to,
+                    reason: format!(
+                        "step '{}' of '{page}' has waited more than {} days on {} (rung {} of {}: {})",
+                        r.step,
+                        rung.after_days,
+                        r.waiting_on.join(", "),
+                        rung.number,
+                        e.after_days.len(),
+                        n.whom
+                    ),
+                    since: time::format_utc(&rung.due),
+                });
+            }
+        } else if let Some(rung) = r.rungs.first() {
+            // The single number: one escalation, to the approvers of the stage after this
+            // one and the managers, with the id and words it had before the ladder.
+            let n = escalation::notified(policy, r, rung, None);
             push(
                 "escalation",
                 v,
                 Some(&r.step),
-                to(&mut next.into_iter().chain(policy.managers.reviewers.iter())),
+                to(&mut n.who.iter()),
                 format!(
-                    "step '{}' of '{page}' has waited more than {days} days on {}",
+                    "step '{}' of '{page}' has waited more than {} days on {}",
                     r.step,
+                    rung.after_days,
                     r.waiting_on.join(", ")
                 ),
-                &due,
+                &rung.due,
             );
         }
         if let (Some(due), Some(days)) = (r.stale_at, policy.stale_after_days) {
@@ -251,4 +286,5 @@ fn page_notifications(
             );
         }
     }
+    out.extend(rungs);
 }

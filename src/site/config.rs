@@ -31,6 +31,9 @@ struct RawConfig {
     history: HistoryConfig,
     #[serde(default)]
     review_url: Option<String>,
+    /// `public` (the default) or `internal`: see [`Notices`].
+    #[serde(default)]
+    notices: Option<String>,
     /// Checked by `notify::config`, which reads it from the text (`NotificationsSection`).
     #[serde(default)]
     notifications: Option<serde::de::IgnoredAny>,
@@ -74,6 +77,20 @@ impl HistoryComments {
     }
 }
 
+/// What a published page may say about the page's newer, unpublished versions (the notice
+/// beside an "Outdated" page). Readers of a public build are customers: by default they learn
+/// nothing of drafts, reviews or rejections; `notices: internal` tells every audience.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Notices {
+    #[default]
+    Public,
+    Internal,
+}
+
+/// The audience a build is "public" for: a build whose audiences include it shows customers
+/// no internal state unless the site opted in (`notices: internal`).
+pub const PUBLIC_AUDIENCE: &str = "public";
+
 fn default_theme() -> String {
     "default".into()
 }
@@ -112,6 +129,8 @@ pub struct SiteConfig {
     /// `review:`: the team review server's settings (`serve --team`), if any, unparsed here:
     /// `serve::team::config::load` parses and checks it.
     pub review: Option<ReviewSection>,
+    /// `notices:` ([`Notices`]).
+    pub notices: Notices,
 }
 
 /// The `notifications:` section of `imprimatur.yaml`, kept as the config's text: the site
@@ -195,6 +214,17 @@ impl SiteConfig {
                 ))
             }
         };
+        let notices = match raw.notices.as_deref() {
+            None | Some("public") => Notices::Public,
+            Some("internal") => Notices::Internal,
+            Some(other) => {
+                return Err(Error::config(
+                    CONFIG_FILE,
+                    "notices",
+                    format!("'{other}' is neither 'public' (published pages say nothing of unpublished versions to a public audience) nor 'internal' (they say where the newer version stands, to every audience)"),
+                ))
+            }
+        };
         let review_url = raw.review_url.as_deref().map(review_url).transpose()?;
         let (output, reports) = resolve_targets(root, &output, &reports)?;
         let (output_dir, reports_dir) = (root.join(output), root.join(reports));
@@ -217,7 +247,16 @@ impl SiteConfig {
             review_url,
             notifications,
             review,
+            notices,
         })
+    }
+
+    /// Whether a build for `audiences` tells readers where a page's newer version stands
+    /// (in review, rejected, not submitted): only a build for no public audience, or a site
+    /// that opted in with `notices: internal`. A public build shows the live version as it
+    /// is, with no word of work that is not published.
+    pub fn detailed_notices(&self, audiences: &[String]) -> bool {
+        self.notices == Notices::Internal || !audiences.iter().any(|a| a == PUBLIC_AUDIENCE)
     }
 
     pub fn content_dir(&self) -> PathBuf {
@@ -531,6 +570,35 @@ mod tests {
         assert_eq!(c.review_url.as_deref(), Some("https://review.example/r/"));
         let c = load("title: T\nbase_url: https://x/\nhistory: {comments: hidden}\n").unwrap();
         assert_eq!(c.history_comments, HistoryComments::Hidden);
+    }
+
+    #[test]
+    fn only_a_build_for_no_public_audience_or_a_site_that_opts_in_tells_of_newer_versions() {
+        let audiences = |list: &[&str]| list.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+        for (notices, build_for, detailed) in [
+            ("", &["public"][..], false),
+            ("", &["public", "internal"][..], false),
+            ("", &["internal"][..], true),
+            ("", &["staff", "partners"][..], true),
+            ("notices: public\n", &["public"][..], false),
+            ("notices: public\n", &["internal"][..], true),
+            ("notices: internal\n", &["public"][..], true),
+            ("notices: internal\n", &["internal"][..], true),
+        ] {
+            let c = load(&format!("title: T\nbase_url: https://x/\n{notices}")).unwrap();
+            assert_eq!(
+                c.detailed_notices(&audiences(build_for)),
+                detailed,
+                "{notices:?} for {build_for:?}"
+            );
+        }
+        let err = load("title: T\nbase_url: https://x/\nnotices: secret\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("imprimatur.yaml: notices: 'secret' is neither 'public'"),
+            "{err}"
+        );
     }
 
     #[test]

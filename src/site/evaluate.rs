@@ -102,9 +102,10 @@ impl Site {
         }
         counted.settle(&refused, records, &self.counted);
         findings.extend(resolve_urls(&mut pages, &self.policies));
+        let admins = self.admins();
         for p in &pages {
             if let (Some(review), Some(policy)) = (p.review(), self.policies.get(&p.page.space)) {
-                findings.extend(reminders(&p.page.id, review, policy));
+                findings.extend(reminders(&p.page.id, review, policy, admins.as_deref()));
             }
         }
         findings.sort();
@@ -492,7 +493,12 @@ enum FetchError {
 
 /// `stale`, `escalation` and `review_due` (SPEC §5): reminders that only notify and report;
 /// and `review_cancelled` (docs/workflow.md), the notice that an edit ended a review.
-fn reminders(page: &str, review: &PageReview<Live>, policy: &Policy) -> Vec<Finding> {
+fn reminders(
+    page: &str,
+    review: &PageReview<Live>,
+    policy: &Policy,
+    admins: Option<&[String]>,
+) -> Vec<Finding> {
     let mut out = Vec::new();
     if let Some(c) = &review.cancelled {
         out.push(Finding {
@@ -509,16 +515,35 @@ fn reminders(page: &str, review: &PageReview<Live>, policy: &Policy) -> Vec<Find
         });
     }
     if let Some(r) = &review.in_review {
-        if let (Some(_), Some(days)) = (r.escalated_at, policy.escalate_after_days) {
+        if let (Some(rung), Some(e)) = (r.rungs.last(), &policy.escalate_after_days) {
+            let detail = if e.ladder {
+                let n = crate::trust::escalation::notified(policy, r, rung, admins);
+                format!(
+                    "rung {} of {} ([{}] days): step '{}' has waited {} days, since {}, on {}; notifies {}: {}",
+                    rung.number,
+                    e.after_days.len(),
+                    e.days_text(),
+                    r.step,
+                    r.waited_days,
+                    time::format_utc(&r.stage_since),
+                    r.waiting_on.join(", "),
+                    n.whom,
+                    if n.who.is_empty() { "nobody (none left to ask)".into() } else { n.who.join(", ") }
+                )
+            } else {
+                // The single-number form reads as it did before the ladder.
+                format!(
+                    "step '{}' has waited since {} (more than {} days) on {}",
+                    r.step,
+                    time::format_utc(&r.stage_since),
+                    e.first(),
+                    r.waiting_on.join(", ")
+                )
+            };
             out.push(Finding {
                 kind: FindingKind::Escalation,
                 page: Some(page.to_string()),
-                detail: format!(
-                    "step '{}' has waited since {} (more than {days} days) on {}",
-                    r.step,
-                    time::format_utc(&r.stage_since),
-                    r.waiting_on.join(", ")
-                ),
+                detail,
                 file: None,
             });
         }

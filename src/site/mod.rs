@@ -171,6 +171,20 @@ impl Site {
             .ok()
             .map(|i| &*self.pages[i])
     }
+
+    /// The trusted root's admins (ids, sorted), or `None` on a site without a root: whom the
+    /// top rungs of an escalation ladder notify.
+    pub fn admins(&self) -> Option<Vec<String>> {
+        match &self.governance {
+            Governance::Unsigned => None,
+            Governance::Signed(s) => {
+                let mut ids: Vec<String> =
+                    s.trusted.root.admins.iter().map(|a| a.id.clone()).collect();
+                ids.sort();
+                Some(ids)
+            }
+        }
+    }
 }
 
 /// Reads every `*.yaml`/`*.yml` under `approvals/records/`, in parallel, sorted by path. A

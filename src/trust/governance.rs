@@ -39,6 +39,7 @@ pub const PUBLIC_SETTING_KEYS: &[&str] = &[
     "audiences",
     "markdown",
     "history",
+    "notices",
 ];
 
 /// The public form of `imprimatur.yaml`'s text `config`: its [`PUBLIC_SETTING_KEYS`] (those it

@@ -1,6 +1,7 @@
 //! Who signed what, and what it counts for. Nothing here renders or writes a site.
 
 pub(crate) mod authority;
+pub(crate) mod escalation;
 pub mod governance;
 pub mod keyfile;
 pub mod keyring;

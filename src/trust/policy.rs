@@ -75,7 +75,7 @@ struct RawPolicy {
     approval_expires_days: Option<u32>,
     #[serde(default)]
     on_expiry: OnExpiry,
-    escalate_after_days: Option<u32>,
+    escalate_after_days: Option<RawEscalation>,
     stale_after_days: Option<u32>,
     steps: Vec<RawStep>,
 }
@@ -92,6 +92,103 @@ struct RawStep {
     rejections_to_fail: u32,
     #[serde(default)]
     parallel: bool,
+}
+
+/// `escalate_after_days` as written: one number, or a ladder of them.
+enum RawEscalation {
+    Once(u64),
+    Ladder(Vec<u64>),
+}
+
+impl<'de> Deserialize<'de> for RawEscalation {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RawEscalation;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a number of days (7) or a list of them ([7, 14, 30])")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> std::result::Result<Self::Value, E> {
+                Ok(RawEscalation::Once(v))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<Self::Value, A::Error> {
+                let mut days = Vec::new();
+                while let Some(d) = seq.next_element::<u64>()? {
+                    days.push(d);
+                }
+                Ok(RawEscalation::Ladder(days))
+            }
+        }
+        d.deserialize_any(Visit)
+    }
+}
+
+/// When a waiting step escalates (SPEC §5): after each of `after_days`, counted from the
+/// start of the stage, the next rung's people hear of it. A single number (`ladder: false`)
+/// is today's one escalation, reported and routed exactly as before the ladder existed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Escalation {
+    /// Strictly increasing, each at least 1 and at most [`MAX_DAYS`].
+    pub after_days: Vec<u32>,
+    /// Written as a list (`[7, 14, 30]`), not a single number.
+    pub ladder: bool,
+}
+
+impl Escalation {
+    fn parse(raw: RawEscalation) -> std::result::Result<Escalation, String> {
+        let (days, ladder) = match raw {
+            RawEscalation::Once(d) => (vec![d], false),
+            RawEscalation::Ladder(days) => (days, true),
+        };
+        if days.is_empty() {
+            return Err("an empty list: give at least one number of days, e.g. [7, 14, 30]".into());
+        }
+        let mut after_days = Vec::with_capacity(days.len());
+        for (i, &d) in days.iter().enumerate() {
+            let at = if ladder {
+                format!("rung {} of [{}]: ", i + 1, list(&days))
+            } else {
+                String::new()
+            };
+            if d == 0 {
+                return Err(format!("{at}must be at least 1 day"));
+            }
+            if d > u64::from(MAX_DAYS) {
+                return Err(format!(
+                    "{at}{d} days is more than {MAX_DAYS} (a hundred years)"
+                ));
+            }
+            if let Some(&before) = after_days.last() {
+                if u64::from(before) >= d {
+                    return Err(format!(
+                        "{at}{d} days does not come after {before}: the rungs must be strictly increasing, e.g. [7, 14, 30]"
+                    ));
+                }
+            }
+            after_days.push(d as u32);
+        }
+        Ok(Escalation { after_days, ladder })
+    }
+
+    /// The days as written (`7, 14, 30`).
+    pub fn days_text(&self) -> String {
+        list(&self.after_days)
+    }
+
+    /// The first rung: when the step first counts as escalated.
+    pub fn first(&self) -> u32 {
+        self.after_days[0]
+    }
+}
+
+fn list<T: std::fmt::Display>(days: &[T]) -> String {
+    days.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The longest a policy's day counts may be: a hundred years. Longer is a typo, and times
@@ -151,7 +248,7 @@ pub struct Policy {
     pub resume_after_reject: bool,
     pub approval_expires_days: Option<u32>,
     pub on_expiry: OnExpiry,
-    pub escalate_after_days: Option<u32>,
+    pub escalate_after_days: Option<Escalation>,
     pub stale_after_days: Option<u32>,
     pub steps: Vec<Step>,
     pub stage_count: usize,
@@ -269,21 +366,22 @@ impl Policy {
                 ));
             }
         }
-        for (field, value) in [
-            ("approval_expires_days", raw.approval_expires_days),
-            ("escalate_after_days", raw.escalate_after_days),
-        ] {
-            match value {
-                Some(0) => return Err(err(field, "must be at least 1 day".into())),
-                Some(days) if days > MAX_DAYS => {
-                    return Err(err(
-                        field,
-                        format!("{days} days is more than {MAX_DAYS} (a hundred years)"),
-                    ))
-                }
-                _ => {}
+        let field = "approval_expires_days";
+        match raw.approval_expires_days {
+            Some(0) => return Err(err(field, "must be at least 1 day".into())),
+            Some(days) if days > MAX_DAYS => {
+                return Err(err(
+                    field,
+                    format!("{days} days is more than {MAX_DAYS} (a hundred years)"),
+                ))
             }
+            _ => {}
         }
+        let escalate_after_days = raw
+            .escalate_after_days
+            .map(Escalation::parse)
+            .transpose()
+            .map_err(|m| err("escalate_after_days", m))?;
         let publish_to = raw.publish_to.unwrap_or_else(|| space.to_string());
         if !crate::trust::version::is_safe_relative_path(&publish_to) || publish_to == "static" {
             return Err(err(
@@ -314,7 +412,7 @@ impl Policy {
             resume_after_reject: raw.resume_after_reject,
             approval_expires_days: raw.approval_expires_days,
             on_expiry: raw.on_expiry,
-            escalate_after_days: raw.escalate_after_days,
+            escalate_after_days,
             stale_after_days: raw.stale_after_days,
             stage_count: stage + 1,
             steps,

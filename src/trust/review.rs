@@ -203,8 +203,23 @@ pub struct InReview {
     pub stage_since: Instant,
     /// When the stage became overdue (`escalate_after_days`), if it is by `now`.
     pub escalated_at: Option<Instant>,
+    /// Every rung of `escalate_after_days` reached by `now`, lowest first (empty when none).
+    pub rungs: Vec<Rung>,
+    /// Whole days the current stage has waited by `now`.
+    pub waited_days: i64,
     /// When the version became stale (`stale_after_days`), if it is by `now`.
     pub stale_at: Option<Instant>,
+}
+
+/// One rung of the escalation ladder that a waiting stage has reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rung {
+    /// 1-based.
+    pub number: usize,
+    /// The rung's `escalate_after_days` entry.
+    pub after_days: u32,
+    /// `stage_since + after_days`: when the rung was reached.
+    pub due: Instant,
 }
 
 /// The version chosen to be live, and when it went (or goes) live.
@@ -649,6 +664,25 @@ fn overdue(since: Instant, days: Option<u32>, now: &Instant) -> Option<Instant> 
         .filter(|due| due <= now)
 }
 
+/// The rungs of the escalation ladder reached by `now`: the one clock of escalation is the
+/// start of the stage, as for `escalated_at`.
+fn rungs(since: Instant, policy: &Policy, now: &Instant) -> Vec<Rung> {
+    let Some(e) = &policy.escalate_after_days else {
+        return Vec::new();
+    };
+    e.after_days
+        .iter()
+        .enumerate()
+        .map_while(|(i, &d)| {
+            overdue(since, Some(d), now).map(|due| Rung {
+                number: i + 1,
+                after_days: d,
+                due,
+            })
+        })
+        .collect()
+}
+
 impl InReview {
     /// The open step `reviewer` is asked to act in: the first that waits on them.
     pub fn step_waiting_on(&self, reviewer: &str) -> Option<&str> {
@@ -722,7 +756,13 @@ fn describe_in_review(r: &VersionReview, policy: &Policy, now: &Instant) -> InRe
         waiting_by_step,
         decided: counted,
         stage_since: r.stage_since,
-        escalated_at: overdue(r.stage_since, policy.escalate_after_days, now),
+        escalated_at: overdue(
+            r.stage_since,
+            policy.escalate_after_days.as_ref().map(|e| e.first()),
+            now,
+        ),
+        rungs: rungs(r.stage_since, policy, now),
+        waited_days: (*now - r.stage_since).num_days().max(0),
         stale_at: overdue(r.submitted_at, policy.stale_after_days, now),
     }
 }

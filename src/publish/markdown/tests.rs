@@ -393,7 +393,13 @@ fn text_is_plain_and_collapsed() {
             "# Title\n\nSome *emphasis*   and `code`.\n\n- one\n- two\n",
             "Title Some emphasis and code. one two",
         ),
-        ("| h1 | h2 |\n|---|---|\n| a | b |\n", "h1 h2 a b"),
+        // Cells are set apart, across rows too; a table after text starts afresh.
+        ("| h1 | h2 |\n|---|---|\n| a | b |\n", "h1 · h2 · a · b"),
+        (
+            "| Platform | Package |\n|---|---|\n| Ubuntu, Debian | `apt.example.com` |\n\nNext.\n\n| x |\n|---|\n| y |\n",
+            "Platform · Package · Ubuntu, Debian · apt.example.com Next. x · y",
+        ),
+        ("| *a* b | | c |\n|---|---|---|\n| | d | |\n", "a b · c · d"),
         ("```\nlet x =\n    1;\n```\n", "let x = 1;"),
         ("a <span>html</span> b\n\n<div>block</div>\n", "a html b"),
         ("- [x] done\n", "done"),

@@ -1,6 +1,6 @@
 //! Text of events: the plain text of a heading, an image's alt text, whitespace collapsed.
 
-use pulldown_cmark::{Event, TagEnd};
+use pulldown_cmark::{Event, Tag, TagEnd};
 
 /// Consumes events up to and including the end tag matching an already-consumed start tag,
 /// returning the ones in between.
@@ -48,13 +48,35 @@ pub(super) fn inline_text(events: &[Event<'_>]) -> String {
     text
 }
 
+/// Between two cells of a table, in the text a search snippet shows: a space alone would run
+/// the cells together ("Ubuntu, Debian apt.example.com /etc/agent.yaml").
+pub const CELL_SEPARATOR: &str = " · ";
+
 pub(super) fn plain_text(events: &[Event<'_>]) -> String {
     let mut text = String::new();
+    // In a table: whether a cell had text, and whether a cell began since (an empty cell adds
+    // no separator of its own).
+    let (mut cell_written, mut cell_begun) = (false, false);
     for event in events {
         match event {
-            Event::Text(t) | Event::Code(t) => text.push_str(t),
+            Event::Text(t) | Event::Code(t) => {
+                if cell_begun && cell_written {
+                    text.push_str(CELL_SEPARATOR);
+                }
+                cell_written |= cell_begun;
+                cell_begun = false;
+                text.push_str(t);
+            }
             // Block boundaries and breaks separate words that are adjacent in the event stream.
             Event::SoftBreak | Event::HardBreak | Event::Rule => text.push(' '),
+            Event::Start(Tag::TableCell) => {
+                cell_begun = true;
+                text.push(' ');
+            }
+            Event::End(TagEnd::Table) => {
+                (cell_written, cell_begun) = (false, false);
+                text.push(' ');
+            }
             Event::Start(tag) if !is_inline(&tag.to_end()) => text.push(' '),
             Event::End(tag) if !is_inline(tag) => text.push(' '),
             _ => {}

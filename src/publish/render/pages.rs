@@ -23,7 +23,7 @@ use crate::publish::markdown::LinkResolution;
 use crate::publish::output::Fill;
 use crate::publish::theme::Theme;
 use crate::site::{Evaluation, Finding, Site};
-use crate::trust::review::FindingKind;
+use crate::trust::review::{FindingKind, Status};
 use crate::trust::version::hash_part;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,6 +158,9 @@ pub struct Renderer<'a> {
     pub(super) banners: BTreeMap<String, DraftBanner>,
     /// Whether drafts link to `_review/` beside them (only when served).
     pub(super) review_links: bool,
+    /// Whether published pages say where a newer version stands
+    /// ([`SiteConfig::detailed_notices`](crate::site::config::SiteConfig::detailed_notices)).
+    pub(super) detailed_notices: bool,
 }
 
 impl<'a> Renderer<'a> {
@@ -237,7 +240,15 @@ impl<'a> Renderer<'a> {
             jobs,
             banners,
             review_links,
+            detailed_notices: site.config.detailed_notices(&site.config.audiences),
         }
+    }
+
+    /// Renders for these audiences (`build --audience`) rather than the site's own: what a
+    /// page's notice may tell depends on whether they are public.
+    pub fn for_audiences(mut self, audiences: &[String]) -> Self {
+        self.detailed_notices = self.site.config.detailed_notices(audiences);
+        self
     }
 
     pub fn page_count(&self) -> usize {
@@ -510,7 +521,12 @@ impl<'a> Renderer<'a> {
     ) -> PageTemplate<'_> {
         let (space, page) = self.job(j);
         let site = self.site;
-        let status = page.eval.status();
+        // A public build shows an outdated page as the published page it is: its readers
+        // learn nothing of newer versions nobody published (SiteConfig::detailed_notices).
+        let (status, newer) = match page.eval.status() {
+            Status::Outdated if !self.detailed_notices => (Status::Published, None),
+            status => (status, super::newer_state(page)),
+        };
         let live = page.live;
         let content = page.content;
         let ctx_page = super::PageContext {
@@ -529,7 +545,7 @@ impl<'a> Renderer<'a> {
             extra: &content.front.extra,
             breadcrumbs: super::breadcrumbs(space, page),
             history: super::history(page, &site.keyring, site.config.history_comments),
-            newer: super::newer_state(page),
+            newer,
         };
         let (noindex, draft) = self.view_of(Some(page));
         PageTemplate {

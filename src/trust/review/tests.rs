@@ -2402,3 +2402,55 @@ fn a_reviewer_in_two_open_steps_is_asked_in_the_one_still_waiting_on_them() {
     assert_eq!(legal.0, "legal");
     assert!(!legal.1.iter().any(|w| w == "carol"), "{legal:?}");
 }
+
+#[test]
+fn a_waiting_stage_climbs_the_ladder_on_the_clock_of_the_stage() {
+    // Submitted on the 1st at 9:00; the engineers approve on the 3rd at 9:00, so legal has
+    // waited since then: the ladder counts from the start of the stage, like `escalated_at`.
+    let records = vec![
+        submit("v1", "walt", t(1, 9)),
+        approve("v1", "alice", "technical", t(3, 9)),
+        approve("v1", "bob", "technical", t(3, 9)),
+    ];
+    // (ladder, now, rungs reached as (number, days), days waited)
+    type Case = (&'static str, Instant, &'static [(usize, u32)], i64);
+    let cases: &[Case] = &[
+        ("[7, 14, 30]", t(10, 8), &[], 6),
+        ("[7, 14, 30]", t(10, 9), &[(1, 7)], 7),
+        ("[7, 14, 30]", t(17, 9), &[(1, 7), (2, 14)], 14),
+        (
+            "[2, 4, 6, 8]",
+            t(11, 9),
+            &[(1, 2), (2, 4), (3, 6), (4, 8)],
+            8,
+        ),
+        ("7", t(12, 0), &[(1, 7)], 8),
+        ("7", t(10, 8), &[], 6),
+    ];
+    for &(ladder, now, want, waited) in cases {
+        let s = Scenario::new(
+            "ladder",
+            policy(&format!("escalate_after_days: {ladder}\n"), TWO_STEPS),
+            "v1",
+            records.clone(),
+        )
+        .at(now);
+        let review = s.run();
+        let r = review.in_review.as_ref().expect("in review");
+        assert_eq!(r.step, "legal");
+        let got: Vec<(usize, u32)> = r.rungs.iter().map(|g| (g.number, g.after_days)).collect();
+        assert_eq!(got, want, "{ladder} at {now}");
+        assert_eq!(r.waited_days, waited, "{ladder} at {now}");
+        assert_eq!(
+            r.escalated_at,
+            r.rungs.first().map(|g| g.due),
+            "{ladder} at {now}: escalated_at is the first rung"
+        );
+        for g in &r.rungs {
+            assert_eq!(
+                g.due,
+                t(3, 9) + chrono::Duration::days(i64::from(g.after_days))
+            );
+        }
+    }
+}
