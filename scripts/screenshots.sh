@@ -129,8 +129,10 @@ for scheme in light dark; do
   shoot review-buttons-mobile "${decided}_review/docs/writing-a-page" 390 1600 "$scheme"
 done
 
-# The team review server (`serve --team`): the sign-in page and a decision signed with a
-# passkey, before and after Approve; headless Chromium's virtual authenticator holds the passkey
-# (tests/team.rs, screenshots_of_the_sign_in_and_a_passkey_decision).
+# Passkeys: registering one at /_keys/ (the form, the keyring entry it shows), and the team
+# review server's sign-in page and a decision signed with one, before and after Approve;
+# headless Chromium's virtual authenticator holds the passkey (tests/keys.rs,
+# screenshots_of_registering_a_passkey; tests/team.rs,
+# screenshots_of_the_sign_in_and_a_passkey_decision).
 IMPRIMATUR_SCREENSHOTS="$PWD/$OUT" cargo test --quiet --test tests \
-  team::screenshots_of_the_sign_in_and_a_passkey_decision -- --ignored --nocapture
+  screenshots_of_ -- --ignored --nocapture

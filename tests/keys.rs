@@ -286,3 +286,27 @@ fn without_user_verification_no_passkey_is_made() {
     let shown = register_dana(&mut browser, &desk);
     assert!(shown.contains("No passkey was made"), "{shown}");
 }
+
+/// `scripts/screenshots.sh`: the registration form and the entry it shows, at desktop and
+/// 390 px, light and dark, into the folder `IMPRIMATUR_SCREENSHOTS` names.
+#[test]
+#[ignore = "pictures: scripts/screenshots.sh runs it"]
+fn screenshots_of_registering_a_passkey() {
+    let Some(chromium) = needs(Tool::Chromium) else {
+        return;
+    };
+    let out = std::path::PathBuf::from(
+        std::env::var("IMPRIMATUR_SCREENSHOTS").expect("IMPRIMATUR_SCREENSHOTS: where to write"),
+    );
+    let desk = desk();
+    let mut browser = Browser::start(&chromium);
+    with_authenticator(&mut browser, true);
+    browser.open(&format!("{}/_keys/", desk.origin));
+    browser.wait_until(
+        "!!document.getElementById('register') && document.readyState === 'complete'",
+        "the registration form",
+    );
+    browser.screenshots(&out, "keys-form", (900, 1300));
+    register_dana(&mut browser, &desk);
+    browser.screenshots(&out, "keys-entry", (1000, 1500));
+}

@@ -879,53 +879,24 @@ fn screenshots_of_the_sign_in_and_a_passkey_decision() {
     let server = TeamServer::start(&site, port);
     let dana = Passkey::new("dana");
     let (mut browser, _) = browser_with_passkey(&chromium, &dana);
-    let shoot = |browser: &mut Browser, name: &str| {
-        for (width, height, size) in [(1280, 1100, "desktop"), (390, 1500, "mobile")] {
-            for scheme in ["light", "dark"] {
-                browser.call(
-                    "Emulation.setDeviceMetricsOverride",
-                    serde_json::json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": size == "mobile"}),
-                );
-                browser.call(
-                    "Emulation.setEmulatedMedia",
-                    serde_json::json!({"features": [{"name": "prefers-color-scheme", "value": scheme}]}),
-                );
-                std::thread::sleep(std::time::Duration::from_millis(300));
-                let png = browser.call(
-                    "Page.captureScreenshot",
-                    serde_json::json!({"format": "png"}),
-                );
-                let bytes = base64::engine::general_purpose::STANDARD
-                    .decode(png["data"].as_str().unwrap())
-                    .unwrap();
-                let file = out.join(format!("{name}-{size}-{scheme}.png"));
-                std::fs::write(&file, bytes).unwrap();
-                println!("{}", file.display());
-            }
-        }
-        browser.call(
-            "Emulation.clearDeviceMetricsOverride",
-            serde_json::json!({}),
-        );
-    };
     browser.open(&format!("{}/_review/kb/install", server.origin));
     browser.wait_until(
         "location.pathname === '/_signin' && document.readyState === 'complete'",
         "the sign-in page",
     );
-    shoot(&mut browser, "team-signin");
+    browser.screenshots(&out, "team-signin", (1100, 1500));
     browser.eval("document.getElementById('signin').click(); true");
     browser.wait_until(
         "!!document.getElementById('approve-technical') && document.readyState === 'complete'",
         "the review page",
     );
-    shoot(&mut browser, "team-decision");
+    browser.screenshots(&out, "team-decision", (1100, 1500));
     browser.eval("document.getElementById('approve-technical').click(); true");
     browser.wait_until(
         "!document.getElementById('approve-technical') && document.body.innerText.includes('approve (technical)')",
         "the approval",
     );
-    shoot(&mut browser, "team-decided");
+    browser.screenshots(&out, "team-decided", (1100, 1500));
 }
 
 /// `bench/click.sh team`: 20 clicks on Approve through `serve --team` pushing to a local bare

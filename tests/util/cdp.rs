@@ -163,6 +163,40 @@ impl Browser {
         }
     }
 
+    /// Screenshots of the tab as it is now, at 1280 px (desktop) and 390 px (mobile), in light
+    /// and dark: `<dir>/<name>-<desktop|mobile>-<light|dark>.png`; `heights` are the two
+    /// frames' heights. Prints each file's path.
+    pub fn screenshots(&mut self, dir: &Path, name: &str, heights: (u32, u32)) {
+        for (width, height, size) in [(1280, heights.0, "desktop"), (390, heights.1, "mobile")] {
+            for scheme in ["light", "dark"] {
+                self.call(
+                    "Emulation.setDeviceMetricsOverride",
+                    serde_json::json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": size == "mobile"}),
+                );
+                self.call(
+                    "Emulation.setEmulatedMedia",
+                    serde_json::json!({"features": [{"name": "prefers-color-scheme", "value": scheme}]}),
+                );
+                std::thread::sleep(Duration::from_millis(300));
+                let png = self.call(
+                    "Page.captureScreenshot",
+                    serde_json::json!({"format": "png"}),
+                );
+                use base64::Engine as _;
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(png["data"].as_str().unwrap())
+                    .unwrap();
+                let file = dir.join(format!("{name}-{size}-{scheme}.png"));
+                std::fs::write(&file, bytes).unwrap();
+                println!("{}", file.display());
+            }
+        }
+        self.call(
+            "Emulation.clearDeviceMetricsOverride",
+            serde_json::json!({}),
+        );
+    }
+
     pub fn open(&mut self, url: &str) {
         self.call("Page.navigate", serde_json::json!({"url": url}));
     }
