@@ -7,6 +7,7 @@ mod audit;
 mod browser;
 mod build;
 mod code_and_not_found;
+mod completions;
 mod decide;
 mod feeds;
 mod floors;

@@ -493,6 +493,20 @@ pub(crate) enum Command {
         #[command(flatten)]
         now: NowArg,
     },
+    /// Print the shell completion script for SHELL (README, "Shell completions and man
+    /// pages" says where each shell looks for it)
+    Completions {
+        /// The shell: bash, zsh, fish, powershell or elvish
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), or with --out DIR write one page per subcommand there
+    /// (imprimatur.1, imprimatur-build.1, ...)
+    Man {
+        /// The folder to write every page into (created if missing)
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
 }
 
 impl Command {
@@ -524,6 +538,7 @@ impl Command {
             | Command::Notify { site, .. }
             | Command::Log { site, .. } => Some(site),
             Command::Keygen { .. } | Command::Init { .. } => None,
+            Command::Completions { .. } | Command::Man { .. } => None,
         }
     }
 
@@ -555,6 +570,7 @@ impl Command {
             | Command::Serve { .. }
             | Command::Keygen { .. }
             | Command::Whoami { .. } => None,
+            Command::Completions { .. } | Command::Man { .. } => None,
         }
     }
 }

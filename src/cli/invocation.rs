@@ -384,6 +384,8 @@ fn act(inv: &Invocation) -> Result<i32> {
             let now = inv.now();
             super::notify(&site.site, now, *dry_run, *format, out)
         }
+        Command::Completions { shell } => super::completions(*shell, out),
+        Command::Man { out: dir } => super::man(dir.as_deref(), out),
         Command::Init { dir, site, .. } => {
             let here = PathBuf::from(".");
             let dir = dir.as_ref().or(site.given.as_ref()).unwrap_or(&here);

@@ -6,6 +6,7 @@
 
 mod args;
 mod build;
+mod completions;
 mod governance;
 mod history;
 mod inbox;
@@ -30,6 +31,7 @@ use crate::time::{self, Instant};
 
 pub use args::LowArgs;
 pub use build::{build, BuildOptions};
+pub use completions::{completions, man};
 pub use governance::{
     audit, governance_sign, governance_status, keyring_revoke, root_new, root_sign,
 };
