@@ -27,6 +27,7 @@ mod serve;
 mod serve_browser;
 mod snapshots;
 mod ssh;
+mod status_views;
 mod theme;
 mod trust;
 mod vectors;

@@ -263,8 +263,12 @@ pub(crate) enum Command {
         /// Which of the agent's keys: its fingerprint (SHA256:...), comment or keyring key id
         #[arg(long, requires = "agent", conflicts_with = "key")]
         agent_key: Option<String>,
-        /// Only these pages (paths or ids)
+        /// Only these pages (paths or ids), in every format
         pages: Vec<String>,
+        /// As the build for this audience sees the site (`build --audience NAME`): pages whose
+        /// `audience` leaves it out are not published for it
+        #[arg(long, value_name = "NAME", conflicts_with = "mine")]
+        audience: Option<String>,
     },
     /// Check keyring, policies and every record without rendering; exit 3 on findings
     Verify {

@@ -208,12 +208,22 @@ fn act(inv: &Invocation) -> Result<i32> {
             agent,
             agent_key,
             pages,
+            audience,
             ..
         } => {
             let now = inv.now();
             match (mine, own_key(key, *agent, agent_key)) {
                 (true, Some(key)) => super::status_mine(&site.site, now, *format, &key, out),
-                _ => super::status(&site.site, now, *format, pages, out),
+                _ => super::status(
+                    &site.site,
+                    now,
+                    &super::StatusOptions {
+                        format: *format,
+                        pages,
+                        audience: audience.as_deref(),
+                    },
+                    out,
+                ),
             }
         }
         Command::Verify {

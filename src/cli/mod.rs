@@ -44,7 +44,7 @@ pub use notify::{notify, EXIT_DELIVERY_FAILED};
 pub use restore::restore;
 pub use serve::{serve, ServeOptions};
 pub use sign::{keygen, keygen_ssh, sign};
-pub use status::{status, status_mine, verify};
+pub use status::{status, status_mine, verify, StatusOptions};
 pub use submit::{parse_assign, parse_reviewer_list, submit_changed};
 pub use whoami::whoami;
 

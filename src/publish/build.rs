@@ -133,10 +133,7 @@ pub fn build<R: Reporting>(req: &BuildRequest, reports: &R) -> Result<BuildSumma
     let config = &site.config;
     // One build at a time writes beside output/; leftovers of killed builds go first.
     let lock = output::BuildLock::acquire(&config.output_dir)?;
-    let audiences = match req.audience {
-        Some(a) => vec![a.to_string()],
-        None => config.audiences.clone(),
-    };
+    let audiences = config.audiences_for(req.audience);
     let output_name = config.display_path(&config.output_dir);
     // Side by side: the judgement reads the site; the drift check reads output/, then the
     // render memo kept beside it is read and the theme loaded. A hand-edited output/ is
@@ -338,11 +335,19 @@ fn url_removed(
 /// The findings a build adds to the review's, without building: links to pages that are not
 /// published (from the Markdown alone, no templates), hand edits of `output/` and proofs that
 /// must withhold a record (`proof_incomplete`). `verify`
-/// and `status` report them, so they agree with what `build` would say.
-pub fn check_without_building(site: &Site, eval: &crate::site::Evaluation) -> Result<Vec<Finding>> {
+/// and `status` report them, so they agree with what `build` would say. For another
+/// `audience` than the config's, as a build for it, nothing is `went_offline` or
+/// `url_removed` against `output/`: that build publishes other pages on purpose.
+pub fn check_without_building(
+    site: &Site,
+    eval: &crate::site::Evaluation,
+    audience: Option<&str>,
+) -> Result<Vec<Finding>> {
     let config = &site.config;
     let mut findings = output::drift(&config.output_dir, &config.display_path(&config.output_dir));
-    findings.extend(went_offline(config, eval));
+    if audience.is_none() {
+        findings.extend(went_offline(config, eval));
+    }
     let published = PublishedSite::collect(eval, &site.policies);
     findings.extend(render::broken_links_of(&published)?);
     findings.extend(crate::publish::proof::incomplete(site, eval));

@@ -165,6 +165,19 @@ impl Site {
         })
     }
 
+    /// The refusal for a page argument that names no page: with the nearest page id, when
+    /// one is near (`kb/instal`, `install` → `kb/install`).
+    pub fn unknown_page(&self, id: &str) -> Error {
+        let ids = self.pages.iter().map(|p| p.id.as_str());
+        let hint = match content::nearest_id(ids, id) {
+            Some(near) => format!("did you mean '{near}'? "),
+            None => String::new(),
+        };
+        Error::Refused(format!(
+            "no page '{id}' in content/; {hint}(`imprimatur status` lists every page)"
+        ))
+    }
+
     pub fn page(&self, id: &str) -> Option<&Page> {
         self.pages
             .binary_search_by(|p| p.id.as_str().cmp(id))
