@@ -19,6 +19,7 @@ mod hardening_parse;
 mod init;
 mod notify;
 mod passkeys;
+mod progress;
 mod proofs;
 mod redirects;
 mod reports;

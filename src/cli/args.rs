@@ -21,6 +21,10 @@ pub struct LowArgs {
     /// roots must chain from it. Default: IMPRIMATUR_TRUST_ROOT
     #[arg(long, global = true, value_name = "sha256:HEX")]
     pub(crate) trust_root: Option<String>,
+    /// No progress on standard error: neither the bars drawn on a terminal nor the line per
+    /// phase (read, verify, render) printed elsewhere
+    #[arg(long, short = 'q', global = true)]
+    pub(crate) quiet: bool,
     #[command(subcommand)]
     pub(crate) command: Command,
 }

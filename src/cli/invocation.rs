@@ -20,6 +20,8 @@ pub struct Invocation {
     /// The `--now` of a command that judges or signs at a time (`Command::now`), else `None`.
     now: Option<Instant>,
     command: Command,
+    /// `--quiet`: no progress on standard error.
+    quiet: bool,
 }
 
 impl Invocation {
@@ -46,6 +48,7 @@ impl Invocation {
             pin,
             now,
             command: low.command,
+            quiet: low.quiet,
         })
     }
 
@@ -160,6 +163,7 @@ fn act(inv: &Invocation) -> Result<i32> {
                 drafts: if *drafts { output.clone() } else { None },
                 strict: *strict,
                 format: *format,
+                quiet: inv.quiet,
             };
             super::build(&site.site, now, &opts, out)
         }
@@ -221,6 +225,7 @@ fn act(inv: &Invocation) -> Result<i32> {
                         format: *format,
                         pages,
                         audience: audience.as_deref(),
+                        quiet: inv.quiet,
                     },
                     out,
                 ),
@@ -233,7 +238,7 @@ fn act(inv: &Invocation) -> Result<i32> {
             ..
         } => {
             let now = inv.now();
-            super::verify(&site.site, now, since.as_deref(), *format, out)
+            super::verify(&site.site, now, since.as_deref(), *format, inv.quiet, out)
         }
         Command::Keygen { out: file, ssh, .. } => match ssh {
             true => super::keygen_ssh(file, out),

@@ -14,6 +14,7 @@ mod init;
 mod invocation;
 mod log;
 mod notify;
+mod progress;
 mod restore;
 mod serve;
 mod sign;
@@ -65,7 +66,12 @@ pub fn resolve_now(flag: Option<&str>) -> Result<Instant> {
 /// floor keeps that section unparsed for `notify`, and a section `notify` would refuse fails
 /// every command that loads the site, as any other config error does.
 fn load_site(site_root: &Path) -> Result<Site> {
-    let site = Site::load(site_root)?;
+    load_site_watched(site_root, &crate::progress::Unwatched)
+}
+
+/// [`load_site`], telling `progress` of the read.
+fn load_site_watched(site_root: &Path, progress: &dyn crate::progress::Progress) -> Result<Site> {
+    let site = Site::load_watched(site_root, progress)?;
     crate::notify::config::load(&site.config)?;
     Ok(site)
 }

@@ -1,10 +1,13 @@
-//! `imprimatur status` and `imprimatur verify`: the site judged, without building.
+//! `imprimatur status` and `imprimatur verify`: the site judged, without building, with the
+//! progress of its reading and verifying on standard error (`progress`).
 
 use std::io::Write;
 use std::path::Path;
 
-use super::{load_site, print, Format, EXIT_FINDINGS, EXIT_OK};
+use super::progress::Reporter;
+use super::{load_site, load_site_watched, print, Format, EXIT_FINDINGS, EXIT_OK};
 use crate::error::Result;
+use crate::progress::Progress;
 use crate::report::{StatusReport, Style};
 use crate::site::Site;
 use crate::time::Instant;
@@ -18,9 +21,10 @@ fn judge(
     now: Instant,
     audience: Option<&str>,
     since: Option<&str>,
+    progress: &dyn Progress,
 ) -> Result<(Site, StatusReport)> {
-    let site = load_site(site_root)?;
-    let eval = site.evaluate(now, &site.config.audiences_for(audience));
+    let site = load_site_watched(site_root, progress)?;
+    let eval = site.evaluate_watched(now, &site.config.audiences_for(audience), progress);
     let mut extra = crate::publish::build::check_without_building(&site, &eval, audience)?;
     if let Some(rev) = since {
         extra.extend(crate::site::since::removed_since(&site.config, rev)?);
@@ -35,6 +39,8 @@ pub struct StatusOptions<'a> {
     pub format: Format,
     pub pages: &'a [String],
     pub audience: Option<&'a str>,
+    /// `--quiet`: no progress on standard error.
+    pub quiet: bool,
 }
 
 /// `imprimatur status`: judge every page, write `reports/status.json` (the whole site), print
@@ -45,7 +51,8 @@ pub fn status(
     opts: &StatusOptions,
     out: &mut dyn Write,
 ) -> Result<i32> {
-    let (site, mut report) = judge(site_root, now, opts.audience, None)?;
+    let progress = Reporter::for_stderr(opts.quiet);
+    let (site, mut report) = judge(site_root, now, opts.audience, None, &progress)?;
     let only: Vec<String> = opts
         .pages
         .iter()
@@ -85,9 +92,11 @@ pub fn verify(
     now: Instant,
     since: Option<&str>,
     format: Format,
+    quiet: bool,
     out: &mut dyn Write,
 ) -> Result<i32> {
-    let (site, report) = judge(site_root, now, None, since)?;
+    let progress = Reporter::for_stderr(quiet);
+    let (site, report) = judge(site_root, now, None, since, &progress)?;
     match format {
         Format::Json => print(out, &report.to_json())?,
         Format::Text => {

@@ -28,7 +28,7 @@ pub struct BuildRequest<'a> {
     pub now: Instant,
     /// Publish for this audience instead of `imprimatur.yaml`'s `audiences`.
     pub audience: Option<&'a str>,
-    /// Told how many pages will be rendered, and of each one done (the CLI draws a bar).
+    /// Told of each phase — read, verify, render — and of each item done (the CLI shows it).
     pub progress: &'a dyn Progress,
 }
 
@@ -127,7 +127,7 @@ pub fn build<R: Reporting>(req: &BuildRequest, reports: &R) -> Result<BuildSumma
     // HMAC-keyed cache outside the site, under a secret kept elsewhere: see `cache`).
     let _t = crate::timings::phase("build");
     let memo = Arc::new(Memo::for_build(req.site_root)?);
-    let mut site = Site::load_with(req.site_root, Some(memo.clone()))?;
+    let mut site = Site::load_with(req.site_root, Some(memo.clone()), req.progress)?;
     // Nothing after the judgement reads the record files: freed as soon as it is made.
     let records = std::mem::take(&mut site.records);
     let config = &site.config;
@@ -139,7 +139,7 @@ pub fn build<R: Reporting>(req: &BuildRequest, reports: &R) -> Result<BuildSumma
     // render memo kept beside it is read and the theme loaded. A hand-edited output/ is
     // always replaced, even when the build's own files are the same.
     let (eval, prepared) = rayon::join(
-        || site.evaluate_records(&records, req.now, &audiences),
+        || site.evaluate_records(&records, req.now, &audiences, req.progress),
         || {
             let drift = {
                 let _t = crate::timings::phase("drift");
@@ -276,7 +276,7 @@ pub fn build_drafts(
     progress: &dyn Progress,
     reports: &impl Reporting,
 ) -> Result<DraftsSummary> {
-    let site = Site::load(site_root)?;
+    let site = Site::load_watched(site_root, progress)?;
     let config = &site.config;
     let dir = if dir.is_absolute() {
         dir.to_path_buf()
@@ -287,7 +287,7 @@ pub fn build_drafts(
     };
     crate::site::config::check_drafts_dir(config, &dir)?;
     let lock = output::BuildLock::acquire(&dir)?;
-    let eval = site.evaluate(now, &config.audiences);
+    let eval = site.evaluate_watched(now, &config.audiences, progress);
     let theme = Theme::load(&config.root, &config.theme)?;
     let banners = reports.draft_banners(&eval);
     let drafts = Drafts::collect(&site, &eval);
