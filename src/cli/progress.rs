@@ -161,7 +161,8 @@ impl Bar {
             return;
         }
         let template = match self.total {
-            Some(_) => "{msg:>6} [{bar:40}] {pos}/{len} {prefix} ({per_sec}, {eta} left)",
+            // Under 80 columns, so it never wraps on a terminal of the usual width.
+            Some(_) => "{msg:>6} [{bar:30}] {pos}/{len} {prefix} ({eta} left)",
             None => "{msg:>6} {spinner} {elapsed}",
         };
         let style = indicatif::ProgressStyle::with_template(template)
@@ -222,6 +223,21 @@ mod tests {
         }
     }
 
+    impl Screen {
+        /// Everything drawn, once `needle` is among it (redrawn every `REDRAW`; a loaded
+        /// machine may take a while to schedule the drawing thread).
+        fn wait_for(&self, needle: &str) -> String {
+            for _ in 0..100 {
+                let drawn = lock(&self.0).join("\n");
+                if drawn.contains(needle) {
+                    return drawn;
+                }
+                std::thread::sleep(REDRAW);
+            }
+            panic!("{needle:?} never drawn: {:?}", lock(&self.0));
+        }
+    }
+
     fn on_screen(show_after: Duration) -> (Reporter, Screen) {
         let screen = Screen::default();
         let to = screen.clone();
@@ -241,20 +257,16 @@ mod tests {
         for _ in 0..5 {
             reporter.advance(Phase::Render);
         }
-        std::thread::sleep(REDRAW * 3);
+        let drawn = screen.wait_for("5/8 pages");
         reporter.end(Phase::Render, &[(8, "pages")]);
-        let drawn = lock(&screen.0).join("\n");
         assert!(drawn.contains("render ["), "{drawn}");
-        assert!(drawn.contains("5/8 pages"), "{drawn}");
         // No summary line on a terminal: the bar is cleared, nothing stays.
         assert!(!drawn.contains("in 0."), "{drawn}");
 
         // A phase without a total spins.
         reporter.begin(Phase::Read, None);
-        std::thread::sleep(REDRAW * 2);
+        screen.wait_for("  read ");
         reporter.end(Phase::Read, &[(2, "pages"), (3, "records")]);
-        let drawn = lock(&screen.0).join("\n");
-        assert!(drawn.contains("  read "), "{drawn}");
     }
 
     #[test]
