@@ -117,13 +117,13 @@ fn status_of_a_page_that_does_not_exist_names_it_and_the_nearest_page() {
         site.imprimatur(&["status", "kb/waitng", "--format", format])
             .at(NOW)
             .exits(1)
-            .stderr_has("no page 'kb/waitng' in content/; did you mean 'kb/waiting'?")
+            .stderr_has("no page 'kb/waitng' in content/; did you mean 'kb/waiting'? (`imprimatur status` lists every page)")
             .run();
     }
     site.imprimatur(&["status", "zzz"])
         .at(NOW)
         .exits(1)
-        .stderr_has("no page 'zzz' in content/; (`imprimatur status` lists every page)")
+        .stderr_has("no page 'zzz' in content/ (`imprimatur status` lists every page)")
         .run();
 }
 

@@ -77,6 +77,19 @@ impl Reporter {
     }
 }
 
+impl Running {
+    /// Stops and clears the phase's bar, if one is drawn; how long the phase ran.
+    fn stop(mut self) -> Duration {
+        let took = self.started.elapsed();
+        drop(self.stop.take());
+        if let Some(drawer) = self.drawer.take() {
+            // A drawing thread that panicked drew nothing more; the command goes on.
+            let _ = drawer.join();
+        }
+        took
+    }
+}
+
 impl Progress for Reporter {
     fn begin(&self, phase: Phase, total: Option<u64>) {
         let slot = self.slot(phase);
@@ -111,18 +124,25 @@ impl Progress for Reporter {
     }
 
     fn end(&self, phase: Phase, counts: &[(u64, &str)]) {
-        let Some(mut running) = lock(&self.slot(phase).running).take() else {
+        let Some(running) = lock(&self.slot(phase).running).take() else {
             return;
         };
-        drop(running.stop.take());
-        if let Some(drawer) = running.drawer.take() {
-            // A drawing thread that panicked drew nothing more; the command goes on.
-            let _ = drawer.join();
-        }
+        let took = running.stop();
         if let Shown::Lines(out) = &self.shown {
-            let line = phase_line(phase, counts, running.started.elapsed());
+            let line = phase_line(phase, counts, took);
             // Progress is no part of the command's result: a closed stderr loses the line only.
             let _ = lock(out).write_all(line.as_bytes());
+        }
+    }
+}
+
+impl Drop for Reporter {
+    /// A phase left running by an error: its bar is cleared before the error is printed.
+    fn drop(&mut self) {
+        for slot in &self.phases {
+            if let Some(running) = lock(&slot.running).take() {
+                running.stop();
+            }
         }
     }
 }

@@ -201,11 +201,11 @@ impl Site {
     pub fn unknown_page(&self, id: &str) -> Error {
         let ids = self.pages.iter().map(|p| p.id.as_str());
         let hint = match content::nearest_id(ids, id) {
-            Some(near) => format!("did you mean '{near}'? "),
+            Some(near) => format!("; did you mean '{near}'?"),
             None => String::new(),
         };
         Error::Refused(format!(
-            "no page '{id}' in content/; {hint}(`imprimatur status` lists every page)"
+            "no page '{id}' in content/{hint} (`imprimatur status` lists every page)"
         ))
     }
 
