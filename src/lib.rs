@@ -5,7 +5,8 @@
 //! `tests/floors.rs` checks it):
 //!
 //! - ground — `fs` (reads beneath a folder, atomic writes, fingerprints), `error` (typed
-//!   errors and their exit codes), `escape`, `time`, `timings`, `yaml`.
+//!   errors and their exit codes), `escape`, `progress` (the phases a person waits on, counted
+//!   for the CLI to show), `time`, `timings`, `yaml`.
 //! - `trust/` — what a version is (`version`, `store`), who signs (`keyring`, `keyfile`;
 //!   passkeys through `webauthn`), what they signed (`record`), the rules (`policy`,
 //!   `authority`, and `reachable`: can anyone still complete each step), and the pure review
@@ -33,6 +34,7 @@ pub(crate) mod fs;
 #[doc(hidden)]
 pub mod fuzzing;
 pub(crate) mod notify;
+pub mod progress;
 pub(crate) mod publish;
 pub(crate) mod report;
 pub(crate) mod serve;

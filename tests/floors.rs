@@ -10,6 +10,7 @@ const FLOORS: &[(&str, u8)] = &[
     ("error", 0),
     ("escape", 0),
     ("fs", 0),
+    ("progress", 0),
     ("time", 0),
     ("timings", 0),
     ("yaml", 0),

@@ -21,6 +21,10 @@ pub struct LowArgs {
     /// roots must chain from it. Default: IMPRIMATUR_TRUST_ROOT
     #[arg(long, global = true, value_name = "sha256:HEX")]
     pub(crate) trust_root: Option<String>,
+    /// No progress on standard error: neither the bars drawn on a terminal nor the line per
+    /// phase (read, verify, render) printed elsewhere
+    #[arg(long, short = 'q', global = true)]
+    pub(crate) quiet: bool,
     #[command(subcommand)]
     pub(crate) command: Command,
 }
@@ -301,8 +305,12 @@ pub(crate) enum Command {
         /// Which of the agent's keys: its fingerprint (SHA256:...), comment or keyring key id
         #[arg(long, requires = "agent", conflicts_with = "key")]
         agent_key: Option<String>,
-        /// Only these pages (paths or ids)
+        /// Only these pages (paths or ids), in every format
         pages: Vec<String>,
+        /// As the build for this audience sees the site (`build --audience NAME`): pages whose
+        /// `audience` leaves it out are not published for it
+        #[arg(long, value_name = "NAME", conflicts_with = "mine")]
+        audience: Option<String>,
     },
     /// Check keyring, policies and every record without rendering; exit 3 on findings
     Verify {
@@ -531,6 +539,20 @@ pub(crate) enum Command {
         #[command(flatten)]
         now: NowArg,
     },
+    /// Print the shell completion script for SHELL (README, "Shell completions and man
+    /// pages" says where each shell looks for it)
+    Completions {
+        /// The shell: bash, zsh, fish, powershell or elvish
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), or with --out DIR write one page per subcommand there
+    /// (imprimatur.1, imprimatur-build.1, ...)
+    Man {
+        /// The folder to write every page into (created if missing)
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
 }
 
 impl Command {
@@ -563,6 +585,7 @@ impl Command {
             | Command::Notify { site, .. }
             | Command::Log { site, .. } => Some(site),
             Command::Keygen { .. } | Command::Init { .. } => None,
+            Command::Completions { .. } | Command::Man { .. } => None,
         }
     }
 
@@ -595,6 +618,7 @@ impl Command {
             | Command::Serve { .. }
             | Command::Keygen { .. }
             | Command::Whoami { .. } => None,
+            Command::Completions { .. } | Command::Man { .. } => None,
         }
     }
 }

@@ -1,11 +1,12 @@
-//! `imprimatur build`, with a progress bar on a terminal.
+//! `imprimatur build`, with its progress on standard error (`progress`): a bar per long phase
+//! on a terminal, one line per phase elsewhere.
 
 use std::io::Write;
 use std::path::Path;
 
+use super::progress::Reporter;
 use super::{check_notifications, print, Format, EXIT_FINDINGS, EXIT_OK};
 use crate::error::Result;
-use crate::publish::render::Progress;
 use crate::report::Style;
 use crate::time::Instant;
 
@@ -15,6 +16,8 @@ pub struct BuildOptions {
     pub drafts: Option<std::path::PathBuf>,
     pub strict: bool,
     pub format: Format,
+    /// `--quiet`: no progress on standard error.
+    pub quiet: bool,
 }
 
 /// `imprimatur build`: publish, write reports, print a summary (or status.json).
@@ -25,9 +28,7 @@ pub fn build(
     out: &mut dyn Write,
 ) -> Result<i32> {
     check_notifications(site_root)?;
-    let bar = Bar::new(
-        opts.format == Format::Text && std::io::IsTerminal::is_terminal(&std::io::stderr()),
-    );
+    let bar = Reporter::for_stderr(opts.quiet);
     if let Some(dir) = &opts.drafts {
         let summary = crate::publish::build::build_drafts(
             site_root,
@@ -97,47 +98,4 @@ pub fn build(
             EXIT_OK
         },
     )
-}
-
-/// A bar on stderr while pages render, for builds big enough to wait on; nothing otherwise.
-struct Bar {
-    bar: indicatif::ProgressBar,
-    on_terminal: bool,
-}
-
-/// Builds with fewer pages finish before a bar would be worth drawing.
-const BAR_MIN_PAGES: usize = 500;
-
-impl Bar {
-    fn new(on_terminal: bool) -> Bar {
-        Bar {
-            bar: indicatif::ProgressBar::hidden(),
-            on_terminal,
-        }
-    }
-}
-
-impl Progress for Bar {
-    fn rendering(&self, pages: usize) {
-        if !self.on_terminal || pages < BAR_MIN_PAGES {
-            return;
-        }
-        self.bar.set_length(pages as u64);
-        self.bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{msg} [{bar:40}] {pos}/{len} pages ({per_sec}, {eta} left)",
-            )
-            .expect("a valid progress template")
-            .progress_chars("=> "),
-        );
-        self.bar.set_message("rendering");
-        self.bar
-            .set_draw_target(indicatif::ProgressDrawTarget::stderr());
-    }
-    fn rendered(&self) {
-        self.bar.inc(1);
-    }
-    fn done(&self) {
-        self.bar.finish_and_clear();
-    }
 }

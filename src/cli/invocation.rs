@@ -20,6 +20,8 @@ pub struct Invocation {
     /// The `--now` of a command that judges or signs at a time (`Command::now`), else `None`.
     now: Option<Instant>,
     command: Command,
+    /// `--quiet`: no progress on standard error.
+    quiet: bool,
 }
 
 impl Invocation {
@@ -46,6 +48,7 @@ impl Invocation {
             pin,
             now,
             command: low.command,
+            quiet: low.quiet,
         })
     }
 
@@ -189,6 +192,7 @@ fn act(inv: &Invocation) -> Result<i32> {
                 drafts: if *drafts { output.clone() } else { None },
                 strict: *strict,
                 format: *format,
+                quiet: inv.quiet,
             };
             super::build(&site.site, now, &opts, out)
         }
@@ -239,12 +243,23 @@ fn act(inv: &Invocation) -> Result<i32> {
             agent,
             agent_key,
             pages,
+            audience,
             ..
         } => {
             let now = inv.now();
             match (mine, own_key(key, *agent, agent_key)) {
                 (true, Some(key)) => super::status_mine(&site.site, now, *format, &key, out),
-                _ => super::status(&site.site, now, *format, pages, out),
+                _ => super::status(
+                    &site.site,
+                    now,
+                    &super::StatusOptions {
+                        format: *format,
+                        pages,
+                        audience: audience.as_deref(),
+                        quiet: inv.quiet,
+                    },
+                    out,
+                ),
             }
         }
         Command::Verify {
@@ -254,7 +269,7 @@ fn act(inv: &Invocation) -> Result<i32> {
             ..
         } => {
             let now = inv.now();
-            super::verify(&site.site, now, since.as_deref(), *format, out)
+            super::verify(&site.site, now, since.as_deref(), *format, inv.quiet, out)
         }
         Command::Keygen { out: file, ssh, .. } => match ssh {
             true => super::keygen_ssh(file, out),
@@ -415,6 +430,8 @@ fn act(inv: &Invocation) -> Result<i32> {
             let now = inv.now();
             super::notify(&site.site, now, *dry_run, *format, out)
         }
+        Command::Completions { shell } => super::completions(*shell, out),
+        Command::Man { out: dir } => super::man(dir.as_deref(), out),
         Command::Init { dir, site, .. } => {
             let here = PathBuf::from(".");
             let dir = dir.as_ref().or(site.given.as_ref()).unwrap_or(&here);

@@ -6,6 +6,7 @@
 
 mod args;
 mod build;
+mod completions;
 mod governance;
 mod history;
 mod inbox;
@@ -13,6 +14,7 @@ mod init;
 mod invocation;
 mod log;
 mod notify;
+mod progress;
 mod restore;
 mod serve;
 mod sign;
@@ -30,6 +32,7 @@ use crate::time::{self, Instant};
 
 pub use args::LowArgs;
 pub use build::{build, BuildOptions};
+pub use completions::{completions, man};
 pub use governance::{
     audit, governance_sign, governance_status, keyring_add, keyring_revoke, root_new, root_sign,
     KeyringAdd,
@@ -43,7 +46,7 @@ pub use notify::{notify, EXIT_DELIVERY_FAILED};
 pub use restore::restore;
 pub use serve::{serve, ServeOptions};
 pub use sign::{keygen, keygen_ssh, sign};
-pub use status::{status, status_mine, verify};
+pub use status::{status, status_mine, verify, StatusOptions};
 pub use submit::{parse_assign, parse_reviewer_list, submit_changed};
 pub use whoami::whoami;
 
@@ -64,7 +67,12 @@ pub fn resolve_now(flag: Option<&str>) -> Result<Instant> {
 /// floor keeps that section unparsed for `notify`, and a section `notify` would refuse fails
 /// every command that loads the site, as any other config error does.
 fn load_site(site_root: &Path) -> Result<Site> {
-    let site = Site::load(site_root)?;
+    load_site_watched(site_root, &crate::progress::Unwatched)
+}
+
+/// [`load_site`], telling `progress` of the read.
+fn load_site_watched(site_root: &Path, progress: &dyn crate::progress::Progress) -> Result<Site> {
+    let site = Site::load_watched(site_root, progress)?;
     crate::notify::config::load(&site.config)?;
     Ok(site)
 }

@@ -1,21 +1,31 @@
-//! `imprimatur status` and `imprimatur verify`: the site judged, without building.
+//! `imprimatur status` and `imprimatur verify`: the site judged, without building, with the
+//! progress of its reading and verifying on standard error (`progress`).
 
 use std::io::Write;
 use std::path::Path;
 
-use super::{load_site, print, Format, EXIT_FINDINGS, EXIT_OK};
-use crate::error::{Error, Result};
+use super::progress::Reporter;
+use super::{load_site, load_site_watched, print, Format, EXIT_FINDINGS, EXIT_OK};
+use crate::error::Result;
+use crate::progress::Progress;
 use crate::report::{StatusReport, Style};
 use crate::site::Site;
 use crate::time::Instant;
 
-/// What `status` and `verify` both report: the site judged at `now`, with the findings a
-/// build would add (broken links, output drift), without building; with `since` (a git
+/// What `status` and `verify` both report: the site judged at `now` for `audience` (as
+/// `build --audience` would; `None`: the config's audiences), with the findings a build
+/// would add (broken links, output drift), without building; with `since` (a git
 /// revision), also what git says was deleted or changed under `approvals/` since then.
-fn judge(site_root: &Path, now: Instant, since: Option<&str>) -> Result<(Site, StatusReport)> {
-    let site = load_site(site_root)?;
-    let eval = site.evaluate(now, &site.config.audiences);
-    let mut extra = crate::publish::build::check_without_building(&site, &eval)?;
+fn judge(
+    site_root: &Path,
+    now: Instant,
+    audience: Option<&str>,
+    since: Option<&str>,
+    progress: &dyn Progress,
+) -> Result<(Site, StatusReport)> {
+    let site = load_site_watched(site_root, progress)?;
+    let eval = site.evaluate_watched(now, &site.config.audiences_for(audience), progress);
+    let mut extra = crate::publish::build::check_without_building(&site, &eval, audience)?;
     if let Some(rev) = since {
         extra.extend(crate::site::since::removed_since(&site.config, rev)?);
     }
@@ -23,32 +33,53 @@ fn judge(site_root: &Path, now: Instant, since: Option<&str>) -> Result<(Site, S
     Ok((site, report))
 }
 
-/// `imprimatur status`: judge every page, write `reports/status.json`, print the table.
+/// What `status` shows: every page, or only `pages` (paths or ids), as the build for
+/// `audience` (`--audience`; `None`: the config's `audiences`) would see them.
+pub struct StatusOptions<'a> {
+    pub format: Format,
+    pub pages: &'a [String],
+    pub audience: Option<&'a str>,
+    /// `--quiet`: no progress on standard error.
+    pub quiet: bool,
+}
+
+/// `imprimatur status`: judge every page, write `reports/status.json` (the whole site), print
+/// the table or the report — of the pages asked for alone, in every format.
 pub fn status(
     site_root: &Path,
     now: Instant,
-    format: Format,
-    pages: &[String],
+    opts: &StatusOptions,
     out: &mut dyn Write,
 ) -> Result<i32> {
-    let (site, report) = judge(site_root, now, None)?;
-    let json = report.to_json();
-    crate::fs::write_file(
-        &site.config.reports_dir.join("status.json"),
-        json.as_bytes(),
-    )?;
-    let only: Vec<String> = pages
+    let progress = Reporter::for_stderr(opts.quiet);
+    let (site, mut report) = judge(site_root, now, opts.audience, None, &progress)?;
+    let only: Vec<String> = opts
+        .pages
         .iter()
         .map(|p| crate::site::content::page_id_from_arg(p))
         .collect();
     for id in &only {
         if site.page(id).is_none() {
-            return Err(Error::Refused(format!("no page '{id}' in content/")));
+            return Err(site.unknown_page(id));
         }
     }
-    match format {
-        Format::Json => print(out, &json)?,
-        Format::Text => print(out, &report.to_text(&only, &Style::detect()))?,
+    crate::fs::write_file(
+        &site.config.reports_dir.join("status.json"),
+        report.to_json().as_bytes(),
+    )?;
+    if !only.is_empty() {
+        report.only(&only);
+    }
+    match opts.format {
+        Format::Json => print(out, &report.to_json())?,
+        Format::Text => {
+            let mut text = match opts.audience {
+                Some(a) => format!("as the build for audience '{a}' sees it:\n"),
+                None => String::new(),
+            };
+            text.push_str(&report.to_text(&only, &Style::detect()));
+            print(out, &text)?
+        }
     }
     Ok(EXIT_OK)
 }
@@ -61,9 +92,11 @@ pub fn verify(
     now: Instant,
     since: Option<&str>,
     format: Format,
+    quiet: bool,
     out: &mut dyn Write,
 ) -> Result<i32> {
-    let (site, report) = judge(site_root, now, since)?;
+    let progress = Reporter::for_stderr(quiet);
+    let (site, report) = judge(site_root, now, None, since, &progress)?;
     match format {
         Format::Json => print(out, &report.to_json())?,
         Format::Text => {
@@ -108,7 +141,7 @@ pub fn status_mine(
     let site = load_site(site_root)?;
     let who = crate::trust::signer::reviewer_of(key, &site.keyring)?;
     let eval = site.evaluate(now, &site.config.audiences);
-    let extra = crate::publish::build::check_without_building(&site, &eval)?;
+    let extra = crate::publish::build::check_without_building(&site, &eval, None)?;
     let mut report = StatusReport::from_evaluation(&eval, &extra).with_governance(&site.governance);
     crate::fs::write_file(
         &site.config.reports_dir.join("status.json"),
@@ -130,16 +163,7 @@ pub fn status_mine(
         })
         .map(|p| p.page.id.clone())
         .collect();
-    report.pages.retain(|p| mine.contains(&p.id));
-    report
-        .findings
-        .retain(|f| f.page.as_ref().is_some_and(|p| mine.contains(p)));
-    report.invalid_records.retain(|r| {
-        report
-            .findings
-            .iter()
-            .any(|f| f.file.as_ref() == Some(&r.file))
-    });
+    report.only(&mine);
     match format {
         Format::Json => print(out, &report.to_json())?,
         Format::Text if mine.is_empty() => print(

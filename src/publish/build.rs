@@ -28,7 +28,7 @@ pub struct BuildRequest<'a> {
     pub now: Instant,
     /// Publish for this audience instead of `imprimatur.yaml`'s `audiences`.
     pub audience: Option<&'a str>,
-    /// Told how many pages will be rendered, and of each one done (the CLI draws a bar).
+    /// Told of each phase — read, verify, render — and of each item done (the CLI shows it).
     pub progress: &'a dyn Progress,
 }
 
@@ -127,22 +127,19 @@ pub fn build<R: Reporting>(req: &BuildRequest, reports: &R) -> Result<BuildSumma
     // HMAC-keyed cache outside the site, under a secret kept elsewhere: see `cache`).
     let _t = crate::timings::phase("build");
     let memo = Arc::new(Memo::for_build(req.site_root)?);
-    let mut site = Site::load_with(req.site_root, Some(memo.clone()))?;
+    let mut site = Site::load_with(req.site_root, Some(memo.clone()), req.progress)?;
     // Nothing after the judgement reads the record files: freed as soon as it is made.
     let records = std::mem::take(&mut site.records);
     let config = &site.config;
     // One build at a time writes beside output/; leftovers of killed builds go first.
     let lock = output::BuildLock::acquire(&config.output_dir)?;
-    let audiences = match req.audience {
-        Some(a) => vec![a.to_string()],
-        None => config.audiences.clone(),
-    };
+    let audiences = config.audiences_for(req.audience);
     let output_name = config.display_path(&config.output_dir);
     // Side by side: the judgement reads the site; the drift check reads output/, then the
     // render memo kept beside it is read and the theme loaded. A hand-edited output/ is
     // always replaced, even when the build's own files are the same.
     let (eval, prepared) = rayon::join(
-        || site.evaluate_records(&records, req.now, &audiences),
+        || site.evaluate_records(&records, req.now, &audiences, req.progress),
         || {
             let drift = {
                 let _t = crate::timings::phase("drift");
@@ -279,7 +276,7 @@ pub fn build_drafts(
     progress: &dyn Progress,
     reports: &impl Reporting,
 ) -> Result<DraftsSummary> {
-    let site = Site::load(site_root)?;
+    let site = Site::load_watched(site_root, progress)?;
     let config = &site.config;
     let dir = if dir.is_absolute() {
         dir.to_path_buf()
@@ -290,7 +287,7 @@ pub fn build_drafts(
     };
     crate::site::config::check_drafts_dir(config, &dir)?;
     let lock = output::BuildLock::acquire(&dir)?;
-    let eval = site.evaluate(now, &config.audiences);
+    let eval = site.evaluate_watched(now, &config.audiences, progress);
     let theme = Theme::load(&config.root, &config.theme)?;
     let banners = reports.draft_banners(&eval);
     let drafts = Drafts::collect(&site, &eval);
@@ -338,11 +335,19 @@ fn url_removed(
 /// The findings a build adds to the review's, without building: links to pages that are not
 /// published (from the Markdown alone, no templates), hand edits of `output/` and proofs that
 /// must withhold a record (`proof_incomplete`). `verify`
-/// and `status` report them, so they agree with what `build` would say.
-pub fn check_without_building(site: &Site, eval: &crate::site::Evaluation) -> Result<Vec<Finding>> {
+/// and `status` report them, so they agree with what `build` would say. For another
+/// `audience` than the config's, as a build for it, nothing is `went_offline` or
+/// `url_removed` against `output/`: that build publishes other pages on purpose.
+pub fn check_without_building(
+    site: &Site,
+    eval: &crate::site::Evaluation,
+    audience: Option<&str>,
+) -> Result<Vec<Finding>> {
     let config = &site.config;
     let mut findings = output::drift(&config.output_dir, &config.display_path(&config.output_dir));
-    findings.extend(went_offline(config, eval));
+    if audience.is_none() {
+        findings.extend(went_offline(config, eval));
+    }
     let published = PublishedSite::collect(eval, &site.policies);
     findings.extend(render::broken_links_of(&published)?);
     findings.extend(crate::publish::proof::incomplete(site, eval));

@@ -282,6 +282,17 @@ impl StatusReport {
         self.governance.as_ref().is_some_and(|g| !g.pinned)
     }
 
+    /// The report of the pages `ids` alone: their rows, the findings about them, and the
+    /// invalid records those findings name (`status PAGE...`, `status --mine`).
+    pub fn only(&mut self, ids: &[String]) {
+        self.pages.retain(|p| ids.contains(&p.id));
+        self.findings
+            .retain(|f| f.page.as_ref().is_some_and(|p| ids.contains(p)));
+        let findings = &self.findings;
+        self.invalid_records
+            .retain(|r| findings.iter().any(|f| f.file.as_ref() == Some(&r.file)));
+    }
+
     pub fn has_defects(&self) -> bool {
         self.findings.iter().any(Finding::is_defect)
     }

@@ -142,7 +142,7 @@ impl Shared {
 fn load(site_root: &Path, now: Option<&str>, memo: &Arc<Memo>) -> Snapshot {
     let loaded = (|| -> Result<Loaded> {
         let now = time::resolve_now(now).map_err(Error::Usage)?;
-        let site = Site::load_with(site_root, Some(memo.clone()))?;
+        let site = Site::load_with(site_root, Some(memo.clone()), &crate::progress::Unwatched)?;
         crate::notify::config::load(&site.config)?;
         team::config::load(&site.config)?;
         let eval = site.evaluate(now, &site.config.audiences);

@@ -149,6 +149,16 @@ pub struct ReviewSection {
 }
 
 impl SiteConfig {
+    /// The audiences a build publishes for: `--audience NAME` alone when given, else the
+    /// config's `audiences`. `build` and `status --audience` both ask here, so status shows
+    /// what that build would publish.
+    pub fn audiences_for(&self, given: Option<&str>) -> Vec<String> {
+        match given {
+            Some(a) => vec![a.to_string()],
+            None => self.audiences.clone(),
+        }
+    }
+
     pub fn load(root: &Path) -> Result<SiteConfig> {
         let file = root.join(CONFIG_FILE);
         let text = yaml::read_file(&file, &yaml::ADMIN).map_err(|e| Error::io(&file, e))?;

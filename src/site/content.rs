@@ -175,6 +175,27 @@ pub fn page_id_from_arg(arg: &str) -> String {
     id.strip_suffix(".md").unwrap_or(id).to_string()
 }
 
+/// Of `ids`, the one a mistyped `given` most likely meant: one that ends with it as a whole
+/// name (`install` → `kb/install`), else the most alike by Jaro-Winkler above 0.8 (the
+/// measure clap suggests flags by), first in order on a tie. `None` when none is near.
+pub fn nearest_id<'a>(ids: impl Iterator<Item = &'a str> + Clone, given: &str) -> Option<&'a str> {
+    if given.is_empty() {
+        return None;
+    }
+    let suffix = format!("/{given}");
+    if let Some(id) = ids.clone().find(|id| id.ends_with(&suffix)) {
+        return Some(id);
+    }
+    let mut best: Option<(f64, &str)> = None;
+    for id in ids {
+        let score = strsim::jaro_winkler(id, given);
+        if score > 0.8 && best.is_none_or(|(b, _)| score > b) {
+            best = Some((score, id));
+        }
+    }
+    best.map(|(_, id)| id)
+}
+
 /// What `scan` found in `content/`: the pages, and what stands where a page would but can't
 /// be one (never published; each is an `invalid_page` finding).
 #[derive(Debug, Default)]

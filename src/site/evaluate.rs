@@ -10,6 +10,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use super::content::Page;
+use crate::progress::{Phase, Progress, Unwatched};
 use crate::time::{self, Instant};
 use crate::trust::policy::Policy;
 use crate::trust::record::{self, RecordFileParsed};
@@ -46,7 +47,17 @@ impl Site {
     /// Judges every page at `now` for `audiences`, in named stages: verify records → judge
     /// pages (in parallel) → resolve URLs → reminders. Pure apart from reading the store.
     pub fn evaluate(&self, now: Instant, audiences: &[String]) -> Evaluation {
-        self.evaluate_records(&self.records, now, audiences)
+        self.evaluate_records(&self.records, now, audiences, &Unwatched)
+    }
+
+    /// [`Site::evaluate`], telling `progress` of each record verified (`status`, `verify`).
+    pub fn evaluate_watched(
+        &self,
+        now: Instant,
+        audiences: &[String],
+        progress: &dyn Progress,
+    ) -> Evaluation {
+        self.evaluate_records(&self.records, now, audiences, progress)
     }
 
     /// [`Site::evaluate`] of `records`, which the caller took out of the site to free them
@@ -56,11 +67,14 @@ impl Site {
         records: &[RecordFile],
         now: Instant,
         audiences: &[String],
+        progress: &dyn Progress,
     ) -> Evaluation {
         let mut findings = Vec::new();
         let t = crate::timings::phase("verify records");
+        progress.begin(Phase::Verify, Some(records.len() as u64));
         let (mut by_page, mut invalid_records, on_disk) =
-            self.verify_records(records, now, &mut findings);
+            self.verify_records(records, now, &mut findings, progress);
+        progress.end(Phase::Verify, &[(records.len() as u64, "records")]);
         let mut counted = self.put_back_removed(
             on_disk,
             now,
@@ -128,6 +142,7 @@ impl Site {
         records: &[RecordFile],
         now: Instant,
         findings: &mut Vec<Finding>,
+        progress: &dyn Progress,
     ) -> (
         BTreeMap<String, Vec<VerifiedRecord>>,
         Vec<(String, String)>,
@@ -158,6 +173,7 @@ impl Site {
                     }
                 }
             })
+            .inspect(|_| progress.advance(Phase::Verify))
             .collect();
         let mut by_page: BTreeMap<String, Vec<VerifiedRecord>> = BTreeMap::new();
         let mut invalid = Vec::new();

@@ -29,6 +29,7 @@ use self::memo::Memo;
 use crate::cache::inputs::{Clock, Keep, Kept, RecordBytes};
 use crate::error::{Error, Result};
 use crate::fs::Fingerprint;
+use crate::progress::{Phase, Progress, Unwatched};
 use crate::site::config::SiteConfig;
 use crate::trust::governance::{self, Governance};
 use crate::trust::keyring::Keyring;
@@ -92,32 +93,53 @@ impl Finding {
 
 impl Site {
     pub fn load(root: &std::path::Path) -> Result<Site> {
-        Site::load_with(root, None)
+        Site::load_with(root, None, &Unwatched)
+    }
+
+    /// [`Site::load`], telling `progress` of the read (`status`, `verify`).
+    pub fn load_watched(root: &std::path::Path, progress: &dyn Progress) -> Result<Site> {
+        Site::load_with(root, None, progress)
     }
 
     /// [`Site::load`], reusing what `memo` holds of an earlier load of the same folder and
     /// keeping what this one reads (see [`memo`]). The judgement is the same either way.
-    pub(crate) fn load_with(root: &std::path::Path, memo: Option<Arc<Memo>>) -> Result<Site> {
+    pub(crate) fn load_with(
+        root: &std::path::Path,
+        memo: Option<Arc<Memo>>,
+        progress: &dyn Progress,
+    ) -> Result<Site> {
         // Fail closed: nothing governed (config, keyring, policies, themes) is parsed before
         // a threshold of the trusted root's admins is known to have signed its bytes.
         let governance = {
             let _t = crate::timings::phase("governance");
             governance::verify(root, crate::trust::root::current_pin()?.as_ref())?
         };
-        Site::load_governed(root, memo, governance, record::Origin::Records)
+        Site::load_governed(root, memo, governance, record::Origin::Records, progress)
     }
 
     /// The site as its files say, governance not checked: only for commands that prepare a
     /// change for admins to sign (`keyring revoke`), and publish or sign nothing themselves.
     pub(crate) fn load_ungoverned(root: &std::path::Path) -> Result<Site> {
-        Site::load_governed(root, None, Governance::Unsigned, record::Origin::Records)
+        Site::load_governed(
+            root,
+            None,
+            Governance::Unsigned,
+            record::Origin::Records,
+            &Unwatched,
+        )
     }
 
     /// A site `audit` made of one page's proof, its records written under `approvals/records/`
     /// as the proof shows them: a committed comment may have been left out (SPEC §4a). Only
     /// the audit's replay reads records so; a build never does.
     pub(crate) fn load_proof_replay(root: &std::path::Path) -> Result<Site> {
-        Site::load_governed(root, None, Governance::Unsigned, record::Origin::Proof)
+        Site::load_governed(
+            root,
+            None,
+            Governance::Unsigned,
+            record::Origin::Proof,
+            &Unwatched,
+        )
     }
 
     fn load_governed(
@@ -125,6 +147,7 @@ impl Site {
         memo: Option<Arc<Memo>>,
         governance: Governance,
         origin: record::Origin,
+        progress: &dyn Progress,
     ) -> Result<Site> {
         let config = SiteConfig::load(root)?;
         let keyring = Keyring::load(&config.keyring_file())?;
@@ -132,6 +155,7 @@ impl Site {
         check_spaces_publish_apart(&policies)?;
         // Side by side: each begins by listing its folder on one thread.
         let t = crate::timings::phase("read pages and records");
+        progress.begin(Phase::Read, None);
         // What is kept of them for the next build is settled against this reading, taken
         // where the build writes (see `memo::inputs`).
         let output_parent = config.output_dir.parent().unwrap_or(&config.root);
@@ -145,6 +169,13 @@ impl Site {
             invalid: invalid_pages,
         } = scan?;
         let records = records?;
+        progress.end(
+            Phase::Read,
+            &[
+                (pages.len() as u64, "pages"),
+                (records.len() as u64, "records"),
+            ],
+        );
         drop(t);
         let store = Store::new(config.store_dir());
         let counted = {
@@ -163,6 +194,19 @@ impl Site {
             store,
             memo,
         })
+    }
+
+    /// The refusal for a page argument that names no page: with the nearest page id, when
+    /// one is near (`kb/instal`, `install` → `kb/install`).
+    pub fn unknown_page(&self, id: &str) -> Error {
+        let ids = self.pages.iter().map(|p| p.id.as_str());
+        let hint = match content::nearest_id(ids, id) {
+            Some(near) => format!("; did you mean '{near}'?"),
+            None => String::new(),
+        };
+        Error::Refused(format!(
+            "no page '{id}' in content/{hint} (`imprimatur status` lists every page)"
+        ))
     }
 
     pub fn page(&self, id: &str) -> Option<&Page> {

@@ -23,6 +23,8 @@ pub enum Tool {
     Feedparser,
     /// `git`: `verify --since` against a local bare repository (tests/sealed.rs).
     Git,
+    /// `script` (util-linux): runs the binary on a pseudo-terminal (tests/progress.rs).
+    Script,
 }
 
 impl Tool {
@@ -34,6 +36,7 @@ impl Tool {
             Tool::Aiosmtpd => "python3 -m pip install aiosmtpd",
             Tool::Feedparser => "python3 -m pip install feedparser",
             Tool::Git => "apt-get install git",
+            Tool::Script => "apt-get install bsdutils (util-linux's script)",
         }
     }
 
@@ -45,6 +48,7 @@ impl Tool {
             Tool::Aiosmtpd => "python3 with aiosmtpd",
             Tool::Feedparser => "python3 with feedparser",
             Tool::Git => "git",
+            Tool::Script => "script",
         }
     }
 
@@ -66,6 +70,7 @@ impl Tool {
             }
             Tool::OpenSsl => on_path("openssl"),
             Tool::Git => on_path("git"),
+            Tool::Script => on_path("script"),
             Tool::Aiosmtpd => python_with("aiosmtpd"),
             Tool::Feedparser => python_with("feedparser"),
         }

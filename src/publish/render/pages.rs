@@ -126,13 +126,10 @@ struct SpaceRef<'a> {
     url: &'a str,
 }
 
-/// Whoever watches a build: the pages it is about to render, and each one rendered. Pages
-/// render in parallel, so `rendered` is called from many threads.
-pub trait Progress: Sync {
-    fn rendering(&self, _pages: usize) {}
-    fn rendered(&self) {}
-    fn done(&self) {}
-}
+use crate::progress::Phase;
+/// Whoever watches a build: the pages it is about to render (`Phase::Render`), and each one
+/// rendered, from many threads.
+pub use crate::progress::Progress;
 
 /// What rendering one page yields besides its HTML.
 pub struct PageResult<'a> {
@@ -311,7 +308,7 @@ impl<'a> Renderer<'a> {
         sink: &dyn Sink,
         progress: &dyn Progress,
     ) -> Result<RenderedPages<'_>> {
-        progress.rendering(self.jobs.len());
+        progress.begin(Phase::Render, Some(self.jobs.len() as u64));
         let _t = crate::timings::phase("render pages");
         let results: Vec<(PageResult, usize)> = (0..self.jobs.len())
             .into_par_iter()
@@ -323,11 +320,11 @@ impl<'a> Renderer<'a> {
                     sink.write(&format!("{}{asset}", page.url), &bytes)?;
                     files += 1;
                 }
-                progress.rendered();
+                progress.advance(Phase::Render);
                 Ok((result, files))
             })
             .collect::<Result<_>>()?;
-        progress.done();
+        progress.end(Phase::Render, &[(self.jobs.len() as u64, "pages")]);
         Ok(RenderedPages { results })
     }
 

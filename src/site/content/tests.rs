@@ -185,3 +185,17 @@ fn scan_reports_what_can_not_be_a_page_and_keeps_the_rest() {
         .contains("linked.png is a symbolic link"));
     assert!(read_bundle(&c.join("kb/shots")).is_err());
 }
+
+#[test]
+fn a_mistyped_page_id_is_matched_to_the_nearest_page() {
+    let ids = ["guides/getting-started", "kb/install", "kb/shots"];
+    let near = |given| nearest_id(ids.iter().copied(), given);
+    assert_eq!(near("kb/instal"), Some("kb/install"));
+    assert_eq!(near("install"), Some("kb/install"));
+    assert_eq!(
+        near("guides/getting-startd"),
+        Some("guides/getting-started")
+    );
+    assert_eq!(near("zzz/qqq"), None);
+    assert_eq!(near(""), None);
+}
