@@ -282,36 +282,14 @@ impl WebAuthnKey {
     }
 
     fn check_client_data(&self, challenge: &Challenge, json: &[u8]) -> Result<String, String> {
-        let at = "webauthn.client_data_json";
-        let Ok(serde_json::Value::Object(data)) = serde_json::from_slice(json) else {
-            return Err(format!("{at}: not a JSON object"));
-        };
-        let text = |name: &str| data.get(name).and_then(|v| v.as_str());
-        if text("type") != Some("webauthn.get") {
-            return Err(format!(
-                "{at}: type is {}, not \"webauthn.get\" (an assertion)",
-                data.get("type").map_or("absent".into(), |v| v.to_string())
-            ));
-        }
-        if text("challenge") != Some(challenge.encoded().as_str()) {
-            return Err(format!("{at}: {}", challenge.mismatch()));
-        }
-        let origin = match text("origin") {
-            Some(origin) if self.origins.iter().any(|o| o == origin) => origin.to_string(),
-            other => {
-                return Err(format!(
-                    "{at}: origin {} is not one of the key's origins ({})",
-                    other.map_or("absent".into(), |o| format!("'{o}'")),
-                    self.origins.join(", ")
-                ))
-            }
-        };
-        match data.get("crossOrigin") {
-            None | Some(serde_json::Value::Bool(false)) => Ok(origin),
-            Some(v) => Err(format!(
-                "{at}: crossOrigin is {v}: the signature was asked for by a page framed on another site"
-            )),
-        }
+        check_client_data(
+            "webauthn.client_data_json",
+            json,
+            Ceremony::Get,
+            &challenge.encoded(),
+            challenge.mismatch(),
+            (&self.origins, "the key's origins"),
+        )
     }
 
     fn check_authenticator_data(&self, data: &[u8]) -> Result<(), String> {
@@ -322,21 +300,90 @@ impl WebAuthnKey {
                 data.len()
             ));
         }
-        if data[..32] != Sha256::digest(self.rp_id.as_bytes())[..] {
-            return Err(format!(
-                "{at}: made for another relying party than the key's rp_id '{}'",
-                self.rp_id
-            ));
-        }
-        let flags = data[32];
-        if flags & FLAG_UP == 0 {
-            return Err(format!("{at}: the user was not present (flag UP clear)"));
-        }
-        if flags & FLAG_UV == 0 {
-            return Err(format!("{at}: the user was not verified (flag UV clear)"));
-        }
-        Ok(())
+        check_rp_and_user(at, data, &self.rp_id, "the key's rp_id")
     }
+}
+
+/// The two ceremonies a browser's client data can speak of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ceremony {
+    /// `navigator.credentials.get`: a sign-in, or a record's signature.
+    Get,
+    /// `navigator.credentials.create`: a passkey registered (`registration`).
+    Create,
+}
+
+/// The rules every client data obeys (SPEC §4a, and the same for a registration): a JSON
+/// object of the `ceremony`'s type, asking for exactly `challenge` (base64url), from one of
+/// `origins` (named in messages as `whose`), not framed by another site. Returns the origin.
+pub(crate) fn check_client_data(
+    at: &str,
+    json: &[u8],
+    ceremony: Ceremony,
+    challenge: &str,
+    mismatch: &str,
+    (origins, whose): (&[String], &str),
+) -> Result<String, String> {
+    let Ok(serde_json::Value::Object(data)) = serde_json::from_slice(json) else {
+        return Err(format!("{at}: not a JSON object"));
+    };
+    let text = |name: &str| data.get(name).and_then(|v| v.as_str());
+    let (kind, what) = match ceremony {
+        Ceremony::Get => ("webauthn.get", "an assertion"),
+        Ceremony::Create => ("webauthn.create", "a registration"),
+    };
+    if text("type") != Some(kind) {
+        return Err(format!(
+            "{at}: type is {}, not \"{kind}\" ({what})",
+            data.get("type").map_or("absent".into(), |v| v.to_string())
+        ));
+    }
+    if text("challenge") != Some(challenge) {
+        return Err(format!("{at}: {mismatch}"));
+    }
+    let origin = match text("origin") {
+        Some(origin) if origins.iter().any(|o| o == origin) => origin.to_string(),
+        other => {
+            return Err(format!(
+                "{at}: origin {} is not one of {whose} ({})",
+                other.map_or("absent".into(), |o| format!("'{o}'")),
+                origins.join(", ")
+            ))
+        }
+    };
+    match data.get("crossOrigin") {
+        None | Some(serde_json::Value::Bool(false)) => Ok(origin),
+        Some(v) => Err(format!(
+            "{at}: crossOrigin is {v}: the {} was asked for by a page framed on another site",
+            match ceremony {
+                Ceremony::Get => "signature",
+                Ceremony::Create => "registration",
+            }
+        )),
+    }
+}
+
+/// The start of any authenticator data (at least 33 bytes): made for `rp_id` (named in
+/// messages as `whose`), with the user present and verified.
+pub(crate) fn check_rp_and_user(
+    at: &str,
+    data: &[u8],
+    rp_id: &str,
+    whose: &str,
+) -> Result<(), String> {
+    if data.len() < 33 || data[..32] != Sha256::digest(rp_id.as_bytes())[..] {
+        return Err(format!(
+            "{at}: made for another relying party than {whose} '{rp_id}'"
+        ));
+    }
+    let flags = data[32];
+    if flags & FLAG_UP == 0 {
+        return Err(format!("{at}: the user was not present (flag UP clear)"));
+    }
+    if flags & FLAG_UV == 0 {
+        return Err(format!("{at}: the user was not verified (flag UV clear)"));
+    }
+    Ok(())
 }
 
 /// What an assertion's client data must ask for.

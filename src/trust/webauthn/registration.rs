@@ -11,9 +11,8 @@
 use base64::Engine as _;
 use coset::iana::{self, EnumI64 as _};
 use coset::{AsCborValue as _, CoseKey, KeyType, Label};
-use sha2::{Digest, Sha256};
 
-use super::{Alg, RawWebAuthnKey, WebAuthnKey, FLAG_UP, FLAG_UV};
+use super::{check_rp_and_user, Alg, Ceremony, RawWebAuthnKey, WebAuthnKey};
 
 /// The most bytes of an attestation object read (a "none" attestation with a P-256 key is
 /// about 200; packed ones with a certificate chain a few KiB).
@@ -94,39 +93,15 @@ pub(crate) fn read_attestation(attestation_object: &[u8], rp_id: &str) -> Result
 }
 
 fn check_client_data(json: &[u8], challenge: &[u8], origins: &[String]) -> Result<(), String> {
-    let at = "clientDataJSON";
-    let Ok(serde_json::Value::Object(data)) = serde_json::from_slice(json) else {
-        return Err(format!("{at}: not a JSON object"));
-    };
-    let text = |name: &str| data.get(name).and_then(|v| v.as_str());
-    if text("type") != Some("webauthn.create") {
-        return Err(format!(
-            "{at}: type is {}, not \"webauthn.create\" (a registration)",
-            data.get("type").map_or("absent".into(), |v| v.to_string())
-        ));
-    }
-    let expected = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(challenge);
-    if text("challenge") != Some(expected.as_str()) {
-        return Err(format!(
-            "{at}: the challenge is not the one this server issued; reload the page and try again"
-        ));
-    }
-    match text("origin") {
-        Some(origin) if origins.iter().any(|o| o == origin) => {}
-        other => {
-            return Err(format!(
-                "{at}: origin {} is not one of review.origins ({})",
-                other.map_or("absent".into(), |o| format!("'{o}'")),
-                origins.join(", ")
-            ))
-        }
-    }
-    match data.get("crossOrigin") {
-        None | Some(serde_json::Value::Bool(false)) => Ok(()),
-        Some(v) => Err(format!(
-            "{at}: crossOrigin is {v}: the registration was asked for by a page framed on another site"
-        )),
-    }
+    super::check_client_data(
+        "clientDataJSON",
+        json,
+        Ceremony::Create,
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(challenge),
+        "the challenge is not the one this server issued; reload the page and try again",
+        (origins, "review.origins"),
+    )
+    .map(|_| ())
 }
 
 /// The `authData` bytes of an attestation object (a CBOR map `{fmt, attStmt, authData}`).
@@ -166,20 +141,14 @@ fn attested_credential(data: &[u8], rp_id: &str) -> Result<(Vec<u8>, CoseKey), S
             data.len()
         ));
     }
-    if data[..32] != Sha256::digest(rp_id.as_bytes())[..] {
-        return Err(format!(
-            "{at}: made for another relying party than '{rp_id}'"
-        ));
-    }
+    check_rp_and_user(at, data, rp_id, "this server's rp_id").map_err(|e| {
+        if e.contains("flag UV") {
+            format!("{e}: use a passkey or security key with a PIN or biometrics")
+        } else {
+            e
+        }
+    })?;
     let flags = data[32];
-    if flags & FLAG_UP == 0 {
-        return Err(format!("{at}: the user was not present (flag UP clear)"));
-    }
-    if flags & FLAG_UV == 0 {
-        return Err(format!(
-            "{at}: the user was not verified (flag UV clear): use a passkey or security key with a PIN or biometrics"
-        ));
-    }
     if flags & FLAG_AT == 0 {
         return Err(format!("{at}: no attested credential (flag AT clear)"));
     }
