@@ -248,7 +248,9 @@ fn act(inv: &Invocation) -> Result<i32> {
         } => {
             let now = inv.now();
             match (mine, own_key(key, *agent, agent_key)) {
-                (true, Some(key)) => super::status_mine(&site.site, now, *format, &key, out),
+                (true, Some(key)) => {
+                    super::status_mine(&site.site, now, *format, &key, inv.quiet, out)
+                }
                 _ => super::status(
                     &site.site,
                     now,

@@ -183,7 +183,7 @@ impl Bar {
         let template = match self.total {
             // Under 80 columns, so it never wraps on a terminal of the usual width.
             Some(_) => "{msg:>6} [{bar:30}] {pos}/{len} {prefix} ({eta} left)",
-            None => "{msg:>6} {spinner} {elapsed}",
+            None => "{msg:>6} {spinner} {pos} {prefix} ({elapsed})",
         };
         let style = indicatif::ProgressStyle::with_template(template)
             .expect("a valid progress template")
@@ -285,7 +285,9 @@ mod tests {
 
         // A phase without a total spins.
         reporter.begin(Phase::Read, None);
-        screen.wait_for("  read ");
+        reporter.advance(Phase::Read);
+        reporter.advance(Phase::Read);
+        screen.wait_for(" 2 pages (");
         reporter.end(Phase::Read, &[(2, "pages"), (3, "records")]);
     }
 

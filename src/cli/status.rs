@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::Path;
 
 use super::progress::Reporter;
-use super::{load_site, load_site_watched, print, Format, EXIT_FINDINGS, EXIT_OK};
+use super::{load_site_watched, print, Format, EXIT_FINDINGS, EXIT_OK};
 use crate::error::Result;
 use crate::progress::Progress;
 use crate::report::{StatusReport, Style};
@@ -136,11 +136,13 @@ pub fn status_mine(
     now: Instant,
     format: Format,
     key: &crate::trust::signer::KeySource,
+    quiet: bool,
     out: &mut dyn Write,
 ) -> Result<i32> {
-    let site = load_site(site_root)?;
+    let progress = Reporter::for_stderr(quiet);
+    let site = load_site_watched(site_root, &progress)?;
     let who = crate::trust::signer::reviewer_of(key, &site.keyring)?;
-    let eval = site.evaluate(now, &site.config.audiences);
+    let eval = site.evaluate_watched(now, &site.config.audiences, &progress);
     let extra = crate::publish::build::check_without_building(&site, &eval, None)?;
     let mut report = StatusReport::from_evaluation(&eval, &extra).with_governance(&site.governance);
     crate::fs::write_file(

@@ -18,6 +18,7 @@ use rayon::prelude::*;
 use super::memo::Memo;
 use crate::cache::inputs::{Clock, Keep, Kept, PageRead};
 use crate::fs::{self, Fingerprint};
+use crate::progress::{Phase, Progress};
 
 use crate::error::{Error, Result};
 pub use crate::trust::record::is_valid_page_id;
@@ -227,11 +228,13 @@ struct Candidate {
 /// Scans `content/`: every `.md` file and every bundle folder under a space folder, read and
 /// hashed in parallel, without following a symbolic link. A problem with one page makes it an
 /// [`InvalidPage`] and the scan goes on; only a `content/` that can't be listed is an error.
+/// `progress` is told of each page read (`Phase::Read`).
 pub(crate) fn scan(
     content_dir: &Path,
     site_root: &Path,
     memo: Option<&Memo>,
     clock: Option<Clock>,
+    progress: &dyn Progress,
 ) -> Result<Scan> {
     let mut scan = Scan::default();
     if !content_dir.is_dir() {
@@ -418,6 +421,7 @@ pub(crate) fn scan(
                 }
             }
         })
+        .inspect(|_| progress.advance(Phase::Read))
         .collect();
     drop(previous);
     if let (Some(memo), Some(kept)) = (memo, kept) {

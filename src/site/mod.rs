@@ -161,7 +161,10 @@ impl Site {
         let output_parent = config.output_dir.parent().unwrap_or(&config.root);
         let clock = memo.as_deref().and_then(|m| m.clock(output_parent));
         let (scan, records) = rayon::join(
-            || content::scan(&config.content_dir(), &config.root, memo.as_deref(), clock),
+            || {
+                let (dir, root) = (&config.content_dir(), &config.root);
+                content::scan(dir, root, memo.as_deref(), clock, progress)
+            },
             || load_records(&config, memo.as_deref(), clock, origin),
         );
         let content::Scan {

@@ -2,6 +2,7 @@
 //! naming a bad one, page ids from paths and from the command line, and what a scan finds.
 
 use super::*;
+use crate::progress::Unwatched;
 use crate::time;
 
 #[test]
@@ -69,7 +70,7 @@ fn scan_finds_files_and_bundles_and_skips_private_names() {
     write("kb/shots/img/p.png", b"png");
     write("kb/shots/nested/index.md", b"belongs to the bundle");
     write("top.md", b"not in a space");
-    let found = scan(&c, dir.path(), None, None).unwrap();
+    let found = scan(&c, dir.path(), None, None, &Unwatched).unwrap();
     assert!(found.invalid.is_empty(), "{:?}", found.invalid);
     let pages = found.pages;
     let ids: Vec<_> = pages.iter().map(|p| p.id.as_str()).collect();
@@ -93,7 +94,14 @@ fn bytes_read_again_are_the_judged_version_or_an_error_naming_the_file() {
     );
     write("kb/shots/p.png", b"approved png");
     // A build holds no bytes: each is read again when wanted, and hashed again.
-    let found = scan(&c, dir.path(), Some(&Memo::with_cache(None)), None).unwrap();
+    let found = scan(
+        &c,
+        dir.path(),
+        Some(&Memo::with_cache(None)),
+        None,
+        &Unwatched,
+    )
+    .unwrap();
     let (a, shots) = (&found.pages[0], &found.pages[1]);
     assert!(!a.bytes.is_held() && !shots.bytes.is_held());
     let content = a.content.as_ref().unwrap();
@@ -119,7 +127,7 @@ fn bytes_read_again_are_the_judged_version_or_an_error_naming_the_file() {
     assert_eq!(content.load().unwrap().body(), "\nApproved body\n");
 
     // `serve` keeps its pages between loads: it holds the bytes it hashed.
-    let held = scan(&c, dir.path(), Some(&Memo::default()), None).unwrap();
+    let held = scan(&c, dir.path(), Some(&Memo::default()), None, &Unwatched).unwrap();
     let a = &held.pages[0];
     assert!(a.bytes.is_held());
     write("kb/a.md", b"changed after the load");
@@ -136,7 +144,7 @@ fn an_id_two_candidates_share_names_the_other_in_each_finding() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, b"---\ntitle: X\n---\n").unwrap();
     }
-    let found = scan(&c, dir.path(), None, None).unwrap();
+    let found = scan(&c, dir.path(), None, None, &Unwatched).unwrap();
     let ids: Vec<_> = found.pages.iter().map(|p| p.id.as_str()).collect();
     assert_eq!(ids, ["kb/y"]);
     let why: Vec<_> = found.invalid.iter().map(|p| p.why.as_str()).collect();
@@ -162,7 +170,7 @@ fn scan_reports_what_can_not_be_a_page_and_keeps_the_rest() {
     write("kb/shots/index.md", b"x");
     std::os::unix::fs::symlink("../ok.md", c.join("kb/shots/linked.png")).unwrap();
     std::os::unix::fs::symlink("ok.md", c.join("kb/alias.md")).unwrap();
-    let found = scan(&c, dir.path(), None, None).unwrap();
+    let found = scan(&c, dir.path(), None, None, &Unwatched).unwrap();
     let ids: Vec<_> = found.pages.iter().map(|p| p.id.as_str()).collect();
     assert_eq!(ids, ["kb/ok"]);
     let invalid: Vec<(&str, &str)> = found
