@@ -10,18 +10,16 @@
 use std::process::Child;
 
 use base64::Engine as _;
-use imprimatur::trust::record::{Kind, Record};
-use p256::pkcs8::DecodePrivateKey as _;
+use imprimatur::trust::record::Kind;
 
 use crate::governance::{key, new_root, pin_of, sign_governance};
-use crate::passkeys::{signed_in_a_browser, LEGAL_STEP};
+use crate::passkeys::LEGAL_STEP;
 use crate::serve::{free_port, spawn_on};
 use crate::util::cdp::Browser;
 use crate::util::{needs, page_entry, TestSite, Tool};
 
 const PAGE: &str = "kb/install";
 const SUBMITTED: &str = "2026-11-20T09:00:00Z";
-const APPROVED: &str = "2026-11-20T10:00:00Z";
 const NOW: &str = "2026-11-21T12:00:00Z";
 
 struct Desk {
@@ -117,14 +115,16 @@ fn register_dana(browser: &mut Browser, desk: &Desk) -> String {
 }
 
 #[test]
-fn a_passkey_registered_in_the_browser_counts_once_the_admins_sign_its_keyring_entry() {
+fn a_passkey_registered_in_the_browser_signs_in_and_approves_once_the_admins_sign_its_entry() {
     let Some(chromium) = needs(Tool::Chromium) else {
         return;
     };
-    let desk = desk();
+    needs(Tool::Git).expect("the team server commits with git");
+    let mut desk = desk();
     let mut browser = Browser::start(&chromium);
     let authenticator = with_authenticator(&mut browser, true);
     let entry = register_dana(&mut browser, &desk);
+    println!("the keyring entry /_keys/ showed:\n{entry}");
     assert!(entry.contains("- id: \"dana\""), "{entry}");
     assert!(entry.contains("alg: \"ES256\""), "{entry}");
     assert!(entry.contains("rp_id: \"localhost\""), "{entry}");
@@ -146,29 +146,10 @@ fn a_passkey_registered_in_the_browser_counts_once_the_admins_sign_its_keyring_e
         entry.contains(&format!("credential_id: \"{credential_id}\"")),
         "{entry}"
     );
-    let passkey = p256::ecdsa::SigningKey::from_pkcs8_der(
-        &base64::engine::general_purpose::STANDARD
-            .decode(credential["privateKey"].as_str().unwrap())
-            .unwrap(),
-    )
-    .unwrap();
-    drop(browser);
 
     // Registering wrote nothing: the keyring is the admins' to change.
     let keyring = desk.site.read("approvals/keyring.yaml");
     assert!(!keyring.contains("dana"));
-
-    // Dana's approval, as the passkey signs it in a browser.
-    let record = Record {
-        step: Some("legal".into()),
-        key: "dana-passkey".into(),
-        ..desk.site.record_for("dana", Kind::Approve, PAGE, APPROVED)
-    };
-    let approval = signed_in_a_browser(&record, &passkey, "localhost", &desk.origin);
-    desk.site.write(
-        "approvals/records/kb/install/dana.yaml",
-        approval.to_yaml().as_bytes(),
-    );
 
     // An admin pastes the entry; until the admins sign it, the governed keyring fails closed.
     desk.site.write(
@@ -181,6 +162,42 @@ fn a_passkey_registered_in_the_browser_counts_once_the_admins_sign_its_keyring_e
         .code(1);
     sign_governance(&desk.site, &pin, "ada");
     sign_governance(&desk.site, &pin, "bo");
+
+    // The team server on the same address, over the site's checkout: dana signs in with the
+    // passkey she registered and approves in the same browser.
+    let _ = desk.child.kill();
+    let _ = desk.child.wait();
+    crate::util::remote::init_checkout(desk.site.path());
+    let port: u16 = desk.origin.rsplit(':').next().unwrap().parse().unwrap();
+    let (child, _, _) = spawn_on(&desk.site, port, &["--team".as_ref()]);
+    desk.child = child;
+    browser.open(&format!("{}/_review/{PAGE}", desk.origin));
+    browser.wait_until(
+        "location.pathname === '/_signin' && !!document.getElementById('signin') && document.readyState === 'complete'",
+        "the sign-in page",
+    );
+    browser.eval("document.getElementById('signin').click(); true");
+    browser.wait_until(
+        "!!document.getElementById('approve-legal') && document.readyState === 'complete'",
+        "the review page with an Approve button",
+    );
+    browser.eval("document.getElementById('approve-legal').click(); true");
+    browser.wait_until(
+        "!document.getElementById('approve-legal') && document.body.innerText.includes('approve (legal)')",
+        "the approval",
+    );
+    drop(browser);
+
+    // The record on disk carries the passkey's envelope, and the build counts it.
+    let record = desk
+        .site
+        .files_under("approvals/records")
+        .into_iter()
+        .map(|(_, bytes)| String::from_utf8(bytes).unwrap())
+        .find(|r| r.contains("kind: \"approve\""))
+        .expect("an approval on disk");
+    assert!(record.contains("key: \"dana-passkey\""), "{record}");
+    assert!(record.contains("webauthn:"), "{record}");
     desk.site
         .cmd(&["build", "--strict", "--now", NOW, "--trust-root", &pin])
         .success();

@@ -55,8 +55,8 @@ fn approval_signed_in_a_browser(record: &Record) -> RecordFileParsed {
 }
 
 /// `record` signed as a browser at `origin` has `key` sign it for relying party `rp_id`
-/// (SPEC §4a); tests/keys.rs signs with a key its virtual authenticator made.
-pub(crate) fn signed_in_a_browser(
+/// (SPEC §4a).
+fn signed_in_a_browser(
     record: &Record,
     key: &p256::ecdsa::SigningKey,
     rp_id: &str,
