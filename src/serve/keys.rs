@@ -16,7 +16,6 @@ use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use base64::Engine as _;
@@ -26,6 +25,7 @@ use sha2::{Digest, Sha256};
 
 use crate::escape::html as escape;
 use crate::serve::review;
+use crate::serve::team::answer;
 use crate::site::Site;
 use crate::trust::keyring::{is_reviewer_id, PublicKey};
 use crate::trust::webauthn::registration::{self, Relying};
@@ -444,7 +444,7 @@ impl Registrar {
         site: Option<&Site>,
     ) -> Response {
         let Some(site) = site else {
-            return plain(
+            return answer(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "text/plain; charset=utf-8",
                 "the site does not load right now; see the server's output".into(),
@@ -452,11 +452,11 @@ impl Registrar {
         };
         match (method, rest) {
             (&Method::GET | &Method::HEAD, "") => {
-                plain(StatusCode::OK, "text/html; charset=utf-8", self.page(site))
+                answer(StatusCode::OK, "text/html; charset=utf-8", self.page(site))
             }
             (&Method::POST, "challenge" | "register") => {
                 if !same_origin(headers, host, self.relying()) {
-                    return plain(
+                    return answer(
                         StatusCode::FORBIDDEN,
                         "text/plain; charset=utf-8",
                         "a registration must come from this server's own /_keys/ page".into(),
@@ -464,33 +464,26 @@ impl Registrar {
                 }
                 match self.post(rest, body, site, Instant::now()) {
                     Answer::Json(json) => {
-                        plain(StatusCode::OK, "application/json; charset=utf-8", json)
+                        answer(StatusCode::OK, "application/json; charset=utf-8", json)
                     }
-                    Answer::Html(html) => plain(StatusCode::OK, "text/html; charset=utf-8", html),
-                    Answer::Refused(status, why) => plain(status, "text/plain; charset=utf-8", why),
+                    Answer::Html(html) => answer(StatusCode::OK, "text/html; charset=utf-8", html),
+                    Answer::Refused(status, why) => {
+                        answer(status, "text/plain; charset=utf-8", why)
+                    }
                 }
             }
-            (_, "challenge" | "register") => plain(
+            (_, "challenge" | "register") => answer(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "text/plain; charset=utf-8",
                 "only the /_keys/ page's button POSTs here; nothing changes over GET".into(),
             ),
-            _ => plain(
+            _ => answer(
                 StatusCode::NOT_FOUND,
                 "text/plain; charset=utf-8",
                 "no such page: registration is at /_keys/".into(),
             ),
         }
     }
-}
-
-fn plain(status: StatusCode, content_type: &'static str, body: String) -> Response {
-    Response::builder()
-        .status(status)
-        .header(header::CONTENT_TYPE, content_type)
-        .header(header::CACHE_CONTROL, "no-store")
-        .body(Body::from(body))
-        .expect("a valid response")
 }
 
 /// The page's script: asks for a challenge, has the browser make the passkey, posts its answer
