@@ -7,25 +7,25 @@
 //!
 //! Anyone who can reach the server may register (they are not in the keyring yet, so they
 //! can't sign in); what they get is text for an admin to judge. Both POSTs (`/_keys/challenge`,
-//! `/_keys/register`) must come from this server's own page (`Origin`) with its token; a
+//! `/_keys/register`) must come from one of `review.origins` (`Origin`) with the page's token; a
 //! challenge is random, used once, and expires after [`CHALLENGE_LIFETIME`]; at most
 //! [`MAX_PENDING`] are outstanding.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use base64::Engine as _;
-use hmac::{KeyInit, Mac};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::escape::html as escape;
+use crate::serve::decide::Tokens;
 use crate::serve::review;
-use crate::serve::team::answer;
+use crate::serve::team::session::{random_id, Expiring};
+use crate::serve::team::{answer, origin_allowed};
 use crate::site::Site;
 use crate::trust::keyring::{is_reviewer_id, PublicKey};
 use crate::trust::webauthn::registration::{self, Relying};
@@ -39,12 +39,12 @@ pub(crate) const MAX_PENDING: usize = 1024;
 /// The largest POST read (an attestation object and client data, base64url, and the form).
 const MAX_BODY: usize = 64 * 1024;
 
-/// The registration desk: the relying party passkeys are made for, the page token's secret,
-/// and the challenges handed out and not yet answered.
+/// The registration desk: the relying party passkeys are made for, the page's tokens, and the
+/// challenges handed out and not yet answered (by their base64url text).
 pub(crate) struct Registrar {
     relying: Option<Relying>,
-    secret: [u8; 32],
-    pending: Mutex<HashMap<[u8; 32], Instant>>,
+    tokens: Tokens,
+    pending: Mutex<Expiring<()>>,
 }
 
 /// What a POST to `/_keys/…` answers, before it becomes a response.
@@ -135,47 +135,33 @@ impl Form {
 
 impl Registrar {
     /// The desk for `relying` (the `review:` section's); none: the page says what to set.
-    pub(crate) fn new(relying: Option<Relying>) -> std::result::Result<Registrar, String> {
-        let mut secret = [0u8; 32];
-        getrandom::fill(&mut secret)
-            .map_err(|e| format!("cannot read the system's randomness: {e}"))?;
+    pub(crate) fn new(relying: Option<Relying>) -> crate::error::Result<Registrar> {
         Ok(Registrar {
             relying,
-            secret,
-            pending: Mutex::new(HashMap::new()),
+            tokens: Tokens::new()?,
+            pending: Mutex::new(Expiring::new(CHALLENGE_LIFETIME)),
         })
     }
 
+    /// The page's token: this run's, for this page alone.
     fn token(&self) -> String {
-        let mut mac = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(&self.secret)
-            .expect("HMAC takes any key length");
-        mac.update(b"imprimatur-keys-page-v1");
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+        self.tokens.token("keys-page", &[])
     }
 
     fn token_matches(&self, token: &str) -> bool {
-        let Ok(given) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token) else {
-            return false;
-        };
-        let mut mac = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(&self.secret)
-            .expect("HMAC takes any key length");
-        mac.update(b"imprimatur-keys-page-v1");
-        mac.verify_slice(&given).is_ok()
+        self.tokens.matches("keys-page", &[], token)
     }
 
     /// A fresh challenge, remembered until answered or expired.
     fn issue(&self, now: Instant) -> std::result::Result<[u8; 32], String> {
         let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-        pending.retain(|_, expires| *expires > now);
-        if pending.len() >= MAX_PENDING {
+        if pending.live(now) >= MAX_PENDING {
             return Err(
                 "too many registrations are in progress; try again in a few minutes".into(),
             );
         }
-        let mut challenge = [0u8; 32];
-        getrandom::fill(&mut challenge)
-            .map_err(|e| format!("cannot read the system's randomness: {e}"))?;
-        pending.insert(challenge, now + CHALLENGE_LIFETIME);
+        let (text, challenge) = random_id().map_err(|e| e.to_string())?;
+        pending.insert(text, (), now);
         Ok(challenge)
     }
 
@@ -184,13 +170,14 @@ impl Registrar {
     fn redeem(&self, client_data_json: &[u8], now: Instant) -> Option<[u8; 32]> {
         let data: serde_json::Value = serde_json::from_slice(client_data_json).ok()?;
         let text = data.get("challenge")?.as_str()?;
+        self.pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take(text, now)?;
         let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(text)
             .ok()?;
-        let challenge: [u8; 32] = bytes.try_into().ok()?;
-        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-        let expires = pending.remove(&challenge)?;
-        (expires > now).then_some(challenge)
+        bytes.try_into().ok()
     }
 
     /// GET `/_keys/`: the registration page, or what to configure first.
@@ -417,17 +404,6 @@ struct WebAuthnEntry {
     credential_id: Quoted,
 }
 
-/// Whether a POST to `/_keys/…` comes from this server's own page: its `Origin` is the
-/// server's (`host` was checked before routing) or one of the relying party's origins.
-pub(crate) fn same_origin(headers: &HeaderMap, host: &str, relying: Option<&Relying>) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
-        return false;
-    };
-    origin == format!("http://{host}")
-        || origin == format!("https://{host}")
-        || relying.is_some_and(|r| r.origins.iter().any(|o| o == origin))
-}
-
 impl Registrar {
     pub(crate) fn relying(&self) -> Option<&Relying> {
         self.relying.as_ref()
@@ -438,7 +414,6 @@ impl Registrar {
         &self,
         method: &Method,
         headers: &HeaderMap,
-        host: &str,
         rest: &str,
         body: &[u8],
         site: Option<&Site>,
@@ -455,12 +430,9 @@ impl Registrar {
                 answer(StatusCode::OK, "text/html; charset=utf-8", self.page(site))
             }
             (&Method::POST, "challenge" | "register") => {
-                if !same_origin(headers, host, self.relying()) {
-                    return answer(
-                        StatusCode::FORBIDDEN,
-                        "text/plain; charset=utf-8",
-                        "a registration must come from this server's own /_keys/ page".into(),
-                    );
+                let origins = self.relying().map_or(&[][..], |r| &r.origins[..]);
+                if let Err(why) = origin_allowed(headers, origins) {
+                    return answer(StatusCode::FORBIDDEN, "text/plain; charset=utf-8", why);
                 }
                 match self.post(rest, body, site, Instant::now()) {
                     Answer::Json(json) => {

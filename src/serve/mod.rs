@@ -48,11 +48,11 @@ use crate::report::StatusReport;
 use crate::serve::cache::Bounded;
 use crate::serve::decide::{Decider, Outcome, Signing};
 use crate::serve::host::AllowedHosts;
+use crate::site::config::SiteConfig;
 use crate::site::memo::Memo;
 use crate::site::{Evaluation, Site};
 use crate::time;
 use crate::trust::signer::{KeySource, Signer};
-use crate::trust::webauthn::registration::Relying;
 use crate::workflow::git::Landing;
 
 pub struct ServeOptions {
@@ -208,12 +208,10 @@ pub fn serve(opts: &ServeOptions, out: &mut dyn std::io::Write) -> Result<()> {
         .and_then(|l| l.site.config.review_url.clone());
     // Passkeys are registered for the `review:` section's relying party (`/_keys/`); a site
     // that does not load yet, or has no such section, registers none until started again.
-    let relying = match first.loaded.as_ref().ok() {
-        Some(l) => team::config::load(&l.site.config)?.map(|r| Relying {
-            rp_id: r.rp_id,
-            origins: r.origins,
-        }),
-        None => None,
+    let relying = match (&team, first.loaded.as_ref().ok()) {
+        (Some(team), _) => Some(team.config.relying()),
+        (None, Some(l)) => team::config::load(&l.site.config)?.map(|r| r.relying()),
+        (None, None) => None,
     };
     let (generation, _) = tokio::sync::watch::channel(0u64);
     let shared = Arc::new(Shared {
@@ -231,7 +229,7 @@ pub fn serve(opts: &ServeOptions, out: &mut dyn std::io::Write) -> Result<()> {
         memo,
         reloading: Mutex::new(()),
         decider,
-        registrar: keys::Registrar::new(relying).map_err(Error::Refused)?,
+        registrar: keys::Registrar::new(relying)?,
         team,
     });
     let url = match &shared.team {
@@ -294,8 +292,7 @@ fn team_for(opts: &ServeOptions) -> Result<team::Team> {
             "serve --team holds no signing key: reviewers sign with their own passkeys; leave out --key and --agent".into(),
         ));
     }
-    let site = Site::load(&opts.site_root)?;
-    let config = team::config::load(&site.config)?.ok_or_else(|| {
+    let config = team::config::load(&SiteConfig::load(&opts.site_root)?)?.ok_or_else(|| {
         Error::config(
             crate::site::config::CONFIG_FILE,
             "review",
@@ -433,7 +430,6 @@ async fn answer(
         return shared.registrar.respond(
             &method,
             &headers,
-            host.unwrap_or(""),
             rest.trim_end_matches('/'),
             &body,
             site,

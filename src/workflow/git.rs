@@ -130,21 +130,12 @@ impl Landing {
                 why: said(&version),
             });
         }
-        let top = run(site_root, &["rev-parse", "--show-toplevel"]).map_err(|stderr| {
-            GitError::NotARepository {
-                root: site_root.to_path_buf(),
-                stderr,
-            }
-        })?;
-        let top = PathBuf::from(top.trim_end_matches(['\n', '\r']));
-        let found = match run(&top, &["symbolic-ref", "--quiet", "--short", "HEAD"]) {
-            Ok(name) => name.trim().to_string(),
-            Err(_) => String::new(),
-        };
-        if found != settings.branch {
-            let found = match found.is_empty() {
-                true => "a detached HEAD".to_string(),
-                false => format!("branch '{found}'"),
+        let top = work_tree_top(site_root)?;
+        let found = branch_at(&top);
+        if found.as_deref() != Some(settings.branch.as_str()) {
+            let found = match found {
+                None => "a detached HEAD".to_string(),
+                Some(found) => format!("branch '{found}'"),
             };
             return Err(GitError::WrongBranch {
                 root: top,
@@ -400,23 +391,33 @@ fn is_race(said: &str) -> bool {
 /// The branch checked out at `site_root`: where a team server commits when `review.git.branch`
 /// is left out.
 pub(crate) fn checked_out_branch(site_root: &Path) -> Result<String> {
+    let top = work_tree_top(site_root)?;
+    branch_at(&top).ok_or_else(|| GitError::Setting {
+        field: "git.branch",
+        why: format!(
+            "{} is on a detached HEAD: check out the branch decisions go to (git switch main), or name it here",
+            top.display()
+        ),
+    })
+}
+
+/// The top folder of the work tree `site_root` is in.
+fn work_tree_top(site_root: &Path) -> Result<PathBuf> {
     let top = run(site_root, &["rev-parse", "--show-toplevel"]).map_err(|stderr| {
         GitError::NotARepository {
             root: site_root.to_path_buf(),
             stderr,
         }
     })?;
-    let top = PathBuf::from(top.trim_end_matches(['\n', '\r']));
-    match run(&top, &["symbolic-ref", "--quiet", "--short", "HEAD"]) {
-        Ok(name) if !name.trim().is_empty() => Ok(name.trim().to_string()),
-        _ => Err(GitError::Setting {
-            field: "git.branch",
-            why: format!(
-                "{} is on a detached HEAD: check out the branch decisions go to (git switch main), or name it here",
-                top.display()
-            ),
-        }),
-    }
+    Ok(PathBuf::from(top.trim_end_matches(['\n', '\r'])))
+}
+
+/// The branch checked out at the work tree `top`; none on a detached HEAD.
+fn branch_at(top: &Path) -> Option<String> {
+    run(top, &["symbolic-ref", "--quiet", "--short", "HEAD"])
+        .ok()
+        .map(|name| name.trim().to_string())
+        .filter(|name| !name.is_empty())
 }
 
 fn check_settings(s: &GitSettings) -> Result<()> {

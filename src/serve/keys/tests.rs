@@ -1,3 +1,6 @@
+//! The registration desk's own rules: the person's fields, the page token, and the challenges
+//! (single use, expiring, bounded).
+
 use super::*;
 
 fn form(fields: &[(&str, &str)]) -> Form {

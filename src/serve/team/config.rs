@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 use crate::site::config::{SiteConfig, CONFIG_FILE};
+use crate::trust::webauthn::registration::Relying;
 
 /// A sign-in lasts this long unless `session_hours` says otherwise.
 pub const DEFAULT_SESSION_HOURS: u32 = 12;
@@ -69,6 +70,16 @@ pub struct GitConfig {
     /// The commit's author; none: git's own configuration.
     pub author_name: Option<String>,
     pub author_email: Option<String>,
+}
+
+impl ReviewConfig {
+    /// The relying party passkeys are registered for and asked by: `/_keys/` and sign-in.
+    pub fn relying(&self) -> Relying {
+        Relying {
+            rp_id: self.rp_id.clone(),
+            origins: self.origins.clone(),
+        }
+    }
 }
 
 fn bad(field: &str, message: impl Into<String>) -> Error {

@@ -114,14 +114,7 @@ impl Team {
     /// A POST must come from one of `review.origins` (the browser's `Origin`), or it is
     /// refused before anything is read.
     pub(crate) fn check_origin(&self, headers: &HeaderMap) -> std::result::Result<(), String> {
-        match headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
-            Some(o) if self.config.origins.iter().any(|own| own == o) => Ok(()),
-            Some(o) => Err(format!(
-                "this request came from {o}, which is not one of this review server's origins (review.origins in imprimatur.yaml: {})",
-                self.config.origins.join(", ")
-            )),
-            None => Err("this request names no Origin: decisions and sign-ins come from this server's own pages".into()),
-        }
+        origin_allowed(headers, &self.config.origins)
     }
 
     /// The `Set-Cookie` value of a new session.
@@ -130,6 +123,22 @@ impl Team {
             "{COOKIE}={id}; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age={}",
             u64::from(self.config.session_hours) * 3600
         )
+    }
+}
+
+/// Whether a POST comes from one of `origins` (`review.origins`), by its `Origin` header: the
+/// one rule for sign-ins, decisions and passkey registrations.
+pub(crate) fn origin_allowed(
+    headers: &HeaderMap,
+    origins: &[String],
+) -> std::result::Result<(), String> {
+    match headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
+        Some(o) if origins.iter().any(|own| own == o) => Ok(()),
+        Some(o) => Err(format!(
+            "this request came from {o}, which is not one of this review server's origins (review.origins in imprimatur.yaml: {})",
+            origins.join(", ")
+        )),
+        None => Err("this request names no Origin: decisions, sign-ins and registrations come from this server's own pages".into()),
     }
 }
 

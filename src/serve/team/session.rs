@@ -86,6 +86,12 @@ impl<T: Clone> Expiring<T> {
         (until > now).then_some(value)
     }
 
+    /// How many have not expired at `now` (the expired ones are dropped).
+    pub fn live(&mut self, now: Instant) -> usize {
+        self.entries.retain(|_, (_, until)| *until > now);
+        self.entries.len()
+    }
+
     pub fn remove(&mut self, id: &str) {
         self.entries.remove(id);
     }
