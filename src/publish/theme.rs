@@ -91,6 +91,10 @@ const BUILT_IN_TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../themes/default/templates/partials/space-nav.html"),
     ),
     (
+        "partials/space-grid.html",
+        include_str!("../../themes/default/templates/partials/space-grid.html"),
+    ),
+    (
         "partials/spaces.html",
         include_str!("../../themes/default/templates/partials/spaces.html"),
     ),
